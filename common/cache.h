@@ -1,0 +1,104 @@
+/* cache.h: Redis as a cache and an event bus, never the only copy of anything.
+ *
+ * One hiredis async connection, driven by the loop through hiredis's libuv
+ * adapter (the only file that includes hiredis is cache.c). Redis is
+ * optional: when it is down or slow every operation fails fast with a
+ * negative errno (or simply does nothing, for set/del), and the caller falls
+ * back to SQLite. Nothing here ever blocks the loop.
+ *
+ * - Every command has a timeout (hiredis 0.14 has none): a uv timer per
+ *   command; a command that times out completes with -ETIMEDOUT and the
+ *   connection is dropped and re-made, since its replies can no longer be
+ *   matched to commands.
+ * - Reconnect with exponential backoff (100 ms doubling to 5 s, with jitter).
+ * - cache_get coalesces: while a GET for a key is in flight, further gets of
+ *   the same key wait for that one reply instead of sending their own.
+ * - cache_set stores with the configured TTL plus or minus the jitter, so
+ *   keys written together do not all expire in the same second.
+ * - Replies go back in command order on the loop thread; each callback runs
+ *   exactly once, also on close (-ECANCELED).
+ *
+ * Keys are "compact:<service>:<kind>:<id>" (cache_key()).
+ */
+#ifndef COMPACT_CACHE_H
+#define COMPACT_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct cache cache;
+
+typedef struct cache_options {
+    const char *addr;      /* "host:port" */
+    int timeout_ms;        /* per command; default 200 */
+    int ttl_seconds;       /* default 300 */
+    double ttl_jitter;     /* fraction, 0..1; default 0.1 (plus or minus 10%) */
+} cache_options;
+
+/* Creates the cache and starts connecting; returns 0 or a negative errno
+ * (-EINVAL for a bad address). Success does not mean Redis is up. */
+int cache_new(uv_loop_t *loop, const cache_options *opts, cache **out);
+
+/* Disconnects; pending callbacks run with -ECANCELED; `cb` runs once on the
+ * loop when every handle is closed, then the cache is freed. With a NULL
+ * cache `cb` runs at once. */
+void cache_close(cache *c, void (*cb)(void *arg), void *arg);
+
+/* 1 while connected. */
+int cache_connected(const cache *c);
+
+/* Writes "compact:<service>:<kind>:<id>" into buf; returns its length or a
+ * negative errno (-ENAMETOOLONG) if it does not fit. */
+int cache_key(char *buf, size_t size, const char *service, const char *kind, const char *id);
+
+/* TTL in seconds for one key: ttl_seconds scaled by a random factor in
+ * [1 - jitter, 1 + jitter], at least 1. */
+int cache_ttl_with_jitter(int ttl_seconds, double jitter);
+
+/* rc: 0 hit (value/len valid during the callback only), -ENOENT miss, or a
+ * negative errno (-ENOTCONN, -ETIMEDOUT, -ECANCELED, -EIO). */
+typedef void (*cache_get_cb)(void *arg, int rc, const void *value, size_t len);
+
+/* GET, coalesced per key. The callback always runs later, never inside. */
+void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg);
+
+/* SET key value EX ttl-with-jitter; fire and forget (does nothing if down). */
+void cache_set(cache *c, const char *key, const void *value, size_t len);
+
+/* DEL keys; fire and forget. */
+void cache_del(cache *c, const char *const *keys, size_t n);
+
+/* Read-through: get `key`; on a miss or any Redis failure call `load`
+ * (synchronously, on the loop) which returns 0 with a malloc'd value, or
+ * -ENOENT, or a negative errno; a loaded value is then stored with cache_set
+ * and handed to `cb` with rc 0. `cb` gets what load returned otherwise. */
+typedef int (*cache_load_fn)(void *arg, void **value, size_t *len);
+void cache_read_through(cache *c, const char *key, cache_load_fn load, void *load_arg,
+                        cache_get_cb cb, void *arg);
+
+/* One stream entry for cache_stream_add. */
+typedef struct cache_field {
+    const char *name;
+    const void *value;
+    size_t len;
+} cache_field;
+
+/* rc: 0 added, -EEXIST the id was not newer than the stream's top entry
+ * (already added), or a negative errno. */
+typedef void (*cache_done_cb)(void *arg, int rc);
+
+/* MULTI; DEL del_keys...; XADD stream id fields...; EXEC. Commands are sent
+ * in call order, so entries land in the order they were added. `id` is an
+ * explicit stream id such as "0-42". */
+void cache_stream_add(cache *c, const char *stream, const char *id, const cache_field *fields,
+                      size_t nfields, const char *const *del_keys, size_t ndel,
+                      cache_done_cb cb, void *arg);
+
+/* Counters for logs and tests. */
+typedef struct cache_stats {
+    uint64_t hits, misses, errors, coalesced, reconnects;
+} cache_stats;
+void cache_get_stats(const cache *c, cache_stats *out);
+
+#endif

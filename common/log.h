@@ -1,0 +1,43 @@
+/* log.h: JSON lines on stderr, one object per line.
+ *
+ *   {"time":"2026-11-30T03:19:51.123Z","level":"info","service":"membership",
+ *    "msg":"call","method":"/compact.membership.v1.Membership/GetEntity",
+ *    "code":"OK","duration_ms":0.21}
+ *
+ * Loop thread and CQ thread may both log: each line is built in a local
+ * buffer and written with one write(2), so lines never interleave.
+ */
+#ifndef COMPACT_LOG_H
+#define COMPACT_LOG_H
+
+typedef enum log_level {
+    LOG_DEBUG = 0,
+    LOG_INFO = 1,
+    LOG_WARN = 2,
+    LOG_ERROR = 3,
+} log_level;
+
+/* Sets the service name and the lowest level written. Before any logging;
+ * defaults: service "compact", level info. `service` must outlive logging. */
+void log_init(const char *service, log_level level);
+
+/* "debug", "info", "warn"/"warning", "error" -> 0 and *out; else -EINVAL. */
+int log_level_parse(const char *s, log_level *out);
+
+/* 1 if a message at `level` would be written. */
+int log_enabled(log_level level);
+
+/* A message with optional extra fields given as "key", "value" string pairs
+ * ending with NULL: log_msg(LOG_WARN, "redis down", "addr", addr, NULL). */
+void log_msg(log_level level, const char *msg, ...) __attribute__((sentinel));
+
+/* printf-style message, no extra fields. */
+void log_fmt(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The per-call line: method, status code name, duration, and for failed
+ * calls the status message. Level info for OK, warn for server-side codes
+ * (INTERNAL, UNAVAILABLE, DATA_LOSS, UNKNOWN, DEADLINE_EXCEEDED), info else. */
+void log_call(const char *method, int code, const char *code_name, double duration_ms,
+              const char *message);
+
+#endif

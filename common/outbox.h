@@ -1,0 +1,67 @@
+/* outbox.h: domain events, written with the change and published after it.
+ *
+ * The transactional outbox pattern: a service that commits a change appends
+ * an event to the outbox table inside the same transaction (outbox_append), so
+ * the change and its event are committed together or not at all. The relay,
+ * running on the loop, publishes pending events in outbox order to the Redis
+ * Stream "compact:events:<service>" and marks them sent only after Redis
+ * acknowledged. While Redis is down events wait in SQLite; after a crash the
+ * relay starts again from the first unsent event.
+ *
+ * Exactly-once in the stream: each entry is added with the explicit id
+ * "0-<outbox seq>". If a crash fell between Redis's acknowledgement and our
+ * "sent" mark, the re-publish is refused by Redis as not newer than the top
+ * entry, and the relay takes that refusal as delivery.
+ *
+ * Cache invalidation rides along: an event may name cache keys; the relay
+ * deletes them in the same MULTI/EXEC as the XADD, so an invalidation that
+ * failed while Redis was unreachable is retried until it happens.
+ */
+#ifndef COMPACT_OUTBOX_H
+#define COMPACT_OUTBOX_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cache.h"
+#include "store.h"
+
+/* The runtime's schema (component "runtime"), applied by store_open. */
+extern const struct store_migration outbox_migrations[];
+extern const size_t outbox_migrations_count;
+
+typedef struct outbox_event {
+    const char *service;        /* "membership" */
+    const char *aggregate_type; /* "entity" */
+    const char *aggregate_id;
+    const char *type;           /* "entity.created" */
+    const ProtobufCMessage *state; /* the aggregate after the change */
+    const char *const *cache_keys; /* keys to delete when published; may be NULL */
+    size_t cache_keys_count;
+} outbox_event;
+
+/* Appends `ev` to the outbox inside the caller's open transaction: assigns a
+ * random 32-hex event id, the next sequence number of the aggregate and the
+ * time. Returns 0 or a negative errno (the caller then rolls back). */
+int outbox_append(store *st, const outbox_event *ev);
+
+/* Number of events not yet published, or a negative errno. */
+int64_t outbox_pending(store *st);
+
+typedef struct outbox_relay outbox_relay;
+
+/* Starts the relay for `service`: it publishes now, whenever kicked, and on a
+ * timer every `interval_ms` (the backstop after a Redis outage). `cache` may
+ * be NULL (events then wait). Returns 0 or a negative errno. */
+int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service,
+                       int interval_ms, outbox_relay **out);
+
+/* Asks the relay to publish soon (call after every commit). Cheap. */
+void outbox_relay_kick(outbox_relay *r);
+
+/* Stops the relay; `cb` runs once on the loop when its timer is closed and
+ * no publish is in flight. With a NULL relay `cb` runs at once. */
+void outbox_relay_close(outbox_relay *r, void (*cb)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,212 @@
+/* rpc.h: gRPC on a libuv loop, behind a small API of our own.
+ *
+ * Every gRPC core call of the project lives in common/rpc*.c; services and
+ * tools only see the names below. A gRPC upgrade touches this directory only.
+ *
+ * Threads
+ * -------
+ * One libuv loop per process runs all application code. gRPC core needs a
+ * completion queue (CQ) that somebody blocks on: one CQ thread does only that,
+ * in grpc_completion_queue_next(), and hands every (tag, ok) pair to the loop
+ * through a mutex-guarded array and uv_async_send(). uv_async_send coalesces
+ * wake-ups, so the loop drains the whole array each time it wakes. Batches are
+ * started, calls created and messages packed on the loop thread only.
+ *
+ * The life of one unary call
+ * --------------------------
+ *   1. The server keeps requests posted for every registered method
+ *      (grpc_server_request_registered_call, payload read by core).
+ *   2. A call arrives: the runtime posts a fresh request in its place, checks
+ *      the cap on calls in flight and the deadline, decodes the request with
+ *      protobuf_c_message_unpack() and runs the method's handler.
+ *   3. The handler replies now or later (after Redis, SQLite or a peer
+ *      answered) with exactly one rpc_call_reply() or rpc_call_fail().
+ *   4. The runtime sends metadata, message and status in one batch, logs the
+ *      call (method, code, duration) and frees it when core is done with it.
+ * Unknown methods reach a generic request that answers UNIMPLEMENTED.
+ *
+ * Ownership and errors
+ * --------------------
+ * Functions that can fail return 0 or a negative errno value. The request a
+ * handler receives belongs to the runtime and stays valid until the handler
+ * has replied. A reply message is packed during rpc_call_reply(); the caller
+ * keeps ownership of it. A client callback's reply is valid only during the
+ * callback.
+ */
+#ifndef COMPACT_RPC_H
+#define COMPACT_RPC_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* gRPC status codes, with the numbers of the gRPC status-code guide. */
+typedef enum rpc_code {
+    RPC_OK = 0,
+    RPC_CANCELLED = 1,
+    RPC_UNKNOWN = 2,
+    RPC_INVALID_ARGUMENT = 3,
+    RPC_DEADLINE_EXCEEDED = 4,
+    RPC_NOT_FOUND = 5,
+    RPC_ALREADY_EXISTS = 6,
+    RPC_PERMISSION_DENIED = 7,
+    RPC_RESOURCE_EXHAUSTED = 8,
+    RPC_FAILED_PRECONDITION = 9,
+    RPC_ABORTED = 10,
+    RPC_OUT_OF_RANGE = 11,
+    RPC_UNIMPLEMENTED = 12,
+    RPC_INTERNAL = 13,
+    RPC_UNAVAILABLE = 14,
+    RPC_DATA_LOSS = 15,
+    RPC_UNAUTHENTICATED = 16,
+} rpc_code;
+
+/* "OK", "INVALID_ARGUMENT", ...; "UNKNOWN" for numbers outside the guide. */
+const char *rpc_code_name(rpc_code code);
+
+typedef struct rpc_runtime rpc_runtime; /* gRPC core, the CQ and its thread */
+typedef struct rpc_server rpc_server;
+typedef struct rpc_call rpc_call;       /* one incoming call */
+typedef struct rpc_channel rpc_channel; /* a client connection to a peer */
+
+/* ---- runtime ------------------------------------------------------------ */
+
+/* Starts gRPC core, creates the completion queue and its thread, and ties
+ * them to `loop`. Returns 0 and sets *out, or a negative errno. */
+int rpc_runtime_new(uv_loop_t *loop, rpc_runtime **out);
+
+/* Shuts the completion queue down, joins its thread and frees everything.
+ * Every server must have been freed and every channel closed first. The loop
+ * may then run to completion: no handle of the runtime stays open. NULL is a
+ * no-op. Blocks only for the CQ thread to notice the shutdown. */
+void rpc_runtime_free(rpc_runtime *rt);
+
+uv_loop_t *rpc_runtime_loop(rpc_runtime *rt);
+
+/* ---- server ------------------------------------------------------------- */
+
+/* One handler signature for every method. `request` is the decoded first
+ * message (for a client-streaming method, further messages come from
+ * rpc_call_read). Runs on the loop thread. The handler, or whatever it hands
+ * the call to, must end the call exactly once with rpc_call_reply(),
+ * rpc_call_fail() or rpc_call_finish(), even if the call was cancelled. */
+typedef void (*rpc_handler_fn)(rpc_call *call, const ProtobufCMessage *request,
+                               void *service_data);
+
+enum rpc_method_flags {
+    RPC_SERVER_STREAMING = 1 << 0, /* replies with rpc_call_write */
+    RPC_CLIENT_STREAMING = 1 << 1, /* reads further messages with rpc_call_read */
+};
+
+/* A row of a service's method table, for instance
+ *   { .name = "GetEntity", .handler = handle_get_entity }.
+ * Names must match the protoc-c service descriptor. */
+typedef struct rpc_method {
+    const char *name;
+    rpc_handler_fn handler;
+    unsigned flags;
+} rpc_method;
+
+typedef struct rpc_server_options {
+    const char *listen;          /* "host:port"; port 0 picks a free one */
+    int max_calls;               /* calls in flight; beyond: RESOURCE_EXHAUSTED */
+    int max_message_bytes;       /* both directions */
+    int max_connection_age_ms;   /* 0: unlimited; else clients reconnect and rebalance */
+    const char *service_name;    /* for logs: "membership" */
+} rpc_server_options;
+
+/* Creates a server bound to nothing yet. Returns 0 or a negative errno. */
+int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server **out);
+
+/* Registers every method of `svc` with the rows of `methods` (terminated by a
+ * row whose name is NULL). A method of `svc` without a row answers
+ * UNIMPLEMENTED; a row naming no method of `svc` is an error (-EINVAL).
+ * `service_data` is passed to every handler. Only before rpc_server_start. */
+int rpc_server_add_service(rpc_server *srv, const ProtobufCServiceDescriptor *svc,
+                           const rpc_method *methods, void *service_data);
+
+/* Binds the listening address and starts serving. Returns the bound port
+ * (> 0) or a negative errno (-EADDRINUSE if the address cannot be bound). */
+int rpc_server_start(rpc_server *srv);
+
+/* Graceful stop: no new calls are accepted; calls in flight have
+ * `grace_ms` to finish, then the rest are cancelled (their handlers still
+ * reply, into the void). `done` runs once on the loop thread when the last
+ * call is gone; the server may then be freed. */
+typedef void (*rpc_server_done_cb)(void *arg);
+void rpc_server_shutdown(rpc_server *srv, int grace_ms, rpc_server_done_cb done, void *arg);
+
+/* Frees a server that was never started or whose shutdown is done. NULL ok. */
+void rpc_server_free(rpc_server *srv);
+
+/* Calls being handled right now. */
+int rpc_server_calls_in_flight(const rpc_server *srv);
+
+/* ---- inside a handler --------------------------------------------------- */
+
+/* Packs `reply` (the caller keeps it) and ends the call with OK. */
+void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply);
+
+/* Ends the call with `code` (not RPC_OK) and a printf-style message that
+ * names the field and the problem, e.g. "entity.acronym: must not be empty". */
+void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Ends a streaming call with a status (RPC_OK allowed) after its writes. */
+void rpc_call_finish(rpc_call *call, rpc_code code, const char *message);
+
+/* 1 once the peer cancelled, the deadline passed or the server cancelled the
+ * call during shutdown. Replying to such a call is harmless. */
+int rpc_call_is_cancelled(const rpc_call *call);
+
+/* Milliseconds left before the call's deadline; INT64_MAX without one. */
+int64_t rpc_call_remaining_ms(const rpc_call *call);
+
+/* "/compact.membership.v1.Membership/GetEntity" */
+const char *rpc_call_method(const rpc_call *call);
+
+/* Streaming. rpc_call_write queues a message (packed now, the caller keeps
+ * it); `cb`, if not NULL, runs once on the loop when it was sent (ok=1) or
+ * the call broke (ok=0). Writes are sent in order. rpc_call_read asks for the
+ * next client message; `cb` runs once with it (valid only during the
+ * callback) or with NULL at the end of the client's stream or on error. */
+typedef void (*rpc_write_cb)(rpc_call *call, int ok, void *arg);
+typedef void (*rpc_read_cb)(rpc_call *call, const ProtobufCMessage *msg, void *arg);
+void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb, void *arg);
+void rpc_call_read(rpc_call *call, rpc_read_cb cb, void *arg);
+
+/* Runs `cb` once, on the loop, when the call is over for any reason (ended
+ * by us, cancelled by the peer, deadline, shutdown). Streaming handlers use
+ * it to stop writing; set it at most once per call, before ending the call. */
+typedef void (*rpc_call_done_cb)(rpc_call *call, void *arg);
+void rpc_call_on_done(rpc_call *call, rpc_call_done_cb cb, void *arg);
+
+/* ---- client ------------------------------------------------------------- */
+
+/* Opens a channel to `target` ("host:port", any gRPC target URI). Connecting
+ * is lazy and reconnects on its own. Returns 0 or a negative errno. */
+int rpc_channel_new(rpc_runtime *rt, const char *target, rpc_channel **out);
+
+/* Cancels the channel's calls in flight (their callbacks run with CANCELLED)
+ * and frees the channel once they are gone. NULL is a no-op. */
+void rpc_channel_close(rpc_channel *ch);
+
+const char *rpc_channel_target(const rpc_channel *ch);
+
+/* Called once on the loop thread with the outcome of a unary call. `reply`
+ * is NULL unless code is RPC_OK; it and `message` are valid only during the
+ * callback. */
+typedef void (*rpc_reply_cb)(void *arg, rpc_code code, const char *message,
+                             const ProtobufCMessage *reply);
+
+/* Starts a unary call of `method` ("GetEntity") of `svc` with `request`
+ * (packed now; the caller keeps it). The deadline is `timeout_ms` from now
+ * (<= 0: none) and, when `parent` is an incoming call, never later than the
+ * parent's; the parent's cancellation cancels this call too. Returns 0, or a
+ * negative errno (then `cb` is never called). */
+int rpc_channel_call(rpc_channel *ch, const ProtobufCServiceDescriptor *svc, const char *method,
+                     const ProtobufCMessage *request, int timeout_ms, rpc_call *parent,
+                     rpc_reply_cb cb, void *arg);
+
+#endif

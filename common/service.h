@@ -1,0 +1,65 @@
+/* service.h: the skeleton every Compact service runs.
+ *
+ * A service is a table: its name, its gRPC service descriptor and method
+ * table, its schema migrations, the peers it calls, and two hooks. Then
+ *
+ *     int main(int argc, char **argv) { return service_main(&membership_service, argc, argv); }
+ *
+ * and service_main does the rest, in this order: configuration (environment
+ * and flags), logging, fault points, the SQLite store with migrations, the
+ * Redis cache, the outbox relay, gRPC (the service, Health, reflection),
+ * channels to peers, the `init` hook, then serving until SIGTERM or SIGINT.
+ *
+ * Shutdown: health goes NOT_SERVING at once and Watch streams end; the server
+ * accepts no new calls; calls in flight have the grace period to finish, then
+ * are cancelled; then the `fini` hook, peers, the relay, the cache and the
+ * store are closed, the runtime is freed and the loop must end with no handle
+ * left. Exit code 0.
+ *
+ * All hooks and handlers run on the loop thread.
+ */
+#ifndef COMPACT_SERVICE_H
+#define COMPACT_SERVICE_H
+
+#include "cache.h"
+#include "config.h"
+#include "outbox.h"
+#include "rpc.h"
+#include "store.h"
+
+typedef struct service service;
+
+typedef struct service_def {
+    const char *name;                          /* "membership" */
+    const ProtobufCServiceDescriptor *descriptor;
+    const rpc_method *methods;                 /* terminated by { .name = NULL } */
+    const store_migration *migrations;
+    size_t migrations_count;
+    const char *const *peers;                  /* NULL-terminated, may be NULL */
+    /* After everything is open, before serving. Returns 0 or a negative errno
+     * (the service then exits with 1). */
+    int (*init)(service *svc);
+    /* At shutdown, after the last call ended and before peers, relay, cache
+     * and store close. May be NULL. */
+    void (*fini)(service *svc);
+} service_def;
+
+/* Runs the service; returns the process exit code. */
+int service_main(const service_def *def, int argc, char **argv);
+
+/* What a handler needs. `service_data` given to handlers is the service. */
+const config *service_config(const service *svc);
+store *service_store(const service *svc);
+cache *service_cache(const service *svc);     /* never NULL; may be disconnected */
+uv_loop_t *service_loop(const service *svc);
+rpc_channel *service_peer(const service *svc, const char *name); /* NULL if not a peer */
+const char *service_name(const service *svc);
+
+/* Hands the service's own data to hooks and handlers. */
+void service_set_data(service *svc, void *data);
+void *service_data(const service *svc);
+
+/* After a write committed: wakes the outbox relay. */
+void service_events_committed(service *svc);
+
+#endif

@@ -1,0 +1,75 @@
+/* store.h: a service's own SQLite database.
+ *
+ * One database file per service, "<data_dir>/<service>.db", opened once on the
+ * loop thread and used only there (SQLITE_OPEN_NOMUTEX). Settings chosen for
+ * "acknowledged only after committed, nothing lost": WAL journal,
+ * synchronous=FULL (a commit is on disk when COMMIT returns), foreign keys on,
+ * a busy timeout for the odd external reader (backups, sqlite3 shell).
+ *
+ * Schema migrations are numbered per component: the runtime's own tables (the
+ * outbox) are the component "runtime", a service's tables its own name. Each
+ * migration runs once, in order, in its own transaction, and is recorded in
+ * the table schema_migrations(component, version, applied_at).
+ *
+ * Prepared statements are cached by their SQL text: store_stmt() returns the
+ * same sqlite3_stmt every time, reset and with its bindings cleared, so a
+ * handler writes `sqlite3_stmt *s = store_stmt(st, SQL_GET_ENTITY);` and binds.
+ *
+ * Health: any statement that fails with an I/O, corruption, full-disk or
+ * read-only error marks the store unhealthy (the health service then answers
+ * NOT_SERVING); store_check() runs a cheap probe and can restore it.
+ */
+#ifndef COMPACT_STORE_H
+#define COMPACT_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+typedef struct store store;
+
+typedef struct store_migration {
+    int version;     /* 1, 2, 3 ... strictly increasing within a component */
+    const char *sql; /* one or more statements */
+} store_migration;
+
+/* Opens (creating if needed) "<dir>/<name>.db", applies the runtime's
+ * migrations and then `migrations[0..n)` for component `name`. Returns 0 and
+ * sets *out, or a negative errno: -ENOENT/-EACCES when the directory is not
+ * usable, -EIO when SQLite refuses, -EINVAL when a migration fails (nothing of
+ * that migration stays). `dir` ":memory:" opens a private in-memory database
+ * (for unit tests). */
+int store_open(const char *dir, const char *name, const store_migration *migrations, size_t n,
+               store **out);
+
+/* Finalizes the cached statements and closes the database. NULL is a no-op. */
+void store_close(store *st);
+
+/* The connection, for the service's own queries in its store file. */
+sqlite3 *store_db(store *st);
+
+/* The cached prepared statement for `sql`, reset with bindings cleared, or
+ * NULL if it does not compile (logged). Valid until store_close(). */
+sqlite3_stmt *store_stmt(store *st, const char *sql);
+
+/* Transactions. store_begin starts BEGIN IMMEDIATE; store_commit returns 0
+ * only once the commit is durable, otherwise rolls back and returns a negative
+ * errno; store_rollback never fails. Not nestable. */
+int store_begin(store *st);
+int store_commit(store *st);
+void store_rollback(store *st);
+
+/* Maps a SQLite result code to a negative errno and records I/O-class
+ * failures for store_healthy(). Returns 0 for SQLITE_OK/ROW/DONE. */
+int store_result(store *st, int sqlite_rc);
+
+/* 1 while the store works, 0 after an I/O-class failure or a failed probe. */
+int store_healthy(const store *st);
+
+/* Runs a probe statement (fault point "store.probe" fails it) and updates
+ * store_healthy(). Returns store_healthy(). */
+int store_check(store *st);
+
+/* Highest applied migration of `component`, 0 if none, negative on error. */
+int store_schema_version(store *st, const char *component);
+
+#endif
