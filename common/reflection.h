@@ -8,9 +8,15 @@
 
 #include "rpc.h"
 
-/* Registers ServerReflection on `srv`, listing `service_names` (NULL-
- * terminated full names; the reflection and health services are added).
- * Returns 0 or a negative errno. */
-int reflection_register(rpc_server *srv, const char *const *service_names);
+typedef struct reflection reflection;
+
+/* Registers ServerReflection (v1alpha and v1) on `srv`, listing
+ * `service_names` (NULL-terminated full names; list the health and reflection
+ * services too if they should be listed). Returns 0 or a negative errno
+ * (-EINVAL if the embedded descriptor set does not parse). */
+int reflection_new(rpc_server *srv, const char *const *service_names, reflection **out);
+
+/* Frees after the server is gone. NULL is a no-op. */
+void reflection_free(reflection *r);
 
 #endif

@@ -1,0 +1,191 @@
+/* rpc_client.c: unary calls to peer services.
+ *
+ * One batch per call: SEND_INITIAL_METADATA, SEND_MESSAGE,
+ * SEND_CLOSE_FROM_CLIENT, RECV_INITIAL_METADATA, RECV_MESSAGE and
+ * RECV_STATUS_ON_CLIENT, so a call costs one completion. A channel keeps its
+ * calls in flight in a list, so that closing it can cancel them and free
+ * itself only when the last one has come back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/string_util.h>
+
+#include "log.h"
+#include "rpc_internal.h"
+
+typedef struct rpc__client_call {
+    rpc__tag tag;
+    rpc_channel *ch;
+    struct rpc__client_call *prev, *next;
+    grpc_call *core;
+    const ProtobufCMessageDescriptor *output;
+    grpc_byte_buffer *send_buf, *recv_buf;
+    grpc_metadata_array initial_md, trailing_md;
+    grpc_status_code status;
+    grpc_slice details;
+    rpc_reply_cb cb;
+    void *arg;
+} rpc__client_call;
+
+struct rpc_channel {
+    rpc_runtime *rt;
+    grpc_channel *core;
+    char *target;
+    rpc__client_call *calls;
+    int closing;
+};
+
+int rpc_channel_new(rpc_runtime *rt, const char *target, rpc_channel **out) {
+    rpc_channel *ch = calloc(1, sizeof *ch);
+    if (ch == NULL)
+        return -ENOMEM;
+    ch->target = strdup(target);
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    ch->core = grpc_channel_create(target, creds, NULL);
+    grpc_channel_credentials_release(creds);
+    if (ch->target == NULL || ch->core == NULL) {
+        if (ch->core)
+            grpc_channel_destroy(ch->core);
+        free(ch->target);
+        free(ch);
+        return -ENOMEM;
+    }
+    ch->rt = rt;
+    rpc__runtime_retain(rt);
+    *out = ch;
+    return 0;
+}
+
+const char *rpc_channel_target(const rpc_channel *ch) {
+    return ch->target;
+}
+
+static void channel_destroy(rpc_channel *ch) {
+    grpc_channel_destroy(ch->core);
+    rpc__runtime_release(ch->rt);
+    free(ch->target);
+    free(ch);
+}
+
+void rpc_channel_close(rpc_channel *ch) {
+    if (ch == NULL)
+        return;
+    ch->closing = 1;
+    if (ch->calls == NULL) {
+        channel_destroy(ch);
+        return;
+    }
+    for (rpc__client_call *c = ch->calls; c; c = c->next)
+        grpc_call_cancel_with_status(c->core, GRPC_STATUS_CANCELLED, "channel closing", NULL);
+}
+
+static void client_call_free(rpc__client_call *c) {
+    rpc_channel *ch = c->ch;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ch->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->core)
+        grpc_call_unref(c->core);
+    if (c->send_buf)
+        grpc_byte_buffer_destroy(c->send_buf);
+    if (c->recv_buf)
+        grpc_byte_buffer_destroy(c->recv_buf);
+    grpc_metadata_array_destroy(&c->initial_md);
+    grpc_metadata_array_destroy(&c->trailing_md);
+    grpc_slice_unref(c->details);
+    free(c);
+    if (ch->closing && ch->calls == NULL)
+        channel_destroy(ch);
+}
+
+static void on_client_call_done(rpc__tag *tag, int ok) {
+    rpc__client_call *c = (rpc__client_call *)tag;
+    rpc_code code = ok ? (rpc_code)c->status : RPC_UNAVAILABLE;
+    char *message = GRPC_SLICE_LENGTH(c->details) ? grpc_slice_to_c_string(c->details) : NULL;
+    ProtobufCMessage *reply = NULL;
+    if (code == RPC_OK) {
+        reply = c->recv_buf ? rpc__unpack(c->output, c->recv_buf) : NULL;
+        if (reply == NULL) {
+            code = RPC_INTERNAL;
+            gpr_free(message);
+            message = gpr_strdup("reply could not be decoded");
+        }
+    }
+    c->cb(c->arg, code, message ? message : "", reply);
+    if (reply)
+        protobuf_c_message_free_unpacked(reply, NULL);
+    gpr_free(message);
+    client_call_free(c);
+}
+
+static grpc_call *create_core_call(rpc_channel *ch, const ProtobufCServiceDescriptor *svc,
+                                   const char *method, int timeout_ms, rpc_call *parent,
+                                   rpc__client_call *c) {
+    char path[512];
+    snprintf(path, sizeof path, "/%s/%s", svc->name, method);
+    grpc_slice method_slice = grpc_slice_from_copied_string(path);
+    grpc_call *parent_core = parent ? rpc__call_core(parent) : NULL;
+    grpc_call *core = grpc_channel_create_call(
+        ch->core, parent_core, parent_core ? GRPC_PROPAGATE_DEFAULTS : 0,
+        rpc__runtime_cq(ch->rt), method_slice, NULL, rpc__deadline_in(timeout_ms), NULL);
+    grpc_slice_unref(method_slice);
+    return core;
+}
+
+static int start_call_batch(rpc__client_call *c) {
+    grpc_op ops[6];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = c->send_buf;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &c->initial_md;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &c->recv_buf;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &c->trailing_md;
+    ops[5].data.recv_status_on_client.status = &c->status;
+    ops[5].data.recv_status_on_client.status_details = &c->details;
+    c->tag.fn = on_client_call_done;
+    return grpc_call_start_batch(c->core, ops, 6, &c->tag, NULL) == GRPC_CALL_OK ? 0 : -EIO;
+}
+
+int rpc_channel_call(rpc_channel *ch, const ProtobufCServiceDescriptor *svc, const char *method,
+                     const ProtobufCMessage *request, int timeout_ms, rpc_call *parent,
+                     rpc_reply_cb cb, void *arg) {
+    const ProtobufCMethodDescriptor *md =
+        protobuf_c_service_descriptor_get_method_by_name(svc, method);
+    if (md == NULL || request->descriptor != md->input || ch->closing)
+        return -EINVAL;
+    rpc__client_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    c->ch = ch;
+    c->output = md->output;
+    c->cb = cb;
+    c->arg = arg;
+    c->details = grpc_empty_slice();
+    grpc_metadata_array_init(&c->initial_md);
+    grpc_metadata_array_init(&c->trailing_md);
+    c->next = ch->calls;
+    if (ch->calls)
+        ch->calls->prev = c;
+    ch->calls = c;
+    c->core = create_core_call(ch, svc, method, timeout_ms, parent, c);
+    c->send_buf = c->core ? rpc__pack(request) : NULL;
+    if (c->send_buf == NULL || start_call_batch(c) != 0) {
+        client_call_free(c); /* the channel is not closing: it stays */
+        return -EIO;
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* rpc_internal.h: what the rpc_*.c files share, and nobody else includes.
+ *
+ * Tags. Every operation handed to gRPC core carries a pointer to an
+ * rpc__tag as its tag; the CQ thread passes (tag, ok) to the loop, which
+ * calls tag->fn(tag, ok). Structs that wait on core embed a tag as their
+ * first member, so the callback can cast back.
+ */
+#ifndef COMPACT_RPC_INTERNAL_H
+#define COMPACT_RPC_INTERNAL_H
+
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc.h>
+#include <grpc/support/time.h>
+
+#include "rpc.h"
+
+typedef struct rpc__tag rpc__tag;
+struct rpc__tag {
+    void (*fn)(rpc__tag *tag, int ok); /* runs on the loop thread */
+};
+
+grpc_completion_queue *rpc__runtime_cq(rpc_runtime *rt);
+
+/* Servers and channels hold the runtime open: it is torn down only after
+ * rpc_runtime_free() and the last release. */
+void rpc__runtime_retain(rpc_runtime *rt);
+void rpc__runtime_release(rpc_runtime *rt);
+
+/* A byte buffer holding `msg` packed (caller destroys), or NULL on ENOMEM. */
+grpc_byte_buffer *rpc__pack(const ProtobufCMessage *msg);
+
+/* `buf` decoded as `desc` (free with protobuf_c_message_free_unpacked), or
+ * NULL when it does not decode. Does not take `buf`. */
+ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *buf);
+
+/* A core deadline `ms` from now; <= 0 means none. */
+gpr_timespec rpc__deadline_in(int64_t ms);
+
+/* The core call behind an incoming call, for parent propagation. */
+grpc_call *rpc__call_core(rpc_call *call);
+
+/* Monotonic nanoseconds. */
+uint64_t rpc__now_ns(void);
+
+#endif

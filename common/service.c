@@ -1,0 +1,287 @@
+/* service.c: the life of a Compact service process, start to exit.
+ *
+ * Start: each step needs the one before it, and a failure stops the start
+ * with exit code 1 after closing what was opened (see service.h for the
+ * order). Serving: the loop runs until a signal. Stop: asynchronous, each
+ * step starting the next from its completion callback:
+ *
+ *   signal -> health NOT_SERVING, Watch streams end
+ *          -> rpc_server_shutdown (grace period, then cancel)
+ *   on_server_done -> fini hook, server freed, peers closed, relay closed
+ *   on_relay_closed -> cache closed
+ *   on_cache_closed -> store closed, runtime freed, our handles closed
+ *
+ * and the loop ends by itself when the last handle is closed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fault.h"
+#include "health.h"
+#include "log.h"
+#include "reflection.h"
+#include "service.h"
+
+#define STORE_PROBE_INTERVAL_MS 5000
+#define RELAY_INTERVAL_MS 1000
+
+struct service {
+    const service_def *def;
+    config cfg;
+    uv_loop_t loop;
+    rpc_runtime *rt;
+    rpc_server *server;
+    health *health;
+    reflection *reflection;
+    store *store;
+    cache *cache;
+    outbox_relay *relay;
+    rpc_channel *peers[CONFIG_MAX_PEERS];
+    void *data;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t probe_timer;
+    int stopping;
+    int exit_code;
+};
+
+/* ---- accessors ---------------------------------------------------------- */
+
+const config *service_config(const service *svc) { return &svc->cfg; }
+store *service_store(const service *svc) { return svc->store; }
+cache *service_cache(const service *svc) { return svc->cache; }
+uv_loop_t *service_loop(const service *svc) { return (uv_loop_t *)&svc->loop; }
+const char *service_name(const service *svc) { return svc->def->name; }
+void service_set_data(service *svc, void *data) { svc->data = data; }
+void *service_data(const service *svc) { return svc->data; }
+
+rpc_channel *service_peer(const service *svc, const char *name) {
+    for (size_t i = 0; i < svc->cfg.peers_count; i++)
+        if (strcmp(svc->cfg.peers[i].name, name) == 0)
+            return svc->peers[i];
+    return NULL;
+}
+
+void service_events_committed(service *svc) {
+    outbox_relay_kick(svc->relay);
+}
+
+/* ---- stopping ----------------------------------------------------------- */
+
+static void close_handle(uv_handle_t *h) {
+    if (h->loop && !uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_cache_closed(void *arg) {
+    service *svc = arg;
+    svc->cache = NULL;
+    store_close(svc->store);
+    svc->store = NULL;
+    rpc_runtime_free(svc->rt);
+    svc->rt = NULL;
+    close_handle((uv_handle_t *)&svc->sigterm);
+    close_handle((uv_handle_t *)&svc->sigint);
+    close_handle((uv_handle_t *)&svc->probe_timer);
+    log_msg(LOG_INFO, "stopped", NULL);
+}
+
+static void on_relay_closed(void *arg) {
+    service *svc = arg;
+    svc->relay = NULL;
+    cache_close(svc->cache, on_cache_closed, svc);
+}
+
+static void close_peers(service *svc) {
+    for (size_t i = 0; i < svc->cfg.peers_count; i++) {
+        rpc_channel_close(svc->peers[i]);
+        svc->peers[i] = NULL;
+    }
+}
+
+static void on_server_done(void *arg) {
+    service *svc = arg;
+    if (svc->def->fini)
+        svc->def->fini(svc);
+    rpc_server_free(svc->server);
+    svc->server = NULL;
+    health_free(svc->health);
+    svc->health = NULL;
+    reflection_free(svc->reflection);
+    svc->reflection = NULL;
+    close_peers(svc);
+    outbox_relay_close(svc->relay, on_relay_closed, svc);
+}
+
+static void service_stop(service *svc) {
+    if (svc->stopping)
+        return;
+    svc->stopping = 1;
+    log_fmt(LOG_INFO, "stopping: %d calls in flight, grace period %d s",
+            rpc_server_calls_in_flight(svc->server), svc->cfg.grace_seconds);
+    health_shutdown(svc->health);
+    uv_timer_stop(&svc->probe_timer);
+    uv_signal_stop(&svc->sigterm);
+    uv_signal_stop(&svc->sigint);
+    rpc_server_shutdown(svc->server, svc->cfg.grace_seconds * 1000, on_server_done, svc);
+}
+
+static void on_signal(uv_signal_t *handle, int signum) {
+    log_msg(LOG_INFO, signum == SIGTERM ? "SIGTERM received" : "SIGINT received", NULL);
+    service_stop(handle->data);
+}
+
+static void on_probe_timer(uv_timer_t *timer) {
+    service *svc = timer->data;
+    health_set_serving(svc->health, store_check(svc->store));
+}
+
+/* ---- starting ----------------------------------------------------------- */
+
+static int make_dirs(const char *path) {
+    char buf[CONFIG_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static int open_store_and_cache(service *svc) {
+    const config *cfg = &svc->cfg;
+    int rc = make_dirs(cfg->data_dir);
+    if (rc != 0) {
+        log_fmt(LOG_ERROR, "COMPACT_DATA_DIR %s: %s", cfg->data_dir, strerror(-rc));
+        return rc;
+    }
+    rc = store_open(cfg->data_dir, svc->def->name, svc->def->migrations,
+                    svc->def->migrations_count, &svc->store);
+    if (rc != 0) {
+        log_fmt(LOG_ERROR, "opening the store in %s failed: %s", cfg->data_dir, strerror(-rc));
+        return rc;
+    }
+    cache_options copts = {.addr = cfg->redis_addr, .timeout_ms = cfg->redis_timeout_ms,
+                           .ttl_seconds = cfg->cache_ttl_seconds, .ttl_jitter = 0.1};
+    rc = cache_new(&svc->loop, &copts, &svc->cache);
+    if (rc == 0)
+        rc = outbox_relay_start(&svc->loop, svc->store, svc->cache, svc->def->name,
+                                RELAY_INTERVAL_MS, &svc->relay);
+    return rc;
+}
+
+static int open_server(service *svc) {
+    const config *cfg = &svc->cfg;
+    rpc_server_options opts = {
+        .listen = cfg->listen,
+        .max_calls = cfg->max_calls,
+        .max_message_bytes = cfg->max_message_bytes,
+        .max_connection_age_ms = cfg->max_connection_age_ms,
+        .service_name = svc->def->name,
+    };
+    const char *names[] = {svc->def->descriptor->name, "grpc.health.v1.Health",
+                           "grpc.reflection.v1alpha.ServerReflection",
+                           "grpc.reflection.v1.ServerReflection", NULL};
+    int rc = rpc_runtime_new(&svc->loop, &svc->rt);
+    if (rc == 0)
+        rc = rpc_server_new(svc->rt, &opts, &svc->server);
+    if (rc == 0)
+        rc = rpc_server_add_service(svc->server, svc->def->descriptor, svc->def->methods, svc);
+    if (rc == 0)
+        rc = health_new(svc->server, names, &svc->health);
+    if (rc == 0)
+        rc = reflection_new(svc->server, names, &svc->reflection);
+    for (size_t i = 0; rc == 0 && i < cfg->peers_count; i++)
+        rc = rpc_channel_new(svc->rt, cfg->peers[i].addr, &svc->peers[i]);
+    return rc;
+}
+
+static int start_serving(service *svc) {
+    int port = rpc_server_start(svc->server);
+    if (port < 0) {
+        log_fmt(LOG_ERROR, "cannot listen on %s (COMPACT_LISTEN)", svc->cfg.listen);
+        return port;
+    }
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%d", port);
+    log_msg(LOG_INFO, "serving", "listen", svc->cfg.listen, "port", port_text, "redis",
+            svc->cfg.redis_addr, "data_dir", svc->cfg.data_dir, NULL);
+    health_set_serving(svc->health, store_check(svc->store));
+    uv_timer_init(&svc->loop, &svc->probe_timer);
+    svc->probe_timer.data = svc;
+    uv_timer_start(&svc->probe_timer, on_probe_timer, STORE_PROBE_INTERVAL_MS,
+                   STORE_PROBE_INTERVAL_MS);
+    uv_signal_init(&svc->loop, &svc->sigterm);
+    uv_signal_init(&svc->loop, &svc->sigint);
+    svc->sigterm.data = svc->sigint.data = svc;
+    uv_signal_start(&svc->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&svc->sigint, on_signal, SIGINT);
+    return 0;
+}
+
+/* A start that failed part way: close what is open, in the stop order. */
+static void abandon_start(service *svc) {
+    svc->exit_code = 1;
+    if (svc->server) {
+        rpc_server_shutdown(svc->server, 0, on_server_done, svc);
+    } else {
+        close_peers(svc);
+        outbox_relay_close(svc->relay, on_relay_closed, svc);
+    }
+}
+
+/* "host:port" of our own server as seen from this host, for --health-probe. */
+static void local_target(const char *listen, char *out, size_t size) {
+    const char *colon = strrchr(listen, ':');
+    snprintf(out, size, "127.0.0.1:%.8s", colon ? colon + 1 : listen);
+}
+
+int service_main(const service_def *def, int argc, char **argv) {
+    static service svc_storage;
+    service *svc = &svc_storage;
+    char err[512] = "";
+    svc->def = def;
+    int rc = config_load(&svc->cfg, def->name, def->peers, argc, argv, err, sizeof err);
+    if (rc == 1)
+        return 0;
+    if (rc != 0) {
+        fprintf(stderr, "compact-%s: %s\n", def->name, err);
+        return 2;
+    }
+    if (svc->cfg.health_probe) {
+        char target[CONFIG_ADDR_MAX];
+        local_target(svc->cfg.listen, target, sizeof target);
+        return health_probe(target, "", 2000) == 1 ? 0 : 1;
+    }
+    log_init(def->name, svc->cfg.log_level);
+    if (fault_init() != 0) {
+        fprintf(stderr, "compact-%s: COMPACT_FAULTS: malformed list\n", def->name);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_init(&svc->loop);
+    rc = open_store_and_cache(svc);
+    if (rc == 0)
+        rc = open_server(svc);
+    if (rc == 0 && def->init)
+        rc = def->init(svc);
+    if (rc == 0)
+        rc = start_serving(svc);
+    if (rc != 0)
+        abandon_start(svc);
+    uv_run(&svc->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&svc->loop) != 0) {
+        log_msg(LOG_ERROR, "the loop still had open handles at exit", NULL);
+        return 1;
+    }
+    return svc->exit_code;
+}

@@ -1,0 +1,396 @@
+/* test_rpc.c: the gRPC runtime (rpc_runtime, rpc_server, rpc_client) over a
+ * real loopback connection: dispatch, packing, refusals, deadlines and their
+ * propagation, the cap on calls in flight, and graceful shutdown.
+ *
+ * The test service is grpc.health.v1.Health with handlers of our own; the
+ * requested "service" string tells the handler what to do:
+ *   "ok"        reply SERVING at once
+ *   "bad"       fail with INVALID_ARGUMENT
+ *   "slow:N"    reply SERVING after N ms
+ *   "proxy"     call Check("slow:2000") on ourselves with this call as parent
+ *               and reply with the child's status code as the reply status
+ * Every test ends by shutting everything down and asserting that the loop
+ * closes with no handle left (uv_loop_close() == 0).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "compact/membership/v1/membership.pb-c.h"
+#include "log.h"
+#include "rpc.h"
+#include "rpc_internal.h"
+
+typedef Grpc__Health__V1__HealthCheckRequest check_request;
+typedef Grpc__Health__V1__HealthCheckResponse check_response;
+
+typedef struct fixture {
+    uv_loop_t loop;
+    rpc_runtime *rt;
+    rpc_server *srv;
+    rpc_channel *ch;
+    rpc_channel *self; /* the proxy handler's channel */
+    int port;
+    int server_done;
+    int handler_calls;
+} fixture;
+
+typedef struct outcome {
+    int calls;
+    rpc_code code;
+    char message[256];
+    int status;
+} outcome;
+
+/* ---- the test service --------------------------------------------------- */
+
+typedef struct slow_reply {
+    uv_timer_t timer;
+    rpc_call *call;
+} slow_reply;
+
+static void reply_serving(rpc_call *call) {
+    check_response resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    resp.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+    rpc_call_reply(call, &resp.base);
+}
+
+static void on_slow_closed(uv_handle_t *h) {
+    free(h->data);
+}
+
+static void on_slow_timer(uv_timer_t *t) {
+    slow_reply *s = t->data;
+    reply_serving(s->call);
+    uv_close((uv_handle_t *)&s->timer, on_slow_closed);
+}
+
+static void on_child_reply(void *arg, rpc_code code, const char *message,
+                           const ProtobufCMessage *reply) {
+    rpc_call *parent = arg;
+    if (code == RPC_OK)
+        reply_serving(parent);
+    else
+        rpc_call_fail(parent, code, "child: %s", message);
+}
+
+static void handle_check(rpc_call *call, const ProtobufCMessage *request, void *data) {
+    fixture *f = data;
+    const check_request *req = (const check_request *)request;
+    f->handler_calls++;
+    if (strcmp(req->service, "bad") == 0) {
+        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "service: \"%s\" is bad", req->service);
+    } else if (strncmp(req->service, "slow:", 5) == 0) {
+        slow_reply *s = calloc(1, sizeof *s);
+        s->call = call;
+        s->timer.data = s;
+        uv_timer_init(&f->loop, &s->timer);
+        uv_timer_start(&s->timer, on_slow_timer, (uint64_t)atoi(req->service + 5), 0);
+    } else if (strcmp(req->service, "proxy") == 0) {
+        check_request child = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+        child.service = "slow:2000";
+        int rc = rpc_channel_call(f->self, &grpc__health__v1__health__descriptor, "Check",
+                                  &child.base, 10000, call, on_child_reply, call);
+        if (rc != 0)
+            rpc_call_fail(call, RPC_INTERNAL, "child call not started");
+    } else {
+        reply_serving(call);
+    }
+}
+
+static const rpc_method test_methods[] = {
+    {.name = "Check", .handler = handle_check},
+    {.name = NULL}, /* Watch has no row: UNIMPLEMENTED */
+};
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static int setup_with(void **state, int max_calls) {
+    fixture *f = calloc(1, sizeof *f);
+    uv_loop_init(&f->loop);
+    assert_int_equal(rpc_runtime_new(&f->loop, &f->rt), 0);
+    rpc_server_options opts = {.listen = "127.0.0.1:0", .max_calls = max_calls,
+                               .service_name = "test"};
+    assert_int_equal(rpc_server_new(f->rt, &opts, &f->srv), 0);
+    assert_int_equal(rpc_server_add_service(f->srv, &grpc__health__v1__health__descriptor,
+                                            test_methods, f), 0);
+    f->port = rpc_server_start(f->srv);
+    assert_true(f->port > 0);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", f->port);
+    assert_int_equal(rpc_channel_new(f->rt, target, &f->ch), 0);
+    assert_int_equal(rpc_channel_new(f->rt, target, &f->self), 0);
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state) {
+    return setup_with(state, 100);
+}
+
+static int setup_one_call(void **state) {
+    return setup_with(state, 1);
+}
+
+static void on_server_done(void *arg) {
+    ((fixture *)arg)->server_done++;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    rpc_channel_close(f->ch);
+    rpc_channel_close(f->self);
+    if (!f->server_done) {
+        rpc_server_shutdown(f->srv, 1000, on_server_done, f);
+        while (!f->server_done)
+            uv_run(&f->loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(f->server_done, 1);
+    rpc_server_free(f->srv);
+    rpc_runtime_free(f->rt);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    free(f);
+    return 0;
+}
+
+static void on_reply(void *arg, rpc_code code, const char *message,
+                     const ProtobufCMessage *reply) {
+    outcome *o = arg;
+    o->calls++;
+    o->code = code;
+    snprintf(o->message, sizeof o->message, "%s", message);
+    if (reply)
+        o->status = ((const check_response *)reply)->status;
+}
+
+static void start_check(fixture *f, const ProtobufCServiceDescriptor *svc, const char *method,
+                        const char *service, int timeout_ms, outcome *o) {
+    check_request req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = (char *)service;
+    assert_int_equal(rpc_channel_call(f->ch, svc, method, &req.base, timeout_ms, NULL,
+                                      on_reply, o), 0);
+}
+
+static void run_until(fixture *f, const int *counter, int target) {
+    while (*counter < target)
+        uv_run(&f->loop, UV_RUN_ONCE);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_packing_round_trip(void **state) {
+    (void)state;
+    Compact__Membership__V1__Entity e = COMPACT__MEMBERSHIP__V1__ENTITY__INIT;
+    e.acronym = "UNOCT";
+    e.name = "United Nations Office of Counter-Terrorism";
+    e.kind = COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_UN_ENTITY;
+    grpc_init();
+    grpc_byte_buffer *buf = rpc__pack(&e.base);
+    ProtobufCMessage *back = rpc__unpack(&compact__membership__v1__entity__descriptor, buf);
+    assert_non_null(back);
+    Compact__Membership__V1__Entity *b = (Compact__Membership__V1__Entity *)back;
+    assert_string_equal(b->acronym, "UNOCT");
+    assert_string_equal(b->name, e.name);
+    assert_int_equal(b->kind, e.kind);
+    protobuf_c_message_free_unpacked(back, NULL);
+    grpc_byte_buffer_destroy(buf);
+
+    /* Bytes that are not a message do not decode. */
+    uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+    grpc_slice s = grpc_slice_from_copied_buffer((const char *)junk, sizeof junk);
+    buf = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    assert_null(rpc__unpack(&compact__membership__v1__entity__descriptor, buf));
+    grpc_byte_buffer_destroy(buf);
+    grpc_shutdown_blocking();
+}
+
+static void test_code_names(void **state) {
+    (void)state;
+    assert_string_equal(rpc_code_name(RPC_OK), "OK");
+    assert_string_equal(rpc_code_name(RPC_INVALID_ARGUMENT), "INVALID_ARGUMENT");
+    assert_string_equal(rpc_code_name(RPC_UNAUTHENTICATED), "UNAUTHENTICATED");
+    assert_string_equal(rpc_code_name((rpc_code)99), "UNKNOWN");
+}
+
+static void test_unary_reply(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "ok", 5000, &o);
+    run_until(f, &o.calls, 1);
+    assert_int_equal(o.code, RPC_OK);
+    assert_int_equal(o.status, GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+    assert_int_equal(f->handler_calls, 1);
+}
+
+static void test_many_calls_at_once(void **state) {
+    fixture *f = *state;
+    enum { N = 200 };
+    outcome *o = calloc(N, sizeof *o);
+    int done = 0;
+    for (int i = 0; i < N; i++)
+        start_check(f, &grpc__health__v1__health__descriptor, "Check", "ok", 10000, &o[i]);
+    while (done < N) {
+        uv_run(&f->loop, UV_RUN_ONCE);
+        done = 0;
+        for (int i = 0; i < N; i++)
+            done += o[i].calls;
+    }
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(o[i].calls, 1);
+        assert_int_equal(o[i].code, RPC_OK);
+    }
+    assert_int_equal(f->handler_calls, N);
+    free(o);
+}
+
+static void test_failure_carries_code_and_message(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "bad", 5000, &o);
+    run_until(f, &o.calls, 1);
+    assert_int_equal(o.code, RPC_INVALID_ARGUMENT);
+    assert_string_equal(o.message, "service: \"bad\" is bad");
+}
+
+static void test_method_without_handler_is_unimplemented(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    start_check(f, &grpc__health__v1__health__descriptor, "Watch", "ok", 5000, &o);
+    run_until(f, &o.calls, 1);
+    assert_int_equal(o.code, RPC_UNIMPLEMENTED);
+    assert_int_equal(f->handler_calls, 0);
+}
+
+static void test_unknown_method_is_unimplemented(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    Compact__Membership__V1__GetEntityRequest req = COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__INIT;
+    assert_int_equal(rpc_channel_call(f->ch, &compact__membership__v1__membership__descriptor,
+                                      "GetEntity", &req.base, 5000, NULL, on_reply, &o), 0);
+    run_until(f, &o.calls, 1);
+    assert_int_equal(o.code, RPC_UNIMPLEMENTED);
+    /* ... and the server keeps serving. */
+    outcome ok = {0};
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "ok", 5000, &ok);
+    run_until(f, &ok.calls, 1);
+    assert_int_equal(ok.code, RPC_OK);
+}
+
+static void test_bad_client_arguments(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    check_request req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    assert_int_equal(rpc_channel_call(f->ch, &grpc__health__v1__health__descriptor, "Nope",
+                                      &req.base, 100, NULL, on_reply, &o), -EINVAL);
+    Compact__Membership__V1__GetEntityRequest wrong = COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__INIT;
+    assert_int_equal(rpc_channel_call(f->ch, &grpc__health__v1__health__descriptor, "Check",
+                                      &wrong.base, 100, NULL, on_reply, &o), -EINVAL);
+    assert_int_equal(o.calls, 0);
+}
+
+static void test_deadline_exceeded(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:300", 50, &o);
+    run_until(f, &o.calls, 1);
+    assert_int_equal(o.code, RPC_DEADLINE_EXCEEDED);
+}
+
+static void test_deadline_propagates_to_child_calls(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    /* The proxy's own call to us allows 10 s, the parent only 100 ms: the
+     * child must be cut short by the parent's deadline. */
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "proxy", 100, &o);
+    run_until(f, &o.calls, 1);
+    assert_int_equal(o.code, RPC_DEADLINE_EXCEEDED);
+    /* Wait for the slow child's handler to finish so teardown sees no call. */
+    while (rpc_server_calls_in_flight(f->srv) > 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(f->handler_calls, 2);
+}
+
+static void test_cap_on_calls_in_flight(void **state) {
+    fixture *f = *state;
+    outcome slow = {0}, refused = {0};
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:300", 5000, &slow);
+    while (f->handler_calls < 1)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "ok", 5000, &refused);
+    run_until(f, &refused.calls, 1);
+    assert_int_equal(refused.code, RPC_RESOURCE_EXHAUSTED);
+    run_until(f, &slow.calls, 1);
+    assert_int_equal(slow.code, RPC_OK);
+}
+
+static void test_shutdown_lets_calls_in_flight_finish(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:200", 5000, &o);
+    while (f->handler_calls < 1)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    rpc_server_shutdown(f->srv, 5000, on_server_done, f);
+    run_until(f, &o.calls, 1);
+    assert_int_equal(o.code, RPC_OK);
+    run_until(f, &f->server_done, 1);
+    assert_int_equal(rpc_server_calls_in_flight(f->srv), 0);
+}
+
+static void test_shutdown_cancels_after_grace(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:1500", 10000, &o);
+    while (f->handler_calls < 1)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    rpc_server_shutdown(f->srv, 50, on_server_done, f);
+    run_until(f, &o.calls, 1);
+    assert_true(o.code == RPC_CANCELLED || o.code == RPC_UNAVAILABLE);
+    /* The server is done only once the handler has replied, into the void. */
+    run_until(f, &f->server_done, 1);
+}
+
+static void test_closing_a_channel_cancels_its_calls(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:300", 10000, &o);
+    rpc_channel_close(f->ch);
+    f->ch = NULL;
+    run_until(f, &o.calls, 1);
+    assert_int_equal(o.calls, 1);
+    assert_int_equal(o.code, RPC_CANCELLED);
+    while (rpc_server_calls_in_flight(f->srv) > 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
+}
+
+int main(void) {
+    log_init("test", LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_packing_round_trip),
+        cmocka_unit_test(test_code_names),
+        cmocka_unit_test_setup_teardown(test_unary_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_calls_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_carries_code_and_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_method_without_handler_is_unimplemented, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_method_is_unimplemented, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_client_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_exceeded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_propagates_to_child_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cap_on_calls_in_flight, setup_one_call, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_lets_calls_in_flight_finish, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_cancels_after_grace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closing_a_channel_cancels_its_calls, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
