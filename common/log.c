@@ -1,0 +1,374 @@
+/* log.c: JSON lines on stderr.
+ *
+ * A line is built in a buffer on the caller's stack and written with one
+ * write(2). The buffer is PIPE_BUF bytes: a write of at most PIPE_BUF bytes
+ * to a pipe (what a container runtime gives us as stderr) is atomic, so two
+ * threads logging at once never interleave. A line that would be longer is
+ * cut at a character boundary, closed properly and marked "truncated":true,
+ * so every line stays valid JSON.
+ *
+ * Strings are escaped for JSON; bytes that are not valid UTF-8 become
+ * U+FFFD, so a line is valid JSON whatever a caller hands us.
+ *
+ * The service name and level are set by log_init() before any thread starts;
+ * the level is an atomic anyway so that a late log_init() is not a race.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX PIPE_BUF
+/* Room kept at the end of every line for ',"truncated":true}' and '\n'. */
+#define LOG_TAIL_RESERVE 24
+
+static const char *log_service = "compact";
+static atomic_int log_min_level = LOG_INFO;
+
+static const char *const log_level_names[] = {
+    [LOG_DEBUG] = "debug",
+    [LOG_INFO] = "info",
+    [LOG_WARN] = "warn",
+    [LOG_ERROR] = "error",
+};
+
+/* One line under construction. `limit` is where content must stop so that
+ * the closing tail always fits. */
+typedef struct log_line {
+    char buf[LOG_LINE_MAX];
+    size_t len;
+    size_t limit;
+    int truncated;
+} log_line;
+
+/* ---- building a line ---------------------------------------------------- */
+
+static int log_line_room(const log_line *ln, size_t n)
+{
+    return ln->len + n <= ln->limit;
+}
+
+/* Appends raw bytes if they fit entirely; otherwise marks the line truncated. */
+static int log_line_raw(log_line *ln, const char *s, size_t n)
+{
+    if (ln->truncated || !log_line_room(ln, n)) {
+        ln->truncated = 1;
+        return -1;
+    }
+    memcpy(ln->buf + ln->len, s, n);
+    ln->len += n;
+    return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (of n bytes), or 0 if invalid:
+ * rejects overlong forms, surrogates and code points above U+10FFFF. */
+static size_t log_utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return need;
+}
+
+/* The JSON form of one unit starting at s: an escape, a valid UTF-8
+ * sequence, or \ufffd for an invalid byte. Returns bytes consumed from s;
+ * the output goes to out/outlen (out has room for 6). */
+static size_t log_escape_unit(const unsigned char *s, size_t n, char *out, size_t *outlen)
+{
+    unsigned char c = s[0];
+    size_t ulen;
+
+    switch (c) {
+    case '"':  memcpy(out, "\\\"", 2); *outlen = 2; return 1;
+    case '\\': memcpy(out, "\\\\", 2); *outlen = 2; return 1;
+    case '\n': memcpy(out, "\\n", 2); *outlen = 2; return 1;
+    case '\r': memcpy(out, "\\r", 2); *outlen = 2; return 1;
+    case '\t': memcpy(out, "\\t", 2); *outlen = 2; return 1;
+    case '\b': memcpy(out, "\\b", 2); *outlen = 2; return 1;
+    case '\f': memcpy(out, "\\f", 2); *outlen = 2; return 1;
+    default: break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        snprintf(out, 7, "\\u%04x", c);
+        *outlen = 6;
+        return 1;
+    }
+    ulen = log_utf8_len(s, n);
+    if (ulen == 0) {
+        memcpy(out, "\\ufffd", 6);
+        *outlen = 6;
+        return 1;
+    }
+    memcpy(out, s, ulen);
+    *outlen = ulen;
+    return ulen;
+}
+
+/* Appends s as a quoted JSON string. If the line fills up, the string is cut
+ * between two units, still closed, and the line marked truncated. */
+static void log_line_string(log_line *ln, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    char unit[8];
+    size_t ulen;
+
+    /* Opening quote plus closing quote must fit, or nothing is written. */
+    if (ln->truncated || !log_line_room(ln, 2)) {
+        ln->truncated = 1;
+        return;
+    }
+    ln->buf[ln->len++] = '"';
+    while (n > 0) {
+        size_t used = log_escape_unit(p, n, unit, &ulen);
+        if (!log_line_room(ln, ulen + 1)) {
+            ln->truncated = 1;
+            break;
+        }
+        memcpy(ln->buf + ln->len, unit, ulen);
+        ln->len += ulen;
+        p += used;
+        n -= used;
+    }
+    ln->buf[ln->len++] = '"';
+}
+
+/* Appends ,"key":"value" (or "key":... for the first field). A field whose
+ * key does not fit is dropped, and the line is marked truncated. */
+static void log_line_field(log_line *ln, const char *key, const char *value)
+{
+    size_t before = ln->len;
+
+    if (ln->truncated)
+        return;
+    if (log_line_raw(ln, ",", 1) < 0)
+        return;
+    log_line_string(ln, key);
+    if (ln->truncated || log_line_raw(ln, ":", 1) < 0) {
+        ln->len = before;
+        return;
+    }
+    if (value)
+        log_line_string(ln, value);
+    else
+        log_line_raw(ln, "null", 4);
+}
+
+/* Appends ,"key":<raw JSON text>. */
+static void log_line_field_raw(log_line *ln, const char *key, const char *json)
+{
+    size_t before = ln->len;
+
+    if (ln->truncated)
+        return;
+    if (log_line_raw(ln, ",", 1) < 0)
+        return;
+    log_line_string(ln, key);
+    if (ln->truncated || log_line_raw(ln, ":", 1) < 0 ||
+        log_line_raw(ln, json, strlen(json)) < 0)
+        ln->len = before;
+}
+
+static void log_time_now(char *buf, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             ts.tv_nsec / 1000000L);
+}
+
+/* Starts a line with time, level, service and msg. */
+static void log_line_begin(log_line *ln, log_level level, const char *msg)
+{
+    char now[80];
+
+    ln->len = 0;
+    ln->limit = sizeof(ln->buf) - LOG_TAIL_RESERVE;
+    ln->truncated = 0;
+    log_time_now(now, sizeof(now));
+    ln->buf[ln->len++] = '{';
+    log_line_string(ln, "time");
+    ln->buf[ln->len++] = ':';
+    log_line_string(ln, now);
+    log_line_field(ln, "level", log_level_names[level]);
+    log_line_field(ln, "service", log_service);
+    log_line_field(ln, "msg", msg ? msg : "");
+}
+
+/* Closes the line and writes it with one write(2). */
+static void log_line_emit(log_line *ln)
+{
+    const char *tail = ln->truncated ? ",\"truncated\":true}\n" : "}\n";
+    size_t tlen = strlen(tail);
+    size_t off = 0;
+
+    memcpy(ln->buf + ln->len, tail, tlen);
+    ln->len += tlen;
+    while (off < ln->len) {
+        ssize_t w = write(STDERR_FILENO, ln->buf + off, ln->len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;  /* nowhere to report a failing stderr */
+        off += (size_t)w;
+    }
+}
+
+static int log_level_valid(log_level level)
+{
+    return level >= LOG_DEBUG && level <= LOG_ERROR;
+}
+
+/* ---- public interface --------------------------------------------------- */
+
+void log_init(const char *service, log_level level)
+{
+    log_service = service ? service : "compact";
+    atomic_store(&log_min_level, log_level_valid(level) ? (int)level : LOG_INFO);
+}
+
+int log_level_parse(const char *s, log_level *out)
+{
+    static const struct {
+        const char *name;
+        log_level level;
+    } names[] = {
+        {"debug", LOG_DEBUG}, {"info", LOG_INFO},   {"warn", LOG_WARN},
+        {"warning", LOG_WARN}, {"error", LOG_ERROR},
+    };
+
+    if (!s)
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(s, names[i].name) == 0) {
+            if (out)
+                *out = names[i].level;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+int log_enabled(log_level level)
+{
+    return log_level_valid(level) && (int)level >= atomic_load(&log_min_level);
+}
+
+void log_msg(log_level level, const char *msg, ...)
+{
+    log_line ln;
+    va_list ap;
+    const char *key;
+
+    if (!log_enabled(level))
+        return;
+    log_line_begin(&ln, level, msg);
+    va_start(ap, msg);
+    while ((key = va_arg(ap, const char *)) != NULL) {
+        const char *value = va_arg(ap, const char *);
+        log_line_field(&ln, key, value);
+        /* A NULL value is also where the caller's list ends. */
+        if (!value)
+            break;
+    }
+    va_end(ap);
+    log_line_emit(&ln);
+}
+
+void log_fmt(log_level level, const char *fmt, ...)
+{
+    char msg[LOG_LINE_MAX];
+    log_line ln;
+    va_list ap;
+
+    if (!log_enabled(level))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_line_begin(&ln, level, msg);
+    log_line_emit(&ln);
+}
+
+/* gRPC codes that point at the server rather than at the caller. */
+static int log_code_server_side(int code)
+{
+    switch (code) {
+    case 2:   /* UNKNOWN */
+    case 4:   /* DEADLINE_EXCEEDED */
+    case 13:  /* INTERNAL */
+    case 14:  /* UNAVAILABLE */
+    case 15:  /* DATA_LOSS */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void log_call(const char *method, int code, const char *code_name, double duration_ms,
+              const char *message)
+{
+    log_level level = log_code_server_side(code) ? LOG_WARN : LOG_INFO;
+    char num[48];
+    log_line ln;
+
+    if (!log_enabled(level))
+        return;
+    log_line_begin(&ln, level, "call");
+    log_line_field(&ln, "method", method ? method : "");
+    if (code_name) {
+        log_line_field(&ln, "code", code_name);
+    } else {
+        snprintf(num, sizeof(num), "%d", code);
+        log_line_field_raw(&ln, "code", num);
+    }
+    /* %.3f of a huge value would not fit; %e is valid JSON too. */
+    if (isfinite(duration_ms) && fabs(duration_ms) < 1e15)
+        snprintf(num, sizeof(num), "%.3f", duration_ms);
+    else if (isfinite(duration_ms))
+        snprintf(num, sizeof(num), "%.6e", duration_ms);
+    else
+        snprintf(num, sizeof(num), "null");
+    log_line_field_raw(&ln, "duration_ms", num);
+    if (message && *message)
+        log_line_field(&ln, "message", message);
+    log_line_emit(&ln);
+}
