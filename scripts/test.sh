@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test command (README): installs what is missing, builds, and runs the
+# whole suite twice, as built for use and with AddressSanitizer +
+# UndefinedBehaviorSanitizer, then the container tests. Idempotent.
+#   COMPACT_SKIP_SANITIZE=1    skip the sanitizer pass (quicker local runs)
+#   COMPACT_SKIP_CONTAINERS=1  skip the container and Kubernetes tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh test
+
+jobs=$(nproc)
+build() {
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOMPACT_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+}
+run_ctest() {
+  (cd "$1" && ctest --output-on-failure --timeout 900 -j2)
+}
+
+echo "== build and test =="
+build build
+run_ctest build
+
+if [ "${COMPACT_SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "== build and test with AddressSanitizer and UndefinedBehaviorSanitizer =="
+  build build-asan -DCOMPACT_SANITIZE=ON
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_ctest build-asan
+fi
+
+if [ "${COMPACT_SKIP_CONTAINERS:-0}" != 1 ] && [ -x scripts/container-test.sh ]; then
+  echo "== containers and Kubernetes manifests =="
+  scripts/container-test.sh
+fi
+echo "all tests passed"
