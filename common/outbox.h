@@ -9,9 +9,11 @@
  * relay starts again from the first unsent event.
  *
  * Exactly-once in the stream: each entry is added with the explicit id
- * "0-<outbox seq>". If a crash fell between Redis's acknowledgement and our
+ * "<epoch>-<outbox seq>", where the epoch is the database's creation time in
+ * milliseconds. If a crash fell between Redis's acknowledgement and our
  * "sent" mark, the re-publish is refused by Redis as not newer than the top
- * entry, and the relay takes that refusal as delivery.
+ * entry, and the relay takes that refusal as delivery. A database made anew
+ * has a later epoch, so its ids still come after the old ones.
  *
  * Cache invalidation rides along: an event may name cache keys; the relay
  * deletes them in the same MULTI/EXEC as the XADD, so an invalidation that

@@ -1,0 +1,1312 @@
+/* cache.c: Redis as a cache and an event bus, through one hiredis async
+ * connection on the libuv loop. The contract is in cache.h.
+ *
+ * The life of one command (cache_cmd). A public call builds the command in
+ * Redis protocol (one formatted "part" per Redis command; a stream add has
+ * MULTI, DEL, XADD and EXEC) and submits it. It then sits in exactly one list:
+ *
+ *   held      waiting out the "redis.delay_ms" fault, not yet sent
+ *   inflight  handed to hiredis, waiting for its replies
+ *   ready     already decided (-ENOTCONN, -ECANCELED, ...), its callbacks run
+ *             from the idle handle on the next loop iteration
+ *
+ * and leaves it when it is finished: its callbacks have run, exactly once.
+ * The memory of a command is reference counted: one reference until it is
+ * finished, plus one per hiredis reply callback still due, because hiredis
+ * calls every reply callback exactly once (with a NULL reply when the
+ * context is freed) and may do so after we have given up on the command.
+ *
+ * Timeouts. Every command has the same timeout, so deadlines grow in
+ * submission order and the head of `held` or `inflight` always has the
+ * nearest one: one uv timer serves all commands. A sent command that times
+ * out completes with -ETIMEDOUT and the connection is dropped, since later
+ * replies could no longer be matched to their commands.
+ *
+ * hiredis rules kept here. The context is only freed from the idle callback
+ * (never from inside a hiredis callback); freeing it runs every pending reply
+ * callback with NULL: a command still in flight fails with -ENOTCONN, one
+ * already finished (timed out, cancelled) only drops its reference. The
+ * disconnect callback ignores a context we are freeing ourselves.
+ * redisLibuvAttach() sets the context up, then we replace its hooks: the
+ * 0.14.1 poll callback drops poll errors (a refused connect would hang
+ * forever), and its cleanup closes the poll handle with a close callback
+ * cache_close() could not wait for.
+ *
+ * Connecting: a connect attempt has a timeout too; on failure, loss, or a
+ * dropped connection the next attempt waits a backoff of 100 ms doubling to
+ * 5 s, with jitter, reset by the first reply on a new connection.
+ *
+ * Host names are resolved with uv_getaddrinfo so that a reconnect never
+ * blocks the loop in a DNS lookup; numeric addresses go straight to hiredis.
+ *
+ * Everything runs on the loop thread; nothing here is thread-safe.
+ */
+#include "cache.h"
+
+#include "fault.h"
+#include "log.h"
+
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <netdb.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CACHE_DEFAULT_TIMEOUT_MS 200
+#define CACHE_DEFAULT_TTL 300
+#define CACHE_DEFAULT_JITTER 0.1
+#define CACHE_BACKOFF_MIN_MS 100
+#define CACHE_BACKOFF_MAX_MS 5000
+#define CACHE_CONNECT_TIMEOUT_MS 1000 /* or the command timeout if longer */
+#define CACHE_HOST_MAX 256
+#define CACHE_ADDR_MAX (CACHE_HOST_MAX + 16)
+#define CACHE_FLIGHT_BUCKETS 256 /* in-flight GET keys; chains absorb more */
+#define CACHE_MAX_PARTS 4        /* MULTI, DEL, XADD, EXEC */
+#define CACHE_OWN_HANDLES 4      /* three timers and the idle handle */
+
+typedef enum cache_cmd_kind {
+    CACHE_CMD_GET,    /* one GET shared by every waiter of a key */
+    CACHE_CMD_WRITE,  /* SET or DEL, fire and forget */
+    CACHE_CMD_STREAM, /* MULTI [DEL] XADD EXEC with one done callback */
+} cache_cmd_kind;
+
+typedef struct cache_cmd cache_cmd;
+
+typedef struct cache_list {
+    cache_cmd *head, *tail;
+    size_t n;
+} cache_list;
+
+typedef struct cache_waiter {
+    struct cache_waiter *next;
+    cache_get_cb cb;
+    void *arg;
+} cache_waiter;
+
+struct cache_cmd {
+    cache_cmd *prev, *next; /* links in *owner */
+    cache_list *owner;      /* held, inflight or ready; NULL once finished */
+    cache *c;
+    cache_cmd_kind kind;
+    int finished;
+    int refs;          /* 1 until finished, +1 per hiredis reply still due */
+    int rc;            /* the result, while in the ready list */
+    uint64_t deadline; /* cache_now_ms() after which it times out */
+    uint64_t release;  /* cache_now_ms() until which it is held */
+    int nparts;
+    char *part[CACHE_MAX_PARTS]; /* formatted commands, freed once sent */
+    int part_len[CACHE_MAX_PARTS];
+    int replies; /* reply callbacks seen, to tell the parts apart */
+
+    /* CACHE_CMD_GET: the key (also the flight table key) and its waiters. */
+    char *key;
+    cache_cmd *flight_next;
+    cache_waiter *waiters, **waiters_tail;
+
+    /* CACHE_CMD_STREAM */
+    int queue_rc; /* first error seen while commands were being queued */
+    cache_done_cb done_cb;
+    void *done_arg;
+};
+
+struct cache {
+    uv_loop_t *loop;
+    char addr[CACHE_ADDR_MAX]; /* as given, for logs */
+    char host[CACHE_HOST_MAX];
+    int port;
+    int numeric_host;
+    int timeout_ms;
+    int ttl_seconds;
+    double ttl_jitter;
+    long delay_ms; /* the "redis.delay_ms" fault, 0 when unarmed */
+
+    /* The connection: ac is NULL while none is being made or held. */
+    redisAsyncContext *ac;
+    int connected;      /* ac is connected and accepts commands */
+    int drop_requested; /* the idle callback frees ac */
+    int resolving;      /* resolve_req is outstanding */
+    int from_reconnect; /* the current attempt was started by the backoff */
+    int down_logged;    /* "redis down" written for this outage */
+    int backoff_ms;
+    uv_getaddrinfo_t resolve_req;
+
+    uv_timer_t reconnect_timer; /* the backoff; the connect timeout meanwhile */
+    uv_timer_t timeout_timer;
+    uv_timer_t delay_timer;
+    uv_idle_t idle; /* runs the ready list and frees dropped contexts */
+
+    cache_list held, inflight, ready;
+    cache_cmd *flights[CACHE_FLIGHT_BUCKETS];
+    cache_stats stats;
+
+    /* Teardown: the cache is freed when both counts reach zero. */
+    int closing;
+    int handles_closing;
+    int own_handles; /* our handles not yet closed */
+    int poll_handles; /* adapter poll handles not yet closed */
+    void (*close_cb)(void *arg);
+    void *close_arg;
+};
+
+static void cache_on_idle(uv_idle_t *idle);
+static void cache_conn_start(cache *c);
+static void cache_close_continue(cache *c);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* Out of memory: a callback could no longer run exactly once, so stop. */
+static void *cache_xalloc(size_t size)
+{
+    void *p = calloc(1, size);
+
+    if (!p) {
+        log_msg(LOG_ERROR, "cache: out of memory", NULL);
+        abort();
+    }
+    return p;
+}
+
+static char *cache_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+
+    return memcpy(cache_xalloc(n), s, n);
+}
+
+/* Monotonic milliseconds. Not uv_now(): a call made long after the loop
+ * last updated its clock must not start with a deadline in the past. */
+static uint64_t cache_now_ms(void)
+{
+    return uv_hrtime() / 1000000u;
+}
+
+/* xorshift64*: jitter needs spread, not secrecy. Loop thread only. */
+static uint64_t cache_random(void)
+{
+    static uint64_t state;
+
+    if (state == 0)
+        state = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 0x2545f4914f6cdd1du;
+}
+
+/* ---- lists and the flight table ----------------------------------------- */
+
+static void cache_list_push(cache_list *l, cache_cmd *cmd)
+{
+    cmd->owner = l;
+    cmd->next = NULL;
+    cmd->prev = l->tail;
+    if (l->tail)
+        l->tail->next = cmd;
+    else
+        l->head = cmd;
+    l->tail = cmd;
+    l->n++;
+}
+
+static void cache_list_unlink(cache_cmd *cmd)
+{
+    cache_list *l = cmd->owner;
+
+    if (!l)
+        return;
+    if (cmd->prev)
+        cmd->prev->next = cmd->next;
+    else
+        l->head = cmd->next;
+    if (cmd->next)
+        cmd->next->prev = cmd->prev;
+    else
+        l->tail = cmd->prev;
+    l->n--;
+    cmd->owner = NULL;
+    cmd->prev = cmd->next = NULL;
+}
+
+static cache_cmd **cache_flight_bucket(cache *c, const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return &c->flights[h % CACHE_FLIGHT_BUCKETS];
+}
+
+static cache_cmd *cache_flight_find(cache *c, const char *key)
+{
+    for (cache_cmd *f = *cache_flight_bucket(c, key); f; f = f->flight_next) {
+        if (strcmp(f->key, key) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static void cache_flight_add(cache *c, cache_cmd *cmd)
+{
+    cache_cmd **bucket = cache_flight_bucket(c, cmd->key);
+
+    cmd->flight_next = *bucket;
+    *bucket = cmd;
+}
+
+static void cache_flight_remove(cache *c, cache_cmd *cmd)
+{
+    for (cache_cmd **p = cache_flight_bucket(c, cmd->key); *p; p = &(*p)->flight_next) {
+        if (*p == cmd) {
+            *p = cmd->flight_next;
+            return;
+        }
+    }
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static cache_cmd *cache_cmd_new(cache *c, cache_cmd_kind kind)
+{
+    cache_cmd *cmd = cache_xalloc(sizeof(*cmd));
+
+    cmd->c = c;
+    cmd->kind = kind;
+    cmd->refs = 1;
+    cmd->waiters_tail = &cmd->waiters;
+    return cmd;
+}
+
+static void cache_cmd_free_parts(cache_cmd *cmd)
+{
+    for (int i = 0; i < cmd->nparts; i++) {
+        if (cmd->part[i])
+            redisFreeCommand(cmd->part[i]);
+        cmd->part[i] = NULL;
+    }
+}
+
+static void cache_cmd_unref(cache_cmd *cmd)
+{
+    if (--cmd->refs > 0)
+        return;
+    cache_cmd_free_parts(cmd);
+    free(cmd->key);
+    free(cmd);
+}
+
+/* Appends one Redis command, formatted now so that a held command needs no
+ * copy of its arguments. */
+static void cache_cmd_add_part(cache_cmd *cmd, int argc, const char **argv, const size_t *lens)
+{
+    char *buf = NULL;
+    int len = redisFormatCommandArgv(&buf, argc, argv, lens);
+
+    if (len < 0 || !buf) {
+        log_msg(LOG_ERROR, "cache: out of memory", NULL);
+        abort();
+    }
+    cmd->part[cmd->nparts] = buf;
+    cmd->part_len[cmd->nparts] = len;
+    cmd->nparts++;
+}
+
+static void cache_count_result(cache *c, int rc)
+{
+    if (rc == 0)
+        c->stats.hits++;
+    else if (rc == -ENOENT)
+        c->stats.misses++;
+    else if (rc != -ECANCELED)
+        c->stats.errors++;
+}
+
+/* Runs the command's callbacks once and drops its first reference. The
+ * command leaves the flight table first, so a callback that gets the same
+ * key again starts a new GET. */
+static void cache_cmd_finish(cache *c, cache_cmd *cmd, int rc, const void *value, size_t len)
+{
+    cache_waiter *w, *next;
+
+    if (cmd->finished)
+        return;
+    cmd->finished = 1;
+    cache_list_unlink(cmd);
+    switch (cmd->kind) {
+    case CACHE_CMD_GET:
+        cache_flight_remove(c, cmd);
+        w = cmd->waiters;
+        cmd->waiters = NULL;
+        for (; w; w = next) {
+            next = w->next;
+            cache_count_result(c, rc);
+            w->cb(w->arg, rc, rc == 0 ? value : NULL, rc == 0 ? len : 0);
+            free(w);
+        }
+        break;
+    case CACHE_CMD_STREAM:
+        if (rc < 0 && rc != -ECANCELED)
+            c->stats.errors++;
+        cmd->done_cb(cmd->done_arg, rc);
+        break;
+    case CACHE_CMD_WRITE:
+        if (rc < 0 && rc != -ECANCELED)
+            c->stats.errors++;
+        break;
+    }
+    cache_cmd_unref(cmd);
+}
+
+/* Starts the idle handle, unless the cache is past the point where its
+ * handles are closing (the last close callback then drains the ready list). */
+static void cache_kick(cache *c)
+{
+    if (!c->handles_closing)
+        uv_idle_start(&c->idle, cache_on_idle);
+}
+
+/* The command completes with `rc` on the next loop iteration. */
+static void cache_cmd_fail_later(cache *c, cache_cmd *cmd, int rc)
+{
+    cache_list_unlink(cmd);
+    cmd->rc = rc;
+    cache_list_push(&c->ready, cmd);
+    cache_kick(c);
+}
+
+/* ---- timeouts and the fault delay -------------------------------------- */
+
+static void cache_on_timeout(uv_timer_t *timer);
+static void cache_on_delay(uv_timer_t *timer);
+
+static void cache_timer_due(uv_timer_t *timer, uv_timer_cb cb, uint64_t due)
+{
+    uint64_t now = cache_now_ms();
+
+    uv_timer_start(timer, cb, due > now ? due - now : 0, 0);
+}
+
+/* Arms the timeout timer for the nearest deadline. A timer that fires early
+ * (the loop clock lags) just re-arms. */
+static void cache_timeout_arm(cache *c)
+{
+    const cache_cmd *h = c->held.head, *f = c->inflight.head;
+    uint64_t due;
+
+    if (!h && !f) {
+        uv_timer_stop(&c->timeout_timer);
+        return;
+    }
+    due = h ? h->deadline : f->deadline;
+    if (h && f && f->deadline < due)
+        due = f->deadline;
+    cache_timer_due(&c->timeout_timer, cache_on_timeout, due);
+}
+
+/* Newer commands never have an earlier deadline, so a running timer is
+ * already due no later than the new command's deadline. */
+static void cache_timeout_watch(cache *c)
+{
+    if (!uv_is_active((uv_handle_t *)&c->timeout_timer))
+        cache_timeout_arm(c);
+}
+
+/* Asks the idle callback to free the connection, and stops using it now. */
+static void cache_conn_drop(cache *c)
+{
+    c->connected = 0;
+    c->drop_requested = 1;
+    cache_kick(c);
+}
+
+static void cache_on_timeout(uv_timer_t *timer)
+{
+    cache *c = timer->data;
+    uint64_t now = cache_now_ms();
+    cache_cmd *cmd;
+
+    /* Drop first, so callbacks run below cannot send on this connection. */
+    if (c->inflight.head && c->inflight.head->deadline <= now) {
+        log_msg(LOG_WARN, "redis command timed out, reconnecting", "addr", c->addr, NULL);
+        cache_conn_drop(c);
+    }
+    while ((cmd = c->held.head) && cmd->deadline <= now)
+        cache_cmd_finish(c, cmd, -ETIMEDOUT, NULL, 0);
+    while ((cmd = c->inflight.head) && cmd->deadline <= now)
+        cache_cmd_finish(c, cmd, -ETIMEDOUT, NULL, 0);
+    if (!c->closing)
+        cache_timeout_arm(c);
+}
+
+static void cache_on_reply(redisAsyncContext *ac, void *r, void *privdata);
+
+/* Hands every part to hiredis, or fails the command later if there is no
+ * usable connection. */
+static void cache_cmd_send(cache *c, cache_cmd *cmd)
+{
+    int i;
+
+    if (c->closing) {
+        cache_cmd_fail_later(c, cmd, -ECANCELED);
+        return;
+    }
+    if (!c->connected) {
+        cache_cmd_fail_later(c, cmd, -ENOTCONN);
+        return;
+    }
+    for (i = 0; i < cmd->nparts; i++) {
+        if (redisAsyncFormattedCommand(c->ac, cache_on_reply, cmd, cmd->part[i],
+                                       (size_t)cmd->part_len[i]) != REDIS_OK)
+            break;
+        cmd->refs++;
+    }
+    if (i < cmd->nparts) {
+        /* hiredis refuses commands only while the context is going away;
+         * parts already queued get their NULL replies then. */
+        c->connected = 0;
+        cache_cmd_fail_later(c, cmd, -ENOTCONN);
+        return;
+    }
+    cache_cmd_free_parts(cmd);
+    cache_list_push(&c->inflight, cmd);
+    cache_timeout_watch(c);
+}
+
+static void cache_on_delay(uv_timer_t *timer)
+{
+    cache *c = timer->data;
+    uint64_t now = cache_now_ms();
+    cache_cmd *cmd;
+
+    while ((cmd = c->held.head) && cmd->release <= now) {
+        cache_list_unlink(cmd);
+        cache_cmd_send(c, cmd);
+    }
+    if (c->held.head)
+        cache_timer_due(&c->delay_timer, cache_on_delay, c->held.head->release);
+}
+
+/* Starts a built command on its way. Its callbacks never run in here. */
+static void cache_cmd_submit(cache *c, cache_cmd *cmd)
+{
+    uint64_t now = cache_now_ms();
+
+    cmd->deadline = now + (uint64_t)c->timeout_ms;
+    if (c->delay_ms <= 0 || c->closing) {
+        cache_cmd_send(c, cmd);
+        return;
+    }
+    cmd->release = now + (uint64_t)c->delay_ms;
+    cache_list_push(&c->held, cmd);
+    if (!uv_is_active((uv_handle_t *)&c->delay_timer))
+        cache_timer_due(&c->delay_timer, cache_on_delay, cmd->release);
+    cache_timeout_watch(c);
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static int cache_reply_is_error(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_ERROR;
+}
+
+/* A rejected XADD: -EEXIST when the id was not newer than the top entry. */
+static int cache_stream_error_rc(const redisReply *r)
+{
+    if (r->str && strstr(r->str, "equal or smaller"))
+        return -EEXIST;
+    return -EIO;
+}
+
+/* Maps EXEC's reply. Redis 7 reports a rejected XADD inside the EXEC array;
+ * a command refused while queueing aborts the whole transaction instead. */
+static int cache_stream_exec_rc(const cache_cmd *cmd, const redisReply *r)
+{
+    const redisReply *xadd;
+
+    if (r->type == REDIS_REPLY_ERROR)
+        return cmd->queue_rc ? cmd->queue_rc : -EIO;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+        return -EIO; /* nil: the transaction was aborted */
+    xadd = r->element[r->elements - 1];
+    if (cache_reply_is_error(xadd))
+        return cache_stream_error_rc(xadd);
+    for (size_t i = 0; i + 1 < r->elements; i++) {
+        if (cache_reply_is_error(r->element[i]))
+            return -EIO;
+    }
+    return 0;
+}
+
+/* One reply of a MULTI ... EXEC: the parts before EXEC only say whether the
+ * command was queued; EXEC's reply decides. */
+static void cache_stream_reply(cache *c, cache_cmd *cmd, int part, const redisReply *r)
+{
+    if (part < cmd->nparts - 1) {
+        if (cache_reply_is_error(r) && cmd->queue_rc == 0)
+            cmd->queue_rc = cache_stream_error_rc(r);
+        return;
+    }
+    cache_cmd_finish(c, cmd, cache_stream_exec_rc(cmd, r), NULL, 0);
+}
+
+static void cache_get_reply(cache *c, cache_cmd *cmd, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_STRING)
+        cache_cmd_finish(c, cmd, 0, r->str, r->len);
+    else if (r->type == REDIS_REPLY_NIL)
+        cache_cmd_finish(c, cmd, -ENOENT, NULL, 0);
+    else
+        cache_cmd_finish(c, cmd, -EIO, NULL, 0);
+}
+
+/* hiredis calls this exactly once per part: with the reply, or with NULL when
+ * the context goes away. A command that is no longer in flight (timed out,
+ * cancelled, failed) was finished already; its late replies only drop their
+ * reference. */
+static void cache_on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    cache_cmd *cmd = privdata;
+    cache *c = cmd->c;
+    redisReply *reply = r;
+    int part = cmd->replies++;
+
+    if (reply)
+        c->backoff_ms = CACHE_BACKOFF_MIN_MS; /* the server answers again */
+    else if (ac == c->ac)
+        c->connected = 0; /* hiredis is tearing this context down */
+    if (!cmd->finished && cmd->owner == &c->inflight) {
+        if (!reply)
+            cache_cmd_finish(c, cmd, -ENOTCONN, NULL, 0);
+        else if (cmd->kind == CACHE_CMD_GET)
+            cache_get_reply(c, cmd, reply);
+        else if (cmd->kind == CACHE_CMD_STREAM)
+            cache_stream_reply(c, cmd, part, reply);
+        else if (part == cmd->nparts - 1)
+            cache_cmd_finish(c, cmd, cache_reply_is_error(reply) ? -EIO : 0, NULL, 0);
+    }
+    cache_cmd_unref(cmd);
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+static void cache_log_down(cache *c, const char *why)
+{
+    if (c->down_logged)
+        return;
+    c->down_logged = 1;
+    log_msg(LOG_WARN, "redis down", "addr", c->addr, "error", why && *why ? why : "unknown",
+            NULL);
+}
+
+static void cache_on_reconnect(uv_timer_t *timer)
+{
+    cache *c = timer->data;
+
+    c->from_reconnect = 1;
+    cache_conn_start(c);
+}
+
+/* Waits the backoff (with jitter: between half and all of it), then tries
+ * again; the backoff doubles up to CACHE_BACKOFF_MAX_MS. */
+static void cache_reconnect_later(cache *c)
+{
+    int half = c->backoff_ms / 2;
+    uint64_t delay = (uint64_t)half + cache_random() % (uint64_t)(c->backoff_ms - half + 1);
+
+    if (c->closing)
+        return;
+    c->backoff_ms = c->backoff_ms >= CACHE_BACKOFF_MAX_MS / 2 ? CACHE_BACKOFF_MAX_MS
+                                                              : c->backoff_ms * 2;
+    uv_timer_start(&c->reconnect_timer, cache_on_reconnect, delay, 0);
+}
+
+static void cache_poll_closed(uv_handle_t *handle)
+{
+    cache *c = handle->data;
+
+    free((char *)handle - offsetof(redisLibuvEvents, handle));
+    c->poll_handles--;
+    if (c->handles_closing)
+        cache_close_continue(c);
+}
+
+/* The poll hooks. hiredis 0.14.1's libuv adapter returns early when libuv
+ * reports a poll error; libuv reports a refused connect (POLLERR) exactly so,
+ * with the handle stopped, and the attempt would hang forever. Like later
+ * hiredis versions, on an error we let hiredis read or write and meet the
+ * socket error itself. */
+static void cache_poll_cb(uv_poll_t *handle, int status, int events)
+{
+    redisLibuvEvents *p = handle->data;
+    int ev = status < 0 ? p->events : events;
+
+    if (p->context && (ev & UV_READABLE))
+        redisAsyncHandleRead(p->context);
+    if (p->context && (ev & UV_WRITABLE))
+        redisAsyncHandleWrite(p->context);
+}
+
+static void cache_poll_set(redisLibuvEvents *p, int events)
+{
+    p->events = events;
+    if (events)
+        uv_poll_start(&p->handle, events, cache_poll_cb);
+    else
+        uv_poll_stop(&p->handle);
+}
+
+static void cache_poll_add_read(void *privdata)
+{
+    redisLibuvEvents *p = privdata;
+
+    cache_poll_set(p, p->events | UV_READABLE);
+}
+
+static void cache_poll_del_read(void *privdata)
+{
+    redisLibuvEvents *p = privdata;
+
+    cache_poll_set(p, p->events & ~UV_READABLE);
+}
+
+static void cache_poll_add_write(void *privdata)
+{
+    redisLibuvEvents *p = privdata;
+
+    cache_poll_set(p, p->events | UV_WRITABLE);
+}
+
+static void cache_poll_del_write(void *privdata)
+{
+    redisLibuvEvents *p = privdata;
+
+    cache_poll_set(p, p->events & ~UV_WRITABLE);
+}
+
+/* Replaces the adapter's cleanup hook, which closes the poll handle with a
+ * close callback we cannot see; cache_close() must know when it is done.
+ * The other hooks are cleared so that nothing restarts a closing handle. */
+static void cache_poll_cleanup(void *privdata)
+{
+    redisLibuvEvents *p = privdata;
+    redisAsyncContext *ac;
+
+    if (!p)
+        return; /* the adapter failed to attach */
+    ac = p->context;
+    ac->ev.addRead = ac->ev.delRead = NULL;
+    ac->ev.addWrite = ac->ev.delWrite = NULL;
+    ac->ev.cleanup = NULL;
+    ac->ev.data = NULL;
+    p->context = NULL;
+    p->handle.data = ac->data; /* the poll callback can no longer run */
+    uv_close((uv_handle_t *)&p->handle, cache_poll_closed);
+}
+
+static uint64_t cache_connect_timeout(const cache *c)
+{
+    return c->timeout_ms > CACHE_CONNECT_TIMEOUT_MS ? (uint64_t)c->timeout_ms
+                                                    : CACHE_CONNECT_TIMEOUT_MS;
+}
+
+static void cache_on_connect_timeout(uv_timer_t *timer)
+{
+    cache *c = timer->data;
+
+    if (!c->ac || c->connected || c->drop_requested)
+        return;
+    cache_log_down(c, "connect timed out");
+    cache_conn_drop(c); /* freeing it schedules the next attempt */
+}
+
+static void cache_on_connect(const redisAsyncContext *ac, int status)
+{
+    cache *c = ac->data;
+    int reconnect = c->from_reconnect;
+
+    c->from_reconnect = 0;
+    uv_timer_stop(&c->reconnect_timer); /* the connect timeout */
+    if (status != REDIS_OK) {
+        c->ac = NULL; /* hiredis frees it when we return */
+        cache_log_down(c, ac->c.errstr);
+        cache_reconnect_later(c);
+        if (c->closing)
+            cache_kick(c);
+        return;
+    }
+    if (c->closing || c->drop_requested)
+        return;
+    c->connected = 1;
+    c->down_logged = 0;
+    if (reconnect)
+        c->stats.reconnects++;
+    log_msg(LOG_INFO, "redis connected", "addr", c->addr, NULL);
+}
+
+static void cache_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    cache *c = ac->data;
+
+    if (ac != c->ac)
+        return; /* we are freeing it ourselves */
+    c->ac = NULL;
+    c->connected = 0;
+    cache_log_down(c, ac->c.errstr[0] ? ac->c.errstr : "disconnected");
+    cache_reconnect_later(c);
+    if (c->closing)
+        cache_kick(c);
+}
+
+static void cache_conn_open(cache *c, const char *ip)
+{
+    redisAsyncContext *ac = redisAsyncConnect(ip, c->port);
+
+    if (!ac) {
+        cache_log_down(c, "out of memory");
+        cache_reconnect_later(c);
+        return;
+    }
+    if (ac->err) {
+        cache_log_down(c, ac->c.errstr);
+        redisAsyncFree(ac);
+        cache_reconnect_later(c);
+        return;
+    }
+    ac->data = c;
+    if (redisLibuvAttach(ac, c->loop) == REDIS_OK)
+        c->poll_handles++;
+    ac->ev.cleanup = cache_poll_cleanup;
+    if (!ac->ev.data) {
+        cache_log_down(c, "cannot watch the socket");
+        redisAsyncFree(ac);
+        cache_reconnect_later(c);
+        return;
+    }
+    ac->ev.addRead = cache_poll_add_read;
+    ac->ev.delRead = cache_poll_del_read;
+    ac->ev.addWrite = cache_poll_add_write;
+    ac->ev.delWrite = cache_poll_del_write;
+    redisAsyncSetConnectCallback(ac, cache_on_connect);
+    redisAsyncSetDisconnectCallback(ac, cache_on_disconnect);
+    c->ac = ac;
+    /* A connect can also hang (a host that drops SYNs): give up in time. */
+    uv_timer_start(&c->reconnect_timer, cache_on_connect_timeout, cache_connect_timeout(c), 0);
+}
+
+/* Prefers IPv4: a name like "localhost" may list ::1 first while the server
+ * listens on 127.0.0.1 only. */
+static void cache_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    cache *c = req->data;
+    const struct addrinfo *pick = NULL;
+    char ip[INET6_ADDRSTRLEN];
+
+    c->resolving = 0;
+    for (const struct addrinfo *ai = status == 0 ? res : NULL; ai; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET && (!pick || pick->ai_family != AF_INET))
+            pick = ai;
+        else if (ai->ai_family == AF_INET6 && !pick)
+            pick = ai;
+    }
+    if (c->closing) {
+        cache_kick(c);
+    } else if (pick && uv_ip_name(pick->ai_addr, ip, sizeof(ip)) == 0) {
+        cache_conn_open(c, ip);
+    } else {
+        cache_log_down(c, status ? uv_strerror(status) : "no address");
+        cache_reconnect_later(c);
+    }
+    uv_freeaddrinfo(res);
+}
+
+static void cache_conn_start(cache *c)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    int rc;
+
+    if (c->closing || c->ac || c->resolving)
+        return;
+    if (c->numeric_host) {
+        cache_conn_open(c, c->host);
+        return;
+    }
+    rc = uv_getaddrinfo(c->loop, &c->resolve_req, cache_on_resolved, c->host, NULL, &hints);
+    if (rc < 0) {
+        cache_log_down(c, uv_strerror(rc));
+        cache_reconnect_later(c);
+        return;
+    }
+    c->resolving = 1;
+}
+
+/* Frees a dropped connection; hiredis runs the NULL replies in here. */
+static void cache_conn_free(cache *c)
+{
+    redisAsyncContext *ac = c->ac;
+
+    c->drop_requested = 0;
+    if (!ac)
+        return;
+    c->ac = NULL;
+    c->connected = 0;
+    redisAsyncFree(ac);
+    cache_reconnect_later(c);
+}
+
+/* ---- the idle handle and teardown --------------------------------------- */
+
+/* Runs the callbacks of commands that were ready when it started; callbacks
+ * that queue new failures wait for the next iteration, so a caller retrying
+ * on every failure cannot starve the loop. */
+static void cache_ready_run(cache *c, size_t max)
+{
+    cache_cmd *cmd;
+
+    while (max-- > 0 && (cmd = c->ready.head))
+        cache_cmd_finish(c, cmd, cmd->rc, NULL, 0);
+}
+
+static void cache_on_idle(uv_idle_t *idle)
+{
+    cache *c = idle->data;
+
+    if (c->drop_requested)
+        cache_conn_free(c);
+    cache_ready_run(c, c->ready.n);
+    if (!c->drop_requested && !c->ready.head)
+        uv_idle_stop(idle);
+    if (c->closing)
+        cache_close_continue(c);
+}
+
+static void cache_handle_closed(uv_handle_t *handle)
+{
+    cache *c = handle->data;
+
+    c->own_handles--;
+    cache_close_continue(c);
+}
+
+/* Moves closing along: first the connection and any lookup must be gone and
+ * every callback run, then our handles close; the last close callback frees
+ * the cache. Safe to call at any point of the teardown. */
+static void cache_close_continue(cache *c)
+{
+    void (*cb)(void *arg);
+    void *arg;
+
+    if (!c->handles_closing) {
+        if (c->ac || c->resolving || c->ready.head || c->drop_requested)
+            return;
+        c->handles_closing = 1;
+        uv_close((uv_handle_t *)&c->reconnect_timer, cache_handle_closed);
+        uv_close((uv_handle_t *)&c->timeout_timer, cache_handle_closed);
+        uv_close((uv_handle_t *)&c->delay_timer, cache_handle_closed);
+        uv_close((uv_handle_t *)&c->idle, cache_handle_closed);
+        return;
+    }
+    if (c->own_handles > 0 || c->poll_handles > 0)
+        return;
+    /* Calls made from callbacks during the teardown: still never inline. */
+    while (c->ready.head)
+        cache_ready_run(c, c->ready.n);
+    cb = c->close_cb;
+    arg = c->close_arg;
+    free(c);
+    if (cb)
+        cb(arg);
+}
+
+static void cache_list_cancel(cache *c, cache_list *l)
+{
+    cache_cmd *cmd;
+
+    while ((cmd = l->head))
+        cache_cmd_fail_later(c, cmd, -ECANCELED);
+}
+
+void cache_close(cache *c, void (*cb)(void *arg), void *arg)
+{
+    if (!c) {
+        if (cb)
+            cb(arg);
+        return;
+    }
+    if (c->closing)
+        return;
+    c->closing = 1;
+    c->close_cb = cb;
+    c->close_arg = arg;
+    uv_timer_stop(&c->reconnect_timer);
+    uv_timer_stop(&c->timeout_timer);
+    uv_timer_stop(&c->delay_timer);
+    if (c->resolving)
+        uv_cancel((uv_req_t *)&c->resolve_req);
+    for (cache_cmd *cmd = c->ready.head; cmd; cmd = cmd->next)
+        cmd->rc = -ECANCELED;
+    cache_list_cancel(c, &c->inflight);
+    cache_list_cancel(c, &c->held);
+    cache_conn_drop(c);
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+static int cache_parse_port(const char *s, int *port)
+{
+    long v = 0;
+
+    if (*s == '\0' || strlen(s) > 5)
+        return -EINVAL;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -EINVAL;
+        v = v * 10 + (*s - '0');
+    }
+    if (v < 1 || v > 65535)
+        return -EINVAL;
+    *port = (int)v;
+    return 0;
+}
+
+/* "host:port" or "[v6]:port" into c->host, c->port and c->numeric_host. */
+static int cache_parse_addr(cache *c, const char *addr)
+{
+    const char *colon = addr ? strrchr(addr, ':') : NULL;
+    const char *host = addr;
+    size_t n;
+    unsigned char bin[sizeof(struct in6_addr)];
+
+    if (!colon || strlen(addr) >= sizeof(c->addr))
+        return -EINVAL;
+    n = (size_t)(colon - addr);
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        host++;
+        n -= 2;
+    } else if (memchr(host, ':', n)) {
+        return -EINVAL; /* an IPv6 address needs its brackets */
+    }
+    if (n == 0 || n >= sizeof(c->host))
+        return -EINVAL;
+    memcpy(c->host, host, n);
+    c->host[n] = '\0';
+    for (const char *p = c->host; *p; p++) {
+        if (!(*p == '.' || *p == '-' || *p == '_' || *p == ':' || (*p >= '0' && *p <= '9') ||
+              (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+            return -EINVAL;
+    }
+    c->numeric_host = inet_pton(AF_INET, c->host, bin) == 1 ||
+                      inet_pton(AF_INET6, c->host, bin) == 1;
+    if (strchr(c->host, ':') && !c->numeric_host)
+        return -EINVAL; /* brackets around something else than IPv6 */
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
+    return cache_parse_port(colon + 1, &c->port);
+}
+
+static int cache_apply_options(cache *c, const cache_options *o)
+{
+    if (o->timeout_ms < 0 || o->ttl_seconds < 0 || !(o->ttl_jitter >= 0 && o->ttl_jitter <= 1))
+        return -EINVAL;
+    c->timeout_ms = o->timeout_ms ? o->timeout_ms : CACHE_DEFAULT_TIMEOUT_MS;
+    c->ttl_seconds = o->ttl_seconds ? o->ttl_seconds : CACHE_DEFAULT_TTL;
+    c->ttl_jitter = o->ttl_jitter > 0 ? o->ttl_jitter : CACHE_DEFAULT_JITTER;
+    return cache_parse_addr(c, o->addr);
+}
+
+int cache_new(uv_loop_t *loop, const cache_options *opts, cache **out)
+{
+    cache *c;
+    int rc;
+
+    if (!loop || !opts || !out)
+        return -EINVAL;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    rc = cache_apply_options(c, opts);
+    if (rc < 0) {
+        free(c);
+        return rc;
+    }
+    c->loop = loop;
+    c->backoff_ms = CACHE_BACKOFF_MIN_MS;
+    c->delay_ms = fault_armed("redis.delay_ms") ? fault_value("redis.delay_ms", 0) : 0;
+    c->resolve_req.data = c;
+    uv_timer_init(loop, &c->reconnect_timer);
+    uv_timer_init(loop, &c->timeout_timer);
+    uv_timer_init(loop, &c->delay_timer);
+    uv_idle_init(loop, &c->idle);
+    c->reconnect_timer.data = c->timeout_timer.data = c->delay_timer.data = c;
+    c->idle.data = c;
+    c->own_handles = CACHE_OWN_HANDLES;
+    cache_conn_start(c);
+    *out = c;
+    return 0;
+}
+
+int cache_connected(const cache *c)
+{
+    return c && c->connected;
+}
+
+void cache_get_stats(const cache *c, cache_stats *out)
+{
+    if (!out)
+        return;
+    if (c)
+        *out = c->stats;
+    else
+        memset(out, 0, sizeof(*out));
+}
+
+/* ---- keys and TTLs ------------------------------------------------------ */
+
+int cache_key(char *buf, size_t size, const char *service, const char *kind, const char *id)
+{
+    int n;
+
+    if (!service || !kind || !id || (!buf && size > 0))
+        return -EINVAL;
+    n = snprintf(buf, size, "compact:%s:%s:%s", service, kind, id);
+    if (n < 0)
+        return -ENAMETOOLONG;
+    if ((size_t)n >= size) {
+        if (size > 0)
+            buf[0] = '\0'; /* no truncated key that could name another entry */
+        return -ENAMETOOLONG;
+    }
+    return n;
+}
+
+/* Uniform over the whole seconds in [ttl * (1 - j), ttl * (1 + j)]; the small
+ * slack absorbs rounding such as 300 * 0.9 = 270.00000000000006. */
+int cache_ttl_with_jitter(int ttl_seconds, double jitter)
+{
+    double lo_f, hi_f;
+    long lo, hi;
+
+    if (ttl_seconds < 1)
+        ttl_seconds = 1;
+    if (!(jitter > 0))
+        return ttl_seconds;
+    if (jitter > 1)
+        jitter = 1;
+    lo_f = ceil((double)ttl_seconds * (1 - jitter) - 1e-9);
+    hi_f = floor((double)ttl_seconds * (1 + jitter) + 1e-9);
+    lo = lo_f < 1 ? 1 : (long)lo_f;
+    hi = hi_f > INT_MAX ? INT_MAX : (long)hi_f;
+    if (hi < lo)
+        hi = lo;
+    return (int)(lo + (long)(cache_random() % (uint64_t)(hi - lo + 1)));
+}
+
+/* ---- operations --------------------------------------------------------- */
+
+void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg)
+{
+    cache_waiter *w;
+    cache_cmd *cmd;
+
+    if (!c || !cb)
+        return;
+    w = cache_xalloc(sizeof(*w));
+    w->cb = cb;
+    w->arg = arg;
+    cmd = key ? cache_flight_find(c, key) : NULL;
+    if (cmd) {
+        *cmd->waiters_tail = w;
+        cmd->waiters_tail = &w->next;
+        c->stats.coalesced++;
+        return;
+    }
+    cmd = cache_cmd_new(c, CACHE_CMD_GET);
+    cmd->waiters = w;
+    cmd->waiters_tail = &w->next;
+    if (!key) {
+        cmd->key = cache_xstrdup("");
+        cache_cmd_fail_later(c, cmd, -EINVAL);
+        return;
+    }
+    cmd->key = cache_xstrdup(key);
+    cache_cmd_add_part(cmd, 2, (const char *[]){"GET", key}, (const size_t[]){3, strlen(key)});
+    cache_flight_add(c, cmd);
+    cache_cmd_submit(c, cmd);
+}
+
+/* Writes are dropped at once while Redis is down: nobody waits for them. */
+static int cache_write_wanted(const cache *c)
+{
+    return !c->closing && (c->connected || c->delay_ms > 0);
+}
+
+void cache_set(cache *c, const char *key, const void *value, size_t len)
+{
+    char ttl[16];
+    cache_cmd *cmd;
+
+    if (!c || !key || !cache_write_wanted(c))
+        return;
+    snprintf(ttl, sizeof(ttl), "%d", cache_ttl_with_jitter(c->ttl_seconds, c->ttl_jitter));
+    cmd = cache_cmd_new(c, CACHE_CMD_WRITE);
+    cache_cmd_add_part(cmd, 5,
+                       (const char *[]){"SET", key, value ? (const char *)value : "", "EX", ttl},
+                       (const size_t[]){3, strlen(key), value ? len : 0, 2, strlen(ttl)});
+    cache_cmd_submit(c, cmd);
+}
+
+/* Adds "NAME keys..." as one part; NULL keys are skipped. */
+static void cache_cmd_add_keys(cache_cmd *cmd, const char *name, const char *const *keys, size_t n)
+{
+    const char **argv = cache_xalloc((n + 1) * sizeof(*argv));
+    size_t *lens = cache_xalloc((n + 1) * sizeof(*lens));
+    int argc = 1;
+
+    argv[0] = name;
+    lens[0] = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i]) {
+            argv[argc] = keys[i];
+            lens[argc++] = strlen(keys[i]);
+        }
+    }
+    cache_cmd_add_part(cmd, argc, argv, lens);
+    free(argv);
+    free(lens);
+}
+
+static size_t cache_count_keys(const char *const *keys, size_t n)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; keys && i < n; i++)
+        k += keys[i] != NULL;
+    return k;
+}
+
+void cache_del(cache *c, const char *const *keys, size_t n)
+{
+    cache_cmd *cmd;
+
+    if (!c || cache_count_keys(keys, n) == 0 || n > INT_MAX - 1 || !cache_write_wanted(c))
+        return;
+    cmd = cache_cmd_new(c, CACHE_CMD_WRITE);
+    cache_cmd_add_keys(cmd, "DEL", keys, n);
+    cache_cmd_submit(c, cmd);
+}
+
+static void cache_cmd_add_xadd(cache_cmd *cmd, const char *stream, const char *id,
+                               const cache_field *fields, size_t nfields)
+{
+    size_t argc = 3 + 2 * nfields;
+    const char **argv = cache_xalloc(argc * sizeof(*argv));
+    size_t *lens = cache_xalloc(argc * sizeof(*lens));
+
+    argv[0] = "XADD";
+    argv[1] = stream;
+    argv[2] = id;
+    for (size_t i = 0; i < 3; i++)
+        lens[i] = strlen(argv[i]);
+    for (size_t i = 0; i < nfields; i++) {
+        argv[3 + 2 * i] = fields[i].name;
+        lens[3 + 2 * i] = strlen(fields[i].name);
+        argv[4 + 2 * i] = fields[i].value ? fields[i].value : "";
+        lens[4 + 2 * i] = fields[i].value ? fields[i].len : 0;
+    }
+    cache_cmd_add_part(cmd, (int)argc, argv, lens);
+    free(argv);
+    free(lens);
+}
+
+static int cache_fields_valid(const cache_field *fields, size_t nfields)
+{
+    if (!fields || nfields == 0 || nfields > (INT_MAX - 3) / 2)
+        return 0;
+    for (size_t i = 0; i < nfields; i++) {
+        if (!fields[i].name)
+            return 0;
+    }
+    return 1;
+}
+
+void cache_stream_add(cache *c, const char *stream, const char *id, const cache_field *fields,
+                      size_t nfields, const char *const *del_keys, size_t ndel,
+                      cache_done_cb cb, void *arg)
+{
+    cache_cmd *cmd;
+
+    if (!c || !cb)
+        return;
+    cmd = cache_cmd_new(c, CACHE_CMD_STREAM);
+    cmd->done_cb = cb;
+    cmd->done_arg = arg;
+    if (!stream || !id || !cache_fields_valid(fields, nfields) || ndel > INT_MAX - 1) {
+        cache_cmd_fail_later(c, cmd, -EINVAL);
+        return;
+    }
+    cache_cmd_add_part(cmd, 1, (const char *[]){"MULTI"}, (const size_t[]){5});
+    if (cache_count_keys(del_keys, ndel) > 0)
+        cache_cmd_add_keys(cmd, "DEL", del_keys, ndel);
+    cache_cmd_add_xadd(cmd, stream, id, fields, nfields);
+    cache_cmd_add_part(cmd, 1, (const char *[]){"EXEC"}, (const size_t[]){4});
+    cache_cmd_submit(c, cmd);
+}
+
+/* ---- read-through ------------------------------------------------------- */
+
+typedef struct cache_rt {
+    cache *c;
+    char *key;
+    cache_load_fn load;
+    void *load_arg;
+    cache_get_cb cb;
+    void *arg;
+} cache_rt;
+
+/* A cancelled get (the cache is closing) is passed on without loading: the
+ * caller is shutting down. */
+static void cache_rt_on_get(void *arg, int rc, const void *value, size_t len)
+{
+    cache_rt *rt = arg;
+    void *loaded = NULL;
+    size_t n = 0;
+
+    if (rc == 0 || rc == -ECANCELED) {
+        rt->cb(rt->arg, rc, value, len);
+    } else {
+        rc = rt->load(rt->load_arg, &loaded, &n);
+        if (rc == 0) {
+            cache_set(rt->c, rt->key, loaded, n);
+            rt->cb(rt->arg, 0, loaded, n);
+        } else {
+            rt->cb(rt->arg, rc < 0 ? rc : -EIO, NULL, 0);
+        }
+        free(loaded);
+    }
+    free(rt->key);
+    free(rt);
+}
+
+void cache_read_through(cache *c, const char *key, cache_load_fn load, void *load_arg,
+                        cache_get_cb cb, void *arg)
+{
+    cache_rt *rt;
+
+    if (!c || !cb || !load)
+        return;
+    rt = cache_xalloc(sizeof(*rt));
+    rt->c = c;
+    rt->key = key ? cache_xstrdup(key) : NULL;
+    rt->load = load;
+    rt->load_arg = load_arg;
+    rt->cb = cb;
+    rt->arg = arg;
+    cache_get(c, key, cache_rt_on_get, rt);
+}

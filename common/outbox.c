@@ -1,0 +1,612 @@
+/* outbox.c: the transactional outbox and its relay (see outbox.h).
+ *
+ * Writing: outbox_append() adds one row to `outbox` inside the caller's
+ * transaction and bumps the aggregate's counter in `outbox_aggregate_seq`,
+ * so the event and the change it describes commit or vanish together.
+ *
+ * Publishing: the relay lives on the loop. A kick starts a zero timer (many
+ * kicks in one loop turn make one publish); a repeating timer is the backstop
+ * that retries after Redis comes back. A publish reads up to OUTBOX_BATCH
+ * unsent rows in seq order, turns each into a compact.events.v1.Event and
+ * hands it to cache_stream_add() with the stream id "<epoch>-<seq>". Only one batch
+ * is in flight. When every reply is in, the longest prefix of rows whose
+ * reply was 0 or -EEXIST is marked sent in one UPDATE (one fsync per batch,
+ * not per event); the first other error ends the batch and the rest wait for
+ * the next kick or tick. A batch owns its row copies until its last reply,
+ * so cache.c may hold the fields as long as it likes.
+ *
+ * Closing: the timers are closed; a batch in flight finishes when its
+ * replies arrive (cache_close() completes them with -ECANCELED); the relay is
+ * freed and the close callback runs after both.
+ */
+#include "outbox.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compact/events/v1/events.pb-c.h"
+#include "log.h"
+
+#define OUTBOX_BATCH 64
+#define OUTBOX_EVENT_ID_BYTES 16
+
+/* --- schema ---------------------------------------------------------------- */
+
+const store_migration outbox_migrations[] = {
+    {.version = 1,
+     .sql = "CREATE TABLE outbox ("
+            " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " event_id TEXT NOT NULL UNIQUE,"
+            " service TEXT NOT NULL,"
+            " aggregate_type TEXT NOT NULL,"
+            " aggregate_id TEXT NOT NULL,"
+            " aggregate_seq INTEGER NOT NULL,"
+            " type TEXT NOT NULL,"
+            " occur_time_ms INTEGER NOT NULL,"
+            " state_type TEXT NOT NULL,"
+            " state BLOB NOT NULL,"
+            " cache_keys TEXT,"       /* JSON array of key strings, or NULL */
+            " sent_at_ms INTEGER,"    /* NULL until Redis acknowledged */
+            " UNIQUE (aggregate_type, aggregate_id, aggregate_seq));"
+            "CREATE INDEX outbox_unsent ON outbox(seq) WHERE sent_at_ms IS NULL;"
+            "CREATE TABLE outbox_aggregate_seq ("
+            " aggregate_type TEXT NOT NULL,"
+            " aggregate_id TEXT NOT NULL,"
+            " seq INTEGER NOT NULL,"
+            " PRIMARY KEY (aggregate_type, aggregate_id)) WITHOUT ROWID;"},
+    /* The database's birth time, the first part of every stream id: a
+     * database made anew (sequences restart at 1) still writes ids above
+     * those of the one before it, instead of having them refused as
+     * duplicates and lost. */
+    {.version = 2,
+     .sql = "CREATE TABLE outbox_epoch (epoch_ms INTEGER NOT NULL);"
+            "INSERT INTO outbox_epoch VALUES (CAST(strftime('%s', 'now') AS INTEGER) * 1000"
+            " + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER));"},
+};
+const size_t outbox_migrations_count = sizeof(outbox_migrations) / sizeof(outbox_migrations[0]);
+
+#define SQL_NEXT_AGGREGATE_SEQ                                                                     \
+    "INSERT INTO outbox_aggregate_seq(aggregate_type, aggregate_id, seq) VALUES (?1, ?2, 1)"      \
+    " ON CONFLICT(aggregate_type, aggregate_id) DO UPDATE SET seq = seq + 1 RETURNING seq"
+#define SQL_INSERT_EVENT                                                                           \
+    "INSERT INTO outbox(event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"     \
+    " occur_time_ms, state_type, state, cache_keys) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"  \
+    " ?10)"
+#define SQL_EPOCH "SELECT epoch_ms FROM outbox_epoch"
+#define SQL_PENDING "SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL"
+#define SQL_READ_BATCH                                                                             \
+    "SELECT seq, event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"           \
+    " occur_time_ms, state_type, state, cache_keys FROM outbox WHERE sent_at_ms IS NULL"          \
+    " ORDER BY seq LIMIT ?1"
+#define SQL_MARK_SENT                                                                              \
+    "UPDATE outbox SET sent_at_ms = ?1 WHERE seq BETWEEN ?2 AND ?3 AND sent_at_ms IS NULL"
+
+/* --- appending ------------------------------------------------------------- */
+
+static int64_t outbox_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 32 lowercase hex characters from the system's random source. */
+static int outbox_event_id(char out[2 * OUTBOX_EVENT_ID_BYTES + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[OUTBOX_EVENT_ID_BYTES];
+    int err = uv_random(NULL, NULL, raw, sizeof(raw), 0, NULL);
+    if (err != 0)
+        return err;
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 0x0f];
+    }
+    out[2 * sizeof(raw)] = '\0';
+    return 0;
+}
+
+/* The aggregate's next sequence number (1 for a new aggregate), or < 0. */
+static int64_t outbox_next_aggregate_seq(store *st, const outbox_event *ev)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_NEXT_AGGREGATE_SEQ);
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, ev->aggregate_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, ev->aggregate_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -EIO;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(s); /* RETURNING: the statement finishes on the next step */
+    if (rc != SQLITE_DONE)
+        seq = rc == SQLITE_ROW ? -EIO : store_result(st, rc);
+    sqlite3_reset(s);
+    return seq;
+}
+
+/* The cache keys as a JSON array in a malloc'd string; NULL with *err 0 for
+ * none. */
+static char *outbox_keys_json(const outbox_event *ev, int *err)
+{
+    *err = 0;
+    if (ev->cache_keys_count == 0)
+        return NULL;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < ev->cache_keys_count; i++) {
+        json_t *k = ev->cache_keys[i] != NULL ? json_string(ev->cache_keys[i]) : NULL;
+        if (k == NULL || json_array_append_new(arr, k) != 0) {
+            json_decref(arr);
+            *err = -EINVAL; /* NULL key or not UTF-8 */
+            return NULL;
+        }
+    }
+    char *text = arr != NULL ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    if (text == NULL)
+        *err = -ENOMEM;
+    return text;
+}
+
+static int outbox_event_valid(const outbox_event *ev)
+{
+    return ev != NULL && ev->service != NULL && ev->service[0] != '\0' &&
+           ev->aggregate_type != NULL && ev->aggregate_type[0] != '\0' &&
+           ev->aggregate_id != NULL && ev->aggregate_id[0] != '\0' && ev->type != NULL &&
+           ev->type[0] != '\0' && (ev->cache_keys != NULL || ev->cache_keys_count == 0);
+}
+
+/* The state packed into a malloc'd buffer (never NULL on success, so that an
+ * empty state binds as an empty blob and not as NULL). */
+static uint8_t *outbox_pack_state(const ProtobufCMessage *state, size_t *len)
+{
+    *len = state != NULL ? protobuf_c_message_get_packed_size(state) : 0;
+    uint8_t *buf = malloc(*len > 0 ? *len : 1);
+    if (buf != NULL && state != NULL)
+        protobuf_c_message_pack(state, buf);
+    return buf;
+}
+
+static int outbox_insert(store *st, const outbox_event *ev, const char *event_id, int64_t agg_seq,
+                         const uint8_t *state, size_t state_len, const char *keys)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_INSERT_EVENT);
+    if (s == NULL)
+        return -EIO;
+    const char *state_type = ev->state != NULL ? ev->state->descriptor->name : "";
+    sqlite3_bind_text(s, 1, event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, ev->service, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, ev->aggregate_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, ev->aggregate_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, agg_seq);
+    sqlite3_bind_text(s, 6, ev->type, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, outbox_now_ms());
+    sqlite3_bind_text(s, 8, state_type, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(s, 9, state, state_len, SQLITE_STATIC);
+    if (keys != NULL)
+        sqlite3_bind_text(s, 10, keys, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return store_result(st, rc);
+}
+
+int outbox_append(store *st, const outbox_event *ev)
+{
+    if (st == NULL || !outbox_event_valid(ev))
+        return -EINVAL;
+    if (sqlite3_get_autocommit(store_db(st))) {
+        log_msg(LOG_ERROR, "outbox_append outside a transaction", "type", ev->type, NULL);
+        return -EINVAL;
+    }
+    char event_id[2 * OUTBOX_EVENT_ID_BYTES + 1];
+    int err = outbox_event_id(event_id);
+    if (err != 0)
+        return err;
+    char *keys = outbox_keys_json(ev, &err);
+    if (err != 0)
+        return err;
+    size_t state_len;
+    uint8_t *state = outbox_pack_state(ev->state, &state_len);
+    int64_t agg_seq = state != NULL ? outbox_next_aggregate_seq(st, ev) : -ENOMEM;
+    err = agg_seq < 0 ? (int)agg_seq : outbox_insert(st, ev, event_id, agg_seq, state,
+                                                      state_len, keys);
+    free(state);
+    free(keys);
+    return err;
+}
+
+int64_t outbox_pending(store *st)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_PENDING);
+    if (s == NULL)
+        return -EIO;
+    int rc = sqlite3_step(s);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : store_result(st, rc);
+    sqlite3_reset(s);
+    return n;
+}
+
+/* --- the relay: types ------------------------------------------------------ */
+
+typedef struct outbox_batch outbox_batch;
+
+/* One row on its way to Redis; everything cache_stream_add() is given. */
+typedef struct outbox_item {
+    outbox_batch *batch;
+    int64_t seq;
+    int rc;                  /* the reply */
+    char id[48];             /* "<epoch_ms>-<seq>" */
+    char aggregate_seq[24];
+    char *type;
+    char *aggregate_id;
+    uint8_t *packed;         /* the Event */
+    size_t packed_len;
+    json_t *keys_json;       /* owns the strings `keys` points to */
+    const char **keys;
+    size_t nkeys;
+    cache_field fields[4];
+} outbox_item;
+
+struct outbox_batch {
+    outbox_relay *relay;
+    size_t n;       /* rows read */
+    size_t replies; /* callbacks run */
+    int sending;    /* inside the send loop: completion waits for its end */
+    outbox_item items[OUTBOX_BATCH];
+};
+
+struct outbox_relay {
+    uv_loop_t *loop;
+    store *st;
+    cache *cache;       /* may be NULL: events wait */
+    char *stream;       /* "compact:events:<service>" */
+    int64_t epoch_ms;   /* first part of every stream id */
+    uv_timer_t backstop;
+    uv_timer_t soon;    /* zero timeout: coalesces kicks */
+    int open_handles;
+    int closing;
+    int again;          /* kicked while a batch was in flight */
+    int outage;         /* a failure was logged; cleared by the next success */
+    outbox_batch *inflight;
+    void (*close_cb)(void *arg);
+    void *close_arg;
+};
+
+static void outbox_publish_timer_cb(uv_timer_t *t);
+
+/* --- the relay: one row ---------------------------------------------------- */
+
+static const char *outbox_col_text(sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    return t != NULL ? (const char *)t : "";
+}
+
+/* Packs the row under `s` as a compact.events.v1.Event. */
+static int outbox_item_pack(outbox_item *it, sqlite3_stmt *s)
+{
+    int64_t ms = sqlite3_column_int64(s, 7);
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    ts.seconds = ms / 1000;
+    ts.nanos = (int32_t)(ms % 1000) * 1000000;
+    Compact__Events__V1__Event ev = COMPACT__EVENTS__V1__EVENT__INIT;
+    ev.event_id = (char *)outbox_col_text(s, 1);
+    ev.service = (char *)outbox_col_text(s, 2);
+    ev.aggregate_type = (char *)outbox_col_text(s, 3);
+    ev.aggregate_id = (char *)outbox_col_text(s, 4);
+    ev.aggregate_sequence = (uint64_t)sqlite3_column_int64(s, 5);
+    ev.type = (char *)outbox_col_text(s, 6);
+    ev.occur_time = &ts;
+    ev.state_type = (char *)outbox_col_text(s, 8);
+    ev.state.data = (uint8_t *)sqlite3_column_blob(s, 9);
+    ev.state.len = (size_t)sqlite3_column_bytes(s, 9);
+    it->packed_len = compact__events__v1__event__get_packed_size(&ev);
+    it->packed = malloc(it->packed_len > 0 ? it->packed_len : 1);
+    if (it->packed == NULL)
+        return -ENOMEM;
+    compact__events__v1__event__pack(&ev, it->packed);
+    return 0;
+}
+
+/* Reads the JSON array of cache keys; a malformed list is logged and
+ * skipped, since the event itself must still go out. */
+static int outbox_item_keys(outbox_item *it, sqlite3_stmt *s)
+{
+    const unsigned char *text = sqlite3_column_text(s, 10);
+    if (text == NULL)
+        return 0;
+    it->keys_json = json_loads((const char *)text, 0, NULL);
+    if (!json_is_array(it->keys_json)) {
+        log_msg(LOG_WARN, "outbox row has malformed cache_keys", "id", it->id, NULL);
+        return 0;
+    }
+    size_t n = json_array_size(it->keys_json);
+    it->keys = calloc(n > 0 ? n : 1, sizeof(*it->keys));
+    if (it->keys == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = json_string_value(json_array_get(it->keys_json, i));
+        if (k != NULL)
+            it->keys[it->nkeys++] = k;
+    }
+    return 0;
+}
+
+static int outbox_item_load(outbox_item *it, sqlite3_stmt *s)
+{
+    it->seq = sqlite3_column_int64(s, 0);
+    snprintf(it->id, sizeof(it->id), "%" PRId64 "-%" PRId64, it->batch->relay->epoch_ms, it->seq);
+    snprintf(it->aggregate_seq, sizeof(it->aggregate_seq), "%" PRId64,
+             (int64_t)sqlite3_column_int64(s, 5));
+    it->type = strdup(outbox_col_text(s, 6));
+    it->aggregate_id = strdup(outbox_col_text(s, 4));
+    if (it->type == NULL || it->aggregate_id == NULL)
+        return -ENOMEM;
+    int err = outbox_item_pack(it, s);
+    if (err == 0)
+        err = outbox_item_keys(it, s);
+    if (err != 0)
+        return err;
+    it->fields[0] = (cache_field){.name = "event", .value = it->packed, .len = it->packed_len};
+    it->fields[1] = (cache_field){.name = "type", .value = it->type, .len = strlen(it->type)};
+    it->fields[2] = (cache_field){
+        .name = "aggregate_id", .value = it->aggregate_id, .len = strlen(it->aggregate_id)};
+    it->fields[3] = (cache_field){
+        .name = "aggregate_seq", .value = it->aggregate_seq, .len = strlen(it->aggregate_seq)};
+    return 0;
+}
+
+static void outbox_item_free(outbox_item *it)
+{
+    free(it->type);
+    free(it->aggregate_id);
+    free(it->packed);
+    free(it->keys);
+    json_decref(it->keys_json);
+}
+
+/* --- the relay: one batch -------------------------------------------------- */
+
+static void outbox_batch_free(outbox_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        outbox_item_free(&b->items[i]);
+    free(b);
+}
+
+/* Up to OUTBOX_BATCH unsent rows in seq order. Returns 0 with *out (NULL when
+ * nothing waits) or a negative errno. */
+static int outbox_batch_read(outbox_relay *r, outbox_batch **out)
+{
+    *out = NULL;
+    sqlite3_stmt *s = store_stmt(r->st, SQL_READ_BATCH);
+    if (s == NULL)
+        return -EIO;
+    outbox_batch *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return -ENOMEM;
+    b->relay = r;
+    sqlite3_bind_int(s, 1, OUTBOX_BATCH);
+    int rc = SQLITE_DONE, err = 0;
+    while (err == 0 && b->n < OUTBOX_BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        outbox_item *it = &b->items[b->n++];
+        it->batch = b;
+        err = outbox_item_load(it, s);
+    }
+    if (err == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = store_result(r->st, rc);
+    sqlite3_reset(s);
+    if (err != 0 || b->n == 0) {
+        outbox_batch_free(b);
+        return err;
+    }
+    *out = b;
+    return 0;
+}
+
+static void outbox_outage(outbox_relay *r, int err)
+{
+    if (r->outage)
+        return;
+    r->outage = 1;
+    log_msg(LOG_WARN, "events not published; they wait in the store", "stream", r->stream,
+            "error", strerror(-err), NULL);
+}
+
+static void outbox_recovered(outbox_relay *r)
+{
+    if (!r->outage)
+        return;
+    r->outage = 0;
+    log_msg(LOG_INFO, "events published again", "stream", r->stream, NULL);
+}
+
+/* Marks rows first..last sent in one statement. Skipped while someone's
+ * transaction is open (the UPDATE would join it); the rows are then sent
+ * again later, and Redis's refusal counts as delivery. */
+static int outbox_mark_sent(store *st, int64_t first, int64_t last)
+{
+    if (!sqlite3_get_autocommit(store_db(st)))
+        return 0;
+    sqlite3_stmt *s = store_stmt(st, SQL_MARK_SENT);
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, outbox_now_ms());
+    sqlite3_bind_int64(s, 2, first);
+    sqlite3_bind_int64(s, 3, last);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return store_result(st, rc);
+}
+
+static void outbox_relay_maybe_closed(outbox_relay *r)
+{
+    if (r->open_handles > 0 || r->inflight != NULL)
+        return;
+    void (*cb)(void *) = r->close_cb;
+    void *arg = r->close_arg;
+    free(r->stream);
+    free(r);
+    if (cb != NULL)
+        cb(arg);
+}
+
+static void outbox_schedule(outbox_relay *r)
+{
+    uv_timer_start(&r->soon, outbox_publish_timer_cb, 0, 0);
+}
+
+/* Every reply is in: mark the delivered prefix, then go on or wait. */
+static void outbox_batch_finish(outbox_batch *b)
+{
+    outbox_relay *r = b->relay;
+    size_t delivered = 0;
+    while (delivered < b->n &&
+           (b->items[delivered].rc == 0 || b->items[delivered].rc == -EEXIST))
+        delivered++;
+    int err = delivered < b->n ? b->items[delivered].rc : 0;
+    if (delivered > 0) {
+        int merr = outbox_mark_sent(r->st, b->items[0].seq, b->items[delivered - 1].seq);
+        err = err != 0 ? err : merr;
+    }
+    int full = b->n == OUTBOX_BATCH;
+    r->inflight = NULL;
+    outbox_batch_free(b);
+    if (err == 0)
+        outbox_recovered(r);
+    else if (err != -ECANCELED) /* -ECANCELED is shutdown, not an outage */
+        outbox_outage(r, err);
+    int again = r->again;
+    r->again = 0;
+    if (r->closing)
+        outbox_relay_maybe_closed(r);
+    else if (err == 0 && (full || again))
+        outbox_schedule(r);
+}
+
+static void outbox_item_done(void *arg, int rc)
+{
+    outbox_item *it = arg;
+    outbox_batch *b = it->batch;
+    it->rc = rc;
+    b->replies++;
+    if (!b->sending && b->replies == b->n)
+        outbox_batch_finish(b);
+}
+
+static void outbox_batch_send(outbox_relay *r, outbox_batch *b)
+{
+    r->inflight = b;
+    b->sending = 1; /* a reply may arrive inside cache_stream_add */
+    for (size_t i = 0; i < b->n; i++) {
+        outbox_item *it = &b->items[i];
+        cache_stream_add(r->cache, r->stream, it->id, it->fields, 4,
+                         (const char *const *)it->keys, it->nkeys, outbox_item_done, it);
+    }
+    b->sending = 0;
+    if (b->replies == b->n)
+        outbox_batch_finish(b);
+}
+
+/* --- the relay: life ------------------------------------------------------- */
+
+static void outbox_publish(outbox_relay *r)
+{
+    if (r->closing || r->cache == NULL)
+        return;
+    if (r->inflight != NULL) {
+        r->again = 1;
+        return;
+    }
+    /* Redis down: the backstop timer tries again; cache.c logs the outage */
+    if (!cache_connected(r->cache))
+        return;
+    /* a transaction open across a loop turn: its rows are not committed yet */
+    if (!sqlite3_get_autocommit(store_db(r->st)))
+        return;
+    outbox_batch *b;
+    int err = outbox_batch_read(r, &b);
+    if (err != 0)
+        outbox_outage(r, err);
+    else if (b != NULL)
+        outbox_batch_send(r, b);
+}
+
+static void outbox_publish_timer_cb(uv_timer_t *t)
+{
+    outbox_publish(t->data);
+}
+
+static void outbox_handle_closed(uv_handle_t *h)
+{
+    outbox_relay *r = h->data;
+    r->open_handles--;
+    outbox_relay_maybe_closed(r);
+}
+
+int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service,
+                       int interval_ms, outbox_relay **out)
+{
+    if (loop == NULL || st == NULL || service == NULL || service[0] == '\0' ||
+        interval_ms <= 0 || out == NULL)
+        return -EINVAL;
+    outbox_relay *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return -ENOMEM;
+    if (asprintf(&r->stream, "compact:events:%s", service) < 0) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->loop = loop;
+    r->st = st;
+    r->cache = c;
+    sqlite3_stmt *epoch = store_stmt(st, SQL_EPOCH);
+    if (epoch == NULL || sqlite3_step(epoch) != SQLITE_ROW) {
+        free(r->stream);
+        free(r);
+        return -EIO;
+    }
+    r->epoch_ms = sqlite3_column_int64(epoch, 0);
+    sqlite3_reset(epoch);
+    /* uv_timer_init cannot fail on Unix, so no half-built relay to close */
+    uv_timer_init(loop, &r->backstop);
+    uv_timer_init(loop, &r->soon);
+    r->backstop.data = r;
+    r->soon.data = r;
+    r->open_handles = 2;
+    uv_timer_start(&r->backstop, outbox_publish_timer_cb, (uint64_t)interval_ms,
+                   (uint64_t)interval_ms);
+    outbox_schedule(r);
+    *out = r;
+    return 0;
+}
+
+void outbox_relay_kick(outbox_relay *r)
+{
+    if (r == NULL || r->closing)
+        return;
+    if (r->inflight != NULL)
+        r->again = 1;
+    else
+        outbox_schedule(r);
+}
+
+void outbox_relay_close(outbox_relay *r, void (*cb)(void *arg), void *arg)
+{
+    if (r == NULL) {
+        if (cb != NULL)
+            cb(arg);
+        return;
+    }
+    if (r->closing)
+        return; /* closing twice is a caller bug; the first cb still runs */
+    r->closing = 1;
+    r->close_cb = cb;
+    r->close_arg = arg;
+    uv_close((uv_handle_t *)&r->backstop, outbox_handle_closed);
+    uv_close((uv_handle_t *)&r->soon, outbox_handle_closed);
+}

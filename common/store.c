@@ -1,0 +1,554 @@
+/* store.c: a service's own SQLite database (see store.h for the contract).
+ *
+ * One connection, opened SQLITE_OPEN_NOMUTEX and used only on the loop
+ * thread, so nothing here locks. The statement cache is a fixed array of hash
+ * buckets chained by SQL text; the number of distinct statements a service
+ * runs is small and known at build time, so the table never grows. Health is
+ * one flag: cleared by store_result() on an I/O-class error, recomputed by
+ * store_check().
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "log.h"
+#include "outbox.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_STMT_BUCKETS 64
+#define STORE_RUNTIME_COMPONENT "runtime"
+
+typedef struct store_cached {
+    char *sql; /* owned copy: the key, compared by text */
+    sqlite3_stmt *stmt;
+    struct store_cached *next;
+} store_cached;
+
+struct store {
+    sqlite3 *db;
+    char *path;        /* "<dir>/<name>.db" or ":memory:" */
+    int memory;        /* 1 for ":memory:" */
+    dev_t dev;         /* identity of the file at open, for store_check */
+    ino_t ino;
+    int healthy;
+    store_cached *buckets[STORE_STMT_BUCKETS];
+};
+
+/* --- errors and health ----------------------------------------------------- */
+
+/* The I/O-class codes: the file or the disk under it is not usable. */
+static int store_rc_is_io(int primary)
+{
+    switch (primary) {
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOTADB:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int store_errno_constraint(int rc)
+{
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_ROWID:
+        return -EEXIST;
+    default:
+        return -EINVAL; /* NOT NULL, CHECK, FOREIGN KEY: the caller's data */
+    }
+}
+
+/* Maps a (possibly extended) SQLite code to a negative errno. */
+static int store_errno(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return 0;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_CONSTRAINT:
+        return store_errno_constraint(rc);
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_READONLY:
+        return -EROFS;
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        return -EACCES;
+    case SQLITE_TOOBIG:
+        return -E2BIG;
+    case SQLITE_RANGE:
+        return -ERANGE;
+    case SQLITE_INTERRUPT:
+        return -EINTR;
+    case SQLITE_ABORT:
+        return -ECANCELED;
+    case SQLITE_ERROR:
+    case SQLITE_MISUSE:
+    case SQLITE_MISMATCH:
+        return -EINVAL;
+    case SQLITE_SCHEMA:
+        return -EAGAIN;
+    case SQLITE_NOLFS:
+        return -EFBIG;
+    default: /* IOERR, CORRUPT, CANTOPEN, NOTADB, PROTOCOL, ... */
+        return -EIO;
+    }
+}
+
+static void store_set_healthy(store *st, int healthy, const char *why)
+{
+    if (st->healthy == healthy)
+        return;
+    st->healthy = healthy;
+    if (healthy)
+        log_msg(LOG_INFO, "store healthy again", "path", st->path, NULL);
+    else
+        log_msg(LOG_ERROR, "store unhealthy", "path", st->path, "error", why, NULL);
+}
+
+int store_result(store *st, int sqlite_rc)
+{
+    int err = store_errno(sqlite_rc);
+    if (err != 0 && st != NULL && store_rc_is_io(sqlite_rc & 0xff))
+        store_set_healthy(st, 0, sqlite3_errstr(sqlite_rc));
+    return err;
+}
+
+int store_healthy(const store *st)
+{
+    return st != NULL && st->healthy;
+}
+
+/* --- statement cache ------------------------------------------------------- */
+
+/* FNV-1a over the SQL text. */
+static size_t store_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h % STORE_STMT_BUCKETS;
+}
+
+static store_cached *store_cache_find(store *st, const char *sql, size_t bucket)
+{
+    for (store_cached *e = st->buckets[bucket]; e != NULL; e = e->next) {
+        if (strcmp(e->sql, sql) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static sqlite3_stmt *store_cache_add(store *st, const char *sql, size_t bucket)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        log_msg(LOG_ERROR, "statement does not compile", "sql", sql, "error",
+                sqlite3_errmsg(st->db), NULL);
+        store_result(st, rc);
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    store_cached *e = calloc(1, sizeof(*e));
+    char *copy = strdup(sql);
+    if (e == NULL || copy == NULL) {
+        free(e);
+        free(copy);
+        sqlite3_finalize(stmt);
+        log_msg(LOG_ERROR, "out of memory caching a statement", NULL);
+        return NULL;
+    }
+    e->sql = copy;
+    e->stmt = stmt;
+    e->next = st->buckets[bucket];
+    st->buckets[bucket] = e;
+    return stmt;
+}
+
+sqlite3_stmt *store_stmt(store *st, const char *sql)
+{
+    size_t bucket = store_hash(sql);
+    store_cached *e = store_cache_find(st, sql, bucket);
+    if (e == NULL)
+        return store_cache_add(st, sql, bucket);
+    /* reset's return repeats the last step's error, already handled then */
+    sqlite3_reset(e->stmt);
+    sqlite3_clear_bindings(e->stmt);
+    return e->stmt;
+}
+
+static void store_cache_clear(store *st)
+{
+    for (size_t i = 0; i < STORE_STMT_BUCKETS; i++) {
+        store_cached *e = st->buckets[i];
+        while (e != NULL) {
+            store_cached *next = e->next;
+            sqlite3_finalize(e->stmt);
+            free(e->sql);
+            free(e);
+            e = next;
+        }
+        st->buckets[i] = NULL;
+    }
+}
+
+/* --- transactions ---------------------------------------------------------- */
+
+/* Runs SQL without results; logs and maps a failure. */
+static int store_exec(store *st, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        log_msg(LOG_ERROR, "statement failed", "sql", sql, "error",
+                msg != NULL ? msg : sqlite3_errstr(rc), NULL);
+        sqlite3_free(msg);
+    }
+    return store_result(st, rc);
+}
+
+int store_begin(store *st)
+{
+    if (!sqlite3_get_autocommit(st->db)) {
+        log_msg(LOG_ERROR, "store_begin inside a transaction", NULL);
+        return -EINVAL;
+    }
+    return store_exec(st, "BEGIN IMMEDIATE");
+}
+
+void store_rollback(store *st)
+{
+    /* an I/O error may already have rolled the transaction back */
+    if (sqlite3_get_autocommit(st->db))
+        return;
+    int rc = sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        log_msg(LOG_ERROR, "rollback failed", "error", sqlite3_errmsg(st->db), NULL);
+        store_result(st, rc);
+    }
+}
+
+/* COMMIT without the fault point: migrations use it, so a service armed
+ * with store.commit still starts and then fails its writes. */
+static int store_commit_now(store *st)
+{
+    if (sqlite3_get_autocommit(st->db)) {
+        log_msg(LOG_ERROR, "store_commit outside a transaction", NULL);
+        return -EINVAL;
+    }
+    int err = store_exec(st, "COMMIT");
+    if (err != 0)
+        store_rollback(st); /* e.g. SQLITE_BUSY leaves the transaction open */
+    return err;
+}
+
+int store_commit(store *st)
+{
+    if (!sqlite3_get_autocommit(st->db) && fault_armed("store.commit")) {
+        log_msg(LOG_WARN, "fault store.commit: commit refused", NULL);
+        store_rollback(st);
+        return -EIO;
+    }
+    return store_commit_now(st);
+}
+
+/* --- migrations ------------------------------------------------------------ */
+
+int store_schema_version(store *st, const char *component)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT coalesce(max(version), 0) FROM schema_migrations"
+                                     " WHERE component = ?1");
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, component, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    int version = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : store_result(st, rc);
+    sqlite3_reset(s);
+    return version;
+}
+
+static int store_record_migration(store *st, const char *component, int version)
+{
+    sqlite3_stmt *s = store_stmt(st, "INSERT INTO schema_migrations(component, version, applied_at)"
+                                     " VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, component, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, version);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return store_result(st, rc);
+}
+
+/* One migration in its own transaction: all of it, or none of it. A failing
+ * SQL text is -EINVAL; a failing disk keeps its own code (-EIO, -ENOSPC). */
+static int store_apply_one(store *st, const char *component, const store_migration *m)
+{
+    int err = store_begin(st);
+    if (err != 0)
+        return err;
+    char *msg = NULL;
+    int rc = sqlite3_exec(st->db, m->sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        char version[16];
+        snprintf(version, sizeof(version), "%d", m->version);
+        log_msg(LOG_ERROR, "migration failed", "component", component, "version", version,
+                "error", msg != NULL ? msg : sqlite3_errstr(rc), NULL);
+        sqlite3_free(msg);
+        store_rollback(st);
+        err = store_result(st, rc);
+        return store_rc_is_io(rc & 0xff) ? err : -EINVAL;
+    }
+    err = store_record_migration(st, component, m->version);
+    if (err != 0) {
+        store_rollback(st);
+        return err;
+    }
+    return store_commit_now(st);
+}
+
+/* Applies the migrations of `component` newer than the recorded version. A
+ * database that is ahead of this binary is refused: code older than its
+ * schema could misread or lose data. */
+static int store_migrate(store *st, const char *component, const store_migration *ms, size_t n)
+{
+    int current = store_schema_version(st, component);
+    if (current < 0)
+        return current;
+    int known = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ms[i].version <= known || ms[i].sql == NULL) {
+            log_msg(LOG_ERROR, "migrations must be numbered 1, 2, 3 ... in order", "component",
+                    component, NULL);
+            return -EINVAL;
+        }
+        known = ms[i].version;
+        if (ms[i].version <= current)
+            continue;
+        int err = store_apply_one(st, component, &ms[i]);
+        if (err != 0)
+            return err;
+    }
+    if (current > known) {
+        log_msg(LOG_ERROR, "database schema is newer than this program", "component", component,
+                NULL);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* --- open and close -------------------------------------------------------- */
+
+/* A component name is also a file name: letters, digits, '-' and '_'. */
+static int store_name_valid(const char *name)
+{
+    if (name == NULL || name[0] == '\0' || strcmp(name, STORE_RUNTIME_COMPONENT) == 0)
+        return 0;
+    for (const char *p = name; *p != '\0'; p++) {
+        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                 (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int store_dir_usable(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return -errno;
+    if (!S_ISDIR(sb.st_mode))
+        return -ENOTDIR;
+    if (access(dir, W_OK | X_OK) != 0)
+        return -errno;
+    return 0;
+}
+
+/* A pragma that answers one row; `want` (if not NULL) is the answer needed. */
+static int store_pragma(store *st, const char *sql, const char *want)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    int err = store_result(st, rc);
+    if (rc == SQLITE_ROW && want != NULL) {
+        const char *got = (const char *)sqlite3_column_text(s, 0);
+        if (got == NULL || strcmp(got, want) != 0) {
+            log_msg(LOG_ERROR, "pragma refused", "sql", sql, "got", got ? got : "", NULL);
+            err = -EIO;
+        }
+    } else if (err != 0) {
+        log_msg(LOG_ERROR, "pragma failed", "sql", sql, "error", sqlite3_errmsg(st->db), NULL);
+    }
+    sqlite3_finalize(s);
+    return err;
+}
+
+/* The settings of store.h, then the migrations table. A file that is not a
+ * database fails here (SQLite reads lazily), hence -EIO for any error. */
+static int store_configure(store *st)
+{
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    int err = store_pragma(st, "PRAGMA journal_mode=WAL", st->memory ? NULL : "wal");
+    if (err == 0)
+        err = store_pragma(st, "PRAGMA synchronous=FULL", NULL);
+    if (err == 0)
+        err = store_pragma(st, "PRAGMA foreign_keys=ON", NULL);
+    if (err == 0)
+        err = store_exec(st, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                             " component TEXT NOT NULL,"
+                             " version INTEGER NOT NULL,"
+                             " applied_at TEXT NOT NULL,"
+                             " PRIMARY KEY (component, version))");
+    return err == 0 ? 0 : -EIO;
+}
+
+static int store_remember_file(store *st)
+{
+    struct stat sb;
+    if (st->memory)
+        return 0;
+    if (stat(st->path, &sb) != 0)
+        return -errno;
+    st->dev = sb.st_dev;
+    st->ino = sb.st_ino;
+    return 0;
+}
+
+static int store_connect(store *st)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(st->path, &st->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        log_msg(LOG_ERROR, "cannot open database", "path", st->path, "error",
+                st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), NULL);
+        return -EIO;
+    }
+    int err = store_configure(st);
+    if (err == 0)
+        err = store_remember_file(st);
+    return err;
+}
+
+static int store_path(store *st, const char *dir, const char *name)
+{
+    if (strcmp(dir, ":memory:") == 0) {
+        st->memory = 1;
+        st->path = strdup(":memory:");
+        return st->path != NULL ? 0 : -ENOMEM;
+    }
+    int err = store_dir_usable(dir);
+    if (err != 0) {
+        log_msg(LOG_ERROR, "data directory not usable", "dir", dir, "error", strerror(-err),
+                NULL);
+        return err;
+    }
+    if (asprintf(&st->path, "%s/%s.db", dir, name) < 0) {
+        st->path = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int store_open(const char *dir, const char *name, const store_migration *migrations, size_t n,
+               store **out)
+{
+    if (dir == NULL || !store_name_valid(name) || (migrations == NULL && n > 0) || out == NULL)
+        return -EINVAL;
+    store *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return -ENOMEM;
+    st->healthy = 1;
+    int err = store_path(st, dir, name);
+    if (err == 0)
+        err = store_connect(st);
+    if (err == 0)
+        err = store_migrate(st, STORE_RUNTIME_COMPONENT, outbox_migrations,
+                            outbox_migrations_count);
+    if (err == 0)
+        err = store_migrate(st, name, migrations, n);
+    if (err != 0) {
+        store_close(st);
+        return err;
+    }
+    *out = st;
+    return 0;
+}
+
+void store_close(store *st)
+{
+    if (st == NULL)
+        return;
+    store_cache_clear(st);
+    if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK) {
+        /* the service left its own statements open: close once they finish */
+        log_msg(LOG_WARN, "database closed with statements still open", "path", st->path, NULL);
+        sqlite3_close_v2(st->db);
+    }
+    free(st->path);
+    free(st);
+}
+
+sqlite3 *store_db(store *st)
+{
+    return st->db;
+}
+
+/* --- health probe ---------------------------------------------------------- */
+
+/* The file we opened must still be the one at our path: a deleted or
+ * replaced database keeps working through the open descriptor and loses
+ * everything at the next restart. */
+static int store_file_same(store *st)
+{
+    struct stat sb;
+    if (st->memory)
+        return 1;
+    return stat(st->path, &sb) == 0 && sb.st_dev == st->dev && sb.st_ino == st->ino;
+}
+
+int store_check(store *st)
+{
+    if (fault_armed("store.probe")) {
+        store_set_healthy(st, 0, "fault store.probe");
+        return 0;
+    }
+    if (!store_file_same(st)) {
+        store_set_healthy(st, 0, "database file missing or replaced");
+        return 0;
+    }
+    sqlite3_stmt *s = store_stmt(st, "SELECT count(*) FROM schema_migrations");
+    int rc = s != NULL ? sqlite3_step(s) : SQLITE_ERROR;
+    if (s != NULL)
+        sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        store_set_healthy(st, 1, NULL);
+    else
+        store_set_healthy(st, 0, sqlite3_errstr(rc));
+    return st->healthy;
+}

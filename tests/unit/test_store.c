@@ -1,0 +1,484 @@
+/* test_store.c: the SQLite store against real database files in a temporary
+ * directory (and ":memory:"): settings, migrations, the statement cache,
+ * transactions, health and the store.probe / store.commit fault points. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fault.h"
+#include "outbox.h"
+#include "store.h"
+
+/* --- helpers --------------------------------------------------------------- */
+
+typedef struct fixture {
+    char dir[64];
+} fixture;
+
+static int setup_dir(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/test_store.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    return 0;
+}
+
+static int teardown_dir(void **state)
+{
+    fixture *f = *state;
+    DIR *d = opendir(f->dir);
+    struct dirent *e;
+    char path[512];
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+        unlink(path);
+    }
+    if (d != NULL)
+        closedir(d);
+    rmdir(f->dir);
+    free(f);
+    /* leave no fault armed for the next test */
+    unsetenv("COMPACT_FAULTS");
+    fault_init();
+    return 0;
+}
+
+static void arm_faults(const char *spec)
+{
+    if (spec != NULL)
+        setenv("COMPACT_FAULTS", spec, 1);
+    else
+        unsetenv("COMPACT_FAULTS");
+    assert_int_equal(fault_init(), 0);
+}
+
+/* The single integer a query answers. */
+static long long query_int(store *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    long long v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void query_text(store *st, const char *sql, char *out, size_t size)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(out, size, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+}
+
+static int table_exists(store *st, const char *name)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(store_db(st),
+                                        "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int found = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return found;
+}
+
+static void exec_ok(store *st, const char *sql)
+{
+    assert_int_equal(sqlite3_exec(store_db(st), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* Migration 2 reads what migration 1 made, so applying them out of order fails. */
+static const store_migration two_migrations[] = {
+    {.version = 1, .sql = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+                          "INSERT INTO item(name) VALUES ('from-migration-1');"},
+    {.version = 2, .sql = "ALTER TABLE item ADD COLUMN note TEXT;"
+                          "UPDATE item SET note = 'from-migration-2';"},
+};
+
+/* --- opening and settings -------------------------------------------------- */
+
+static void test_open_settings(void **state)
+{
+    fixture *f = *state;
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    assert_non_null(st);
+    char mode[16];
+    query_text(st, "PRAGMA journal_mode", mode, sizeof(mode));
+    assert_string_equal(mode, "wal");
+    assert_int_equal(query_int(st, "PRAGMA synchronous"), 2); /* FULL */
+    assert_int_equal(query_int(st, "PRAGMA foreign_keys"), 1);
+    assert_true(query_int(st, "PRAGMA busy_timeout") > 0);
+    assert_int_equal(store_healthy(st), 1);
+    store_close(st);
+
+    char path[128];
+    snprintf(path, sizeof(path), "%s/svc.db", f->dir);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
+static void test_open_errors(void **state)
+{
+    fixture *f = *state;
+    store *st = (store *)0x1;
+    char missing[128], notadb[128];
+    snprintf(missing, sizeof(missing), "%s/no/such/dir", f->dir);
+    assert_int_equal(store_open(missing, "svc", NULL, 0, &st), -ENOENT);
+    assert_ptr_equal(st, (store *)0x1); /* untouched on failure */
+
+    /* a file that is not a database */
+    snprintf(notadb, sizeof(notadb), "%s/junk.db", f->dir);
+    FILE *fp = fopen(notadb, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 512; i++)
+        fputs("this is not an SQLite database file. ", fp);
+    fclose(fp);
+    assert_int_equal(store_open(f->dir, "junk", NULL, 0, &st), -EIO);
+
+    assert_int_equal(store_open(f->dir, "bad/name", NULL, 0, &st), -EINVAL);
+    assert_int_equal(store_open(f->dir, "runtime", NULL, 0, &st), -EINVAL);
+    assert_int_equal(store_open(f->dir, "", NULL, 0, &st), -EINVAL);
+    store_close(NULL); /* a no-op */
+}
+
+/* --- migrations ------------------------------------------------------------ */
+
+static void test_migrations_run_once_in_order(void **state)
+{
+    fixture *f = *state;
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    assert_int_equal(store_schema_version(st, "svc"), 2);
+    assert_int_equal(store_schema_version(st, "runtime"), (int)outbox_migrations_count);
+    assert_int_equal(store_schema_version(st, "nobody"), 0);
+    assert_true(table_exists(st, "outbox"));
+    /* runtime first, then the service, each version once, in order */
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(store_db(st),
+                                        "SELECT component, version FROM schema_migrations"
+                                        " ORDER BY rowid", -1, &s, NULL),
+                     SQLITE_OK);
+    for (size_t i = 0; i < outbox_migrations_count; i++) {
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        assert_string_equal(sqlite3_column_text(s, 0), "runtime");
+        assert_int_equal(sqlite3_column_int(s, 1), outbox_migrations[i].version);
+    }
+    for (int v = 1; v <= 2; v++) {
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        assert_string_equal(sqlite3_column_text(s, 0), "svc");
+        assert_int_equal(sqlite3_column_int(s, 1), v);
+    }
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item WHERE note = 'from-migration-2'"),
+                     1);
+    store_close(st);
+}
+
+static void test_migration_failure_leaves_nothing(void **state)
+{
+    fixture *f = *state;
+    static const store_migration failing[] = {
+        two_migrations[0],
+        {.version = 2, .sql = "CREATE TABLE half (x INTEGER);"
+                              "INSERT INTO item(name) VALUES ('half-done');"
+                              "INSERT INTO no_such_table VALUES (1);"},
+    };
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", failing, 2, &st), -EINVAL);
+    assert_null(st);
+
+    /* version 1 stayed, nothing of version 2 did */
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 1, &st), 0);
+    assert_int_equal(store_schema_version(st, "svc"), 1);
+    assert_false(table_exists(st, "half"));
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item"), 1);
+    store_close(st);
+
+    /* the fixed version 2 now applies */
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    assert_int_equal(store_schema_version(st, "svc"), 2);
+    store_close(st);
+}
+
+static void test_migrations_must_be_ordered(void **state)
+{
+    static const store_migration unordered[] = {
+        {.version = 2, .sql = "CREATE TABLE b (x);"},
+        {.version = 1, .sql = "CREATE TABLE a (x);"},
+    };
+    store *st = NULL;
+    assert_int_equal(store_open(":memory:", "svc", unordered, 2, &st), -EINVAL);
+    assert_null(st);
+}
+
+static void test_reopen_keeps_data_and_skips_migrations(void **state)
+{
+    fixture *f = *state;
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    exec_ok(st, "INSERT INTO item(name) VALUES ('written-later')");
+    store_close(st);
+
+    /* re-running migration 1 would fail (the table exists) or add a row */
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item"), 2);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item WHERE name='from-migration-1'"), 1);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM schema_migrations"),
+                     (long long)outbox_migrations_count + 2);
+    store_close(st);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    fixture *f = *state;
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    store_close(st);
+    st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 1, &st), -EINVAL);
+    assert_null(st);
+}
+
+/* --- statement cache ------------------------------------------------------- */
+
+static void test_stmt_cache(void **state)
+{
+    store *st = NULL;
+    assert_int_equal(store_open(":memory:", "svc", two_migrations, 1, &st), 0);
+    const char *sql = "SELECT name FROM item WHERE id >= ?1 ORDER BY id";
+    sqlite3_stmt *a = store_stmt(st, sql);
+    assert_non_null(a);
+
+    /* same text at another address: same statement */
+    char copy[128];
+    strcpy(copy, sql);
+    assert_ptr_equal(store_stmt(st, copy), a);
+    assert_ptr_equal(store_stmt(st, sql), a);
+
+    /* different text: a different statement */
+    sqlite3_stmt *b = store_stmt(st, "SELECT count(*) FROM item");
+    assert_non_null(b);
+    assert_ptr_not_equal(a, b);
+
+    /* bindings are cleared: a NULL parameter matches nothing */
+    sqlite3_bind_int(a, 1, 0);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    a = store_stmt(st, sql);
+    assert_int_equal(sqlite3_step(a), SQLITE_DONE);
+
+    /* reset: a statement left mid-result starts again from the first row */
+    exec_ok(st, "INSERT INTO item(name) VALUES ('second')");
+    a = store_stmt(st, sql);
+    sqlite3_bind_int(a, 1, 0);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_string_equal(sqlite3_column_text(a, 0), "from-migration-1");
+    a = store_stmt(st, sql);
+    sqlite3_bind_int(a, 1, 0);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_string_equal(sqlite3_column_text(a, 0), "from-migration-1");
+
+    /* many statements (more than the hash buckets) all stay distinct */
+    sqlite3_stmt *many[200];
+    for (int i = 0; i < 200; i++) {
+        char q[64];
+        snprintf(q, sizeof(q), "SELECT %d", i);
+        many[i] = store_stmt(st, q);
+        assert_non_null(many[i]);
+    }
+    for (int i = 0; i < 200; i++) {
+        char q[64];
+        snprintf(q, sizeof(q), "SELECT %d", i);
+        sqlite3_stmt *s = store_stmt(st, q);
+        assert_ptr_equal(s, many[i]);
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(s, 0), i);
+    }
+
+    assert_null(store_stmt(st, "SELEKT nonsense"));
+    assert_int_equal(store_healthy(st), 1); /* a bad statement is not a bad disk */
+    store_close(st);
+}
+
+/* --- transactions ---------------------------------------------------------- */
+
+static void test_commit_and_rollback(void **state)
+{
+    fixture *f = *state;
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_begin(st), -EINVAL); /* not nestable */
+    exec_ok(st, "INSERT INTO item(name) VALUES ('committed')");
+    assert_int_equal(store_commit(st), 0);
+    assert_int_equal(store_commit(st), -EINVAL); /* nothing open */
+
+    assert_int_equal(store_begin(st), 0);
+    exec_ok(st, "INSERT INTO item(name) VALUES ('rolled-back')");
+    store_rollback(st);
+    store_rollback(st); /* nothing open: harmless */
+
+    /* a failing statement in a transaction maps to errno; rollback undoes the rest */
+    assert_int_equal(store_begin(st), 0);
+    exec_ok(st, "INSERT INTO item(name) VALUES ('partial')");
+    sqlite3_stmt *dup = store_stmt(st, "INSERT INTO item(name) VALUES (?1)");
+    sqlite3_bind_text(dup, 1, "committed", -1, SQLITE_STATIC);
+    assert_int_equal(store_result(st, sqlite3_step(dup)), -EEXIST);
+    store_rollback(st);
+    store_close(st);
+
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item WHERE name='committed'"), 1);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item WHERE name='rolled-back'"), 0);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item WHERE name='partial'"), 0);
+    store_close(st);
+}
+
+static void test_foreign_keys_enforced(void **state)
+{
+    static const store_migration fk[] = {
+        {.version = 1, .sql = "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+                              "CREATE TABLE child (id INTEGER PRIMARY KEY,"
+                              " parent INTEGER NOT NULL REFERENCES parent(id));"},
+    };
+    store *st = NULL;
+    assert_int_equal(store_open(":memory:", "svc", fk, 1, &st), 0);
+    sqlite3_stmt *s = store_stmt(st, "INSERT INTO child(parent) VALUES (42)");
+    assert_int_equal(store_result(st, sqlite3_step(s)), -EINVAL);
+    store_close(st);
+}
+
+/* --- health ---------------------------------------------------------------- */
+
+static void test_result_mapping_and_health(void **state)
+{
+    store *st = NULL;
+    assert_int_equal(store_open(":memory:", "svc", NULL, 0, &st), 0);
+    assert_int_equal(store_result(st, SQLITE_OK), 0);
+    assert_int_equal(store_result(st, SQLITE_ROW), 0);
+    assert_int_equal(store_result(st, SQLITE_DONE), 0);
+    assert_int_equal(store_result(st, SQLITE_BUSY), -EBUSY);
+    assert_int_equal(store_result(st, SQLITE_CONSTRAINT_UNIQUE), -EEXIST);
+    assert_int_equal(store_result(st, SQLITE_NOMEM), -ENOMEM);
+    assert_int_equal(store_healthy(st), 1);
+
+    static const struct {
+        int rc, err;
+    } io[] = {
+        {SQLITE_IOERR, -EIO},          {SQLITE_IOERR_FSYNC, -EIO}, {SQLITE_CORRUPT, -EIO},
+        {SQLITE_FULL, -ENOSPC},        {SQLITE_READONLY, -EROFS},  {SQLITE_CANTOPEN, -EIO},
+        {SQLITE_NOTADB, -EIO},
+    };
+    for (size_t i = 0; i < sizeof(io) / sizeof(io[0]); i++) {
+        assert_int_equal(store_result(st, io[i].rc), io[i].err);
+        assert_int_equal(store_healthy(st), 0);
+        assert_int_equal(store_check(st), 1); /* the probe restores it */
+        assert_int_equal(store_healthy(st), 1);
+    }
+    store_close(st);
+}
+
+static void test_probe_fault_and_missing_file(void **state)
+{
+    fixture *f = *state;
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", NULL, 0, &st), 0);
+    assert_int_equal(store_check(st), 1);
+
+    arm_faults("store.probe");
+    assert_int_equal(store_check(st), 0);
+    assert_int_equal(store_healthy(st), 0);
+
+    arm_faults(NULL);
+    assert_int_equal(store_check(st), 1);
+    assert_int_equal(store_healthy(st), 1);
+
+    /* the database file deleted under a running service */
+    char path[128];
+    snprintf(path, sizeof(path), "%s/svc.db", f->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(store_check(st), 0);
+    assert_int_equal(store_healthy(st), 0);
+    store_close(st);
+}
+
+static void test_commit_fault(void **state)
+{
+    fixture *f = *state;
+    /* armed before open: migrations must still apply */
+    arm_faults("store.commit");
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+
+    assert_int_equal(store_begin(st), 0);
+    exec_ok(st, "INSERT INTO item(name) VALUES ('never')");
+    assert_int_equal(store_commit(st), -EIO);
+    assert_int_equal(sqlite3_get_autocommit(store_db(st)), 1); /* rolled back */
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item WHERE name='never'"), 0);
+
+    arm_faults(NULL);
+    assert_int_equal(store_begin(st), 0);
+    exec_ok(st, "INSERT INTO item(name) VALUES ('now')");
+    assert_int_equal(store_commit(st), 0);
+    store_close(st);
+
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item WHERE name='never'"), 0);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item WHERE name='now'"), 1);
+    store_close(st);
+}
+
+static void test_memory_is_private(void **state)
+{
+    store *a = NULL, *b = NULL;
+    assert_int_equal(store_open(":memory:", "svc", two_migrations, 2, &a), 0);
+    assert_int_equal(store_open(":memory:", "svc", two_migrations, 2, &b), 0);
+    exec_ok(a, "INSERT INTO item(name) VALUES ('only-in-a')");
+    assert_int_equal(query_int(a, "SELECT count(*) FROM item"), 2);
+    assert_int_equal(query_int(b, "SELECT count(*) FROM item"), 1);
+    assert_int_equal(store_check(a), 1);
+    store_close(a);
+    store_close(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_settings, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_migrations_run_once_in_order, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_migration_failure_leaves_nothing, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test(test_migrations_must_be_ordered),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data_and_skips_migrations, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_dir, teardown_dir),
+        cmocka_unit_test(test_stmt_cache),
+        cmocka_unit_test_setup_teardown(test_commit_and_rollback, setup_dir, teardown_dir),
+        cmocka_unit_test(test_foreign_keys_enforced),
+        cmocka_unit_test(test_result_mapping_and_health),
+        cmocka_unit_test_setup_teardown(test_probe_fault_and_missing_file, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_commit_fault, setup_dir, teardown_dir),
+        cmocka_unit_test(test_memory_is_private),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
