@@ -176,8 +176,20 @@ static void on_probe_reply(void *arg, rpc_code code, const char *message,
                            const ProtobufCMessage *reply) {
     probe_result *res = arg;
     res->done = 1;
-    if (code != RPC_OK) {
-        res->rc = code == RPC_NOT_FOUND ? 0 : -ECONNREFUSED;
+    switch (code) {
+    case RPC_OK:
+        break;
+    case RPC_NOT_FOUND: /* the server is up but does not know the name */
+        res->rc = 0;
+        return;
+    case RPC_DEADLINE_EXCEEDED:
+        res->rc = -ETIMEDOUT;
+        return;
+    case RPC_UNAVAILABLE:
+        res->rc = -ECONNREFUSED;
+        return;
+    default:
+        res->rc = -EPROTO;
         return;
     }
     const check_response *resp = (const check_response *)reply;

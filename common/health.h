@@ -30,8 +30,9 @@ void health_shutdown(health *h);
 void health_free(health *h);
 
 /* Client side, for --health-probe and compactctl: asks `target` for the
- * status of `service` with a deadline; runs the loop until answered. Returns
- * 1 SERVING, 0 NOT_SERVING or unknown, negative errno when unreachable. */
+ * status of `service` with a deadline, on a private loop. Returns 1 SERVING,
+ * 0 NOT_SERVING or a name the server does not know, -ECONNREFUSED when
+ * unreachable, -ETIMEDOUT when no answer came in time, -EPROTO otherwise. */
 int health_probe(const char *target, const char *service, int timeout_ms);
 
 #endif
