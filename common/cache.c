@@ -272,6 +272,17 @@ static void cache_flight_remove(cache *c, cache_cmd *cmd)
     }
 }
 
+/* A write to `key` ends coalescing onto the GET in flight for it: that GET
+ * may read the value from before the write, which its callers may see (they
+ * asked before the write), but a get made after the write must not. */
+static void cache_flight_forget(cache *c, const char *key)
+{
+    cache_cmd *cmd = key ? cache_flight_find(c, key) : NULL;
+
+    if (cmd)
+        cache_flight_remove(c, cmd);
+}
+
 /* ---- commands ----------------------------------------------------------- */
 
 static cache_cmd *cache_cmd_new(cache *c, cache_cmd_kind kind)
@@ -1152,7 +1163,10 @@ void cache_set(cache *c, const char *key, const void *value, size_t len)
     char ttl[16];
     cache_cmd *cmd;
 
-    if (!c || !key || !cache_write_wanted(c))
+    if (!c || !key)
+        return;
+    cache_flight_forget(c, key);
+    if (!cache_write_wanted(c))
         return;
     snprintf(ttl, sizeof(ttl), "%d", cache_ttl_with_jitter(c->ttl_seconds, c->ttl_jitter));
     cmd = cache_cmd_new(c, CACHE_CMD_WRITE);
@@ -1195,7 +1209,11 @@ void cache_del(cache *c, const char *const *keys, size_t n)
 {
     cache_cmd *cmd;
 
-    if (!c || cache_count_keys(keys, n) == 0 || n > INT_MAX - 1 || !cache_write_wanted(c))
+    if (!c)
+        return;
+    for (size_t i = 0; keys && i < n; i++)
+        cache_flight_forget(c, keys[i]);
+    if (cache_count_keys(keys, n) == 0 || n > INT_MAX - 1 || !cache_write_wanted(c))
         return;
     cmd = cache_cmd_new(c, CACHE_CMD_WRITE);
     cache_cmd_add_keys(cmd, "DEL", keys, n);

@@ -472,6 +472,33 @@ static void test_get_coalesced(void **state)
     close_cache(c);
 }
 
+/* A get made after a write must not ride on a GET sent before it: it could
+ * read the value from before the write. */
+static void test_write_ends_coalescing(void **state)
+{
+    cache *c = open_main(2000);
+    got before_write = {0}, after_write = {0};
+    const char *keys[] = {"t:wc"};
+    cache_stats s0, s1;
+
+    set_now(c, "t:wc", "old");
+    freeReplyObject(sync_cmd(main_srv.port, "CONFIG RESETSTAT"));
+    cache_get_stats(c, &s0);
+    cache_get(c, "t:wc", on_get, &before_write);
+    cache_del(c, keys, 1);
+    cache_get(c, "t:wc", on_get, &after_write);
+    wait_begin();
+    while (before_write.calls + after_write.calls < 2)
+        spin();
+    cache_get_stats(c, &s1);
+    assert_int_equal(s1.coalesced - s0.coalesced, 0);
+    assert_int_equal(get_calls(), 2);
+    assert_int_equal(before_write.rc, 0);
+    assert_string_equal(before_write.value, "old");
+    assert_int_equal(after_write.rc, -ENOENT);
+    close_cache(c);
+}
+
 /* ---- read-through -------------------------------------------------------- */
 
 typedef struct loader {
@@ -855,6 +882,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_get_miss, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_ttl_in_redis, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_get_coalesced, loop_setup, loop_teardown),
+        cmocka_unit_test_setup_teardown(test_write_ends_coalescing, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_read_through, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_down_at_start, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_killed_and_restarted, loop_setup, loop_teardown),
