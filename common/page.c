@@ -1,0 +1,206 @@
+/* page.c: opaque page tokens (see page.h). */
+#include "page.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOKEN_VERSION 1
+#define HASH_BYTES 8
+#define SUM_BYTES 4
+#define HEADER_BYTES (1 + HASH_BYTES)
+#define RAW_MAX (HEADER_BYTES + PAGE_TOKEN_KEY_MAX + SUM_BYTES)
+#define TEXT_MAX ((RAW_MAX + 2) / 3 * 4)
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* ---- hashing ------------------------------------------------------------ */
+
+#define FNV_OFFSET 14695981039346656037ULL
+#define FNV_PRIME 1099511628211ULL
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+uint64_t page_token_filter_hash(const char *const *values, size_t n)
+{
+    uint64_t h = FNV_OFFSET;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *v = values[i] ? values[i] : "";
+        unsigned char len[8];
+        uint64_t vlen = strlen(v);
+
+        for (int b = 0; b < 8; b++)
+            len[b] = (unsigned char)(vlen >> (8 * b));
+        h = fnv1a(h, len, sizeof len);
+        h = fnv1a(h, v, (size_t)vlen);
+    }
+    return h;
+}
+
+static uint32_t checksum(const unsigned char *raw, size_t len)
+{
+    /* Salted so that a token of some other scheme is unlikely to pass. */
+    uint64_t h = fnv1a(FNV_OFFSET, "compact-page-token", 18);
+
+    h = fnv1a(h, raw, len);
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static void put_be(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static uint64_t get_be(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < bytes; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* ---- base64url without padding ------------------------------------------ */
+
+static void b64_encode(const unsigned char *in, size_t len, char *out)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = b64url[(v >> 18) & 63];
+        out[o++] = b64url[(v >> 12) & 63];
+        if (i + 1 < len)
+            out[o++] = b64url[(v >> 6) & 63];
+        if (i + 2 < len)
+            out[o++] = b64url[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static int b64_value(char c)
+{
+    const char *p = c ? strchr(b64url, c) : NULL;
+
+    return p ? (int)(p - b64url) : -1;
+}
+
+/* Decodes `text` into `out` (room for RAW_MAX bytes). Returns the number of
+ * bytes, or -1 for anything that is not canonical unpadded base64url. */
+static long b64_decode(const char *text, unsigned char *out)
+{
+    size_t len = strlen(text), o = 0;
+
+    if (len > TEXT_MAX || len % 4 == 1)
+        return -1;
+    for (size_t i = 0; i < len; i += 4) {
+        size_t n = len - i < 4 ? len - i : 4;
+        uint32_t v = 0;
+        for (size_t j = 0; j < 4; j++) {
+            int d = j < n ? b64_value(text[i + j]) : 0;
+            if (d < 0)
+                return -1;
+            v = (v << 6) | (uint32_t)d;
+        }
+        /* Unused low bits of a short group must be zero (canonical form). */
+        if ((n == 2 && (v & 0xffff)) || (n == 3 && (v & 0xff)))
+            return -1;
+        out[o++] = (unsigned char)(v >> 16);
+        if (n > 2)
+            out[o++] = (unsigned char)(v >> 8);
+        if (n > 3)
+            out[o++] = (unsigned char)v;
+    }
+    return (long)o;
+}
+
+/* ---- tokens ------------------------------------------------------------- */
+
+char *page_token_encode(uint64_t filter_hash, const char *last_key)
+{
+    size_t klen = strlen(last_key), rlen = HEADER_BYTES + klen + SUM_BYTES;
+    unsigned char raw[RAW_MAX];
+    char *text;
+
+    if (klen > PAGE_TOKEN_KEY_MAX)
+        return NULL;
+    raw[0] = TOKEN_VERSION;
+    put_be(raw + 1, filter_hash, HASH_BYTES);
+    memcpy(raw + HEADER_BYTES, last_key, klen);
+    put_be(raw + HEADER_BYTES + klen, checksum(raw, HEADER_BYTES + klen), SUM_BYTES);
+    text = malloc((rlen + 2) / 3 * 4 + 1);
+    if (text)
+        b64_encode(raw, rlen, text);
+    return text;
+}
+
+int page_token_decode(const char *token, uint64_t filter_hash, char *key, size_t key_size)
+{
+    unsigned char raw[RAW_MAX];
+    long rlen;
+    size_t klen;
+
+    if (key_size > 0)
+        key[0] = '\0';
+    rlen = b64_decode(token, raw);
+    if (rlen < HEADER_BYTES + SUM_BYTES || raw[0] != TOKEN_VERSION)
+        return -EBADMSG;
+    klen = (size_t)rlen - HEADER_BYTES - SUM_BYTES;
+    if (get_be(raw + HEADER_BYTES + klen, SUM_BYTES) != checksum(raw, HEADER_BYTES + klen) ||
+        memchr(raw + HEADER_BYTES, '\0', klen) != NULL)
+        return -EBADMSG;
+    if (get_be(raw + 1, HASH_BYTES) != filter_hash)
+        return -ESTALE;
+    if (klen + 1 > key_size)
+        return -ENAMETOOLONG;
+    memcpy(key, raw + HEADER_BYTES, klen);
+    key[klen] = '\0';
+    return 0;
+}
+
+const char *page_token_strerror(int rc)
+{
+    switch (rc) {
+    case 0:
+        return "ok";
+    case -ESTALE:
+        return "does not match the request's filters";
+    case -ENAMETOOLONG:
+        return "names a key too long for this list";
+    default:
+        return "not a token from a previous page";
+    }
+}
+
+int page_token_parse(rpc_call *call, const char *field, const char *token, uint64_t filter_hash,
+                     char *key, size_t key_size)
+{
+    int rc;
+
+    if (token == NULL || token[0] == '\0') {
+        if (key_size > 0)
+            key[0] = '\0';
+        return 0;
+    }
+    rc = page_token_decode(token, filter_hash, key, key_size);
+    if (rc == 0)
+        return 0;
+    rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: %s", field, page_token_strerror(rc));
+    return -1;
+}

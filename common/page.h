@@ -1,0 +1,57 @@
+/* page.h: opaque page tokens for List calls (AIP-158).
+ *
+ * A List call sorts by a unique key and pages by that key ("keyset paging"):
+ * the token of the next page holds the key of the last item returned, and the
+ * next query asks for keys after it. Unlike an offset, this neither skips nor
+ * repeats items when others are added or removed between pages, and costs
+ * one index seek per page.
+ *
+ * A token also holds a hash of the request's filters, so that a token reused
+ * with other filters is refused instead of silently paging a different list.
+ * By convention the first filter value names the list ("membership.entities")
+ * so tokens of two lists never mix. page_size is not a filter: AIP-158 lets
+ * it change between pages.
+ *
+ * Layout before base64url (no padding): version byte 1, the 8-byte filter
+ * hash, the key's bytes, and a 4-byte checksum of all that, so truncated or
+ * mangled tokens are told apart from tokens of other filters. Tokens are
+ * opaque, not secret: a forged token only selects where a listing starts.
+ *
+ * Errors are negative errno values: -EBADMSG for a string that is not a token
+ * of ours, -ESTALE for a token made with other filters, -ENAMETOOLONG for a
+ * key longer than PAGE_TOKEN_KEY_MAX or larger than the caller's buffer.
+ */
+#ifndef COMPACT_PAGE_H
+#define COMPACT_PAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpc.h"
+
+#define PAGE_TOKEN_KEY_MAX 512
+
+/* FNV-1a (64-bit) over the `n` values, each preceded by its length so that
+ * ("a", "bc") and ("ab", "c") differ. */
+uint64_t page_token_filter_hash(const char *const *values, size_t n);
+
+/* A new token for the page after `last_key`. Caller frees it with free().
+ * NULL if `last_key` is longer than PAGE_TOKEN_KEY_MAX or memory ran out. */
+char *page_token_encode(uint64_t filter_hash, const char *last_key);
+
+/* Reads `token` into `key` (NUL-terminated, at most key_size bytes with the
+ * NUL). Returns 0, -EBADMSG, -ESTALE or -ENAMETOOLONG; on error `key` holds
+ * the empty string. */
+int page_token_decode(const char *token, uint64_t filter_hash, char *key, size_t key_size);
+
+/* "not a token from a previous page", "does not match the request's filters",
+ * ...: the problem, for an error message after "page_token: ". */
+const char *page_token_strerror(int rc);
+
+/* In a handler: an empty `token` is the first page (key ""); otherwise as
+ * page_token_decode. On failure ends the call with INVALID_ARGUMENT
+ * ("<field>: <problem>") and returns -1. */
+int page_token_parse(rpc_call *call, const char *field, const char *token, uint64_t filter_hash,
+                     char *key, size_t key_size);
+
+#endif

@@ -1,0 +1,490 @@
+/* entity_store.c: the membership service's tables and queries. */
+#include "entity_store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* ---- schema ------------------------------------------------------------- */
+
+/* Focal points live in a child table rather than in a packed protobuf column:
+ * the database stays readable and queryable with the sqlite3 shell (who is
+ * the focal point at x@un.org?), a backup does not depend on this program's
+ * protobuf schema to be understood, and a rule such as "one e-mail once per
+ * entity" can become a constraint later. The price, one more indexed query
+ * per entity read, is small for lists of a few dozen entities.
+ *
+ * acronym_lower carries the case-insensitive uniqueness and the sort order of
+ * ListEntities; acronyms are ASCII, so lowering ASCII letters is the whole
+ * case folding. Withdrawn entities keep their acronym: a record of who was a
+ * member stays unambiguous. CHECK constraints repeat the enum ranges so that
+ * a bug in the handlers cannot store a value the API would never return. */
+static const char schema_v1[] =
+    "CREATE TABLE entities ("
+    "  id               TEXT PRIMARY KEY,"
+    "  acronym          TEXT NOT NULL,"
+    "  acronym_lower    TEXT NOT NULL UNIQUE,"
+    "  name             TEXT NOT NULL,"
+    "  kind             INTEGER NOT NULL CHECK (kind IN (1, 2, 3)),"
+    "  status           INTEGER NOT NULL CHECK (status IN (1, 2)),"
+    "  joined_on        TEXT NOT NULL DEFAULT '',"
+    "  verified         INTEGER NOT NULL DEFAULT 0 CHECK (verified IN (0, 1)),"
+    "  source_note      TEXT NOT NULL DEFAULT '',"
+    "  create_time_ms   INTEGER NOT NULL,"
+    "  update_time_ms   INTEGER NOT NULL,"
+    "  withdraw_time_ms INTEGER,"
+    "  version          INTEGER NOT NULL CHECK (version >= 1)"
+    ") STRICT;"
+    "CREATE TABLE focal_points ("
+    "  entity_id TEXT NOT NULL REFERENCES entities (id) ON DELETE CASCADE,"
+    "  position  INTEGER NOT NULL,"
+    "  name      TEXT NOT NULL,"
+    "  title     TEXT NOT NULL,"
+    "  email     TEXT NOT NULL,"
+    "  PRIMARY KEY (entity_id, position)"
+    ") STRICT, WITHOUT ROWID;";
+
+const store_migration entity_store_migrations[] = {
+    {.version = 1, .sql = schema_v1},
+};
+const size_t entity_store_migrations_count =
+    sizeof entity_store_migrations / sizeof entity_store_migrations[0];
+
+#define ENTITY_COLUMNS                                                                     \
+    "id, acronym, name, kind, status, joined_on, verified, source_note, create_time_ms, " \
+    "update_time_ms, withdraw_time_ms, version"
+
+static const char SQL_GET[] = "SELECT " ENTITY_COLUMNS " FROM entities WHERE id = ?1";
+static const char SQL_GET_BY_ACRONYM[] =
+    "SELECT " ENTITY_COLUMNS " FROM entities WHERE acronym_lower = ?1";
+static const char SQL_ACRONYM_OWNER[] =
+    "SELECT id, acronym FROM entities WHERE acronym_lower = ?1";
+static const char SQL_LIST[] =
+    "SELECT " ENTITY_COLUMNS " FROM entities WHERE acronym_lower > ?1"
+    " AND (?2 = 0 OR kind = ?2) AND (?3 = 0 OR status = ?3)"
+    " ORDER BY acronym_lower LIMIT ?4";
+static const char SQL_FOCAL_POINTS[] =
+    "SELECT name, title, email FROM focal_points WHERE entity_id = ?1 ORDER BY position";
+static const char SQL_INSERT[] =
+    "INSERT INTO entities (id, acronym, acronym_lower, name, kind, status, joined_on,"
+    " verified, source_note, create_time_ms, update_time_ms, withdraw_time_ms, version)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)";
+static const char SQL_UPDATE[] =
+    "UPDATE entities SET acronym = ?2, acronym_lower = ?3, name = ?4, kind = ?5,"
+    " status = ?6, joined_on = ?7, verified = ?8, source_note = ?9, update_time_ms = ?10,"
+    " withdraw_time_ms = ?11, version = version + 1 WHERE id = ?1 AND version = ?12";
+static const char SQL_EXISTS[] = "SELECT 1 FROM entities WHERE id = ?1";
+static const char SQL_DELETE_FOCAL_POINTS[] = "DELETE FROM focal_points WHERE entity_id = ?1";
+static const char SQL_INSERT_FOCAL_POINT[] =
+    "INSERT INTO focal_points (entity_id, position, name, title, email)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/* ---- small helpers ------------------------------------------------------ */
+
+int entity_store_new_id(char *buf, size_t size)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+    unsigned char rnd[13]; /* 104 bits; 100 are used */
+    size_t plen = strlen(ENTITY_ID_PREFIX);
+
+    if (size < plen + 20 + 1)
+        return -ENAMETOOLONG;
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return -EIO;
+    memcpy(buf, ENTITY_ID_PREFIX, plen);
+    for (size_t i = 0; i < 20; i++) {
+        size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
+        unsigned v = ((unsigned)rnd[byte] << 8 | rnd[byte + 1]) >> (11 - shift);
+        buf[plen + i] = alphabet[v & 31];
+    }
+    buf[plen + 20] = '\0';
+    return 0;
+}
+
+void entity_store_acronym_key(const char *acronym, char *buf, size_t size)
+{
+    size_t i = 0;
+
+    if (size == 0)
+        return;
+    for (; acronym[i] && i + 1 < size; i++) {
+        char c = acronym[i];
+        buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    buf[i] = '\0';
+}
+
+void entity_store_etag(const char *id, int64_t version, char *buf, size_t size)
+{
+    uint64_t h = 14695981039346656037ULL;
+    char v[24];
+
+    snprintf(v, sizeof v, ":%" PRId64, version);
+    for (const char *s = id; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (const char *s = v; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    /* A final mix (splitmix64's) so that consecutive versions look unrelated. */
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    snprintf(buf, size, "\"%016" PRIx64 "\"", h);
+}
+
+int entity_store_set_string(char **field, const char *value)
+{
+    char *copy = strdup(value ? value : "");
+
+    if (copy == NULL)
+        return -ENOMEM;
+    if (*field != NULL && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = copy;
+    return 0;
+}
+
+Google__Protobuf__Timestamp *entity_store_timestamp(int64_t ms)
+{
+    Google__Protobuf__Timestamp *ts = malloc(sizeof *ts);
+
+    if (ts == NULL)
+        return NULL;
+    google__protobuf__timestamp__init(ts);
+    ts->seconds = ms / 1000;
+    ts->nanos = (int32_t)(ms % 1000) * 1000000;
+    return ts;
+}
+
+static int64_t timestamp_ms(const Google__Protobuf__Timestamp *ts)
+{
+    return ts ? ts->seconds * 1000 + ts->nanos / 1000000 : 0;
+}
+
+void entity_store_free(Entity *e)
+{
+    if (e)
+        protobuf_c_message_free_unpacked(&e->base, NULL);
+}
+
+void entity_store_free_list(Entity **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        entity_store_free(v[i]);
+    free(v);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static int column_string(sqlite3_stmt *s, int col, char **out)
+{
+    const unsigned char *text = sqlite3_column_text(s, col);
+
+    return entity_store_set_string(out, text ? (const char *)text : "");
+}
+
+static int load_focal_points(store *st, Entity *e)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_FOCAL_POINTS);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, e->id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        FocalPoint **grown = realloc(e->focal_points, (e->n_focal_points + 1) * sizeof *grown);
+        FocalPoint *fp = grown ? malloc(sizeof *fp) : NULL;
+        if (grown)
+            e->focal_points = grown;
+        if (fp == NULL) {
+            sqlite3_reset(s);
+            return -ENOMEM;
+        }
+        compact__membership__v1__focal_point__init(fp);
+        e->focal_points[e->n_focal_points++] = fp;
+        if (column_string(s, 0, &fp->name) || column_string(s, 1, &fp->title) ||
+            column_string(s, 2, &fp->email)) {
+            sqlite3_reset(s);
+            return -ENOMEM;
+        }
+    }
+    sqlite3_reset(s);
+    return store_result(st, rc);
+}
+
+/* Builds an entity from the current row of a statement selecting
+ * ENTITY_COLUMNS. */
+static int row_to_entity(store *st, sqlite3_stmt *s, Entity **out, int64_t *version)
+{
+    Entity *e = malloc(sizeof *e);
+    int rc = -ENOMEM;
+
+    *out = NULL;
+    if (e == NULL)
+        return -ENOMEM;
+    compact__membership__v1__entity__init(e);
+    e->kind = sqlite3_column_int(s, 3);
+    e->status = sqlite3_column_int(s, 4);
+    e->verified = sqlite3_column_int(s, 6) != 0;
+    e->create_time = entity_store_timestamp(sqlite3_column_int64(s, 8));
+    e->update_time = entity_store_timestamp(sqlite3_column_int64(s, 9));
+    if (sqlite3_column_type(s, 10) != SQLITE_NULL)
+        e->withdraw_time = entity_store_timestamp(sqlite3_column_int64(s, 10));
+    int64_t v = sqlite3_column_int64(s, 11);
+    char etag[ENTITY_ETAG_SIZE];
+    if (column_string(s, 0, &e->id) || column_string(s, 1, &e->acronym) ||
+        column_string(s, 2, &e->name) || column_string(s, 5, &e->joined_on) ||
+        column_string(s, 7, &e->source_note) || e->create_time == NULL ||
+        e->update_time == NULL ||
+        (sqlite3_column_type(s, 10) != SQLITE_NULL && e->withdraw_time == NULL))
+        goto fail;
+    entity_store_etag(e->id, v, etag, sizeof etag);
+    if (entity_store_set_string(&e->etag, etag))
+        goto fail;
+    if (version)
+        *version = v;
+    *out = e;
+    return 0;
+fail:
+    entity_store_free(e);
+    return rc;
+}
+
+/* Steps `s` (bound by the caller) for at most one entity. */
+static int get_one(store *st, sqlite3_stmt *s, Entity **out, int64_t *version)
+{
+    int rc = sqlite3_step(s);
+
+    *out = NULL;
+    if (rc == SQLITE_ROW)
+        rc = row_to_entity(st, s, out, version);
+    else
+        rc = rc == SQLITE_DONE ? -ENOENT : store_result(st, rc);
+    sqlite3_reset(s);
+    if (rc == 0 && (rc = load_focal_points(st, *out)) != 0) {
+        entity_store_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int entity_store_get(store *st, const char *id, Entity **out, int64_t *version)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_GET);
+
+    *out = NULL;
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    return get_one(st, s, out, version);
+}
+
+int entity_store_get_by_acronym(store *st, const char *acronym, Entity **out)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_GET_BY_ACRONYM);
+    char key[4 * ENTITY_ACRONYM_MAX + 1];
+
+    *out = NULL;
+    if (s == NULL)
+        return -EIO;
+    entity_store_acronym_key(acronym, key, sizeof key);
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    return get_one(st, s, out, NULL);
+}
+
+int entity_store_acronym_owner(store *st, const char *acronym, char *id, char *stored)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_ACRONYM_OWNER);
+    char key[4 * ENTITY_ACRONYM_MAX + 1];
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    entity_store_acronym_key(acronym, key, sizeof key);
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(id, ENTITY_ID_SIZE, "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(stored, ENTITY_ACRONYM_MAX + 1, "%s", (const char *)sqlite3_column_text(s, 1));
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : store_result(st, rc);
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* Reads the rows of the list statement into v[0..*n); focal points are
+ * loaded afterwards, so that no two statements step at the same time. */
+static int list_rows(store *st, sqlite3_stmt *s, size_t limit, Entity **v, size_t *n)
+{
+    int rc = SQLITE_DONE;
+
+    while (*n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((rc = row_to_entity(st, s, &v[*n], NULL)) != 0)
+            return rc;
+        (*n)++;
+    }
+    if (*n == limit)
+        return 0;
+    return store_result(st, rc);
+}
+
+int entity_store_list(store *st, int kind, int status, const char *after_key, size_t limit,
+                      Entity ***out, size_t *n)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_LIST);
+    Entity **v = calloc(limit ? limit : 1, sizeof *v);
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL || v == NULL) {
+        free(v);
+        return s == NULL ? -EIO : -ENOMEM;
+    }
+    sqlite3_bind_text(s, 1, after_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, kind);
+    sqlite3_bind_int(s, 3, status);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)limit);
+    rc = list_rows(st, s, limit, v, n);
+    sqlite3_reset(s);
+    for (size_t i = 0; rc == 0 && i < *n; i++)
+        rc = load_focal_points(st, v[i]);
+    if (rc != 0) {
+        entity_store_free_list(v, *n);
+        *n = 0;
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* Steps a write statement once; a uniqueness violation is -EEXIST. */
+static int step_write(store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    int ext = sqlite3_extended_errcode(store_db(st));
+
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return -EEXIST;
+    return store_result(st, rc);
+}
+
+static int write_focal_points(store *st, const Entity *e)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_DELETE_FOCAL_POINTS);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, e->id, -1, SQLITE_STATIC);
+    if ((rc = step_write(st, s)) != 0)
+        return rc;
+    for (size_t i = 0; i < e->n_focal_points; i++) {
+        const FocalPoint *fp = e->focal_points[i];
+        if ((s = store_stmt(st, SQL_INSERT_FOCAL_POINT)) == NULL)
+            return -EIO;
+        sqlite3_bind_text(s, 1, e->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
+        sqlite3_bind_text(s, 3, fp->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, fp->title, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, fp->email, -1, SQLITE_STATIC);
+        if ((rc = step_write(st, s)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Binds parameters 1-11, shared by SQL_INSERT and SQL_UPDATE, except that
+ * the insert has create_time at 10; `key` must outlive the step. */
+static void bind_entity(sqlite3_stmt *s, const Entity *e, const char *key)
+{
+    sqlite3_bind_text(s, 1, e->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, e->acronym, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, e->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, e->kind);
+    sqlite3_bind_int(s, 6, e->status);
+    sqlite3_bind_text(s, 7, e->joined_on, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 8, e->verified ? 1 : 0);
+    sqlite3_bind_text(s, 9, e->source_note, -1, SQLITE_STATIC);
+}
+
+static int set_etag(Entity *e, int64_t version)
+{
+    char etag[ENTITY_ETAG_SIZE];
+
+    entity_store_etag(e->id, version, etag, sizeof etag);
+    return entity_store_set_string(&e->etag, etag);
+}
+
+int entity_store_insert(store *st, Entity *e)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_INSERT);
+    char key[4 * ENTITY_ACRONYM_MAX + 1];
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    entity_store_acronym_key(e->acronym, key, sizeof key);
+    bind_entity(s, e, key);
+    sqlite3_bind_int64(s, 10, timestamp_ms(e->create_time));
+    sqlite3_bind_int64(s, 11, timestamp_ms(e->update_time));
+    if (e->withdraw_time)
+        sqlite3_bind_int64(s, 12, timestamp_ms(e->withdraw_time));
+    else
+        sqlite3_bind_null(s, 12);
+    if ((rc = step_write(st, s)) != 0 || (rc = write_focal_points(st, e)) != 0)
+        return rc;
+    return set_etag(e, 1);
+}
+
+static int row_exists(store *st, const char *id)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_EXISTS);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : store_result(st, rc);
+}
+
+int entity_store_update(store *st, Entity *e, int64_t version)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_UPDATE);
+    char key[4 * ENTITY_ACRONYM_MAX + 1];
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    entity_store_acronym_key(e->acronym, key, sizeof key);
+    bind_entity(s, e, key);
+    sqlite3_bind_int64(s, 10, timestamp_ms(e->update_time));
+    if (e->withdraw_time)
+        sqlite3_bind_int64(s, 11, timestamp_ms(e->withdraw_time));
+    else
+        sqlite3_bind_null(s, 11);
+    sqlite3_bind_int64(s, 12, version);
+    if ((rc = step_write(st, s)) != 0)
+        return rc;
+    if (sqlite3_changes(store_db(st)) == 0) {
+        rc = row_exists(st, e->id);
+        return rc < 0 ? rc : rc ? -ESTALE : -ENOENT;
+    }
+    if ((rc = write_focal_points(st, e)) != 0)
+        return rc;
+    return set_etag(e, version + 1);
+}
