@@ -8,16 +8,17 @@
  * kicks in one loop turn make one publish); a repeating timer is the backstop
  * that retries after Redis comes back. A publish reads up to OUTBOX_BATCH
  * unsent rows in seq order, turns each into a compact.events.v1.Event and
- * hands it to cache_stream_add() with the stream id "<epoch>-<seq>". Only one batch
- * is in flight. When every reply is in, the longest prefix of rows whose
- * reply was 0 or -EEXIST is marked sent in one UPDATE (one fsync per batch,
- * not per event); the first other error ends the batch and the rest wait for
- * the next kick or tick. A batch owns its row copies until its last reply,
+ * hands it to cache_stream_add() with the stream id "<epoch>-<seq>", one
+ * entry at a time (see outbox_item_done). Only one batch is in flight. When
+ * sending stops, the prefix of rows whose reply was 0 or -EEXIST is marked
+ * sent in one UPDATE (one fsync per batch, not per event); the first other
+ * error ends the batch and the rest wait for the next kick or tick. A batch owns its row copies until its last reply,
  * so cache.c may hold the fields as long as it likes.
  *
- * Closing: the timers are closed; a batch in flight finishes when its
- * replies arrive (cache_close() completes them with -ECANCELED); the relay is
- * freed and the close callback runs after both.
+ * Closing: the timers are closed; a batch in flight finishes when the reply
+ * of its entry on the way arrives (every Redis command has a timeout, and
+ * cache_close() completes it with -ECANCELED); the relay is freed and the
+ * close callback runs after both.
  */
 #include "outbox.h"
 
@@ -254,8 +255,7 @@ typedef struct outbox_item {
 struct outbox_batch {
     outbox_relay *relay;
     size_t n;       /* rows read */
-    size_t replies; /* callbacks run */
-    int sending;    /* inside the send loop: completion waits for its end */
+    size_t replies; /* callbacks run; item `replies` is the one on its way */
     outbox_item items[OUTBOX_BATCH];
 };
 
@@ -460,20 +460,21 @@ static void outbox_schedule(outbox_relay *r)
     uv_timer_start(&r->soon, outbox_publish_timer_cb, 0, 0);
 }
 
-/* Every reply is in: mark the delivered prefix, then go on or wait. */
+/* Sending has stopped (all sent, or one failed): mark the delivered prefix,
+ * then go on or wait. */
 static void outbox_batch_finish(outbox_batch *b)
 {
     outbox_relay *r = b->relay;
     size_t delivered = 0;
-    while (delivered < b->n &&
+    while (delivered < b->replies &&
            (b->items[delivered].rc == 0 || b->items[delivered].rc == -EEXIST))
         delivered++;
-    int err = delivered < b->n ? b->items[delivered].rc : 0;
+    int err = delivered < b->replies ? b->items[delivered].rc : 0;
     if (delivered > 0) {
         int merr = outbox_mark_sent(r->st, b->items[0].seq, b->items[delivered - 1].seq);
         err = err != 0 ? err : merr;
     }
-    int full = b->n == OUTBOX_BATCH;
+    int full = b->n == OUTBOX_BATCH && delivered == b->n;
     r->inflight = NULL;
     outbox_batch_free(b);
     if (err == 0)
@@ -488,28 +489,36 @@ static void outbox_batch_finish(outbox_batch *b)
         outbox_schedule(r);
 }
 
+static void outbox_batch_send_next(outbox_batch *b);
+
+/* One entry at a time, each only after the one before it was accepted: if
+ * entry k failed while k+1 was already on its way, k+1 would land, and k's
+ * retry would then be refused as "not newer" and wrongly taken as delivered.
+ * The price is one round trip per event, on a path nobody waits for. */
 static void outbox_item_done(void *arg, int rc)
 {
     outbox_item *it = arg;
     outbox_batch *b = it->batch;
     it->rc = rc;
     b->replies++;
-    if (!b->sending && b->replies == b->n)
+    if ((rc == 0 || rc == -EEXIST) && b->replies < b->n && !b->relay->closing)
+        outbox_batch_send_next(b);
+    else
         outbox_batch_finish(b);
+}
+
+static void outbox_batch_send_next(outbox_batch *b)
+{
+    outbox_relay *r = b->relay;
+    outbox_item *it = &b->items[b->replies];
+    cache_stream_add(r->cache, r->stream, it->id, it->fields, 4, (const char *const *)it->keys,
+                     it->nkeys, outbox_item_done, it);
 }
 
 static void outbox_batch_send(outbox_relay *r, outbox_batch *b)
 {
     r->inflight = b;
-    b->sending = 1; /* a reply may arrive inside cache_stream_add */
-    for (size_t i = 0; i < b->n; i++) {
-        outbox_item *it = &b->items[i];
-        cache_stream_add(r->cache, r->stream, it->id, it->fields, 4,
-                         (const char *const *)it->keys, it->nkeys, outbox_item_done, it);
-    }
-    b->sending = 0;
-    if (b->replies == b->n)
-        outbox_batch_finish(b);
+    outbox_batch_send_next(b);
 }
 
 /* --- the relay: life ------------------------------------------------------- */

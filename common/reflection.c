@@ -126,13 +126,14 @@ static int file_list_has(const file_list *l, const file_proto *f) {
     return 0;
 }
 
-/* `f` after its imports, each file once. */
+/* `f` after its imports, each file once (imports cannot form cycles). */
 static void file_list_add(const reflection *r, file_list *l, const file_proto *f) {
-    if (f == NULL || file_list_has(l, f) || l->count == sizeof l->files / sizeof l->files[0])
+    if (f == NULL || file_list_has(l, f))
         return;
-    l->files[l->count++] = f;
     for (size_t i = 0; i < f->n_dependency; i++)
         file_list_add(r, l, file_by_name(r, f->dependency[i]));
+    if (l->count < sizeof l->files / sizeof l->files[0])
+        l->files[l->count++] = f;
 }
 
 static void reply_files(refl_response *resp, const file_list *l,

@@ -157,8 +157,10 @@ void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...)
 void rpc_call_finish(rpc_call *call, rpc_code code, const char *message);
 
 /* 1 once the peer cancelled, the deadline passed or the server cancelled the
- * call during shutdown. Replying to such a call is harmless. */
-int rpc_call_is_cancelled(const rpc_call *call);
+ * call during shutdown. Replying to such a call is harmless. The first
+ * question may only see the deadline: it starts watching for the client's
+ * cancellation, which later questions then see. */
+int rpc_call_is_cancelled(rpc_call *call);
 
 /* Milliseconds left before the call's deadline; INT64_MAX without one. */
 int64_t rpc_call_remaining_ms(const rpc_call *call);
@@ -168,9 +170,12 @@ const char *rpc_call_method(const rpc_call *call);
 
 /* Streaming. rpc_call_write queues a message (packed now, the caller keeps
  * it); `cb`, if not NULL, runs once on the loop when it was sent (ok=1) or
- * the call broke (ok=0). Writes are sent in order. rpc_call_read asks for the
- * next client message; `cb` runs once with it (valid only during the
- * callback) or with NULL at the end of the client's stream or on error. */
+ * the call broke (ok=0); it may write again or finish the call. Writes are
+ * sent in order, and a status given while writes are queued goes after them.
+ * rpc_call_read asks for the next client message; `cb` runs once with it
+ * (valid only during the callback) or with NULL at the end of the client's
+ * stream, on error, or when the message does not decode. One read at a
+ * time: a read asked for while one is pending gets NULL at once. */
 typedef void (*rpc_write_cb)(rpc_call *call, int ok, void *arg);
 typedef void (*rpc_read_cb)(rpc_call *call, const ProtobufCMessage *msg, void *arg);
 void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb, void *arg);

@@ -74,7 +74,7 @@ static void channel_destroy(rpc_channel *ch) {
 }
 
 void rpc_channel_close(rpc_channel *ch) {
-    if (ch == NULL)
+    if (ch == NULL || ch->closing)
         return;
     ch->closing = 1;
     if (ch->calls == NULL) {
@@ -133,7 +133,7 @@ static grpc_call *create_core_call(rpc_channel *ch, const ProtobufCServiceDescri
     char path[512];
     snprintf(path, sizeof path, "/%s/%s", svc->name, method);
     grpc_slice method_slice = grpc_slice_from_copied_string(path);
-    grpc_call *parent_core = parent ? rpc__call_core(parent) : NULL;
+    grpc_call *parent_core = parent ? rpc__call_as_parent(parent) : NULL;
     grpc_call *core = grpc_channel_create_call(
         ch->core, parent_core, parent_core ? GRPC_PROPAGATE_DEFAULTS : 0,
         rpc__runtime_cq(ch->rt), method_slice, NULL, rpc__deadline_in(timeout_ms), NULL);

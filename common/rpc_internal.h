@@ -36,8 +36,10 @@ ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_
 /* A core deadline `ms` from now; <= 0 means none. */
 gpr_timespec rpc__deadline_in(int64_t ms);
 
-/* The core call behind an incoming call, for parent propagation. */
-grpc_call *rpc__call_core(rpc_call *call);
+/* The core call behind an incoming call, to be the parent of a child call:
+ * starts watching the call's close, so that core can cancel the children
+ * when the client cancels. */
+grpc_call *rpc__call_as_parent(rpc_call *call);
 
 /* Monotonic nanoseconds. */
 uint64_t rpc__now_ns(void);

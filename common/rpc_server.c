@@ -6,17 +6,25 @@
  * when core fills it, a fresh slot is posted before the call is handled, so
  * the server never runs out of posted requests under load.
  *
- * A unary call costs two completions: the request, and one final batch that
- * sends initial metadata, the message and the status and receives the close
- * (SEND_INITIAL_METADATA + SEND_MESSAGE + SEND_STATUS_FROM_SERVER +
- * RECV_CLOSE_ON_SERVER). The call is freed when that batch completes.
+ * Every call is reference counted: one reference for the handler (dropped
+ * when its status has gone out) and one per batch in flight. The call is
+ * logged and freed when the count reaches zero.
  *
- * A streaming call starts a close batch (SEND_INITIAL_METADATA +
- * RECV_CLOSE_ON_SERVER) at once, which completes when the call is over for
- * whatever reason; writes are queued and sent one at a time, as core allows
- * one SEND_MESSAGE in flight per call. Streaming calls are reference counted:
- * one reference for the handler (dropped when its status has been sent), one
- * for the close batch and one per read or write in flight.
+ * A unary call normally costs two completions: the request, and one final
+ * batch that sends initial metadata, the message and the status and receives
+ * the close (SEND_INITIAL_METADATA + SEND_MESSAGE + SEND_STATUS_FROM_SERVER +
+ * RECV_CLOSE_ON_SERVER).
+ *
+ * Watching the close. To learn early that the client went away, a call
+ * needs a RECV_CLOSE_ON_SERVER batch pending while the handler works. That
+ * costs a third completion, so a unary call starts one only when somebody
+ * needs it: a child call made with it as parent (core then cancels children
+ * when the parent is cancelled), rpc_call_on_done or rpc_call_is_cancelled.
+ * Streaming calls watch from the start. The close batch also sends the
+ * initial metadata, so the final batch then leaves both out.
+ *
+ * Streaming writes are queued and sent one at a time, as core allows one
+ * SEND_MESSAGE in flight per call; reads likewise, one at a time.
  *
  * Shutdown follows core's order: grpc_server_shutdown_and_notify, a grace
  * timer that ends in grpc_server_cancel_all_calls, and "done" once core has
@@ -88,13 +96,15 @@ struct rpc_call {
     grpc_slice status_slice;
     grpc_byte_buffer *reply;
     int ended;                       /* reply/fail/finish was called */
-    int cancelled;                   /* written by RECV_CLOSE_ON_SERVER */
+    int refs;                        /* the handler's, plus one per batch in flight */
+    int watching;                    /* a close batch was started */
+    int cancelled;                   /* written by core with RECV_CLOSE_ON_SERVER */
     int closed;                      /* the close batch completed */
+    rpc__tag close_tag, read_tag, write_tag;
     /* streaming only */
-    int refs;
-    rpc__tag close_tag, read_tag, write_tag, status_tag;
     rpc__write *writes, *writes_tail;
     int writing, status_waits_for_writes;
+    int read_failed;                 /* the last read did not start or decode */
     grpc_byte_buffer *read_buf;
     rpc_read_cb read_cb;
     void *read_arg;
@@ -419,6 +429,7 @@ static void on_slot_filled(rpc__tag *tag, int ok) {
     }
     srv->slots_posted--;
     srv->calls_in_flight++;
+    call->refs = 1; /* the handler's */
     call->start_ns = rpc__now_ns();
     if (!srv->shutting_down)
         slot_post(srv, call->method);
@@ -429,7 +440,7 @@ static void on_slot_filled(rpc__tag *tag, int ok) {
     call_dispatch(call);
 }
 
-/* ---- ending a call ------------------------------------------------------ */
+/* ---- the life of a call ------------------------------------------------- */
 
 static void call_log(rpc_call *call) {
     if (!log_enabled(LOG_INFO) && call->code == RPC_OK)
@@ -437,6 +448,56 @@ static void call_log(rpc_call *call) {
     double ms = (double)(rpc__now_ns() - call->start_ns) / 1e6;
     log_call(rpc_call_method(call), (int)call->code, rpc_code_name(call->code), ms,
              call->status_message);
+}
+
+static void call_unref(rpc_call *call) {
+    if (--call->refs > 0)
+        return;
+    if (call->cancelled && call->code == RPC_OK) {
+        /* The client went away or the deadline passed first: say so. */
+        call->code = RPC_CANCELLED;
+        free(call->status_message);
+        call->status_message = strdup("reply not delivered: call cancelled");
+    }
+    call_log(call);
+    call_release(call);
+}
+
+/* Starts `n` ops as one batch completing on `tag`, holding a reference for
+ * it. Returns 0, or -EIO when core refused (no reference is then held). */
+static int call_start_batch(rpc_call *call, grpc_op *ops, size_t n, rpc__tag *tag) {
+    call->refs++;
+    grpc_call_error err = grpc_call_start_batch(call->core, ops, n, tag, NULL);
+    if (err == GRPC_CALL_OK)
+        return 0;
+    log_fmt(LOG_ERROR, "%s: starting a batch failed: error %d", rpc_call_method(call), (int)err);
+    call->refs--;
+    return -EIO;
+}
+
+static void on_close(rpc__tag *tag, int ok) {
+    rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, close_tag));
+    call->closed = 1;
+    if (call->done_cb) {
+        rpc_call_done_cb cb = call->done_cb;
+        call->done_cb = NULL;
+        cb(call, call->done_arg);
+    }
+    call_unref(call);
+}
+
+/* Starts the close batch if it is not running yet (see the top of file). */
+static void call_watch_close(rpc_call *call) {
+    if (call->watching || call->ended)
+        return;
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[1].data.recv_close_on_server.cancelled = &call->cancelled;
+    call->close_tag.fn = on_close;
+    if (call_start_batch(call, ops, 2, &call->close_tag) == 0)
+        call->watching = 1;
 }
 
 static void call_set_status(rpc_call *call, rpc_code code, const char *message) {
@@ -448,50 +509,45 @@ static void call_set_status(rpc_call *call, rpc_code code, const char *message) 
     }
 }
 
-static void on_unary_done(rpc__tag *tag, int ok) {
+/* The batch that carried the status: it and the handler are done. */
+static void on_status_sent(rpc__tag *tag, int ok) {
     rpc_call *call = (rpc_call *)tag;
-    if (!ok || call->cancelled) {
-        /* The client went away or the deadline passed first: say so. */
-        if (call->code == RPC_OK) {
-            call->code = RPC_CANCELLED;
-            free(call->status_message);
-            call->status_message = strdup("reply not delivered: call cancelled");
-        }
-    }
-    if (call->done_cb)
-        call->done_cb(call, call->done_arg);
-    call_log(call);
-    call_release(call);
+    call_unref(call);
+    call_unref(call);
 }
 
-/* The one-batch ending used by every unary reply and every refusal. */
-static void call_end_now(rpc_call *call, rpc_code code, const char *message,
-                         grpc_byte_buffer *reply) {
-    call_set_status(call, code, message);
-    call->reply = reply;
+/* Sends the status, with the message `reply` (may be NULL) and whatever of
+ * initial metadata and close the close batch did not already carry. */
+static void call_send_status(rpc_call *call, grpc_byte_buffer *reply) {
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     size_t n = 0;
-    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (!call->watching)
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
     if (reply) {
+        call->reply = reply;
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = reply;
     }
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.status = (grpc_status_code)code;
+    ops[n].data.send_status_from_server.status = (grpc_status_code)call->code;
     ops[n++].data.send_status_from_server.status_details = &call->status_slice;
-    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    ops[n++].data.recv_close_on_server.cancelled = &call->cancelled;
-    call->tag.fn = on_unary_done;
-    grpc_call_error err = grpc_call_start_batch(call->core, ops, n, &call->tag, NULL);
-    if (err != GRPC_CALL_OK) {
-        log_fmt(LOG_ERROR, "%s: starting the final batch failed: error %d",
-                rpc_call_method(call), (int)err);
-        call_release(call);
+    if (!call->watching) {
+        ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        ops[n++].data.recv_close_on_server.cancelled = &call->cancelled;
     }
+    call->tag.fn = on_status_sent;
+    if (call_start_batch(call, ops, n, &call->tag) != 0)
+        call_unref(call); /* the handler's: nothing more will happen */
 }
 
-static void stream_send_status(rpc_call *call);
+/* Ends a call now, with or without a reply: every unary reply and every
+ * refusal before a handler ran. */
+static void call_end_now(rpc_call *call, rpc_code code, const char *message,
+                         grpc_byte_buffer *reply) {
+    call_set_status(call, code, message);
+    call_send_status(call, reply);
+}
 
 void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply) {
     if (call->ended)
@@ -501,8 +557,7 @@ void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply) {
         rpc_call_finish(call, RPC_OK, NULL);
         return;
     }
-    grpc_byte_buffer *buf = rpc__pack(reply);
-    call_end_now(call, RPC_OK, NULL, buf);
+    call_end_now(call, RPC_OK, NULL, rpc__pack(reply));
 }
 
 void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...) {
@@ -517,22 +572,19 @@ void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...) {
 void rpc_call_finish(rpc_call *call, rpc_code code, const char *message) {
     if (call->ended)
         return;
-    if (call->method == NULL || call->method->flags == 0) {
-        call_end_now(call, code, message, NULL);
-        return;
-    }
     call_set_status(call, code, message);
     if (call->writing)
         call->status_waits_for_writes = 1;
     else
-        stream_send_status(call);
+        call_send_status(call, NULL);
 }
 
 /* ---- queries ------------------------------------------------------------ */
 
-int rpc_call_is_cancelled(const rpc_call *call) {
-    if (call->cancelled)
+int rpc_call_is_cancelled(rpc_call *call) {
+    if (call->closed && call->cancelled)
         return 1;
+    call_watch_close(call); /* so that a later question gets the answer */
     return rpc_call_remaining_ms(call) <= 0;
 }
 
@@ -550,60 +602,34 @@ const char *rpc_call_method(const rpc_call *call) {
     return call->generic_path ? call->generic_path : "(unknown)";
 }
 
-grpc_call *rpc__call_core(rpc_call *call) {
+grpc_call *rpc__call_as_parent(rpc_call *call) {
+    call_watch_close(call);
     return call->core;
+}
+
+void rpc_call_on_done(rpc_call *call, rpc_call_done_cb cb, void *arg) {
+    call->done_cb = cb;
+    call->done_arg = arg;
+    call_watch_close(call);
 }
 
 /* ---- streaming ---------------------------------------------------------- */
 
-static void stream_unref(rpc_call *call) {
-    if (--call->refs == 0) {
-        call_log(call);
-        call_release(call);
-    }
-}
-
-static int start_ops(rpc_call *call, grpc_op *ops, size_t n, rpc__tag *tag) {
-    call->refs++;
-    if (grpc_call_start_batch(call->core, ops, n, tag, NULL) == GRPC_CALL_OK)
-        return 0;
-    call->refs--;
-    return -EIO;
-}
-
-static void on_stream_closed(rpc__tag *tag, int ok) {
-    rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, close_tag));
-    call->closed = 1;
-    if (call->done_cb) {
-        rpc_call_done_cb cb = call->done_cb;
-        call->done_cb = NULL;
-        cb(call, call->done_arg);
-    }
-    stream_unref(call);
-}
-
 static void on_first_read(rpc_call *call, const ProtobufCMessage *msg, void *arg) {
     if (msg == NULL) {
-        /* The client closed its side without a message: nothing was asked. */
-        rpc_call_finish(call, call->read_buf ? RPC_INVALID_ARGUMENT : RPC_OK,
-                        call->read_buf ? "request: not a valid message" : NULL);
+        if (call->read_failed)
+            rpc_call_finish(call, RPC_INVALID_ARGUMENT, "request: not a valid message");
+        else /* the client closed its side without a message: nothing was asked */
+            rpc_call_finish(call, RPC_OK, NULL);
         return;
     }
     call->method->handler(call, msg, call->method->data);
 }
 
 static void call_start_streaming(rpc_call *call) {
-    call->refs = 1; /* the handler's, until its status is sent */
-    grpc_op ops[2];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    ops[1].data.recv_close_on_server.cancelled = &call->cancelled;
-    call->close_tag.fn = on_stream_closed;
-    if (start_ops(call, ops, 2, &call->close_tag) != 0) {
-        call->ended = 1;
-        call->code = RPC_INTERNAL;
-        stream_unref(call);
+    call_watch_close(call);
+    if (!call->watching) {
+        call_end_now(call, RPC_INTERNAL, "could not start the call", NULL);
         return;
     }
     if (call->method->flags & RPC_CLIENT_STREAMING) {
@@ -618,23 +644,6 @@ static void call_start_streaming(rpc_call *call) {
     call->method->handler(call, call->request, call->method->data);
 }
 
-static void on_status_sent(rpc__tag *tag, int ok) {
-    rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, status_tag));
-    stream_unref(call); /* the batch's reference */
-    stream_unref(call); /* the handler's reference */
-}
-
-static void stream_send_status(rpc_call *call) {
-    grpc_op op;
-    memset(&op, 0, sizeof op);
-    op.op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    op.data.send_status_from_server.status = (grpc_status_code)call->code;
-    op.data.send_status_from_server.status_details = &call->status_slice;
-    call->status_tag.fn = on_status_sent;
-    if (start_ops(call, &op, 1, &call->status_tag) != 0)
-        stream_unref(call);
-}
-
 static void write_start_next(rpc_call *call);
 
 static void on_write_done(rpc__tag *tag, int ok) {
@@ -644,17 +653,18 @@ static void on_write_done(rpc__tag *tag, int ok) {
     if (call->writes == NULL)
         call->writes_tail = NULL;
     call->writing = 0;
-    if (w->cb)
-        w->cb(call, ok, w->arg);
-    grpc_byte_buffer_destroy(w->buf);
-    free(w);
+    /* Decide what goes next before the callback runs: it may write or finish. */
     if (call->writes)
         write_start_next(call);
     else if (call->status_waits_for_writes) {
         call->status_waits_for_writes = 0;
-        stream_send_status(call);
+        call_send_status(call, NULL);
     }
-    stream_unref(call);
+    if (w->cb)
+        w->cb(call, ok, w->arg);
+    grpc_byte_buffer_destroy(w->buf);
+    free(w);
+    call_unref(call);
 }
 
 static void write_start_next(rpc_call *call) {
@@ -664,7 +674,7 @@ static void write_start_next(rpc_call *call) {
     op.data.send_message.send_message = call->writes->buf;
     call->write_tag.fn = on_write_done;
     call->writing = 1;
-    if (start_ops(call, &op, 1, &call->write_tag) != 0) {
+    if (call_start_batch(call, &op, 1, &call->write_tag) != 0) {
         /* Complete it as failed through the same path, on this turn. */
         call->refs++;
         on_write_done(&call->write_tag, 0);
@@ -693,36 +703,40 @@ void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb
 
 static void on_read_done(rpc__tag *tag, int ok) {
     rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, read_tag));
+    /* Take the buffer first: the callback may start the next read into it. */
+    grpc_byte_buffer *buf = call->read_buf;
+    call->read_buf = NULL;
     ProtobufCMessage *msg = NULL;
-    if (ok && call->read_buf)
-        msg = rpc__unpack(call->method->input, call->read_buf);
+    if (ok && buf) {
+        msg = rpc__unpack(call->method->input, buf);
+        call->read_failed = msg == NULL;
+    }
     rpc_read_cb cb = call->read_cb;
     call->read_cb = NULL;
     cb(call, msg, call->read_arg);
     if (msg)
         protobuf_c_message_free_unpacked(msg, NULL);
-    if (call->read_buf) {
-        grpc_byte_buffer_destroy(call->read_buf);
-        call->read_buf = NULL;
-    }
-    stream_unref(call);
+    if (buf)
+        grpc_byte_buffer_destroy(buf);
+    call_unref(call);
 }
 
 void rpc_call_read(rpc_call *call, rpc_read_cb cb, void *arg) {
+    if (call->read_cb != NULL) { /* one read at a time */
+        cb(call, NULL, arg);
+        return;
+    }
     grpc_op op;
     memset(&op, 0, sizeof op);
     op.op = GRPC_OP_RECV_MESSAGE;
     op.data.recv_message.recv_message = &call->read_buf;
     call->read_cb = cb;
     call->read_arg = arg;
+    call->read_failed = 0;
     call->read_tag.fn = on_read_done;
-    if (start_ops(call, &op, 1, &call->read_tag) != 0) {
+    if (call_start_batch(call, &op, 1, &call->read_tag) != 0) {
+        call->read_failed = 1;
         call->refs++;
         on_read_done(&call->read_tag, 0);
     }
-}
-
-void rpc_call_on_done(rpc_call *call, rpc_call_done_cb cb, void *arg) {
-    call->done_cb = cb;
-    call->done_arg = arg;
 }

@@ -45,6 +45,7 @@ struct service {
     uv_signal_t sigterm, sigint;
     uv_timer_t probe_timer;
     int stopping;
+    int initialized;   /* the init hook succeeded: fini is owed */
     int exit_code;
 };
 
@@ -104,7 +105,7 @@ static void close_peers(service *svc) {
 
 static void on_server_done(void *arg) {
     service *svc = arg;
-    if (svc->def->fini)
+    if (svc->initialized && svc->def->fini)
         svc->def->fini(svc);
     rpc_server_free(svc->server);
     svc->server = NULL;
@@ -274,6 +275,7 @@ int service_main(const service_def *def, int argc, char **argv) {
         rc = open_server(svc);
     if (rc == 0 && def->init)
         rc = def->init(svc);
+    svc->initialized = rc == 0;
     if (rc == 0)
         rc = start_serving(svc);
     if (rc != 0)

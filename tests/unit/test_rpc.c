@@ -40,6 +40,8 @@ typedef struct fixture {
     int port;
     int server_done;
     int handler_calls;
+    int child_calls;
+    rpc_code child_code; /* what the proxy's child call came back with */
 } fixture;
 
 typedef struct outcome {
@@ -72,9 +74,13 @@ static void on_slow_timer(uv_timer_t *t) {
     uv_close((uv_handle_t *)&s->timer, on_slow_closed);
 }
 
+static fixture *the_fixture;
+
 static void on_child_reply(void *arg, rpc_code code, const char *message,
                            const ProtobufCMessage *reply) {
     rpc_call *parent = arg;
+    the_fixture->child_calls++;
+    the_fixture->child_code = code;
     if (code == RPC_OK)
         reply_serving(parent);
     else
@@ -114,6 +120,7 @@ static const rpc_method test_methods[] = {
 
 static int setup_with(void **state, int max_calls) {
     fixture *f = calloc(1, sizeof *f);
+    the_fixture = f;
     uv_loop_init(&f->loop);
     assert_int_equal(rpc_runtime_new(&f->loop, &f->rt), 0);
     rpc_server_options opts = {.listen = "127.0.0.1:0", .max_calls = max_calls,
@@ -319,6 +326,25 @@ static void test_deadline_propagates_to_child_calls(void **state) {
     assert_int_equal(f->handler_calls, 2);
 }
 
+static void test_cancellation_propagates_to_child_calls(void **state) {
+    fixture *f = *state;
+    outcome o = {0};
+    /* The client gives up on "proxy" while its child call ("slow:2000") is
+     * still running: core must cancel the child, which would otherwise
+     * come back OK after two seconds. */
+    start_check(f, &grpc__health__v1__health__descriptor, "Check", "proxy", 10000, &o);
+    while (f->handler_calls < 2) /* the proxy and its child are both running */
+        uv_run(&f->loop, UV_RUN_ONCE);
+    rpc_channel_close(f->ch);
+    f->ch = NULL;
+    run_until(f, &o.calls, 1);
+    assert_int_equal(o.code, RPC_CANCELLED);
+    run_until(f, &f->child_calls, 1);
+    assert_int_equal(f->child_code, RPC_CANCELLED);
+    while (rpc_server_calls_in_flight(f->srv) > 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
+}
+
 static void test_cap_on_calls_in_flight(void **state) {
     fixture *f = *state;
     outcome slow = {0}, refused = {0};
@@ -385,6 +411,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_client_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_exceeded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_propagates_to_child_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancellation_propagates_to_child_calls, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_cap_on_calls_in_flight, setup_one_call, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_lets_calls_in_flight_finish, setup,
                                         teardown),
