@@ -17,12 +17,17 @@ const cli_service cli_services[] = {
     { .name = "membership",
       .full_name = "compact.membership.v1.Membership",
       .default_addr = "127.0.0.1:50051" },
+    { .name = "workgroups",
+      .full_name = "compact.workgroups.v1.WorkingGroups",
+      .default_addr = "127.0.0.1:50052" },
     { 0 },
 };
 
 static const cli_command *const cli_tables[] = {
     health_commands,
     entities_commands,
+    groups_commands,
+    groups_plan_commands,
     seed_commands,
     NULL,
 };
@@ -59,7 +64,7 @@ static void cli_print_overview(FILE *out)
             char name[64];
             snprintf(name, sizeof name, "%s%s%s", c->group, c->verb ? " " : "",
                      c->verb ? c->verb : "");
-            fprintf(out, "  %-18s %s\n", name, c->summary);
+            fprintf(out, "  %-21s %s\n", name, c->summary);
         }
     }
     fprintf(out, "\n%s", cli_global_help);

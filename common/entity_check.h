@@ -17,7 +17,9 @@
  *   after a failure) answers UNAVAILABLE at once, without waiting for the
  *   deadline; once membership is back the channel reconnects by itself (gRPC's
  *   reconnect backoff), and checks succeed again without a restart.
- * - Membership hung or slow: DEADLINE_EXCEEDED when the deadline passes.
+ * - Membership hung or slow: DEADLINE_EXCEEDED when the deadline passes,
+ *   also while a first connection is still being made (gRPC's own connect
+ *   timeout, 20 s, is far beyond the default peer deadline of 2 s).
  *
  * Outcomes, as the status the handler should answer with
  * ------------------------------------------------------

@@ -1,0 +1,693 @@
+/* group_store.c: the workgroups service's tables and queries, part one. */
+#include "group_store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "plan_store.h"
+
+/* ---- schema ------------------------------------------------------------- */
+
+/* Child tables rather than packed protobuf columns, for the reasons
+ * membership gives (see its entity_store.c): the database stays readable and
+ * queryable with the sqlite3 shell ("which groups does UNODC chair?"), and
+ * the List filters are plain indexed queries.
+ *
+ * code_lower carries the case-insensitive uniqueness and the list order.
+ * chair_entity_id is '' until SetLeadership. Terms of reference are keyed by
+ * (group, version) and never updated. Work plan items keep their place in
+ * the plan (position) and their own version, for their own etags. CHECK
+ * constraints repeat the enum ranges so that a bug in the handlers cannot
+ * store a value the API would never return. */
+static const char schema_v1[] =
+    "CREATE TABLE groups ("
+    "  id              TEXT PRIMARY KEY,"
+    "  code            TEXT NOT NULL,"
+    "  code_lower      TEXT NOT NULL UNIQUE,"
+    "  title           TEXT NOT NULL,"
+    "  mandate         TEXT NOT NULL DEFAULT '',"
+    "  status          INTEGER NOT NULL CHECK (status IN (1, 2)),"
+    "  chair_entity_id TEXT NOT NULL DEFAULT '',"
+    "  verified        INTEGER NOT NULL DEFAULT 0 CHECK (verified IN (0, 1)),"
+    "  source_note     TEXT NOT NULL DEFAULT '',"
+    "  create_time_ms  INTEGER NOT NULL,"
+    "  update_time_ms  INTEGER NOT NULL,"
+    "  version         INTEGER NOT NULL CHECK (version >= 1)"
+    ") STRICT;"
+    "CREATE INDEX groups_by_chair ON groups (chair_entity_id);"
+    "CREATE TABLE group_pillars ("
+    "  group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+    "  pillar   INTEGER NOT NULL CHECK (pillar BETWEEN 1 AND 4),"
+    "  PRIMARY KEY (group_id, pillar)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX group_pillars_by_pillar ON group_pillars (pillar, group_id);"
+    "CREATE TABLE group_vice_chairs ("
+    "  group_id  TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+    "  position  INTEGER NOT NULL,"
+    "  entity_id TEXT NOT NULL,"
+    "  PRIMARY KEY (group_id, position),"
+    "  UNIQUE (group_id, entity_id)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX group_vice_chairs_by_entity ON group_vice_chairs (entity_id);"
+    "CREATE TABLE group_members ("
+    "  group_id    TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+    "  entity_id   TEXT NOT NULL,"
+    "  role        INTEGER NOT NULL CHECK (role IN (1, 2)),"
+    "  add_time_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (group_id, entity_id)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX group_members_by_entity ON group_members (entity_id);"
+    "CREATE TABLE terms_of_reference ("
+    "  group_id       TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+    "  version        INTEGER NOT NULL CHECK (version >= 1),"
+    "  text           TEXT NOT NULL,"
+    "  approved_on    TEXT NOT NULL,"
+    "  record_time_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (group_id, version)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE work_items ("
+    "  id              TEXT PRIMARY KEY,"
+    "  group_id        TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+    "  position        INTEGER NOT NULL,"
+    "  title           TEXT NOT NULL,"
+    "  description     TEXT NOT NULL DEFAULT '',"
+    "  owner_entity_id TEXT NOT NULL,"
+    "  due_on          TEXT NOT NULL DEFAULT '',"
+    "  status          INTEGER NOT NULL CHECK (status BETWEEN 1 AND 4),"
+    "  create_time_ms  INTEGER NOT NULL,"
+    "  update_time_ms  INTEGER NOT NULL,"
+    "  version         INTEGER NOT NULL CHECK (version >= 1),"
+    "  UNIQUE (group_id, position)"
+    ") STRICT;"
+    "CREATE TABLE work_item_projects ("
+    "  item_id    TEXT NOT NULL REFERENCES work_items (id) ON DELETE CASCADE,"
+    "  position   INTEGER NOT NULL,"
+    "  project_id TEXT NOT NULL,"
+    "  PRIMARY KEY (item_id, position)"
+    ") STRICT, WITHOUT ROWID;";
+
+const store_migration group_store_migrations[] = {
+    {.version = 1, .sql = schema_v1},
+};
+const size_t group_store_migrations_count =
+    sizeof group_store_migrations / sizeof group_store_migrations[0];
+
+#define GROUP_COLUMNS                                                                     \
+    "id, code, title, mandate, status, chair_entity_id, verified, source_note, "        \
+    "create_time_ms, update_time_ms, version"
+
+static const char SQL_GET[] = "SELECT " GROUP_COLUMNS " FROM groups WHERE id = ?1";
+static const char SQL_GET_BY_CODE[] =
+    "SELECT " GROUP_COLUMNS " FROM groups WHERE code_lower = ?1";
+static const char SQL_CODE_OWNER[] = "SELECT id, code FROM groups WHERE code_lower = ?1";
+static const char SQL_LIST[] =
+    "SELECT " GROUP_COLUMNS " FROM groups g WHERE code_lower > ?1"
+    " AND (?2 = 0 OR status = ?2)"
+    " AND (?3 = 0 OR EXISTS (SELECT 1 FROM group_pillars p"
+    "                        WHERE p.group_id = g.id AND p.pillar = ?3))"
+    " AND (?4 = '' OR chair_entity_id = ?4"
+    "      OR EXISTS (SELECT 1 FROM group_vice_chairs v"
+    "                 WHERE v.group_id = g.id AND v.entity_id = ?4)"
+    "      OR EXISTS (SELECT 1 FROM group_members m"
+    "                 WHERE m.group_id = g.id AND m.entity_id = ?4))"
+    " ORDER BY code_lower LIMIT ?5";
+static const char SQL_PILLARS[] =
+    "SELECT pillar FROM group_pillars WHERE group_id = ?1 ORDER BY pillar";
+static const char SQL_VICE_CHAIRS[] =
+    "SELECT entity_id FROM group_vice_chairs WHERE group_id = ?1 ORDER BY position";
+static const char SQL_MEMBERS[] =
+    "SELECT entity_id, role, add_time_ms FROM group_members WHERE group_id = ?1"
+    " ORDER BY add_time_ms, entity_id";
+static const char SQL_INSERT[] =
+    "INSERT INTO groups (id, code, code_lower, title, mandate, status, verified,"
+    " source_note, create_time_ms, update_time_ms, version)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)";
+static const char SQL_UPDATE_FIELDS[] =
+    "UPDATE groups SET code = ?2, code_lower = ?3, title = ?4, mandate = ?5, status = ?6,"
+    " verified = ?7, source_note = ?8 WHERE id = ?1";
+static const char SQL_TOUCH[] =
+    "UPDATE groups SET version = version + 1, update_time_ms = ?3"
+    " WHERE id = ?1 AND version = ?2";
+static const char SQL_EXISTS[] = "SELECT 1 FROM groups WHERE id = ?1";
+static const char SQL_DELETE_PILLARS[] = "DELETE FROM group_pillars WHERE group_id = ?1";
+static const char SQL_INSERT_PILLAR[] =
+    "INSERT INTO group_pillars (group_id, pillar) VALUES (?1, ?2)";
+static const char SQL_SET_CHAIR[] = "UPDATE groups SET chair_entity_id = ?2 WHERE id = ?1";
+static const char SQL_DELETE_VICE_CHAIRS[] =
+    "DELETE FROM group_vice_chairs WHERE group_id = ?1";
+static const char SQL_INSERT_VICE_CHAIR[] =
+    "INSERT INTO group_vice_chairs (group_id, position, entity_id) VALUES (?1, ?2, ?3)";
+static const char SQL_INSERT_MEMBER[] =
+    "INSERT INTO group_members (group_id, entity_id, role, add_time_ms)"
+    " VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_DELETE_MEMBER[] =
+    "DELETE FROM group_members WHERE group_id = ?1 AND entity_id = ?2";
+
+/* ---- helpers shared with plan_store.c ----------------------------------- */
+
+int group_store_new_id(const char *prefix, char *buf, size_t size)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+    unsigned char rnd[13]; /* 104 bits; 100 are used */
+    size_t plen = strlen(prefix);
+
+    if (size < plen + 20 + 1)
+        return -ENAMETOOLONG;
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return -EIO;
+    memcpy(buf, prefix, plen);
+    for (size_t i = 0; i < 20; i++) {
+        size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
+        unsigned v = ((unsigned)rnd[byte] << 8 | rnd[byte + 1]) >> (11 - shift);
+        buf[plen + i] = alphabet[v & 31];
+    }
+    buf[plen + 20] = '\0';
+    return 0;
+}
+
+void group_store_code_key(const char *code, char *buf, size_t size)
+{
+    size_t i = 0;
+
+    if (size == 0)
+        return;
+    for (; code[i] && i + 1 < size; i++) {
+        char c = code[i];
+        buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    buf[i] = '\0';
+}
+
+void group_store_etag(const char *id, int64_t version, char *buf, size_t size)
+{
+    uint64_t h = 14695981039346656037ULL;
+    char v[24];
+
+    snprintf(v, sizeof v, ":%" PRId64, version);
+    for (const char *s = id; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (const char *s = v; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    /* A final mix (splitmix64's) so that consecutive versions look unrelated. */
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    snprintf(buf, size, "\"%016" PRIx64 "\"", h);
+}
+
+int group_store_set_string(char **field, const char *value)
+{
+    char *copy = strdup(value ? value : "");
+
+    if (copy == NULL)
+        return -ENOMEM;
+    if (*field != NULL && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = copy;
+    return 0;
+}
+
+int group_store_column_string(sqlite3_stmt *s, int col, char **out)
+{
+    const unsigned char *text = sqlite3_column_text(s, col);
+
+    return group_store_set_string(out, text ? (const char *)text : "");
+}
+
+Google__Protobuf__Timestamp *group_store_timestamp(int64_t ms)
+{
+    Google__Protobuf__Timestamp *ts = malloc(sizeof *ts);
+
+    if (ts == NULL)
+        return NULL;
+    google__protobuf__timestamp__init(ts);
+    ts->seconds = ms / 1000;
+    ts->nanos = (int32_t)(ms % 1000) * 1000000;
+    return ts;
+}
+
+int64_t group_store_timestamp_ms(const Google__Protobuf__Timestamp *ts)
+{
+    return ts ? ts->seconds * 1000 + ts->nanos / 1000000 : 0;
+}
+
+int group_store_step_write(store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    int ext = sqlite3_extended_errcode(store_db(st));
+
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return -EEXIST;
+    return store_result(st, rc);
+}
+
+void group_store_free(WorkingGroup *g)
+{
+    if (g)
+        protobuf_c_message_free_unpacked(&g->base, NULL);
+}
+
+void group_store_free_list(WorkingGroup **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        group_store_free(v[i]);
+    free(v);
+}
+
+/* ---- reading the children ----------------------------------------------- */
+
+static int load_pillars(store *st, WorkingGroup *g)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_PILLARS);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, g->id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        Compact__Workgroups__V1__StrategyPillar *grown =
+            realloc(g->pillars, (g->n_pillars + 1) * sizeof *grown);
+        if (grown == NULL) {
+            sqlite3_reset(s);
+            return -ENOMEM;
+        }
+        g->pillars = grown;
+        g->pillars[g->n_pillars++] = sqlite3_column_int(s, 0);
+    }
+    sqlite3_reset(s);
+    return store_result(st, rc);
+}
+
+/* The leadership: the chair from the row (`chair`), vice-chairs from their
+ * table. No leadership message while no chair was set. */
+static int load_leadership(store *st, WorkingGroup *g, const char *chair)
+{
+    sqlite3_stmt *s;
+    Leadership *l;
+    int rc;
+
+    if (chair[0] == '\0')
+        return 0;
+    if ((l = malloc(sizeof *l)) == NULL)
+        return -ENOMEM;
+    compact__workgroups__v1__leadership__init(l);
+    g->leadership = l;
+    if (group_store_set_string(&l->chair_entity_id, chair))
+        return -ENOMEM;
+    if ((s = store_stmt(st, SQL_VICE_CHAIRS)) == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, g->id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t n = l->n_vice_chair_entity_ids;
+        char **grown = realloc(l->vice_chair_entity_ids, (n + 1) * sizeof *grown);
+        if (grown != NULL) {
+            l->vice_chair_entity_ids = grown;
+            grown[n] = NULL;
+            l->n_vice_chair_entity_ids++;
+        }
+        if (grown == NULL || group_store_column_string(s, 0, &grown[n])) {
+            sqlite3_reset(s);
+            return -ENOMEM;
+        }
+    }
+    sqlite3_reset(s);
+    return store_result(st, rc);
+}
+
+static int load_members(store *st, WorkingGroup *g)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_MEMBERS);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, g->id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        Member **grown = realloc(g->members, (g->n_members + 1) * sizeof *grown);
+        Member *m = grown ? malloc(sizeof *m) : NULL;
+        if (grown)
+            g->members = grown;
+        if (m)
+            g->members[g->n_members++] = m;
+        if (m == NULL) {
+            sqlite3_reset(s);
+            return -ENOMEM;
+        }
+        compact__workgroups__v1__member__init(m);
+        m->role = sqlite3_column_int(s, 1);
+        m->add_time = group_store_timestamp(sqlite3_column_int64(s, 2));
+        if (m->add_time == NULL || group_store_column_string(s, 0, &m->entity_id)) {
+            sqlite3_reset(s);
+            return -ENOMEM;
+        }
+    }
+    sqlite3_reset(s);
+    return store_result(st, rc);
+}
+
+/* Everything but the row: pillars, leadership, members, the current terms
+ * of reference and the work plan. */
+static int load_children(store *st, WorkingGroup *g, const char *chair)
+{
+    int rc;
+    WorkPlanItem **items;
+    size_t n;
+
+    if ((rc = load_pillars(st, g)) != 0 || (rc = load_leadership(st, g, chair)) != 0 ||
+        (rc = load_members(st, g)) != 0)
+        return rc;
+    rc = plan_store_current_tor(st, g->id, &g->terms_of_reference);
+    if (rc != 0 && rc != -ENOENT)
+        return rc;
+    if ((rc = plan_store_items(st, g->id, &items, &n)) != 0)
+        return rc;
+    g->work_plan = items;
+    g->n_work_plan = n;
+    return 0;
+}
+
+/* ---- reading groups ----------------------------------------------------- */
+
+/* Builds a group from the current row of a statement selecting
+ * GROUP_COLUMNS; the chair goes to `chair` (GROUP_ID_SIZE bytes) for
+ * load_children, which must run after the statement is reset. */
+static int row_to_group(sqlite3_stmt *s, WorkingGroup **out, int64_t *version, char *chair)
+{
+    WorkingGroup *g = malloc(sizeof *g);
+    char etag[GROUP_ETAG_SIZE];
+    const unsigned char *c;
+    int64_t v;
+
+    *out = NULL;
+    if (g == NULL)
+        return -ENOMEM;
+    compact__workgroups__v1__working_group__init(g);
+    g->status = sqlite3_column_int(s, 4);
+    c = sqlite3_column_text(s, 5);
+    snprintf(chair, GROUP_ID_SIZE, "%s", c ? (const char *)c : "");
+    g->verified = sqlite3_column_int(s, 6) != 0;
+    g->create_time = group_store_timestamp(sqlite3_column_int64(s, 8));
+    g->update_time = group_store_timestamp(sqlite3_column_int64(s, 9));
+    v = sqlite3_column_int64(s, 10);
+    if (group_store_column_string(s, 0, &g->id) || group_store_column_string(s, 1, &g->code) ||
+        group_store_column_string(s, 2, &g->title) ||
+        group_store_column_string(s, 3, &g->mandate) ||
+        group_store_column_string(s, 7, &g->source_note) || g->create_time == NULL ||
+        g->update_time == NULL) {
+        group_store_free(g);
+        return -ENOMEM;
+    }
+    group_store_etag(g->id, v, etag, sizeof etag);
+    if (group_store_set_string(&g->etag, etag)) {
+        group_store_free(g);
+        return -ENOMEM;
+    }
+    if (version)
+        *version = v;
+    *out = g;
+    return 0;
+}
+
+/* Steps `s` (bound by the caller) for at most one group, then loads its
+ * children. */
+static int get_one(store *st, sqlite3_stmt *s, WorkingGroup **out, int64_t *version)
+{
+    char chair[GROUP_ID_SIZE];
+    int rc = sqlite3_step(s);
+
+    *out = NULL;
+    if (rc == SQLITE_ROW)
+        rc = row_to_group(s, out, version, chair);
+    else
+        rc = rc == SQLITE_DONE ? -ENOENT : store_result(st, rc);
+    sqlite3_reset(s);
+    if (rc == 0 && (rc = load_children(st, *out, chair)) != 0) {
+        group_store_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int group_store_get(store *st, const char *id, WorkingGroup **out, int64_t *version)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_GET);
+
+    *out = NULL;
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    return get_one(st, s, out, version);
+}
+
+int group_store_get_by_code(store *st, const char *code, WorkingGroup **out)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_GET_BY_CODE);
+    char key[GROUP_CODE_MAX * 4 + 1];
+
+    *out = NULL;
+    if (s == NULL)
+        return -EIO;
+    group_store_code_key(code, key, sizeof key);
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    return get_one(st, s, out, NULL);
+}
+
+int group_store_code_owner(store *st, const char *code, char *id, char *stored)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_CODE_OWNER);
+    char key[GROUP_CODE_MAX * 4 + 1];
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    group_store_code_key(code, key, sizeof key);
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(id, GROUP_ID_SIZE, "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(stored, GROUP_CODE_MAX + 1, "%s", (const char *)sqlite3_column_text(s, 1));
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : store_result(st, rc);
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* Reads the rows of the list statement into v[0..*n) and their chairs;
+ * children are loaded afterwards, so that no two statements step at once. */
+static int list_rows(store *st, sqlite3_stmt *s, size_t limit, WorkingGroup **v,
+                     char (*chairs)[GROUP_ID_SIZE], size_t *n)
+{
+    int rc = SQLITE_DONE;
+
+    while (*n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((rc = row_to_group(s, &v[*n], NULL, chairs[*n])) != 0)
+            return rc;
+        (*n)++;
+    }
+    if (*n == limit)
+        return 0;
+    return store_result(st, rc);
+}
+
+int group_store_list(store *st, const group_store_filter *f, const char *after_key,
+                     size_t limit, WorkingGroup ***out, size_t *n)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_LIST);
+    WorkingGroup **v = calloc(limit ? limit : 1, sizeof *v);
+    char(*chairs)[GROUP_ID_SIZE] = calloc(limit ? limit : 1, sizeof *chairs);
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL || v == NULL || chairs == NULL) {
+        free(v);
+        free(chairs);
+        return s == NULL ? -EIO : -ENOMEM;
+    }
+    sqlite3_bind_text(s, 1, after_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, f->status);
+    sqlite3_bind_int(s, 3, f->pillar);
+    sqlite3_bind_text(s, 4, f->entity_id ? f->entity_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)limit);
+    rc = list_rows(st, s, limit, v, chairs, n);
+    sqlite3_reset(s);
+    for (size_t i = 0; rc == 0 && i < *n; i++)
+        rc = load_children(st, v[i], chairs[i]);
+    free(chairs);
+    if (rc != 0) {
+        group_store_free_list(v, *n);
+        *n = 0;
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static int write_pillars(store *st, const WorkingGroup *g)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_DELETE_PILLARS);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, g->id, -1, SQLITE_STATIC);
+    if ((rc = group_store_step_write(st, s)) != 0)
+        return rc;
+    for (size_t i = 0; i < g->n_pillars; i++) {
+        if ((s = store_stmt(st, SQL_INSERT_PILLAR)) == NULL)
+            return -EIO;
+        sqlite3_bind_text(s, 1, g->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, (int)g->pillars[i]);
+        if ((rc = group_store_step_write(st, s)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Binds parameters 1-8, shared by SQL_INSERT and SQL_UPDATE_FIELDS; `key`
+ * must outlive the step. */
+static void bind_group(sqlite3_stmt *s, const WorkingGroup *g, const char *key)
+{
+    sqlite3_bind_text(s, 1, g->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, g->code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, g->title, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, g->mandate, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 6, (int)g->status);
+    sqlite3_bind_int(s, 7, g->verified ? 1 : 0);
+    sqlite3_bind_text(s, 8, g->source_note, -1, SQLITE_STATIC);
+}
+
+int group_store_insert(store *st, const WorkingGroup *g)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_INSERT);
+    char key[GROUP_CODE_MAX * 4 + 1];
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    group_store_code_key(g->code, key, sizeof key);
+    bind_group(s, g, key);
+    sqlite3_bind_int64(s, 9, group_store_timestamp_ms(g->create_time));
+    sqlite3_bind_int64(s, 10, group_store_timestamp_ms(g->update_time));
+    if ((rc = group_store_step_write(st, s)) != 0)
+        return rc;
+    return write_pillars(st, g);
+}
+
+int group_store_update_fields(store *st, const WorkingGroup *g)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_UPDATE_FIELDS);
+    char key[GROUP_CODE_MAX * 4 + 1];
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    group_store_code_key(g->code, key, sizeof key);
+    bind_group(s, g, key);
+    if ((rc = group_store_step_write(st, s)) != 0)
+        return rc;
+    if (sqlite3_changes(store_db(st)) == 0)
+        return -ENOENT;
+    return write_pillars(st, g);
+}
+
+static int row_exists(store *st, const char *id)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_EXISTS);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : store_result(st, rc);
+}
+
+int group_store_touch(store *st, const char *id, int64_t version, int64_t now_ms)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_TOUCH);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, version);
+    sqlite3_bind_int64(s, 3, now_ms);
+    if ((rc = group_store_step_write(st, s)) != 0)
+        return rc;
+    if (sqlite3_changes(store_db(st)) != 0)
+        return 0;
+    rc = row_exists(st, id);
+    return rc < 0 ? rc : rc ? -ESTALE : -ENOENT;
+}
+
+int group_store_set_leadership(store *st, const char *id, const Leadership *l)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_SET_CHAIR);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, l->chair_entity_id, -1, SQLITE_STATIC);
+    if ((rc = group_store_step_write(st, s)) != 0)
+        return rc;
+    if ((s = store_stmt(st, SQL_DELETE_VICE_CHAIRS)) == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    if ((rc = group_store_step_write(st, s)) != 0)
+        return rc;
+    for (size_t i = 0; i < l->n_vice_chair_entity_ids; i++) {
+        if ((s = store_stmt(st, SQL_INSERT_VICE_CHAIR)) == NULL)
+            return -EIO;
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
+        sqlite3_bind_text(s, 3, l->vice_chair_entity_ids[i], -1, SQLITE_STATIC);
+        if ((rc = group_store_step_write(st, s)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int group_store_add_member(store *st, const char *id, const char *entity_id, int role,
+                           int64_t now_ms)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_INSERT_MEMBER);
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, entity_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, role);
+    sqlite3_bind_int64(s, 4, now_ms);
+    return group_store_step_write(st, s);
+}
+
+int group_store_remove_member(store *st, const char *id, const char *entity_id)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_DELETE_MEMBER);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, entity_id, -1, SQLITE_STATIC);
+    if ((rc = group_store_step_write(st, s)) != 0)
+        return rc;
+    return sqlite3_changes(store_db(st)) ? 0 : -ENOENT;
+}
