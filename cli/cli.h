@@ -203,6 +203,7 @@ extern const cli_command health_commands[];   /* health.c */
 extern const cli_command entities_commands[]; /* entities.c */
 extern const cli_command groups_commands[];   /* groups.c */
 extern const cli_command groups_plan_commands[]; /* groups_plan.c */
+extern const cli_command projects_commands[]; /* projects.c */
 extern const cli_command seed_commands[];     /* seed.c */
 
 /* A new CreateEntityRequest from proto3 JSON holding either a

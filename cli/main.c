@@ -20,6 +20,9 @@ const cli_service cli_services[] = {
     { .name = "workgroups",
       .full_name = "compact.workgroups.v1.WorkingGroups",
       .default_addr = "127.0.0.1:50052" },
+    { .name = "projects",
+      .full_name = "compact.projects.v1.Projects",
+      .default_addr = "127.0.0.1:50053" },
     { 0 },
 };
 
@@ -28,6 +31,7 @@ static const cli_command *const cli_tables[] = {
     entities_commands,
     groups_commands,
     groups_plan_commands,
+    projects_commands,
     seed_commands,
     NULL,
 };
