@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 run_dir="$top/.run"
-services=(membership)                 # in start order: each after its peers
+services=(membership workgroups projects)   # in start order: each after its peers
 declare -A ports=([membership]=50051 [workgroups]=50052 [projects]=50053 [analytics]=50054)
 redis_port=${COMPACT_REDIS_PORT:-6379}
 
