@@ -27,7 +27,8 @@
  * SEND_MESSAGE in flight per call; reads likewise, one at a time.
  *
  * Shutdown follows core's order: grpc_server_shutdown_and_notify, a grace
- * timer that ends in grpc_server_cancel_all_calls, and "done" once core has
+ * timer that ends in grpc_server_cancel_all_calls (or that call as soon as
+ * no call is left, to drop idle connections), and "done" once core has
  * notified, every posted slot has come back and every call has been freed.
  */
 #include <errno.h>
@@ -73,6 +74,7 @@ struct rpc_server {
     int calls_in_flight;             /* filled slots not yet freed */
     int slots_posted;                /* slots waiting in core */
     int started, shutting_down, notified, done_called;
+    int idle_dropped;                /* connections dropped once no call was left */
     rpc__tag shutdown_tag;
     uv_timer_t grace_timer;
     rpc_server_done_cb done;
@@ -260,12 +262,20 @@ void rpc_server_shutdown(rpc_server *srv, int grace_ms, rpc_server_done_cb done,
     srv->shutdown_tag.fn = on_shutdown_notified;
     grpc_server_shutdown_and_notify(srv->core, rpc__runtime_cq(srv->rt), &srv->shutdown_tag);
     uv_timer_start(&srv->grace_timer, on_grace_over, grace_ms > 0 ? (uint64_t)grace_ms : 0, 0);
+    maybe_finish_shutdown(srv);
 }
 
 static void maybe_finish_shutdown(rpc_server *srv) {
-    if (!srv->shutting_down || !srv->notified || srv->done_called)
+    if (!srv->shutting_down || srv->done_called || srv->calls_in_flight > 0)
         return;
-    if (srv->calls_in_flight > 0 || srv->slots_posted > 0)
+    if (!srv->notified && !srv->idle_dropped && srv->started) {
+        /* No call is left, but core waits for every connection to close,
+         * and an idle client may keep its own open for the whole grace
+         * period. Cancelling all calls also drops the connections. */
+        srv->idle_dropped = 1;
+        grpc_server_cancel_all_calls(srv->core);
+    }
+    if (!srv->notified || srv->slots_posted > 0)
         return;
     srv->done_called = 1;
     uv_timer_stop(&srv->grace_timer);

@@ -1,0 +1,868 @@
+"""harness.py: run the real Compact binaries against a real redis-server.
+
+What it gives a test
+--------------------
+- Python message classes generated at import time from proto/ with protoc
+  (`membership_pb2`, `events_pb2`, `health_pb2`, `reflection_v1alpha_pb2`,
+  `reflection_v1_pb2`; any other with `pb("path/to/x.proto")`). Calls go
+  through plain grpcio multi-callables built from the service descriptors, so
+  no grpc_tools is needed.
+- `Suite`: a context manager (and the `suite` fixture in conftest.py) that
+  starts its own redis-server and the services on free 127.0.0.1 ports, waits
+  until each one's health Check says SERVING, and on exit sends SIGTERM and
+  requires exit code 0 and a stderr free of sanitizer reports.
+
+Ownership and cleanup
+---------------------
+Every child process is started through `setpriv --pdeathsig KILL`, so it dies
+with the pytest process even when pytest is killed; an atexit hook kills
+whatever is still registered; `Suite.close()` runs in a finally. A test never
+leaves a process behind.
+
+Timeouts here are upper bounds against hangs, never assertions about speed;
+they are multiplied under the sanitizer build.
+"""
+
+import atexit
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import grpc
+from google.protobuf import symbol_database
+
+# ---- where things are -------------------------------------------------------
+
+SOURCE_DIR = os.environ.get("COMPACT_SOURCE_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD_DIR = os.environ.get("COMPACT_BUILD_DIR", "")
+REDIS_SERVER = "/usr/bin/redis-server"
+SETPRIV = shutil.which("setpriv")
+
+
+def _sanitized_build():
+    try:
+        with open(os.path.join(BUILD_DIR, "CMakeCache.txt")) as f:
+            return any(line.strip().upper() in ("COMPACT_SANITIZE:BOOL=ON",
+                                                "COMPACT_SANITIZE:BOOL=TRUE")
+                       for line in f)
+    except OSError:
+        return False
+
+
+SANITIZED = _sanitized_build()
+# Bounds against hangs only; the sanitizer build is several times slower.
+SLOW = 4 if SANITIZED else 1
+START_TIMEOUT = 30 * SLOW
+STOP_TIMEOUT = 30 * SLOW
+CALL_TIMEOUT = 20 * SLOW
+
+# Full gRPC names of each service's own API.
+SERVICE_FULL_NAMES = {
+    "membership": "compact.membership.v1.Membership",
+    "workgroups": "compact.workgroups.v1.WorkingGroups",
+    "projects": "compact.projects.v1.Projects",
+    "analytics": "compact.analytics.v1.Analytics",
+}
+HEALTH = "grpc.health.v1.Health"
+REFLECTION_V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+# Quick reconnects: services are started and restarted on fixed ports.
+CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0),
+                   ("grpc.initial_reconnect_backoff_ms", 50),
+                   ("grpc.max_reconnect_backoff_ms", 500)]
+
+
+def binary(name):
+    """Path of a built program: "membership" -> <build>/compact-membership;
+    "compactctl" -> <build>/compactctl."""
+    if name.startswith("compact") or "/" in name:
+        return os.path.join(BUILD_DIR, name)
+    return os.path.join(BUILD_DIR, "compact-" + name)
+
+
+def full_name(service):
+    return SERVICE_FULL_NAMES.get(service) or "compact.%s.v1.%s" % (
+        service, service.capitalize())
+
+
+# ---- generated message modules ----------------------------------------------
+
+_GEN_DIR = tempfile.mkdtemp(prefix="compact-pb-")
+atexit.register(shutil.rmtree, _GEN_DIR, True)
+_MODULES = {}
+
+
+def _generate():
+    proto_root = os.path.join(SOURCE_DIR, "proto")
+    protos = []
+    for root, _dirs, files in os.walk(proto_root):
+        for f in files:
+            if f.endswith(".proto"):
+                protos.append(os.path.relpath(os.path.join(root, f), proto_root))
+    protos.sort()
+    res = subprocess.run(["protoc", "-I" + proto_root, "-I/usr/include",
+                          "--python_out=" + _GEN_DIR] + protos,
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError("protoc failed:\n" + res.stderr)
+    sys.path.insert(0, _GEN_DIR)
+    # The proto package "grpc" would clash with grpcio's own package, so every
+    # module is loaded from its file under a name of its own.
+    for p in protos:
+        path = os.path.join(_GEN_DIR, p[:-len(".proto")] + "_pb2.py")
+        name = "compact_pb." + p[:-len(".proto")].replace("/", ".") + "_pb2"
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+        _MODULES[p] = mod
+
+
+_generate()
+
+
+def pb(proto_path):
+    """The generated module of `proto_path` (relative to proto/)."""
+    return _MODULES[proto_path]
+
+
+membership_pb2 = pb("compact/membership/v1/membership.proto")
+events_pb2 = pb("compact/events/v1/events.proto")
+health_pb2 = pb("grpc/health/v1/health.proto")
+reflection_v1alpha_pb2 = pb("grpc/reflection/v1alpha/reflection.proto")
+reflection_v1_pb2 = pb("grpc/reflection/v1/reflection.proto")
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def message_class(full):
+    """The message class of a full protobuf name, e.g. 'compact.membership.v1.Entity'."""
+    return symbol_database.Default().GetSymbol(full)
+
+
+def service_descriptor(full):
+    return symbol_database.Default().pool.FindServiceByName(full)
+
+
+class _Method:
+    """A grpcio multi-callable with a default timeout, so a hung server fails
+    the test instead of holding it until ctest's timeout."""
+
+    def __init__(self, callable_, timeout):
+        self._c = callable_
+        self._timeout = timeout
+
+    def _kw(self, kw):
+        kw.setdefault("timeout", self._timeout)
+        return kw
+
+    def __call__(self, request, **kw):
+        return self._c(request, **self._kw(kw))
+
+    def with_call(self, request, **kw):
+        return self._c.with_call(request, **self._kw(kw))
+
+    def future(self, request, **kw):
+        return self._c.future(request, **self._kw(kw))
+
+
+class Stub:
+    """Attributes named after the methods of service `full` on `channel`:
+    stub.GetEntity(request, timeout=...), .future(...), .with_call(...)."""
+
+    def __init__(self, channel, full, timeout=CALL_TIMEOUT):
+        desc = service_descriptor(full)
+        for m in desc.methods:
+            path = "/%s/%s" % (full, m.name)
+            req = message_class(m.input_type.full_name)
+            rep = message_class(m.output_type.full_name)
+            kinds = (m.client_streaming, m.server_streaming)
+            factory = {(False, False): channel.unary_unary,
+                       (False, True): channel.unary_stream,
+                       (True, False): channel.stream_unary,
+                       (True, True): channel.stream_stream}[kinds]
+            mc = factory(path, request_serializer=req.SerializeToString,
+                         response_deserializer=rep.FromString)
+            setattr(self, m.name, _Method(mc, timeout))
+
+
+def raw_method(channel, path):
+    """A unary multi-callable that sends bytes as they are and returns bytes."""
+    return channel.unary_unary(path, request_serializer=None, response_deserializer=None)
+
+
+# ---- small helpers ----------------------------------------------------------
+
+def poll(fn, timeout=None, what="condition", interval=0.05):
+    """Calls fn() until it returns something truthy and returns that; fails
+    with `what` when `timeout` seconds (default START_TIMEOUT) pass first.
+    Exceptions from fn propagate."""
+    deadline = time.monotonic() + (timeout or START_TIMEOUT)
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_SANITIZER_RE = re.compile(
+    r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+    r"WARNING: ThreadSanitizer|AddressSanitizer:DEADLYSIGNAL|SUMMARY: \w+Sanitizer)")
+
+
+def sanitizer_report(text):
+    """The sanitizer report in `text` (from its first line on), or None."""
+    m = _SANITIZER_RE.search(text or "")
+    if not m:
+        return None
+    start = text.rfind("\n", 0, m.start()) + 1
+    # ASan reports open with a "=====" rule line just before the error line.
+    prev = text.rfind("\n", 0, max(start - 1, 0)) + 1
+    if text[prev:start].startswith("="):
+        start = prev
+    return text[start:]
+
+
+def check_sanitizer(what, text):
+    """Fails with the report if `text` (a program's stderr) holds one."""
+    rep = sanitizer_report(text)
+    if rep:
+        raise AssertionError("%s: sanitizer report:\n%s" % (what, rep))
+
+
+def child_env(extra=None):
+    """The environment for a child: ours without COMPACT_* settings and proxies."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("COMPACT_") and k.lower() not in
+           ("http_proxy", "https_proxy", "all_proxy", "grpc_proxy")}
+    env["no_proxy"] = env["NO_PROXY"] = "127.0.0.1,localhost"
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    env.update(extra or {})
+    return env
+
+
+_LIVE = set()           # every child process still running
+_LIVE_LOCK = threading.Lock()
+
+
+def _kill_all():
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    for p in procs:
+        if p.poll() is None:
+            try:
+                p.send_signal(signal.SIGCONT)
+                p.kill()
+                p.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+
+
+atexit.register(_kill_all)
+
+
+def spawn(argv, env, stdout, stderr, cwd=None, stdin=subprocess.DEVNULL):
+    """Starts a child that dies with us (SIGKILL when our thread exits)."""
+    if SETPRIV:
+        argv = [SETPRIV, "--pdeathsig", "KILL", "--"] + list(argv)
+    p = subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr, cwd=cwd,
+                         stdin=stdin)
+    with _LIVE_LOCK:
+        _LIVE.add(p)
+    return p
+
+
+def _forget(p):
+    with _LIVE_LOCK:
+        _LIVE.discard(p)
+
+
+def run(argv, env=None, timeout=None, input=None):
+    """Runs a program to completion (killed at `timeout`), returns the
+    CompletedProcess with text stdout/stderr; fails on a sanitizer report."""
+    p = spawn(argv, child_env(env), subprocess.PIPE, subprocess.PIPE,
+              stdin=subprocess.DEVNULL if input is None else subprocess.PIPE)
+    try:
+        out, err = p.communicate(input=None if input is None else input.encode(),
+                                 timeout=timeout or CALL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError("%s did not finish; stderr:\n%s" % (argv, err.decode(errors="replace")))
+    finally:
+        _forget(p)
+    res = subprocess.CompletedProcess(argv, p.returncode, out.decode(errors="replace"),
+                                      err.decode(errors="replace"))
+    check_sanitizer(" ".join(argv), res.stderr)
+    return res
+
+
+# ---- Redis ------------------------------------------------------------------
+
+class RedisError(Exception):
+    pass
+
+
+def _resp_encode(args):
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, int):
+            a = str(a).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
+def _resp_read(f):
+    line = f.readline()
+    if not line.endswith(b"\r\n"):
+        raise ConnectionError("redis closed the connection")
+    kind, body = line[:1], line[1:-2]
+    if kind == b"+":
+        return body.decode()
+    if kind == b"-":
+        raise RedisError(body.decode())
+    if kind == b":":
+        return int(body)
+    if kind == b"$":
+        n = int(body)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2]
+    if kind == b"*":
+        n = int(body)
+        if n < 0:
+            return None
+        return [_resp_read(f) for _ in range(n)]
+    raise RedisError("bad reply line %r" % line)
+
+
+def redis_command(port, *args, timeout=10):
+    """One command on a fresh connection. Bulk strings come back as bytes,
+    status replies as str, errors raise RedisError."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(_resp_encode(args))
+        with s.makefile("rb") as f:
+            return _resp_read(f)
+
+
+def stream_entries(port, stream):
+    """XRANGE stream - +, as a list of (id str, {field str: value bytes})."""
+    out = []
+    for eid, fields in redis_command(port, "XRANGE", stream, "-", "+") or []:
+        d = {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
+        out.append((eid.decode(), d))
+    return out
+
+
+# ---- the suite --------------------------------------------------------------
+
+class _Service:
+    def __init__(self, name, port, data_dir):
+        self.name = name
+        self.port = port
+        self.data_dir = data_dir
+        self.proc = None
+        self.run_no = 0
+        self.log_path = None
+        self.log_paths = []
+        self.faults = None
+        self.env = {}
+        self.checked = True   # exit of the last run judged (or no run yet)
+
+
+class Suite:
+    """Redis plus the named services; see the module comment.
+
+    services: names such as "membership" (binary <build>/compact-<name>).
+    faults:   COMPACT_FAULTS for every service (a str), or {name: str}.
+    env:      extra environment for every service, or {name: {..}} when its
+              keys are service names.
+    wait:     "serving" (default) waits for health SERVING; "answer" only for
+              any health answer (for a service meant to be NOT_SERVING).
+    """
+
+    def __init__(self, services=("membership",), faults=None, env=None, wait="serving"):
+        if not BUILD_DIR:
+            raise RuntimeError("COMPACT_BUILD_DIR is not set (ctest sets it)")
+        self.names = list(services)
+        self.wait = wait
+        self.tmp = tempfile.mkdtemp(prefix="compact-suite-")
+        self.redis_port = free_port()
+        self.redis_proc = None
+        self._redis_paused = False
+        self._channels = {}
+        self._svc = {}
+        for n in self.names:
+            s = _Service(n, free_port(), os.path.join(self.tmp, n, "data"))
+            os.makedirs(s.data_dir)
+            s.faults = faults.get(n) if isinstance(faults, dict) else faults
+            if env and all(k in self.names for k in env):
+                s.env = dict(env.get(n, {}))
+            else:
+                s.env = dict(env or {})
+            self._svc[n] = s
+        self._closed = False
+
+    # -- context manager
+    def __enter__(self):
+        try:
+            self.start_redis()
+            for n in self.names:
+                self.start(n)
+        except BaseException:
+            self.close(test_failed=True)
+            raise
+        return self
+
+    def __exit__(self, et, ev, tb):
+        self.close(test_failed=et is not None)
+        return False
+
+    # -- accessors
+    def addr(self, name):
+        return "127.0.0.1:%d" % self._svc[name].port
+
+    def bin(self, name):
+        return binary(name)
+
+    def proc(self, name):
+        return self._svc[name].proc
+
+    def data_dir(self, name):
+        return self._svc[name].data_dir
+
+    def channel(self, name):
+        """One shared channel (one HTTP/2 connection) per service run."""
+        ch = self._channels.get(name)
+        if ch is None:
+            ch = grpc.insecure_channel(self.addr(name), options=CHANNEL_OPTIONS)
+            self._channels[name] = ch
+        return ch
+
+    def new_channel(self, name):
+        """A channel of its own; the caller closes it."""
+        return grpc.insecure_channel(self.addr(name), options=CHANNEL_OPTIONS)
+
+    def stub(self, name, service=None, channel=None):
+        """Stub of `service` (default: the service's own API) on `name`."""
+        return Stub(channel or self.channel(name), service or full_name(name))
+
+    def health(self, name, service="", timeout=None):
+        """The status of one health Check (raises grpc.RpcError on failure)."""
+        rep = self.stub(name, HEALTH).Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=timeout or CALL_TIMEOUT)
+        return rep.status
+
+    def peer_env(self):
+        """COMPACT_REDIS_ADDR and COMPACT_<NAME>_ADDR of every service, for
+        clients such as compactctl."""
+        env = {"COMPACT_REDIS_ADDR": "127.0.0.1:%d" % self.redis_port}
+        for n in self.names:
+            env["COMPACT_%s_ADDR" % n.upper()] = self.addr(n)
+        return env
+
+    def ctl(self, *args, env=None, timeout=None, input=None):
+        """Runs compactctl with peer_env() (plus `env`); returns the
+        CompletedProcess (text). Fails on a sanitizer report."""
+        e = self.peer_env()
+        e.update(env or {})
+        return run([self.bin("compactctl")] + [str(a) for a in args], env=e,
+                   timeout=timeout, input=input)
+
+    # -- logs
+    def raw_log(self, name, run=None):
+        """stderr of the current run (or of run number `run`, from 1)."""
+        s = self._svc[name]
+        path = s.log_paths[run - 1] if run else s.log_path
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def logs(self, name, run=None):
+        """The complete JSON lines of stderr, parsed; other lines skipped."""
+        out = []
+        for line in self.raw_log(name, run).split("\n"):
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                out.append(obj)
+        return out
+
+    def call_logs(self, name, method=None, run=None):
+        """Per-call log lines, optionally of one method ("GetEntity" or a full path)."""
+        out = []
+        for l in self.logs(name, run):
+            if "method" not in l or "code" not in l:
+                continue
+            if method and not (l["method"] == method or l["method"].endswith("/" + method)):
+                continue
+            out.append(l)
+        return out
+
+    # -- Redis
+    def start_redis(self):
+        d = os.path.join(self.tmp, "redis")
+        os.makedirs(d, exist_ok=True)
+        log = open(os.path.join(d, "redis.log"), "ab")
+        try:
+            self.redis_proc = spawn([REDIS_SERVER, "--port", str(self.redis_port),
+                                     "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                     "--dir", d], child_env(), log, log, cwd=d)
+        finally:
+            log.close()
+        self._redis_paused = False
+
+        def up():
+            if self.redis_proc.poll() is not None:
+                raise AssertionError("redis-server exited: " + self._tail(
+                    os.path.join(d, "redis.log")))
+            try:
+                return self.redis("PING") == "PONG"
+            except (OSError, RedisError):
+                return False
+        poll(up, what="redis-server on port %d" % self.redis_port)
+
+    def stop_redis(self):
+        p = self.redis_proc
+        if p is None:
+            return
+        self.resume_redis()
+        p.terminate()
+        try:
+            p.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        _forget(p)
+        self.redis_proc = None
+
+    def pause_redis(self):
+        """SIGSTOP: Redis holds connections open but answers nothing."""
+        self.redis_proc.send_signal(signal.SIGSTOP)
+        self._redis_paused = True
+
+    def resume_redis(self):
+        if self._redis_paused and self.redis_proc is not None:
+            self.redis_proc.send_signal(signal.SIGCONT)
+        self._redis_paused = False
+
+    def redis(self, *args):
+        return redis_command(self.redis_port, *args)
+
+    def stream(self, service="membership"):
+        """The entries of "compact:events:<service>" (see stream_entries)."""
+        return stream_entries(self.redis_port, "compact:events:" + service)
+
+    # -- services
+    def _service_env(self, s):
+        env = {
+            "COMPACT_LISTEN": self.addr(s.name),
+            "COMPACT_REDIS_ADDR": "127.0.0.1:%d" % self.redis_port,
+            "COMPACT_DATA_DIR": s.data_dir,
+            "COMPACT_LOG_LEVEL": "debug",
+        }
+        for n in self.names:
+            if n != s.name:
+                env["COMPACT_%s_ADDR" % n.upper()] = self.addr(n)
+        if s.faults:
+            env["COMPACT_FAULTS"] = s.faults
+        env.update(s.env)
+        return child_env(env)
+
+    def start(self, name, wait=None):
+        """Starts the service (again) on its port and data dir and waits for
+        health (wait: "serving", "answer" or None; default the suite's)."""
+        s = self._svc[name]
+        assert s.proc is None or s.proc.poll() is not None, name + " is running"
+        for attempt in range(3):
+            s.run_no += 1
+            s.log_path = os.path.join(self.tmp, name, "stderr.%d.log" % s.run_no)
+            s.log_paths.append(s.log_path)
+            log = open(s.log_path, "wb")
+            try:
+                s.proc = spawn([self.bin(name)], self._service_env(s), log, log)
+            finally:
+                log.close()
+            s.checked = False
+            self._channels.pop(name, None)
+            try:
+                self._wait_health(name, wait or self.wait)
+                return
+            except _PortTaken:
+                # Somebody took the free port between our probe and the bind.
+                _forget(s.proc)
+                s.checked = True
+                s.port = free_port()
+        raise AssertionError("%s: could not bind a port:\n%s" % (name, self.raw_log(name)))
+
+    def _wait_health(self, name, wait):
+        s = self._svc[name]
+        if not wait:
+            return
+        self._wait_listening(name)
+        ch = self.new_channel(name)
+        try:
+            check = Stub(ch, HEALTH).Check
+            req = health_pb2.HealthCheckRequest(service="")
+
+            def ready():
+                if s.proc.poll() is not None:
+                    text = self.raw_log(name)
+                    if re.search(r"address already in use|EADDRINUSE", text, re.I):
+                        raise _PortTaken()
+                    raise AssertionError("%s exited with %s while starting:\n%s" % (
+                        name, s.proc.returncode, text))
+                try:
+                    st = check(req, timeout=1 * SLOW).status
+                except grpc.RpcError:
+                    return False
+                return st == SERVING if wait == "serving" else True
+            try:
+                poll(ready, timeout=START_TIMEOUT, what="%s health %s" % (name, wait),
+                     interval=0.1)
+            except AssertionError as e:
+                if s.proc.poll() is None and "timed out" in str(e):
+                    raise AssertionError("%s\n%s stderr:\n%s" % (e, name, self.raw_log(name)))
+                raise
+        finally:
+            ch.close()
+
+    def _wait_listening(self, name):
+        """Polls with plain TCP connects until the port accepts: a gRPC
+        channel whose first attempts were refused can sit out gRPC's
+        reconnect backoff even after the server is up."""
+        s = self._svc[name]
+
+        def listening():
+            if s.proc.poll() is not None:
+                return True     # _wait_health reports the exit
+            try:
+                socket.create_connection(("127.0.0.1", s.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        poll(listening, timeout=START_TIMEOUT, what="%s to listen" % name, interval=0.02)
+
+    def signal(self, name, sig=signal.SIGTERM):
+        self._svc[name].proc.send_signal(sig)
+
+    def wait_exit(self, name, timeout=None):
+        """Waits for the service to exit and returns its exit code (fails if
+        it does not exit in time). Does not judge the code; see stop()."""
+        s = self._svc[name]
+        try:
+            rc = s.proc.wait(timeout or STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            s.proc.kill()
+            s.proc.wait()
+            _forget(s.proc)
+            raise AssertionError("%s did not exit after SIGTERM; stderr:\n%s" % (
+                name, self._tail(s.log_path)))
+        _forget(s.proc)
+        ch = self._channels.pop(name, None)
+        if ch is not None:
+            ch.close()
+        return rc
+
+    def check_exit(self, name):
+        """Fails unless the exited service returned 0 with no sanitizer report."""
+        s = self._svc[name]
+        s.checked = True
+        rc = s.proc.returncode
+        text = self.raw_log(name)
+        rep = sanitizer_report(text)
+        if rep:
+            raise AssertionError("%s (exit code %s): sanitizer report:\n%s" % (name, rc, rep))
+        if rc != 0:
+            raise AssertionError("%s exited with %s; stderr:\n%s" % (name, rc,
+                                                                    self._tail(s.log_path)))
+
+    def stop(self, name):
+        """SIGTERM, then require exit code 0 and no sanitizer report."""
+        s = self._svc[name]
+        if s.proc is None:
+            return
+        if s.proc.poll() is None:
+            # Our idle connection would only slow the server's shutdown down.
+            ch = self._channels.pop(name, None)
+            if ch is not None:
+                ch.close()
+            s.proc.terminate()
+        self.wait_exit(name)
+        if not s.checked:
+            self.check_exit(name)
+
+    def restart(self, name, faults=None, env=None, wait=None):
+        """stop() then start(); `faults`/`env` replace the service's own
+        settings when given ("" clears the faults)."""
+        self.stop(name)
+        s = self._svc[name]
+        if faults is not None:
+            s.faults = faults
+        if env is not None:
+            s.env = dict(env)
+        self.start(name, wait)
+
+    # -- teardown
+    def _tail(self, path, lines=150):
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return "(no log)"
+        rep = sanitizer_report(text)
+        if rep:
+            return rep
+        return "\n".join(text.split("\n")[-lines:])
+
+    def close(self, test_failed=False):
+        """Stops everything; raises AssertionError listing what went wrong
+        (non-zero exit, sanitizer report). With test_failed, prints each
+        service's stderr so that pytest shows it."""
+        if self._closed:
+            return
+        self._closed = True
+        problems = []
+        for ch in self._channels.values():
+            ch.close()
+        self._channels.clear()
+        self.resume_redis()
+        for n in self.names:
+            s = self._svc[n]
+            if s.proc is None:
+                continue
+            try:
+                self.stop(n)
+            except AssertionError as e:
+                problems.append(str(e))
+            finally:
+                if s.proc.poll() is None:
+                    s.proc.kill()
+                    s.proc.wait()
+                _forget(s.proc)
+        try:
+            self.stop_redis()
+        except Exception as e:  # noqa: BLE001 - teardown must go on
+            problems.append("redis: %s" % e)
+        if test_failed:
+            for n in self.names:
+                for i, path in enumerate(self._svc[n].log_paths, 1):
+                    print("==== %s stderr (run %d) ====" % (n, i))
+                    print(self._tail(path, 300))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if problems:
+            raise AssertionError("\n\n".join(problems))
+
+
+class _PortTaken(Exception):
+    pass
+
+
+# ---- call helpers -----------------------------------------------------------
+
+def code_of(fn, *args, **kw):
+    """Runs a call expected to fail; returns (grpc.StatusCode, details).
+    Fails if the call succeeds."""
+    try:
+        rep = fn(*args, **kw)
+    except grpc.RpcError as e:
+        return e.code(), e.details() or ""
+    raise AssertionError("call succeeded unexpectedly: %r" % (rep,))
+
+
+
+# ---- membership helpers ------------------------------------------------------
+
+M = membership_pb2
+ENTITY_KEY = "compact:membership:entity:%s"
+ACRONYM_KEY = "compact:membership:acronym:%s"
+EVENTS_STREAM = "compact:events:membership"
+
+
+def entity(acronym, name=None, kind=None, joined_on="2018-02-23", **kw):
+    """An Entity for CreateEntity with plausible defaults."""
+    return M.Entity(acronym=acronym, name=name or "Office of " + acronym,
+                    kind=M.ENTITY_KIND_UN_ENTITY if kind is None else kind,
+                    joined_on=joined_on, **kw)
+
+
+def create(stub, acronym, **kw):
+    return stub.CreateEntity(M.CreateEntityRequest(entity=entity(acronym, **kw)))
+
+
+def create_many(stub, entities, batch=16):
+    """Creates the Entity messages, `batch` calls in flight at a time (well
+    under any cap on calls); returns the created entities in order."""
+    out = []
+    for i in range(0, len(entities), batch):
+        futs = [stub.CreateEntity.future(M.CreateEntityRequest(entity=e))
+                for e in entities[i:i + batch]]
+        out.extend(f.result() for f in futs)
+    return out
+
+
+def stream_id(eid):
+    """(epoch, seq) of a stream entry id "<epoch>-<outbox seq>" (outbox.h:
+    the epoch is the database's creation time in ms; seq counts its events)."""
+    m = re.match(r"^(\d+)-(\d+)$", eid)
+    assert m, "stream id %r is not <epoch>-<seq>" % eid
+    return int(m.group(1)), int(m.group(2))
+
+
+def decode_event(fields):
+    """The compact.events.v1.Event of one stream entry's fields."""
+    ev = events_pb2.Event()
+    ev.ParseFromString(fields["event"])
+    return ev
+
+
+def wait_events(suite, n, service="membership", timeout=None):
+    """Polls until the stream holds at least n entries; returns them all."""
+    return poll(lambda: (lambda e: e if len(e) >= n else None)(suite.stream(service)),
+                timeout, what="%d entries in compact:events:%s" % (n, service))
+
+
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def unknown_id(like, n=0):
+    """A well-formed id that names no entity: `like` (a real id) with its
+    last characters replaced, keeping the server's id alphabet (lower-case
+    base32), so that the server answers NOT_FOUND rather than refusing the
+    id's form. Distinct n give distinct ids."""
+    tail = ""
+    n += 1 << 20    # 5 characters, never the same as a fresh random tail
+    while n:
+        tail = _ID_ALPHABET[n % 32] + tail
+        n //= 32
+    cand = like[:-len(tail)] + tail
+    if cand == like:
+        cand = like[:-len(tail)] + tail[::-1]
+    return cand
