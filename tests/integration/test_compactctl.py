@@ -471,11 +471,11 @@ def test_seed_is_idempotent(suite, tmp_path):
     path = tmp_path / "entities.json"
     path.write_text(json.dumps(seed_items("UNOCT", "UNODC", "UNICRI")))
     res = ok(suite.ctl("seed", "--file", str(path)))
-    assert res.stdout == "created 3, already present 0, failed 0\n"
+    assert res.stdout == "membership: created 3, already present 0, failed 0\n"
     res = ok(suite.ctl("seed", "--file", str(path)))
-    assert res.stdout == "created 0, already present 3, failed 0\n"
+    assert res.stdout == "membership: created 0, already present 3, failed 0\n"
     assert ok_json(suite, "seed", "--file", str(path)) == {
-        "created": 0, "alreadyPresent": 3, "failed": 0}
+        "membership": {"created": 0, "alreadyPresent": 3, "failed": 0}}
     stored = stub(suite).ListEntities(M.ListEntitiesRequest()).entities
     assert [e.acronym for e in stored] == ["UNICRI", "UNOCT", "UNODC"]
 
@@ -489,7 +489,7 @@ def test_seed_counts_failures_and_exits_1(suite, tmp_path):
     path = tmp_path / "entities.json"
     path.write_text(json.dumps(items))
     res = fails(suite.ctl("seed", "--file", str(path)))
-    assert res.stdout == "created 2, already present 0, failed 2\n"
+    assert res.stdout == "membership: created 2, already present 0, failed 2\n"
     assert "BADKIND" in res.stderr
     assert re.search(r"BADDATE: INVALID_ARGUMENT: ", res.stderr), res.stderr
     assert sorted(e.acronym for e in stub(suite).ListEntities(
@@ -499,7 +499,7 @@ def test_seed_counts_failures_and_exits_1(suite, tmp_path):
 def test_seed_default_paths(suite, tmp_path):
     seed_dir = write_seed_dir(str(tmp_path / "env"), seed_items("ENVSEED"))
     res = ok(suite.ctl("seed", env={"COMPACT_SEED_DIR": seed_dir}))
-    assert res.stdout == "created 1, already present 0, failed 0\n"
+    assert res.stdout == "membership: created 1, already present 0, failed 0\n"
 
     # COMPACT_SEED_DIR that lacks the file is an error, not a fallback.
     res = fails(suite.ctl("seed", env={"COMPACT_SEED_DIR": str(tmp_path / "empty")}))
@@ -509,12 +509,12 @@ def test_seed_default_paths(suite, tmp_path):
     cwd = tmp_path / "cwd"
     write_seed_dir(str(cwd / "seed"), seed_items("CWDSEED"))
     res = ok(ctl_with(suite, "seed", cwd=str(cwd)))
-    assert res.stdout == "created 1, already present 0, failed 0\n"
+    assert res.stdout == "membership: created 1, already present 0, failed 0\n"
 
 
 def test_seed_from_stdin_and_not_an_array(suite):
     res = ok(ctl_with(suite, "seed", "--file", "-", input=json.dumps(seed_items("STDIN"))))
-    assert res.stdout == "created 1, already present 0, failed 0\n"
+    assert res.stdout == "membership: created 1, already present 0, failed 0\n"
     res = fails(ctl_with(suite, "seed", "--file", "-", input='{"entity": {}}'))
     assert "expected a JSON array" in res.stderr
 
@@ -524,7 +524,7 @@ def test_seed_unreachable_fails_every_item(tmp_path):
     path.write_text(json.dumps(seed_items("A1", "A2", "A3")))
     addr = "127.0.0.1:%d" % closed_port()
     res = fails(ctl_alone("--addr", addr, "seed", "--file", str(path)))
-    assert res.stdout == "created 0, already present 0, failed 3\n"
+    assert res.stdout == "membership: created 0, already present 0, failed 3\n"
     assert "compactctl: UNAVAILABLE: cannot reach membership at " + addr in res.stderr
 
 
@@ -536,8 +536,8 @@ def test_seed_the_project_seed_file(suite):
         items = json.load(f)
     assert isinstance(items, list) and items
     res = ok(suite.ctl("seed", "--file", path))
-    assert res.stdout == "created %d, already present 0, failed 0\n" % len(items)
+    assert res.stdout == "membership: created %d, already present 0, failed 0\n" % len(items)
     listed = ok_json(suite, "entities", "list", "--all")
     assert len(listed) == len(items)
     res = ok(suite.ctl("seed", "--file", path))
-    assert res.stdout == "created 0, already present %d, failed 0\n" % len(items)
+    assert res.stdout == "membership: created 0, already present %d, failed 0\n" % len(items)

@@ -1,0 +1,408 @@
+"""`compactctl seed` across services: membership, then workgroups, then
+projects, with "@entity:", "@group:" and "@project:" references resolved to
+the ids the services assigned.
+
+The real seed files (seed/*/...) are loaded into the real binaries, as
+scripts/run.sh does it (COMPACT_SEED_DIR and COMPACT_<SERVICE>_ADDR, no
+--addr), and what the CLI claims is checked through each service's own gRPC
+API: every group's leaders and members are the entities the seed names,
+every project's partners, groups and funding totals are those of its seed
+entries. A second run must send no write: the event streams, the etags and
+the funding totals stay as they were. Small seed directories written by the
+tests cover unresolvable references, a failed Create*, the skip rule of an
+existing aggregate, an unreachable service and the flags.
+"""
+import json
+import os
+import re
+
+import pytest
+
+import harness
+from harness import M, poll
+
+P = harness.pb("compact/projects/v1/projects.proto")
+W = harness.pb("compact/workgroups/v1/workgroups.proto")
+SERVICES = ("membership", "workgroups", "projects")
+SEED_DIR = os.path.join(harness.SOURCE_DIR, "seed")
+FILES = {"membership": "membership/entities.json",
+         "workgroups": "workgroups/groups.json",
+         "projects": "projects/projects.json"}
+SEED_TIMEOUT = 120 * harness.SLOW   # bound against a hang; 80-odd calls
+
+
+# ---- helpers ------------------------------------------------------------------
+
+def ok(res):
+    assert res.returncode == 0, "exit %d\nstdout:\n%s\nstderr:\n%s" % (
+        res.returncode, res.stdout, res.stderr)
+    return res
+
+
+def fails(res, code=1):
+    assert res.returncode == code, "expected exit %d, got %d\nstdout:\n%s\nstderr:\n%s" % (
+        code, res.returncode, res.stdout, res.stderr)
+    return res
+
+
+def seed(suite, *args, seed_dir=SEED_DIR, env=None):
+    e = {"COMPACT_SEED_DIR": seed_dir}
+    e.update(env or {})
+    return suite.ctl("seed", *args, env=e, timeout=SEED_TIMEOUT)
+
+
+def summary(**counts):
+    """The expected stdout: one line per service, in seeding order."""
+    return "".join("%s: created %d, already present %d, failed %d\n" % ((s,) + counts[s])
+                   for s in SERVICES if s in counts)
+
+
+def load(service, seed_dir=SEED_DIR):
+    with open(os.path.join(seed_dir, FILES[service])) as f:
+        return json.load(f)
+
+
+def write_seed(root, **files):
+    """A seed directory with the given files (service name -> entries)."""
+    for service, entries in files.items():
+        path = os.path.join(str(root), FILES[service])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(entries, f)
+    return str(root)
+
+
+def ref(s, kind):
+    m = re.match(r"^@%s:(.+)$" % kind, s)
+    assert m, "%r is not an @%s: reference" % (s, kind)
+    return m.group(1)
+
+
+def entity_item(acronym):
+    return {"entity": {"acronym": acronym, "name": "Office of " + acronym,
+                       "kind": "ENTITY_KIND_UN_ENTITY", "joinedOn": "2018-02-23"}}
+
+
+def group_entry(code, pillars=("STRATEGY_PILLAR_II",)):
+    return {"method": "CreateWorkingGroup",
+            "request": {"group": {"code": code, "title": "Group " + code,
+                                  "pillars": list(pillars)}}}
+
+
+def entry(method, **request):
+    return {"method": method, "request": request}
+
+
+def list_all(method, request, field):
+    out, token = [], ""
+    while True:
+        request.page_token = token
+        rep = method(request)
+        out.extend(getattr(rep, field))
+        token = rep.next_page_token
+        if not token:
+            return out
+
+
+def groups_by_code(suite):
+    ws = suite.stub("workgroups")
+    return {g.code: g for g in list_all(ws.ListWorkingGroups,
+                                        W.ListWorkingGroupsRequest(page_size=50), "groups")}
+
+
+def projects_by_iati(suite):
+    ps = suite.stub("projects")
+    return {p.iati_identifier: p for p in list_all(ps.ListProjects,
+                                                   P.ListProjectsRequest(page_size=50),
+                                                   "projects")}
+
+
+class Acronyms:
+    """entity id -> acronym through GetEntity, cached."""
+
+    def __init__(self, suite):
+        self.stub = suite.stub("membership")
+        self.cache = {}
+
+    def __call__(self, eid):
+        if eid not in self.cache:
+            self.cache[eid] = self.stub.GetEntity(M.GetEntityRequest(id=eid)).acronym
+        return self.cache[eid]
+
+
+# ---- what the real seed files say ------------------------------------------------
+
+def expected_groups():
+    """code -> {"chair", "vice", "members": {acronym: role}, "approved_on"}."""
+    out, code = {}, None
+    for e in load("workgroups"):
+        r = e["request"]
+        if e["method"] == "CreateWorkingGroup":
+            code = r["group"]["code"]
+            out[code] = {"chair": None, "vice": [], "members": {}, "approved_on": None}
+            continue
+        g = out[ref(r["groupId"], "group")]
+        if e["method"] == "SetLeadership":
+            g["chair"] = ref(r["leadership"]["chairEntityId"], "entity")
+            g["vice"] = [ref(v, "entity") for v in r["leadership"].get("viceChairEntityIds", [])]
+        elif e["method"] == "AddMember":
+            g["members"][ref(r["entityId"], "entity")] = W.MemberRole.Value(r["role"])
+        elif e["method"] == "ApproveTermsOfReference":
+            g["approved_on"] = r["termsOfReference"]["approvedOn"]
+    return out
+
+
+TOTAL_OF_TYPE = {"TRANSACTION_TYPE_INCOMING_PLEDGE": "pledged_minor",
+                 "TRANSACTION_TYPE_INCOMING_COMMITMENT": "committed_minor",
+                 "TRANSACTION_TYPE_INCOMING_FUNDS": "received_minor",
+                 "TRANSACTION_TYPE_DISBURSEMENT": "disbursed_minor",
+                 "TRANSACTION_TYPE_EXPENDITURE": "spent_minor"}
+
+
+def expected_projects():
+    """iati -> {"groups", "participants": {(acronym, role)}, "transactions": n,
+    "totals": {currency: {field: minor}}}, computed from the seed entries
+    with the rules of FundingTotals in projects.proto."""
+    out = {}
+    for e in load("projects"):
+        r = e["request"]
+        if e["method"] == "CreateProject":
+            p = r["project"]
+            out[p["iatiIdentifier"]] = {
+                "groups": sorted(ref(g, "group") for g in p["workingGroupIds"]),
+                "participants": {(ref(x["entityId"], "entity"),
+                                  P.OrganisationRole.Value(x["role"]))
+                                 for x in p["participants"]},
+                "transactions": 0, "totals": {}}
+            continue
+        assert e["method"] == "RecordTransaction", e["method"]
+        p = out[ref(r["projectId"], "project")]
+        t = r["transaction"]
+        p["transactions"] += 1
+        cur = p["totals"].setdefault(t["value"]["currency"], {})
+        amount = int(t["value"]["amountMinor"])
+        field = TOTAL_OF_TYPE.get(t["type"])
+        if field:
+            cur[field] = cur.get(field, 0) + amount
+        if t["type"] == "TRANSACTION_TYPE_INCOMING_COMMITMENT" and t.get("catalytic"):
+            cur["catalytic_minor"] = cur.get("catalytic_minor", 0) + amount
+    return out
+
+
+def totals_of(project):
+    out = {}
+    for t in project.totals:
+        out[t.currency] = {f: getattr(t, f) for f in (
+            "pledged_minor", "committed_minor", "received_minor", "disbursed_minor",
+            "spent_minor", "catalytic_minor") if getattr(t, f)}
+    return out
+
+
+# ---- the real seed ------------------------------------------------------------------
+
+@pytest.mark.suite(services=SERVICES)
+def test_seed_loads_every_service_with_references_resolved(suite):
+    counts = {s: (len(load(s)), 0, 0) for s in SERVICES}
+    res = ok(seed(suite))
+    assert res.stdout == summary(**counts)
+    acronym = Acronyms(suite)
+
+    entities = list_all(suite.stub("membership").ListEntities,
+                        M.ListEntitiesRequest(page_size=100), "entities")
+    assert sorted(e.acronym for e in entities) == sorted(
+        i["entity"]["acronym"] for i in load("membership"))
+
+    want = expected_groups()
+    groups = groups_by_code(suite)
+    assert len(groups) == 8 and sorted(groups) == sorted(want)
+    for code, g in groups.items():
+        w = want[code]
+        assert g.leadership.chair_entity_id.startswith("ent_"), code
+        assert acronym(g.leadership.chair_entity_id) == w["chair"], code
+        assert [acronym(v) for v in g.leadership.vice_chair_entity_ids] == w["vice"], code
+        assert {acronym(m.entity_id): m.role for m in g.members} == w["members"], code
+        assert g.terms_of_reference.version == 1, code
+        assert g.terms_of_reference.approved_on == w["approved_on"], code
+
+    want = expected_projects()
+    projects = projects_by_iati(suite)
+    assert sorted(projects) == sorted(want)
+    code_of = {g.id: code for code, g in groups.items()}
+    for iati, p in projects.items():
+        w = want[iati]
+        assert sorted(code_of[g] for g in p.working_group_ids) == w["groups"], iati
+        assert {(acronym(x.entity_id), x.role) for x in p.participants} == w["participants"]
+        assert len(p.transactions) == w["transactions"], iati
+        assert totals_of(p) == w["totals"], iati
+    # The catalytic commitment names its provider by reference too.
+    provided = [t for p in projects.values() for t in p.transactions if t.provider_entity_id]
+    assert provided and all(acronym(t.provider_entity_id) for t in provided)
+
+
+def snapshot(suite):
+    ms = suite.stub("membership")
+    return {
+        "entities": sorted((e.id, e.etag) for e in list_all(
+            ms.ListEntities, M.ListEntitiesRequest(page_size=100), "entities")),
+        "groups": {c: (g.id, g.etag) for c, g in groups_by_code(suite).items()},
+        "projects": {i: (p.id, p.etag, len(p.transactions), totals_of(p))
+                     for i, p in projects_by_iati(suite).items()},
+    }
+
+
+def sentinel_writes(suite, groups, projects):
+    """One write per service, after which every event of earlier writes is
+    in its stream (the outbox relays in order). Returns {service: id}."""
+    ent = suite.stub("membership").CreateEntity(
+        M.CreateEntityRequest(entity=harness.entity("SENTINEL")))
+    grp = suite.stub("workgroups").CreateWorkingGroup(W.CreateWorkingGroupRequest(
+        group=W.WorkingGroup(code="SENTINEL", title="Sentinel",
+                             pillars=[W.STRATEGY_PILLAR_I])))
+    any_group = next(iter(groups.values()))[0]
+    prj = suite.stub("projects").CreateProject(P.CreateProjectRequest(project=P.Project(
+        iati_identifier="XM-COMPACT-SENTINEL", reporting_org_ref="XM-COMPACT",
+        title="Sentinel", working_group_ids=[any_group],
+        participants=[P.Participant(entity_id=ent.id, role=P.ORGANISATION_ROLE_IMPLEMENTING)],
+        global_scope=True, pillars=[P.STRATEGY_PILLAR_I], start_date="2026-01-01",
+        status=P.ACTIVITY_STATUS_PIPELINE))).project
+    return {"membership": ent.id, "workgroups": grp.id, "projects": prj.id}
+
+
+@pytest.mark.suite(services=SERVICES)
+def test_second_run_creates_nothing_and_changes_nothing(suite):
+    ok(seed(suite))
+    first = {s: len(load(s)) for s in SERVICES}
+    # One event per write: every entry of the first run wrote once.
+    streams = {s: len(harness.wait_events(suite, first[s], s)) for s in SERVICES}
+    assert streams == first
+    before = snapshot(suite)
+
+    res = ok(seed(suite))
+    assert res.stdout == summary(**{s: (0, first[s], 0) for s in SERVICES})
+    assert res.stderr == ""
+    assert snapshot(suite) == before
+
+    ids = sentinel_writes(suite, before["groups"], before["projects"])
+    for s in SERVICES:
+        entries = harness.wait_events(suite, streams[s] + 1, s)
+        assert len(entries) == streams[s] + 1, s
+        assert harness.decode_event(entries[-1][1]).aggregate_id == ids[s], s
+
+
+# ---- small seed directories -------------------------------------------------------------
+
+TWO = ("membership", "workgroups")
+
+
+@pytest.mark.suite(services=TWO)
+def test_unresolvable_references_and_failed_creates(suite, tmp_path):
+    entities = [entity_item("SEEDA"), entity_item("SEEDB"),
+                entry("CreateEntity", entity=entity_item("SEEDC")["entity"])]
+    groups = [
+        group_entry("GONE"),
+        entry("SetLeadership", groupId="@group:GONE",
+              leadership={"chairEntityId": "@entity:SEEDA",
+                          "viceChairEntityIds": ["@entity:NOSUCH"]}),
+        entry("AddMember", groupId="@group:GONE", entityId="@entity:SEEDB",
+              role="MEMBER_ROLE_MEMBER"),
+        entry("AddMember", groupId="@group:NOGROUP", entityId="@entity:SEEDA",
+              role="MEMBER_ROLE_MEMBER"),
+        group_entry("GTWO", pillars=["STRATEGY_PILLAR_IX"]),
+        entry("AddMember", groupId="@group:GTWO", entityId="@entity:SEEDA",
+              role="MEMBER_ROLE_MEMBER"),
+        group_entry("GTHREE"),
+        entry("SetLeadership", groupId="@group:GTHREE",
+              leadership={"chairEntityId": "@entity:SEEDA",
+                          "viceChairEntityIds": ["@entity:SEEDB"]}),
+        entry("RenameEverything", groupId="@group:GTHREE"),
+    ]
+    d = write_seed(tmp_path, membership=entities, workgroups=groups)
+    res = fails(seed(suite, seed_dir=d))
+    assert res.stdout == summary(membership=(3, 0, 0), workgroups=(4, 0, 5))
+    err = res.stderr
+    assert ('groups.json[1] SetLeadership GONE: unresolvable reference "@entity:NOSUCH": '
+            'no entity with acronym "NOSUCH" in membership') in err, err
+    assert ('groups.json[3] AddMember GONE: unresolvable reference "@group:NOGROUP": '
+            'no working group with code "NOGROUP" in workgroups') in err, err
+    assert "groups.json[4] CreateWorkingGroup GTWO: " in err and "STRATEGY_PILLAR_IX" in err
+    assert "groups.json[5] AddMember GTWO: not sent: its CreateWorkingGroup failed" in err
+    assert "groups.json[8] RenameEverything GTHREE: " in err and "no method" in err
+    assert "projects/projects.json" in err and "projects skipped" in err
+
+    acronym = Acronyms(suite)
+    got = groups_by_code(suite)
+    assert sorted(got) == ["GONE", "GTHREE"]
+    assert got["GONE"].leadership.chair_entity_id == ""     # nothing half-applied
+    assert [acronym(m.entity_id) for m in got["GONE"].members] == ["SEEDB"]
+    assert acronym(got["GTHREE"].leadership.chair_entity_id) == "SEEDA"
+    assert [acronym(v) for v in got["GTHREE"].leadership.vice_chair_entity_ids] == ["SEEDB"]
+
+    # Again, with one more entry in GONE's aggregate: GONE exists, so the
+    # entries after its Create* are already present and are not sent, the new
+    # one included; GTWO still fails.
+    groups.insert(3, entry("AddMember", groupId="@group:GONE", entityId="@entity:SEEDC",
+                           role="MEMBER_ROLE_OBSERVER"))
+    d = write_seed(tmp_path, membership=entities, workgroups=groups)
+    res = fails(seed(suite, seed_dir=d))
+    assert res.stdout == summary(membership=(0, 3, 0), workgroups=(0, 8, 2))
+    assert "NOSUCH" not in res.stderr and "NOGROUP" not in res.stderr
+    after = groups_by_code(suite)
+    assert [acronym(m.entity_id) for m in after["GONE"].members] == ["SEEDB"]
+    assert {c: g.etag for c, g in after.items()} == {c: g.etag for c, g in got.items()}
+
+
+@pytest.mark.suite(services=("membership",))
+def test_unreachable_service_reported_once_and_json(suite, tmp_path):
+    groups = [group_entry("GONE"),
+              entry("SetLeadership", groupId="@group:GONE",
+                    leadership={"chairEntityId": "@entity:SEEDA"}),
+              group_entry("GTWO")]
+    d = write_seed(tmp_path, membership=[entity_item("SEEDA")], workgroups=groups)
+    closed = "127.0.0.1:%d" % harness.free_port()
+    res = fails(seed(suite, "--json", seed_dir=d, env={"COMPACT_WORKGROUPS_ADDR": closed}))
+    assert json.loads(res.stdout) == {
+        "membership": {"created": 1, "alreadyPresent": 0, "failed": 0},
+        "workgroups": {"created": 0, "alreadyPresent": 0, "failed": 3}}
+    lines = [l for l in res.stderr.splitlines() if not l.endswith("projects skipped")]
+    assert len(lines) == 1 and lines[0].startswith(
+        "compactctl: UNAVAILABLE: cannot reach workgroups at " + closed), res.stderr
+    assert [e.acronym for e in suite.stub("membership").ListEntities(
+        M.ListEntitiesRequest()).entities] == ["SEEDA"]
+
+
+@pytest.mark.suite(services=TWO)
+def test_service_flag_and_seed_dir_rules(suite, tmp_path):
+    d = write_seed(tmp_path / "a", membership=[entity_item("SEEDA")],
+                   workgroups=[group_entry("GONE"),
+                               entry("SetLeadership", groupId="@group:GONE",
+                                     leadership={"chairEntityId": "@entity:SEEDA"})])
+    # Only workgroups: the reference to an entity not loaded yet fails.
+    res = fails(seed(suite, "--service", "workgroups", seed_dir=d))
+    assert res.stdout == summary(workgroups=(1, 0, 1))
+    assert 'unresolvable reference "@entity:SEEDA"' in res.stderr
+    res = ok(seed(suite, "--service", "membership", seed_dir=d))
+    assert res.stdout == summary(membership=(1, 0, 0))
+
+    # --file names one file of --service; its references resolve as usual,
+    # but GONE exists now, so its leadership is not sent again.
+    res = ok(suite.ctl("seed", "--service", "workgroups", "--file",
+                       os.path.join(d, FILES["workgroups"])))
+    assert res.stdout == summary(workgroups=(0, 2, 0))
+    assert groups_by_code(suite)["GONE"].leadership.chair_entity_id == ""
+
+    # A broken file stops the run before any call.
+    e = write_seed(tmp_path / "b", membership=[entity_item("SEEDB")])
+    os.makedirs(os.path.join(e, "workgroups"))
+    with open(os.path.join(e, FILES["workgroups"]), "w") as f:
+        f.write('{"method": "CreateWorkingGroup"}')
+    res = fails(seed(suite, seed_dir=e))
+    assert res.stdout == ""
+    assert "groups.json: expected a JSON array" in res.stderr
+    assert [x.acronym for x in suite.stub("membership").ListEntities(
+        M.ListEntitiesRequest()).entities] == ["SEEDA"]
+
+    # COMPACT_SEED_DIR without any seed file is an error, not a fallback.
+    res = fails(seed(suite, seed_dir=str(tmp_path / "empty")))
+    assert "COMPACT_SEED_DIR" in res.stderr and res.stdout == ""
+    res = fails(seed(suite, "--service", "nowhere"), 2)
+    assert "--service" in res.stderr and "usage: compactctl seed" in res.stderr
