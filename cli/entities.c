@@ -153,7 +153,7 @@ static const struct option entities_list_opts[] = {
 
 static int entities_list_flag(cli_ctx *ctx, entities_list_args *a, int c, const char *v)
 {
-    int value;
+    int value = 0;
     char *end;
     switch (c) {
     case 'k':
@@ -384,7 +384,7 @@ enum {
 static int entities_draft_flag(cli_ctx *ctx, entities_draft *d, int c, char *v)
 {
     mb_entity *e = &d->entity;
-    int kind;
+    int kind = 0;
     switch (c) {
     case ENT_ACRONYM: e->acronym = v; entities_draft_mark(d, "acronym"); return 0;
     case ENT_NAME: e->name = v; entities_draft_mark(d, "name"); return 0;

@@ -489,7 +489,7 @@ static int groups_list_table(cli_ctx *ctx, groups_sink *sink)
 static int groups_list_flag(cli_ctx *ctx, Compact__Workgroups__V1__ListWorkingGroupsRequest *req,
                             int c, const char *v, char **entity, const char **token, int *all)
 {
-    int value;
+    int value = 0;
     switch (c) {
     case 'P':
         if (groups_parse_enum(ctx, "--pillar", groups_pillars,
@@ -611,7 +611,7 @@ enum {
 static int groups_draft_flag(cli_ctx *ctx, groups_draft *d, int c, char *v)
 {
     wg_group *g = &d->group;
-    int value;
+    int value = 0;
     switch (c) {
     case GRP_CODE: g->code = v; groups_mark(d->paths, &d->n_paths, "code"); return 0;
     case GRP_TITLE: g->title = v; groups_mark(d->paths, &d->n_paths, "title"); return 0;

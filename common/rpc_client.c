@@ -46,15 +46,18 @@ int rpc_channel_new(rpc_runtime *rt, const char *target, rpc_channel **out) {
     if (ch == NULL)
         return -ENOMEM;
     ch->target = strdup(target);
-    /* gRPC's default reconnect backoff grows to 120 s: a peer back after a
-     * long outage would be unused for up to two minutes. */
+    /* gRPC's default reconnect backoff grows to 120 s, and it asks DNS again
+     * at most every 30 s: a peer back after an outage, perhaps at a new
+     * address (a rescheduled container), would stay unused that long. */
     grpc_arg args[] = {
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
          .value.integer = 100},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
          .value.integer = 5000},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
+         .value.integer = 1000},
     };
-    grpc_channel_args channel_args = {.num_args = 2, .args = args};
+    grpc_channel_args channel_args = {.num_args = 3, .args = args};
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     ch->core = grpc_channel_create(target, creds, &channel_args);
     grpc_channel_credentials_release(creds);
