@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "status.h"
+#include "validate.h"
+
 #define TOKEN_VERSION 1
 #define HASH_BYTES 8
 #define SUM_BYTES 4
@@ -202,5 +205,40 @@ int page_token_parse(rpc_call *call, const char *field, const char *token, uint6
     if (rc == 0)
         return 0;
     rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: %s", field, page_token_strerror(rc));
+    return -1;
+}
+
+/* ---- a List handler's paging -------------------------------------------- */
+
+int page_request_parse(rpc_call *call, const char *const *filters, size_t n_filters,
+                       int32_t page_size, const char *page_token, page_request *out)
+{
+    out->filter_hash = page_token_filter_hash(filters, n_filters);
+    if (validate_page_size(call, "page_size", page_size, &out->size) ||
+        page_token_parse(call, "page_token", page_token, out->filter_hash, out->after,
+                         sizeof out->after))
+        return -1;
+    return 0;
+}
+
+size_t page_request_limit(const page_request *p)
+{
+    return (size_t)p->size + 1;
+}
+
+size_t page_request_count(const page_request *p, size_t n)
+{
+    return n > (size_t)p->size ? (size_t)p->size : n;
+}
+
+int page_request_next(rpc_call *call, const page_request *p, size_t n, const char *last_key,
+                      char **next)
+{
+    *next = NULL;
+    if (n <= (size_t)p->size)
+        return 0;
+    if ((*next = page_token_encode(p->filter_hash, last_key)) != NULL)
+        return 0;
+    status_fail_store(call, -ENOMEM, "cannot make the next page token");
     return -1;
 }

@@ -54,4 +54,35 @@ const char *page_token_strerror(int rc);
 int page_token_parse(rpc_call *call, const char *field, const char *token, uint64_t filter_hash,
                      char *key, size_t key_size);
 
+/* ---- a List handler's paging -------------------------------------------- */
+
+/* The paging of one List request, filled by page_request_parse(). */
+typedef struct page_request {
+    uint64_t filter_hash;
+    int size;                           /* rows on a full page */
+    char after[PAGE_TOKEN_KEY_MAX + 1]; /* list the keys after this ("": from the start) */
+} page_request;
+
+/* Reads the paging of a List request: hashes `filters` (as
+ * page_token_filter_hash), checks `page_size` (validate_page_size, field
+ * "page_size") and then `page_token` (page_token_parse, field
+ * "page_token"). Returns 0, or -1 after failing the call. */
+int page_request_parse(rpc_call *call, const char *const *filters, size_t n_filters,
+                       int32_t page_size, const char *page_token, page_request *out);
+
+/* How many rows to ask the store for: one more than a page, so that the
+ * extra row tells whether another page follows. */
+size_t page_request_limit(const page_request *p);
+
+/* Of `n` rows read, how many go into the reply (at most p->size). */
+size_t page_request_count(const page_request *p, size_t n);
+
+/* After `n` rows were read: if another page follows, sets *next to a new
+ * token for the page after `last_key` (the key of the last row replied;
+ * caller frees *next with free()), else sets *next to NULL and does not read
+ * `last_key`. Returns 0, or -1 after failing the call with INTERNAL
+ * ("store: cannot make the next page token (...)"). */
+int page_request_next(rpc_call *call, const page_request *p, size_t n, const char *last_key,
+                      char **next);
+
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- UTF-8 and text ----------------------------------------------------- */
@@ -348,4 +349,19 @@ int validate_page_size(rpc_call *call, const char *field, int32_t requested, int
     if (validate_page_size_value(requested, out) == 0)
         return 0;
     return fail(call, field, "must not be negative");
+}
+
+int validate_ids(rpc_call *call, const char *field, char *const *ids, size_t n, size_t max,
+                 const char *prefix)
+{
+    char item[128];
+
+    if (validate_max_items(call, field, n, max))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(item, sizeof item, "%s[%zu]", field, i);
+        if (validate_id(call, item, ids[i], prefix))
+            return -1;
+    }
+    return 0;
 }

@@ -109,6 +109,12 @@ int validate_enum(rpc_call *call, const char *field, const ProtobufCEnumDescript
 /* A repeated field holds at most `max` items. */
 int validate_max_items(rpc_call *call, const char *field, size_t n, size_t max);
 
+/* A repeated id field ("ids"): at most `max` items (validate_max_items),
+ * each an id with `prefix` (validate_id, field "<field>[<i>]"), checked in
+ * order. Repeats are allowed. */
+int validate_ids(rpc_call *call, const char *field, char *const *ids, size_t n, size_t max,
+                 const char *prefix);
+
 /* Sets *out to the page size to use (see the top of this file). */
 int validate_page_size(rpc_call *call, const char *field, int32_t requested, int *out);
 

@@ -8,6 +8,11 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "etag.h"
+#include "pbstr.h"
+#include "pbtime.h"
+#include "sqlrow.h"
+
 /* ---- schema ------------------------------------------------------------- */
 
 /* Focal points live in a child table rather than in a packed protobuf column:
@@ -84,85 +89,6 @@ static const char SQL_INSERT_FOCAL_POINT[] =
 
 /* ---- small helpers ------------------------------------------------------ */
 
-int entity_store_new_id(char *buf, size_t size)
-{
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-    unsigned char rnd[13]; /* 104 bits; 100 are used */
-    size_t plen = strlen(ENTITY_ID_PREFIX);
-
-    if (size < plen + 20 + 1)
-        return -ENAMETOOLONG;
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-        return -EIO;
-    memcpy(buf, ENTITY_ID_PREFIX, plen);
-    for (size_t i = 0; i < 20; i++) {
-        size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
-        unsigned v = ((unsigned)rnd[byte] << 8 | rnd[byte + 1]) >> (11 - shift);
-        buf[plen + i] = alphabet[v & 31];
-    }
-    buf[plen + 20] = '\0';
-    return 0;
-}
-
-void entity_store_acronym_key(const char *acronym, char *buf, size_t size)
-{
-    size_t i = 0;
-
-    if (size == 0)
-        return;
-    for (; acronym[i] && i + 1 < size; i++) {
-        char c = acronym[i];
-        buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    buf[i] = '\0';
-}
-
-void entity_store_etag(const char *id, int64_t version, char *buf, size_t size)
-{
-    uint64_t h = 14695981039346656037ULL;
-    char v[24];
-
-    snprintf(v, sizeof v, ":%" PRId64, version);
-    for (const char *s = id; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    for (const char *s = v; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    /* A final mix (splitmix64's) so that consecutive versions look unrelated. */
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    snprintf(buf, size, "\"%016" PRIx64 "\"", h);
-}
-
-int entity_store_set_string(char **field, const char *value)
-{
-    char *copy = strdup(value ? value : "");
-
-    if (copy == NULL)
-        return -ENOMEM;
-    if (*field != NULL && *field != protobuf_c_empty_string)
-        free(*field);
-    *field = copy;
-    return 0;
-}
-
-Google__Protobuf__Timestamp *entity_store_timestamp(int64_t ms)
-{
-    Google__Protobuf__Timestamp *ts = malloc(sizeof *ts);
-
-    if (ts == NULL)
-        return NULL;
-    google__protobuf__timestamp__init(ts);
-    ts->seconds = ms / 1000;
-    ts->nanos = (int32_t)(ms % 1000) * 1000000;
-    return ts;
-}
-
-static int64_t timestamp_ms(const Google__Protobuf__Timestamp *ts)
-{
-    return ts ? ts->seconds * 1000 + ts->nanos / 1000000 : 0;
-}
-
 void entity_store_free(Entity *e)
 {
     if (e)
@@ -176,14 +102,12 @@ void entity_store_free_list(Entity **v, size_t n)
     free(v);
 }
 
-/* ---- reading ------------------------------------------------------------ */
-
-static int column_string(sqlite3_stmt *s, int col, char **out)
+void entity_store_acronym_key(const char *acronym, char *buf, size_t size)
 {
-    const unsigned char *text = sqlite3_column_text(s, col);
-
-    return entity_store_set_string(out, text ? (const char *)text : "");
+    pbstr_lower_ascii(acronym, buf, size);
 }
+
+/* ---- reading ------------------------------------------------------------ */
 
 static int load_focal_points(store *st, Entity *e)
 {
@@ -204,8 +128,8 @@ static int load_focal_points(store *st, Entity *e)
         }
         compact__membership__v1__focal_point__init(fp);
         e->focal_points[e->n_focal_points++] = fp;
-        if (column_string(s, 0, &fp->name) || column_string(s, 1, &fp->title) ||
-            column_string(s, 2, &fp->email)) {
+        if (sqlrow_text(s, 0, &fp->name) || sqlrow_text(s, 1, &fp->title) ||
+            sqlrow_text(s, 2, &fp->email)) {
             sqlite3_reset(s);
             return -ENOMEM;
         }
@@ -228,20 +152,18 @@ static int row_to_entity(store *st, sqlite3_stmt *s, Entity **out, int64_t *vers
     e->kind = sqlite3_column_int(s, 3);
     e->status = sqlite3_column_int(s, 4);
     e->verified = sqlite3_column_int(s, 6) != 0;
-    e->create_time = entity_store_timestamp(sqlite3_column_int64(s, 8));
-    e->update_time = entity_store_timestamp(sqlite3_column_int64(s, 9));
+    e->create_time = pbtime_new(sqlite3_column_int64(s, 8));
+    e->update_time = pbtime_new(sqlite3_column_int64(s, 9));
     if (sqlite3_column_type(s, 10) != SQLITE_NULL)
-        e->withdraw_time = entity_store_timestamp(sqlite3_column_int64(s, 10));
+        e->withdraw_time = pbtime_new(sqlite3_column_int64(s, 10));
     int64_t v = sqlite3_column_int64(s, 11);
-    char etag[ENTITY_ETAG_SIZE];
-    if (column_string(s, 0, &e->id) || column_string(s, 1, &e->acronym) ||
-        column_string(s, 2, &e->name) || column_string(s, 5, &e->joined_on) ||
-        column_string(s, 7, &e->source_note) || e->create_time == NULL ||
+    if (sqlrow_text(s, 0, &e->id) || sqlrow_text(s, 1, &e->acronym) ||
+        sqlrow_text(s, 2, &e->name) || sqlrow_text(s, 5, &e->joined_on) ||
+        sqlrow_text(s, 7, &e->source_note) || e->create_time == NULL ||
         e->update_time == NULL ||
         (sqlite3_column_type(s, 10) != SQLITE_NULL && e->withdraw_time == NULL))
         goto fail;
-    entity_store_etag(e->id, v, etag, sizeof etag);
-    if (entity_store_set_string(&e->etag, etag))
+    if (etag_set(&e->etag, e->id, v))
         goto fail;
     if (version)
         *version = v;
@@ -364,20 +286,6 @@ int entity_store_list(store *st, int kind, int status, const char *after_key, si
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Steps a write statement once; a uniqueness violation is -EEXIST. */
-static int step_write(store *st, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    int ext = sqlite3_extended_errcode(store_db(st));
-
-    sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
-        return 0;
-    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return -EEXIST;
-    return store_result(st, rc);
-}
-
 static int write_focal_points(store *st, const Entity *e)
 {
     sqlite3_stmt *s = store_stmt(st, SQL_DELETE_FOCAL_POINTS);
@@ -386,7 +294,7 @@ static int write_focal_points(store *st, const Entity *e)
     if (s == NULL)
         return -EIO;
     sqlite3_bind_text(s, 1, e->id, -1, SQLITE_STATIC);
-    if ((rc = step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     for (size_t i = 0; i < e->n_focal_points; i++) {
         const FocalPoint *fp = e->focal_points[i];
@@ -397,7 +305,7 @@ static int write_focal_points(store *st, const Entity *e)
         sqlite3_bind_text(s, 3, fp->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 4, fp->title, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 5, fp->email, -1, SQLITE_STATIC);
-        if ((rc = step_write(st, s)) != 0)
+        if ((rc = sqlrow_step_write(st, s)) != 0)
             return rc;
     }
     return 0;
@@ -418,14 +326,6 @@ static void bind_entity(sqlite3_stmt *s, const Entity *e, const char *key)
     sqlite3_bind_text(s, 9, e->source_note, -1, SQLITE_STATIC);
 }
 
-static int set_etag(Entity *e, int64_t version)
-{
-    char etag[ENTITY_ETAG_SIZE];
-
-    entity_store_etag(e->id, version, etag, sizeof etag);
-    return entity_store_set_string(&e->etag, etag);
-}
-
 int entity_store_insert(store *st, Entity *e)
 {
     sqlite3_stmt *s = store_stmt(st, SQL_INSERT);
@@ -436,30 +336,15 @@ int entity_store_insert(store *st, Entity *e)
         return -EIO;
     entity_store_acronym_key(e->acronym, key, sizeof key);
     bind_entity(s, e, key);
-    sqlite3_bind_int64(s, 10, timestamp_ms(e->create_time));
-    sqlite3_bind_int64(s, 11, timestamp_ms(e->update_time));
+    sqlite3_bind_int64(s, 10, pbtime_ms(e->create_time));
+    sqlite3_bind_int64(s, 11, pbtime_ms(e->update_time));
     if (e->withdraw_time)
-        sqlite3_bind_int64(s, 12, timestamp_ms(e->withdraw_time));
+        sqlite3_bind_int64(s, 12, pbtime_ms(e->withdraw_time));
     else
         sqlite3_bind_null(s, 12);
-    if ((rc = step_write(st, s)) != 0 || (rc = write_focal_points(st, e)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0 || (rc = write_focal_points(st, e)) != 0)
         return rc;
-    return set_etag(e, 1);
-}
-
-static int row_exists(store *st, const char *id)
-{
-    sqlite3_stmt *s = store_stmt(st, SQL_EXISTS);
-    int rc;
-
-    if (s == NULL)
-        return -EIO;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : store_result(st, rc);
+    return etag_set(&e->etag, e->id, 1);
 }
 
 int entity_store_update(store *st, Entity *e, int64_t version)
@@ -472,19 +357,19 @@ int entity_store_update(store *st, Entity *e, int64_t version)
         return -EIO;
     entity_store_acronym_key(e->acronym, key, sizeof key);
     bind_entity(s, e, key);
-    sqlite3_bind_int64(s, 10, timestamp_ms(e->update_time));
+    sqlite3_bind_int64(s, 10, pbtime_ms(e->update_time));
     if (e->withdraw_time)
-        sqlite3_bind_int64(s, 11, timestamp_ms(e->withdraw_time));
+        sqlite3_bind_int64(s, 11, pbtime_ms(e->withdraw_time));
     else
         sqlite3_bind_null(s, 11);
     sqlite3_bind_int64(s, 12, version);
-    if ((rc = step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     if (sqlite3_changes(store_db(st)) == 0) {
-        rc = row_exists(st, e->id);
+        rc = sqlrow_exists(st, SQL_EXISTS, e->id);
         return rc < 0 ? rc : rc ? -ESTALE : -ENOENT;
     }
     if ((rc = write_focal_points(st, e)) != 0)
         return rc;
-    return set_etag(e, version + 1);
+    return etag_set(&e->etag, e->id, version + 1);
 }

@@ -9,7 +9,7 @@
  * Entities come back as protobuf messages whose every string, timestamp and
  * focal point is malloc'd (or the protobuf-c empty string), so the caller
  * frees them with entity_store_free() and may replace a string with
- * entity_store_set_string(). The row's version is not in the message: the
+ * pbstr_set(). The row's version is not in the message: the
  * etag is derived from (id, version), and write functions take the version
  * the caller read so that a write never overwrites a change it did not see.
  *
@@ -32,23 +32,14 @@ typedef Compact__Membership__V1__FocalPoint FocalPoint;
 #define ENTITY_ID_PREFIX "ent_"
 #define ENTITY_ID_SIZE 32          /* room for an id and its NUL */
 #define ENTITY_ACRONYM_MAX 32      /* characters (all ASCII) */
-#define ENTITY_ETAG_SIZE 24        /* room for an etag and its NUL */
 
 /* The service's migrations, for service_def. */
 extern const store_migration entity_store_migrations[];
 extern const size_t entity_store_migrations_count;
 
-/* A new random id "ent_" + 20 characters a-z, 2-7 (100 random bits) into
- * `buf` (at least ENTITY_ID_SIZE). Returns 0 or a negative errno. */
-int entity_store_new_id(char *buf, size_t size);
-
 /* The acronym as the uniqueness and sort key: ASCII letters lowered. Writes
  * at most size-1 bytes and a NUL. */
 void entity_store_acronym_key(const char *acronym, char *buf, size_t size);
-
-/* The etag of version `version` of entity `id`: a quoted string of 16 hex
- * digits, different for every (id, version). */
-void entity_store_etag(const char *id, int64_t version, char *buf, size_t size);
 
 /* Reads entity `id`. Returns 0 and sets *out (caller frees with
  * entity_store_free) and, if `version` is not NULL, *version; or -ENOENT or
@@ -79,13 +70,6 @@ int entity_store_insert(store *st, Entity *e);
  * only if the row is still at `version` (else -ESTALE; -ENOENT if gone), and
  * sets e->etag. -EEXIST if the new acronym is taken. Inside a transaction. */
 int entity_store_update(store *st, Entity *e, int64_t version);
-
-/* Replaces *field with a malloc'd copy of `value` and frees the old string.
- * Returns 0 or -ENOMEM (then *field is unchanged). */
-int entity_store_set_string(char **field, const char *value);
-
-/* A new timestamp message for `ms` milliseconds since the epoch, or NULL. */
-Google__Protobuf__Timestamp *entity_store_timestamp(int64_t ms);
 
 /* Frees an entity from this module (or from protobuf-c unpack). NULL ok. */
 void entity_store_free(Entity *e);

@@ -6,12 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "cached_get.h"
 #include "entity_store.h"
-#include "log.h"
+#include "etag.h"
+#include "ids.h"
 #include "page.h"
+#include "pbstr.h"
+#include "pbtime.h"
 #include "service.h"
+#include "status.h"
+#include "txn.h"
 #include "validate.h"
 
 typedef Compact__Membership__V1__CreateEntityRequest CreateEntityRequest;
@@ -50,63 +55,7 @@ enum entity_field {
     F_ALL = (1 << 7) - 1,
 };
 
-/* ---- errors ------------------------------------------------------------- */
-
-/* A failure of the store (or of memory) at the RPC edge: UNAVAILABLE for
- * what a retry may cure, ABORTED for a lost race, INTERNAL for the rest. */
-static void fail_store(rpc_call *call, int rc, const char *what)
-{
-    rpc_code code = RPC_INTERNAL;
-
-    switch (rc) {
-    case -EIO: case -EBUSY: case -EAGAIN: case -ENOSPC: case -EROFS: case -ETIMEDOUT:
-    case -ECANCELED:
-        code = RPC_UNAVAILABLE;
-        break;
-    case -ESTALE: case -EEXIST:
-        code = RPC_ABORTED;
-        break;
-    default:
-        break;
-    }
-    rpc_call_fail(call, code, "store: %s (%s)", what, strerror(-rc));
-}
-
-static void fail_not_found(rpc_call *call, const char *field, const char *what,
-                           const char *value)
-{
-    rpc_call_fail(call, RPC_NOT_FOUND, "%s: no entity with %s \"%s\"", field, what, value);
-}
-
-/* ---- time and cache keys ------------------------------------------------ */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int set_time(Google__Protobuf__Timestamp **field, int64_t ms)
-{
-    Google__Protobuf__Timestamp *ts = entity_store_timestamp(ms);
-
-    if (ts == NULL)
-        return -ENOMEM;
-    if (*field)
-        protobuf_c_message_free_unpacked(&(*field)->base, NULL);
-    *field = ts;
-    return 0;
-}
-
-/* The keys a change of one entity invalidates: its id, its acronym before
- * and after. */
-typedef struct cache_keys {
-    char buf[3][CACHE_KEY_SIZE];
-    const char *v[3];
-    size_t n;
-} cache_keys;
+/* ---- cache keys --------------------------------------------------------- */
 
 /* The cache id of an acronym: its sort key with spaces as '_' (which no
  * acronym contains), so keys have no spaces and stay one-to-one. */
@@ -120,19 +69,6 @@ static int acronym_cache_key(char *buf, size_t size, const char *acronym)
             *p = '_';
     }
     return cache_key(buf, size, "membership", "acronym", id);
-}
-
-static void keys_add(cache_keys *k, int (*make)(char *, size_t, const char *),
-                     const char *value)
-{
-    if (k->n >= 3 || make(k->buf[k->n], sizeof k->buf[k->n], value) < 0)
-        return;
-    for (size_t i = 0; i < k->n; i++) {
-        if (strcmp(k->v[i], k->buf[k->n]) == 0)
-            return;
-    }
-    k->v[k->n] = k->buf[k->n];
-    k->n++;
 }
 
 static int entity_cache_key(char *buf, size_t size, const char *id)
@@ -237,9 +173,9 @@ static int copy_focal_points(Entity *dst, const Entity *src)
             break;
         }
         compact__membership__v1__focal_point__init(v[n]);
-        if (entity_store_set_string(&v[n]->name, from->name) ||
-            entity_store_set_string(&v[n]->title, from->title) ||
-            entity_store_set_string(&v[n]->email, from->email))
+        if (pbstr_set(&v[n]->name, from->name) ||
+            pbstr_set(&v[n]->title, from->title) ||
+            pbstr_set(&v[n]->email, from->email))
             rc = -ENOMEM;
     }
     /* Swap in the new list, or on failure free the partial one the same way. */
@@ -258,10 +194,10 @@ static int copy_focal_points(Entity *dst, const Entity *src)
 /* Copies the fields named in `mask` from `src` to `dst`. */
 static int apply_fields(Entity *dst, const Entity *src, unsigned mask)
 {
-    if (((mask & F_ACRONYM) && entity_store_set_string(&dst->acronym, src->acronym)) ||
-        ((mask & F_NAME) && entity_store_set_string(&dst->name, src->name)) ||
-        ((mask & F_JOINED_ON) && entity_store_set_string(&dst->joined_on, src->joined_on)) ||
-        ((mask & F_SOURCE_NOTE) && entity_store_set_string(&dst->source_note, src->source_note)))
+    if (((mask & F_ACRONYM) && pbstr_set(&dst->acronym, src->acronym)) ||
+        ((mask & F_NAME) && pbstr_set(&dst->name, src->name)) ||
+        ((mask & F_JOINED_ON) && pbstr_set(&dst->joined_on, src->joined_on)) ||
+        ((mask & F_SOURCE_NOTE) && pbstr_set(&dst->source_note, src->source_note)))
         return -ENOMEM;
     if (mask & F_KIND)
         dst->kind = src->kind;
@@ -275,7 +211,7 @@ static int new_entity(const Entity *src, Entity **out)
 {
     Entity *e = malloc(sizeof *e);
     char id[ENTITY_ID_SIZE];
-    int64_t now = now_ms();
+    int64_t now = pbtime_now_ms();
     int rc;
 
     *out = NULL;
@@ -283,10 +219,10 @@ static int new_entity(const Entity *src, Entity **out)
         return -ENOMEM;
     compact__membership__v1__entity__init(e);
     e->status = STATUS_ACTIVE;
-    if ((rc = entity_store_new_id(id, sizeof id)) != 0 ||
-        (rc = entity_store_set_string(&e->id, id)) != 0 ||
-        (rc = set_time(&e->create_time, now)) != 0 ||
-        (rc = set_time(&e->update_time, now)) != 0 ||
+    if ((rc = ids_new(ENTITY_ID_PREFIX, id, sizeof id)) != 0 ||
+        (rc = pbstr_set(&e->id, id)) != 0 ||
+        (rc = pbtime_set(&e->create_time, now)) != 0 ||
+        (rc = pbtime_set(&e->update_time, now)) != 0 ||
         (rc = apply_fields(e, src, F_ALL)) != 0) {
         entity_store_free(e);
         return rc;
@@ -297,50 +233,22 @@ static int new_entity(const Entity *src, Entity **out)
 
 /* ---- writes ------------------------------------------------------------- */
 
-static int begin_write(rpc_call *call, store *st)
-{
-    int rc = store_begin(st);
-
-    if (rc == 0)
-        return 0;
-    fail_store(call, rc, "cannot start a transaction; nothing was written");
-    return -1;
-}
-
-/* Ends a write begun with begin_write, whose change returned `rc`: appends
- * the event, commits, and only then replies with `e`, invalidates the cache
- * and wakes the relay. On any failure rolls back and fails the call. */
+/* Ends a write begun with txn_begin, whose change returned `rc`, with the
+ * event `event_type` carrying `e`; replies with `e` (see txn_finish). */
 static void finish_write(rpc_call *call, service *svc, int rc, const Entity *e,
-                         const char *event_type, const cache_keys *keys)
+                         const char *event_type, const txn_keys *keys)
 {
-    store *st = service_store(svc);
+    outbox_event ev = {
+        .service = service_name(svc),
+        .aggregate_type = "entity",
+        .aggregate_id = e->id,
+        .type = event_type,
+        .state = &e->base,
+        .cache_keys = keys->v,
+        .cache_keys_count = keys->n,
+    };
 
-    if (rc == 0) {
-        outbox_event ev = {
-            .service = service_name(svc),
-            .aggregate_type = "entity",
-            .aggregate_id = e->id,
-            .type = event_type,
-            .state = &e->base,
-            .cache_keys = keys->v,
-            .cache_keys_count = keys->n,
-        };
-        rc = outbox_append(st, &ev);
-    }
-    if (rc != 0) {
-        store_rollback(st);
-        fail_store(call, rc, "the change was not saved; nothing was written");
-        return;
-    }
-    if ((rc = store_commit(st)) != 0) {
-        /* store_commit rolled back: nothing of the change or its event. */
-        fail_store(call, rc == -ESTALE || rc == -EEXIST ? -EIO : rc,
-                   "the change could not be committed; nothing was written");
-        return;
-    }
-    rpc_call_reply(call, &e->base);
-    cache_del(service_cache(svc), keys->v, keys->n);
-    service_events_committed(svc);
+    txn_finish(call, svc, rc, &ev, &e->base);
 }
 
 /* Fails with ALREADY_EXISTS if another entity than `self_id` (NULL: any)
@@ -363,17 +271,14 @@ static int check_acronym_free(rpc_call *call, store *st, const char *acronym,
                       "acronyms are unique regardless of case, so \"%s\" is taken",
                       stored, owner, acronym);
     else
-        fail_store(call, rc, "cannot check the acronym");
+        status_fail_store(call, rc, "cannot check the acronym");
     return -1;
 }
 
 /* An empty etag skips the check; quotes are optional, for people typing it. */
 static int check_etag(rpc_call *call, const char *etag, const Entity *e)
 {
-    size_t n = strlen(etag), cur = strlen(e->etag);
-
-    if (n == 0 || strcmp(etag, e->etag) == 0 ||
-        (cur == n + 2 && strncmp(e->etag + 1, etag, n) == 0))
+    if (etag_matches(etag, e->etag))
         return 0;
     rpc_call_fail(call, RPC_ABORTED,
                   "etag: %s is not the current etag of %s: the entity changed; read it again",
@@ -388,9 +293,9 @@ static int load_for_write(rpc_call *call, store *st, const char *field, const ch
     int rc = entity_store_get(st, id, e, version);
 
     if (rc == -ENOENT)
-        fail_not_found(call, field, "id", id);
+        status_fail_not_found(call, field, "entity", "id", id);
     else if (rc != 0)
-        fail_store(call, rc, "cannot read the entity");
+        status_fail_store(call, rc, "cannot read the entity");
     return rc ? -1 : 0;
 }
 
@@ -400,17 +305,17 @@ void handle_create_entity(rpc_call *call, const ProtobufCMessage *request, void 
 {
     const CreateEntityRequest *req = (const CreateEntityRequest *)request;
     store *st = service_store(svc);
-    cache_keys keys = {0};
+    txn_keys keys = {0};
     Entity *e;
     int rc;
 
     if (validate_present(call, "entity", req->entity) || check_entity(call, req->entity, F_ALL))
         return;
     if ((rc = new_entity(req->entity, &e)) != 0) {
-        fail_store(call, rc, "cannot build the entity");
+        status_fail_store(call, rc, "cannot build the entity");
         return;
     }
-    if (begin_write(call, st)) {
+    if (txn_begin(call, st)) {
         entity_store_free(e);
         return;
     }
@@ -419,8 +324,8 @@ void handle_create_entity(rpc_call *call, const ProtobufCMessage *request, void 
         entity_store_free(e);
         return;
     }
-    keys_add(&keys, entity_cache_key, e->id);
-    keys_add(&keys, acronym_cache_key, e->acronym);
+    txn_keys_add(&keys, entity_cache_key, e->id);
+    txn_keys_add(&keys, acronym_cache_key, e->acronym);
     rc = entity_store_insert(st, e);
     finish_write(call, svc, rc, e, "entity.created", &keys);
     entity_store_free(e);
@@ -428,97 +333,58 @@ void handle_create_entity(rpc_call *call, const ProtobufCMessage *request, void 
 
 /* ---- GetEntity ---------------------------------------------------------- */
 
-/* One GetEntity waiting for the cache. The request (and so `key`) stays
- * valid until the call is answered. */
-typedef struct entity_read {
-    rpc_call *call;
-    store *st;
-    int by_acronym;
-    const char *key;     /* the id or the acronym asked for */
-    Entity *loaded;      /* set when the store was read, to skip an unpack */
-} entity_read;
-
-static int read_entity(entity_read *r, Entity **out)
+/* cached_get_load_fn: an entity from the store, by id or by acronym. */
+static int load_by_id(void *st, const char *value, ProtobufCMessage **out)
 {
-    return r->by_acronym ? entity_store_get_by_acronym(r->st, r->key, out)
-                         : entity_store_get(r->st, r->key, out, NULL);
+    Entity *e = NULL;
+    int rc = entity_store_get(st, value, &e, NULL);
+
+    *out = e ? &e->base : NULL;
+    return rc;
 }
 
-/* cache_load_fn: the packed entity from SQLite, for the cache and for us. */
-static int load_entity(void *arg, void **value, size_t *len)
+static int load_by_acronym(void *st, const char *value, ProtobufCMessage **out)
 {
-    entity_read *r = arg;
-    Entity *e;
-    int rc = read_entity(r, &e);
+    Entity *e = NULL;
+    int rc = entity_store_get_by_acronym(st, value, &e);
 
-    if (rc != 0)
-        return rc;
-    *len = compact__membership__v1__entity__get_packed_size(e);
-    *value = malloc(*len ? *len : 1);
-    if (*value == NULL) {
-        entity_store_free(e);
-        return -ENOMEM;
-    }
-    compact__membership__v1__entity__pack(e, *value);
-    entity_store_free(r->loaded);
-    r->loaded = e;
-    return 0;
-}
-
-static void on_entity_read(void *arg, int rc, const void *value, size_t len)
-{
-    entity_read *r = arg;
-    Entity *e = r->loaded;
-
-    r->loaded = NULL;
-    if (rc == 0 && e == NULL) {
-        e = compact__membership__v1__entity__unpack(NULL, len, value);
-        if (e == NULL) { /* a mangled cache entry: trust only SQLite */
-            log_msg(LOG_WARN, "cache entry does not unpack", "key", r->key, NULL);
-            rc = read_entity(r, &e);
-        }
-    }
-    if (rc == 0)
-        rpc_call_reply(r->call, &e->base);
-    else if (rc == -ENOENT)
-        fail_not_found(r->call, r->by_acronym ? "acronym" : "id",
-                       r->by_acronym ? "acronym" : "id", r->key);
-    else
-        fail_store(r->call, rc, "cannot read the entity");
-    entity_store_free(e);
-    free(r);
+    *out = e ? &e->base : NULL;
+    return rc;
 }
 
 void handle_get_entity(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const GetEntityRequest *req = (const GetEntityRequest *)request;
+    cached_get_spec spec = {
+        .descriptor = &compact__membership__v1__entity__descriptor,
+        .ctx = service_store(svc),
+        .noun = "entity",
+        .what = "cannot read the entity",
+    };
     char key[CACHE_KEY_SIZE];
-    entity_read *r;
 
     switch (req->key_case) {
     case COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__KEY_ID:
         if (validate_id(call, "id", req->id, ENTITY_ID_PREFIX))
             return;
         entity_cache_key(key, sizeof key, req->id);
+        spec.load = load_by_id;
+        spec.value = req->id;
+        spec.field = spec.label = "id";
         break;
     case COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__KEY_ACRONYM:
         if (check_acronym(call, "acronym", req->acronym))
             return;
         acronym_cache_key(key, sizeof key, req->acronym);
+        spec.load = load_by_acronym;
+        spec.value = req->acronym;
+        spec.field = spec.label = "acronym";
         break;
     default:
         rpc_call_fail(call, RPC_INVALID_ARGUMENT, "key: set id or acronym");
         return;
     }
-    if ((r = calloc(1, sizeof *r)) == NULL) {
-        fail_store(call, -ENOMEM, "cannot read the entity");
-        return;
-    }
-    r->call = call;
-    r->st = service_store(svc);
-    r->by_acronym = req->key_case == COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__KEY_ACRONYM;
-    r->key = r->by_acronym ? req->acronym : req->id;
-    cache_read_through(service_cache(svc), key, load_entity, r, on_entity_read, r);
+    cached_get_reply(call, service_cache(svc), key, &spec);
 }
 
 /* ---- ListEntities ------------------------------------------------------- */
@@ -527,41 +393,38 @@ void handle_list_entities(rpc_call *call, const ProtobufCMessage *request, void 
 {
     const ListEntitiesRequest *req = (const ListEntitiesRequest *)request;
     ListEntitiesResponse resp = COMPACT__MEMBERSHIP__V1__LIST_ENTITIES_RESPONSE__INIT;
-    char kind[16], status[16], after[PAGE_TOKEN_KEY_MAX + 1], last[ENTITY_ACRONYM_MAX * 4 + 1];
+    char kind[16], status[16], last[ENTITY_ACRONYM_MAX * 4 + 1];
     const char *filters[] = {"membership.entities", kind, status};
     char *next = NULL;
     Entity **v;
     size_t n;
-    int page_size, rc;
+    page_request pg;
+    int rc;
 
     snprintf(kind, sizeof kind, "%d", (int)req->kind);
     snprintf(status, sizeof status, "%d", (int)req->status);
-    uint64_t hash = page_token_filter_hash(filters, 3);
     if (validate_enum(call, "kind", &compact__membership__v1__entity_kind__descriptor,
                       (int)req->kind, 0) ||
         validate_enum(call, "status", &compact__membership__v1__entity_status__descriptor,
                       (int)req->status, 0) ||
-        validate_page_size(call, "page_size", req->page_size, &page_size) ||
-        page_token_parse(call, "page_token", req->page_token, hash, after, sizeof after))
+        page_request_parse(call, filters, 3, req->page_size, req->page_token, &pg))
         return;
-    /* One row more than the page tells whether another page follows. */
-    rc = entity_store_list(service_store(svc), (int)req->kind, (int)req->status, after,
-                           (size_t)page_size + 1, &v, &n);
+    rc = entity_store_list(service_store(svc), (int)req->kind, (int)req->status, pg.after,
+                           page_request_limit(&pg), &v, &n);
     if (rc != 0) {
-        fail_store(call, rc, "cannot list entities");
+        status_fail_store(call, rc, "cannot list entities");
         return;
     }
     resp.entities = v;
-    resp.n_entities = n > (size_t)page_size ? (size_t)page_size : n;
-    if (n > (size_t)page_size) {
-        entity_store_acronym_key(v[page_size - 1]->acronym, last, sizeof last);
-        if ((next = page_token_encode(hash, last)) == NULL) {
-            fail_store(call, -ENOMEM, "cannot make the next page token");
-            entity_store_free_list(v, n);
-            return;
-        }
-        resp.next_page_token = next;
+    resp.n_entities = page_request_count(&pg, n);
+    if (resp.n_entities < n)
+        entity_store_acronym_key(v[resp.n_entities - 1]->acronym, last, sizeof last);
+    if (page_request_next(call, &pg, n, last, &next)) {
+        entity_store_free_list(v, n);
+        return;
     }
+    if (next)
+        resp.next_page_token = next;
     rpc_call_reply(call, &resp.base);
     free(next);
     entity_store_free_list(v, n);
@@ -635,7 +498,7 @@ void handle_update_entity(rpc_call *call, const ProtobufCMessage *request, void 
 {
     const UpdateEntityRequest *req = (const UpdateEntityRequest *)request;
     store *st = service_store(svc);
-    cache_keys keys = {0};
+    txn_keys keys = {0};
     Entity *e = NULL;
     int64_t version;
     unsigned mask;
@@ -647,7 +510,7 @@ void handle_update_entity(rpc_call *call, const ProtobufCMessage *request, void 
         check_entity(call, req->entity, mask) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS))
         return;
-    if (begin_write(call, st))
+    if (txn_begin(call, st))
         return;
     if (load_for_write(call, st, "entity.id", req->entity->id, &e, &version) ||
         check_etag(call, req->etag, e) ||
@@ -656,13 +519,13 @@ void handle_update_entity(rpc_call *call, const ProtobufCMessage *request, void 
         entity_store_free(e);
         return;
     }
-    keys_add(&keys, entity_cache_key, e->id);
-    keys_add(&keys, acronym_cache_key, e->acronym);
+    txn_keys_add(&keys, entity_cache_key, e->id);
+    txn_keys_add(&keys, acronym_cache_key, e->acronym);
     rc = apply_fields(e, req->entity, mask);
     if (rc == 0)
-        rc = set_time(&e->update_time, now_ms());
+        rc = pbtime_set(&e->update_time, pbtime_now_ms());
     if (rc == 0) {
-        keys_add(&keys, acronym_cache_key, e->acronym);
+        txn_keys_add(&keys, acronym_cache_key, e->acronym);
         rc = entity_store_update(st, e, version);
     }
     finish_write(call, svc, rc, e, "entity.updated", &keys);
@@ -675,15 +538,15 @@ void handle_withdraw_entity(rpc_call *call, const ProtobufCMessage *request, voi
 {
     const WithdrawEntityRequest *req = (const WithdrawEntityRequest *)request;
     store *st = service_store(svc);
-    cache_keys keys = {0};
+    txn_keys keys = {0};
     Entity *e = NULL;
-    int64_t version, now = now_ms();
+    int64_t version, now = pbtime_now_ms();
     int rc;
 
     if (validate_id(call, "id", req->id, ENTITY_ID_PREFIX) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS))
         return;
-    if (begin_write(call, st))
+    if (txn_begin(call, st))
         return;
     if (load_for_write(call, st, "id", req->id, &e, &version)) {
         store_rollback(st);
@@ -702,12 +565,12 @@ void handle_withdraw_entity(rpc_call *call, const ProtobufCMessage *request, voi
         entity_store_free(e);
         return;
     }
-    keys_add(&keys, entity_cache_key, e->id);
-    keys_add(&keys, acronym_cache_key, e->acronym);
+    txn_keys_add(&keys, entity_cache_key, e->id);
+    txn_keys_add(&keys, acronym_cache_key, e->acronym);
     e->status = STATUS_WITHDRAWN;
-    rc = set_time(&e->withdraw_time, now);
+    rc = pbtime_set(&e->withdraw_time, now);
     if (rc == 0)
-        rc = set_time(&e->update_time, now);
+        rc = pbtime_set(&e->update_time, now);
     if (rc == 0)
         rc = entity_store_update(st, e, version);
     finish_write(call, svc, rc, e, "entity.withdrawn", &keys);
@@ -715,20 +578,6 @@ void handle_withdraw_entity(rpc_call *call, const ProtobufCMessage *request, voi
 }
 
 /* ---- BatchGetEntities --------------------------------------------------- */
-
-static int check_batch(rpc_call *call, const BatchGetEntitiesRequest *req)
-{
-    char field[FIELD_SIZE];
-
-    if (validate_max_items(call, "ids", req->n_ids, BATCH_MAX))
-        return -1;
-    for (size_t i = 0; i < req->n_ids; i++) {
-        snprintf(field, sizeof field, "ids[%zu]", i);
-        if (validate_id(call, field, req->ids[i], ENTITY_ID_PREFIX))
-            return -1;
-    }
-    return 0;
-}
 
 /* Reads every id in request order into resp; -1 once the call failed. */
 static int batch_read(rpc_call *call, store *st, const BatchGetEntitiesRequest *req,
@@ -744,10 +593,10 @@ static int batch_read(rpc_call *call, store *st, const BatchGetEntitiesRequest *
         } else if (rc == -ENOENT) {
             char field[FIELD_SIZE];
             snprintf(field, sizeof field, "ids[%zu]", i);
-            fail_not_found(call, field, "id", req->ids[i]);
+            status_fail_not_found(call, field, "entity", "id", req->ids[i]);
             return -1;
         } else {
-            fail_store(call, rc, "cannot read the entities");
+            status_fail_store(call, rc, "cannot read the entities");
             return -1;
         }
     }
@@ -760,12 +609,12 @@ void handle_batch_get_entities(rpc_call *call, const ProtobufCMessage *request, 
     BatchGetEntitiesResponse resp = COMPACT__MEMBERSHIP__V1__BATCH_GET_ENTITIES_RESPONSE__INIT;
     size_t room = req->n_ids ? req->n_ids : 1;
 
-    if (check_batch(call, req))
+    if (validate_ids(call, "ids", req->ids, req->n_ids, BATCH_MAX, ENTITY_ID_PREFIX))
         return;
     resp.entities = calloc(room, sizeof *resp.entities);
     resp.missing_ids = calloc(room, sizeof *resp.missing_ids);
     if (resp.entities == NULL || resp.missing_ids == NULL)
-        fail_store(call, -ENOMEM, "cannot read the entities");
+        status_fail_store(call, -ENOMEM, "cannot read the entities");
     else if (batch_read(call, service_store(svc), req, &resp) == 0)
         rpc_call_reply(call, &resp.base);
     /* missing_ids point into the request: only the array is ours. */

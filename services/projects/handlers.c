@@ -8,13 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "cached_get.h"
+#include "ids.h"
 #include "overlap.h"
 #include "page.h"
+#include "pbstr.h"
+#include "pbtime.h"
 #include "project_check.h"
 #include "project_edit.h"
 #include "project_store.h"
 #include "project_write.h"
+#include "status.h"
+#include "txn.h"
 #include "validate.h"
 
 typedef Compact__Projects__V1__CreateProjectRequest CreateProjectRequest;
@@ -56,13 +61,13 @@ static void create_ctx_free(create_ctx *c)
 static int create_fill(Project *p)
 {
     char id[PROJECT_ID_SIZE];
-    int64_t now = project_edit_now_ms();
+    int64_t now = pbtime_now_ms();
     int rc;
 
-    if ((rc = project_store_new_id(PROJECT_ID_PREFIX, id, sizeof id)) != 0 ||
-        (rc = project_store_set_string(&p->id, id)) != 0 ||
-        (rc = project_edit_set_time(&p->create_time, now)) != 0 ||
-        (rc = project_edit_set_time(&p->update_time, now)) != 0)
+    if ((rc = ids_new(PROJECT_ID_PREFIX, id, sizeof id)) != 0 ||
+        (rc = pbstr_set(&p->id, id)) != 0 ||
+        (rc = pbtime_set(&p->create_time, now)) != 0 ||
+        (rc = pbtime_set(&p->update_time, now)) != 0)
         return rc;
     for (size_t i = 0; rc == 0 && i < p->n_results; i++)
         rc = project_edit_assign_result_ids(p->results[i]);
@@ -82,7 +87,7 @@ static int check_iati_free(rpc_call *call, store *st, const char *iati)
                       "project.iati_identifier: project %s already has the IATI identifier "
                       "\"%s\" (identifiers are unique regardless of case)", owner, iati);
     else
-        project_write_fail_store(call, rc, "cannot check the IATI identifier");
+        status_fail_store(call, rc, "cannot check the IATI identifier");
     return -1;
 }
 
@@ -101,7 +106,7 @@ static void on_create_checked(void *arg, int ok)
         return;
     }
     if ((rc = create_fill(c->p)) != 0) {
-        project_write_fail_store(c->call, rc, "cannot build the project");
+        status_fail_store(c->call, rc, "cannot build the project");
         create_ctx_free(c);
         return;
     }
@@ -110,7 +115,7 @@ static void on_create_checked(void *arg, int ok)
     if (overlap_find(index_of(c->svc), &q, &resp.likely_duplicates, &resp.n_likely_duplicates,
                      &compared) != 0)
         resp.n_likely_duplicates = 0; /* a warning we could not compute is no reason to fail */
-    if (project_write_begin(c->call, st) == 0) {
+    if (txn_begin(c->call, st) == 0) {
         if (check_iati_free(c->call, st, c->p->iati_identifier) != 0) {
             store_rollback(st);
         } else {
@@ -134,7 +139,7 @@ void handle_create_project(rpc_call *call, const ProtobufCMessage *request, void
     if ((c = calloc(1, sizeof *c)) == NULL ||
         (c->p = (Project *)project_edit_copy(&req->project->base)) == NULL) {
         free(c);
-        project_write_fail_store(call, -ENOMEM, "cannot build the project");
+        status_fail_store(call, -ENOMEM, "cannot build the project");
         return;
     }
     c->call = call;
@@ -151,79 +156,45 @@ void handle_create_project(rpc_call *call, const ProtobufCMessage *request, void
 
 /* ---- GetProject --------------------------------------------------------- */
 
-/* One GetProject waiting for the cache. The request (and so `key`) stays
- * valid until the call is answered. */
-typedef struct project_read {
-    rpc_call *call;
-    store *st;
-    int by_iati;
-    const char *key;    /* the id or the IATI identifier asked for */
-    Project *loaded;    /* set when the store was read, to skip an unpack */
-} project_read;
-
-static int read_project(project_read *r, Project **out)
+/* cached_get_load_fn: a project from the store, by id or by IATI
+ * identifier. */
+static int load_by_id(void *st, const char *value, ProtobufCMessage **out)
 {
-    return r->by_iati ? project_store_get_by_iati(r->st, r->key, out)
-                      : project_store_get(r->st, r->key, out, NULL);
+    Project *p = NULL;
+    int rc = project_store_get(st, value, &p, NULL);
+
+    *out = p ? &p->base : NULL;
+    return rc;
 }
 
-/* cache_load_fn: the packed project from SQLite, for the cache and for us. */
-static int load_project(void *arg, void **value, size_t *len)
+static int load_by_iati(void *st, const char *value, ProtobufCMessage **out)
 {
-    project_read *r = arg;
-    Project *p;
-    int rc = read_project(r, &p);
+    Project *p = NULL;
+    int rc = project_store_get_by_iati(st, value, &p);
 
-    if (rc != 0)
-        return rc;
-    *len = compact__projects__v1__project__get_packed_size(p);
-    *value = malloc(*len ? *len : 1);
-    if (*value == NULL) {
-        project_store_free(p);
-        return -ENOMEM;
-    }
-    compact__projects__v1__project__pack(p, *value);
-    project_store_free(r->loaded);
-    r->loaded = p;
-    return 0;
-}
-
-static void on_project_read(void *arg, int rc, const void *value, size_t len)
-{
-    project_read *r = arg;
-    Project *p = r->loaded;
-
-    r->loaded = NULL;
-    if (rc == 0 && p == NULL) {
-        p = compact__projects__v1__project__unpack(NULL, len, value);
-        if (p == NULL) { /* a mangled cache entry: trust only SQLite */
-            log_msg(LOG_WARN, "cache entry does not unpack", "key", r->key, NULL);
-            rc = read_project(r, &p);
-        }
-    }
-    if (rc == 0)
-        rpc_call_reply(r->call, &p->base);
-    else if (rc == -ENOENT)
-        rpc_call_fail(r->call, RPC_NOT_FOUND, "%s: no project with %s \"%s\"",
-                      r->by_iati ? "iati_identifier" : "id",
-                      r->by_iati ? "IATI identifier" : "id", r->key);
-    else
-        project_write_fail_store(r->call, rc, "cannot read the project");
-    project_store_free(p);
-    free(r);
+    *out = p ? &p->base : NULL;
+    return rc;
 }
 
 void handle_get_project(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const GetProjectRequest *req = (const GetProjectRequest *)request;
+    cached_get_spec spec = {
+        .descriptor = &compact__projects__v1__project__descriptor,
+        .ctx = service_store(svc),
+        .noun = "project",
+        .what = "cannot read the project",
+    };
     char key[PROJECT_WRITE_CACHE_KEY_SIZE], iati[KEY_SIZE];
-    project_read *r;
 
     switch (req->key_case) {
     case COMPACT__PROJECTS__V1__GET_PROJECT_REQUEST__KEY_ID:
         if (validate_id(call, "id", req->id, PROJECT_ID_PREFIX))
             return;
         cache_key(key, sizeof key, "projects", "project", req->id);
+        spec.load = load_by_id;
+        spec.value = req->id;
+        spec.field = spec.label = "id";
         break;
     case COMPACT__PROJECTS__V1__GET_PROJECT_REQUEST__KEY_IATI_IDENTIFIER:
         if (validate_required_string(call, "iati_identifier", req->iati_identifier,
@@ -237,20 +208,16 @@ void handle_get_project(rpc_call *call, const ProtobufCMessage *request, void *s
             return;
         }
         cache_key(key, sizeof key, "projects", "iati", iati);
+        spec.load = load_by_iati;
+        spec.value = req->iati_identifier;
+        spec.field = "iati_identifier";
+        spec.label = "IATI identifier";
         break;
     default:
         rpc_call_fail(call, RPC_INVALID_ARGUMENT, "key: set id or iati_identifier");
         return;
     }
-    if ((r = calloc(1, sizeof *r)) == NULL) {
-        project_write_fail_store(call, -ENOMEM, "cannot read the project");
-        return;
-    }
-    r->call = call;
-    r->st = service_store(svc);
-    r->by_iati = req->key_case == COMPACT__PROJECTS__V1__GET_PROJECT_REQUEST__KEY_IATI_IDENTIFIER;
-    r->key = r->by_iati ? req->iati_identifier : req->id;
-    cache_read_through(service_cache(svc), key, load_project, r, on_project_read, r);
+    cached_get_reply(call, service_cache(svc), key, &spec);
 }
 
 /* ---- ListProjects ------------------------------------------------------- */
@@ -275,7 +242,7 @@ void handle_list_projects(rpc_call *call, const ProtobufCMessage *request, void 
 {
     const ListProjectsRequest *req = (const ListProjectsRequest *)request;
     ListProjectsResponse resp = COMPACT__PROJECTS__V1__LIST_PROJECTS_RESPONSE__INIT;
-    char pillar[16], status[16], after[PAGE_TOKEN_KEY_MAX + 1], last[KEY_SIZE];
+    char pillar[16], status[16], last[KEY_SIZE];
     const char *filters[] = {"projects.projects", req->working_group_id, req->entity_id,
                              req->country, pillar, status, req->text};
     project_store_filter f = {
@@ -286,32 +253,29 @@ void handle_list_projects(rpc_call *call, const ProtobufCMessage *request, void 
     char *next = NULL;
     Project **v;
     size_t n;
-    int page_size, rc;
+    page_request pg;
+    int rc;
 
     snprintf(pillar, sizeof pillar, "%d", (int)req->pillar);
     snprintf(status, sizeof status, "%d", (int)req->status);
-    uint64_t hash = page_token_filter_hash(filters, sizeof filters / sizeof filters[0]);
     if (check_list_filters(call, req) ||
-        validate_page_size(call, "page_size", req->page_size, &page_size) ||
-        page_token_parse(call, "page_token", req->page_token, hash, after, sizeof after))
+        page_request_parse(call, filters, sizeof filters / sizeof filters[0], req->page_size, req->page_token, &pg))
         return;
-    /* One row more than the page tells whether another page follows. */
-    rc = project_store_list(service_store(svc), &f, after, (size_t)page_size + 1, &v, &n);
+    rc = project_store_list(service_store(svc), &f, pg.after, page_request_limit(&pg), &v, &n);
     if (rc != 0) {
-        project_write_fail_store(call, rc, "cannot list projects");
+        status_fail_store(call, rc, "cannot list projects");
         return;
     }
     resp.projects = v;
-    resp.n_projects = n > (size_t)page_size ? (size_t)page_size : n;
-    if (n > (size_t)page_size) {
-        project_store_iati_key(v[page_size - 1]->iati_identifier, last, sizeof last);
-        if ((next = page_token_encode(hash, last)) == NULL) {
-            project_write_fail_store(call, -ENOMEM, "cannot make the next page token");
-            project_store_free_list(v, n);
-            return;
-        }
-        resp.next_page_token = next;
+    resp.n_projects = page_request_count(&pg, n);
+    if (resp.n_projects < n)
+        project_store_iati_key(v[resp.n_projects - 1]->iati_identifier, last, sizeof last);
+    if (page_request_next(call, &pg, n, last, &next)) {
+        project_store_free_list(v, n);
+        return;
     }
+    if (next)
+        resp.next_page_token = next;
     rpc_call_reply(call, &resp.base);
     free(next);
     project_store_free_list(v, n);
@@ -367,7 +331,7 @@ static int update_apply(update_ctx *c, Project *p)
     project_edit_normalise(p);
     if (project_check_whole(c->call, "project", p))
         return 1; /* the call is over */
-    return project_edit_set_time(&p->update_time, project_edit_now_ms());
+    return pbtime_set(&p->update_time, pbtime_now_ms());
 }
 
 static void on_update_checked(void *arg, int ok)
@@ -378,7 +342,7 @@ static void on_update_checked(void *arg, int ok)
     int64_t version;
     int rc = 0;
 
-    if (!ok || project_write_begin(c->call, st) != 0) {
+    if (!ok || txn_begin(c->call, st) != 0) {
         free(c);
         return;
     }
@@ -418,7 +382,7 @@ void handle_update_project(rpc_call *call, const ProtobufCMessage *request, void
     }
     if ((c = calloc(1, sizeof *c)) == NULL) {
         project_store_free(current);
-        project_write_fail_store(call, -ENOMEM, "cannot update the project");
+        status_fail_store(call, -ENOMEM, "cannot update the project");
         return;
     }
     *c = (update_ctx){.call = call, .svc = svc, .req = req, .mask = mask};
@@ -491,7 +455,7 @@ void handle_find_overlaps(rpc_call *call, const ProtobufCMessage *request, void 
                       "a title, summary, working group, participant, country, date, pillar "
                       "or theme");
     else if (rc != 0)
-        project_write_fail_store(call, rc, "cannot search for overlaps");
+        status_fail_store(call, rc, "cannot search for overlaps");
     else {
         resp.projects_compared = (int32_t)compared;
         rpc_call_reply(call, &resp.base);

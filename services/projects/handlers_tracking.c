@@ -1,16 +1,21 @@
 /* handlers_tracking.c: money and results: RecordTransaction, AddResult,
  * AddIndicator and ReportIndicatorValue (see handlers.h). */
-#include "handlers.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers.h"
+#include "ids.h"
+#include "pbstr.h"
+#include "pbtime.h"
 #include "project_check.h"
 #include "project_edit.h"
 #include "project_store.h"
 #include "project_write.h"
+#include "status.h"
+#include "txn.h"
 #include "validate.h"
 
 typedef Compact__Projects__V1__RecordTransactionRequest RecordTransactionRequest;
@@ -37,7 +42,7 @@ static void tracking_write(rpc_call *call, service *svc, const char *project_id,
     int64_t version;
     int rc = 0;
 
-    if (project_write_begin(call, st) != 0)
+    if (txn_begin(call, st) != 0)
         return;
     if (project_write_load(call, st, "project_id", project_id, &p, &version) ||
         project_write_check_etag(call, etag, p) || (rc = change(call, st, p, req)) == 1) {
@@ -47,7 +52,7 @@ static void tracking_write(rpc_call *call, service *svc, const char *project_id,
     }
     if (rc == 0) {
         project_edit_normalise(p);
-        rc = project_edit_set_time(&p->update_time, project_edit_now_ms());
+        rc = pbtime_set(&p->update_time, pbtime_now_ms());
     }
     if (rc == 0)
         rc = project_store_update(st, p, version);
@@ -105,9 +110,9 @@ static int record_change(rpc_call *call, store *st, Project *p, const void *arg)
     }
     if ((t = (Transaction *)project_edit_copy(&in->base)) == NULL)
         return -ENOMEM;
-    if ((rc = project_store_new_id(TRANSACTION_ID_PREFIX, id, sizeof id)) != 0 ||
-        (rc = project_store_set_string(&t->id, id)) != 0 ||
-        (rc = project_edit_set_time(&t->record_time, project_edit_now_ms())) != 0 ||
+    if ((rc = ids_new(TRANSACTION_ID_PREFIX, id, sizeof id)) != 0 ||
+        (rc = pbstr_set(&t->id, id)) != 0 ||
+        (rc = pbtime_set(&t->record_time, pbtime_now_ms())) != 0 ||
         (rc = project_store_add_transaction(st, p->id, t)) != 0 ||
         (rc = project_edit_append((void ***)&p->transactions, &p->n_transactions, t)) != 0) {
         protobuf_c_message_free_unpacked(&t->base, NULL);
@@ -136,7 +141,7 @@ void handle_record_transaction(rpc_call *call, const ProtobufCMessage *request, 
         project_check_transaction(call, "transaction", req->transaction))
         return;
     if ((c = calloc(1, sizeof *c)) == NULL) {
-        project_write_fail_store(call, -ENOMEM, "cannot record the transaction");
+        status_fail_store(call, -ENOMEM, "cannot record the transaction");
         return;
     }
     *c = (record_ctx){.call = call, .svc = svc, .req = req};
@@ -285,8 +290,8 @@ static int new_period(const ReportIndicatorValueRequest *req, IndicatorPeriod **
     if ((*out = q) == NULL)
         return -ENOMEM;
     compact__projects__v1__indicator_period__init(q);
-    if (project_store_set_string(&q->period_start, req->period_start) ||
-        project_store_set_string(&q->period_end, req->period_end)) {
+    if (pbstr_set(&q->period_start, req->period_start) ||
+        pbstr_set(&q->period_end, req->period_end)) {
         protobuf_c_message_free_unpacked(&q->base, NULL);
         *out = NULL;
         return -ENOMEM;

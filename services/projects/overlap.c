@@ -635,7 +635,7 @@ static double ov_score(const ov_subject *s, const ov_doc *d, double norm,
                        double sims[OV_FACTORS])
 {
     const ov_doc *q = &s->doc;
-    int32_t from, to;
+    int32_t from = 0, to = 0;
     double sum = 0;
 
     sims[OV_TEXT] = s->has[OV_TEXT] ? ov_text_sim(s, d, norm) : 0;
@@ -789,7 +789,7 @@ static void ov_reason_detail(const overlap_index *idx, const ov_subject *s, cons
         [OV_THEMES] = "shared themes",
     };
     char buf[160], from_text[40], to_text[40];
-    int32_t from, to;
+    int32_t from = 0, to = 0;
 
     switch (f) {
     case OV_TEXT:

@@ -221,7 +221,7 @@ static int check_themes(rpc_call *call, const char *prefix, const Project *p)
 
 static int check_money(rpc_call *call, const char *field, const Money *m, int allow_negative)
 {
-    char sub[FIELD_SIZE];
+    char sub[FIELD_SIZE + 16]; /* field (< FIELD_SIZE) and a suffix */
 
     snprintf(sub, sizeof sub, "%s.currency", field);
     if (iso_currency_minor_units(m->currency) < 0) {
@@ -373,7 +373,7 @@ int project_check_whole(rpc_call *call, const char *prefix, const Project *p)
 int project_check_value(rpc_call *call, const char *field,
                         const Compact__Projects__V1__IndicatorValue *v)
 {
-    char sub[FIELD_SIZE];
+    char sub[FIELD_SIZE + 16]; /* field (< FIELD_SIZE) and a suffix */
 
     snprintf(sub, sizeof sub, "%s.value", field);
     if (!isfinite(v->value))

@@ -4,8 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ids.h"
+#include "pbstr.h"
 #include "project_store.h"
 
 typedef Compact__Projects__V1__Project Project;
@@ -234,9 +235,9 @@ void project_edit_normalise(Project *p)
 static int new_id(char **field, const char *prefix)
 {
     char id[PROJECT_ID_SIZE];
-    int rc = project_store_new_id(prefix, id, sizeof id);
+    int rc = ids_new(prefix, id, sizeof id);
 
-    return rc ? rc : project_store_set_string(field, id);
+    return rc ? rc : pbstr_set(field, id);
 }
 
 int project_edit_assign_indicator_id(Indicator *ind)
@@ -286,22 +287,3 @@ Indicator *project_edit_find_indicator(const Project *p, const char *id)
 }
 
 /* ---- time --------------------------------------------------------------- */
-
-int64_t project_edit_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int project_edit_set_time(Google__Protobuf__Timestamp **field, int64_t ms)
-{
-    Google__Protobuf__Timestamp *ts = project_store_timestamp(ms);
-
-    if (ts == NULL)
-        return -ENOMEM;
-    free_message(*field);
-    *field = ts;
-    return 0;
-}

@@ -89,10 +89,4 @@ Result *project_edit_find_result(const Compact__Projects__V1__Project *p, const 
 /* The indicator with id `id` anywhere in `p`, or NULL. */
 Indicator *project_edit_find_indicator(const Compact__Projects__V1__Project *p, const char *id);
 
-/* The current time in milliseconds since the epoch. */
-int64_t project_edit_now_ms(void);
-
-/* Replaces *field with a new timestamp of `ms`. 0 or -ENOMEM. */
-int project_edit_set_time(Google__Protobuf__Timestamp **field, int64_t ms);
-
 #endif

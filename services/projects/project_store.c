@@ -8,7 +8,11 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "etag.h"
+#include "pbstr.h"
+#include "pbtime.h"
 #include "project_derive.h"
+#include "sqlrow.h"
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -139,96 +143,9 @@ static const char SQL_ADD_TRANSACTION[] =
 
 /* ---- small helpers ------------------------------------------------------ */
 
-int project_store_new_id(const char *prefix, char *buf, size_t size)
-{
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-    unsigned char rnd[13]; /* 104 bits; 100 are used */
-    size_t plen = strlen(prefix);
-
-    if (size < plen + 20 + 1)
-        return -ENAMETOOLONG;
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-        return -EIO;
-    memcpy(buf, prefix, plen);
-    for (size_t i = 0; i < 20; i++) {
-        size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
-        unsigned v = ((unsigned)rnd[byte] << 8 | rnd[byte + 1]) >> (11 - shift);
-        buf[plen + i] = alphabet[v & 31];
-    }
-    buf[plen + 20] = '\0';
-    return 0;
-}
-
-static void lower_ascii(const char *s, char *buf, size_t size)
-{
-    size_t i = 0;
-
-    if (size == 0)
-        return;
-    for (; s[i] && i + 1 < size; i++) {
-        char c = s[i];
-        buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    buf[i] = '\0';
-}
-
 void project_store_iati_key(const char *iati, char *buf, size_t size)
 {
-    lower_ascii(iati, buf, size);
-}
-
-static void project_etag(const char *id, int64_t version, char *buf, size_t size)
-{
-    uint64_t h = 14695981039346656037ULL;
-    char v[24];
-
-    snprintf(v, sizeof v, ":%" PRId64, version);
-    for (const char *s = id; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    for (const char *s = v; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    /* A final mix (splitmix64's) so that consecutive versions look unrelated. */
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    snprintf(buf, size, "\"%016" PRIx64 "\"", h);
-}
-
-static int set_etag(Project *p, int64_t version)
-{
-    char etag[PROJECT_ETAG_SIZE];
-
-    project_etag(p->id, version, etag, sizeof etag);
-    return project_store_set_string(&p->etag, etag);
-}
-
-int project_store_set_string(char **field, const char *value)
-{
-    char *copy = strdup(value ? value : "");
-
-    if (copy == NULL)
-        return -ENOMEM;
-    if (*field != NULL && *field != protobuf_c_empty_string)
-        free(*field);
-    *field = copy;
-    return 0;
-}
-
-Google__Protobuf__Timestamp *project_store_timestamp(int64_t ms)
-{
-    Google__Protobuf__Timestamp *ts = malloc(sizeof *ts);
-
-    if (ts == NULL)
-        return NULL;
-    google__protobuf__timestamp__init(ts);
-    ts->seconds = ms / 1000;
-    ts->nanos = (int32_t)(ms % 1000) * 1000000;
-    return ts;
-}
-
-static int64_t timestamp_ms(const Google__Protobuf__Timestamp *ts)
-{
-    return ts ? ts->seconds * 1000 + ts->nanos / 1000000 : 0;
+    pbstr_lower_ascii(iati, buf, size);
 }
 
 void project_store_free(Project *p)
@@ -245,13 +162,6 @@ void project_store_free_list(Project **v, size_t n)
 }
 
 /* ---- reading ------------------------------------------------------------ */
-
-static int column_string(sqlite3_stmt *s, int col, char **out)
-{
-    const unsigned char *text = sqlite3_column_text(s, col);
-
-    return project_store_set_string(out, text ? (const char *)text : "");
-}
 
 static int row_to_transaction(sqlite3_stmt *s, Transaction **out)
 {
@@ -275,15 +185,15 @@ static int row_to_transaction(sqlite3_stmt *s, Transaction **out)
     t->verified = sqlite3_column_int(s, 9) != 0;
     if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
         t->provider_case = COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME;
-        rc = column_string(s, 5, &t->provider_name);
+        rc = sqlrow_text(s, 5, &t->provider_name);
     } else if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
         t->provider_case = COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID;
-        rc = column_string(s, 6, &t->provider_entity_id);
+        rc = sqlrow_text(s, 6, &t->provider_entity_id);
     }
-    if (rc || column_string(s, 0, &t->id) || column_string(s, 2, &t->date) ||
-        column_string(s, 3, &m->currency) || column_string(s, 8, &t->description) ||
-        column_string(s, 10, &t->source_note) ||
-        (t->record_time = project_store_timestamp(sqlite3_column_int64(s, 11))) == NULL)
+    if (rc || sqlrow_text(s, 0, &t->id) || sqlrow_text(s, 2, &t->date) ||
+        sqlrow_text(s, 3, &m->currency) || sqlrow_text(s, 8, &t->description) ||
+        sqlrow_text(s, 10, &t->source_note) ||
+        (t->record_time = pbtime_new(sqlite3_column_int64(s, 11))) == NULL)
         return -ENOMEM;
     return 0;
 }
@@ -330,7 +240,7 @@ static int row_to_project(store *st, sqlite3_stmt *s, Project **out, int64_t *ve
     if (p == NULL)
         return -EBADMSG;
     if ((rc = load_transactions(st, p)) != 0 || (rc = project_derive(p)) != 0 ||
-        (rc = set_etag(p, v)) != 0) {
+        (rc = etag_set(&p->etag, p->id, v)) != 0) {
         project_store_free(p);
         return rc;
     }
@@ -438,7 +348,7 @@ int project_store_list(store *st, const project_store_filter *f, const char *aft
         free(text);
         return s ? -ENOMEM : -EIO;
     }
-    lower_ascii(text, text, strlen(text) + 1);
+    pbstr_lower_ascii(text, text, strlen(text) + 1);
     sqlite3_bind_text(s, 1, after_key, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, f->working_group_id ? f->working_group_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, f->entity_id ? f->entity_id : "", -1, SQLITE_STATIC);
@@ -510,7 +420,7 @@ static char *search_text(const Project *p)
     at = s + sprintf(s, "%s\n%s\n", p->title, p->summary);
     for (size_t i = 0; i < p->n_themes; i++)
         at += sprintf(at, "%s\n", p->themes[i]);
-    lower_ascii(s, s, len);
+    pbstr_lower_ascii(s, s, len);
     return s;
 }
 
@@ -561,22 +471,6 @@ static int write_query_rows(store *st, const Project *p)
     return rc;
 }
 
-static int project_exists(store *st, const char *id)
-{
-    sqlite3_stmt *s = store_stmt(st, SQL_EXISTS);
-    int rc;
-
-    if (s == NULL)
-        return -EIO;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return 1;
-    rc = store_result(st, rc);
-    return rc ? rc : 0;
-}
-
 int project_store_insert(store *st, Project *p)
 {
     sqlite3_stmt *s = store_stmt(st, SQL_INSERT);
@@ -599,8 +493,8 @@ int project_store_insert(store *st, Project *p)
     sqlite3_bind_text(s, 6, p->start_date, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 7, p->end_date, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 8, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 9, timestamp_ms(p->create_time));
-    sqlite3_bind_int64(s, 10, timestamp_ms(p->update_time));
+    sqlite3_bind_int64(s, 9, pbtime_ms(p->create_time));
+    sqlite3_bind_int64(s, 10, pbtime_ms(p->update_time));
     sqlite3_bind_blob(s, 11, body, (int)len, SQLITE_STATIC);
     rc = sqlite3_step(s);
     sqlite3_reset(s);
@@ -610,7 +504,7 @@ int project_store_insert(store *st, Project *p)
         return -EEXIST;
     if ((rc = store_result(st, rc)) != 0 || (rc = write_query_rows(st, p)) != 0)
         return rc;
-    return set_etag(p, 1);
+    return etag_set(&p->etag, p->id, 1);
 }
 
 int project_store_update(store *st, Project *p, int64_t version)
@@ -631,7 +525,7 @@ int project_store_update(store *st, Project *p, int64_t version)
     sqlite3_bind_text(s, 4, p->start_date, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, p->end_date, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, timestamp_ms(p->update_time));
+    sqlite3_bind_int64(s, 7, pbtime_ms(p->update_time));
     sqlite3_bind_blob(s, 8, body, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 9, version);
     rc = run(st, s);
@@ -640,12 +534,12 @@ int project_store_update(store *st, Project *p, int64_t version)
     if (rc != 0)
         return rc;
     if (sqlite3_changes(store_db(st)) == 0) {
-        rc = project_exists(st, p->id);
+        rc = sqlrow_exists(st, SQL_EXISTS, p->id);
         return rc < 0 ? rc : rc ? -ESTALE : -ENOENT;
     }
     if ((rc = write_query_rows(st, p)) != 0)
         return rc;
-    return set_etag(p, version + 1);
+    return etag_set(&p->etag, p->id, version + 1);
 }
 
 int project_store_add_transaction(store *st, const char *project_id, const Transaction *t)
@@ -669,7 +563,7 @@ int project_store_add_transaction(store *st, const char *project_id, const Trans
     sqlite3_bind_text(s, 10, t->description, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 11, t->verified ? 1 : 0);
     sqlite3_bind_text(s, 12, t->source_note, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 13, timestamp_ms(t->record_time));
+    sqlite3_bind_int64(s, 13, pbtime_ms(t->record_time));
     rc = sqlite3_step(s);
     sqlite3_reset(s);
     if ((rc & 0xff) == SQLITE_CONSTRAINT)

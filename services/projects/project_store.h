@@ -39,16 +39,11 @@ typedef Compact__Projects__V1__Transaction Transaction;
 #define INDICATOR_ID_PREFIX "ind_"
 #define TRANSACTION_ID_PREFIX "trn_"
 #define PROJECT_ID_SIZE 32          /* room for any of our ids and its NUL */
-#define PROJECT_ETAG_SIZE 24        /* room for an etag and its NUL */
 #define PROJECT_IATI_MAX 150        /* characters, all ASCII */
 
 /* The service's migrations, for service_def. */
 extern const store_migration project_store_migrations[];
 extern const size_t project_store_migrations_count;
-
-/* A new random id: `prefix` ("prj_") + 20 characters a-z, 2-7 (100 random
- * bits) into `buf` (at least PROJECT_ID_SIZE). Returns 0 or a negative errno. */
-int project_store_new_id(const char *prefix, char *buf, size_t size);
 
 /* The IATI identifier as the uniqueness and sort key: ASCII letters lowered.
  * Writes at most size-1 bytes and a NUL. */
@@ -104,13 +99,6 @@ int project_store_update(store *st, Project *p, int64_t version);
  * project `project_id`. Inside a transaction, with project_store_update of
  * the same project so that the version moves. */
 int project_store_add_transaction(store *st, const char *project_id, const Transaction *t);
-
-/* Replaces *field with a malloc'd copy of `value` and frees the old string.
- * Returns 0 or -ENOMEM (then *field is unchanged). */
-int project_store_set_string(char **field, const char *value);
-
-/* A new timestamp message for `ms` milliseconds since the epoch, or NULL. */
-Google__Protobuf__Timestamp *project_store_timestamp(int64_t ms);
 
 /* Frees a project from this module (or from protobuf-c unpack). NULL ok. */
 void project_store_free(Project *p);

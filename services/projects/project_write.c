@@ -7,30 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etag.h"
 #include "log.h"
 #include "project_derive.h"
 #include "project_edit.h"
 #include "project_store.h"
+#include "status.h"
+#include "txn.h"
 
 /* ---- errors ------------------------------------------------------------- */
-
-void project_write_fail_store(rpc_call *call, int rc, const char *what)
-{
-    rpc_code code = RPC_INTERNAL;
-
-    switch (rc) {
-    case -EIO: case -EBUSY: case -EAGAIN: case -ENOSPC: case -EROFS: case -ETIMEDOUT:
-    case -ECANCELED:
-        code = RPC_UNAVAILABLE;
-        break;
-    case -ESTALE: case -EEXIST:
-        code = RPC_ABORTED;
-        break;
-    default:
-        break;
-    }
-    rpc_call_fail(call, code, "store: %s (%s)", what, strerror(-rc));
-}
 
 /* ---- peers -------------------------------------------------------------- */
 
@@ -158,34 +143,21 @@ void project_write_check_peers(service *svc, rpc_call *call, project_write_refs 
 
 /* ---- the transaction ---------------------------------------------------- */
 
-int project_write_begin(rpc_call *call, store *st)
-{
-    int rc = store_begin(st);
-
-    if (rc == 0)
-        return 0;
-    project_write_fail_store(call, rc, "cannot start a transaction; nothing was written");
-    return -1;
-}
-
 int project_write_load(rpc_call *call, store *st, const char *field, const char *id,
                        Project **p, int64_t *version)
 {
     int rc = project_store_get(st, id, p, version);
 
     if (rc == -ENOENT)
-        rpc_call_fail(call, RPC_NOT_FOUND, "%s: no project with id \"%s\"", field, id);
+        status_fail_not_found(call, field, "project", "id", id);
     else if (rc != 0)
-        project_write_fail_store(call, rc, "cannot read the project");
+        status_fail_store(call, rc, "cannot read the project");
     return rc ? -1 : 0;
 }
 
 int project_write_check_etag(rpc_call *call, const char *etag, const Project *p)
 {
-    size_t n = strlen(etag), cur = strlen(p->etag);
-
-    if (n == 0 || strcmp(etag, p->etag) == 0 ||
-        (cur == n + 2 && strncmp(p->etag + 1, etag, n) == 0))
+    if (etag_matches(etag, p->etag))
         return 0;
     rpc_call_fail(call, RPC_ABORTED,
                   "etag: %s is not the current etag of %s: the project changed; read it again",
@@ -218,38 +190,22 @@ static void index_put(service *svc, const Project *p)
 int project_write_finish(rpc_call *call, service *svc, int rc, Project *p,
                          const char *event_type, const ProtobufCMessage *reply)
 {
-    store *st = service_store(svc);
     project_write_keys keys;
 
     if (rc == 0)
         rc = project_derive(p);
     project_write_keys_of(&keys, p);
-    if (rc == 0) {
-        outbox_event ev = {
-            .service = service_name(svc),
-            .aggregate_type = "project",
-            .aggregate_id = p->id,
-            .type = event_type,
-            .state = &p->base,
-            .cache_keys = keys.v,
-            .cache_keys_count = keys.n,
-        };
-        rc = outbox_append(st, &ev);
-    }
-    if (rc != 0) {
-        store_rollback(st);
-        project_write_fail_store(call, rc, "the change was not saved; nothing was written");
+    outbox_event ev = {
+        .service = service_name(svc),
+        .aggregate_type = "project",
+        .aggregate_id = p->id,
+        .type = event_type,
+        .state = &p->base,
+        .cache_keys = keys.v,
+        .cache_keys_count = keys.n,
+    };
+    if (txn_finish(call, svc, rc, &ev, reply ? reply : &p->base) != 0)
         return -1;
-    }
-    if ((rc = store_commit(st)) != 0) {
-        /* store_commit rolled back: nothing of the change or its event. */
-        project_write_fail_store(call, rc == -ESTALE || rc == -EEXIST ? -EIO : rc,
-                                 "the change could not be committed; nothing was written");
-        return -1;
-    }
-    rpc_call_reply(call, reply ? reply : &p->base);
-    cache_del(service_cache(svc), keys.v, keys.n);
-    service_events_committed(svc);
     index_put(svc, p);
     return 0;
 }

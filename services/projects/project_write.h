@@ -8,7 +8,7 @@
  *      call each, before anything is written; a failure there has already
  *      ended the call (UNAVAILABLE / DEADLINE_EXCEEDED fast when a peer is
  *      down, INVALID_ARGUMENT or FAILED_PRECONDITION for a bad id);
- *   2. project_write_begin() and project_write_load(): BEGIN IMMEDIATE and
+ *   2. txn_begin() and project_write_load(): BEGIN IMMEDIATE and
  *      the project as stored, with its version, and project_write_check_etag();
  *   3. the handler's change, then project_write_finish(): the outbox event
  *      (with the cache keys to invalidate), COMMIT, and only after the commit
@@ -44,10 +44,6 @@ typedef struct projects_state {
 
 /* ---- errors ------------------------------------------------------------- */
 
-/* A store (or memory) failure at the RPC edge: UNAVAILABLE for what a retry
- * may cure, ABORTED for a lost race, INTERNAL for the rest. */
-void project_write_fail_store(rpc_call *call, int rc, const char *what);
-
 /* ---- peers -------------------------------------------------------------- */
 
 /* The ids a change adds, with the request fields they came from. */
@@ -78,9 +74,6 @@ void project_write_check_peers(service *svc, rpc_call *call, project_write_refs 
                                project_write_checked_fn done, void *arg);
 
 /* ---- the transaction ---------------------------------------------------- */
-
-/* BEGIN IMMEDIATE. */
-int project_write_begin(rpc_call *call, store *st);
 
 /* Loads project `id` (NOT_FOUND naming `field` if there is none). */
 int project_write_load(rpc_call *call, store *st, const char *field, const char *id,

@@ -8,7 +8,11 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "etag.h"
+#include "pbstr.h"
+#include "pbtime.h"
 #include "plan_store.h"
+#include "sqlrow.h"
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -149,105 +153,6 @@ static const char SQL_DELETE_MEMBER[] =
 
 /* ---- helpers shared with plan_store.c ----------------------------------- */
 
-int group_store_new_id(const char *prefix, char *buf, size_t size)
-{
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-    unsigned char rnd[13]; /* 104 bits; 100 are used */
-    size_t plen = strlen(prefix);
-
-    if (size < plen + 20 + 1)
-        return -ENAMETOOLONG;
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-        return -EIO;
-    memcpy(buf, prefix, plen);
-    for (size_t i = 0; i < 20; i++) {
-        size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
-        unsigned v = ((unsigned)rnd[byte] << 8 | rnd[byte + 1]) >> (11 - shift);
-        buf[plen + i] = alphabet[v & 31];
-    }
-    buf[plen + 20] = '\0';
-    return 0;
-}
-
-void group_store_code_key(const char *code, char *buf, size_t size)
-{
-    size_t i = 0;
-
-    if (size == 0)
-        return;
-    for (; code[i] && i + 1 < size; i++) {
-        char c = code[i];
-        buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    buf[i] = '\0';
-}
-
-void group_store_etag(const char *id, int64_t version, char *buf, size_t size)
-{
-    uint64_t h = 14695981039346656037ULL;
-    char v[24];
-
-    snprintf(v, sizeof v, ":%" PRId64, version);
-    for (const char *s = id; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    for (const char *s = v; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    /* A final mix (splitmix64's) so that consecutive versions look unrelated. */
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    snprintf(buf, size, "\"%016" PRIx64 "\"", h);
-}
-
-int group_store_set_string(char **field, const char *value)
-{
-    char *copy = strdup(value ? value : "");
-
-    if (copy == NULL)
-        return -ENOMEM;
-    if (*field != NULL && *field != protobuf_c_empty_string)
-        free(*field);
-    *field = copy;
-    return 0;
-}
-
-int group_store_column_string(sqlite3_stmt *s, int col, char **out)
-{
-    const unsigned char *text = sqlite3_column_text(s, col);
-
-    return group_store_set_string(out, text ? (const char *)text : "");
-}
-
-Google__Protobuf__Timestamp *group_store_timestamp(int64_t ms)
-{
-    Google__Protobuf__Timestamp *ts = malloc(sizeof *ts);
-
-    if (ts == NULL)
-        return NULL;
-    google__protobuf__timestamp__init(ts);
-    ts->seconds = ms / 1000;
-    ts->nanos = (int32_t)(ms % 1000) * 1000000;
-    return ts;
-}
-
-int64_t group_store_timestamp_ms(const Google__Protobuf__Timestamp *ts)
-{
-    return ts ? ts->seconds * 1000 + ts->nanos / 1000000 : 0;
-}
-
-int group_store_step_write(store *st, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    int ext = sqlite3_extended_errcode(store_db(st));
-
-    sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
-        return 0;
-    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return -EEXIST;
-    return store_result(st, rc);
-}
-
 void group_store_free(WorkingGroup *g)
 {
     if (g)
@@ -259,6 +164,11 @@ void group_store_free_list(WorkingGroup **v, size_t n)
     for (size_t i = 0; i < n; i++)
         group_store_free(v[i]);
     free(v);
+}
+
+void group_store_code_key(const char *code, char *buf, size_t size)
+{
+    pbstr_lower_ascii(code, buf, size);
 }
 
 /* ---- reading the children ----------------------------------------------- */
@@ -299,7 +209,7 @@ static int load_leadership(store *st, WorkingGroup *g, const char *chair)
         return -ENOMEM;
     compact__workgroups__v1__leadership__init(l);
     g->leadership = l;
-    if (group_store_set_string(&l->chair_entity_id, chair))
+    if (pbstr_set(&l->chair_entity_id, chair))
         return -ENOMEM;
     if ((s = store_stmt(st, SQL_VICE_CHAIRS)) == NULL)
         return -EIO;
@@ -312,7 +222,7 @@ static int load_leadership(store *st, WorkingGroup *g, const char *chair)
             grown[n] = NULL;
             l->n_vice_chair_entity_ids++;
         }
-        if (grown == NULL || group_store_column_string(s, 0, &grown[n])) {
+        if (grown == NULL || sqlrow_text(s, 0, &grown[n])) {
             sqlite3_reset(s);
             return -ENOMEM;
         }
@@ -342,8 +252,8 @@ static int load_members(store *st, WorkingGroup *g)
         }
         compact__workgroups__v1__member__init(m);
         m->role = sqlite3_column_int(s, 1);
-        m->add_time = group_store_timestamp(sqlite3_column_int64(s, 2));
-        if (m->add_time == NULL || group_store_column_string(s, 0, &m->entity_id)) {
+        m->add_time = pbtime_new(sqlite3_column_int64(s, 2));
+        if (m->add_time == NULL || sqlrow_text(s, 0, &m->entity_id)) {
             sqlite3_reset(s);
             return -ENOMEM;
         }
@@ -381,7 +291,6 @@ static int load_children(store *st, WorkingGroup *g, const char *chair)
 static int row_to_group(sqlite3_stmt *s, WorkingGroup **out, int64_t *version, char *chair)
 {
     WorkingGroup *g = malloc(sizeof *g);
-    char etag[GROUP_ETAG_SIZE];
     const unsigned char *c;
     int64_t v;
 
@@ -393,19 +302,18 @@ static int row_to_group(sqlite3_stmt *s, WorkingGroup **out, int64_t *version, c
     c = sqlite3_column_text(s, 5);
     snprintf(chair, GROUP_ID_SIZE, "%s", c ? (const char *)c : "");
     g->verified = sqlite3_column_int(s, 6) != 0;
-    g->create_time = group_store_timestamp(sqlite3_column_int64(s, 8));
-    g->update_time = group_store_timestamp(sqlite3_column_int64(s, 9));
+    g->create_time = pbtime_new(sqlite3_column_int64(s, 8));
+    g->update_time = pbtime_new(sqlite3_column_int64(s, 9));
     v = sqlite3_column_int64(s, 10);
-    if (group_store_column_string(s, 0, &g->id) || group_store_column_string(s, 1, &g->code) ||
-        group_store_column_string(s, 2, &g->title) ||
-        group_store_column_string(s, 3, &g->mandate) ||
-        group_store_column_string(s, 7, &g->source_note) || g->create_time == NULL ||
+    if (sqlrow_text(s, 0, &g->id) || sqlrow_text(s, 1, &g->code) ||
+        sqlrow_text(s, 2, &g->title) ||
+        sqlrow_text(s, 3, &g->mandate) ||
+        sqlrow_text(s, 7, &g->source_note) || g->create_time == NULL ||
         g->update_time == NULL) {
         group_store_free(g);
         return -ENOMEM;
     }
-    group_store_etag(g->id, v, etag, sizeof etag);
-    if (group_store_set_string(&g->etag, etag)) {
+    if (etag_set(&g->etag, g->id, v)) {
         group_store_free(g);
         return -ENOMEM;
     }
@@ -542,14 +450,14 @@ static int write_pillars(store *st, const WorkingGroup *g)
     if (s == NULL)
         return -EIO;
     sqlite3_bind_text(s, 1, g->id, -1, SQLITE_STATIC);
-    if ((rc = group_store_step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     for (size_t i = 0; i < g->n_pillars; i++) {
         if ((s = store_stmt(st, SQL_INSERT_PILLAR)) == NULL)
             return -EIO;
         sqlite3_bind_text(s, 1, g->id, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 2, (int)g->pillars[i]);
-        if ((rc = group_store_step_write(st, s)) != 0)
+        if ((rc = sqlrow_step_write(st, s)) != 0)
             return rc;
     }
     return 0;
@@ -579,9 +487,9 @@ int group_store_insert(store *st, const WorkingGroup *g)
         return -EIO;
     group_store_code_key(g->code, key, sizeof key);
     bind_group(s, g, key);
-    sqlite3_bind_int64(s, 9, group_store_timestamp_ms(g->create_time));
-    sqlite3_bind_int64(s, 10, group_store_timestamp_ms(g->update_time));
-    if ((rc = group_store_step_write(st, s)) != 0)
+    sqlite3_bind_int64(s, 9, pbtime_ms(g->create_time));
+    sqlite3_bind_int64(s, 10, pbtime_ms(g->update_time));
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     return write_pillars(st, g);
 }
@@ -596,26 +504,11 @@ int group_store_update_fields(store *st, const WorkingGroup *g)
         return -EIO;
     group_store_code_key(g->code, key, sizeof key);
     bind_group(s, g, key);
-    if ((rc = group_store_step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     if (sqlite3_changes(store_db(st)) == 0)
         return -ENOENT;
     return write_pillars(st, g);
-}
-
-static int row_exists(store *st, const char *id)
-{
-    sqlite3_stmt *s = store_stmt(st, SQL_EXISTS);
-    int rc;
-
-    if (s == NULL)
-        return -EIO;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : store_result(st, rc);
 }
 
 int group_store_touch(store *st, const char *id, int64_t version, int64_t now_ms)
@@ -628,11 +521,11 @@ int group_store_touch(store *st, const char *id, int64_t version, int64_t now_ms
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, version);
     sqlite3_bind_int64(s, 3, now_ms);
-    if ((rc = group_store_step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     if (sqlite3_changes(store_db(st)) != 0)
         return 0;
-    rc = row_exists(st, id);
+    rc = sqlrow_exists(st, SQL_EXISTS, id);
     return rc < 0 ? rc : rc ? -ESTALE : -ENOENT;
 }
 
@@ -645,12 +538,12 @@ int group_store_set_leadership(store *st, const char *id, const Leadership *l)
         return -EIO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, l->chair_entity_id, -1, SQLITE_STATIC);
-    if ((rc = group_store_step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     if ((s = store_stmt(st, SQL_DELETE_VICE_CHAIRS)) == NULL)
         return -EIO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    if ((rc = group_store_step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     for (size_t i = 0; i < l->n_vice_chair_entity_ids; i++) {
         if ((s = store_stmt(st, SQL_INSERT_VICE_CHAIR)) == NULL)
@@ -658,7 +551,7 @@ int group_store_set_leadership(store *st, const char *id, const Leadership *l)
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
         sqlite3_bind_text(s, 3, l->vice_chair_entity_ids[i], -1, SQLITE_STATIC);
-        if ((rc = group_store_step_write(st, s)) != 0)
+        if ((rc = sqlrow_step_write(st, s)) != 0)
             return rc;
     }
     return 0;
@@ -675,7 +568,7 @@ int group_store_add_member(store *st, const char *id, const char *entity_id, int
     sqlite3_bind_text(s, 2, entity_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, role);
     sqlite3_bind_int64(s, 4, now_ms);
-    return group_store_step_write(st, s);
+    return sqlrow_step_write(st, s);
 }
 
 int group_store_remove_member(store *st, const char *id, const char *entity_id)
@@ -687,7 +580,7 @@ int group_store_remove_member(store *st, const char *id, const char *entity_id)
         return -EIO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, entity_id, -1, SQLITE_STATIC);
-    if ((rc = group_store_step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     return sqlite3_changes(store_db(st)) ? 0 : -ENOENT;
 }

@@ -15,7 +15,7 @@
  *
  * Messages returned are malloc'd throughout (strings, timestamps, children),
  * so the caller frees them with group_store_free() and may replace a string
- * with group_store_set_string().
+ * with pbstr_set().
  *
  * Errors are 0 or a negative errno: -ENOENT no such group (or member),
  * -EEXIST a code or member already there, -ESTALE the row changed since it
@@ -40,7 +40,6 @@ typedef Compact__Workgroups__V1__WorkPlanItem WorkPlanItem;
 #define GROUP_ITEM_ID_PREFIX "wpi_"
 #define GROUP_ID_SIZE 32         /* room for any of our ids and its NUL */
 #define GROUP_CODE_MAX 16        /* characters (all ASCII) */
-#define GROUP_ETAG_SIZE 24       /* room for an etag and its NUL */
 
 /* The service's migrations, for service_def. */
 extern const store_migration group_store_migrations[];
@@ -55,32 +54,8 @@ typedef struct group_store_filter {
 
 /* ---- helpers shared with plan_store.c --------------------------------- */
 
-/* A new random id, `prefix` + 20 characters a-z, 2-7, into `buf` (at least
- * GROUP_ID_SIZE). Returns 0 or a negative errno. */
-int group_store_new_id(const char *prefix, char *buf, size_t size);
-
 /* The code as the uniqueness and sort key: ASCII letters lowered. */
 void group_store_code_key(const char *code, char *buf, size_t size);
-
-/* The etag of version `version` of `id` (a group or an item): a quoted
- * string of 16 hex digits, different for every (id, version). */
-void group_store_etag(const char *id, int64_t version, char *buf, size_t size);
-
-/* Replaces *field with a malloc'd copy of `value` (NULL: "") and frees the
- * old string. Returns 0 or -ENOMEM (then *field is unchanged). */
-int group_store_set_string(char **field, const char *value);
-
-/* Column `col` of the current row as a malloc'd string into *out. */
-int group_store_column_string(sqlite3_stmt *s, int col, char **out);
-
-/* A new timestamp message for `ms` milliseconds since the epoch, or NULL;
- * and back (NULL: 0). */
-Google__Protobuf__Timestamp *group_store_timestamp(int64_t ms);
-int64_t group_store_timestamp_ms(const Google__Protobuf__Timestamp *ts);
-
-/* Steps a write statement once and resets it: 0, -EEXIST for a uniqueness
- * violation, or the store's error. */
-int group_store_step_write(store *st, sqlite3_stmt *s);
 
 /* ---- reading ------------------------------------------------------------ */
 

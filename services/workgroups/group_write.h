@@ -1,4 +1,4 @@
-/* group_write.h: what the workgroups handlers share: errors at the RPC edge,
+/* group_write.h: what the workgroups handlers share: group loading,
  * cache keys, etags, and the shape of every write.
  *
  * Every change to a group is one transaction that ends the same way
@@ -26,35 +26,16 @@
 #include "entity_check.h"
 #include "group_store.h"
 #include "service.h"
+#include "txn.h"
 
 #define GROUP_WRITE_KEY_SIZE 160
-#define GROUP_WRITE_KEYS_MAX 3
-
-/* The cache keys one change invalidates: the group's id, its code before
- * and after. */
-typedef struct group_write_keys {
-    char buf[GROUP_WRITE_KEYS_MAX][GROUP_WRITE_KEY_SIZE];
-    const char *v[GROUP_WRITE_KEYS_MAX];
-    size_t n;
-} group_write_keys;
-
 /* The cache key of a group id, or of a code. Return what cache_key does. */
 int group_write_id_key(char *buf, size_t size, const char *id);
 int group_write_code_key(char *buf, size_t size, const char *code);
 
-/* Add a key to `k` (once; beyond GROUP_WRITE_KEYS_MAX ignored). */
-void group_write_keys_add_id(group_write_keys *k, const char *id);
-void group_write_keys_add_code(group_write_keys *k, const char *code);
-
-/* Milliseconds since the epoch, and a timestamp field set to them (the old
- * one freed). set_time returns 0 or -ENOMEM. */
-int64_t group_write_now_ms(void);
-int group_write_set_time(Google__Protobuf__Timestamp **field, int64_t ms);
-
-/* Fails the call for a store (or memory) error `rc`: UNAVAILABLE for what a
- * retry may cure, ABORTED for a lost race, INTERNAL for the rest;
- * "store: <what> (<strerror>)". */
-void group_write_fail_store(rpc_call *call, int rc, const char *what);
+/* Add a key to `k` (once; see txn_keys_add). */
+void group_write_keys_add_id(txn_keys *k, const char *id);
+void group_write_keys_add_code(txn_keys *k, const char *code);
 
 /* 0 if `etag` is empty or equals `current` (quotes optional); else fails
  * the call with ABORTED naming `what` ("group wg_...") and returns -1. */
@@ -71,16 +52,13 @@ int group_write_check_etag(rpc_call *call, const char *etag, const char *current
 int group_write_load(rpc_call *call, store *st, const char *field, const char *id,
                      const char *etag, int allow_closed, WorkingGroup **g, int64_t *version);
 
-/* store_begin, or fails the call (UNAVAILABLE) and returns -1. */
-int group_write_begin(rpc_call *call, store *st);
-
-/* Ends a write begun with group_write_begin whose change returned `rc`
+/* Ends a write begun with txn_begin whose change returned `rc`
  * (see the top of this file). With `version` > 0 the group first moves from
  * `version` to the next (every change but a create). `keys` gets the code
  * key of the group as committed. Replies with the group, or with its work
  * plan item `reply_item_id` when that is not NULL. Always ends the call. */
 void group_write_finish(rpc_call *call, service *svc, int rc, const char *group_id,
-                        int64_t version, const char *event_type, group_write_keys *keys,
+                        int64_t version, const char *event_type, txn_keys *keys,
                         const char *reply_item_id);
 
 /* A write that runs once the entity ids have been checked. `req` is the

@@ -7,10 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cached_get.h"
 #include "group_store.h"
 #include "group_write.h"
-#include "log.h"
+#include "ids.h"
 #include "page.h"
+#include "pbstr.h"
+#include "pbtime.h"
+#include "status.h"
+#include "txn.h"
 #include "validate.h"
 
 typedef Compact__Workgroups__V1__CreateWorkingGroupRequest CreateWorkingGroupRequest;
@@ -155,10 +160,10 @@ static int copy_pillars(WorkingGroup *dst, const WorkingGroup *src)
 /* Copies the fields named in `mask` from `src` to `dst`. */
 static int apply_fields(WorkingGroup *dst, const WorkingGroup *src, unsigned mask)
 {
-    if (((mask & F_CODE) && group_store_set_string(&dst->code, src->code)) ||
-        ((mask & F_TITLE) && group_store_set_string(&dst->title, src->title)) ||
-        ((mask & F_MANDATE) && group_store_set_string(&dst->mandate, src->mandate)) ||
-        ((mask & F_SOURCE_NOTE) && group_store_set_string(&dst->source_note, src->source_note)))
+    if (((mask & F_CODE) && pbstr_set(&dst->code, src->code)) ||
+        ((mask & F_TITLE) && pbstr_set(&dst->title, src->title)) ||
+        ((mask & F_MANDATE) && pbstr_set(&dst->mandate, src->mandate)) ||
+        ((mask & F_SOURCE_NOTE) && pbstr_set(&dst->source_note, src->source_note)))
         return -ENOMEM;
     if (mask & F_STATUS)
         dst->status = src->status;
@@ -172,17 +177,17 @@ static int new_group(const WorkingGroup *src, WorkingGroup **out)
 {
     WorkingGroup *g = malloc(sizeof *g);
     char id[GROUP_ID_SIZE];
-    int64_t now = group_write_now_ms();
+    int64_t now = pbtime_now_ms();
     int rc;
 
     *out = NULL;
     if (g == NULL)
         return -ENOMEM;
     compact__workgroups__v1__working_group__init(g);
-    if ((rc = group_store_new_id(GROUP_ID_PREFIX, id, sizeof id)) != 0 ||
-        (rc = group_store_set_string(&g->id, id)) != 0 ||
-        (rc = group_write_set_time(&g->create_time, now)) != 0 ||
-        (rc = group_write_set_time(&g->update_time, now)) != 0 ||
+    if ((rc = ids_new(GROUP_ID_PREFIX, id, sizeof id)) != 0 ||
+        (rc = pbstr_set(&g->id, id)) != 0 ||
+        (rc = pbtime_set(&g->create_time, now)) != 0 ||
+        (rc = pbtime_set(&g->update_time, now)) != 0 ||
         (rc = apply_fields(g, src, F_ALL)) != 0) {
         group_store_free(g);
         return rc;
@@ -208,7 +213,7 @@ static int check_code_free(rpc_call *call, store *st, const char *code, const ch
                       "codes are unique regardless of case",
                       stored, owner);
     else
-        group_write_fail_store(call, rc, "cannot check the code");
+        status_fail_store(call, rc, "cannot check the code");
     return -1;
 }
 
@@ -218,7 +223,7 @@ void handle_create_working_group(rpc_call *call, const ProtobufCMessage *request
 {
     const CreateWorkingGroupRequest *req = (const CreateWorkingGroupRequest *)request;
     store *st = service_store(svc);
-    group_write_keys keys = {0};
+    txn_keys keys = {0};
     WorkingGroup *g;
     int rc;
 
@@ -226,10 +231,10 @@ void handle_create_working_group(rpc_call *call, const ProtobufCMessage *request
         check_group(call, req->group, F_ALL, 1))
         return;
     if ((rc = new_group(req->group, &g)) != 0) {
-        group_write_fail_store(call, rc, "cannot build the group");
+        status_fail_store(call, rc, "cannot build the group");
         return;
     }
-    if (group_write_begin(call, st)) {
+    if (txn_begin(call, st)) {
         group_store_free(g);
         return;
     }
@@ -246,97 +251,58 @@ void handle_create_working_group(rpc_call *call, const ProtobufCMessage *request
 
 /* ---- GetWorkingGroup ------------------------------------------------------ */
 
-/* One GetWorkingGroup waiting for the cache. The request (and so `key`)
- * stays valid until the call is answered. */
-typedef struct group_read {
-    rpc_call *call;
-    store *st;
-    int by_code;
-    const char *key;       /* the id or the code asked for */
-    WorkingGroup *loaded;  /* set when the store was read, to skip an unpack */
-} group_read;
-
-static int read_group(group_read *r, WorkingGroup **out)
+/* cached_get_load_fn: a group from the store, by id or by code. */
+static int load_by_id(void *st, const char *value, ProtobufCMessage **out)
 {
-    return r->by_code ? group_store_get_by_code(r->st, r->key, out)
-                      : group_store_get(r->st, r->key, out, NULL);
+    WorkingGroup *g = NULL;
+    int rc = group_store_get(st, value, &g, NULL);
+
+    *out = g ? &g->base : NULL;
+    return rc;
 }
 
-/* cache_load_fn: the packed group from SQLite, for the cache and for us. */
-static int load_group(void *arg, void **value, size_t *len)
+static int load_by_code(void *st, const char *value, ProtobufCMessage **out)
 {
-    group_read *r = arg;
-    WorkingGroup *g;
-    int rc = read_group(r, &g);
+    WorkingGroup *g = NULL;
+    int rc = group_store_get_by_code(st, value, &g);
 
-    if (rc != 0)
-        return rc;
-    *len = compact__workgroups__v1__working_group__get_packed_size(g);
-    *value = malloc(*len ? *len : 1);
-    if (*value == NULL) {
-        group_store_free(g);
-        return -ENOMEM;
-    }
-    compact__workgroups__v1__working_group__pack(g, *value);
-    group_store_free(r->loaded);
-    r->loaded = g;
-    return 0;
-}
-
-static void on_group_read(void *arg, int rc, const void *value, size_t len)
-{
-    group_read *r = arg;
-    WorkingGroup *g = r->loaded;
-
-    r->loaded = NULL;
-    if (rc == 0 && g == NULL) {
-        g = compact__workgroups__v1__working_group__unpack(NULL, len, value);
-        if (g == NULL) { /* a mangled cache entry: trust only SQLite */
-            log_msg(LOG_WARN, "cache entry does not unpack", "key", r->key, NULL);
-            rc = read_group(r, &g);
-        }
-    }
-    if (rc == 0)
-        rpc_call_reply(r->call, &g->base);
-    else if (rc == -ENOENT)
-        rpc_call_fail(r->call, RPC_NOT_FOUND, "%s: no working group with %s \"%s\"",
-                      r->by_code ? "code" : "id", r->by_code ? "code" : "id", r->key);
-    else
-        group_write_fail_store(r->call, rc, "cannot read the group");
-    group_store_free(g);
-    free(r);
+    *out = g ? &g->base : NULL;
+    return rc;
 }
 
 void handle_get_working_group(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const GetWorkingGroupRequest *req = (const GetWorkingGroupRequest *)request;
+    cached_get_spec spec = {
+        .descriptor = &compact__workgroups__v1__working_group__descriptor,
+        .ctx = service_store(svc),
+        .noun = "working group",
+        .what = "cannot read the group",
+    };
     char key[GROUP_WRITE_KEY_SIZE];
-    group_read *r;
 
     switch (req->key_case) {
     case COMPACT__WORKGROUPS__V1__GET_WORKING_GROUP_REQUEST__KEY_ID:
         if (validate_id(call, "id", req->id, GROUP_ID_PREFIX))
             return;
         group_write_id_key(key, sizeof key, req->id);
+        spec.load = load_by_id;
+        spec.value = req->id;
+        spec.field = spec.label = "id";
         break;
     case COMPACT__WORKGROUPS__V1__GET_WORKING_GROUP_REQUEST__KEY_CODE:
         if (check_code(call, "code", req->code))
             return;
         group_write_code_key(key, sizeof key, req->code);
+        spec.load = load_by_code;
+        spec.value = req->code;
+        spec.field = spec.label = "code";
         break;
     default:
         rpc_call_fail(call, RPC_INVALID_ARGUMENT, "key: set id or code");
         return;
     }
-    if ((r = calloc(1, sizeof *r)) == NULL) {
-        group_write_fail_store(call, -ENOMEM, "cannot read the group");
-        return;
-    }
-    r->call = call;
-    r->st = service_store(svc);
-    r->by_code = req->key_case == COMPACT__WORKGROUPS__V1__GET_WORKING_GROUP_REQUEST__KEY_CODE;
-    r->key = r->by_code ? req->code : req->id;
-    cache_read_through(service_cache(svc), key, load_group, r, on_group_read, r);
+    cached_get_reply(call, service_cache(svc), key, &spec);
 }
 
 /* ---- ListWorkingGroups ---------------------------------------------------- */
@@ -358,38 +324,35 @@ void handle_list_working_groups(rpc_call *call, const ProtobufCMessage *request,
 {
     const ListWorkingGroupsRequest *req = (const ListWorkingGroupsRequest *)request;
     ListWorkingGroupsResponse resp = COMPACT__WORKGROUPS__V1__LIST_WORKING_GROUPS_RESPONSE__INIT;
-    char pillar[16], status[16], after[PAGE_TOKEN_KEY_MAX + 1], last[GROUP_CODE_MAX * 4 + 1];
+    char pillar[16], status[16], last[GROUP_CODE_MAX * 4 + 1];
     const char *filters[] = {"workgroups.groups", pillar, status, req->entity_id};
     group_store_filter f = {(int)req->pillar, (int)req->status, req->entity_id};
     char *next = NULL;
     WorkingGroup **v;
     size_t n;
-    int page_size, rc;
+    page_request pg;
+    int rc;
 
     snprintf(pillar, sizeof pillar, "%d", (int)req->pillar);
     snprintf(status, sizeof status, "%d", (int)req->status);
-    uint64_t hash = page_token_filter_hash(filters, 4);
     if (check_list(call, req) ||
-        validate_page_size(call, "page_size", req->page_size, &page_size) ||
-        page_token_parse(call, "page_token", req->page_token, hash, after, sizeof after))
+        page_request_parse(call, filters, 4, req->page_size, req->page_token, &pg))
         return;
-    /* One row more than the page tells whether another page follows. */
-    rc = group_store_list(service_store(svc), &f, after, (size_t)page_size + 1, &v, &n);
+    rc = group_store_list(service_store(svc), &f, pg.after, page_request_limit(&pg), &v, &n);
     if (rc != 0) {
-        group_write_fail_store(call, rc, "cannot list working groups");
+        status_fail_store(call, rc, "cannot list working groups");
         return;
     }
     resp.groups = v;
-    resp.n_groups = n > (size_t)page_size ? (size_t)page_size : n;
-    if (n > (size_t)page_size) {
-        group_store_code_key(v[page_size - 1]->code, last, sizeof last);
-        if ((next = page_token_encode(hash, last)) == NULL) {
-            group_write_fail_store(call, -ENOMEM, "cannot make the next page token");
-            group_store_free_list(v, n);
-            return;
-        }
-        resp.next_page_token = next;
+    resp.n_groups = page_request_count(&pg, n);
+    if (resp.n_groups < n)
+        group_store_code_key(v[resp.n_groups - 1]->code, last, sizeof last);
+    if (page_request_next(call, &pg, n, last, &next)) {
+        group_store_free_list(v, n);
+        return;
     }
+    if (next)
+        resp.next_page_token = next;
     rpc_call_reply(call, &resp.base);
     free(next);
     group_store_free_list(v, n);
@@ -470,7 +433,7 @@ void handle_update_working_group(rpc_call *call, const ProtobufCMessage *request
 {
     const UpdateWorkingGroupRequest *req = (const UpdateWorkingGroupRequest *)request;
     store *st = service_store(svc);
-    group_write_keys keys = {0};
+    txn_keys keys = {0};
     WorkingGroup *g = NULL;
     int64_t version;
     unsigned mask;
@@ -482,7 +445,7 @@ void handle_update_working_group(rpc_call *call, const ProtobufCMessage *request
         check_group(call, req->group, mask, 0) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS))
         return;
-    if (group_write_begin(call, st))
+    if (txn_begin(call, st))
         return;
     /* A closed group may be updated: that is how it is reopened. */
     if (group_write_load(call, st, "group.id", req->group->id, req->etag, 1, &g, &version) ||
@@ -502,20 +465,6 @@ void handle_update_working_group(rpc_call *call, const ProtobufCMessage *request
 
 /* ---- BatchGetWorkingGroups ------------------------------------------------ */
 
-static int check_batch(rpc_call *call, const BatchGetWorkingGroupsRequest *req)
-{
-    char field[FIELD_SIZE];
-
-    if (validate_max_items(call, "ids", req->n_ids, BATCH_MAX))
-        return -1;
-    for (size_t i = 0; i < req->n_ids; i++) {
-        snprintf(field, sizeof field, "ids[%zu]", i);
-        if (validate_id(call, field, req->ids[i], GROUP_ID_PREFIX))
-            return -1;
-    }
-    return 0;
-}
-
 /* Reads every id in request order into resp; -1 once the call failed. */
 static int batch_read(rpc_call *call, store *st, const BatchGetWorkingGroupsRequest *req,
                       BatchGetWorkingGroupsResponse *resp)
@@ -532,7 +481,7 @@ static int batch_read(rpc_call *call, store *st, const BatchGetWorkingGroupsRequ
                           req->ids[i]);
             return -1;
         } else {
-            group_write_fail_store(call, rc, "cannot read the groups");
+            status_fail_store(call, rc, "cannot read the groups");
             return -1;
         }
     }
@@ -547,12 +496,12 @@ void handle_batch_get_working_groups(rpc_call *call, const ProtobufCMessage *req
         COMPACT__WORKGROUPS__V1__BATCH_GET_WORKING_GROUPS_RESPONSE__INIT;
     size_t room = req->n_ids ? req->n_ids : 1;
 
-    if (check_batch(call, req))
+    if (validate_ids(call, "ids", req->ids, req->n_ids, BATCH_MAX, GROUP_ID_PREFIX))
         return;
     resp.groups = calloc(room, sizeof *resp.groups);
     resp.missing_ids = calloc(room, sizeof *resp.missing_ids);
     if (resp.groups == NULL || resp.missing_ids == NULL)
-        group_write_fail_store(call, -ENOMEM, "cannot read the groups");
+        status_fail_store(call, -ENOMEM, "cannot read the groups");
     else if (batch_read(call, service_store(svc), req, &resp) == 0)
         rpc_call_reply(call, &resp.base);
     /* missing_ids point into the request: only the array is ours. */

@@ -9,8 +9,13 @@
 
 #include "group_write.h"
 #include "handlers.h"
+#include "ids.h"
 #include "page.h"
+#include "pbstr.h"
+#include "pbtime.h"
 #include "plan_store.h"
+#include "status.h"
+#include "txn.h"
 #include "validate.h"
 
 typedef Compact__Workgroups__V1__ApproveTermsOfReferenceRequest ApproveTermsOfReferenceRequest;
@@ -74,7 +79,7 @@ void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *r
 {
     const ApproveTermsOfReferenceRequest *req = (const ApproveTermsOfReferenceRequest *)request;
     store *st = service_store(svc);
-    group_write_keys keys = {0};
+    txn_keys keys = {0};
     WorkingGroup *g = NULL;
     int64_t version;
     int32_t tor_version;
@@ -84,7 +89,7 @@ void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *r
         check_tor(call, req->terms_of_reference) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS))
         return;
-    if (group_write_begin(call, st))
+    if (txn_begin(call, st))
         return;
     if (group_write_load(call, st, "group_id", req->group_id, req->etag, 0, &g, &version) ||
         check_tor_order(call, g, req->terms_of_reference)) {
@@ -101,7 +106,7 @@ void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *r
     }
     group_write_keys_add_id(&keys, g->id);
     rc = plan_store_add_tor(st, g->id, req->terms_of_reference->text,
-                            req->terms_of_reference->approved_on, group_write_now_ms(),
+                            req->terms_of_reference->approved_on, pbtime_now_ms(),
                             &tor_version);
     group_write_finish(call, svc, rc, g->id, version, "workgroup.tor_approved", &keys, NULL);
     group_store_free(g);
@@ -120,9 +125,9 @@ static int check_group_exists(rpc_call *call, store *st, const char *id)
         return 0;
     }
     if (rc == -ENOENT)
-        rpc_call_fail(call, RPC_NOT_FOUND, "group_id: no working group with id \"%s\"", id);
+        status_fail_not_found(call, "group_id", "working group", "id", id);
     else
-        group_write_fail_store(call, rc, "cannot read the group");
+        status_fail_store(call, rc, "cannot read the group");
     return -1;
 }
 
@@ -133,36 +138,34 @@ void handle_list_terms_of_reference(rpc_call *call, const ProtobufCMessage *requ
     ListTermsOfReferenceResponse resp =
         COMPACT__WORKGROUPS__V1__LIST_TERMS_OF_REFERENCE_RESPONSE__INIT;
     const char *filters[] = {"workgroups.terms_of_reference", req->group_id};
-    uint64_t hash = page_token_filter_hash(filters, 2);
-    char after[PAGE_TOKEN_KEY_MAX + 1], last[16], *next = NULL;
+    char last[16], *next = NULL;
     TermsOfReference **v;
     size_t n;
-    int page_size, rc;
+    page_request pg;
+    int rc;
 
     if (validate_id(call, "group_id", req->group_id, GROUP_ID_PREFIX) ||
-        validate_page_size(call, "page_size", req->page_size, &page_size) ||
-        page_token_parse(call, "page_token", req->page_token, hash, after, sizeof after) ||
+        page_request_parse(call, filters, 2, req->page_size, req->page_token, &pg) ||
         check_group_exists(call, service_store(svc), req->group_id))
         return;
     /* The key is the last version returned; tokens are ours, so atoi is
      * safe (a forged token only picks where the listing starts). */
-    rc = plan_store_list_tor(service_store(svc), req->group_id, (int32_t)atoi(after),
-                             (size_t)page_size + 1, &v, &n);
+    rc = plan_store_list_tor(service_store(svc), req->group_id, (int32_t)atoi(pg.after),
+                             page_request_limit(&pg), &v, &n);
     if (rc != 0) {
-        group_write_fail_store(call, rc, "cannot list the terms of reference");
+        status_fail_store(call, rc, "cannot list the terms of reference");
         return;
     }
     resp.terms_of_reference = v;
-    resp.n_terms_of_reference = n > (size_t)page_size ? (size_t)page_size : n;
-    if (n > (size_t)page_size) {
-        snprintf(last, sizeof last, "%d", (int)v[page_size - 1]->version);
-        if ((next = page_token_encode(hash, last)) == NULL) {
-            group_write_fail_store(call, -ENOMEM, "cannot make the next page token");
-            plan_store_free_tor_list(v, n);
-            return;
-        }
-        resp.next_page_token = next;
+    resp.n_terms_of_reference = page_request_count(&pg, n);
+    if (resp.n_terms_of_reference < n)
+        snprintf(last, sizeof last, "%d", (int)v[resp.n_terms_of_reference - 1]->version);
+    if (page_request_next(call, &pg, n, last, &next)) {
+        plan_store_free_tor_list(v, n);
+        return;
     }
+    if (next)
+        resp.next_page_token = next;
     rpc_call_reply(call, &resp.base);
     free(next);
     plan_store_free_tor_list(v, n);
@@ -246,11 +249,11 @@ static int check_item(rpc_call *call, const WorkPlanItem *it, unsigned mask, int
 /* Copies the fields named in `mask` from `src` to `dst`. */
 static int apply_item(WorkPlanItem *dst, const WorkPlanItem *src, unsigned mask)
 {
-    if (((mask & I_TITLE) && group_store_set_string(&dst->title, src->title)) ||
-        ((mask & I_DESCRIPTION) && group_store_set_string(&dst->description, src->description)) ||
+    if (((mask & I_TITLE) && pbstr_set(&dst->title, src->title)) ||
+        ((mask & I_DESCRIPTION) && pbstr_set(&dst->description, src->description)) ||
         ((mask & I_OWNER) &&
-         group_store_set_string(&dst->owner_entity_id, src->owner_entity_id)) ||
-        ((mask & I_DUE_ON) && group_store_set_string(&dst->due_on, src->due_on)))
+         pbstr_set(&dst->owner_entity_id, src->owner_entity_id)) ||
+        ((mask & I_DUE_ON) && pbstr_set(&dst->due_on, src->due_on)))
         return -ENOMEM;
     if (mask & I_STATUS)
         dst->status = src->status;
@@ -280,17 +283,17 @@ static int new_item(const WorkPlanItem *src, WorkPlanItem **out)
 {
     WorkPlanItem *it = malloc(sizeof *it);
     char id[GROUP_ID_SIZE];
-    int64_t now = group_write_now_ms();
+    int64_t now = pbtime_now_ms();
     int rc;
 
     *out = NULL;
     if (it == NULL)
         return -ENOMEM;
     compact__workgroups__v1__work_plan_item__init(it);
-    if ((rc = group_store_new_id(GROUP_ITEM_ID_PREFIX, id, sizeof id)) != 0 ||
-        (rc = group_store_set_string(&it->id, id)) != 0 ||
-        (rc = group_write_set_time(&it->create_time, now)) != 0 ||
-        (rc = group_write_set_time(&it->update_time, now)) != 0 ||
+    if ((rc = ids_new(GROUP_ITEM_ID_PREFIX, id, sizeof id)) != 0 ||
+        (rc = pbstr_set(&it->id, id)) != 0 ||
+        (rc = pbtime_set(&it->create_time, now)) != 0 ||
+        (rc = pbtime_set(&it->update_time, now)) != 0 ||
         (rc = apply_item(it, src, I_ALL)) != 0) {
         protobuf_c_message_free_unpacked(&it->base, NULL);
         return rc;
@@ -305,17 +308,17 @@ static void write_new_item(rpc_call *call, service *svc, const void *request)
 {
     const AddWorkPlanItemRequest *req = request;
     store *st = service_store(svc);
-    group_write_keys keys = {0};
+    txn_keys keys = {0};
     WorkingGroup *g;
     WorkPlanItem *it;
     int64_t version;
     int rc;
 
     if ((rc = new_item(req->item, &it)) != 0) {
-        group_write_fail_store(call, rc, "cannot build the item");
+        status_fail_store(call, rc, "cannot build the item");
         return;
     }
-    if (group_write_begin(call, st)) {
+    if (txn_begin(call, st)) {
         protobuf_c_message_free_unpacked(&it->base, NULL);
         return;
     }
@@ -421,7 +424,7 @@ static int load_item(rpc_call *call, store *st, const UpdateWorkPlanItemRequest 
         return -1;
     }
     if (rc != 0) {
-        group_write_fail_store(call, rc, "cannot read the item");
+        status_fail_store(call, rc, "cannot read the item");
         return -1;
     }
     snprintf(what, sizeof what, "item %s", (*it)->id);
@@ -436,13 +439,13 @@ static void write_item_update(rpc_call *call, service *svc, const void *request)
 {
     const UpdateWorkPlanItemRequest *req = request;
     store *st = service_store(svc);
-    group_write_keys keys = {0};
+    txn_keys keys = {0};
     WorkingGroup *g = NULL;
     WorkPlanItem *it = NULL;
     int64_t version, item_version;
     int rc;
 
-    if (group_write_begin(call, st))
+    if (txn_begin(call, st))
         return;
     if (group_write_load(call, st, "group_id", req->group_id, "", 0, &g, &version) ||
         load_item(call, st, req, &it, &item_version)) {
@@ -458,7 +461,7 @@ static void write_item_update(rpc_call *call, service *svc, const void *request)
     if (rc == 0)
         rc = apply_item(it, req->item, mask);
     if (rc == 0)
-        rc = group_write_set_time(&it->update_time, group_write_now_ms());
+        rc = pbtime_set(&it->update_time, pbtime_now_ms());
     if (rc == 0)
         rc = plan_store_update_item(st, it, item_version);
     group_write_finish(call, svc, rc, g->id, version, "workgroup.work_item_updated", &keys,

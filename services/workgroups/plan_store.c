@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etag.h"
+#include "pbtime.h"
+#include "sqlrow.h"
+
 /* The tables are created by group_store.c's migration. */
 
 static const char SQL_CURRENT_TOR[] =
@@ -57,9 +61,9 @@ static int row_to_tor(sqlite3_stmt *s, TermsOfReference **out)
         return -ENOMEM;
     compact__workgroups__v1__terms_of_reference__init(t);
     t->version = sqlite3_column_int(s, 0);
-    t->record_time = group_store_timestamp(sqlite3_column_int64(s, 3));
-    if (t->record_time == NULL || group_store_column_string(s, 1, &t->text) ||
-        group_store_column_string(s, 2, &t->approved_on)) {
+    t->record_time = pbtime_new(sqlite3_column_int64(s, 3));
+    if (t->record_time == NULL || sqlrow_text(s, 1, &t->text) ||
+        sqlrow_text(s, 2, &t->approved_on)) {
         protobuf_c_message_free_unpacked(&t->base, NULL);
         return -ENOMEM;
     }
@@ -106,7 +110,7 @@ int plan_store_add_tor(store *st, const char *group_id, const char *text,
     sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, approved_on, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, now_ms);
-    return group_store_step_write(st, s);
+    return sqlrow_step_write(st, s);
 }
 
 void plan_store_free_tor_list(TermsOfReference **v, size_t n)
@@ -158,14 +162,6 @@ void plan_store_free_items(WorkPlanItem **v, size_t n)
     free(v);
 }
 
-static int set_item_etag(WorkPlanItem *item, int64_t version)
-{
-    char etag[GROUP_ETAG_SIZE];
-
-    group_store_etag(item->id, version, etag, sizeof etag);
-    return group_store_set_string(&item->etag, etag);
-}
-
 /* An item from the current row of a statement selecting ITEM_COLUMNS. */
 static int row_to_item(sqlite3_stmt *s, WorkPlanItem **out, int64_t *version)
 {
@@ -177,14 +173,14 @@ static int row_to_item(sqlite3_stmt *s, WorkPlanItem **out, int64_t *version)
         return -ENOMEM;
     compact__workgroups__v1__work_plan_item__init(it);
     it->status = sqlite3_column_int(s, 5);
-    it->create_time = group_store_timestamp(sqlite3_column_int64(s, 6));
-    it->update_time = group_store_timestamp(sqlite3_column_int64(s, 7));
+    it->create_time = pbtime_new(sqlite3_column_int64(s, 6));
+    it->update_time = pbtime_new(sqlite3_column_int64(s, 7));
     v = sqlite3_column_int64(s, 8);
     if (it->create_time == NULL || it->update_time == NULL ||
-        group_store_column_string(s, 0, &it->id) || group_store_column_string(s, 1, &it->title) ||
-        group_store_column_string(s, 2, &it->description) ||
-        group_store_column_string(s, 3, &it->owner_entity_id) ||
-        group_store_column_string(s, 4, &it->due_on) || set_item_etag(it, v)) {
+        sqlrow_text(s, 0, &it->id) || sqlrow_text(s, 1, &it->title) ||
+        sqlrow_text(s, 2, &it->description) ||
+        sqlrow_text(s, 3, &it->owner_entity_id) ||
+        sqlrow_text(s, 4, &it->due_on) || etag_set(&it->etag, it->id, v)) {
         protobuf_c_message_free_unpacked(&it->base, NULL);
         return -ENOMEM;
     }
@@ -210,7 +206,7 @@ static int load_projects(store *st, WorkPlanItem *it)
             grown[n] = NULL;
             it->n_project_ids++;
         }
-        if (grown == NULL || group_store_column_string(s, 0, &grown[n])) {
+        if (grown == NULL || sqlrow_text(s, 0, &grown[n])) {
             sqlite3_reset(s);
             return -ENOMEM;
         }
@@ -288,7 +284,7 @@ static int write_projects(store *st, const WorkPlanItem *it)
     if (s == NULL)
         return -EIO;
     sqlite3_bind_text(s, 1, it->id, -1, SQLITE_STATIC);
-    if ((rc = group_store_step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     for (size_t i = 0; i < it->n_project_ids; i++) {
         if ((s = store_stmt(st, SQL_INSERT_ITEM_PROJECT)) == NULL)
@@ -296,7 +292,7 @@ static int write_projects(store *st, const WorkPlanItem *it)
         sqlite3_bind_text(s, 1, it->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
         sqlite3_bind_text(s, 3, it->project_ids[i], -1, SQLITE_STATIC);
-        if ((rc = group_store_step_write(st, s)) != 0)
+        if ((rc = sqlrow_step_write(st, s)) != 0)
             return rc;
     }
     return 0;
@@ -316,26 +312,11 @@ int plan_store_insert_item(store *st, const char *group_id, WorkPlanItem *it)
     sqlite3_bind_text(s, 5, it->owner_entity_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, it->due_on, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 7, (int)it->status);
-    sqlite3_bind_int64(s, 8, group_store_timestamp_ms(it->create_time));
-    sqlite3_bind_int64(s, 9, group_store_timestamp_ms(it->update_time));
-    if ((rc = group_store_step_write(st, s)) != 0 || (rc = write_projects(st, it)) != 0)
+    sqlite3_bind_int64(s, 8, pbtime_ms(it->create_time));
+    sqlite3_bind_int64(s, 9, pbtime_ms(it->update_time));
+    if ((rc = sqlrow_step_write(st, s)) != 0 || (rc = write_projects(st, it)) != 0)
         return rc;
-    return set_item_etag(it, 1);
-}
-
-static int item_exists(store *st, const char *id)
-{
-    sqlite3_stmt *s = store_stmt(st, SQL_ITEM_EXISTS);
-    int rc;
-
-    if (s == NULL)
-        return -EIO;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : store_result(st, rc);
+    return etag_set(&it->etag, it->id, 1);
 }
 
 int plan_store_update_item(store *st, WorkPlanItem *it, int64_t version)
@@ -351,15 +332,15 @@ int plan_store_update_item(store *st, WorkPlanItem *it, int64_t version)
     sqlite3_bind_text(s, 4, it->owner_entity_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, it->due_on, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 6, (int)it->status);
-    sqlite3_bind_int64(s, 7, group_store_timestamp_ms(it->update_time));
+    sqlite3_bind_int64(s, 7, pbtime_ms(it->update_time));
     sqlite3_bind_int64(s, 8, version);
-    if ((rc = group_store_step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0)
         return rc;
     if (sqlite3_changes(store_db(st)) == 0) {
-        rc = item_exists(st, it->id);
+        rc = sqlrow_exists(st, SQL_ITEM_EXISTS, it->id);
         return rc < 0 ? rc : rc ? -ESTALE : -ENOENT;
     }
     if ((rc = write_projects(st, it)) != 0)
         return rc;
-    return set_item_etag(it, version + 1);
+    return etag_set(&it->etag, it->id, version + 1);
 }

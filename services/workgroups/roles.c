@@ -12,6 +12,8 @@
 
 #include "group_write.h"
 #include "handlers.h"
+#include "pbtime.h"
+#include "txn.h"
 #include "validate.h"
 
 typedef Compact__Workgroups__V1__SetLeadershipRequest SetLeadershipRequest;
@@ -89,12 +91,12 @@ static void write_leadership(rpc_call *call, service *svc, const void *request)
 {
     const SetLeadershipRequest *req = request;
     store *st = service_store(svc);
-    group_write_keys keys = {0};
+    txn_keys keys = {0};
     WorkingGroup *g;
     int64_t version;
     int rc;
 
-    if (group_write_begin(call, st))
+    if (txn_begin(call, st))
         return;
     if (group_write_load(call, st, "group_id", req->group_id, req->etag, 0, &g, &version)) {
         store_rollback(st);
@@ -150,12 +152,12 @@ static void write_member(rpc_call *call, service *svc, const void *request)
 {
     const AddMemberRequest *req = request;
     store *st = service_store(svc);
-    group_write_keys keys = {0};
+    txn_keys keys = {0};
     WorkingGroup *g;
     int64_t version;
     int rc;
 
-    if (group_write_begin(call, st))
+    if (txn_begin(call, st))
         return;
     if (group_write_load(call, st, "group_id", req->group_id, req->etag, 0, &g, &version)) {
         store_rollback(st);
@@ -168,7 +170,7 @@ static void write_member(rpc_call *call, service *svc, const void *request)
     }
     group_write_keys_add_id(&keys, g->id);
     rc = group_store_add_member(st, g->id, req->entity_id, (int)req->role,
-                                group_write_now_ms());
+                                pbtime_now_ms());
     group_write_finish(call, svc, rc, g->id, version, "workgroup.member_added", &keys, NULL);
     group_store_free(g);
 }
@@ -202,7 +204,7 @@ void handle_remove_member(rpc_call *call, const ProtobufCMessage *request, void 
 {
     const RemoveMemberRequest *req = (const RemoveMemberRequest *)request;
     store *st = service_store(svc);
-    group_write_keys keys = {0};
+    txn_keys keys = {0};
     WorkingGroup *g;
     int64_t version;
     int rc;
@@ -211,7 +213,7 @@ void handle_remove_member(rpc_call *call, const ProtobufCMessage *request, void 
         validate_id(call, "entity_id", req->entity_id, ENTITY_CHECK_ID_PREFIX) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS))
         return;
-    if (group_write_begin(call, st))
+    if (txn_begin(call, st))
         return;
     if (group_write_load(call, st, "group_id", req->group_id, req->etag, 0, &g, &version)) {
         store_rollback(st);

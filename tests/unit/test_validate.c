@@ -295,6 +295,16 @@ static void test_token_limits(void **state)
     free(token);
 }
 
+static void test_ids_valid(void **state)
+{
+    char a[] = "ent_abcdefghijklmnopqrst", b[] = "ent_234567abcdefghijklmn";
+    char *ids[] = {a, b, a};
+
+    /* fine ids leave the call untouched (none is needed) */
+    assert_int_equal(validate_ids(NULL, "ids", ids, 3, 3, "ent_"), 0);
+    assert_int_equal(validate_ids(NULL, "ids", NULL, 0, 3, "ent_"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_token_garbage),
         cmocka_unit_test(test_token_mangled),
         cmocka_unit_test(test_token_limits),
+        cmocka_unit_test(test_ids_valid),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

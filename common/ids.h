@@ -1,0 +1,22 @@
+/* ids.h: server-assigned ids.
+ *
+ * An id is a short type prefix ("ent_", "wg_", "prj_") followed by
+ * IDS_RANDOM_CHARS characters of the lowercase RFC 4648 base32 alphabet
+ * (a-z, 2-7): 100 random bits from getrandom(2), enough that two ids never
+ * meet, and an id reads well in a URL, a log line or a shell. The shape is
+ * the one validate_id() accepts.
+ */
+#ifndef COMPACT_IDS_H
+#define COMPACT_IDS_H
+
+#include <stddef.h>
+
+#define IDS_RANDOM_CHARS 20
+
+/* Writes `prefix` and IDS_RANDOM_CHARS random characters and a NUL into
+ * `buf`. Returns 0, -ENAMETOOLONG if `size` is less than
+ * strlen(prefix) + IDS_RANDOM_CHARS + 1 (buf untouched), or -EIO if the
+ * kernel gave no randomness (buf untouched). */
+int ids_new(const char *prefix, char *buf, size_t size);
+
+#endif

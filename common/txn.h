@@ -1,0 +1,61 @@
+/* txn.h: a write RPC's transaction, from BEGIN to the reply.
+ *
+ * A write is acknowledged only after it committed, and its event commits
+ * with it (outbox.h). Every write handler therefore reads:
+ *
+ *     if (txn_begin(call, st))
+ *         return;                       (the call has failed)
+ *     ... check, change rows: rc = 0 or a negative errno ...
+ *     txn_finish(call, svc, rc, &event, reply);
+ *
+ * txn_finish appends the event, commits, and only then replies, drops the
+ * cache keys the event names and wakes the outbox relay. Any failure rolls
+ * everything back and fails the call (status.h): nothing half-written, and
+ * the call answered exactly once either way.
+ *
+ * txn_keys collects the cache keys a change invalidates (an id key, a code
+ * before and after a rename, ...) without repeats, for the event.
+ * All of it runs on the loop thread.
+ */
+#ifndef COMPACT_TXN_H
+#define COMPACT_TXN_H
+
+#include <stddef.h>
+
+#include "outbox.h"
+#include "rpc.h"
+#include "service.h"
+
+#define TXN_KEYS_MAX 4
+#define TXN_KEY_SIZE 160
+
+/* Up to TXN_KEYS_MAX distinct cache keys; start from {0}. v[0..n) point into
+ * buf, so copy the struct only before adding. */
+typedef struct txn_keys {
+    char buf[TXN_KEYS_MAX][TXN_KEY_SIZE];
+    const char *v[TXN_KEYS_MAX];
+    size_t n;
+} txn_keys;
+
+/* Adds the key that `make` writes for `value` (a cache_key() wrapper such as
+ * "the key of an entity id"), unless it is already in `k`. A key `make`
+ * refuses (negative return) or one beyond TXN_KEYS_MAX is left out. */
+void txn_keys_add(txn_keys *k, int (*make)(char *buf, size_t size, const char *value),
+                  const char *value);
+
+/* store_begin(st); on failure fails the call with status_fail_store() and
+ * returns -1, else 0 (the caller now owns an open transaction that must end
+ * with txn_finish() or store_rollback()). */
+int txn_begin(rpc_call *call, store *st);
+
+/* Ends the transaction txn_begin opened, whose change returned `rc`. If rc
+ * is 0, appends `ev` (read only then) and commits; if that works, replies
+ * with `reply`, deletes ev->cache_keys from the cache, wakes the relay and
+ * returns 0. Otherwise rolls back (store_commit rolls back itself), fails
+ * the call ("store: the change was not saved; ..." or "... could not be
+ * committed; ...", a conflict at commit reported as UNAVAILABLE) and returns
+ * -1. The call is answered in both cases. */
+int txn_finish(rpc_call *call, service *svc, int rc, const outbox_event *ev,
+               const ProtobufCMessage *reply);
+
+#endif
