@@ -22,6 +22,7 @@
 
 typedef enum config_kind {
     CONFIG_LISTEN,     /* host:port, port 0 allowed */
+    CONFIG_OPT_LISTEN, /* like CONFIG_LISTEN, or "" for off */
     CONFIG_HOSTPORT,   /* host:port */
     CONFIG_TARGET,     /* host:port or unix:path, for peers */
     CONFIG_DIR,
@@ -47,6 +48,9 @@ static const config_setting config_settings[] = {
     { .env = "COMPACT_LISTEN", .flag = "listen", .kind = CONFIG_LISTEN,
       .meaning = "host:port to serve on (port 0 picks a free port)",
       .offset = offsetof(config, listen) },
+    { .env = "COMPACT_METRICS_LISTEN", .flag = "metrics-listen", .kind = CONFIG_OPT_LISTEN,
+      .meaning = "host:port of the Prometheus endpoint GET /metrics (empty: off)",
+      .offset = offsetof(config, metrics_listen) },
     { .env = "COMPACT_REDIS_ADDR", .flag = "redis-addr", .kind = CONFIG_HOSTPORT,
       .meaning = "host:port of Redis (a cache: the service runs without it)",
       .offset = offsetof(config, redis_addr) },
@@ -207,10 +211,17 @@ static int config_apply(config *cfg, const config_setting *st, const char *who,
     char *dst = (char *)cfg + st->offset;
 
     switch (st->kind) {
+    case CONFIG_OPT_LISTEN:
+        if (*value == '\0') {
+            dst[0] = '\0';
+            return 0;
+        }
+        /* fall through */
     case CONFIG_LISTEN:
     case CONFIG_HOSTPORT:
     case CONFIG_TARGET: {
-        int ok = config_hostport_ok(value, st->kind == CONFIG_LISTEN) ||
+        int listen = st->kind == CONFIG_LISTEN || st->kind == CONFIG_OPT_LISTEN;
+        int ok = config_hostport_ok(value, listen) ||
                  (st->kind == CONFIG_TARGET && config_unix_ok(value));
         if (ok && config_copy(dst, CONFIG_ADDR_MAX, value) == 0)
             return 0;
@@ -219,7 +230,9 @@ static int config_apply(config *cfg, const config_setting *st, const char *who,
                          CONFIG_ADDR_MAX - 1, strlen(value));
         else
             config_error(err, errlen, "%s: expected %s, got \"%s\"", who,
-                         st->kind == CONFIG_LISTEN   ? "host:port with a port from 0 to 65535"
+                         st->kind == CONFIG_OPT_LISTEN
+                             ? "empty (off) or host:port with a port from 0 to 65535"
+                         : st->kind == CONFIG_LISTEN ? "host:port with a port from 0 to 65535"
                          : st->kind == CONFIG_TARGET ? "host:port (port 1 to 65535) or unix:path"
                                                      : "host:port with a port from 1 to 65535",
                          value);
@@ -466,6 +479,9 @@ static void config_help_default(const config_setting *st, const char *service, c
     case CONFIG_LISTEN:
         snprintf(buf, size, "0.0.0.0:%d", config_default_port(service));
         break;
+    case CONFIG_OPT_LISTEN:
+        snprintf(buf, size, "empty (off)");
+        break;
     case CONFIG_HOSTPORT:
         snprintf(buf, size, "127.0.0.1:6379");
         break;
@@ -488,6 +504,7 @@ static const char *config_help_arg(const config_setting *st)
 {
     switch (st->kind) {
     case CONFIG_LISTEN:
+    case CONFIG_OPT_LISTEN:
     case CONFIG_HOSTPORT:
         return "HOST:PORT";
     case CONFIG_TARGET:

@@ -143,6 +143,11 @@ void rpc_server_free(rpc_server *srv);
 /* Calls being handled right now. */
 int rpc_server_calls_in_flight(const rpc_server *srv);
 
+/* Counts every call the server finishes from now on in `m` (see metrics.h;
+ * NULL: none). `m` must outlive the server. */
+struct metrics_rpc;
+void rpc_server_set_metrics(rpc_server *srv, struct metrics_rpc *m);
+
 /* ---- inside a handler --------------------------------------------------- */
 
 /* Packs `reply` (the caller keeps it) and ends the call with OK. */

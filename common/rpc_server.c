@@ -41,6 +41,7 @@
 #include <grpc/slice.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "rpc_internal.h"
 
 #define RPC_REQUESTS_PER_METHOD 16
@@ -79,6 +80,7 @@ struct rpc_server {
     uv_timer_t grace_timer;
     rpc_server_done_cb done;
     void *done_arg;
+    metrics_rpc *metrics;            /* NULL: calls are not counted */
 };
 
 struct rpc_call {
@@ -452,7 +454,11 @@ static void on_slot_filled(rpc__tag *tag, int ok) {
 
 /* ---- the life of a call ------------------------------------------------- */
 
+void rpc_server_set_metrics(rpc_server *srv, struct metrics_rpc *m) { srv->metrics = m; }
+
 static void call_log(rpc_call *call) {
+    metrics_rpc_observe(call->srv->metrics, rpc_call_method(call), (int)call->code,
+                        (double)(rpc__now_ns() - call->start_ns) / 1e9);
     if (!log_enabled(LOG_INFO) && call->code == RPC_OK)
         return;
     double ms = (double)(rpc__now_ns() - call->start_ns) / 1e6;

@@ -7,22 +7,26 @@
  *
  *   signal -> health NOT_SERVING, Watch streams end
  *          -> rpc_server_shutdown (grace period, then cancel)
- *   on_server_done -> fini hook, server freed, peers closed, relay closed
+ *   on_server_done -> fini hook, metrics endpoint closed
+ *   on_metrics_closed -> registry and server freed, peers closed, relay closed
  *   on_relay_closed -> cache closed
  *   on_cache_closed -> store closed, runtime freed, our handles closed
  *
  * and the loop ends by itself when the last handle is closed.
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "fault.h"
 #include "health.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "reflection.h"
 #include "service.h"
 
@@ -40,6 +44,9 @@ struct service {
     store *store;
     cache *cache;
     outbox_relay *relay;
+    metrics *metrics;              /* NULL when COMPACT_METRICS_LISTEN is empty */
+    metrics_http *metrics_http;
+    double start_time;             /* seconds since the epoch */
     rpc_channel *peers[CONFIG_MAX_PEERS];
     void *data;
     uv_signal_t sigterm, sigint;
@@ -103,10 +110,12 @@ static void close_peers(service *svc) {
     }
 }
 
-static void on_server_done(void *arg) {
+/* The endpoint's gauges read the server, store and cache: they go after it. */
+static void on_metrics_closed(void *arg) {
     service *svc = arg;
-    if (svc->initialized && svc->def->fini)
-        svc->def->fini(svc);
+    svc->metrics_http = NULL;
+    metrics_free(svc->metrics);
+    svc->metrics = NULL;
     rpc_server_free(svc->server);
     svc->server = NULL;
     health_free(svc->health);
@@ -115,6 +124,13 @@ static void on_server_done(void *arg) {
     svc->reflection = NULL;
     close_peers(svc);
     outbox_relay_close(svc->relay, on_relay_closed, svc);
+}
+
+static void on_server_done(void *arg) {
+    service *svc = arg;
+    if (svc->initialized && svc->def->fini)
+        svc->def->fini(svc);
+    metrics_http_close(svc->metrics_http, on_metrics_closed, svc);
 }
 
 static void service_stop(service *svc) {
@@ -206,6 +222,111 @@ static int open_server(service *svc) {
     return rc;
 }
 
+/* ---- metrics ------------------------------------------------------------ */
+
+static double sample_in_flight(void *arg) {
+    return rpc_server_calls_in_flight(((service *)arg)->server);
+}
+static double sample_start_time(void *arg) { return ((service *)arg)->start_time; }
+static double sample_store_healthy(void *arg) { return store_healthy(((service *)arg)->store); }
+static double sample_serving(void *arg) { return health_serving(((service *)arg)->health); }
+static double sample_cache_connected(void *arg) {
+    return cache_connected(((service *)arg)->cache);
+}
+
+static double sample_outbox_pending(void *arg) {
+    int64_t n = outbox_pending(((service *)arg)->store);
+    return n < 0 ? NAN : (double)n;
+}
+
+static cache_stats cache_stats_now(void *arg) {
+    cache_stats st;
+    cache_get_stats(((service *)arg)->cache, &st);
+    return st;
+}
+static double sample_cache_hits(void *arg) { return (double)cache_stats_now(arg).hits; }
+static double sample_cache_misses(void *arg) { return (double)cache_stats_now(arg).misses; }
+static double sample_cache_errors(void *arg) { return (double)cache_stats_now(arg).errors; }
+static double sample_cache_coalesced(void *arg) {
+    return (double)cache_stats_now(arg).coalesced;
+}
+
+static const struct {
+    metrics_type type;
+    const char *name, *help;
+    metrics_sample_fn fn;
+} service_gauges[] = {
+    {METRICS_GAUGE, "process_start_time_seconds",
+     "Start time of the process since the Unix epoch, in seconds.", sample_start_time},
+    {METRICS_COUNTER, "compact_cache_hits_total", "Redis cache reads that found the key.",
+     sample_cache_hits},
+    {METRICS_COUNTER, "compact_cache_misses_total", "Redis cache reads that did not.",
+     sample_cache_misses},
+    {METRICS_COUNTER, "compact_cache_errors_total",
+     "Redis cache commands that failed or timed out.", sample_cache_errors},
+    {METRICS_COUNTER, "compact_cache_coalesced_total",
+     "Cache reads that joined a load already in flight for the same key.",
+     sample_cache_coalesced},
+    {METRICS_GAUGE, "compact_cache_connected", "1 while connected to Redis.",
+     sample_cache_connected},
+    {METRICS_GAUGE, "compact_outbox_pending_events",
+     "Committed events not yet published to the Redis stream.", sample_outbox_pending},
+    {METRICS_GAUGE, "compact_store_healthy", "1 while the SQLite store works.",
+     sample_store_healthy},
+    {METRICS_GAUGE, "compact_health_serving", "1 while the health service says SERVING.",
+     sample_serving},
+};
+
+/* Every method the server knows, as label values; anything else is "other". */
+static int register_methods(service *svc, metrics_rpc **out) {
+    static const char *const fixed[] = {
+        "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"};
+    const ProtobufCServiceDescriptor *d = svc->def->descriptor;
+    size_t nfixed = sizeof fixed / sizeof fixed[0];
+    int rc = metrics_add_rpc(svc->metrics, d->n_methods + nfixed, sample_in_flight, svc, out);
+    for (size_t i = 0; rc == 0 && i < d->n_methods; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "/%s/%s", d->name, d->methods[i].name);
+        rc = metrics_rpc_add_method(*out, path);
+    }
+    for (size_t i = 0; rc == 0 && i < nfixed; i++)
+        rc = metrics_rpc_add_method(*out, fixed[i]);
+    return rc;
+}
+
+/* The registry and the endpoint, when COMPACT_METRICS_LISTEN is set. */
+static int start_metrics(service *svc) {
+    const char *listen = svc->cfg.metrics_listen;
+    metrics_rpc *rpc = NULL;
+    if (listen[0] == '\0')
+        return 0;
+    int rc = metrics_new(&svc->metrics);
+    if (rc == 0)
+        rc = register_methods(svc, &rpc);
+    for (size_t i = 0; rc == 0 && i < sizeof service_gauges / sizeof service_gauges[0]; i++)
+        rc = metrics_add_sampled(svc->metrics, service_gauges[i].type, service_gauges[i].name,
+                                 service_gauges[i].help, service_gauges[i].fn, svc);
+    if (rc == 0)
+        rc = metrics_http_new(&svc->loop, svc->metrics, &svc->metrics_http);
+    if (rc != 0)
+        return rc;
+    int port = metrics_http_listen(svc->metrics_http, listen);
+    if (port < 0) {
+        log_fmt(LOG_ERROR, "cannot listen on %s (COMPACT_METRICS_LISTEN): %s", listen,
+                uv_strerror(port));
+        return port;
+    }
+    rpc_server_set_metrics(svc->server, rpc);
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%d", port);
+    log_msg(LOG_INFO, "metrics", "listen", listen, "port", port_text, "path", "/metrics", NULL);
+    return 0;
+}
+
+/* ---- serving ------------------------------------------------------------ */
+
 static int start_serving(service *svc) {
     int port = rpc_server_start(svc->server);
     if (port < 0) {
@@ -216,6 +337,9 @@ static int start_serving(service *svc) {
     snprintf(port_text, sizeof port_text, "%d", port);
     log_msg(LOG_INFO, "serving", "listen", svc->cfg.listen, "port", port_text, "redis",
             svc->cfg.redis_addr, "data_dir", svc->cfg.data_dir, NULL);
+    int rc = start_metrics(svc);
+    if (rc != 0)
+        return rc;
     health_set_serving(svc->health, store_check(svc->store));
     uv_timer_init(&svc->loop, &svc->probe_timer);
     svc->probe_timer.data = svc;
@@ -269,6 +393,9 @@ int service_main(const service_def *def, int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    svc->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
     uv_loop_init(&svc->loop);
     rc = open_store_and_cache(svc);
     if (rc == 0)

@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_packages=(cmake gcc make pkg-config libc6-dev
   libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
-  libhiredis-dev libuv1-dev libsqlite3-dev libjansson-dev redis-server)
+  libhiredis-dev libuv1-dev libsqlite3-dev libjansson-dev libh2o-dev redis-server)
 test_packages=(libcmocka-dev python3-grpcio python3-protobuf python3-pytest)
 bench_packages=(nghttp2-client util-linux)
 

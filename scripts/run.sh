@@ -9,6 +9,8 @@ top=$(pwd)
 run_dir="$top/.run"
 services=(membership workgroups projects)   # in start order: each after its peers
 declare -A ports=([membership]=50051 [workgroups]=50052 [projects]=50053 [analytics]=50054)
+# Prometheus GET /metrics of each service (COMPACT_METRICS_LISTEN), one port each.
+declare -A metrics_ports=([membership]=9451 [workgroups]=9452 [projects]=9453 [analytics]=9454)
 redis_port=${COMPACT_REDIS_PORT:-6379}
 
 stop_all() {
@@ -59,7 +61,8 @@ for s in "${!ports[@]}"; do
   export "COMPACT_$(echo "$s" | tr a-z A-Z)_ADDR=127.0.0.1:${ports[$s]}"
 done
 for s in "${services[@]}"; do
-  COMPACT_LISTEN="127.0.0.1:${ports[$s]}" nohup "build/compact-$s" \
+  COMPACT_LISTEN="127.0.0.1:${ports[$s]}" \
+    COMPACT_METRICS_LISTEN="127.0.0.1:${metrics_ports[$s]}" nohup "build/compact-$s" \
     >>"$run_dir/logs/$s.log" 2>&1 &
   echo $! >"$run_dir/$s.pid"
   for _ in $(seq 1 100); do
@@ -75,7 +78,8 @@ COMPACT_SEED_DIR="$top/seed" build/compactctl seed
 echo
 echo "Compact is running:"
 for s in "${services[@]}"; do
-  printf '  %-12s grpc://127.0.0.1:%s   log: .run/logs/%s.log\n' "$s" "${ports[$s]}" "$s"
+  printf '  %-12s grpc://127.0.0.1:%s   metrics: http://127.0.0.1:%s/metrics   log: .run/logs/%s.log\n' \
+    "$s" "${ports[$s]}" "${metrics_ports[$s]}" "$s"
 done
 printf '  %-12s redis://127.0.0.1:%s\n' redis "$redis_port"
 echo "Try: build/compactctl entities list     Stop: scripts/run.sh stop"

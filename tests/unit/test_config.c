@@ -69,6 +69,7 @@ static void test_defaults(void **state)
     assert_string_equal(err, "");
     assert_string_equal(cfg.service, "membership");
     assert_string_equal(cfg.listen, "0.0.0.0:50051");
+    assert_string_equal(cfg.metrics_listen, "");  /* off by default */
     assert_string_equal(cfg.redis_addr, "127.0.0.1:6379");
     assert_string_equal(cfg.data_dir, "./data");
     assert_int_equal(cfg.log_level, LOG_INFO);
@@ -92,6 +93,7 @@ static void test_environment(void **state)
     config cfg;
 
     setenv("COMPACT_LISTEN", "127.0.0.1:0", 1);
+    setenv("COMPACT_METRICS_LISTEN", "0.0.0.0:9464", 1);
     setenv("COMPACT_REDIS_ADDR", "redis.internal:6380", 1);
     setenv("COMPACT_DATA_DIR", "/var/lib/compact", 1);
     setenv("COMPACT_LOG_LEVEL", "debug", 1);
@@ -104,6 +106,7 @@ static void test_environment(void **state)
     setenv("COMPACT_PEER_TIMEOUT_MS", "1500", 1);
     assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), NULL), 0);
     assert_string_equal(cfg.listen, "127.0.0.1:0");
+    assert_string_equal(cfg.metrics_listen, "0.0.0.0:9464");
     assert_string_equal(cfg.redis_addr, "redis.internal:6380");
     assert_string_equal(cfg.data_dir, "/var/lib/compact");
     assert_int_equal(cfg.log_level, LOG_DEBUG);
@@ -182,6 +185,10 @@ static void test_bad_values_name_their_source(void **state)
         {"COMPACT_LISTEN", "listen", "::1:80"},
         {"COMPACT_LISTEN", "listen", "unix:/tmp/s"},
         {"COMPACT_LISTEN", "listen", ""},
+        {"COMPACT_METRICS_LISTEN", "metrics-listen", "9464"},
+        {"COMPACT_METRICS_LISTEN", "metrics-listen", "localhost:65536"},
+        {"COMPACT_METRICS_LISTEN", "metrics-listen", " "},
+        {"COMPACT_METRICS_LISTEN", "metrics-listen", "unix:/tmp/m"},
         {"COMPACT_REDIS_ADDR", "redis-addr", "127.0.0.1:0"},
         {"COMPACT_REDIS_ADDR", "redis-addr", "127.0.0.1"},
         {"COMPACT_REDIS_ADDR", "redis-addr", "127.0.0.1:6379x"},
@@ -235,6 +242,31 @@ static void test_good_addresses(void **state)
             fail_msg("%s refused: %s", good_listen[i], err);
         assert_string_equal(cfg.listen, good_listen[i]);
     }
+}
+
+/* The metrics endpoint is off when empty; a flag can turn off what the
+ * environment turned on. */
+static void test_metrics_listen(void **state)
+{
+    char err[256];
+    config cfg;
+
+    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--metrics-listen",
+                          "127.0.0.1:0", NULL), 0);
+    assert_string_equal(cfg.metrics_listen, "127.0.0.1:0");
+    setenv("COMPACT_METRICS_LISTEN", "[::]:9464", 1);
+    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), NULL), 0);
+    assert_string_equal(cfg.metrics_listen, "[::]:9464");
+    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--metrics-listen=", NULL),
+                     0);
+    assert_string_equal(cfg.metrics_listen, "");
+    setenv("COMPACT_METRICS_LISTEN", "", 1);
+    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), NULL), 0);
+    assert_string_equal(cfg.metrics_listen, "");
+    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--metrics-listen=x", NULL),
+                     -EINVAL);
+    assert_string_equal(err, "--metrics-listen: expected empty (off) or host:port with a port "
+                             "from 0 to 65535, got \"x\"");
 }
 
 static void test_flag_syntax_errors(void **state)
@@ -339,7 +371,8 @@ static void test_help(void **state)
 {
     static const char *const peers[] = {"membership", NULL};
     static const char *const expected[] = {
-        "COMPACT_LISTEN", "--listen", "0.0.0.0:50052", "COMPACT_REDIS_ADDR", "--redis-addr",
+        "COMPACT_LISTEN", "--listen", "0.0.0.0:50052", "COMPACT_METRICS_LISTEN",
+        "--metrics-listen", "/metrics", "COMPACT_REDIS_ADDR", "--redis-addr",
         "127.0.0.1:6379", "COMPACT_DATA_DIR", "--data-dir", "./data", "COMPACT_LOG_LEVEL",
         "--log-level", "COMPACT_GRACE_SECONDS", "--grace-seconds", "COMPACT_MAX_CALLS",
         "--max-calls", "1000", "COMPACT_MAX_MESSAGE_BYTES", "--max-message-bytes", "4194304",
@@ -381,6 +414,7 @@ int main(void)
         cmocka_unit_test_setup(test_exact_messages, clean_env),
         cmocka_unit_test_setup(test_bad_values_name_their_source, clean_env),
         cmocka_unit_test_setup(test_good_addresses, clean_env),
+        cmocka_unit_test_setup(test_metrics_listen, clean_env),
         cmocka_unit_test_setup(test_flag_syntax_errors, clean_env),
         cmocka_unit_test_setup(test_peers, clean_env),
         cmocka_unit_test_setup(test_too_many_peers, clean_env),
