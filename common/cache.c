@@ -1,5 +1,6 @@
 /* cache.c: Redis as a cache and an event bus, through one hiredis async
- * connection on the libuv loop. The contract is in cache.h.
+ * connection on the libuv loop. The contract is in cache.h; the connection
+ * itself (connecting, resolving, backoff, the libuv glue) is in cache_conn.c.
  *
  * The life of one command (cache_cmd). A public call builds the command in
  * Redis protocol (one formatted "part" per Redis command; a stream add has
@@ -25,28 +26,15 @@
  * hiredis rules kept here. The context is only freed from the idle callback
  * (never from inside a hiredis callback); freeing it runs every pending reply
  * callback with NULL: a command still in flight fails with -ENOTCONN, one
- * already finished (timed out, cancelled) only drops its reference. The
- * disconnect callback ignores a context we are freeing ourselves.
- * redisLibuvAttach() sets the context up, then we replace its hooks: the
- * 0.14.1 poll callback drops poll errors (a refused connect would hang
- * forever), and its cleanup closes the poll handle with a close callback
- * cache_close() could not wait for.
- *
- * Connecting: a connect attempt has a timeout too; on failure, loss, or a
- * dropped connection the next attempt waits a backoff of 100 ms doubling to
- * 5 s, with jitter, reset by the first reply on a new connection.
- *
- * Host names are resolved with uv_getaddrinfo so that a reconnect never
- * blocks the loop in a DNS lookup; numeric addresses go straight to hiredis.
+ * already finished (timed out, cancelled) only drops its reference.
  *
  * Everything runs on the loop thread; nothing here is thread-safe.
  */
-#include "cache.h"
+#include "cache_internal.h"
 
 #include "fault.h"
 #include "log.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -54,7 +42,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,12 +51,6 @@
 #define CACHE_DEFAULT_TIMEOUT_MS 200
 #define CACHE_DEFAULT_TTL 300
 #define CACHE_DEFAULT_JITTER 0.1
-#define CACHE_BACKOFF_MIN_MS 100
-#define CACHE_BACKOFF_MAX_MS 5000
-#define CACHE_CONNECT_TIMEOUT_MS 1000 /* or the command timeout if longer */
-#define CACHE_HOST_MAX 256
-#define CACHE_ADDR_MAX (CACHE_HOST_MAX + 16)
-#define CACHE_FLIGHT_BUCKETS 256 /* in-flight GET keys; chains absorb more */
 #define CACHE_MAX_PARTS 4        /* MULTI, DEL, XADD, EXEC */
 #define CACHE_OWN_HANDLES 4      /* three timers and the idle handle */
 
@@ -78,13 +59,6 @@ typedef enum cache_cmd_kind {
     CACHE_CMD_WRITE,  /* SET or DEL, fire and forget */
     CACHE_CMD_STREAM, /* MULTI [DEL] XADD EXEC with one done callback */
 } cache_cmd_kind;
-
-typedef struct cache_cmd cache_cmd;
-
-typedef struct cache_list {
-    cache_cmd *head, *tail;
-    size_t n;
-} cache_list;
 
 typedef struct cache_waiter {
     struct cache_waiter *next;
@@ -118,48 +92,7 @@ struct cache_cmd {
     void *done_arg;
 };
 
-struct cache {
-    uv_loop_t *loop;
-    char addr[CACHE_ADDR_MAX]; /* as given, for logs */
-    char host[CACHE_HOST_MAX];
-    int port;
-    int numeric_host;
-    int timeout_ms;
-    int ttl_seconds;
-    double ttl_jitter;
-    long delay_ms; /* the "redis.delay_ms" fault, 0 when unarmed */
-
-    /* The connection: ac is NULL while none is being made or held. */
-    redisAsyncContext *ac;
-    int connected;      /* ac is connected and accepts commands */
-    int drop_requested; /* the idle callback frees ac */
-    int resolving;      /* resolve_req is outstanding */
-    int from_reconnect; /* the current attempt was started by the backoff */
-    int down_logged;    /* "redis down" written for this outage */
-    int backoff_ms;
-    uv_getaddrinfo_t resolve_req;
-
-    uv_timer_t reconnect_timer; /* the backoff; the connect timeout meanwhile */
-    uv_timer_t timeout_timer;
-    uv_timer_t delay_timer;
-    uv_idle_t idle; /* runs the ready list and frees dropped contexts */
-
-    cache_list held, inflight, ready;
-    cache_cmd *flights[CACHE_FLIGHT_BUCKETS];
-    cache_stats stats;
-
-    /* Teardown: the cache is freed when both counts reach zero. */
-    int closing;
-    int handles_closing;
-    int own_handles; /* our handles not yet closed */
-    int poll_handles; /* adapter poll handles not yet closed */
-    void (*close_cb)(void *arg);
-    void *close_arg;
-};
-
 static void cache_on_idle(uv_idle_t *idle);
-static void cache_conn_start(cache *c);
-static void cache_close_continue(cache *c);
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -190,7 +123,7 @@ static uint64_t cache_now_ms(void)
 }
 
 /* xorshift64*: jitter needs spread, not secrecy. Loop thread only. */
-static uint64_t cache_random(void)
+uint64_t cache__random(void)
 {
     static uint64_t state;
 
@@ -378,7 +311,7 @@ static void cache_cmd_finish(cache *c, cache_cmd *cmd, int rc, const void *value
 
 /* Starts the idle handle, unless the cache is past the point where its
  * handles are closing (the last close callback then drains the ready list). */
-static void cache_kick(cache *c)
+void cache__kick(cache *c)
 {
     if (!c->handles_closing)
         uv_idle_start(&c->idle, cache_on_idle);
@@ -390,7 +323,7 @@ static void cache_cmd_fail_later(cache *c, cache_cmd *cmd, int rc)
     cache_list_unlink(cmd);
     cmd->rc = rc;
     cache_list_push(&c->ready, cmd);
-    cache_kick(c);
+    cache__kick(c);
 }
 
 /* ---- timeouts and the fault delay -------------------------------------- */
@@ -430,14 +363,6 @@ static void cache_timeout_watch(cache *c)
         cache_timeout_arm(c);
 }
 
-/* Asks the idle callback to free the connection, and stops using it now. */
-static void cache_conn_drop(cache *c)
-{
-    c->connected = 0;
-    c->drop_requested = 1;
-    cache_kick(c);
-}
-
 static void cache_on_timeout(uv_timer_t *timer)
 {
     cache *c = timer->data;
@@ -447,7 +372,7 @@ static void cache_on_timeout(uv_timer_t *timer)
     /* Drop first, so callbacks run below cannot send on this connection. */
     if (c->inflight.head && c->inflight.head->deadline <= now) {
         log_msg(LOG_WARN, "redis command timed out, reconnecting", "addr", c->addr, NULL);
-        cache_conn_drop(c);
+        cache__conn_drop(c);
     }
     while ((cmd = c->held.head) && cmd->deadline <= now)
         cache_cmd_finish(c, cmd, -ETIMEDOUT, NULL, 0);
@@ -607,272 +532,6 @@ static void cache_on_reply(redisAsyncContext *ac, void *r, void *privdata)
     cache_cmd_unref(cmd);
 }
 
-/* ---- the connection ----------------------------------------------------- */
-
-static void cache_log_down(cache *c, const char *why)
-{
-    if (c->down_logged)
-        return;
-    c->down_logged = 1;
-    log_msg(LOG_WARN, "redis down", "addr", c->addr, "error", why && *why ? why : "unknown",
-            NULL);
-}
-
-static void cache_on_reconnect(uv_timer_t *timer)
-{
-    cache *c = timer->data;
-
-    c->from_reconnect = 1;
-    cache_conn_start(c);
-}
-
-/* Waits the backoff (with jitter: between half and all of it), then tries
- * again; the backoff doubles up to CACHE_BACKOFF_MAX_MS. */
-static void cache_reconnect_later(cache *c)
-{
-    int half = c->backoff_ms / 2;
-    uint64_t delay = (uint64_t)half + cache_random() % (uint64_t)(c->backoff_ms - half + 1);
-
-    if (c->closing)
-        return;
-    c->backoff_ms = c->backoff_ms >= CACHE_BACKOFF_MAX_MS / 2 ? CACHE_BACKOFF_MAX_MS
-                                                              : c->backoff_ms * 2;
-    uv_timer_start(&c->reconnect_timer, cache_on_reconnect, delay, 0);
-}
-
-static void cache_poll_closed(uv_handle_t *handle)
-{
-    cache *c = handle->data;
-
-    free((char *)handle - offsetof(redisLibuvEvents, handle));
-    c->poll_handles--;
-    if (c->handles_closing)
-        cache_close_continue(c);
-}
-
-/* The poll hooks. hiredis 0.14.1's libuv adapter returns early when libuv
- * reports a poll error; libuv reports a refused connect (POLLERR) exactly so,
- * with the handle stopped, and the attempt would hang forever. Like later
- * hiredis versions, on an error we let hiredis read or write and meet the
- * socket error itself. */
-static void cache_poll_cb(uv_poll_t *handle, int status, int events)
-{
-    redisLibuvEvents *p = handle->data;
-    int ev = status < 0 ? p->events : events;
-
-    if (p->context && (ev & UV_READABLE))
-        redisAsyncHandleRead(p->context);
-    if (p->context && (ev & UV_WRITABLE))
-        redisAsyncHandleWrite(p->context);
-}
-
-static void cache_poll_set(redisLibuvEvents *p, int events)
-{
-    p->events = events;
-    if (events)
-        uv_poll_start(&p->handle, events, cache_poll_cb);
-    else
-        uv_poll_stop(&p->handle);
-}
-
-static void cache_poll_add_read(void *privdata)
-{
-    redisLibuvEvents *p = privdata;
-
-    cache_poll_set(p, p->events | UV_READABLE);
-}
-
-static void cache_poll_del_read(void *privdata)
-{
-    redisLibuvEvents *p = privdata;
-
-    cache_poll_set(p, p->events & ~UV_READABLE);
-}
-
-static void cache_poll_add_write(void *privdata)
-{
-    redisLibuvEvents *p = privdata;
-
-    cache_poll_set(p, p->events | UV_WRITABLE);
-}
-
-static void cache_poll_del_write(void *privdata)
-{
-    redisLibuvEvents *p = privdata;
-
-    cache_poll_set(p, p->events & ~UV_WRITABLE);
-}
-
-/* Replaces the adapter's cleanup hook, which closes the poll handle with a
- * close callback we cannot see; cache_close() must know when it is done.
- * The other hooks are cleared so that nothing restarts a closing handle. */
-static void cache_poll_cleanup(void *privdata)
-{
-    redisLibuvEvents *p = privdata;
-    redisAsyncContext *ac;
-
-    if (!p)
-        return; /* the adapter failed to attach */
-    ac = p->context;
-    ac->ev.addRead = ac->ev.delRead = NULL;
-    ac->ev.addWrite = ac->ev.delWrite = NULL;
-    ac->ev.cleanup = NULL;
-    ac->ev.data = NULL;
-    p->context = NULL;
-    p->handle.data = ac->data; /* the poll callback can no longer run */
-    uv_close((uv_handle_t *)&p->handle, cache_poll_closed);
-}
-
-static uint64_t cache_connect_timeout(const cache *c)
-{
-    return c->timeout_ms > CACHE_CONNECT_TIMEOUT_MS ? (uint64_t)c->timeout_ms
-                                                    : CACHE_CONNECT_TIMEOUT_MS;
-}
-
-static void cache_on_connect_timeout(uv_timer_t *timer)
-{
-    cache *c = timer->data;
-
-    if (!c->ac || c->connected || c->drop_requested)
-        return;
-    cache_log_down(c, "connect timed out");
-    cache_conn_drop(c); /* freeing it schedules the next attempt */
-}
-
-static void cache_on_connect(const redisAsyncContext *ac, int status)
-{
-    cache *c = ac->data;
-    int reconnect = c->from_reconnect;
-
-    c->from_reconnect = 0;
-    uv_timer_stop(&c->reconnect_timer); /* the connect timeout */
-    if (status != REDIS_OK) {
-        c->ac = NULL; /* hiredis frees it when we return */
-        cache_log_down(c, ac->c.errstr);
-        cache_reconnect_later(c);
-        if (c->closing)
-            cache_kick(c);
-        return;
-    }
-    if (c->closing || c->drop_requested)
-        return;
-    c->connected = 1;
-    c->down_logged = 0;
-    if (reconnect)
-        c->stats.reconnects++;
-    log_msg(LOG_INFO, "redis connected", "addr", c->addr, NULL);
-}
-
-static void cache_on_disconnect(const redisAsyncContext *ac, int status)
-{
-    cache *c = ac->data;
-
-    if (ac != c->ac)
-        return; /* we are freeing it ourselves */
-    c->ac = NULL;
-    c->connected = 0;
-    cache_log_down(c, ac->c.errstr[0] ? ac->c.errstr : "disconnected");
-    cache_reconnect_later(c);
-    if (c->closing)
-        cache_kick(c);
-}
-
-static void cache_conn_open(cache *c, const char *ip)
-{
-    redisAsyncContext *ac = redisAsyncConnect(ip, c->port);
-
-    if (!ac) {
-        cache_log_down(c, "out of memory");
-        cache_reconnect_later(c);
-        return;
-    }
-    if (ac->err) {
-        cache_log_down(c, ac->c.errstr);
-        redisAsyncFree(ac);
-        cache_reconnect_later(c);
-        return;
-    }
-    ac->data = c;
-    if (redisLibuvAttach(ac, c->loop) == REDIS_OK)
-        c->poll_handles++;
-    ac->ev.cleanup = cache_poll_cleanup;
-    if (!ac->ev.data) {
-        cache_log_down(c, "cannot watch the socket");
-        redisAsyncFree(ac);
-        cache_reconnect_later(c);
-        return;
-    }
-    ac->ev.addRead = cache_poll_add_read;
-    ac->ev.delRead = cache_poll_del_read;
-    ac->ev.addWrite = cache_poll_add_write;
-    ac->ev.delWrite = cache_poll_del_write;
-    redisAsyncSetConnectCallback(ac, cache_on_connect);
-    redisAsyncSetDisconnectCallback(ac, cache_on_disconnect);
-    c->ac = ac;
-    /* A connect can also hang (a host that drops SYNs): give up in time. */
-    uv_timer_start(&c->reconnect_timer, cache_on_connect_timeout, cache_connect_timeout(c), 0);
-}
-
-/* Prefers IPv4: a name like "localhost" may list ::1 first while the server
- * listens on 127.0.0.1 only. */
-static void cache_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-    cache *c = req->data;
-    const struct addrinfo *pick = NULL;
-    char ip[INET6_ADDRSTRLEN];
-
-    c->resolving = 0;
-    for (const struct addrinfo *ai = status == 0 ? res : NULL; ai; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET && (!pick || pick->ai_family != AF_INET))
-            pick = ai;
-        else if (ai->ai_family == AF_INET6 && !pick)
-            pick = ai;
-    }
-    if (c->closing) {
-        cache_kick(c);
-    } else if (pick && uv_ip_name(pick->ai_addr, ip, sizeof(ip)) == 0) {
-        cache_conn_open(c, ip);
-    } else {
-        cache_log_down(c, status ? uv_strerror(status) : "no address");
-        cache_reconnect_later(c);
-    }
-    uv_freeaddrinfo(res);
-}
-
-static void cache_conn_start(cache *c)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    int rc;
-
-    if (c->closing || c->ac || c->resolving)
-        return;
-    if (c->numeric_host) {
-        cache_conn_open(c, c->host);
-        return;
-    }
-    rc = uv_getaddrinfo(c->loop, &c->resolve_req, cache_on_resolved, c->host, NULL, &hints);
-    if (rc < 0) {
-        cache_log_down(c, uv_strerror(rc));
-        cache_reconnect_later(c);
-        return;
-    }
-    c->resolving = 1;
-}
-
-/* Frees a dropped connection; hiredis runs the NULL replies in here. */
-static void cache_conn_free(cache *c)
-{
-    redisAsyncContext *ac = c->ac;
-
-    c->drop_requested = 0;
-    if (!ac)
-        return;
-    c->ac = NULL;
-    c->connected = 0;
-    redisAsyncFree(ac);
-    cache_reconnect_later(c);
-}
-
 /* ---- the idle handle and teardown --------------------------------------- */
 
 /* Runs the callbacks of commands that were ready when it started; callbacks
@@ -891,12 +550,12 @@ static void cache_on_idle(uv_idle_t *idle)
     cache *c = idle->data;
 
     if (c->drop_requested)
-        cache_conn_free(c);
+        cache__conn_free(c);
     cache_ready_run(c, c->ready.n);
     if (!c->drop_requested && !c->ready.head)
         uv_idle_stop(idle);
     if (c->closing)
-        cache_close_continue(c);
+        cache__close_continue(c);
 }
 
 static void cache_handle_closed(uv_handle_t *handle)
@@ -904,13 +563,13 @@ static void cache_handle_closed(uv_handle_t *handle)
     cache *c = handle->data;
 
     c->own_handles--;
-    cache_close_continue(c);
+    cache__close_continue(c);
 }
 
 /* Moves closing along: first the connection and any lookup must be gone and
  * every callback run, then our handles close; the last close callback frees
  * the cache. Safe to call at any point of the teardown. */
-static void cache_close_continue(cache *c)
+void cache__close_continue(cache *c)
 {
     void (*cb)(void *arg);
     void *arg;
@@ -966,7 +625,7 @@ void cache_close(cache *c, void (*cb)(void *arg), void *arg)
         cmd->rc = -ECANCELED;
     cache_list_cancel(c, &c->inflight);
     cache_list_cancel(c, &c->held);
-    cache_conn_drop(c);
+    cache__conn_drop(c);
 }
 
 /* ---- creation ----------------------------------------------------------- */
@@ -1058,7 +717,7 @@ int cache_new(uv_loop_t *loop, const cache_options *opts, cache **out)
     c->reconnect_timer.data = c->timeout_timer.data = c->delay_timer.data = c;
     c->idle.data = c;
     c->own_handles = CACHE_OWN_HANDLES;
-    cache_conn_start(c);
+    cache__conn_start(c);
     *out = c;
     return 0;
 }
@@ -1116,7 +775,7 @@ int cache_ttl_with_jitter(int ttl_seconds, double jitter)
     hi = hi_f > INT_MAX ? INT_MAX : (long)hi_f;
     if (hi < lo)
         hi = lo;
-    return (int)(lo + (long)(cache_random() % (uint64_t)(hi - lo + 1)));
+    return (int)(lo + (long)(cache__random() % (uint64_t)(hi - lo + 1)));
 }
 
 /* ---- operations --------------------------------------------------------- */

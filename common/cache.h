@@ -1,7 +1,8 @@
 /* cache.h: Redis as a cache and an event bus, never the only copy of anything.
  *
  * One hiredis async connection, driven by the loop through hiredis's libuv
- * adapter (the only file that includes hiredis is cache.c). Redis is
+ * adapter (hiredis is included only by cache.c, the commands, and
+ * cache_conn.c, the connection and its event-loop glue). Redis is
  * optional: when it is down or slow every operation fails fast with a
  * negative errno (or simply does nothing, for set/del), and the caller falls
  * back to SQLite. Nothing here ever blocks the loop.

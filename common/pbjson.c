@@ -12,8 +12,12 @@
  * which is how an error frees everything: an array's count only grows once
  * an element is complete, a submessage is attached before it is filled, and
  * a oneof case is set only once its member holds a value.
+ *
+ * The well-known types with a JSON form of their own (Timestamp, FieldMask)
+ * are in pbjson_wkt.c; pbjson.c hands them over by descriptor name.
  */
 #include "pbjson.h"
+#include "pbjson_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,25 +30,15 @@
 #include <string.h>
 
 #define PBJSON_NAME_MAX 256
-#define PBJSON_PATH_MAX 512
 #define PBJSON_MAX_DEPTH 64
-
-/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the Timestamp range. */
-#define PBJSON_TS_MIN INT64_C(-62135596800)
-#define PBJSON_TS_MAX INT64_C(253402300799)
 
 static const char pbjson_timestamp_name[] = "google.protobuf.Timestamp";
 static const char pbjson_field_mask_name[] = "google.protobuf.FieldMask";
 
 /* ---- shared helpers ----------------------------------------------------- */
 
-static void *pbjson_at(const void *msg, unsigned offset)
-{
-    return (char *)(uintptr_t)msg + offset;
-}
-
 /* protoc's ToJsonName: drop each '_' and upper-case the letter after it. */
-static void pbjson_json_name(const char *proto, char *out, size_t size)
+void pbjson__json_name(const char *proto, char *out, size_t size)
 {
     size_t n = 0;
     int upper = 0;
@@ -93,35 +87,6 @@ static size_t pbjson_elem_size(ProtobufCType type)
     return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back
- * (H. Hinnant's algorithms). */
-static int64_t pbjson_days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void pbjson_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    int64_t era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static const char pbjson_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -152,7 +117,7 @@ static size_t pbjson_utf8_len(const unsigned char *s, size_t n)
 
 /* protobuf-c does not check that strings from the wire are UTF-8; bytes that
  * are not become U+FFFD, so that the JSON stays valid. */
-static json_t *pbjson_string_out(const char *s)
+json_t *pbjson__string_out(const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     size_t n = strlen((const char *)p), len = 0;
@@ -269,7 +234,7 @@ static json_t *pbjson_value_out(const ProtobufCFieldDescriptor *f, const void *p
     case PROTOBUF_C_TYPE_ENUM:
         return pbjson_enum_out(f->descriptor, *(const int *)p);
     case PROTOBUF_C_TYPE_STRING:
-        return pbjson_string_out(*(char *const *)p);
+        return pbjson__string_out(*(char *const *)p);
     case PROTOBUF_C_TYPE_BYTES:
         return pbjson_bytes_out(p);
     case PROTOBUF_C_TYPE_MESSAGE: {
@@ -311,8 +276,8 @@ static int pbjson_is_zero(const ProtobufCFieldDescriptor *f, const void *p)
 /* Whether field f of msg is written, the same test protobuf-c packs by. */
 static int pbjson_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
 {
-    const void *member = pbjson_at(msg, f->offset);
-    const void *q = pbjson_at(msg, f->quantifier_offset);
+    const void *member = pbjson__at(msg, f->offset);
+    const void *q = pbjson__at(msg, f->quantifier_offset);
 
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
         return *(const uint32_t *)q == f->id;
@@ -335,8 +300,8 @@ static int pbjson_present(const ProtobufCMessage *msg, const ProtobufCFieldDescr
 
 static json_t *pbjson_repeated_out(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
 {
-    size_t n = *(const size_t *)pbjson_at(msg, f->quantifier_offset);
-    const char *arr = *(char *const *)pbjson_at(msg, f->offset);
+    size_t n = *(const size_t *)pbjson__at(msg, f->quantifier_offset);
+    const char *arr = *(char *const *)pbjson__at(msg, f->offset);
     size_t size = pbjson_elem_size(f->type);
     json_t *a = json_array();
 
@@ -350,82 +315,6 @@ static json_t *pbjson_repeated_out(const ProtobufCMessage *msg, const ProtobufCF
     return a;
 }
 
-static int pbjson_get_i64(const ProtobufCMessage *msg, const char *name, int64_t *out)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
-
-    if (!f || f->label == PROTOBUF_C_LABEL_REPEATED)
-        return -EINVAL;
-    if (f->type == PROTOBUF_C_TYPE_INT64)
-        *out = *(const int64_t *)pbjson_at(msg, f->offset);
-    else if (f->type == PROTOBUF_C_TYPE_INT32)
-        *out = *(const int32_t *)pbjson_at(msg, f->offset);
-    else
-        return -EINVAL;
-    return 0;
-}
-
-/* RFC 3339 in UTC, with 0, 3, 6 or 9 fractional digits; NULL if out of the
- * Timestamp range (the caller then writes the plain message). */
-static json_t *pbjson_timestamp_out(const ProtobufCMessage *msg)
-{
-    int64_t secs, nanos, days, year, rem;
-    int month, day;
-    char buf[128], frac[24] = "";
-
-    if (pbjson_get_i64(msg, "seconds", &secs) < 0 || pbjson_get_i64(msg, "nanos", &nanos) < 0 ||
-        secs < PBJSON_TS_MIN || secs > PBJSON_TS_MAX || nanos < 0 || nanos > 999999999)
-        return NULL;
-    days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    rem = secs - days * 86400;
-    pbjson_civil_from_days(days, &year, &month, &day);
-    if (nanos % 1000000 == 0 && nanos)
-        snprintf(frac, sizeof(frac), ".%03" PRId64, nanos / 1000000);
-    else if (nanos % 1000 == 0 && nanos)
-        snprintf(frac, sizeof(frac), ".%06" PRId64, nanos / 1000);
-    else if (nanos)
-        snprintf(frac, sizeof(frac), ".%09" PRId64, nanos);
-    snprintf(buf, sizeof(buf), "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d%sZ", year, month, day,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac);
-    return json_string(buf);
-}
-
-/* "a_b.c_d" -> "aB.cD", joined with commas. NULL (plain message) if the
- * paths are not simple strings. */
-static json_t *pbjson_field_mask_out(const ProtobufCMessage *msg)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "paths");
-    size_t n, total = 1;
-    char **paths;
-    char *out;
-    json_t *j;
-
-    if (!f || f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_STRING)
-        return NULL;
-    n = *(const size_t *)pbjson_at(msg, f->quantifier_offset);
-    paths = *(char ***)pbjson_at(msg, f->offset);
-    for (size_t i = 0; i < n; i++) {
-        if (!paths[i])
-            return NULL;
-        total += strlen(paths[i]) + 1;
-    }
-    out = malloc(total);
-    if (!out)
-        return NULL;
-    out[0] = '\0';
-    for (size_t i = 0, len = 0; i < n; i++) {
-        if (i)
-            out[len++] = ',';
-        pbjson_json_name(paths[i], out + len, total - len);
-        len += strlen(out + len);
-    }
-    j = pbjson_string_out(out);
-    free(out);
-    return j;
-}
-
 static json_t *pbjson_message_out(const ProtobufCMessage *msg)
 {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
@@ -433,9 +322,9 @@ static json_t *pbjson_message_out(const ProtobufCMessage *msg)
     json_t *obj = NULL;
 
     if (strcmp(desc->name, pbjson_timestamp_name) == 0)
-        obj = pbjson_timestamp_out(msg);
+        obj = pbjson__timestamp_out(msg);
     else if (strcmp(desc->name, pbjson_field_mask_name) == 0)
-        obj = pbjson_field_mask_out(msg);
+        obj = pbjson__field_mask_out(msg);
     if (obj)
         return obj;
     obj = json_object();
@@ -447,8 +336,8 @@ static json_t *pbjson_message_out(const ProtobufCMessage *msg)
         if (f->label == PROTOBUF_C_LABEL_REPEATED)
             v = pbjson_repeated_out(msg, f);
         else
-            v = pbjson_value_out(f, pbjson_at(msg, f->offset));
-        pbjson_json_name(f->name, name, sizeof(name));
+            v = pbjson_value_out(f, pbjson__at(msg, f->offset));
+        pbjson__json_name(f->name, name, sizeof(name));
         if (!v || json_object_set_new(obj, name, v) < 0) {
             json_decref(obj);
             obj = NULL;
@@ -466,22 +355,10 @@ json_t *pbjson_from_message(const ProtobufCMessage *msg)
 
 /* ---- JSON to message ---------------------------------------------------- */
 
-/* Where we are while reading: the path of the value being read, for errors. */
-typedef struct pbjson_reader {
-    char path[PBJSON_PATH_MAX];
-    size_t len;
-    int depth;
-    char *err;
-    size_t errlen;
-} pbjson_reader;
-
 static int pbjson_message_in(pbjson_reader *rd, const ProtobufCMessageDescriptor *desc,
                              const json_t *json, ProtobufCMessage *msg);
 
-static int pbjson_fail(pbjson_reader *rd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int pbjson_fail(pbjson_reader *rd, const char *fmt, ...)
+int pbjson__fail(pbjson_reader *rd, const char *fmt, ...)
 {
     char what[256];
     va_list ap;
@@ -548,12 +425,12 @@ static const char *pbjson_type_name(const json_t *j)
 }
 
 /* A string without NUL bytes, which C strings cannot hold. */
-static int pbjson_get_string(pbjson_reader *rd, const json_t *j, const char **out)
+int pbjson__get_string(pbjson_reader *rd, const json_t *j, const char **out)
 {
     if (!json_is_string(j))
-        return pbjson_fail(rd, "expected a string, got %s", pbjson_type_name(j));
+        return pbjson__fail(rd, "expected a string, got %s", pbjson_type_name(j));
     if (strlen(json_string_value(j)) != json_string_length(j))
-        return pbjson_fail(rd, "expected a string without NUL characters");
+        return pbjson__fail(rd, "expected a string without NUL characters");
     *out = json_string_value(j);
     return 0;
 }
@@ -608,7 +485,7 @@ static int pbjson_get_signed(pbjson_reader *rd, const json_t *j, int64_t min, in
             return 0;
         }
     }
-    return pbjson_fail(rd, "expected an integer from %" PRId64 " to %" PRId64, min, max);
+    return pbjson__fail(rd, "expected an integer from %" PRId64 " to %" PRId64, min, max);
 }
 
 static int pbjson_get_unsigned(pbjson_reader *rd, const json_t *j, uint64_t max, uint64_t *out)
@@ -620,7 +497,7 @@ static int pbjson_get_unsigned(pbjson_reader *rd, const json_t *j, uint64_t max,
         *out = mag;
         return 0;
     }
-    return pbjson_fail(rd, "expected an integer from 0 to %" PRIu64, max);
+    return pbjson__fail(rd, "expected an integer from 0 to %" PRIu64, max);
 }
 
 static int pbjson_get_double(pbjson_reader *rd, const json_t *j, int is_float, double *out)
@@ -643,12 +520,12 @@ static int pbjson_get_double(pbjson_reader *rd, const json_t *j, int is_float, d
         errno = 0;
         v = strtod(s, &end);
         if (!*s || isspace((unsigned char)*s) || *end || errno || !isfinite(v))
-            return pbjson_fail(rd, "expected a number, got \"%s\"", s);
+            return pbjson__fail(rd, "expected a number, got \"%s\"", s);
     } else {
-        return pbjson_fail(rd, "expected a number, got %s", pbjson_type_name(j));
+        return pbjson__fail(rd, "expected a number, got %s", pbjson_type_name(j));
     }
     if (is_float && fabs(v) > FLT_MAX)
-        return pbjson_fail(rd, "number out of the range of a float");
+        return pbjson__fail(rd, "number out of the range of a float");
     *out = v;
     return 0;
 }
@@ -662,7 +539,7 @@ static int pbjson_get_enum(pbjson_reader *rd, const ProtobufCEnumDescriptor *ed,
         const ProtobufCEnumValue *ev =
             protobuf_c_enum_descriptor_get_value_by_name(ed, json_string_value(j));
         if (!ev)
-            return pbjson_fail(rd, "unknown enum value \"%s\" for %s", json_string_value(j),
+            return pbjson__fail(rd, "unknown enum value \"%s\" for %s", json_string_value(j),
                                ed->name);
         *out = ev->value;
         return 0;
@@ -671,7 +548,7 @@ static int pbjson_get_enum(pbjson_reader *rd, const ProtobufCEnumDescriptor *ed,
         *out = (int)v;
         return 0;
     }
-    return pbjson_fail(rd, "expected a %s name or number, got %s", ed->name,
+    return pbjson__fail(rd, "expected a %s name or number, got %s", ed->name,
                        pbjson_type_name(j));
 }
 
@@ -694,21 +571,21 @@ static int pbjson_get_bytes(pbjson_reader *rd, const json_t *j, ProtobufCBinaryD
     int bits = 0;
     uint8_t *buf;
 
-    if (pbjson_get_string(rd, j, &s) < 0)
+    if (pbjson__get_string(rd, j, &s) < 0)
         return -EINVAL;
     n = strlen(s);
     while (n > 0 && s[n - 1] == '=' && strlen(s) - n < 2)
         n--;
     if (n % 4 == 1)
-        return pbjson_fail(rd, "expected base64 data");
+        return pbjson__fail(rd, "expected base64 data");
     buf = malloc(n * 3 / 4 + 1);
     if (!buf)
-        return pbjson_fail(rd, "out of memory");
+        return pbjson__fail(rd, "out of memory");
     for (size_t i = 0; i < n; i++) {
         int v = pbjson_b64_value((unsigned char)s[i]);
         if (v < 0) {
             free(buf);
-            return pbjson_fail(rd, "expected base64 data");
+            return pbjson__fail(rd, "expected base64 data");
         }
         acc = (acc << 6) | (uint32_t)v;
         bits += 6;
@@ -775,23 +652,23 @@ static int pbjson_scalar_in(pbjson_reader *rd, const ProtobufCFieldDescriptor *f
         return pbjson_get_double(rd, j, 0, (double *)p);
     case PROTOBUF_C_TYPE_BOOL:
         if (!json_is_boolean(j))
-            return pbjson_fail(rd, "expected true or false, got %s", pbjson_type_name(j));
+            return pbjson__fail(rd, "expected true or false, got %s", pbjson_type_name(j));
         *(protobuf_c_boolean *)p = json_is_true(j);
         return 0;
     case PROTOBUF_C_TYPE_ENUM:
         return pbjson_get_enum(rd, f->descriptor, j, (int *)p);
     case PROTOBUF_C_TYPE_STRING:
-        if (pbjson_get_string(rd, j, &s) < 0)
+        if (pbjson__get_string(rd, j, &s) < 0)
             return -EINVAL;
         if (!(*(char **)p = pbjson_strdup(s)))
-            return pbjson_fail(rd, "out of memory");
+            return pbjson__fail(rd, "out of memory");
         return 0;
     case PROTOBUF_C_TYPE_BYTES:
         return pbjson_get_bytes(rd, j, p);
     case PROTOBUF_C_TYPE_MESSAGE:
         break;
     }
-    return pbjson_fail(rd, "unsupported field type");
+    return pbjson__fail(rd, "unsupported field type");
 }
 
 /* Allocates an initialised message of type desc into *slot, then fills it.
@@ -802,7 +679,7 @@ static int pbjson_submessage_in(pbjson_reader *rd, const ProtobufCMessageDescrip
     ProtobufCMessage *sub = malloc(desc->sizeof_message);
 
     if (!sub)
-        return pbjson_fail(rd, "out of memory");
+        return pbjson__fail(rd, "out of memory");
     protobuf_c_message_init(desc, sub);
     *slot = sub;
     return pbjson_message_in(rd, desc, j, sub);
@@ -811,23 +688,23 @@ static int pbjson_submessage_in(pbjson_reader *rd, const ProtobufCMessageDescrip
 static int pbjson_repeated_in(pbjson_reader *rd, const ProtobufCFieldDescriptor *f,
                               const json_t *j, ProtobufCMessage *msg)
 {
-    size_t *count = pbjson_at(msg, f->quantifier_offset);
-    char **arr = pbjson_at(msg, f->offset);
+    size_t *count = pbjson__at(msg, f->quantifier_offset);
+    char **arr = pbjson__at(msg, f->offset);
     size_t n = json_array_size(j), size = pbjson_elem_size(f->type);
 
     if (!json_is_array(j))
-        return pbjson_fail(rd, "expected an array, got %s", pbjson_type_name(j));
+        return pbjson__fail(rd, "expected an array, got %s", pbjson_type_name(j));
     if (n == 0)
         return 0;
     if (!(*arr = calloc(n, size)))
-        return pbjson_fail(rd, "out of memory");
+        return pbjson__fail(rd, "out of memory");
     *count = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(j, i);
         size_t mark = pbjson_path_index(rd, i);
         int rc;
         if (json_is_null(e)) {
-            rc = pbjson_fail(rd, "null is not allowed in a list");
+            rc = pbjson__fail(rd, "null is not allowed in a list");
         } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
             /* Count the element first: free_unpacked then frees it on error. */
             (*count)++;
@@ -856,7 +733,7 @@ static void pbjson_oneof_names(const ProtobufCMessageDescriptor *desc,
         if (!(g->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
             g->quantifier_offset != f->quantifier_offset)
             continue;
-        pbjson_json_name(g->name, name, sizeof(name));
+        pbjson__json_name(g->name, name, sizeof(name));
         if (len + strlen(name) + 3 > size)
             break;  /* the names so far are enough for a message */
         if (len)
@@ -871,15 +748,15 @@ static int pbjson_single_in(pbjson_reader *rd, const ProtobufCMessageDescriptor 
                             const ProtobufCFieldDescriptor *f, const json_t *j,
                             ProtobufCMessage *msg)
 {
-    void *member = pbjson_at(msg, f->offset);
-    void *q = pbjson_at(msg, f->quantifier_offset);
+    void *member = pbjson__at(msg, f->offset);
+    void *q = pbjson__at(msg, f->quantifier_offset);
     int oneof = (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0;
     char names[PBJSON_NAME_MAX];
     int rc;
 
     if (oneof && *(uint32_t *)q != 0) {
         pbjson_oneof_names(desc, f, names, sizeof(names));
-        return pbjson_fail(rd, "only one of %s may be set", names);
+        return pbjson__fail(rd, "only one of %s may be set", names);
     }
     if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
         if (oneof)
@@ -903,7 +780,7 @@ static int pbjson_key_matches(const ProtobufCFieldDescriptor *f, const char *key
 
     if (strcmp(f->name, key) == 0)
         return 1;
-    pbjson_json_name(f->name, name, sizeof(name));
+    pbjson__json_name(f->name, name, sizeof(name));
     return strcmp(name, key) == 0;
 }
 
@@ -928,13 +805,13 @@ static int pbjson_field_in(pbjson_reader *rd, const ProtobufCMessageDescriptor *
 
     if (!f) {
         pbjson_path_push(rd, key);
-        return pbjson_fail(rd, "unknown field of %s", desc->name);
+        return pbjson__fail(rd, "unknown field of %s", desc->name);
     }
-    pbjson_json_name(f->name, name, sizeof(name));
+    pbjson__json_name(f->name, name, sizeof(name));
     mark = pbjson_path_push(rd, name);
     /* Objects have unique keys, but a field can come under both its names. */
     if (strcmp(name, f->name) != 0 && json_object_get(obj, name) && json_object_get(obj, f->name))
-        return pbjson_fail(rd, "given twice, as %s and %s", name, f->name);
+        return pbjson__fail(rd, "given twice, as %s and %s", name, f->name);
     if (json_is_null(value)) {
         rc = 0;  /* null means the default */
     } else if (f->label == PROTOBUF_C_LABEL_REPEATED) {
@@ -947,158 +824,6 @@ static int pbjson_field_in(pbjson_reader *rd, const ProtobufCMessageDescriptor *
     return rc;
 }
 
-static int pbjson_set_i64(ProtobufCMessage *msg, const char *name, int64_t v)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
-
-    if (!f || f->label == PROTOBUF_C_LABEL_REPEATED)
-        return -EINVAL;
-    if (f->type == PROTOBUF_C_TYPE_INT64)
-        *(int64_t *)pbjson_at(msg, f->offset) = v;
-    else if (f->type == PROTOBUF_C_TYPE_INT32)
-        *(int32_t *)pbjson_at(msg, f->offset) = (int32_t)v;
-    else
-        return -EINVAL;
-    return 0;
-}
-
-/* Reads exactly `width` digits at *p into *out. */
-static int pbjson_digits(const char **p, int width, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < width; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return -1;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += width;
-    *out = v;
-    return 0;
-}
-
-static int pbjson_expect(const char **p, const char *chars)
-{
-    if (**p == '\0' || !strchr(chars, **p))
-        return -1;
-    (*p)++;
-    return 0;
-}
-
-static int pbjson_days_in_month(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-    return days[m - 1] + (m == 2 && leap);
-}
-
-/* "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)" -> seconds and nanos. */
-static int pbjson_parse_rfc3339(const char *s, int64_t *secs, int32_t *nanos)
-{
-    const char *p = s;
-    int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
-    int32_t ns = 0;
-    int ndig = 0;
-
-    if (pbjson_digits(&p, 4, &y) || pbjson_expect(&p, "-") || pbjson_digits(&p, 2, &mo) ||
-        pbjson_expect(&p, "-") || pbjson_digits(&p, 2, &d) || pbjson_expect(&p, "Tt") ||
-        pbjson_digits(&p, 2, &h) || pbjson_expect(&p, ":") || pbjson_digits(&p, 2, &mi) ||
-        pbjson_expect(&p, ":") || pbjson_digits(&p, 2, &se))
-        return -1;
-    if (*p == '.') {
-        for (p++; isdigit((unsigned char)*p); p++, ndig++) {
-            if (ndig >= 9)
-                return -1;
-            ns = ns * 10 + (*p - '0');
-        }
-        if (ndig == 0)
-            return -1;
-        for (int i = ndig; i < 9; i++)
-            ns *= 10;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else {
-        sign = *p == '+' ? 1 : *p == '-' ? -1 : 0;
-        p++;
-        if (!sign || pbjson_digits(&p, 2, &oh) || pbjson_expect(&p, ":") ||
-            pbjson_digits(&p, 2, &om) || oh > 23 || om > 59)
-            return -1;
-    }
-    if (*p || y < 1 || mo < 1 || mo > 12 || d < 1 || d > pbjson_days_in_month(y, mo) ||
-        h > 23 || mi > 59 || se > 59)
-        return -1;
-    *secs = pbjson_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
-            sign * (oh * 3600 + om * 60);
-    *nanos = ns;
-    return *secs < PBJSON_TS_MIN || *secs > PBJSON_TS_MAX ? -1 : 0;
-}
-
-static int pbjson_timestamp_in(pbjson_reader *rd, const json_t *j, ProtobufCMessage *msg)
-{
-    int64_t secs;
-    int32_t nanos;
-
-    if (!json_is_string(j) || pbjson_parse_rfc3339(json_string_value(j), &secs, &nanos) < 0)
-        return pbjson_fail(rd, "expected an RFC 3339 time such as \"2026-11-30T03:19:51Z\"");
-    if (pbjson_set_i64(msg, "seconds", secs) < 0 || pbjson_set_i64(msg, "nanos", nanos) < 0)
-        return pbjson_fail(rd, "%s has no seconds and nanos", msg->descriptor->name);
-    return 0;
-}
-
-/* "fooBar.baz" -> "foo_bar.baz" (snake_case input is left as it is). */
-static char *pbjson_path_to_snake(const char *s, size_t n)
-{
-    char *out = malloc(n * 2 + 1);
-    size_t o = 0;
-
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (isupper((unsigned char)s[i])) {
-            out[o++] = '_';
-            out[o++] = (char)tolower((unsigned char)s[i]);
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static int pbjson_field_mask_in(pbjson_reader *rd, const json_t *j, ProtobufCMessage *msg)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "paths");
-    const char *s, *p;
-    size_t n = 1, *count;
-    char ***arr;
-
-    if (!f || f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_STRING)
-        return pbjson_fail(rd, "%s has no repeated string paths", msg->descriptor->name);
-    if (pbjson_get_string(rd, j, &s) < 0)
-        return -EINVAL;
-    if (*s == '\0')
-        return 0;
-    for (p = s; *p; p++)
-        n += *p == ',';
-    count = pbjson_at(msg, f->quantifier_offset);
-    arr = pbjson_at(msg, f->offset);
-    if (!(*arr = calloc(n, sizeof(char *))))
-        return pbjson_fail(rd, "out of memory");
-    for (p = s; *count < n; p += strcspn(p, ",") + 1) {
-        size_t len = strcspn(p, ",");
-        if (len == 0)
-            return pbjson_fail(rd, "expected field paths separated by commas, got \"%s\"", s);
-        if (!((*arr)[*count] = pbjson_path_to_snake(p, len)))
-            return pbjson_fail(rd, "out of memory");
-        (*count)++;
-    }
-    return 0;
-}
-
 static int pbjson_message_in(pbjson_reader *rd, const ProtobufCMessageDescriptor *desc,
                              const json_t *json, ProtobufCMessage *msg)
 {
@@ -1107,13 +832,13 @@ static int pbjson_message_in(pbjson_reader *rd, const ProtobufCMessageDescriptor
     int rc = 0;
 
     if (++rd->depth > PBJSON_MAX_DEPTH)
-        return pbjson_fail(rd, "messages nested more than %d deep", PBJSON_MAX_DEPTH);
+        return pbjson__fail(rd, "messages nested more than %d deep", PBJSON_MAX_DEPTH);
     if (json_is_string(json) && strcmp(desc->name, pbjson_timestamp_name) == 0)
-        rc = pbjson_timestamp_in(rd, json, msg);
+        rc = pbjson__timestamp_in(rd, json, msg);
     else if (json_is_string(json) && strcmp(desc->name, pbjson_field_mask_name) == 0)
-        rc = pbjson_field_mask_in(rd, json, msg);
+        rc = pbjson__field_mask_in(rd, json, msg);
     else if (!json_is_object(json))
-        rc = pbjson_fail(rd, "expected %s, got %s",
+        rc = pbjson__fail(rd, "expected %s, got %s",
                          strcmp(desc->name, pbjson_timestamp_name) == 0
                              ? "an RFC 3339 time such as \"2026-11-30T03:19:51Z\""
                          : strcmp(desc->name, pbjson_field_mask_name) == 0
@@ -1140,7 +865,7 @@ ProtobufCMessage *pbjson_to_message(const ProtobufCMessageDescriptor *desc, cons
     if (err && errlen)
         err[0] = '\0';
     if (!desc || !json) {
-        pbjson_fail(&rd, "no descriptor or no JSON");
+        pbjson__fail(&rd, "no descriptor or no JSON");
         return NULL;
     }
     if (pbjson_submessage_in(&rd, desc, json, &msg) < 0) {
