@@ -97,10 +97,17 @@ def make_pod(sts, index, prefix, configmaps, hosts, publish):
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             if probe in container:
                 container[probe] = podman_probe(container[probe], container)
-        ports = container.get("ports") or []
+        # Podman binds declared containerPorts on the host, where the pods'
+        # shared port numbers (metrics: 9464) would collide, and on every
+        # address: keep only the first port of a container the test
+        # publishes, and only on 127.0.0.1. Pods reach each other directly.
+        ports = (container.get("ports") or [])[:1]
         if name in publish and ports and container is spec["containers"][0]:
             ports[0]["hostPort"] = publish[name]
             ports[0]["hostIP"] = "127.0.0.1"
+            container["ports"] = ports
+        else:
+            container.pop("ports", None)
     claims = []
     for tmpl in sts["spec"].get("volumeClaimTemplates") or []:
         claim = f"{prefix}{tmpl['metadata']['name']}-{name}-{index}"
