@@ -369,6 +369,12 @@ static void cache_on_timeout(uv_timer_t *timer)
     uint64_t now = cache_now_ms();
     cache_cmd *cmd;
 
+    /* The loop runs timers before it polls: after a long turn (a burst of
+     * commits, each waiting for its fsync) a reply may sit in the socket
+     * while its deadline looks passed. Read what is there before judging;
+     * the replies complete their commands as usual. */
+    if (c->ac && c->connected && c->inflight.head && c->inflight.head->deadline <= now)
+        redisAsyncHandleRead(c->ac);
     /* Drop first, so callbacks run below cannot send on this connection. */
     if (c->inflight.head && c->inflight.head->deadline <= now) {
         log_msg(LOG_WARN, "redis command timed out, reconnecting", "addr", c->addr, NULL);
