@@ -1,8 +1,8 @@
 /* rpc_server.c: incoming calls, from gRPC core to a handler and back.
  *
  * Request slots. For every registered method the server keeps
- * RPC_REQUESTS_PER_METHOD requests posted with core, plus a few generic ones
- * that catch unknown methods. A slot is an rpc_call waiting to be filled;
+ * RPC_REQUESTS_PER_METHOD requests posted with core (more for a method that
+ * runs out under load), plus a few generic ones that catch unknown methods. A slot is an rpc_call waiting to be filled;
  * when core fills it, a fresh slot is posted before the call is handled, so
  * the server never runs out of posted requests under load.
  *
@@ -44,7 +44,8 @@
 #include "metrics.h"
 #include "rpc_internal.h"
 
-#define RPC_REQUESTS_PER_METHOD 16
+#define RPC_REQUESTS_PER_METHOD 16  /* slots posted at start, per method */
+#define RPC_REQUESTS_MAX 256        /* slots one method may grow to under load */
 #define RPC_GENERIC_REQUESTS 2
 
 typedef struct rpc__method {
@@ -55,6 +56,8 @@ typedef struct rpc__method {
     rpc_handler_fn handler;           /* NULL: UNIMPLEMENTED */
     unsigned flags;
     void *data;
+    int posted;                       /* slots waiting in core now */
+    int slots;                        /* slots this method keeps in all */
 } rpc__method;
 
 typedef struct rpc__write {
@@ -230,9 +233,11 @@ int rpc_server_start(rpc_server *srv) {
         return -EADDRINUSE;
     grpc_server_start(srv->core);
     srv->started = 1;
-    for (size_t i = 0; i < srv->methods_count; i++)
+    for (size_t i = 0; i < srv->methods_count; i++) {
+        srv->methods[i]->slots = RPC_REQUESTS_PER_METHOD;
         for (int k = 0; k < RPC_REQUESTS_PER_METHOD; k++)
             slot_post(srv, srv->methods[i]);
+    }
     for (int k = 0; k < RPC_GENERIC_REQUESTS; k++)
         slot_post(srv, NULL);
     return port;
@@ -380,6 +385,20 @@ static void slot_post(rpc_server *srv, rpc__method *m) {
         return;
     }
     srv->slots_posted++;
+    if (m)
+        m->posted++;
+}
+
+/* Puts back the slot just filled; when it was the method's last one, calls
+ * are arriving faster than slots come back, so the method keeps one more
+ * from now on (up to RPC_REQUESTS_MAX): idle servers stay small, busy
+ * methods never wait for a slot. */
+static void slots_refill(rpc_server *srv, rpc__method *m) {
+    slot_post(srv, m);
+    if (m && m->posted == 1 && m->slots < RPC_REQUESTS_MAX) {
+        m->slots++;
+        slot_post(srv, m);
+    }
 }
 
 static char *copy_slice(grpc_slice s) {
@@ -435,6 +454,8 @@ static void call_dispatch(rpc_call *call) {
 static void on_slot_filled(rpc__tag *tag, int ok) {
     rpc_call *call = (rpc_call *)tag;
     rpc_server *srv = call->srv;
+    if (call->method)
+        call->method->posted--;
     if (!ok) { /* the server is shutting down */
         slot_free_unfilled(call);
         return;
@@ -444,7 +465,7 @@ static void on_slot_filled(rpc__tag *tag, int ok) {
     call->refs = 1; /* the handler's */
     call->start_ns = rpc__now_ns();
     if (!srv->shutting_down)
-        slot_post(srv, call->method);
+        slots_refill(srv, call->method);
     if (call->method == NULL) {
         call->generic_path = copy_slice(call->details.method);
         call->deadline = call->details.deadline;
