@@ -52,7 +52,7 @@
 #define CACHE_DEFAULT_TTL 300
 #define CACHE_DEFAULT_JITTER 0.1
 #define CACHE_MAX_PARTS 4        /* MULTI, DEL, XADD, EXEC */
-#define CACHE_OWN_HANDLES 4      /* three timers and the idle handle */
+#define CACHE_OWN_HANDLES 5      /* three timers, the idle and the flush handle */
 
 typedef enum cache_cmd_kind {
     CACHE_CMD_GET,    /* one GET shared by every waiter of a key */
@@ -392,6 +392,20 @@ static void cache_on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
 /* Hands every part to hiredis, or fails the command later if there is no
  * usable connection. */
+/* hiredis only asks to be told when the socket is writable, so a command
+ * issued during a loop turn would go out on the next turn's poll and its
+ * reply be read on the turn after. On a busy loop a turn is long: write at
+ * the end of this turn instead (the check phase), and the reply can be read
+ * on the next one. */
+static void cache_on_flush(uv_check_t *check)
+{
+    cache *c = check->data;
+
+    uv_check_stop(check);
+    if (c->ac && c->connected && !c->drop_requested && !c->closing)
+        redisAsyncHandleWrite(c->ac);
+}
+
 static void cache_cmd_send(cache *c, cache_cmd *cmd)
 {
     int i;
@@ -420,6 +434,8 @@ static void cache_cmd_send(cache *c, cache_cmd *cmd)
     cache_cmd_free_parts(cmd);
     cache_list_push(&c->inflight, cmd);
     cache_timeout_watch(c);
+    if (!uv_is_active((uv_handle_t *)&c->flush))
+        uv_check_start(&c->flush, cache_on_flush);
 }
 
 static void cache_on_delay(uv_timer_t *timer)
@@ -588,6 +604,7 @@ void cache__close_continue(cache *c)
         uv_close((uv_handle_t *)&c->timeout_timer, cache_handle_closed);
         uv_close((uv_handle_t *)&c->delay_timer, cache_handle_closed);
         uv_close((uv_handle_t *)&c->idle, cache_handle_closed);
+        uv_close((uv_handle_t *)&c->flush, cache_handle_closed);
         return;
     }
     if (c->own_handles > 0 || c->poll_handles > 0)
@@ -720,8 +737,9 @@ int cache_new(uv_loop_t *loop, const cache_options *opts, cache **out)
     uv_timer_init(loop, &c->timeout_timer);
     uv_timer_init(loop, &c->delay_timer);
     uv_idle_init(loop, &c->idle);
+    uv_check_init(loop, &c->flush);
     c->reconnect_timer.data = c->timeout_timer.data = c->delay_timer.data = c;
-    c->idle.data = c;
+    c->idle.data = c->flush.data = c;
     c->own_handles = CACHE_OWN_HANDLES;
     cache__conn_start(c);
     *out = c;

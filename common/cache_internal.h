@@ -57,6 +57,7 @@ struct cache {
     uv_timer_t timeout_timer;
     uv_timer_t delay_timer;
     uv_idle_t idle; /* runs the ready list and frees dropped contexts */
+    uv_check_t flush; /* writes queued commands at the end of a loop turn */
 
     cache_list held, inflight, ready;
     cache_cmd *flights[CACHE_FLIGHT_BUCKETS];
