@@ -126,6 +126,18 @@ int cli_getopt(cli_ctx *ctx, int argc, char **argv, const struct option *opts);
  * else (usage to stderr, returns CLI_EXIT_USAGE). */
 int cli_getopt_stop(cli_ctx *ctx, int c);
 
+/* Applies one command flag `c` with value `v` (NULL for a flag without one)
+ * to `draft`: 0 taken, -1 not one of its flags, else an exit status (the
+ * message is already printed). */
+typedef int (*cli_flag_fn)(cli_ctx *ctx, void *draft, int c, char *v);
+
+/* The flag loop of a command: every flag of `opts` goes through `fn`.
+ * Returns -1 when all were taken (optind then indexes the first argument),
+ * else the exit status to end the command with (usage already printed for
+ * --help or a bad flag). */
+int cli_parse_flags(cli_ctx *ctx, int argc, char **argv, const struct option *opts,
+                    cli_flag_fn fn, void *draft);
+
 /* Prints "compactctl: <printf message>" and the command's usage to stderr;
  * returns CLI_EXIT_USAGE. */
 int cli_usage_error(cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -381,8 +381,9 @@ enum {
 
 /* Applies one entity flag. Returns 0, an exit status, or -1 if `c` is not an
  * entity flag. */
-static int entities_draft_flag(cli_ctx *ctx, entities_draft *d, int c, char *v)
+static int entities_draft_flag(cli_ctx *ctx, void *draft, int c, char *v)
 {
+    entities_draft *d = draft;
     mb_entity *e = &d->entity;
     int kind = 0;
     switch (c) {
@@ -405,22 +406,6 @@ static int entities_draft_flag(cli_ctx *ctx, entities_draft *d, int c, char *v)
     default:
         return -1;
     }
-}
-
-/* Reads the flags of create or update into d. Returns -1 to go on, else the
- * exit status. */
-static int entities_draft_parse(cli_ctx *ctx, entities_draft *d, int argc, char **argv,
-                                const struct option *opts)
-{
-    int c, rc;
-    while ((c = cli_getopt(ctx, argc, argv, opts)) != -1) {
-        rc = entities_draft_flag(ctx, d, c, optarg);
-        if (rc == -1)
-            return cli_getopt_stop(ctx, c);
-        if (rc != 0)
-            return rc;
-    }
-    return -1;
 }
 
 /* ---- entities create -------------------------------------------------------- */
@@ -483,7 +468,7 @@ static int entities_cmd_create(cli_ctx *ctx, int argc, char **argv)
 {
     entities_draft d;
     entities_draft_init(&d);
-    int rc = entities_draft_parse(ctx, &d, argc, argv, entities_create_opts);
+    int rc = cli_parse_flags(ctx, argc, argv, entities_create_opts, entities_draft_flag, &d);
     if (rc != -1)
         return rc;
     if (optind < argc)
@@ -546,7 +531,7 @@ static int entities_cmd_update(cli_ctx *ctx, int argc, char **argv)
     entities_draft d;
     const char *key = NULL;
     entities_draft_init(&d);
-    int rc = entities_draft_parse(ctx, &d, argc, argv, entities_update_opts);
+    int rc = cli_parse_flags(ctx, argc, argv, entities_update_opts, entities_draft_flag, &d);
     if (rc != -1)
         return rc;
     if (entities_one_arg(ctx, argc, argv, "ID", &key) != 0)
@@ -580,7 +565,7 @@ static int entities_cmd_withdraw(cli_ctx *ctx, int argc, char **argv)
     entities_draft d;
     const char *key = NULL;
     entities_draft_init(&d);
-    int rc = entities_draft_parse(ctx, &d, argc, argv, entities_withdraw_opts);
+    int rc = cli_parse_flags(ctx, argc, argv, entities_withdraw_opts, entities_draft_flag, &d);
     if (rc != -1)
         return rc;
     if (entities_one_arg(ctx, argc, argv, "ID", &key) != 0)

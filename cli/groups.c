@@ -608,8 +608,9 @@ enum {
 
 /* Applies one group flag. Returns 0, an exit status, or -1 if `c` is not
  * one. */
-static int groups_draft_flag(cli_ctx *ctx, groups_draft *d, int c, char *v)
+static int groups_draft_flag(cli_ctx *ctx, void *draft, int c, char *v)
 {
+    groups_draft *d = draft;
     wg_group *g = &d->group;
     int value = 0;
     switch (c) {
@@ -645,21 +646,6 @@ static int groups_draft_flag(cli_ctx *ctx, groups_draft *d, int c, char *v)
     default:
         return -1;
     }
-}
-
-/* Reads the flags into d. Returns -1 to go on, else the exit status. */
-static int groups_draft_parse(cli_ctx *ctx, groups_draft *d, int argc, char **argv,
-                              const struct option *opts)
-{
-    int c, rc;
-    while ((c = cli_getopt(ctx, argc, argv, opts)) != -1) {
-        rc = groups_draft_flag(ctx, d, c, optarg);
-        if (rc == -1)
-            return cli_getopt_stop(ctx, c);
-        if (rc != 0)
-            return rc;
-    }
-    return -1;
 }
 
 /* ---- groups create and update ----------------------------------------------------- */
@@ -715,7 +701,7 @@ static int groups_cmd_create(cli_ctx *ctx, int argc, char **argv)
 {
     groups_draft d;
     groups_draft_init(&d);
-    int rc = groups_draft_parse(ctx, &d, argc, argv, groups_create_opts);
+    int rc = cli_parse_flags(ctx, argc, argv, groups_create_opts, groups_draft_flag, &d);
     if (rc != -1)
         return rc;
     if (optind < argc)
@@ -749,7 +735,7 @@ static int groups_cmd_update(cli_ctx *ctx, int argc, char **argv)
 {
     groups_draft d;
     groups_draft_init(&d);
-    int rc = groups_draft_parse(ctx, &d, argc, argv, groups_update_opts);
+    int rc = cli_parse_flags(ctx, argc, argv, groups_update_opts, groups_draft_flag, &d);
     if (rc != -1)
         return rc;
     if (groups_args(ctx, argc, argv, 1, "ID or CODE"))

@@ -214,8 +214,9 @@ static const struct option groups_plan_item_opts[] = {
 };
 
 /* Applies one item flag: 0, an exit status, or -1 if `c` is not one. */
-static int groups_plan_item_flag(cli_ctx *ctx, groups_plan_draft *d, int c, char *v)
+static int groups_plan_item_flag(cli_ctx *ctx, void *draft, int c, char *v)
 {
+    groups_plan_draft *d = draft;
     wg_item *it = &d->item;
     int value;
     switch (c) {
@@ -249,17 +250,13 @@ static int groups_plan_item_flag(cli_ctx *ctx, groups_plan_draft *d, int c, char
 static int groups_plan_item_parse(cli_ctx *ctx, groups_plan_draft *d, int argc, char **argv,
                              int nargs, const char *what)
 {
-    int c, rc;
+    int rc;
     memset(d, 0, sizeof *d);
     compact__workgroups__v1__work_plan_item__init(&d->item);
     d->item.project_ids = d->projects;
-    while ((c = cli_getopt(ctx, argc, argv, groups_plan_item_opts)) != -1) {
-        rc = groups_plan_item_flag(ctx, d, c, optarg);
-        if (rc == -1)
-            return cli_getopt_stop(ctx, c);
-        if (rc != 0)
-            return rc;
-    }
+    rc = cli_parse_flags(ctx, argc, argv, groups_plan_item_opts, groups_plan_item_flag, d);
+    if (rc != -1)
+        return rc;
     return groups_args(ctx, argc, argv, nargs, what) ? CLI_EXIT_USAGE : -1;
 }
 

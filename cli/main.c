@@ -187,6 +187,20 @@ int cli_getopt(cli_ctx *ctx, int argc, char **argv, const struct option *opts)
     return cli_getopt_with(ctx, argc, argv, opts, ":h");
 }
 
+int cli_parse_flags(cli_ctx *ctx, int argc, char **argv, const struct option *opts,
+                    cli_flag_fn fn, void *draft)
+{
+    int c, rc;
+    while ((c = cli_getopt(ctx, argc, argv, opts)) != -1) {
+        rc = c < 0 ? -1 : fn(ctx, draft, c, optarg);
+        if (rc == -1)
+            return cli_getopt_stop(ctx, c);
+        if (rc != 0)
+            return rc;
+    }
+    return -1;
+}
+
 int cli_getopt_stop(cli_ctx *ctx, int c)
 {
     if (c == CLI_OPT_HELP) {
