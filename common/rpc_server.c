@@ -135,7 +135,10 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
     srv->service_name = strdup(opts->service_name ? opts->service_name : "compact");
     srv->max_calls = opts->max_calls > 0 ? opts->max_calls : 1000;
     int max_msg = opts->max_message_bytes > 0 ? opts->max_message_bytes : 4 << 20;
-    grpc_arg args[4] = {
+    /* No SO_REUSEPORT: a second server on our port must fail to start, not
+     * silently share the port's connections with us. */
+    grpc_arg args[5] = {
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
          .value.integer = max_msg},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
@@ -145,7 +148,7 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
          .value.integer = 10000},
     };
-    grpc_channel_args channel_args = {.num_args = opts->max_connection_age_ms > 0 ? 4 : 2,
+    grpc_channel_args channel_args = {.num_args = opts->max_connection_age_ms > 0 ? 5 : 3,
                                       .args = args};
     srv->core = grpc_server_create(&channel_args, NULL);
     if (srv->listen == NULL || srv->service_name == NULL || srv->core == NULL) {

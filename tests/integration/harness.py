@@ -27,6 +27,7 @@ import atexit
 import importlib.util
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -218,10 +219,26 @@ def poll(fn, timeout=None, what="condition", interval=0.05):
         time.sleep(interval)
 
 
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now on 127.0.0.1, never given twice by this process, and
+    below the kernel's ephemeral range (32768 and up), so that neither a
+    parallel test's port 0 nor a client connection's local port takes it
+    between now and the server's bind."""
+    rng = random.SystemRandom()
+    while True:
+        port = rng.randrange(20000, 32000)
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_GIVEN.add(port)
+        return port
 
 
 _SANITIZER_RE = re.compile(

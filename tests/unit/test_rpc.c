@@ -150,6 +150,10 @@ static void on_server_done(void *arg) {
     ((fixture *)arg)->server_done++;
 }
 
+static void on_server_done_count(void *arg) {
+    (*(int *)arg)++;
+}
+
 static int teardown(void **state) {
     fixture *f = *state;
     rpc_channel_close(f->ch);
@@ -326,6 +330,24 @@ static void test_deadline_propagates_to_child_calls(void **state) {
     assert_int_equal(f->handler_calls, 2);
 }
 
+/* A second server on a port in use must fail to start, not share the port's
+ * connections with the first (gRPC core would allow SO_REUSEPORT). */
+static void test_port_in_use_is_refused(void **state) {
+    fixture *f = *state;
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", f->port);
+    rpc_server_options opts = {.listen = listen, .max_calls = 10, .service_name = "second"};
+    rpc_server *second = NULL;
+    int done = 0;
+    assert_int_equal(rpc_server_new(f->rt, &opts, &second), 0);
+    assert_int_equal(rpc_server_add_service(second, &grpc__health__v1__health__descriptor,
+                                            test_methods, f), 0);
+    assert_int_equal(rpc_server_start(second), -EADDRINUSE);
+    rpc_server_shutdown(second, 0, on_server_done_count, &done);
+    assert_int_equal(done, 1);
+    rpc_server_free(second);
+}
+
 static void test_cancellation_propagates_to_child_calls(void **state) {
     fixture *f = *state;
     outcome o = {0};
@@ -411,6 +433,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_client_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_exceeded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_propagates_to_child_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_in_use_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancellation_propagates_to_child_calls, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cap_on_calls_in_flight, setup_one_call, teardown),
