@@ -370,7 +370,7 @@ static void cache_on_timeout(uv_timer_t *timer)
     cache_cmd *cmd;
 
     /* The loop runs timers before it polls: after a long turn (a burst of
-     * commits, each waiting for its fsync) a reply may sit in the socket
+     * calls, a checkpoint) a reply may sit in the socket
      * while its deadline looks passed. Read what is there before judging;
      * the replies complete their commands as usual. */
     if (c->ac && c->connected && c->inflight.head && c->inflight.head->deadline <= now)

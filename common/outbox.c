@@ -11,9 +11,17 @@
  * hands it to cache_stream_add() with the stream id "<epoch>-<seq>", one
  * entry at a time (see outbox_item_done). Only one batch is in flight. When
  * sending stops, the prefix of rows whose reply was 0 or -EEXIST is marked
- * sent in one UPDATE (one fsync per batch, not per event); the first other
- * error ends the batch and the rest wait for the next kick or tick. A batch owns its row copies until its last reply,
- * so cache.c may hold the fields as long as it likes.
+ * sent in one UPDATE (not flushed: a mark lost to a power cut means one more
+ * publish, which Redis refuses as a duplicate); the first other error ends
+ * the batch and the rest wait for the next kick or tick. A batch owns its row
+ * copies until its last reply, so cache.c may hold the fields as long as it
+ * likes.
+ *
+ * Only what is on disk is published: a batch waits for store_sync() before
+ * its first entry goes out, since an event whose write a power cut could
+ * still undo must never reach the stream. Its rows committed before that
+ * flush began, so the wait covers them all; under load it shares the flush
+ * that the writes' own replies wait for.
  *
  * Closing: the timers are closed; a batch in flight finishes when the reply
  * of its entry on the way arrives (every Redis command has a timeout, and
@@ -515,10 +523,27 @@ static void outbox_batch_send_next(outbox_batch *b)
                      it->nkeys, outbox_item_done, it);
 }
 
+/* store_sync_cb: the batch's rows are on disk; send, or give the batch up. */
+static void outbox_batch_synced(void *arg, int rc)
+{
+    outbox_batch *b = arg;
+    outbox_relay *r = b->relay;
+    if (rc == 0 && !r->closing) {
+        outbox_batch_send_next(b);
+        return;
+    }
+    r->inflight = NULL;
+    outbox_batch_free(b);
+    if (rc != 0)
+        outbox_outage(r, rc);
+    if (r->closing)
+        outbox_relay_maybe_closed(r);
+}
+
 static void outbox_batch_send(outbox_relay *r, outbox_batch *b)
 {
     r->inflight = b;
-    outbox_batch_send_next(b);
+    store_sync(r->st, outbox_batch_synced, b);
 }
 
 /* --- the relay: life ------------------------------------------------------- */

@@ -153,6 +153,15 @@ void rpc_server_set_metrics(rpc_server *srv, struct metrics_rpc *m);
 /* Packs `reply` (the caller keeps it) and ends the call with OK. */
 void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply);
 
+/* A reply that must wait for something after the handler's own data is
+ * gone (a write's reply waits for its commit to reach the disk). hold packs
+ * `reply` now (the caller keeps it) and leaves the call open; then either
+ * release sends it and ends the call with OK, or rpc_call_fail ends the call
+ * instead and drops it (the call is gone after either: use one, once).
+ * Unary calls only; one held reply per call. */
+void rpc_call_hold_reply(rpc_call *call, const ProtobufCMessage *reply);
+void rpc_call_release_reply(rpc_call *call);
+
 /* Ends the call with `code` (not RPC_OK) and a printf-style message that
  * names the field and the problem, e.g. "entity.acronym: must not be empty". */
 void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...)

@@ -102,6 +102,7 @@ struct rpc_call {
     char *status_message;
     grpc_slice status_slice;
     grpc_byte_buffer *reply;
+    grpc_byte_buffer *held;          /* rpc_call_hold_reply's, until released */
     int ended;                       /* reply/fail/finish was called */
     int refs;                        /* the handler's, plus one per batch in flight */
     int watching;                    /* a close batch was started */
@@ -334,6 +335,8 @@ static void call_free(rpc_call *call) {
         grpc_byte_buffer_destroy(call->payload);
     if (call->reply)
         grpc_byte_buffer_destroy(call->reply);
+    if (call->held)
+        grpc_byte_buffer_destroy(call->held);
     if (call->request)
         protobuf_c_message_free_unpacked(call->request, NULL);
     grpc_slice_unref(call->status_slice);
@@ -598,6 +601,23 @@ void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply) {
         return;
     }
     call_end_now(call, RPC_OK, NULL, rpc__pack(reply));
+}
+
+void rpc_call_hold_reply(rpc_call *call, const ProtobufCMessage *reply) {
+    if (call->ended || call->held)
+        return;
+    call->held = rpc__pack(reply);
+}
+
+void rpc_call_release_reply(rpc_call *call) {
+    grpc_byte_buffer *held = call->held;
+    call->held = NULL;
+    if (held == NULL)
+        return;
+    if (call->ended)
+        grpc_byte_buffer_destroy(held);
+    else
+        call_end_now(call, RPC_OK, NULL, held);
 }
 
 void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...) {

@@ -188,6 +188,7 @@ static int open_store_and_cache(service *svc) {
         log_fmt(LOG_ERROR, "opening the store in %s failed: %s", cfg->data_dir, strerror(-rc));
         return rc;
     }
+    store_use_loop(svc->store, &svc->loop);
     cache_options copts = {.addr = cfg->redis_addr, .timeout_ms = cfg->redis_timeout_ms,
                            .ttl_seconds = cfg->cache_ttl_seconds, .ttl_jitter = 0.1};
     rc = cache_new(&svc->loop, &copts, &svc->cache);
@@ -230,6 +231,9 @@ static double sample_in_flight(void *arg) {
 }
 static double sample_start_time(void *arg) { return ((service *)arg)->start_time; }
 static double sample_store_healthy(void *arg) { return store_healthy(((service *)arg)->store); }
+static double sample_store_flushes(void *arg) {
+    return (double)store_flushes(((service *)arg)->store);
+}
 static double sample_serving(void *arg) { return health_serving(((service *)arg)->health); }
 static double sample_cache_connected(void *arg) {
     return cache_connected(((service *)arg)->cache);
@@ -274,6 +278,9 @@ static const struct {
      "Committed events not yet published to the Redis stream.", sample_outbox_pending},
     {METRICS_GAUGE, "compact_store_healthy", "1 while the SQLite store works.",
      sample_store_healthy},
+    {METRICS_COUNTER, "compact_store_flushes_total",
+     "Flushes of the SQLite WAL to disk; each acknowledges every write committed before it.",
+     sample_store_flushes},
     {METRICS_GAUGE, "compact_health_serving", "1 while the health service says SERVING.",
      sample_serving},
 };

@@ -38,6 +38,7 @@ struct store {
     dev_t dev;         /* identity of the file at open, for store_check */
     ino_t ino;
     int healthy;
+    store_syncer *syncer; /* NULL for ":memory:" */
     store_cached *buckets[STORE_STMT_BUCKETS];
 };
 
@@ -135,7 +136,7 @@ int store_result(store *st, int sqlite_rc)
 
 int store_healthy(const store *st)
 {
-    return st != NULL && st->healthy;
+    return st != NULL && st->healthy && !store_syncer_failed(st->syncer);
 }
 
 /* --- statement cache ------------------------------------------------------- */
@@ -235,6 +236,8 @@ int store_begin(store *st)
         log_msg(LOG_ERROR, "store_begin inside a transaction", NULL);
         return -EINVAL;
     }
+    if (store_syncer_failed(st->syncer))
+        return -EIO; /* no write could be made durable */
     return store_exec(st, "BEGIN IMMEDIATE");
 }
 
@@ -416,7 +419,7 @@ static int store_configure(store *st)
     sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
     int err = store_pragma(st, "PRAGMA journal_mode=WAL", st->memory ? NULL : "wal");
     if (err == 0)
-        err = store_pragma(st, "PRAGMA synchronous=FULL", NULL);
+        err = store_pragma(st, "PRAGMA synchronous=NORMAL", NULL);
     if (err == 0)
         err = store_pragma(st, "PRAGMA foreign_keys=ON", NULL);
     if (err == 0)
@@ -475,6 +478,19 @@ static int store_path(store *st, const char *dir, const char *name)
     return 0;
 }
 
+/* The WAL exists once the migrations have read the database. */
+static int store_open_syncer(store *st)
+{
+    if (st->memory)
+        return 0;
+    char *wal;
+    if (asprintf(&wal, "%s-wal", st->path) < 0)
+        return -ENOMEM;
+    int err = store_syncer_new(wal, &st->syncer);
+    free(wal);
+    return err;
+}
+
 int store_open(const char *dir, const char *name, const store_migration *migrations, size_t n,
                store **out)
 {
@@ -492,6 +508,8 @@ int store_open(const char *dir, const char *name, const store_migration *migrati
                             outbox_migrations_count);
     if (err == 0)
         err = store_migrate(st, name, migrations, n);
+    if (err == 0)
+        err = store_open_syncer(st);
     if (err != 0) {
         store_close(st);
         return err;
@@ -504,6 +522,7 @@ void store_close(store *st)
 {
     if (st == NULL)
         return;
+    store_syncer_close(st->syncer);
     store_cache_clear(st);
     if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK) {
         /* the service left its own statements open: close once they finish */
@@ -517,6 +536,27 @@ void store_close(store *st)
 sqlite3 *store_db(store *st)
 {
     return st->db;
+}
+
+/* --- durability ------------------------------------------------------------ */
+
+void store_use_loop(store *st, uv_loop_t *loop)
+{
+    if (st->syncer != NULL)
+        store_syncer_use_loop(st->syncer, loop);
+}
+
+void store_sync(store *st, store_sync_cb cb, void *arg)
+{
+    if (st->syncer == NULL)
+        cb(arg, 0); /* in memory: nothing to flush */
+    else
+        store_syncer_wait(st->syncer, cb, arg);
+}
+
+uint64_t store_flushes(const store *st)
+{
+    return store_syncer_flushes(st->syncer);
 }
 
 /* --- health probe ---------------------------------------------------------- */
@@ -550,5 +590,5 @@ int store_check(store *st)
         store_set_healthy(st, 1, NULL);
     else
         store_set_healthy(st, 0, sqlite3_errstr(rc));
-    return st->healthy;
+    return store_healthy(st);
 }

@@ -2,9 +2,13 @@
  *
  * One database file per service, "<data_dir>/<service>.db", opened once on the
  * loop thread and used only there (SQLITE_OPEN_NOMUTEX). Settings chosen for
- * "acknowledged only after committed, nothing lost": WAL journal,
- * synchronous=FULL (a commit is on disk when COMMIT returns), foreign keys on,
- * a busy timeout for the odd external reader (backups, sqlite3 shell).
+ * "acknowledged only after committed, nothing lost": WAL journal, foreign
+ * keys on, a busy timeout for the odd external reader (backups, sqlite3
+ * shell), and group commit: COMMIT only appends to the WAL
+ * (synchronous=NORMAL), and a write is acknowledged once store_sync() says
+ * the WAL is on disk. The flush runs on libuv's thread pool and serves every
+ * commit made before it began, so the loop never waits for the disk
+ * (store_sync.c says why this is as durable as synchronous=FULL).
  *
  * Schema migrations are numbered per component: the runtime's own tables (the
  * outbox) are the component "runtime", a service's tables its own name. Each
@@ -24,6 +28,10 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "store_sync.h"
 
 typedef struct store store;
 
@@ -51,18 +59,36 @@ sqlite3 *store_db(store *st);
  * NULL if it does not compile (logged). Valid until store_close(). */
 sqlite3_stmt *store_stmt(store *st, const char *sql);
 
-/* Transactions. store_begin starts BEGIN IMMEDIATE; store_commit returns 0
- * only once the commit is durable, otherwise rolls back and returns a negative
- * errno; store_rollback never fails. Not nestable. */
+/* Transactions. store_begin starts BEGIN IMMEDIATE (-EIO once a flush has
+ * failed: no write could be made durable); store_commit returns 0 once the
+ * change is committed (visible to later reads, not yet known to be on disk),
+ * otherwise rolls back and returns a negative errno; store_rollback never
+ * fails. Not nestable. */
 int store_begin(store *st);
 int store_commit(store *st);
 void store_rollback(store *st);
+
+/* Flushes run on `loop`'s thread pool from now on (service.c calls this
+ * right after store_open). Without a loop, store_sync flushes in place. */
+void store_use_loop(store *st, uv_loop_t *loop);
+
+/* Calls cb(arg, rc) once everything committed before this call is on disk
+ * (rc 0), or with a negative errno if that cannot be known (-EIO: a flush
+ * failed; the store then stays unhealthy and refuses writes until a
+ * restart). Later on the loop, or at once when there is nothing to wait for
+ * (an in-memory store, no loop, a failed store). Acknowledge a write only
+ * from this callback. */
+void store_sync(store *st, store_sync_cb cb, void *arg);
+
+/* Flushes of the WAL finished so far (0 in memory), for metrics. */
+uint64_t store_flushes(const store *st);
 
 /* Maps a SQLite result code to a negative errno and records I/O-class
  * failures for store_healthy(). Returns 0 for SQLITE_OK/ROW/DONE. */
 int store_result(store *st, int sqlite_rc);
 
-/* 1 while the store works, 0 after an I/O-class failure or a failed probe. */
+/* 1 while the store works; 0 after an I/O-class failure or a failed probe
+ * (store_check may restore it), or for good after a failed flush. */
 int store_healthy(const store *st);
 
 /* Runs a probe statement (fault point "store.probe" fails it) and updates

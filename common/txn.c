@@ -29,6 +29,19 @@ int txn_begin(rpc_call *call, store *st)
     return -1;
 }
 
+/* store_sync_cb: the commit of `call` is on disk, or cannot be known to be. */
+static void txn_on_durable(void *arg, int rc)
+{
+    rpc_call *call = arg;
+    if (rc == 0)
+        rpc_call_release_reply(call);
+    else
+        rpc_call_fail(call, RPC_DATA_LOSS,
+                      "store: the change was committed but could not be flushed to disk (%s);"
+                      " it may be lost",
+                      strerror(-rc));
+}
+
 int txn_finish(rpc_call *call, service *svc, int rc, const outbox_event *ev,
                const ProtobufCMessage *reply)
 {
@@ -48,8 +61,11 @@ int txn_finish(rpc_call *call, service *svc, int rc, const outbox_event *ev,
                           "the change could not be committed; nothing was written");
         return -1;
     }
-    rpc_call_reply(call, reply);
+    /* Visible from now on, so the cache must forget the old state now; the
+     * relay flushes before it publishes; the client hears once it is on disk. */
+    rpc_call_hold_reply(call, reply);
     cache_del(service_cache(svc), ev->cache_keys, ev->cache_keys_count);
     service_events_committed(svc);
+    store_sync(st, txn_on_durable, call);
     return 0;
 }

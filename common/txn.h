@@ -8,10 +8,13 @@
  *     ... check, change rows: rc = 0 or a negative errno ...
  *     txn_finish(call, svc, rc, &event, reply);
  *
- * txn_finish appends the event, commits, and only then replies, drops the
- * cache keys the event names and wakes the outbox relay. Any failure rolls
- * everything back and fails the call (status.h): nothing half-written, and
- * the call answered exactly once either way.
+ * txn_finish appends the event and commits; it then drops the cache keys the
+ * event names, wakes the outbox relay, and replies once the commit is on
+ * disk (store_sync: group commit, the loop never waits for the disk). Any
+ * failure before the commit rolls everything back and fails the call
+ * (status.h): nothing half-written, and the call answered exactly once
+ * either way. A flush that fails after the commit answers DATA_LOSS: the
+ * change is in the WAL but may not survive a power cut.
  *
  * txn_keys collects the cache keys a change invalidates (an id key, a code
  * before and after a rename, ...) without repeats, for the event.
@@ -49,9 +52,9 @@ void txn_keys_add(txn_keys *k, int (*make)(char *buf, size_t size, const char *v
 int txn_begin(rpc_call *call, store *st);
 
 /* Ends the transaction txn_begin opened, whose change returned `rc`. If rc
- * is 0, appends `ev` (read only then) and commits; if that works, replies
- * with `reply`, deletes ev->cache_keys from the cache, wakes the relay and
- * returns 0. Otherwise rolls back (store_commit rolls back itself), fails
+ * is 0, appends `ev` (read only then) and commits; if that works, deletes
+ * ev->cache_keys from the cache, wakes the relay, packs `reply` (the caller
+ * keeps it) to send once the commit is on disk, and returns 0. Otherwise rolls back (store_commit rolls back itself), fails
  * the call ("store: the change was not saved; ..." or "... could not be
  * committed; ...", a conflict at commit reported as UNAVAILABLE) and returns
  * -1. The call is answered in both cases. */

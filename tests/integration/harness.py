@@ -866,6 +866,16 @@ def wait_events(suite, n, service="membership", timeout=None):
                 timeout, what="%d entries in compact:events:%s" % (n, service))
 
 
+def wait_published(suite, aggregate_id, service="membership"):
+    """Polls until the stream holds an event of `aggregate_id`. A write's
+    event is published after a flush of its own (common/outbox.c), and its
+    publish drops the aggregate's cache keys once more: a test that reads
+    through the cache and then looks at Redis waits for this first."""
+    poll(lambda: any(f["aggregate_id"].decode() == aggregate_id
+                     for _, f in suite.stream(service)),
+         what="an event of %s in compact:events:%s" % (aggregate_id, service))
+
+
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
 

@@ -280,6 +280,7 @@ def test_update_fields_and_etag(suite, stub):
 
 def test_update_acronym(suite, stub):
     e = create(stub, "UNOCT")
+    harness.wait_published(suite, e.id)
     assert get(stub, acronym="unoct") == e       # cached under the old acronym
     poll(lambda: suite.redis("EXISTS", ACRONYM_KEY % "unoct") == 1,
          what="the acronym key in Redis")
@@ -391,6 +392,7 @@ def keyspace_hits(suite):
 
 def test_cache_read_through(suite, stub):
     e = create(stub, "UNWOMEN", name="UN Women")
+    harness.wait_published(suite, e.id)
     assert get(stub, id=e.id) == e
     poll(lambda: suite.redis("EXISTS", ENTITY_KEY % e.id) == 1, what="the entity key")
     assert get(stub, acronym="UNWOMEN") == e

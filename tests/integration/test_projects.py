@@ -210,6 +210,7 @@ def test_create_and_get(suite, ps, world):
     assert got.results[0].indicators[0].id.startswith("ind_")
     assert got.results[0].indicators[0].state == NO_DATA
     assert got.create_time.ToNanoseconds() > 0 and got.verified
+    harness.wait_published(suite, got.id, "projects")
     assert get(ps, id=got.id) == got
     assert get(ps, iati_identifier="xm-test-p1") == got     # case-insensitive
     assert suite.redis("EXISTS", PROJECT_KEY % got.id) == 1  # read through the cache

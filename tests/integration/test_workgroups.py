@@ -681,6 +681,7 @@ def test_batch_get(wg):
 
 def test_cache_read_through_and_invalidation(suite, wg, ents):
     g = create(wg, "GENDER", pillars=(P1, P4))
+    harness.wait_published(suite, g.id, "workgroups")
     assert get(wg, id=g.id) == g
     poll(lambda: suite.redis("EXISTS", GROUP_KEY % g.id) == 1, what="the group key")
     assert get(wg, code="Gender") == g

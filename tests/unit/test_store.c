@@ -1,6 +1,7 @@
 /* test_store.c: the SQLite store against real database files in a temporary
  * directory (and ":memory:"): settings, migrations, the statement cache,
- * transactions, health and the store.probe / store.commit fault points. */
+ * transactions, group commit (store_sync), health and the store.probe,
+ * store.commit and store.sync fault points. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -122,7 +123,8 @@ static void test_open_settings(void **state)
     char mode[16];
     query_text(st, "PRAGMA journal_mode", mode, sizeof(mode));
     assert_string_equal(mode, "wal");
-    assert_int_equal(query_int(st, "PRAGMA synchronous"), 2); /* FULL */
+    /* NORMAL: COMMIT appends to the WAL, store_sync flushes it */
+    assert_int_equal(query_int(st, "PRAGMA synchronous"), 1);
     assert_int_equal(query_int(st, "PRAGMA foreign_keys"), 1);
     assert_true(query_int(st, "PRAGMA busy_timeout") > 0);
     assert_int_equal(store_healthy(st), 1);
@@ -458,6 +460,143 @@ static void test_memory_is_private(void **state)
     store_close(b);
 }
 
+/* --- group commit ----------------------------------------------------------- */
+
+typedef struct sync_seen {
+    int calls;
+    int rc;
+} sync_seen;
+
+static void on_synced(void *arg, int rc)
+{
+    sync_seen *seen = arg;
+    seen->calls++;
+    seen->rc = rc;
+}
+
+static void commit_item(store *st, const char *name)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "INSERT INTO item(name) VALUES ('%s')", name);
+    assert_int_equal(store_begin(st), 0);
+    exec_ok(st, sql);
+    assert_int_equal(store_commit(st), 0);
+}
+
+static void test_sync_without_loop_flushes_in_place(void **state)
+{
+    fixture *f = *state;
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    commit_item(st, "a");
+    sync_seen seen = {0, -1};
+    store_sync(st, on_synced, &seen);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.rc, 0);
+    assert_int_equal(store_flushes(st), 1);
+    store_close(st);
+}
+
+/* Waits made in one loop turn share flushes: the first starts one, the
+ * rest wait for the next, which covers all of them. None is answered before
+ * the loop ran the flush. */
+static void test_sync_on_loop_groups_waits(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    store_use_loop(st, &loop);
+
+    enum { WAITS = 50 };
+    sync_seen seen[WAITS];
+    for (int i = 0; i < WAITS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "w%d", i);
+        commit_item(st, name);
+        seen[i] = (sync_seen){0, -1};
+        store_sync(st, on_synced, &seen[i]);
+        assert_int_equal(seen[i].calls, 0);
+    }
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    for (int i = 0; i < WAITS; i++) {
+        assert_int_equal(seen[i].calls, 1);
+        assert_int_equal(seen[i].rc, 0);
+    }
+    assert_true(store_flushes(st) >= 1);
+    assert_true(store_flushes(st) <= 2);
+    assert_int_equal(store_healthy(st), 1);
+    store_close(st);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* A failed flush fails its waiters, and the store for good: unhealthy, no
+ * new transaction, every later wait failed at once. */
+static void test_sync_fault_fails_for_good(void **state)
+{
+    fixture *f = *state;
+    arm_faults("store.sync");
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    store_use_loop(st, &loop);
+    commit_item(st, "lost?");
+    sync_seen seen = {0, 0};
+    store_sync(st, on_synced, &seen);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.rc, -EIO);
+    assert_int_equal(store_healthy(st), 0);
+    assert_int_equal(store_check(st), 0); /* a probe cannot restore it */
+    assert_int_equal(store_begin(st), -EIO);
+    sync_seen later = {0, 0};
+    store_sync(st, on_synced, &later);
+    assert_int_equal(later.calls, 1);
+    assert_int_equal(later.rc, -EIO);
+    store_close(st);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Closing with waits pending answers them all (with a last flush in place);
+ * a flush still on the pool frees the syncer when it ends. */
+static void test_sync_close_answers_waiters(void **state)
+{
+    fixture *f = *state;
+    arm_faults("store.sync_delay_ms=200");
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    store_use_loop(st, &loop);
+    commit_item(st, "a");
+    sync_seen first = {0, -1}, second = {0, -1};
+    store_sync(st, on_synced, &first);  /* starts a flush on the pool */
+    store_sync(st, on_synced, &second); /* waits for the next one */
+    store_close(st);
+    assert_int_equal(first.calls, 1);
+    assert_int_equal(first.rc, 0);
+    assert_int_equal(second.calls, 1);
+    assert_int_equal(second.rc, 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0); /* the pooled flush ends */
+    assert_int_equal(first.calls, 1);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_sync_in_memory_is_immediate(void **state)
+{
+    (void)state;
+    store *st = NULL;
+    assert_int_equal(store_open(":memory:", "svc", two_migrations, 2, &st), 0);
+    sync_seen seen = {0, -1};
+    store_sync(st, on_synced, &seen);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.rc, 0);
+    assert_int_equal(store_flushes(st), 0);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +618,12 @@ int main(void)
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_commit_fault, setup_dir, teardown_dir),
         cmocka_unit_test(test_memory_is_private),
+        cmocka_unit_test_setup_teardown(test_sync_without_loop_flushes_in_place, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_sync_on_loop_groups_waits, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_sync_fault_fails_for_good, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_sync_close_answers_waiters, setup_dir, teardown_dir),
+        cmocka_unit_test(test_sync_in_memory_is_immediate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
