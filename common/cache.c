@@ -52,7 +52,7 @@
 #define CACHE_DEFAULT_TTL 300
 #define CACHE_DEFAULT_JITTER 0.1
 #define CACHE_MAX_PARTS 4        /* MULTI, DEL, XADD, EXEC */
-#define CACHE_OWN_HANDLES 5      /* three timers, the idle and the flush handle */
+#define CACHE_OWN_HANDLES 6      /* three timers, the idle and the two flush handles */
 
 typedef enum cache_cmd_kind {
     CACHE_CMD_GET,    /* one GET shared by every waiter of a key */
@@ -392,18 +392,30 @@ static void cache_on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
 /* Hands every part to hiredis, or fails the command later if there is no
  * usable connection. */
-/* hiredis only asks to be told when the socket is writable, so a command
- * issued during a loop turn would go out on the next turn's poll and its
- * reply be read on the turn after. On a busy loop a turn is long: write at
- * the end of this turn instead (the check phase), and the reply can be read
- * on the next one. */
-static void cache_on_flush(uv_check_t *check)
+/* Queued commands are written by us, not on a writable poll (cache_conn.c
+ * does not ask for one): a command issued during a loop turn would go out on
+ * the next turn's poll and its reply be read on the turn after, and on a
+ * busy loop a turn is long. A command queued while the loop polls (a call's
+ * handler) is written at the end of that turn, in the check phase, so its
+ * reply can be read on the next one; one queued before the poll (a timer) is
+ * written in the prepare phase, before the loop may block. Whichever comes
+ * first writes everything queued and stops both. */
+static void cache_flush(cache *c)
 {
-    cache *c = check->data;
-
-    uv_check_stop(check);
+    uv_check_stop(&c->flush);
+    uv_prepare_stop(&c->flush_before_poll);
     if (c->ac && c->connected && !c->drop_requested && !c->closing)
         redisAsyncHandleWrite(c->ac);
+}
+
+static void cache_on_flush(uv_check_t *check)
+{
+    cache_flush(check->data);
+}
+
+static void cache_on_flush_before_poll(uv_prepare_t *prepare)
+{
+    cache_flush(prepare->data);
 }
 
 static void cache_cmd_send(cache *c, cache_cmd *cmd)
@@ -418,12 +430,14 @@ static void cache_cmd_send(cache *c, cache_cmd *cmd)
         cache_cmd_fail_later(c, cmd, -ENOTCONN);
         return;
     }
+    c->queueing = 1; /* no writable poll: cache_on_flush writes (cache_conn.c) */
     for (i = 0; i < cmd->nparts; i++) {
         if (redisAsyncFormattedCommand(c->ac, cache_on_reply, cmd, cmd->part[i],
                                        (size_t)cmd->part_len[i]) != REDIS_OK)
             break;
         cmd->refs++;
     }
+    c->queueing = 0;
     if (i < cmd->nparts) {
         /* hiredis refuses commands only while the context is going away;
          * parts already queued get their NULL replies then. */
@@ -434,8 +448,10 @@ static void cache_cmd_send(cache *c, cache_cmd *cmd)
     cache_cmd_free_parts(cmd);
     cache_list_push(&c->inflight, cmd);
     cache_timeout_watch(c);
-    if (!uv_is_active((uv_handle_t *)&c->flush))
+    if (!uv_is_active((uv_handle_t *)&c->flush)) {
         uv_check_start(&c->flush, cache_on_flush);
+        uv_prepare_start(&c->flush_before_poll, cache_on_flush_before_poll);
+    }
 }
 
 static void cache_on_delay(uv_timer_t *timer)
@@ -605,6 +621,7 @@ void cache__close_continue(cache *c)
         uv_close((uv_handle_t *)&c->delay_timer, cache_handle_closed);
         uv_close((uv_handle_t *)&c->idle, cache_handle_closed);
         uv_close((uv_handle_t *)&c->flush, cache_handle_closed);
+        uv_close((uv_handle_t *)&c->flush_before_poll, cache_handle_closed);
         return;
     }
     if (c->own_handles > 0 || c->poll_handles > 0)
@@ -738,8 +755,9 @@ int cache_new(uv_loop_t *loop, const cache_options *opts, cache **out)
     uv_timer_init(loop, &c->delay_timer);
     uv_idle_init(loop, &c->idle);
     uv_check_init(loop, &c->flush);
+    uv_prepare_init(loop, &c->flush_before_poll);
     c->reconnect_timer.data = c->timeout_timer.data = c->delay_timer.data = c;
-    c->idle.data = c->flush.data = c;
+    c->idle.data = c->flush.data = c->flush_before_poll.data = c;
     c->own_handles = CACHE_OWN_HANDLES;
     cache__conn_start(c);
     *out = c;

@@ -95,8 +95,13 @@ static void cache_poll_cb(uv_poll_t *handle, int status, int events)
         redisAsyncHandleWrite(p->context);
 }
 
+/* hiredis asks for the same events again and again (it adds "readable"
+ * after every write); restarting a poll handle costs two epoll_ctl calls,
+ * so only a real change reaches libuv. */
 static void cache_poll_set(redisLibuvEvents *p, int events)
 {
+    if (events == p->events && (events == 0) == !uv_is_active((uv_handle_t *)&p->handle))
+        return;
     p->events = events;
     if (events)
         uv_poll_start(&p->handle, events, cache_poll_cb);
@@ -118,10 +123,16 @@ static void cache_poll_del_read(void *privdata)
     cache_poll_set(p, p->events & ~UV_READABLE);
 }
 
+/* A command being queued needs no writable poll: cache.c writes it at the
+ * end of the loop turn (cache_on_flush), and hiredis asks again there if
+ * the socket cannot take it all. Connecting and short writes still poll. */
 static void cache_poll_add_write(void *privdata)
 {
     redisLibuvEvents *p = privdata;
+    cache *c = p->context ? p->context->data : NULL;
 
+    if (c && c->queueing)
+        return;
     cache_poll_set(p, p->events | UV_WRITABLE);
 }
 

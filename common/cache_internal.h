@@ -58,6 +58,8 @@ struct cache {
     uv_timer_t delay_timer;
     uv_idle_t idle; /* runs the ready list and frees dropped contexts */
     uv_check_t flush; /* writes queued commands at the end of a loop turn */
+    uv_prepare_t flush_before_poll; /* ... or before the poll, if that comes first */
+    int queueing;     /* inside cache_cmd_send: the flush will write */
 
     cache_list held, inflight, ready;
     cache_cmd *flights[CACHE_FLIGHT_BUCKETS];
