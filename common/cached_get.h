@@ -12,7 +12,10 @@
  *                         message or an error (usable outside an RPC);
  *   cached_get_reply()    a Get handler's whole tail: answers the call with
  *                         the message, NOT_FOUND, or a store failure
- *                         (status.h), so the handler ends with one line.
+ *                         (status.h), so the handler ends with one line. It
+ *                         answers with the packed bytes themselves (a cache
+ *                         entry once it is known to unpack), never unpacking
+ *                         only to pack again.
  *
  * Messages from `load` must be freeable with protobuf_c_message_free_unpacked()
  * (every string and sub-message malloc'd), as the stores' messages are.

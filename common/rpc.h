@@ -153,6 +153,10 @@ void rpc_server_set_metrics(rpc_server *srv, struct metrics_rpc *m);
 /* Packs `reply` (the caller keeps it) and ends the call with OK. */
 void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply);
 
+/* Ends a unary call with OK and `len` bytes (copied) that already are the
+ * packed reply, e.g. a cache entry: no unpacking only to pack again. */
+void rpc_call_reply_bytes(rpc_call *call, const void *data, size_t len);
+
 /* A reply that must wait for something after the handler's own data is
  * gone (a write's reply waits for its commit to reach the disk). hold packs
  * `reply` now (the caller keeps it) and leaves the call open; then either

@@ -603,6 +603,15 @@ void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply) {
     call_end_now(call, RPC_OK, NULL, rpc__pack(reply));
 }
 
+void rpc_call_reply_bytes(rpc_call *call, const void *data, size_t len) {
+    if (call->ended)
+        return;
+    grpc_slice slice = grpc_slice_from_copied_buffer(data, len);
+    grpc_byte_buffer *buf = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    call_end_now(call, RPC_OK, NULL, buf);
+}
+
 void rpc_call_hold_reply(rpc_call *call, const ProtobufCMessage *reply) {
     if (call->ended || call->held)
         return;

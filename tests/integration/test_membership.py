@@ -409,6 +409,20 @@ def test_cache_read_through(suite, stub):
     assert get(stub, acronym="unwomen") == u
 
 
+def test_mangled_cache_entry_reads_the_store(suite, stub):
+    e = create(stub, "UNICRI")
+    harness.wait_published(suite, e.id)
+    for junk in (b"\xff\xff\xff\xff", b"\x0a\x05ab", b"\x12\x80"):  # not an Entity
+        suite.redis("SET", ENTITY_KEY % e.id, junk)
+        assert get(stub, id=e.id) == e
+    # The good entry written back by that read is served as it is.
+    suite.redis("DEL", ENTITY_KEY % e.id)
+    assert get(stub, id=e.id) == e
+    poll(lambda: suite.redis("EXISTS", ENTITY_KEY % e.id) == 1, what="the entity key")
+    assert M.Entity.FromString(suite.redis("GET", ENTITY_KEY % e.id)) == e
+    assert get(stub, id=e.id) == e
+
+
 def test_restart_keeps_everything(suite, stub):
     e = create(stub, "OHCHR")
     u = update(stub, M.Entity(id=e.id, verified=True), ["verified"])

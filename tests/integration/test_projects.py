@@ -217,6 +217,21 @@ def test_create_and_get(suite, ps, world):
     assert get(ps, id=got.id) == got                          # and from it
 
 
+def test_large_project_is_checked_and_served_from_the_cache(suite, ps, world):
+    # A cache hit is answered with the cached bytes once they unpack; a
+    # project this large does not fit the stack arena of that check
+    # (common/cached_get.c), so the ordinary unpack decides.
+    summary = "Border management training across the region. " * 200   # 9,400 characters
+    got = create(ps, project(world, iati="XM-TEST-BIG", summary=summary)).project
+    harness.wait_published(suite, got.id, "projects")
+    assert get(ps, id=got.id) == got                                      # miss: fills
+    poll(lambda: len(suite.redis("GET", PROJECT_KEY % got.id) or b"") > 9000,
+         what="the large project in Redis")
+    assert get(ps, id=got.id) == got                                      # hit
+    suite.redis("SET", PROJECT_KEY % got.id, b"\x0a\xff\xff" + b"x" * 9000)  # mangled
+    assert get(ps, id=got.id) == got                                      # from the store
+
+
 def test_create_sorts_pillars_and_ignores_output_only(ps, world):
     p = project(world, pillars=(P3, P2), id="prj_forgedforgedforgedfo", etag="forged")
     p.transactions.add(type=T.TRANSACTION_TYPE_DISBURSEMENT, date="2024-01-01",
