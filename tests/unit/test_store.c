@@ -483,6 +483,16 @@ static void commit_item(store *st, const char *name)
     assert_int_equal(store_commit(st), 0);
 }
 
+/* A store whose flushes run on `loop` (initialized here). */
+static store *open_on_loop(fixture *f, uv_loop_t *loop)
+{
+    assert_int_equal(uv_loop_init(loop), 0);
+    store *st = NULL;
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    store_use_loop(st, loop);
+    return st;
+}
+
 static void test_sync_without_loop_flushes_in_place(void **state)
 {
     fixture *f = *state;
@@ -504,10 +514,7 @@ static void test_sync_on_loop_groups_waits(void **state)
 {
     fixture *f = *state;
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    store *st = NULL;
-    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
-    store_use_loop(st, &loop);
+    store *st = open_on_loop(f, &loop);
 
     enum { WAITS = 50 };
     sync_seen seen[WAITS];
@@ -538,10 +545,7 @@ static void test_sync_fault_fails_for_good(void **state)
     fixture *f = *state;
     arm_faults("store.sync");
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    store *st = NULL;
-    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
-    store_use_loop(st, &loop);
+    store *st = open_on_loop(f, &loop);
     commit_item(st, "lost?");
     sync_seen seen = {0, 0};
     store_sync(st, on_synced, &seen);
@@ -566,10 +570,7 @@ static void test_sync_close_answers_waiters(void **state)
     fixture *f = *state;
     arm_faults("store.sync_delay_ms=200");
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    store *st = NULL;
-    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
-    store_use_loop(st, &loop);
+    store *st = open_on_loop(f, &loop);
     commit_item(st, "a");
     sync_seen first = {0, -1}, second = {0, -1};
     store_sync(st, on_synced, &first);  /* starts a flush on the pool */
