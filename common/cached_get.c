@@ -98,25 +98,18 @@ static int load_packed(void *arg, void **value, size_t *len)
 
 static void answer(const cached_get *g, int rc, ProtobufCMessage *msg);
 
-/* The RPC edge: the bytes are the reply (see the top of the file). */
-static void on_read_reply(cached_get *g, int rc, const void *value, size_t len)
+/* Ends the read with `rc` and `m` (NULL on an error): to the callback, which
+ * takes `m`, or as the call's answer. */
+static void finish(cached_get *g, int rc, ProtobufCMessage *m)
 {
-    if (rc == 0 && (g->loaded != NULL || packed_valid(g->spec.descriptor, value, len))) {
-        rpc_call_reply_bytes(g->call, value, len);
-        msg_free(g->loaded);
-        free(g);
-        return;
-    }
-    ProtobufCMessage *m = NULL;
-    if (rc == 0) { /* a mangled cache entry: trust only the store */
-        log_msg(LOG_WARN, "cache entry does not unpack", "key", g->spec.value, NULL);
-        rc = g->spec.load(g->spec.ctx, g->spec.value, &m);
-    }
     if (rc != 0) {
         msg_free(m);
         m = NULL;
     }
-    answer(g, rc, m);
+    if (g->call != NULL)
+        answer(g, rc, m);
+    else
+        g->cb(g->arg, rc, m);
     msg_free(g->loaded);
     free(g);
 }
@@ -124,26 +117,26 @@ static void on_read_reply(cached_get *g, int rc, const void *value, size_t len)
 static void on_read(void *arg, int rc, const void *value, size_t len)
 {
     cached_get *g = arg;
-    if (g->call != NULL) {
-        on_read_reply(g, rc, value, len);
+    ProtobufCMessage *m = NULL;
+
+    if (rc == 0 && g->call != NULL &&
+        (g->loaded != NULL || packed_valid(g->spec.descriptor, value, len))) {
+        rpc_call_reply_bytes(g->call, value, len); /* see the top of the file */
+        msg_free(g->loaded);
+        free(g);
         return;
     }
-    ProtobufCMessage *m = g->loaded;
-
-    g->loaded = NULL;
-    if (rc == 0 && m == NULL) {
-        m = protobuf_c_message_unpack(g->spec.descriptor, NULL, len, value);
+    if (rc == 0) {
+        m = g->loaded;
+        g->loaded = NULL;
+        if (m == NULL)
+            m = protobuf_c_message_unpack(g->spec.descriptor, NULL, len, value);
         if (m == NULL) { /* a mangled cache entry: trust only the store */
             log_msg(LOG_WARN, "cache entry does not unpack", "key", g->spec.value, NULL);
             rc = g->spec.load(g->spec.ctx, g->spec.value, &m);
         }
     }
-    if (rc != 0) {
-        msg_free(m);
-        m = NULL;
-    }
-    g->cb(g->arg, rc, m);
-    free(g);
+    finish(g, rc, m);
 }
 
 void cached_get_message(cache *c, const char *key, const cached_get_spec *spec,
