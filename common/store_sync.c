@@ -166,6 +166,15 @@ static void flush_finish(store_syncer *s, int rc)
     }
 }
 
+/* A flush on the calling thread: without a loop, without a pool, at close.
+ * Returns what its waiters get. */
+static int flush_in_place(store_syncer *s)
+{
+    if (!s->failed)
+        flush_finish(s, flush_wal(s));
+    return s->failed ? -EIO : 0;
+}
+
 static void flush_done(uv_work_t *req, int status)
 {
     store_syncer *s = req->data;
@@ -193,9 +202,7 @@ static void flush_start(store_syncer *s)
         return;
     }
     /* no thread pool: flush in place rather than not at all */
-    int result = flush_wal(s);
-    flush_finish(s, result);
-    list_run(list_take(&s->flushing), s->failed ? -EIO : 0);
+    list_run(list_take(&s->flushing), flush_in_place(s));
 }
 
 void store_syncer_wait(store_syncer *s, store_sync_cb cb, void *arg)
@@ -205,9 +212,7 @@ void store_syncer_wait(store_syncer *s, store_sync_cb cb, void *arg)
         return;
     }
     if (s->loop == NULL) {
-        int rc = flush_wal(s);
-        flush_finish(s, rc);
-        cb(arg, s->failed ? -EIO : 0);
+        cb(arg, flush_in_place(s));
         return;
     }
     sync_waiter *w = malloc(sizeof *w);
@@ -240,7 +245,7 @@ void store_syncer_close(store_syncer *s)
         return;
     s->closed = 1;
     if (s->flushing.head != NULL || s->waiting.head != NULL) {
-        int rc = s->failed ? -EIO : flush_wal(s);
+        int rc = flush_in_place(s);
         list_run(list_take(&s->flushing), rc);
         list_run(list_take(&s->waiting), rc);
     }
