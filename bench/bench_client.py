@@ -208,6 +208,7 @@ def cmd_summarise(name, h2log, latlog, idle_kb, peak_kb, msglen, srv_cpu, load_c
         "target": name, "rps": rps, "requests": c["succeeded"],
         "p50_ms": percentile(lat, 50) / 1000.0, "p99_ms": percentile(lat, 99) / 1000.0,
         "idle_kb": int(idle_kb.split(",")[0]), "idle_anon_kb": int(idle_kb.split(",")[1]),
+        "idle_pss_kb": int(idle_kb.split(",")[2]),
         "peak_kb": int(peak_kb),
         "srv_cpu": int(srv_cpu), "load_cpu": int(load_cpu), "redis_cpu": int(redis_cpu),
         "other_cpu": int(other_cpu),
@@ -224,7 +225,8 @@ def cmd_table(path):
         if r["target"] not in targets:
             targets.append(r["target"])
     print(f"{'target':<46} {'runs':>4} {'req/s (median)':>15} {'min..max':>17} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'idle RSS':>9} {'(anon)':>7} {'peak RSS':>9} {'srv CPU':>7} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'idle RSS':>9} {'(anon)':>7} {'(PSS)':>7} {'peak RSS':>9} "
+          f"{'srv CPU':>7} "
           f"{'h2load':>6} {'redis':>5} {'other':>5}")
     med = {}
     for t in targets:
@@ -238,6 +240,7 @@ def cmd_table(path):
               f"{mid['p50_ms']:>7.2f} {mid['p99_ms']:>7.2f} "
               f"{max(r['idle_kb'] for r in rs) / 1024:>6.1f} MB "
               f"{max(r['idle_anon_kb'] for r in rs) / 1024:>4.1f} MB "
+              f"{max(r.get('idle_pss_kb', 0) for r in rs) / 1024:>4.1f} MB "
               f"{max(r['peak_kb'] for r in rs) / 1024:>6.1f} MB "
               f"{mid['srv_cpu']:>6}% {mid['load_cpu']:>5}% {mid['redis_cpu']:>4}% "
               f"{mid['other_cpu']:>4}%")
@@ -250,11 +253,18 @@ def cmd_table(path):
                       f" used by other processes)")
             if r["problems"]:
                 print(f"  PROBLEM in a run of {t}: {'; '.join(r['problems'])}")
-    print("idle RSS: VmRSS before load, the largest over the runs; (anon): its RssAnon part,"
-          " the rest being shared library pages. peak RSS: VmHWM after the run.")
+    print("idle RSS: VmRSS before load (after one call), the largest over the runs; (anon): its"
+          " RssAnon part, the rest being shared library pages; (PSS): proportional set size."
+          " peak RSS: VmHWM after the run.")
     print("CPU columns: percent of one CPU during the median run (server, h2load, redis,"
           " everything else on the machine = noise)")
+    anon = {t: max(r["idle_anon_kb"] for r in rows if r["target"] == t) for t in targets}
     for suffix in ("", " [SCHED_BATCH]"):
+        bare_anon = anon.get("bare gRPC-core loop Health/Check" + suffix)
+        for t in ("membership Health/Check" + suffix, "membership GetEntity (cached)" + suffix):
+            if bare_anon and t in anon:
+                print(f"idle private memory (RssAnon) of {t} over the bare loop's: "
+                      f"{(anon[t] - bare_anon) / 1024:+.2f} MiB (aim <= +1 MiB)")
         bare = med.get("bare gRPC-core loop Health/Check" + suffix)
         ours = med.get("membership Health/Check" + suffix)
         get = med.get("membership GetEntity (cached)" + suffix)

@@ -148,6 +148,8 @@ stop_server() {
 }
 
 rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# Proportional set size: private pages plus each shared page divided by its sharers.
+pss_kb() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup"; }
 proc_ticks() { if [ -n "$1" ]; then awk '{ print $14 + $15 }' "/proc/$1/stat"; else echo 0; fi; }
 # busy ticks of the whole machine (user nice system irq softirq)
 # plus steal (time the hypervisor gave to other guests): both are lost to us.
@@ -221,9 +223,10 @@ measured_run() {
 
 # measure KIND LABEL BODY PATH MSGLEN
 measure() {
-    local kind=$1 label=$2 body=$3 path=$4 msglen=$5 idle anon peak tag=$kind.$round
+    local kind=$1 label=$2 body=$3 path=$4 msglen=$5 idle anon pss peak tag=$kind.$round
     idle=$(rss_kb "$SERVER_PID" VmRSS)
     anon=$(rss_kb "$SERVER_PID" RssAnon)
+    pss=$(pss_kb "$SERVER_PID")
     h2load_run "$WARMUP" "$body" "$path" >"$WORK/warmup.$tag.txt" ||
         die "h2load warm-up of $label"
     local attempt
@@ -235,7 +238,7 @@ measure() {
             "(attempt $attempt)"
     done
     peak=$(rss_kb "$SERVER_PID" VmHWM)
-    client summarise "$label" "$WORK/h2load.$tag.txt" "$WORK/lat.$tag.tsv" "$idle,$anon" "$peak" \
+    client summarise "$label" "$WORK/h2load.$tag.txt" "$WORK/lat.$tag.tsv" "$idle,$anon,$pss" "$peak" \
         "$msglen" "$CPU_SRV" "$CPU_LOAD" "$CPU_REDIS" "$CPU_OTHER" "$REDIS_GETS" \
         >>"$WORK/results.jsonl" ||
         { tail -1 "$WORK/results.jsonl" >&2; die "replies of $label were not all good"; }

@@ -6,9 +6,9 @@
 #   sudo scripts/container-test.sh            (root: podman, debootstrap, apt-get)
 #
 # Stages:
-#   1. installs what is missing (Debian packages: podman, podman-compose, runc,
-#      netavark, aardvark-dns, iptables, catatonit, debootstrap, python3-yaml);
-#      kubectl with kustomize must already be at /usr/bin/kubectl
+#   1. installs what is missing (scripts/deps.sh containers: podman, runc,
+#      podman-compose, debootstrap ...); kubectl with kustomize must already be
+#      at /usr/bin/kubectl
 #   2. makes the Debian base images locally (scripts/podman-base-image.sh,
 #      cached under /var/cache/compact-podman) and builds docker/Dockerfile:
 #      the runtime image (unit tests run inside the build) and the redis target
@@ -49,8 +49,6 @@ COMPOSE_FILE=$ROOT/docker/compose.yaml
 PY=/usr/bin/python3
 KUBECTL=/usr/bin/kubectl
 HEALTH_DEADLINE=${COMPACT_CT_HEALTH_DEADLINE:-180}   # seconds before giving up on a wait
-PACKAGES=(podman podman-compose runc netavark aardvark-dns iptables catatonit debootstrap
-          python3-yaml)
 
 WORK=$(mktemp -d /tmp/compact-ct.XXXXXX)
 PASSED=0
@@ -131,44 +129,16 @@ finish() {
 trap 'say "  FAIL interrupted"; FAILED=$((FAILED + 1)); finish' EXIT INT TERM
 
 # --- 1. tools ---------------------------------------------------------------
-# Podman's settings for this run: runc (crun refuses this machine's hybrid
-# cgroups); default ulimits no higher than our hard limits (podman's own
-# defaults are refused here). With DNS_SERVER (the test network's resolver),
-# containers ask only it: never the host's resolvers, and a stopped
-# container's name fails at once instead of after the host resolver's timeouts.
-containers_conf() {  # containers_conf [DNS_SERVER]
-    local nofile nproc dns=""
-    nofile=$(ulimit -Hn); [ "$nofile" = unlimited ] && nofile=65536
-    [ "$nofile" -gt 65536 ] && nofile=65536
-    nproc=$(ulimit -Hu); [ "$nproc" = unlimited ] && nproc=4096
-    [ "$nproc" -gt 4096 ] && nproc=4096
-    [ -n "${1:-}" ] && dns="dns_servers = [\"$1\"]"
-    cat >"$WORK/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
-$dns
-[engine]
-runtime = "runc"
-events_logger = "file"
-EOF
-    export CONTAINERS_CONF=$WORK/containers.conf
-}
+# shellcheck source=podman-conf.sh
+. "$ROOT/scripts/podman-conf.sh"
+containers_conf() { podman_conf "$WORK" "$@"; }
 
 install_tools() {
     step "tools"
     [ "$(id -u)" = 0 ] || fail "run as root (podman storage, debootstrap, apt-get)"
-    local missing=() p
-    for p in "${PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-            missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        say "  installing: ${missing[*]}"
-        { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-            --no-install-recommends "${missing[@]}"; } >"$WORK/apt.log" 2>&1 ||
-            { tail -20 "$WORK/apt.log"; fail "apt-get install ${missing[*]}"; }
-    fi
-    pass "packages present: ${PACKAGES[*]}"
+    "$ROOT/scripts/deps.sh" containers >"$WORK/apt.log" 2>&1 ||
+        { tail -20 "$WORK/apt.log"; fail "scripts/deps.sh containers"; }
+    pass "packages present: $("$ROOT/scripts/deps.sh" --list containers | tr '\n' ' ')"
     [ -x "$KUBECTL" ] && "$KUBECTL" kustomize --help >/dev/null 2>&1 ||
         fail "kubectl with kustomize is missing at $KUBECTL (Debian's kubernetes-client" \
              "conflicts with it; install kubectl 1.32 from the Kubernetes project)"

@@ -31,8 +31,8 @@ if [ "${1:-}" = stop ]; then
   exit 0
 fi
 
-scripts/deps.sh build
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+scripts/deps.sh run
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOMPACT_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)"
 
 mkdir -p "$run_dir/data" "$run_dir/logs" "$run_dir/redis"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing, builds, and runs the
 # whole suite twice, as built for use and with AddressSanitizer +
-# UndefinedBehaviorSanitizer, then the container tests. Idempotent.
+# UndefinedBehaviorSanitizer, then the container tests and the fresh-machine
+# check (both README commands in a pristine Debian 12 container). Idempotent.
 #   COMPACT_SKIP_SANITIZE=1    skip the sanitizer pass (quicker local runs)
-#   COMPACT_SKIP_CONTAINERS=1  skip the container and Kubernetes tests
+#   COMPACT_SKIP_CONTAINERS=1  skip the container, Kubernetes and fresh-machine tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -11,7 +12,7 @@ scripts/deps.sh test
 jobs=$(nproc)
 build() {
   local dir=$1; shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOMPACT_WERROR=ON "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOMPACT_WERROR=ON -DCOMPACT_TESTS=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
 }
 run_ctest() {
@@ -30,8 +31,10 @@ if [ "${COMPACT_SKIP_SANITIZE:-0}" != 1 ]; then
   run_ctest build-asan
 fi
 
-if [ "${COMPACT_SKIP_CONTAINERS:-0}" != 1 ] && [ -x scripts/container-test.sh ]; then
+if [ "${COMPACT_SKIP_CONTAINERS:-0}" != 1 ]; then
   echo "== containers and Kubernetes manifests =="
-  scripts/container-test.sh
+  bash scripts/container-test.sh
+  echo "== a fresh Debian 12 machine: both README commands =="
+  bash scripts/fresh-machine-test.sh
 fi
 echo "all tests passed"
