@@ -68,6 +68,7 @@ static int setup(void **state)
     uv_timer_init(&f->loop, &f->tick);
     uv_timer_start(&f->tick, tick_cb, 5, 5);
     assert_int_equal(store_open(f->dir, "svc", NULL, 0, &f->st), 0);
+    assert_int_equal(outbox_migrate(f->st), 0);
     *state = f;
     return 0;
 }

@@ -184,6 +184,8 @@ static int open_store_and_cache(service *svc) {
     }
     rc = store_open(cfg->data_dir, svc->def->name, svc->def->migrations,
                     svc->def->migrations_count, &svc->store);
+    if (rc == 0)
+        rc = outbox_migrate(svc->store);
     if (rc != 0) {
         log_fmt(LOG_ERROR, "opening the store in %s failed: %s", cfg->data_dir, strerror(-rc));
         return rc;
@@ -305,6 +307,11 @@ static int register_methods(service *svc, metrics_rpc **out) {
 }
 
 /* The registry and the endpoint, when COMPACT_METRICS_LISTEN is set. */
+/* rpc_call_end_fn: every finished call, into the RPC families. */
+static void observe_call(void *arg, const char *method, rpc_code code, double seconds) {
+    metrics_rpc_observe(arg, method, (int)code, seconds);
+}
+
 static int start_metrics(service *svc) {
     const char *listen = svc->cfg.metrics_listen;
     metrics_rpc *rpc = NULL;
@@ -326,7 +333,7 @@ static int start_metrics(service *svc) {
                 uv_strerror(port));
         return port;
     }
-    rpc_server_set_metrics(svc->server, rpc);
+    rpc_server_on_call_end(svc->server, observe_call, rpc);
     char port_text[16];
     snprintf(port_text, sizeof port_text, "%d", port);
     log_msg(LOG_INFO, "metrics", "listen", listen, "port", port_text, "path", "/metrics", NULL);

@@ -41,7 +41,6 @@
 #include <grpc/slice.h>
 
 #include "log.h"
-#include "metrics.h"
 #include "rpc_internal.h"
 
 #define RPC_REQUESTS_PER_METHOD 16  /* slots posted at start, per method */
@@ -83,7 +82,8 @@ struct rpc_server {
     uv_timer_t grace_timer;
     rpc_server_done_cb done;
     void *done_arg;
-    metrics_rpc *metrics;            /* NULL: calls are not counted */
+    rpc_call_end_fn on_call_end;     /* NULL: nobody counts calls */
+    void *on_call_end_arg;
 };
 
 struct rpc_call {
@@ -481,11 +481,16 @@ static void on_slot_filled(rpc__tag *tag, int ok) {
 
 /* ---- the life of a call ------------------------------------------------- */
 
-void rpc_server_set_metrics(rpc_server *srv, struct metrics_rpc *m) { srv->metrics = m; }
+void rpc_server_on_call_end(rpc_server *srv, rpc_call_end_fn fn, void *arg) {
+    srv->on_call_end = fn;
+    srv->on_call_end_arg = arg;
+}
 
 static void call_log(rpc_call *call) {
-    metrics_rpc_observe(call->srv->metrics, rpc_call_method(call), (int)call->code,
-                        (double)(rpc__now_ns() - call->start_ns) / 1e9);
+    rpc_server *srv = call->srv;
+    if (srv->on_call_end)
+        srv->on_call_end(srv->on_call_end_arg, rpc_call_method(call), call->code,
+                         (double)(rpc__now_ns() - call->start_ns) / 1e9);
     if (!log_enabled(LOG_INFO) && call->code == RPC_OK)
         return;
     double ms = (double)(rpc__now_ns() - call->start_ns) / 1e6;

@@ -143,10 +143,13 @@ void rpc_server_free(rpc_server *srv);
 /* Calls being handled right now. */
 int rpc_server_calls_in_flight(const rpc_server *srv);
 
-/* Counts every call the server finishes from now on in `m` (see metrics.h;
- * NULL: none). `m` must outlive the server. */
-struct metrics_rpc;
-void rpc_server_set_metrics(rpc_server *srv, struct metrics_rpc *m);
+/* Runs once per finished call, on the loop, as the call is logged: its method
+ * path, final code and duration. For metrics (service.c wires it to
+ * metrics_rpc_observe), so that the runtime knows nothing of them. */
+typedef void (*rpc_call_end_fn)(void *arg, const char *method, rpc_code code, double seconds);
+
+/* Sets the call-end observer (NULL: none). `arg` must outlive the server. */
+void rpc_server_on_call_end(rpc_server *srv, rpc_call_end_fn fn, void *arg);
 
 /* ---- inside a handler --------------------------------------------------- */
 

@@ -29,9 +29,10 @@
 #include "cache.h"
 #include "store.h"
 
-/* The runtime's schema (component "runtime"), applied by store_open. */
-extern const struct store_migration outbox_migrations[];
-extern const size_t outbox_migrations_count;
+/* Creates or upgrades the outbox's tables in `st` (component "runtime").
+ * Before any other outbox call on `st`. Returns 0 or what store_migrate
+ * returns. */
+int outbox_migrate(store *st);
 
 typedef struct outbox_event {
     const char *service;        /* "membership" */

@@ -32,7 +32,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +45,7 @@
 
 /* --- schema ---------------------------------------------------------------- */
 
-const store_migration outbox_migrations[] = {
+static const store_migration outbox_migrations[] = {
     {.version = 1,
      .sql = "CREATE TABLE outbox ("
             " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -77,7 +76,11 @@ const store_migration outbox_migrations[] = {
             "INSERT INTO outbox_epoch VALUES (CAST(strftime('%s', 'now') AS INTEGER) * 1000"
             " + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER));"},
 };
-const size_t outbox_migrations_count = sizeof(outbox_migrations) / sizeof(outbox_migrations[0]);
+int outbox_migrate(store *st)
+{
+    return store_migrate(st, STORE_RUNTIME_COMPONENT, outbox_migrations,
+                         sizeof outbox_migrations / sizeof outbox_migrations[0]);
+}
 
 #define SQL_NEXT_AGGREGATE_SEQ                                                                     \
     "INSERT INTO outbox_aggregate_seq(aggregate_type, aggregate_id, seq) VALUES (?1, ?2, 1)"      \
@@ -88,6 +91,7 @@ const size_t outbox_migrations_count = sizeof(outbox_migrations) / sizeof(outbox
     " ?10)"
 #define SQL_EPOCH "SELECT epoch_ms FROM outbox_epoch"
 #define SQL_PENDING "SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL"
+#define SQL_CACHE_KEYS "SELECT value FROM json_each(?1) WHERE type = 'text'"
 #define SQL_READ_BATCH                                                                             \
     "SELECT seq, event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"           \
     " occur_time_ms, state_type, state, cache_keys FROM outbox WHERE sent_at_ms IS NULL"          \
@@ -138,26 +142,53 @@ static int64_t outbox_next_aggregate_seq(store *st, const outbox_event *ev)
     return seq;
 }
 
-/* The cache keys as a JSON array in a malloc'd string; NULL with *err 0 for
- * none. */
+/* Appends `k` to `b` as a JSON string: the escapes RFC 8259 requires, and
+ * UTF-8 as it is (cache keys are built from validated fields). */
+static void outbox_json_string(char *b, size_t *at, const char *k)
+{
+    b[(*at)++] = '"';
+    for (const unsigned char *p = (const unsigned char *)k; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            b[(*at)++] = '\\';
+            b[(*at)++] = (char)*p;
+        } else if (*p < 0x20) {
+            *at += (size_t)sprintf(b + *at, "\\u%04x", *p);
+        } else {
+            b[(*at)++] = (char)*p;
+        }
+    }
+    b[(*at)++] = '"';
+}
+
+/* The cache keys as a JSON array in a malloc'd string (the relay reads it
+ * with SQLite's json_each); NULL with *err 0 for none. */
 static char *outbox_keys_json(const outbox_event *ev, int *err)
 {
+    size_t size = 3, at = 0;
+
     *err = 0;
     if (ev->cache_keys_count == 0)
         return NULL;
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < ev->cache_keys_count; i++) {
-        json_t *k = ev->cache_keys[i] != NULL ? json_string(ev->cache_keys[i]) : NULL;
-        if (k == NULL || json_array_append_new(arr, k) != 0) {
-            json_decref(arr);
-            *err = -EINVAL; /* NULL key or not UTF-8 */
+    for (size_t i = 0; i < ev->cache_keys_count; i++) {
+        if (ev->cache_keys[i] == NULL) {
+            *err = -EINVAL;
             return NULL;
         }
+        size += 6 * strlen(ev->cache_keys[i]) + 3; /* worst case: all \u00XX */
     }
-    char *text = arr != NULL ? json_dumps(arr, JSON_COMPACT) : NULL;
-    json_decref(arr);
-    if (text == NULL)
+    char *text = malloc(size);
+    if (text == NULL) {
         *err = -ENOMEM;
+        return NULL;
+    }
+    text[at++] = '[';
+    for (size_t i = 0; i < ev->cache_keys_count; i++) {
+        if (i > 0)
+            text[at++] = ',';
+        outbox_json_string(text, &at, ev->cache_keys[i]);
+    }
+    text[at++] = ']';
+    text[at] = '\0';
     return text;
 }
 
@@ -254,8 +285,7 @@ typedef struct outbox_item {
     char *aggregate_id;
     uint8_t *packed;         /* the Event */
     size_t packed_len;
-    json_t *keys_json;       /* owns the strings `keys` points to */
-    const char **keys;
+    char **keys;             /* cache keys to drop with the XADD, owned */
     size_t nkeys;
     cache_field fields[4];
 } outbox_item;
@@ -320,28 +350,34 @@ static int outbox_item_pack(outbox_item *it, sqlite3_stmt *s)
     return 0;
 }
 
-/* Reads the JSON array of cache keys; a malformed list is logged and
- * skipped, since the event itself must still go out. */
-static int outbox_item_keys(outbox_item *it, sqlite3_stmt *s)
+/* Reads the JSON array of cache keys with SQLite's json_each; a malformed
+ * list is logged and skipped, since the event itself must still go out. */
+static int outbox_item_keys(outbox_item *it, store *st, sqlite3_stmt *row)
 {
-    const unsigned char *text = sqlite3_column_text(s, 10);
+    const unsigned char *text = sqlite3_column_text(row, 10);
     if (text == NULL)
         return 0;
-    it->keys_json = json_loads((const char *)text, 0, NULL);
-    if (!json_is_array(it->keys_json)) {
+    sqlite3_stmt *s = store_stmt(st, SQL_CACHE_KEYS);
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, (const char *)text, -1, SQLITE_TRANSIENT);
+    int rc = SQLITE_DONE, err = 0;
+    while (err == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char **grown = realloc(it->keys, (it->nkeys + 1) * sizeof(*it->keys));
+        char *k = strdup(outbox_col_text(s, 0));
+        if (grown != NULL)
+            it->keys = grown;
+        if (grown == NULL || k == NULL) {
+            free(k);
+            err = -ENOMEM;
+            break;
+        }
+        it->keys[it->nkeys++] = k;
+    }
+    if (err == 0 && rc != SQLITE_DONE)
         log_msg(LOG_WARN, "outbox row has malformed cache_keys", "id", it->id, NULL);
-        return 0;
-    }
-    size_t n = json_array_size(it->keys_json);
-    it->keys = calloc(n > 0 ? n : 1, sizeof(*it->keys));
-    if (it->keys == NULL)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const char *k = json_string_value(json_array_get(it->keys_json, i));
-        if (k != NULL)
-            it->keys[it->nkeys++] = k;
-    }
-    return 0;
+    sqlite3_reset(s);
+    return err;
 }
 
 static int outbox_item_load(outbox_item *it, sqlite3_stmt *s)
@@ -356,7 +392,7 @@ static int outbox_item_load(outbox_item *it, sqlite3_stmt *s)
         return -ENOMEM;
     int err = outbox_item_pack(it, s);
     if (err == 0)
-        err = outbox_item_keys(it, s);
+        err = outbox_item_keys(it, it->batch->relay->st, s);
     if (err != 0)
         return err;
     it->fields[0] = (cache_field){.name = "event", .value = it->packed, .len = it->packed_len};
@@ -373,8 +409,9 @@ static void outbox_item_free(outbox_item *it)
     free(it->type);
     free(it->aggregate_id);
     free(it->packed);
+    for (size_t i = 0; i < it->nkeys; i++)
+        free(it->keys[i]);
     free(it->keys);
-    json_decref(it->keys_json);
 }
 
 /* --- the relay: one batch -------------------------------------------------- */

@@ -10,10 +10,12 @@
  * commit made before it began, so the loop never waits for the disk
  * (store_sync.c says why this is as durable as synchronous=FULL).
  *
- * Schema migrations are numbered per component: the runtime's own tables (the
- * outbox) are the component "runtime", a service's tables its own name. Each
- * migration runs once, in order, in its own transaction, and is recorded in
- * the table schema_migrations(component, version, applied_at).
+ * Schema migrations are numbered per component: a service's tables are the
+ * component of its own name (applied by store_open), the runtime's tables
+ * (the outbox's) the component "runtime" (applied by their module with
+ * store_migrate). Each migration runs once, in order, in its own
+ * transaction, and is recorded in the table schema_migrations(component,
+ * version, applied_at).
  *
  * Prepared statements are cached by their SQL text: store_stmt() returns the
  * same sqlite3_stmt every time, reset and with its bindings cleared, so a
@@ -35,19 +37,28 @@
 
 typedef struct store store;
 
+/* The component of the runtime's own tables; no service may take the name. */
+#define STORE_RUNTIME_COMPONENT "runtime"
+
 typedef struct store_migration {
     int version;     /* 1, 2, 3 ... strictly increasing within a component */
     const char *sql; /* one or more statements */
 } store_migration;
 
-/* Opens (creating if needed) "<dir>/<name>.db", applies the runtime's
- * migrations and then `migrations[0..n)` for component `name`. Returns 0 and
+/* Opens (creating if needed) "<dir>/<name>.db" and applies `migrations[0..n)`
+ * for component `name`. Returns 0 and
  * sets *out, or a negative errno: -ENOENT/-EACCES when the directory is not
  * usable, -EIO when SQLite refuses, -EINVAL when a migration fails (nothing of
  * that migration stays). `dir` ":memory:" opens a private in-memory database
  * (for unit tests). */
 int store_open(const char *dir, const char *name, const store_migration *migrations, size_t n,
                store **out);
+
+/* Applies the migrations of `component` newer than the database's, in order,
+ * each in its own transaction. Returns 0; -EINVAL if they are not numbered
+ * 1, 2, 3 ... or one fails (nothing of that one stays), or if the database is
+ * ahead of this program (older code could misread it); or a negative errno. */
+int store_migrate(store *st, const char *component, const store_migration *migrations, size_t n);
 
 /* Finalizes the cached statements and closes the database. NULL is a no-op. */
 void store_close(store *st);

@@ -19,11 +19,9 @@
 
 #include "fault.h"
 #include "log.h"
-#include "outbox.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_STMT_BUCKETS 64
-#define STORE_RUNTIME_COMPONENT "runtime"
 
 typedef struct store_cached {
     char *sql; /* owned copy: the key, compared by text */
@@ -335,7 +333,7 @@ static int store_apply_one(store *st, const char *component, const store_migrati
 /* Applies the migrations of `component` newer than the recorded version. A
  * database that is ahead of this binary is refused: code older than its
  * schema could misread or lose data. */
-static int store_migrate(store *st, const char *component, const store_migration *ms, size_t n)
+int store_migrate(store *st, const char *component, const store_migration *ms, size_t n)
 {
     int current = store_schema_version(st, component);
     if (current < 0)
@@ -503,9 +501,6 @@ int store_open(const char *dir, const char *name, const store_migration *migrati
     int err = store_path(st, dir, name);
     if (err == 0)
         err = store_connect(st);
-    if (err == 0)
-        err = store_migrate(st, STORE_RUNTIME_COMPONENT, outbox_migrations,
-                            outbox_migrations_count);
     if (err == 0)
         err = store_migrate(st, name, migrations, n);
     if (err == 0)
