@@ -32,6 +32,7 @@
 #include <uv.h>
 
 #include "google/protobuf/timestamp.pb-c.h"
+#include "catalog.h"
 #include "rpc.h"
 
 enum {
@@ -76,12 +77,9 @@ void call_result_clear(call_result *res);
 
 /* ---- the command line (main.c) ------------------------------------------- */
 
-/* A service compactctl talks to. */
-typedef struct cli_service {
-    const char *name;      /* "membership": also picks COMPACT_MEMBERSHIP_ADDR */
-    const char *full_name; /* "compact.membership.v1.Membership", for health */
-    const char *default_addr;
-} cli_service;
+/* A service compactctl talks to: a row of the catalog (catalog.h), whose
+ * name also picks COMPACT_<NAME>_ADDR. */
+typedef catalog_service cli_service;
 
 typedef struct cli_ctx cli_ctx;
 
@@ -105,7 +103,8 @@ struct cli_ctx {
     /* private: the merged option table of cli_getopt and open clients */
     struct option merged[CLI_MAX_OPTIONS];
     const struct option *merged_from;
-    call_client *clients[CLI_MAX_SERVICES]; /* by index in the service table */
+    call_client *clients[CLI_MAX_SERVICES]; /* by index in catalog_services */
+    char default_addr[CLI_MAX_SERVICES][32];
 };
 
 /* Values cli_getopt() returns besides a command's own option values. */
@@ -142,14 +141,11 @@ int cli_parse_flags(cli_ctx *ctx, int argc, char **argv, const struct option *op
  * returns CLI_EXIT_USAGE. */
 int cli_usage_error(cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The services compactctl knows, ended by a row whose name is NULL. */
-extern const cli_service cli_services[];
-
-/* The row of service `name` ("membership" or its full name), or NULL. */
+/* The row of service `name` ("membership" or its API's full name), or NULL. */
 const cli_service *cli_service_find(const char *name);
 
-/* The address to reach `svc`: --addr, else $COMPACT_<NAME>_ADDR, else the
- * default. The string lives as long as the process. */
+/* The address to reach `svc`: --addr, else $COMPACT_<NAME>_ADDR, else
+ * 127.0.0.1 and the catalog's port. The string lives as long as `ctx`. */
 const char *cli_service_addr(cli_ctx *ctx, const cli_service *svc);
 
 /* Calls `method` of service `svc_name` and waits (see call_unary). On

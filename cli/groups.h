@@ -14,7 +14,7 @@
 
 #define GROUPS_MAX_PATHS 8   /* update_mask paths built from flags */
 
-/* The service's name in cli_services and its descriptor. */
+/* The service's name in the catalog and its descriptor. */
 extern const char groups_service[];
 extern const ProtobufCServiceDescriptor *const groups_svc;
 

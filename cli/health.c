@@ -29,7 +29,7 @@ static int health_cmd_print(cli_ctx *ctx, const char *probed, int serving)
 static int health_cmd_unknown(cli_ctx *ctx, const char *name)
 {
     fprintf(stderr, "compactctl: unknown service \"%s\"; known:", name);
-    for (const cli_service *s = cli_services; s->name; s++)
+    for (const cli_service *s = catalog_services; s->name; s++)
         fprintf(stderr, " %s", s->name);
     fputc('\n', stderr);
     return cli_getopt_stop(ctx, CLI_OPT_BAD);
@@ -47,7 +47,7 @@ static int health_cmd_check(cli_ctx *ctx, int argc, char **argv)
     if (!svc)
         return health_cmd_unknown(ctx, name);
     /* No SERVICE: the server's overall status, named "" by the protocol. */
-    const char *probed = name ? svc->full_name : "";
+    const char *probed = name ? svc->api : "";
     const char *addr = cli_service_addr(ctx, svc);
     int rc = health_probe(addr, probed, ctx->timeout_ms);
     if (rc == -ETIMEDOUT) {

@@ -1,7 +1,8 @@
 /* main.c: compactctl's global flags, the services it knows, dispatch, usage.
  *
- * Adding a service: one row in cli_services (its name picks the environment
- * variable COMPACT_<NAME>_ADDR) and one command table in cli_tables.
+ * Adding a service: its row in the catalog (common/base/catalog.c; its name
+ * picks the environment variable COMPACT_<NAME>_ADDR) and one command table
+ * in cli_tables.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -12,19 +13,6 @@
 
 #include "cli.h"
 #include "log.h"
-
-const cli_service cli_services[] = {
-    { .name = "membership",
-      .full_name = "compact.membership.v1.Membership",
-      .default_addr = "127.0.0.1:50051" },
-    { .name = "workgroups",
-      .full_name = "compact.workgroups.v1.WorkingGroups",
-      .default_addr = "127.0.0.1:50052" },
-    { .name = "projects",
-      .full_name = "compact.projects.v1.Projects",
-      .default_addr = "127.0.0.1:50053" },
-    { 0 },
-};
 
 static const cli_command *const cli_tables[] = {
     health_commands,
@@ -217,8 +205,8 @@ int cli_getopt_stop(cli_ctx *ctx, int c)
 
 const cli_service *cli_service_find(const char *name)
 {
-    for (const cli_service *s = cli_services; s->name; s++)
-        if (strcmp(s->name, name) == 0 || strcmp(s->full_name, name) == 0)
+    for (const cli_service *s = catalog_services; s->name; s++)
+        if (strcmp(s->name, name) == 0 || strcmp(s->api, name) == 0)
             return s;
     return NULL;
 }
@@ -232,13 +220,17 @@ const char *cli_service_addr(cli_ctx *ctx, const cli_service *svc)
     for (size_t i = 0; i < n && i < sizeof var; i++)
         var[i] = (char)toupper((unsigned char)var[i]);
     const char *env = getenv(var);
-    return env && *env ? env : svc->default_addr;
+    if (env && *env)
+        return env;
+    char *addr = ctx->default_addr[svc - catalog_services];
+    snprintf(addr, sizeof ctx->default_addr[0], "127.0.0.1:%d", svc->port);
+    return addr;
 }
 
 /* The open client of `svc`, opening it on first use; NULL after printing why. */
 static call_client *cli_client(cli_ctx *ctx, const cli_service *svc)
 {
-    size_t i = (size_t)(svc - cli_services);
+    size_t i = (size_t)(svc - catalog_services);
     if (ctx->clients[i])
         return ctx->clients[i];
     const char *addr = cli_service_addr(ctx, svc);
@@ -392,7 +384,7 @@ int main(int argc, char **argv)
 {
     cli_ctx ctx = { .timeout_ms = CLI_DEFAULT_TIMEOUT_MS };
     /* The runtime's logs are for servers; a person wants only our messages. */
-    log_init("compactctl", LOG_ERROR);
+    log_init("compactctl", LOG_LEVEL_ERROR);
     int rc = cli_parse_global(&ctx, argc, argv);
     if (rc >= 0)
         return rc;

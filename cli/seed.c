@@ -39,7 +39,7 @@
 #include "compact/workgroups/v1/workgroups.pb-c.h"
 #include "pbjson.h"
 
-/* One service's seed: its cli_services name and its file under the seed dir. */
+/* One service's seed: its catalog name and its file under the seed dir. */
 typedef struct seed_service {
     const char *name;
     const char *file;

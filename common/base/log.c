@@ -14,6 +14,7 @@
  * the level is an atomic anyway so that a late log_init() is not a race.
  */
 #include "log.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -32,13 +33,13 @@
 #define LOG_TAIL_RESERVE 24
 
 static const char *log_service = "compact";
-static atomic_int log_min_level = LOG_INFO;
+static atomic_int log_min_level = LOG_LEVEL_INFO;
 
 static const char *const log_level_names[] = {
-    [LOG_DEBUG] = "debug",
-    [LOG_INFO] = "info",
-    [LOG_WARN] = "warn",
-    [LOG_ERROR] = "error",
+    [LOG_LEVEL_DEBUG] = "debug",
+    [LOG_LEVEL_INFO] = "info",
+    [LOG_LEVEL_WARN] = "warn",
+    [LOG_LEVEL_ERROR] = "error",
 };
 
 /* One line under construction. `limit` is where content must stop so that
@@ -69,41 +70,6 @@ static int log_line_raw(log_line *ln, const char *s, size_t n)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (of n bytes), or 0 if invalid:
- * rejects overlong forms, surrogates and code points above U+10FFFF. */
-static size_t log_utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t need;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < need)
-        return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return need;
-}
-
 /* The JSON form of one unit starting at s: an escape, a valid UTF-8
  * sequence, or \ufffd for an invalid byte. Returns bytes consumed from s;
  * the output goes to out/outlen (out has room for 6). */
@@ -111,6 +77,7 @@ static size_t log_escape_unit(const unsigned char *s, size_t n, char *out, size_
 {
     unsigned char c = s[0];
     size_t ulen;
+    uint32_t cp;
 
     switch (c) {
     case '"':  memcpy(out, "\\\"", 2); *outlen = 2; return 1;
@@ -127,7 +94,7 @@ static size_t log_escape_unit(const unsigned char *s, size_t n, char *out, size_
         *outlen = 6;
         return 1;
     }
-    ulen = log_utf8_len(s, n);
+    ulen = utf8_decode(s, n, &cp);
     if (ulen == 0) {
         memcpy(out, "\\ufffd", 6);
         *outlen = 6;
@@ -254,7 +221,7 @@ static void log_line_emit(log_line *ln)
 
 static int log_level_valid(log_level level)
 {
-    return level >= LOG_DEBUG && level <= LOG_ERROR;
+    return level >= LOG_LEVEL_DEBUG && level <= LOG_LEVEL_ERROR;
 }
 
 /* ---- public interface --------------------------------------------------- */
@@ -262,7 +229,7 @@ static int log_level_valid(log_level level)
 void log_init(const char *service, log_level level)
 {
     log_service = service ? service : "compact";
-    atomic_store(&log_min_level, log_level_valid(level) ? (int)level : LOG_INFO);
+    atomic_store(&log_min_level, log_level_valid(level) ? (int)level : LOG_LEVEL_INFO);
 }
 
 int log_level_parse(const char *s, log_level *out)
@@ -271,8 +238,8 @@ int log_level_parse(const char *s, log_level *out)
         const char *name;
         log_level level;
     } names[] = {
-        {"debug", LOG_DEBUG}, {"info", LOG_INFO},   {"warn", LOG_WARN},
-        {"warning", LOG_WARN}, {"error", LOG_ERROR},
+        {"debug", LOG_LEVEL_DEBUG}, {"info", LOG_LEVEL_INFO},   {"warn", LOG_LEVEL_WARN},
+        {"warning", LOG_LEVEL_WARN}, {"error", LOG_LEVEL_ERROR},
     };
 
     if (!s)
@@ -346,7 +313,7 @@ static int log_code_server_side(int code)
 void log_call(const char *method, int code, const char *code_name, double duration_ms,
               const char *message)
 {
-    log_level level = log_code_server_side(code) ? LOG_WARN : LOG_INFO;
+    log_level level = log_code_server_side(code) ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
     char num[48];
     log_line ln;
 

@@ -11,10 +11,10 @@
 #define COMPACT_LOG_H
 
 typedef enum log_level {
-    LOG_DEBUG = 0,
-    LOG_INFO = 1,
-    LOG_WARN = 2,
-    LOG_ERROR = 3,
+    LOG_LEVEL_DEBUG = 0,
+    LOG_LEVEL_INFO = 1,
+    LOG_LEVEL_WARN = 2,
+    LOG_LEVEL_ERROR = 3,
 } log_level;
 
 /* Sets the service name and the lowest level written. Before any logging;
@@ -28,7 +28,7 @@ int log_level_parse(const char *s, log_level *out);
 int log_enabled(log_level level);
 
 /* A message with optional extra fields given as "key", "value" string pairs
- * ending with NULL: log_msg(LOG_WARN, "redis down", "addr", addr, NULL). */
+ * ending with NULL: log_msg(LOG_LEVEL_WARN, "redis down", "addr", addr, NULL). */
 void log_msg(log_level level, const char *msg, ...) __attribute__((sentinel));
 
 /* printf-style message, no extra fields. */

@@ -102,7 +102,7 @@ static void *cache_xalloc(size_t size)
     void *p = calloc(1, size);
 
     if (!p) {
-        log_msg(LOG_ERROR, "cache: out of memory", NULL);
+        log_msg(LOG_LEVEL_ERROR, "cache: out of memory", NULL);
         abort();
     }
     return p;
@@ -255,7 +255,7 @@ static void cache_cmd_add_part(cache_cmd *cmd, int argc, const char **argv, cons
     int len = redisFormatCommandArgv(&buf, argc, argv, lens);
 
     if (len < 0 || !buf) {
-        log_msg(LOG_ERROR, "cache: out of memory", NULL);
+        log_msg(LOG_LEVEL_ERROR, "cache: out of memory", NULL);
         abort();
     }
     cmd->part[cmd->nparts] = buf;
@@ -377,7 +377,7 @@ static void cache_on_timeout(uv_timer_t *timer)
         redisAsyncHandleRead(c->ac);
     /* Drop first, so callbacks run below cannot send on this connection. */
     if (c->inflight.head && c->inflight.head->deadline <= now) {
-        log_msg(LOG_WARN, "redis command timed out, reconnecting", "addr", c->addr, NULL);
+        log_msg(LOG_LEVEL_WARN, "redis command timed out, reconnecting", "addr", c->addr, NULL);
         cache__conn_drop(c);
     }
     while ((cmd = c->held.head) && cmd->deadline <= now)

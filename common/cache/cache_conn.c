@@ -43,7 +43,7 @@ static void cache_log_down(cache *c, const char *why)
     if (c->down_logged)
         return;
     c->down_logged = 1;
-    log_msg(LOG_WARN, "redis down", "addr", c->addr, "error", why && *why ? why : "unknown",
+    log_msg(LOG_LEVEL_WARN, "redis down", "addr", c->addr, "error", why && *why ? why : "unknown",
             NULL);
 }
 
@@ -200,7 +200,7 @@ static void cache_on_connect(const redisAsyncContext *ac, int status)
     c->down_logged = 0;
     if (reconnect)
         c->stats.reconnects++;
-    log_msg(LOG_INFO, "redis connected", "addr", c->addr, NULL);
+    log_msg(LOG_LEVEL_INFO, "redis connected", "addr", c->addr, NULL);
 }
 
 static void cache_on_disconnect(const redisAsyncContext *ac, int status)

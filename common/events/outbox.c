@@ -239,7 +239,7 @@ int outbox_append(store *st, const outbox_event *ev)
     if (st == NULL || !outbox_event_valid(ev))
         return -EINVAL;
     if (sqlite3_get_autocommit(store_db(st))) {
-        log_msg(LOG_ERROR, "outbox_append outside a transaction", "type", ev->type, NULL);
+        log_msg(LOG_LEVEL_ERROR, "outbox_append outside a transaction", "type", ev->type, NULL);
         return -EINVAL;
     }
     char event_id[2 * OUTBOX_EVENT_ID_BYTES + 1];
@@ -375,7 +375,7 @@ static int outbox_item_keys(outbox_item *it, store *st, sqlite3_stmt *row)
         it->keys[it->nkeys++] = k;
     }
     if (err == 0 && rc != SQLITE_DONE)
-        log_msg(LOG_WARN, "outbox row has malformed cache_keys", "id", it->id, NULL);
+        log_msg(LOG_LEVEL_WARN, "outbox row has malformed cache_keys", "id", it->id, NULL);
     sqlite3_reset(s);
     return err;
 }
@@ -458,7 +458,7 @@ static void outbox_outage(outbox_relay *r, int err)
     if (r->outage)
         return;
     r->outage = 1;
-    log_msg(LOG_WARN, "events not published; they wait in the store", "stream", r->stream,
+    log_msg(LOG_LEVEL_WARN, "events not published; they wait in the store", "stream", r->stream,
             "error", strerror(-err), NULL);
 }
 
@@ -467,7 +467,7 @@ static void outbox_recovered(outbox_relay *r)
     if (!r->outage)
         return;
     r->outage = 0;
-    log_msg(LOG_INFO, "events published again", "stream", r->stream, NULL);
+    log_msg(LOG_LEVEL_INFO, "events published again", "stream", r->stream, NULL);
 }
 
 /* Marks rows first..last sent in one statement. Skipped while someone's

@@ -1,44 +1,14 @@
 /* validate.c: checks of request fields (see validate.h). */
 #include "validate.h"
 
+#include "utf8.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 /* ---- UTF-8 and text ----------------------------------------------------- */
-
-/* Decodes one code point at `s`; returns its length in bytes (1-4) and sets
- * *cp, or 0 if the bytes there are not well-formed UTF-8 (RFC 3629). */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v, min;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2, v = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3, v = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
-            return 0;
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return len;
-}
 
 size_t validate_utf8_chars(const char *s)
 {
@@ -47,7 +17,7 @@ size_t validate_utf8_chars(const char *s)
     uint32_t cp;
 
     while (*p) {
-        size_t len = utf8_decode(p, &cp);
+        size_t len = utf8_decode(p, SIZE_MAX, &cp);
         if (len == 0)
             return SIZE_MAX;
         p += len;
@@ -73,7 +43,7 @@ const char *validate_text_problem(const char *s, unsigned flags)
     uint32_t cp = 0;
 
     while (*p) {
-        size_t len = utf8_decode(p, &cp);
+        size_t len = utf8_decode(p, SIZE_MAX, &cp);
         if (len == 0)
             return "not valid UTF-8";
         if (is_control(cp) && !(multiline && (cp == '\n' || cp == '\r' || cp == '\t')))
@@ -206,7 +176,7 @@ const char *validate_id_problem(const char *s, const char *prefix)
 
     if (s[0] == '\0')
         return "must not be empty";
-    if (strncmp(s, prefix, plen) != 0 || strlen(s + plen) != VALIDATE_ID_RANDOM_CHARS)
+    if (strncmp(s, prefix, plen) != 0 || strlen(s + plen) != IDS_RANDOM_CHARS)
         return "not a valid id";
     for (const char *p = s + plen; *p; p++) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '2' && *p <= '7')))
@@ -319,7 +289,7 @@ int validate_id(rpc_call *call, const char *field, const char *s, const char *pr
     /* Say what an id looks like: the client most likely passed a name. */
     rpc_call_fail(call, RPC_INVALID_ARGUMENT,
                   "%s: not a valid id (expected \"%s\" followed by %d characters a-z, 2-7)",
-                  field, prefix, VALIDATE_ID_RANDOM_CHARS);
+                  field, prefix, IDS_RANDOM_CHARS);
     return -1;
 }
 

@@ -33,14 +33,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
 #include "rpc.h"
 
 #define VALIDATE_PAGE_SIZE_DEFAULT 50
 #define VALIDATE_PAGE_SIZE_MAX 1000
 
-/* Server-assigned ids are a short type prefix ("ent_") followed by this many
- * characters of the lowercase RFC 4648 base32 alphabet (a-z, 2-7). */
-#define VALIDATE_ID_RANDOM_CHARS 20
 
 /* Flags for validate_text_problem(). */
 enum validate_text_flags {
@@ -69,7 +67,7 @@ const char *validate_email_problem(const char *s);
  * "not a real calendar date". */
 const char *validate_date_problem(const char *s);
 
-/* `prefix` followed by VALIDATE_ID_RANDOM_CHARS characters a-z, 2-7:
+/* `prefix` followed by IDS_RANDOM_CHARS characters a-z, 2-7:
  * "must not be empty" or "not a valid id". */
 const char *validate_id_problem(const char *s, const char *prefix);
 

@@ -18,6 +18,7 @@
  */
 #include "pbjson.h"
 #include "pbjson_internal.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -94,27 +95,6 @@ static const char pbjson_b64[] =
 
 static json_t *pbjson_message_out(const ProtobufCMessage *msg);
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid:
- * no overlong forms, surrogates or code points above U+10FFFF. */
-static size_t pbjson_utf8_len(const unsigned char *s, size_t n)
-{
-    size_t need = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3
-                : s[0] < 0xf5 ? 4 : 0;
-    uint32_t cp = s[0] & (0x7f >> need);
-
-    if (need <= 1 || n < need)
-        return need <= n ? need : 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return need;
-}
-
 /* protobuf-c does not check that strings from the wire are UTF-8; bytes that
  * are not become U+FFFD, so that the JSON stays valid. */
 json_t *pbjson__string_out(const char *s)
@@ -129,7 +109,8 @@ json_t *pbjson__string_out(const char *s)
     if (!(fixed = malloc(n * 3 + 1)))
         return NULL;
     for (size_t i = 0; i < n;) {
-        size_t ulen = pbjson_utf8_len(p + i, n - i);
+        uint32_t cp;
+        size_t ulen = utf8_decode(p + i, n - i, &cp);
         if (ulen == 0) {
             memcpy(fixed + len, "\xef\xbf\xbd", 3);
             len += 3;

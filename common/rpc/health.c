@@ -138,7 +138,7 @@ void health_set_serving(health *h, int serving) {
     if (h->serving == serving)
         return;
     h->serving = serving;
-    log_msg(LOG_INFO, serving ? "health: SERVING" : "health: NOT_SERVING", NULL);
+    log_msg(LOG_LEVEL_INFO, serving ? "health: SERVING" : "health: NOT_SERVING", NULL);
     for (health_watcher *w = h->watchers; w; w = w->next)
         send_status(w);
 }

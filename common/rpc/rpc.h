@@ -91,8 +91,7 @@ uv_loop_t *rpc_runtime_loop(rpc_runtime *rt);
  * rpc_call_read). Runs on the loop thread. The handler, or whatever it hands
  * the call to, must end the call exactly once with rpc_call_reply(),
  * rpc_call_fail() or rpc_call_finish(), even if the call was cancelled. */
-typedef void (*rpc_handler_fn)(rpc_call *call, const ProtobufCMessage *request,
-                               void *service_data);
+typedef void (*rpc_handler_fn)(rpc_call *call, const ProtobufCMessage *request, void *arg);
 
 enum rpc_method_flags {
     RPC_SERVER_STREAMING = 1 << 0, /* replies with rpc_call_write */
@@ -122,9 +121,10 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
 /* Registers every method of `svc` with the rows of `methods` (terminated by a
  * row whose name is NULL). A method of `svc` without a row answers
  * UNIMPLEMENTED; a row naming no method of `svc` is an error (-EINVAL).
- * `service_data` is passed to every handler. Only before rpc_server_start. */
+ * `arg` is passed to every handler (a service passes itself). Only before
+ * rpc_server_start. */
 int rpc_server_add_service(rpc_server *srv, const ProtobufCServiceDescriptor *svc,
-                           const rpc_method *methods, void *service_data);
+                           const rpc_method *methods, void *arg);
 
 /* Binds the listening address and starts serving. Returns the bound port
  * (> 0) or a negative errno (-EADDRINUSE if the address cannot be bound). */
@@ -182,6 +182,14 @@ void rpc_call_finish(rpc_call *call, rpc_code code, const char *message);
  * question may only see the deadline: it starts watching for the client's
  * cancellation, which later questions then see. */
 int rpc_call_is_cancelled(rpc_call *call);
+
+/* RPC_OK while the call is still wanted; RPC_CANCELLED once its client is
+ * known to have cancelled it, RPC_DEADLINE_EXCEEDED once its deadline has
+ * passed. Unlike rpc_call_is_cancelled it starts no watch, so it costs
+ * nothing: a cancellation is known when something watches the call already
+ * (a call to a peer made with it as the parent, rpc_call_on_done). A write
+ * asks it right before its transaction. */
+rpc_code rpc_call_abandoned(const rpc_call *call);
 
 /* Milliseconds left before the call's deadline; INT64_MAX without one. */
 int64_t rpc_call_remaining_ms(const rpc_call *call);

@@ -121,7 +121,7 @@ static void cq_thread_main(void *arg) {
         if (rc != 0) {
             /* Losing a completion would leak a call forever; there is no sane
              * way on from here. */
-            log_msg(LOG_ERROR, "out of memory in the completion-queue thread", NULL);
+            log_msg(LOG_LEVEL_ERROR, "out of memory in the completion-queue thread", NULL);
             abort();
         }
         uv_async_send(&rt->wakeup);

@@ -174,7 +174,7 @@ static const rpc_method *find_row(const rpc_method *rows, const char *name) {
 static int rows_all_known(const ProtobufCServiceDescriptor *svc, const rpc_method *rows) {
     for (; rows && rows->name; rows++)
         if (protobuf_c_service_descriptor_get_method_by_name(svc, rows->name) == NULL) {
-            log_fmt(LOG_ERROR, "%s has no method %s", svc->name, rows->name);
+            log_fmt(LOG_LEVEL_ERROR, "%s has no method %s", svc->name, rows->name);
             return 0;
         }
     return 1;
@@ -211,7 +211,7 @@ static rpc__method *method_new(rpc_server *srv, const ProtobufCServiceDescriptor
 }
 
 int rpc_server_add_service(rpc_server *srv, const ProtobufCServiceDescriptor *svc,
-                           const rpc_method *rows, void *service_data) {
+                           const rpc_method *rows, void *arg) {
     if (srv->started || !rows_all_known(svc, rows))
         return -EINVAL;
     rpc__method **grown =
@@ -221,7 +221,7 @@ int rpc_server_add_service(rpc_server *srv, const ProtobufCServiceDescriptor *sv
     srv->methods = grown;
     for (unsigned i = 0; i < svc->n_methods; i++) {
         const ProtobufCMethodDescriptor *md = &svc->methods[i];
-        rpc__method *m = method_new(srv, svc, md, find_row(rows, md->name), service_data);
+        rpc__method *m = method_new(srv, svc, md, find_row(rows, md->name), arg);
         if (m == NULL)
             return -EINVAL; /* registered twice, or out of memory */
         srv->methods[srv->methods_count++] = m;
@@ -256,7 +256,7 @@ static void on_shutdown_notified(rpc__tag *tag, int ok) {
 static void on_grace_over(uv_timer_t *timer) {
     rpc_server *srv = timer->data;
     if (srv->calls_in_flight > 0)
-        log_fmt(LOG_WARN, "grace period over: cancelling %d calls in flight",
+        log_fmt(LOG_LEVEL_WARN, "grace period over: cancelling %d calls in flight",
                 srv->calls_in_flight);
     grpc_server_cancel_all_calls(srv->core);
 }
@@ -364,7 +364,7 @@ static void on_slot_filled(rpc__tag *tag, int ok);
 static void slot_post(rpc_server *srv, rpc__method *m) {
     rpc_call *call = calloc(1, sizeof *call);
     if (call == NULL) {
-        log_msg(LOG_ERROR, "out of memory posting a request slot", NULL);
+        log_msg(LOG_LEVEL_ERROR, "out of memory posting a request slot", NULL);
         return;
     }
     call->srv = srv;
@@ -386,7 +386,7 @@ static void slot_post(rpc_server *srv, rpc__method *m) {
                                                   cq, cq, &call->tag);
     }
     if (err != GRPC_CALL_OK) {
-        log_fmt(LOG_ERROR, "posting a request slot failed: error %d", (int)err);
+        log_fmt(LOG_LEVEL_ERROR, "posting a request slot failed: error %d", (int)err);
         call_free(call);
         return;
     }
@@ -491,7 +491,7 @@ static void call_log(rpc_call *call) {
     if (srv->on_call_end)
         srv->on_call_end(srv->on_call_end_arg, rpc_call_method(call), call->code,
                          (double)(rpc__now_ns() - call->start_ns) / 1e9);
-    if (!log_enabled(LOG_INFO) && call->code == RPC_OK)
+    if (!log_enabled(LOG_LEVEL_INFO) && call->code == RPC_OK)
         return;
     double ms = (double)(rpc__now_ns() - call->start_ns) / 1e6;
     log_call(rpc_call_method(call), (int)call->code, rpc_code_name(call->code), ms,
@@ -518,7 +518,7 @@ static int call_start_batch(rpc_call *call, grpc_op *ops, size_t n, rpc__tag *ta
     grpc_call_error err = grpc_call_start_batch(call->core, ops, n, tag, NULL);
     if (err == GRPC_CALL_OK)
         return 0;
-    log_fmt(LOG_ERROR, "%s: starting a batch failed: error %d", rpc_call_method(call), (int)err);
+    log_fmt(LOG_LEVEL_ERROR, "%s: starting a batch failed: error %d", rpc_call_method(call), (int)err);
     call->refs--;
     return -EIO;
 }
@@ -660,6 +660,12 @@ int rpc_call_is_cancelled(rpc_call *call) {
         return 1;
     call_watch_close(call); /* so that a later question gets the answer */
     return rpc_call_remaining_ms(call) <= 0;
+}
+
+rpc_code rpc_call_abandoned(const rpc_call *call) {
+    if (call->closed && call->cancelled)
+        return RPC_CANCELLED;
+    return rpc_call_remaining_ms(call) <= 0 ? RPC_DEADLINE_EXCEEDED : RPC_OK;
 }
 
 int64_t rpc_call_remaining_ms(const rpc_call *call) {

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include "catalog.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -110,18 +112,9 @@ static void config_error(char *err, size_t errlen, const char *fmt, ...)
 
 int config_default_port(const char *service)
 {
-    static const struct {
-        const char *name;
-        int port;
-    } ports[] = {
-        {"membership", 50051}, {"workgroups", 50052}, {"projects", 50053}, {"analytics", 50054},
-    };
+    const catalog_service *row = catalog_find(service);
 
-    for (size_t i = 0; service && i < sizeof(ports) / sizeof(ports[0]); i++) {
-        if (strcmp(service, ports[i].name) == 0)
-            return ports[i].port;
-    }
-    return CONFIG_DEFAULT_PORT;
+    return row ? row->port : CONFIG_DEFAULT_PORT;
 }
 
 /* ---- validation of one value -------------------------------------------- */
@@ -272,7 +265,7 @@ static void config_defaults(config *cfg, const char *service)
     snprintf(cfg->listen, sizeof(cfg->listen), "0.0.0.0:%d", config_default_port(service));
     snprintf(cfg->redis_addr, sizeof(cfg->redis_addr), "127.0.0.1:6379");
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./data");
-    cfg->log_level = LOG_INFO;
+    cfg->log_level = LOG_LEVEL_INFO;
     for (size_t i = 0; i < CONFIG_NSETTINGS; i++) {
         if (config_settings[i].kind == CONFIG_INT)
             *(int *)(void *)((char *)cfg + config_settings[i].offset) = config_settings[i].dflt;

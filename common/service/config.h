@@ -56,8 +56,8 @@ typedef struct config {
     int health_probe;             /* --health-probe given */
 } config;
 
-/* Default port of each service, so that a suite on one host needs no flags:
- * membership 50051, workgroups 50052, projects 50053, analytics 50054. */
+/* Default port of each service (catalog.h), so that a suite on one host
+ * needs no flags; 50050 for a name the catalog does not know. */
 int config_default_port(const char *service);
 
 /* Fills `cfg` from defaults, the environment and argv, for `service` with the

@@ -49,7 +49,7 @@ struct service {
     metrics_http *metrics_http;
     double start_time;             /* seconds since the epoch */
     rpc_channel *peers[CONFIG_MAX_PEERS];
-    void *data;
+    void *state;                   /* the service's own (service_set_state) */
     uv_signal_t sigterm, sigint;
     uv_timer_t probe_timer;
     int stopping;
@@ -64,8 +64,8 @@ store *service_store(const service *svc) { return svc->store; }
 cache *service_cache(const service *svc) { return svc->cache; }
 uv_loop_t *service_loop(const service *svc) { return (uv_loop_t *)&svc->loop; }
 const char *service_name(const service *svc) { return svc->def->name; }
-void service_set_data(service *svc, void *data) { svc->data = data; }
-void *service_data(const service *svc) { return svc->data; }
+void service_set_state(service *svc, void *state) { svc->state = state; }
+void *service_state(const service *svc) { return svc->state; }
 
 rpc_channel *service_peer(const service *svc, const char *name) {
     for (size_t i = 0; i < svc->cfg.peers_count; i++)
@@ -95,7 +95,7 @@ static void on_cache_closed(void *arg) {
     close_handle((uv_handle_t *)&svc->sigterm);
     close_handle((uv_handle_t *)&svc->sigint);
     close_handle((uv_handle_t *)&svc->probe_timer);
-    log_msg(LOG_INFO, "stopped", NULL);
+    log_msg(LOG_LEVEL_INFO, "stopped", NULL);
 }
 
 static void on_relay_closed(void *arg) {
@@ -138,7 +138,7 @@ static void service_stop(service *svc) {
     if (svc->stopping)
         return;
     svc->stopping = 1;
-    log_fmt(LOG_INFO, "stopping: %d calls in flight, grace period %d s",
+    log_fmt(LOG_LEVEL_INFO, "stopping: %d calls in flight, grace period %d s",
             rpc_server_calls_in_flight(svc->server), svc->cfg.grace_seconds);
     health_shutdown(svc->health);
     uv_timer_stop(&svc->probe_timer);
@@ -148,7 +148,7 @@ static void service_stop(service *svc) {
 }
 
 static void on_signal(uv_signal_t *handle, int signum) {
-    log_msg(LOG_INFO, signum == SIGTERM ? "SIGTERM received" : "SIGINT received", NULL);
+    log_msg(LOG_LEVEL_INFO, signum == SIGTERM ? "SIGTERM received" : "SIGINT received", NULL);
     service_stop(handle->data);
 }
 
@@ -179,7 +179,7 @@ static int open_store_and_cache(service *svc) {
     const config *cfg = &svc->cfg;
     int rc = make_dirs(cfg->data_dir);
     if (rc != 0) {
-        log_fmt(LOG_ERROR, "COMPACT_DATA_DIR %s: %s", cfg->data_dir, strerror(-rc));
+        log_fmt(LOG_LEVEL_ERROR, "COMPACT_DATA_DIR %s: %s", cfg->data_dir, strerror(-rc));
         return rc;
     }
     rc = store_open(cfg->data_dir, svc->def->name, svc->def->migrations,
@@ -187,7 +187,7 @@ static int open_store_and_cache(service *svc) {
     if (rc == 0)
         rc = outbox_migrate(svc->store);
     if (rc != 0) {
-        log_fmt(LOG_ERROR, "opening the store in %s failed: %s", cfg->data_dir, strerror(-rc));
+        log_fmt(LOG_LEVEL_ERROR, "opening the store in %s failed: %s", cfg->data_dir, strerror(-rc));
         return rc;
     }
     store_use_loop(svc->store, &svc->loop);
@@ -329,14 +329,14 @@ static int start_metrics(service *svc) {
         return rc;
     int port = metrics_http_listen(svc->metrics_http, listen);
     if (port < 0) {
-        log_fmt(LOG_ERROR, "cannot listen on %s (COMPACT_METRICS_LISTEN): %s", listen,
+        log_fmt(LOG_LEVEL_ERROR, "cannot listen on %s (COMPACT_METRICS_LISTEN): %s", listen,
                 uv_strerror(port));
         return port;
     }
     rpc_server_on_call_end(svc->server, observe_call, rpc);
     char port_text[16];
     snprintf(port_text, sizeof port_text, "%d", port);
-    log_msg(LOG_INFO, "metrics", "listen", listen, "port", port_text, "path", "/metrics", NULL);
+    log_msg(LOG_LEVEL_INFO, "metrics", "listen", listen, "port", port_text, "path", "/metrics", NULL);
     return 0;
 }
 
@@ -345,12 +345,12 @@ static int start_metrics(service *svc) {
 static int start_serving(service *svc) {
     int port = rpc_server_start(svc->server);
     if (port < 0) {
-        log_fmt(LOG_ERROR, "cannot listen on %s (COMPACT_LISTEN)", svc->cfg.listen);
+        log_fmt(LOG_LEVEL_ERROR, "cannot listen on %s (COMPACT_LISTEN)", svc->cfg.listen);
         return port;
     }
     char port_text[16];
     snprintf(port_text, sizeof port_text, "%d", port);
-    log_msg(LOG_INFO, "serving", "listen", svc->cfg.listen, "port", port_text, "redis",
+    log_msg(LOG_LEVEL_INFO, "serving", "listen", svc->cfg.listen, "port", port_text, "redis",
             svc->cfg.redis_addr, "data_dir", svc->cfg.data_dir, NULL);
     int rc = start_metrics(svc);
     if (rc != 0)
@@ -388,7 +388,7 @@ static void abandon_start(service *svc) {
 static void use_batch_scheduling(void) {
     struct sched_param param = {.sched_priority = 0};
     if (sched_setscheduler(0, SCHED_BATCH, &param) != 0)
-        log_fmt(LOG_DEBUG, "SCHED_BATCH not set: %s", strerror(errno));
+        log_fmt(LOG_LEVEL_DEBUG, "SCHED_BATCH not set: %s", strerror(errno));
 }
 
 /* "host:port" of our own server as seen from this host, for --health-probe. */
@@ -437,7 +437,7 @@ int service_main(const service_def *def, int argc, char **argv) {
         abandon_start(svc);
     uv_run(&svc->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&svc->loop) != 0) {
-        log_msg(LOG_ERROR, "the loop still had open handles at exit", NULL);
+        log_msg(LOG_LEVEL_ERROR, "the loop still had open handles at exit", NULL);
         return 1;
     }
     return svc->exit_code;

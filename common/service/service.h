@@ -47,7 +47,7 @@ typedef struct service_def {
 /* Runs the service; returns the process exit code. */
 int service_main(const service_def *def, int argc, char **argv);
 
-/* What a handler needs. `service_data` given to handlers is the service. */
+/* What a handler needs. The last argument of every handler is the service. */
 const config *service_config(const service *svc);
 store *service_store(const service *svc);
 cache *service_cache(const service *svc);     /* never NULL; may be disconnected */
@@ -55,9 +55,10 @@ uv_loop_t *service_loop(const service *svc);
 rpc_channel *service_peer(const service *svc, const char *name); /* NULL if not a peer */
 const char *service_name(const service *svc);
 
-/* Hands the service's own data to hooks and handlers. */
-void service_set_data(service *svc, void *data);
-void *service_data(const service *svc);
+/* The service's own state (an in-memory index, say), set by its init hook
+ * and read by its handlers; the service frees it in its fini hook. */
+void service_set_state(service *svc, void *state);
+void *service_state(const service *svc);
 
 /* After a write committed: wakes the outbox relay. */
 void service_events_committed(service *svc);

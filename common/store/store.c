@@ -119,9 +119,9 @@ static void store_set_healthy(store *st, int healthy, const char *why)
         return;
     st->healthy = healthy;
     if (healthy)
-        log_msg(LOG_INFO, "store healthy again", "path", st->path, NULL);
+        log_msg(LOG_LEVEL_INFO, "store healthy again", "path", st->path, NULL);
     else
-        log_msg(LOG_ERROR, "store unhealthy", "path", st->path, "error", why, NULL);
+        log_msg(LOG_LEVEL_ERROR, "store unhealthy", "path", st->path, "error", why, NULL);
 }
 
 int store_result(store *st, int sqlite_rc)
@@ -164,7 +164,7 @@ static sqlite3_stmt *store_cache_add(store *st, const char *sql, size_t bucket)
     sqlite3_stmt *stmt = NULL;
     int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
     if (rc != SQLITE_OK) {
-        log_msg(LOG_ERROR, "statement does not compile", "sql", sql, "error",
+        log_msg(LOG_LEVEL_ERROR, "statement does not compile", "sql", sql, "error",
                 sqlite3_errmsg(st->db), NULL);
         store_result(st, rc);
         sqlite3_finalize(stmt);
@@ -176,7 +176,7 @@ static sqlite3_stmt *store_cache_add(store *st, const char *sql, size_t bucket)
         free(e);
         free(copy);
         sqlite3_finalize(stmt);
-        log_msg(LOG_ERROR, "out of memory caching a statement", NULL);
+        log_msg(LOG_LEVEL_ERROR, "out of memory caching a statement", NULL);
         return NULL;
     }
     e->sql = copy;
@@ -221,7 +221,7 @@ static int store_exec(store *st, const char *sql)
     char *msg = NULL;
     int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        log_msg(LOG_ERROR, "statement failed", "sql", sql, "error",
+        log_msg(LOG_LEVEL_ERROR, "statement failed", "sql", sql, "error",
                 msg != NULL ? msg : sqlite3_errstr(rc), NULL);
         sqlite3_free(msg);
     }
@@ -231,7 +231,7 @@ static int store_exec(store *st, const char *sql)
 int store_begin(store *st)
 {
     if (!sqlite3_get_autocommit(st->db)) {
-        log_msg(LOG_ERROR, "store_begin inside a transaction", NULL);
+        log_msg(LOG_LEVEL_ERROR, "store_begin inside a transaction", NULL);
         return -EINVAL;
     }
     if (store_syncer_failed(st->syncer))
@@ -246,7 +246,7 @@ void store_rollback(store *st)
         return;
     int rc = sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        log_msg(LOG_ERROR, "rollback failed", "error", sqlite3_errmsg(st->db), NULL);
+        log_msg(LOG_LEVEL_ERROR, "rollback failed", "error", sqlite3_errmsg(st->db), NULL);
         store_result(st, rc);
     }
 }
@@ -256,7 +256,7 @@ void store_rollback(store *st)
 static int store_commit_now(store *st)
 {
     if (sqlite3_get_autocommit(st->db)) {
-        log_msg(LOG_ERROR, "store_commit outside a transaction", NULL);
+        log_msg(LOG_LEVEL_ERROR, "store_commit outside a transaction", NULL);
         return -EINVAL;
     }
     int err = store_exec(st, "COMMIT");
@@ -268,7 +268,7 @@ static int store_commit_now(store *st)
 int store_commit(store *st)
 {
     if (!sqlite3_get_autocommit(st->db) && fault_armed("store.commit")) {
-        log_msg(LOG_WARN, "fault store.commit: commit refused", NULL);
+        log_msg(LOG_LEVEL_WARN, "fault store.commit: commit refused", NULL);
         store_rollback(st);
         return -EIO;
     }
@@ -315,7 +315,7 @@ static int store_apply_one(store *st, const char *component, const store_migrati
     if (rc != SQLITE_OK) {
         char version[16];
         snprintf(version, sizeof(version), "%d", m->version);
-        log_msg(LOG_ERROR, "migration failed", "component", component, "version", version,
+        log_msg(LOG_LEVEL_ERROR, "migration failed", "component", component, "version", version,
                 "error", msg != NULL ? msg : sqlite3_errstr(rc), NULL);
         sqlite3_free(msg);
         store_rollback(st);
@@ -341,7 +341,7 @@ int store_migrate(store *st, const char *component, const store_migration *ms, s
     int known = 0;
     for (size_t i = 0; i < n; i++) {
         if (ms[i].version <= known || ms[i].sql == NULL) {
-            log_msg(LOG_ERROR, "migrations must be numbered 1, 2, 3 ... in order", "component",
+            log_msg(LOG_LEVEL_ERROR, "migrations must be numbered 1, 2, 3 ... in order", "component",
                     component, NULL);
             return -EINVAL;
         }
@@ -353,7 +353,7 @@ int store_migrate(store *st, const char *component, const store_migration *ms, s
             return err;
     }
     if (current > known) {
-        log_msg(LOG_ERROR, "database schema is newer than this program", "component", component,
+        log_msg(LOG_LEVEL_ERROR, "database schema is newer than this program", "component", component,
                 NULL);
         return -EINVAL;
     }
@@ -399,11 +399,11 @@ static int store_pragma(store *st, const char *sql, const char *want)
     if (rc == SQLITE_ROW && want != NULL) {
         const char *got = (const char *)sqlite3_column_text(s, 0);
         if (got == NULL || strcmp(got, want) != 0) {
-            log_msg(LOG_ERROR, "pragma refused", "sql", sql, "got", got ? got : "", NULL);
+            log_msg(LOG_LEVEL_ERROR, "pragma refused", "sql", sql, "got", got ? got : "", NULL);
             err = -EIO;
         }
     } else if (err != 0) {
-        log_msg(LOG_ERROR, "pragma failed", "sql", sql, "error", sqlite3_errmsg(st->db), NULL);
+        log_msg(LOG_LEVEL_ERROR, "pragma failed", "sql", sql, "error", sqlite3_errmsg(st->db), NULL);
     }
     sqlite3_finalize(s);
     return err;
@@ -446,7 +446,7 @@ static int store_connect(store *st)
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(st->path, &st->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        log_msg(LOG_ERROR, "cannot open database", "path", st->path, "error",
+        log_msg(LOG_LEVEL_ERROR, "cannot open database", "path", st->path, "error",
                 st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), NULL);
         return -EIO;
     }
@@ -465,7 +465,7 @@ static int store_path(store *st, const char *dir, const char *name)
     }
     int err = store_dir_usable(dir);
     if (err != 0) {
-        log_msg(LOG_ERROR, "data directory not usable", "dir", dir, "error", strerror(-err),
+        log_msg(LOG_LEVEL_ERROR, "data directory not usable", "dir", dir, "error", strerror(-err),
                 NULL);
         return err;
     }
@@ -521,7 +521,7 @@ void store_close(store *st)
     store_cache_clear(st);
     if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK) {
         /* the service left its own statements open: close once they finish */
-        log_msg(LOG_WARN, "database closed with statements still open", "path", st->path, NULL);
+        log_msg(LOG_LEVEL_WARN, "database closed with statements still open", "path", st->path, NULL);
         sqlite3_close_v2(st->db);
     }
     free(st->path);

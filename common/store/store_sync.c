@@ -104,7 +104,7 @@ int store_syncer_new(const char *wal_path, store_syncer **out)
     s->fd = open(wal_path, O_RDONLY | O_CLOEXEC);
     if (s->fd < 0) {
         int err = -errno;
-        log_msg(LOG_ERROR, "cannot open the WAL to flush it", "path", wal_path, NULL);
+        log_msg(LOG_LEVEL_ERROR, "cannot open the WAL to flush it", "path", wal_path, NULL);
         free(s);
         return err;
     }
@@ -161,7 +161,7 @@ static void flush_finish(store_syncer *s, int rc)
     s->flushes++;
     if (rc != 0 && !s->failed) {
         s->failed = 1;
-        log_msg(LOG_ERROR, "flushing the WAL to disk failed; writes stop until a restart",
+        log_msg(LOG_LEVEL_ERROR, "flushing the WAL to disk failed; writes stop until a restart",
                 "error", strerror(-rc), NULL);
     }
 }

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdalign.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -132,7 +133,7 @@ static void on_read(void *arg, int rc, const void *value, size_t len)
         if (m == NULL)
             m = protobuf_c_message_unpack(g->spec.descriptor, NULL, len, value);
         if (m == NULL) { /* a mangled cache entry: trust only the store */
-            log_msg(LOG_WARN, "cache entry does not unpack", "key", g->spec.value, NULL);
+            log_msg(LOG_LEVEL_WARN, "cache entry does not unpack", "key", g->spec.value, NULL);
             rc = g->spec.load(g->spec.ctx, g->spec.value, &m);
         }
     }
@@ -156,6 +157,16 @@ void cached_get_message(cache *c, const char *key, const cached_get_spec *spec,
 
 /* ---- at the RPC edge ----------------------------------------------------- */
 
+/* status_fail_store with spec.what, or "cannot read the <noun>". */
+static void fail_store(const cached_get *g, int rc)
+{
+    char what[96];
+
+    if (g->spec.what == NULL)
+        snprintf(what, sizeof what, "cannot read the %s", g->spec.noun);
+    status_fail_store(g->call, rc, g->spec.what ? g->spec.what : what);
+}
+
 /* Answers g's call with `msg` (freed here) or the error `rc`. */
 static void answer(const cached_get *g, int rc, ProtobufCMessage *msg)
 {
@@ -165,16 +176,32 @@ static void answer(const cached_get *g, int rc, ProtobufCMessage *msg)
         status_fail_not_found(g->call, g->spec.field, g->spec.noun, g->spec.label,
                               g->spec.value);
     else
-        status_fail_store(g->call, rc, g->spec.what);
+        fail_store(g, rc);
     msg_free(msg);
+}
+
+/* No cache key: the store alone. */
+static void reply_from_store(rpc_call *call, const cached_get_spec *spec)
+{
+    cached_get g = {.spec = *spec, .call = call};
+    ProtobufCMessage *m = NULL;
+
+    answer(&g, spec->load(spec->ctx, spec->value, &m), m);
 }
 
 void cached_get_reply(rpc_call *call, cache *c, const char *key, const cached_get_spec *spec)
 {
-    cached_get *g = calloc(1, sizeof *g);
+    cached_get *g;
+
+    if (key == NULL) {
+        reply_from_store(call, spec);
+        return;
+    }
+    g = calloc(1, sizeof *g);
 
     if (g == NULL) {
-        status_fail_store(call, -ENOMEM, spec->what);
+        cached_get oom = {.spec = *spec, .call = call};
+        fail_store(&oom, -ENOMEM);
         return;
     }
     g->spec = *spec;

@@ -49,7 +49,7 @@ typedef struct cached_get_spec {
     const char *field;      /* "id" */
     const char *noun;       /* "entity" */
     const char *label;      /* "id" */
-    const char *what;       /* "cannot read the entity" */
+    const char *what;       /* "cannot read the entity"; NULL: made from `noun` */
 } cached_get_spec;
 
 /* rc 0: `msg` is the message, owned by the callee (free it with
@@ -66,7 +66,8 @@ void cached_get_message(cache *c, const char *key, const cached_get_spec *spec,
 
 /* Answers `call` with the message (rpc_call_reply), or fails it with
  * NOT_FOUND or status_fail_store(). The call is answered exactly once:
- * later on the loop, or before this returns if memory runs out. */
+ * later on the loop, or before this returns if memory runs out. A NULL `key`
+ * (the value has no cache key) reads the store alone, before this returns. */
 void cached_get_reply(rpc_call *call, cache *c, const char *key, const cached_get_spec *spec);
 
 #endif

@@ -1,15 +1,17 @@
 /* txn.c: a write RPC's transaction, from BEGIN to the reply (see txn.h). */
 #include "txn.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
 #include "status.h"
 
-void txn_keys_add(txn_keys *k, int (*make)(char *buf, size_t size, const char *value),
-                  const char *value)
+void txn_keys_add(txn_keys *k, const char *service_name, const char *kind, const char *id)
 {
-    if (k->n >= TXN_KEYS_MAX || make(k->buf[k->n], sizeof k->buf[k->n], value) < 0)
+    assert(k->n <= TXN_KEYS_MAX);
+    if (k->n == TXN_KEYS_MAX ||
+        cache_key(k->buf[k->n], sizeof k->buf[k->n], service_name, kind, id) < 0)
         return;
     for (size_t i = 0; i < k->n; i++) {
         if (strcmp(k->v[i], k->buf[k->n]) == 0)

@@ -29,7 +29,7 @@
 #include "rpc.h"
 #include "service.h"
 
-#define TXN_KEYS_MAX 4
+#define TXN_KEYS_MAX 6
 #define TXN_KEY_SIZE 160
 
 /* Up to TXN_KEYS_MAX distinct cache keys; start from {0}. v[0..n) point into
@@ -40,11 +40,11 @@ typedef struct txn_keys {
     size_t n;
 } txn_keys;
 
-/* Adds the key that `make` writes for `value` (a cache_key() wrapper such as
- * "the key of an entity id"), unless it is already in `k`. A key `make`
- * refuses (negative return) or one beyond TXN_KEYS_MAX is left out. */
-void txn_keys_add(txn_keys *k, int (*make)(char *buf, size_t size, const char *value),
-                  const char *value);
+/* Adds cache_key(service_name, kind, id) unless it is already in `k`. A key that
+ * does not fit TXN_KEY_SIZE, or one beyond TXN_KEYS_MAX, is left out (the
+ * second is a bug: an aggregate has at most AGGREGATE_KEYS_MAX keys, each
+ * before and after a change). */
+void txn_keys_add(txn_keys *k, const char *service_name, const char *kind, const char *id);
 
 /* store_begin(st); on failure fails the call with status_fail_store() and
  * returns -1, else 0 (the caller now owns an open transaction that must end

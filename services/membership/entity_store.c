@@ -228,7 +228,7 @@ int entity_store_acronym_owner(store *st, const char *acronym, char *id, char *s
     sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        snprintf(id, ENTITY_ID_SIZE, "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(id, IDS_SIZE, "%s", (const char *)sqlite3_column_text(s, 0));
         snprintf(stored, ENTITY_ACRONYM_MAX + 1, "%s", (const char *)sqlite3_column_text(s, 1));
         rc = 0;
     } else {

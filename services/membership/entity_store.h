@@ -24,13 +24,12 @@
 #include <stdint.h>
 
 #include "compact/membership/v1/membership.pb-c.h"
+#include "ids.h"
 #include "store.h"
 
 typedef Compact__Membership__V1__Entity Entity;
 typedef Compact__Membership__V1__FocalPoint FocalPoint;
 
-#define ENTITY_ID_PREFIX "ent_"
-#define ENTITY_ID_SIZE 32          /* room for an id and its NUL */
 #define ENTITY_ACRONYM_MAX 32      /* characters (all ASCII) */
 
 /* The service's migrations, for service_def. */
@@ -50,7 +49,7 @@ int entity_store_get(store *st, const char *id, Entity **out, int64_t *version);
 int entity_store_get_by_acronym(store *st, const char *acronym, Entity **out);
 
 /* The entity whose acronym equals `acronym` case-insensitively: its id into
- * `id` (ENTITY_ID_SIZE bytes) and its acronym as stored into `stored`
+ * `id` (IDS_SIZE bytes) and its acronym as stored into `stored`
  * (ENTITY_ACRONYM_MAX + 1 bytes). Returns 0, -ENOENT or a negative errno. */
 int entity_store_acronym_owner(store *st, const char *acronym, char *id, char *stored);
 

@@ -1,20 +1,14 @@
 /* handlers.h: the RPCs of compact.membership.v1.Membership.
  *
  * One function per RPC, all with the runtime's handler signature; `svc` is
- * the `service *` (service_data of the method table). Each validates the
- * whole request first (a bad field ends the call with INVALID_ARGUMENT
- * naming it), then reads or writes the store, then replies exactly once.
+ * the `service *`. Each validates the whole request first (a bad field ends
+ * the call with INVALID_ARGUMENT naming it), then reads or writes, and the
+ * call is answered exactly once.
  *
- * Writes: store_begin, the change, the outbox event ("entity.created",
- * "entity.updated", "entity.withdrawn", carrying the new Entity and the cache
- * keys to invalidate), store_commit; only after the commit the reply, then a
- * best-effort cache_del of the keys and service_events_committed(). A failed
- * commit answers UNAVAILABLE (or INTERNAL) and leaves nothing written.
- *
- * Reads: GetEntity goes through the Redis cache (keys
- * "compact:membership:entity:<id>" and "compact:membership:acronym:<key>",
- * both holding the packed Entity); ListEntities and BatchGetEntities read
- * SQLite directly.
+ * The entity is an aggregate (aggregate.h; its table, entity_aggregate, is
+ * in handlers.c): Get reads through the cache by id or acronym, writes follow
+ * the toolkit's one contract and publish "entity.created", "entity.updated"
+ * and "entity.withdrawn". ListEntities reads SQLite directly.
  */
 #ifndef COMPACT_MEMBERSHIP_HANDLERS_H
 #define COMPACT_MEMBERSHIP_HANDLERS_H

@@ -8,18 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cached_get.h"
-#include "ids.h"
+#include "fieldmask.h"
 #include "overlap.h"
 #include "page.h"
-#include "pbstr.h"
-#include "pbtime.h"
+#include "pbmsg.h"
+#include "project.h"
 #include "project_check.h"
 #include "project_edit.h"
-#include "project_store.h"
-#include "project_write.h"
 #include "status.h"
-#include "txn.h"
 #include "validate.h"
 
 typedef Compact__Projects__V1__CreateProjectRequest CreateProjectRequest;
@@ -35,49 +31,12 @@ typedef Compact__Projects__V1__FindOverlapsResponse FindOverlapsResponse;
 #define TEXT_FILTER_MAX_CHARS 200
 #define KEY_SIZE (PROJECT_IATI_MAX * 4 + 1)
 
-static overlap_index *index_of(void *svc)
-{
-    projects_state *state = service_data(svc);
-
-    return state->index;
-}
-
 /* ---- CreateProject ------------------------------------------------------ */
-
-typedef struct create_ctx {
-    rpc_call *call;
-    service *svc;
-    Project *p;
-    project_write_refs refs;
-} create_ctx;
-
-static void create_ctx_free(create_ctx *c)
-{
-    project_store_free(c->p);
-    free(c);
-}
-
-/* Id, times and result ids of the new project. */
-static int create_fill(Project *p)
-{
-    char id[PROJECT_ID_SIZE];
-    int64_t now = pbtime_now_ms();
-    int rc;
-
-    if ((rc = ids_new(PROJECT_ID_PREFIX, id, sizeof id)) != 0 ||
-        (rc = pbstr_set(&p->id, id)) != 0 ||
-        (rc = pbtime_set(&p->create_time, now)) != 0 ||
-        (rc = pbtime_set(&p->update_time, now)) != 0)
-        return rc;
-    for (size_t i = 0; rc == 0 && i < p->n_results; i++)
-        rc = project_edit_assign_result_ids(p->results[i]);
-    return rc;
-}
 
 /* ALREADY_EXISTS if the IATI identifier is taken (inside the transaction). */
 static int check_iati_free(rpc_call *call, store *st, const char *iati)
 {
-    char owner[PROJECT_ID_SIZE];
+    char owner[IDS_SIZE];
     int rc = project_store_iati_owner(st, iati, owner);
 
     if (rc == -ENOENT)
@@ -91,133 +50,98 @@ static int check_iati_free(rpc_call *call, store *st, const char *iati)
     return -1;
 }
 
-static void on_create_checked(void *arg, int ok)
+/* The likely duplicates of new project `p` among those saved, for the
+ * reply: a warning, so one we cannot compute is no reason to fail. */
+static void find_duplicates(service *svc, const Project *p, CreateProjectResponse *resp)
 {
-    create_ctx *c = arg;
-    CreateProjectResponse resp = COMPACT__PROJECTS__V1__CREATE_PROJECT_RESPONSE__INIT;
     overlap_query q = {.limit = OVERLAP_LIMIT_DEFAULT, .min_score = OVERLAP_DUPLICATE_SCORE,
-                       .duplicates_only = 1};
-    store *st = service_store(c->svc);
+                       .duplicates_only = 1, .subject = p};
     size_t compared;
-    int rc;
+
+    if (overlap_find(project_index(svc), &q, &resp->likely_duplicates,
+                     &resp->n_likely_duplicates, &compared) != 0)
+        resp->n_likely_duplicates = 0;
+}
+
+/* peer_check_done_fn: every participant and group is usable; create `arg`,
+ * the new project (freed here in every case). */
+static void write_new_project(rpc_call *call, service *svc, void *arg, int ok)
+{
+    CreateProjectResponse resp = COMPACT__PROJECTS__V1__CREATE_PROJECT_RESPONSE__INIT;
+    store *st = service_store(svc);
+    aggregate_write w;
+    Project *p;
+    int rc = 0;
 
     if (!ok) {
-        create_ctx_free(c);
+        pbmsg_free(arg);
         return;
     }
-    if ((rc = create_fill(c->p)) != 0) {
-        status_fail_store(c->call, rc, "cannot build the project");
-        create_ctx_free(c);
+    if (aggregate_begin_new(&w, call, svc, &project_aggregate, arg))
+        return;
+    p = (Project *)w.state;
+    for (size_t i = 0; rc == 0 && i < p->n_results; i++)
+        rc = project_edit_assign_result_ids(p->results[i]);
+    if (rc == 0 && check_iati_free(call, st, p->iati_identifier)) {
+        aggregate_abort(&w);
         return;
     }
     /* Before the insert: the new project is not compared with itself. */
-    q.subject = c->p;
-    if (overlap_find(index_of(c->svc), &q, &resp.likely_duplicates, &resp.n_likely_duplicates,
-                     &compared) != 0)
-        resp.n_likely_duplicates = 0; /* a warning we could not compute is no reason to fail */
-    if (txn_begin(c->call, st) == 0) {
-        if (check_iati_free(c->call, st, c->p->iati_identifier) != 0) {
-            store_rollback(st);
-        } else {
-            resp.project = c->p;
-            rc = project_store_insert(st, c->p);
-            project_write_finish(c->call, c->svc, rc, c->p, "project.created", &resp.base);
-        }
-    }
+    find_duplicates(svc, p, &resp);
+    if (rc == 0)
+        rc = project_store_insert(st, p);
+    /* The reply holds the state: it must be final before it is packed. */
+    rc = aggregate_refresh(&w, rc);
+    resp.project = (Project *)w.state;
+    aggregate_commit(&w, rc, "project.created", &resp.base);
     overlap_free(resp.likely_duplicates, resp.n_likely_duplicates);
-    create_ctx_free(c);
 }
 
 void handle_create_project(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const CreateProjectRequest *req = (const CreateProjectRequest *)request;
-    create_ctx *c;
+    Project *p;
+    peer_check *c;
 
     if (validate_present(call, "project", req->project) ||
         project_check_fields(call, "project", req->project, PF_ALL, PROJECT_CHECK_SAVE))
         return;
-    if ((c = calloc(1, sizeof *c)) == NULL ||
-        (c->p = (Project *)project_edit_copy(&req->project->base)) == NULL) {
-        free(c);
+    if ((p = (Project *)aggregate_new(&req->project->base, project_fields, PF_ALL)) == NULL) {
         status_fail_store(call, -ENOMEM, "cannot build the project");
         return;
     }
-    c->call = call;
-    c->svc = svc;
-    project_edit_clear_output(c->p);
-    project_edit_normalise(c->p);
-    if (project_check_whole(call, "project", c->p)) {
-        create_ctx_free(c);
+    project_edit_clear_output(p);
+    project_edit_normalise(p);
+    if (project_check_whole(call, "project", p)) {
+        pbmsg_free(&p->base);
         return;
     }
-    project_write_new_refs(&c->refs, "project", c->p, NULL, PF_ALL);
-    project_write_check_peers(svc, call, &c->refs, on_create_checked, c);
+    c = peer_check_new();
+    project_check_new_refs(c, "project", p, NULL, PF_ALL);
+    peer_check_run(c, call, svc, write_new_project, p);
 }
 
 /* ---- GetProject --------------------------------------------------------- */
 
-/* cached_get_load_fn: a project from the store, by id or by IATI
- * identifier. */
-static int load_by_id(void *st, const char *value, ProtobufCMessage **out)
-{
-    Project *p = NULL;
-    int rc = project_store_get(st, value, &p, NULL);
-
-    *out = p ? &p->base : NULL;
-    return rc;
-}
-
-static int load_by_iati(void *st, const char *value, ProtobufCMessage **out)
-{
-    Project *p = NULL;
-    int rc = project_store_get_by_iati(st, value, &p);
-
-    *out = p ? &p->base : NULL;
-    return rc;
-}
-
 void handle_get_project(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const GetProjectRequest *req = (const GetProjectRequest *)request;
-    cached_get_spec spec = {
-        .descriptor = &compact__projects__v1__project__descriptor,
-        .ctx = service_store(svc),
-        .noun = "project",
-        .what = "cannot read the project",
-    };
-    char key[PROJECT_WRITE_CACHE_KEY_SIZE], iati[KEY_SIZE];
 
     switch (req->key_case) {
     case COMPACT__PROJECTS__V1__GET_PROJECT_REQUEST__KEY_ID:
-        if (validate_id(call, "id", req->id, PROJECT_ID_PREFIX))
-            return;
-        cache_key(key, sizeof key, "projects", "project", req->id);
-        spec.load = load_by_id;
-        spec.value = req->id;
-        spec.field = spec.label = "id";
-        break;
+        if (validate_id(call, "id", req->id, IDS_PROJECT) == 0)
+            aggregate_get_reply(call, svc, &project_aggregate, 0, "id", req->id);
+        return;
     case COMPACT__PROJECTS__V1__GET_PROJECT_REQUEST__KEY_IATI_IDENTIFIER:
         if (validate_required_string(call, "iati_identifier", req->iati_identifier,
-                                     PROJECT_IATI_MAX))
-            return;
-        project_store_iati_key(req->iati_identifier, iati, sizeof iati);
-        /* Spaces would split the Redis key; no identifier we store has one. */
-        if (strchr(iati, ' ')) {
-            rpc_call_fail(call, RPC_NOT_FOUND, "iati_identifier: no project with IATI "
-                          "identifier \"%s\"", req->iati_identifier);
-            return;
-        }
-        cache_key(key, sizeof key, "projects", "iati", iati);
-        spec.load = load_by_iati;
-        spec.value = req->iati_identifier;
-        spec.field = "iati_identifier";
-        spec.label = "IATI identifier";
-        break;
+                                     PROJECT_IATI_MAX) == 0)
+            aggregate_get_reply(call, svc, &project_aggregate, 1, "iati_identifier",
+                                req->iati_identifier);
+        return;
     default:
         rpc_call_fail(call, RPC_INVALID_ARGUMENT, "key: set id or iati_identifier");
         return;
     }
-    cached_get_reply(call, service_cache(svc), key, &spec);
 }
 
 /* ---- ListProjects ------------------------------------------------------- */
@@ -225,9 +149,9 @@ void handle_get_project(rpc_call *call, const ProtobufCMessage *request, void *s
 static int check_list_filters(rpc_call *call, const ListProjectsRequest *req)
 {
     if ((req->working_group_id[0] &&
-         validate_id(call, "working_group_id", req->working_group_id, GROUP_CHECK_ID_PREFIX)) ||
+         validate_id(call, "working_group_id", req->working_group_id, IDS_GROUP)) ||
         (req->entity_id[0] &&
-         validate_id(call, "entity_id", req->entity_id, ENTITY_CHECK_ID_PREFIX)) ||
+         validate_id(call, "entity_id", req->entity_id, IDS_ENTITY)) ||
         (req->country[0] && project_check_country(call, "country", req->country)) ||
         validate_enum(call, "pillar", &compact__projects__v1__strategy_pillar__descriptor,
                       (int)req->pillar, 0) ||
@@ -283,112 +207,68 @@ void handle_list_projects(rpc_call *call, const ProtobufCMessage *request, void 
 
 /* ---- UpdateProject ------------------------------------------------------ */
 
-typedef struct update_ctx {
-    rpc_call *call;
-    service *svc;
+/* The update, as the handler read it, for its continuation. */
+typedef struct project_update {
     const UpdateProjectRequest *req; /* valid until the call is answered */
     unsigned mask;
-    project_write_refs refs;
-} update_ctx;
+} project_update;
 
-static int parse_update_mask(rpc_call *call, const Google__Protobuf__FieldMask *mask,
-                             unsigned *bits)
+/* peer_check_done_fn: what the update adds is usable; update. */
+static void write_update(rpc_call *call, service *svc, void *arg, int ok)
 {
-    *bits = 0;
-    if (mask == NULL || mask->n_paths == 0) {
-        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "update_mask: must name the fields to "
-                      "update (%s)", project_edit_updatable);
-        return -1;
-    }
-    for (size_t i = 0; i < mask->n_paths; i++) {
-        int rc = project_edit_mask_bit(mask->paths[i], bits);
-        if (rc == -2) {
-            rpc_call_fail(call, RPC_INVALID_ARGUMENT, "update_mask: \"%.100s\" cannot be "
-                          "updated (updatable: %s; results change with AddResult, "
-                          "AddIndicator and ReportIndicatorValue, transactions with "
-                          "RecordTransaction)", mask->paths[i], project_edit_updatable);
-            return -1;
-        }
-        if (rc != 0) {
-            rpc_call_fail(call, RPC_INVALID_ARGUMENT, "update_mask: unknown field \"%.100s\" "
-                          "(updatable: %s)", mask->paths[i], project_edit_updatable);
-            return -1;
-        }
-    }
-    return 0;
-}
+    project_update *u = arg;
+    const UpdateProjectRequest *req = u->req;
+    aggregate_write w;
+    Project *p;
+    int rc;
 
-/* Inside the transaction: the stored project with the masked fields of the
- * request, checked as a whole. */
-static int update_apply(update_ctx *c, Project *p)
-{
-    Project *copy = (Project *)project_edit_copy(&c->req->project->base);
-
-    if (copy == NULL)
-        return -ENOMEM;
-    project_edit_apply(p, copy, c->mask);
-    project_store_free(copy);
-    project_edit_normalise(p);
-    if (project_check_whole(c->call, "project", p))
-        return 1; /* the call is over */
-    return pbtime_set(&p->update_time, pbtime_now_ms());
-}
-
-static void on_update_checked(void *arg, int ok)
-{
-    update_ctx *c = arg;
-    store *st = service_store(c->svc);
-    Project *p = NULL;
-    int64_t version;
-    int rc = 0;
-
-    if (!ok || txn_begin(c->call, st) != 0) {
-        free(c);
+    if (!ok || aggregate_begin(&w, call, svc, &project_aggregate, "project.id",
+                               req->project->id, req->etag)) {
+        free(u);
         return;
     }
-    if (project_write_load(c->call, st, "project.id", c->req->project->id, &p, &version) ||
-        project_write_check_etag(c->call, c->req->etag, p) ||
-        (rc = update_apply(c, p)) == 1) {
-        store_rollback(st);
-    } else {
-        if (rc == 0)
-            rc = project_store_update(st, p, version);
-        project_write_finish(c->call, c->svc, rc, p, "project.updated", NULL);
+    p = (Project *)w.state;
+    rc = aggregate_apply(&p->base, &req->project->base, project_fields, u->mask);
+    project_edit_normalise(p);
+    if (rc == 0 && project_check_whole(call, "project", p)) {
+        aggregate_abort(&w);
+        free(u);
+        return;
     }
-    project_store_free(p);
-    free(c);
+    if (rc == 0)
+        rc = project_store_update(service_store(svc), p, w.version);
+    aggregate_commit(&w, rc, "project.updated", NULL);
+    free(u);
 }
 
 void handle_update_project(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const UpdateProjectRequest *req = (const UpdateProjectRequest *)request;
-    Project *current = NULL;
-    update_ctx *c;
+    ProtobufCMessage *current;
+    project_update *u;
+    peer_check *c;
     unsigned mask;
 
     if (validate_present(call, "project", req->project) ||
-        validate_id(call, "project.id", req->project->id, PROJECT_ID_PREFIX) ||
-        parse_update_mask(call, req->update_mask, &mask) ||
+        validate_id(call, "project.id", req->project->id, IDS_PROJECT) ||
+        fieldmask_parse(call, req->update_mask, project_fields, &mask) ||
         project_check_fields(call, "project", req->project, mask, PROJECT_CHECK_SAVE) ||
-        validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS))
+        validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS) ||
+        /* A first read, before asking the peers: unknown projects and stale
+         * etags fail at once, and only the ids the update adds are checked. */
+        aggregate_peek(call, svc, &project_aggregate, "project.id", req->project->id, req->etag,
+                       &current))
         return;
-    /* A first read, before asking the peers: unknown projects and stale
-     * etags fail at once, and only the ids the update adds are checked. */
-    if (project_write_load(call, service_store(svc), "project.id", req->project->id, &current,
-                           NULL) ||
-        project_write_check_etag(call, req->etag, current)) {
-        project_store_free(current);
-        return;
-    }
-    if ((c = calloc(1, sizeof *c)) == NULL) {
-        project_store_free(current);
+    if ((u = malloc(sizeof *u)) == NULL) {
+        pbmsg_free(current);
         status_fail_store(call, -ENOMEM, "cannot update the project");
         return;
     }
-    *c = (update_ctx){.call = call, .svc = svc, .req = req, .mask = mask};
-    project_write_new_refs(&c->refs, "project", req->project, current, mask);
-    project_store_free(current);
-    project_write_check_peers(svc, call, &c->refs, on_update_checked, c);
+    *u = (project_update){.req = req, .mask = mask};
+    c = peer_check_new();
+    project_check_new_refs(c, "project", req->project, (Project *)current, mask);
+    pbmsg_free(current);
+    peer_check_run(c, call, svc, write_update, u);
 }
 
 /* ---- FindOverlaps ------------------------------------------------------- */
@@ -415,13 +295,16 @@ static int check_overlap_options(rpc_call *call, const FindOverlapsRequest *req,
 static int overlap_subject(rpc_call *call, service *svc, const FindOverlapsRequest *req,
                            overlap_query *q, Project **owned)
 {
+    ProtobufCMessage *m;
+
     *owned = NULL;
     switch (req->subject_case) {
     case COMPACT__PROJECTS__V1__FIND_OVERLAPS_REQUEST__SUBJECT_PROJECT_ID:
-        if (validate_id(call, "project_id", req->project_id, PROJECT_ID_PREFIX) ||
-            project_write_load(call, service_store(svc), "project_id", req->project_id, owned,
-                               NULL))
+        if (validate_id(call, "project_id", req->project_id, IDS_PROJECT) ||
+            aggregate_peek(call, svc, &project_aggregate, "project_id", req->project_id, "",
+                           &m))
             return -1;
+        *owned = (Project *)m;
         q->subject = *owned;
         q->exclude_id = (*owned)->id;
         return 0;
@@ -449,7 +332,7 @@ void handle_find_overlaps(rpc_call *call, const ProtobufCMessage *request, void 
 
     if (check_overlap_options(call, req, &q) || overlap_subject(call, svc, req, &q, &owned))
         return;
-    rc = overlap_find(index_of(svc), &q, &resp.overlaps, &resp.n_overlaps, &compared);
+    rc = overlap_find(project_index(svc), &q, &resp.overlaps, &resp.n_overlaps, &compared);
     if (rc == -ENODATA)
         rpc_call_fail(call, RPC_INVALID_ARGUMENT, "draft: nothing to compare: give at least "
                       "a title, summary, working group, participant, country, date, pillar "
@@ -461,5 +344,5 @@ void handle_find_overlaps(rpc_call *call, const ProtobufCMessage *request, void 
         rpc_call_reply(call, &resp.base);
     }
     overlap_free(resp.overlaps, resp.n_overlaps);
-    project_store_free(owned);
+    pbmsg_free(owned ? &owned->base : NULL);
 }

@@ -1,26 +1,22 @@
 /* handlers.h: the RPCs of compact.projects.v1.Projects.
  *
  * One function per RPC, all with the runtime's handler signature; `svc` is
- * the `service *` (service_data of the method table), whose own data is the
- * projects_state (project_write.h) holding the overlap index. Each validates
- * the whole request first (a bad field ends the call with INVALID_ARGUMENT
- * naming it), checks new entity and group ids with their services, then
- * reads or writes the store, then replies exactly once.
+ * the `service *`, whose own state is the projects_state (project.h) holding
+ * the overlap index. Each validates the whole request first (a bad field
+ * ends the call with INVALID_ARGUMENT naming it), checks the entity and group
+ * ids it adds with their services (peer_check.h), then reads or writes, and
+ * the call is answered exactly once.
  *
  * handlers.c: CreateProject, GetProject, ListProjects, UpdateProject,
  * FindOverlaps. handlers_tracking.c (money and results): RecordTransaction,
  * AddResult, AddIndicator, ReportIndicatorValue.
  *
- * Writes go through project_write.h: one transaction with the outbox event
- * ("project.created", "project.updated", "project.transaction_recorded",
- * "project.indicator_reported", each carrying the whole new Project), the
- * reply only after the commit, then cache invalidation, the relay kick and
- * the overlap index update.
- *
- * Reads: GetProject goes through the Redis cache (keys
- * "compact:projects:project:<id>" and "compact:projects:iati:<lowered IATI
- * identifier>", both holding the packed Project); ListProjects reads SQLite;
- * FindOverlaps reads the in-memory overlap index.
+ * The project is an aggregate (project.h): Get reads through the cache by
+ * id or IATI identifier, and every write follows the toolkit's one contract
+ * (aggregate.h), publishing "project.created", "project.updated",
+ * "project.transaction_recorded" or "project.indicator_reported" with the
+ * whole new Project. ListProjects reads SQLite; FindOverlaps the in-memory
+ * overlap index.
  */
 #ifndef COMPACT_PROJECTS_HANDLERS_H
 #define COMPACT_PROJECTS_HANDLERS_H

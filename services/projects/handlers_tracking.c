@@ -8,14 +8,14 @@
 
 #include "handlers.h"
 #include "ids.h"
+#include "pbmsg.h"
 #include "pbstr.h"
 #include "pbtime.h"
+#include "peers.h"
+#include "project.h"
 #include "project_check.h"
 #include "project_edit.h"
-#include "project_store.h"
-#include "project_write.h"
 #include "status.h"
-#include "txn.h"
 #include "validate.h"
 
 typedef Compact__Projects__V1__RecordTransactionRequest RecordTransactionRequest;
@@ -31,49 +31,38 @@ typedef Compact__Projects__V1__IndicatorValue IndicatorValue;
  * errno (the write fails with it), or 1 when the call is already over. */
 typedef int (*change_fn)(rpc_call *call, store *st, Project *p, const void *req);
 
-/* The common shape of these writes: begin, load `project_id`, check the
- * etag, change, bump update_time, save, finish with `event_type`. */
+/* The common shape of these writes: begin (load `project_id`, check the
+ * etag), change, save in canonical order, commit with `event_type`. */
 static void tracking_write(rpc_call *call, service *svc, const char *project_id,
                            const char *etag, change_fn change, const void *req,
                            const char *event_type)
 {
     store *st = service_store(svc);
-    Project *p = NULL;
-    int64_t version;
-    int rc = 0;
+    aggregate_write w;
+    Project *p;
+    int rc;
 
-    if (txn_begin(call, st) != 0)
+    if (aggregate_begin(&w, call, svc, &project_aggregate, "project_id", project_id, etag))
         return;
-    if (project_write_load(call, st, "project_id", project_id, &p, &version) ||
-        project_write_check_etag(call, etag, p) || (rc = change(call, st, p, req)) == 1) {
-        store_rollback(st);
-        project_store_free(p);
+    p = (Project *)w.state;
+    if ((rc = change(call, st, p, req)) == 1) {
+        aggregate_abort(&w);
         return;
     }
     if (rc == 0) {
         project_edit_normalise(p);
-        rc = pbtime_set(&p->update_time, pbtime_now_ms());
+        rc = project_store_update(st, p, w.version);
     }
-    if (rc == 0)
-        rc = project_store_update(st, p, version);
-    project_write_finish(call, svc, rc, p, event_type, NULL);
-    project_store_free(p);
+    aggregate_commit(&w, rc, event_type, NULL);
 }
 
 static int check_project_ref(rpc_call *call, const char *project_id, const char *etag)
 {
-    return validate_id(call, "project_id", project_id, PROJECT_ID_PREFIX) ||
+    return validate_id(call, "project_id", project_id, IDS_PROJECT) ||
            validate_max_length(call, "etag", etag, ETAG_MAX_CHARS) ? -1 : 0;
 }
 
 /* ---- RecordTransaction -------------------------------------------------- */
-
-typedef struct record_ctx {
-    rpc_call *call;
-    service *svc;
-    const RecordTransactionRequest *req;
-    project_write_refs refs;
-} record_ctx;
 
 /* The project's total of the transaction's type and currency. */
 static int64_t type_total(const Project *p, const Transaction *t)
@@ -90,9 +79,9 @@ static int64_t type_total(const Project *p, const Transaction *t)
 
 static int record_change(rpc_call *call, store *st, Project *p, const void *arg)
 {
-    const RecordTransactionRequest *req = ((const record_ctx *)arg)->req;
+    const RecordTransactionRequest *req = arg;
     const Transaction *in = req->transaction;
-    char id[PROJECT_ID_SIZE];
+    char id[IDS_SIZE];
     Transaction *t;
     int rc;
 
@@ -108,9 +97,9 @@ static int record_change(rpc_call *call, store *st, Project *p, const void *arg)
                       in->value->currency);
         return 1;
     }
-    if ((t = (Transaction *)project_edit_copy(&in->base)) == NULL)
+    if ((t = (Transaction *)pbmsg_copy(&in->base)) == NULL)
         return -ENOMEM;
-    if ((rc = ids_new(TRANSACTION_ID_PREFIX, id, sizeof id)) != 0 ||
+    if ((rc = ids_new(IDS_TRANSACTION, id, sizeof id)) != 0 ||
         (rc = pbstr_set(&t->id, id)) != 0 ||
         (rc = pbtime_set(&t->record_time, pbtime_now_ms())) != 0 ||
         (rc = project_store_add_transaction(st, p->id, t)) != 0 ||
@@ -121,35 +110,31 @@ static int record_change(rpc_call *call, store *st, Project *p, const void *arg)
     return 0;
 }
 
-static void on_record_checked(void *arg, int ok)
+/* peer_check_done_fn: the provider (if an entity) is active; record. */
+static void write_transaction(rpc_call *call, service *svc, void *arg, int ok)
 {
-    record_ctx *c = arg;
+    const RecordTransactionRequest *req = arg;
 
     if (ok)
-        tracking_write(c->call, c->svc, c->req->project_id, c->req->etag, record_change, c,
+        tracking_write(call, svc, req->project_id, req->etag, record_change, req,
                        "project.transaction_recorded");
-    free(c);
 }
 
 void handle_record_transaction(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const RecordTransactionRequest *req = (const RecordTransactionRequest *)request;
-    record_ctx *c;
+    peer_check *c;
 
     if (check_project_ref(call, req->project_id, req->etag) ||
         validate_present(call, "transaction", req->transaction) ||
         project_check_transaction(call, "transaction", req->transaction))
         return;
-    if ((c = calloc(1, sizeof *c)) == NULL) {
-        status_fail_store(call, -ENOMEM, "cannot record the transaction");
-        return;
-    }
-    *c = (record_ctx){.call = call, .svc = svc, .req = req};
+    c = peer_check_new();
     if (req->transaction->provider_case ==
         COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID)
-        project_write_add_entity(&c->refs, "transaction.provider_entity_id",
-                                 req->transaction->provider_entity_id);
-    project_write_check_peers(svc, call, &c->refs, on_record_checked, c);
+        peer_check_add(c, &peer_entities, req->transaction->provider_entity_id,
+                       "transaction.provider_entity_id");
+    peer_check_run(c, call, svc, write_transaction, (void *)req);
 }
 
 /* ---- AddResult ---------------------------------------------------------- */
@@ -157,7 +142,7 @@ void handle_record_transaction(rpc_call *call, const ProtobufCMessage *request, 
 /* A copy of a request's result or indicator with fresh ids, ready to add. */
 static int fresh_result(const Compact__Projects__V1__Result *in, Result **out)
 {
-    Result *r = (Result *)project_edit_copy(&in->base);
+    Result *r = (Result *)pbmsg_copy(&in->base);
     int rc;
 
     if ((*out = r) == NULL)
@@ -220,7 +205,7 @@ static int add_indicator_change(rpc_call *call, store *st, Project *p, const voi
                       "indicators, the most one result may hold", r->id, PROJECT_INDICATORS_MAX);
         return 1;
     }
-    if ((ind = (Indicator *)project_edit_copy(&req->indicator->base)) == NULL)
+    if ((ind = (Indicator *)pbmsg_copy(&req->indicator->base)) == NULL)
         return -ENOMEM;
     ind->state = 0;
     if ((rc = project_edit_assign_indicator_id(ind)) != 0 ||
@@ -234,7 +219,7 @@ void handle_add_indicator(rpc_call *call, const ProtobufCMessage *request, void 
     const AddIndicatorRequest *req = (const AddIndicatorRequest *)request;
 
     if (check_project_ref(call, req->project_id, req->etag) ||
-        validate_id(call, "result_id", req->result_id, RESULT_ID_PREFIX) ||
+        validate_id(call, "result_id", req->result_id, IDS_RESULT) ||
         validate_present(call, "indicator", req->indicator) ||
         project_check_indicator(call, "indicator", req->indicator))
         return;
@@ -251,7 +236,7 @@ static int set_value(IndicatorValue **field, const IndicatorValue *v)
 
     if (v == NULL)
         return 0;
-    if ((copy = (IndicatorValue *)project_edit_copy(&v->base)) == NULL)
+    if ((copy = (IndicatorValue *)pbmsg_copy(&v->base)) == NULL)
         return -ENOMEM;
     if (*field)
         protobuf_c_message_free_unpacked(&(*field)->base, NULL);
@@ -337,7 +322,7 @@ void handle_report_indicator_value(rpc_call *call, const ProtobufCMessage *reque
     const ReportIndicatorValueRequest *req = (const ReportIndicatorValueRequest *)request;
 
     if (check_project_ref(call, req->project_id, req->etag) ||
-        validate_id(call, "indicator_id", req->indicator_id, INDICATOR_ID_PREFIX) ||
+        validate_id(call, "indicator_id", req->indicator_id, IDS_INDICATOR) ||
         project_check_period(call, "period_start", req->period_start, "period_end",
                              req->period_end) ||
         (req->actual && project_check_value(call, "actual", req->actual)) ||

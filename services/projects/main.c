@@ -15,7 +15,7 @@
 #include "log.h"
 #include "overlap.h"
 #include "project_store.h"
-#include "project_write.h"
+#include "project.h"
 #include "service.h"
 
 static const rpc_method projects_methods[] = {
@@ -49,26 +49,26 @@ static int projects_init(service *svc)
     if (rc == 0)
         rc = project_store_each(service_store(svc), index_one, state->index);
     if (rc != 0) {
-        log_fmt(LOG_ERROR, "building the overlap index failed: %s", strerror(-rc));
+        log_fmt(LOG_LEVEL_ERROR, "building the overlap index failed: %s", strerror(-rc));
         overlap_index_free(state->index);
         state->index = NULL;
         return rc;
     }
     snprintf(count, sizeof count, "%zu", overlap_index_size(state->index));
-    log_msg(LOG_INFO, "overlap index built", "projects", count, NULL);
-    service_set_data(svc, state);
+    log_msg(LOG_LEVEL_INFO, "overlap index built", "projects", count, NULL);
+    service_set_state(svc, state);
     return 0;
 }
 
 static void projects_fini(service *svc)
 {
-    projects_state *state = service_data(svc);
+    projects_state *state = service_state(svc);
 
     if (state == NULL)
         return;
     overlap_index_free(state->index);
     state->index = NULL;
-    service_set_data(svc, NULL);
+    service_set_state(svc, NULL);
 }
 
 int main(int argc, char **argv)

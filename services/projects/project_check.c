@@ -29,8 +29,6 @@ typedef Compact__Projects__V1__Baseline Baseline;
 #define PROVIDER_NAME_MAX 200
 #define ORG_REF_MAX 100
 
-#define GROUP_ID_PREFIX "wg_"
-#define ENTITY_ID_PREFIX "ent_"
 
 static int fail(rpc_call *call, const char *field, const char *problem)
 {
@@ -125,7 +123,7 @@ static int check_participants(rpc_call *call, const char *prefix, const Project 
     for (size_t i = 0; i < p->n_participants; i++) {
         const Participant *a = p->participants[i];
         snprintf(field, sizeof field, "%s.participants[%zu].entity_id", prefix, i);
-        if (validate_id(call, field, a->entity_id, ENTITY_ID_PREFIX))
+        if (validate_id(call, field, a->entity_id, IDS_ENTITY))
             return -1;
         snprintf(field, sizeof field, "%s.participants[%zu].role", prefix, i);
         if (validate_enum(call, field, &compact__projects__v1__organisation_role__descriptor,
@@ -331,7 +329,7 @@ int project_check_fields(rpc_call *call, const char *prefix, const Project *p, u
         return -1;
     if ((mask & PF_GROUPS) &&
         check_ids(call, prefix, "working_group_ids", p->working_group_ids,
-                  p->n_working_group_ids, draft ? 0 : 1, PROJECT_GROUPS_MAX, GROUP_ID_PREFIX))
+                  p->n_working_group_ids, draft ? 0 : 1, PROJECT_GROUPS_MAX, IDS_GROUP))
         return -1;
     if ((mask & PF_PARTICIPANTS) && check_participants(call, prefix, p, draft ? 0 : 1))
         return -1;
@@ -487,7 +485,7 @@ static int check_provider(rpc_call *call, const char *field,
         return validate_required_string(call, sub, t->provider_name, PROVIDER_NAME_MAX);
     case COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID:
         snprintf(sub, sizeof sub, "%s.provider_entity_id", field);
-        return validate_id(call, sub, t->provider_entity_id, ENTITY_ID_PREFIX);
+        return validate_id(call, sub, t->provider_entity_id, IDS_ENTITY);
     default:
         return 0;
     }

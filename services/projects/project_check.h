@@ -5,7 +5,7 @@
  * client spells it, "project.participants[2].role") and returns -1; on
  * success it returns 0 and leaves the call untouched. Checks are of form and
  * of the message alone; ids are looked up in their services elsewhere
- * (entity_check.h, group_check.h).
+ * (peer_check.h).
  *
  * A project is checked in two steps: project_check_fields() checks each
  * field named in a mask on its own (the request's project), and

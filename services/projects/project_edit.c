@@ -12,134 +12,6 @@
 typedef Compact__Projects__V1__Project Project;
 typedef Compact__Projects__V1__IndicatorPeriod IndicatorPeriod;
 
-/* ---- update masks ------------------------------------------------------- */
-
-static const struct {
-    const char *snake, *camel, *field; /* field: the member of Project */
-    unsigned bit;
-} edit_fields[] = {
-    {"title", "title", "title", PF_TITLE},
-    {"summary", "summary", "summary", PF_SUMMARY},
-    {"working_group_ids", "workingGroupIds", "working_group_ids", PF_GROUPS},
-    {"participants", "participants", "participants", PF_PARTICIPANTS},
-    {"recipient_countries", "recipientCountries", "recipient_countries", PF_COUNTRIES},
-    {"global_scope", "globalScope", "global_scope", PF_GLOBAL},
-    {"pillars", "pillars", "pillars", PF_PILLARS},
-    {"themes", "themes", "themes", PF_THEMES},
-    {"start_date", "startDate", "start_date", PF_START},
-    {"end_date", "endDate", "end_date", PF_END},
-    {"status", "status", "status", PF_STATUS},
-    {"budget", "budget", "budget", PF_BUDGET},
-    {"verified", "verified", "verified", PF_VERIFIED},
-    {"source_note", "sourceNote", "source_note", PF_SOURCE_NOTE},
-    {"iati_identifier", "iatiIdentifier", "iati_identifier", PF_IATI},
-    {"reporting_org_ref", "reportingOrgRef", "reporting_org_ref", PF_REPORTING_ORG},
-    {"results", "results", "results", PF_RESULTS},
-};
-
-#define EDIT_FIELDS (sizeof edit_fields / sizeof edit_fields[0])
-
-const char project_edit_updatable[] =
-    "title, summary, working_group_ids, participants, recipient_countries, global_scope, "
-    "pillars, themes, start_date, end_date, status, budget, verified, source_note";
-
-int project_edit_mask_bit(const char *path, unsigned *bits)
-{
-    static const char *const output_only[] = {
-        "id", "transactions", "totals", "create_time", "createTime", "update_time",
-        "updateTime", "etag",
-    };
-
-    if (strcmp(path, "*") == 0) {
-        *bits |= PF_UPDATABLE;
-        return 0;
-    }
-    for (size_t i = 0; i < EDIT_FIELDS; i++) {
-        if (strcmp(path, edit_fields[i].snake) != 0 && strcmp(path, edit_fields[i].camel) != 0)
-            continue;
-        if (!(edit_fields[i].bit & PF_UPDATABLE))
-            return -2;
-        *bits |= edit_fields[i].bit;
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof output_only / sizeof output_only[0]; i++) {
-        if (strcmp(path, output_only[i]) == 0)
-            return -2;
-    }
-    return -1;
-}
-
-/* ---- copying and swapping ----------------------------------------------- */
-
-ProtobufCMessage *project_edit_copy(const ProtobufCMessage *m)
-{
-    size_t len = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = malloc(len ? len : 1);
-    ProtobufCMessage *copy;
-
-    if (buf == NULL)
-        return NULL;
-    protobuf_c_message_pack(m, buf);
-    copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
-    free(buf);
-    return copy;
-}
-
-static void swap_bytes(void *a, void *b, size_t n)
-{
-    unsigned char tmp[sizeof(void *) > 8 ? sizeof(void *) : 8];
-
-    memcpy(tmp, a, n);
-    memcpy(a, b, n);
-    memcpy(b, tmp, n);
-}
-
-/* The size of one field's storage (a pointer for strings, messages and
- * repeated fields). */
-static size_t field_size(const ProtobufCFieldDescriptor *f)
-{
-    if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        return sizeof(void *);
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    default:
-        return 4; /* int32, enums, float */
-    }
-}
-
-/* Swaps one field, by name, between two messages of the same type. */
-static void swap_field(ProtobufCMessage *a, ProtobufCMessage *b, const char *name)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(a->descriptor, name);
-
-    if (f == NULL)
-        return;
-    swap_bytes((char *)a + f->offset, (char *)b + f->offset, field_size(f));
-    if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        swap_bytes((char *)a + f->quantifier_offset, (char *)b + f->quantifier_offset,
-                   sizeof(size_t));
-}
-
-void project_edit_apply(Project *a, Project *b, unsigned mask)
-{
-    for (size_t i = 0; i < EDIT_FIELDS; i++) {
-        if (mask & edit_fields[i].bit)
-            swap_field(&a->base, &b->base, edit_fields[i].field);
-    }
-}
-
 static void free_message(void *m)
 {
     if (m)
@@ -234,7 +106,7 @@ void project_edit_normalise(Project *p)
 
 static int new_id(char **field, const char *prefix)
 {
-    char id[PROJECT_ID_SIZE];
+    char id[IDS_SIZE];
     int rc = ids_new(prefix, id, sizeof id);
 
     return rc ? rc : pbstr_set(field, id);
@@ -242,12 +114,12 @@ static int new_id(char **field, const char *prefix)
 
 int project_edit_assign_indicator_id(Indicator *ind)
 {
-    return new_id(&ind->id, INDICATOR_ID_PREFIX);
+    return new_id(&ind->id, IDS_INDICATOR);
 }
 
 int project_edit_assign_result_ids(Result *r)
 {
-    int rc = new_id(&r->id, RESULT_ID_PREFIX);
+    int rc = new_id(&r->id, IDS_RESULT);
 
     for (size_t i = 0; rc == 0 && i < r->n_indicators; i++)
         rc = project_edit_assign_indicator_id(r->indicators[i]);

@@ -1,13 +1,13 @@
 /* project_edit.h: building and changing Project messages in memory.
  *
- * Handlers never assemble a project field by field: they copy the request's
- * project (project_edit_copy: a deep copy that owns all its memory) and move
- * whole fields between messages (project_edit_apply swaps the fields named
- * in a mask), so every message can be freed with protobuf-c's
- * free_unpacked no matter where its parts came from.
+ * Handlers never assemble a project field by field: they copy messages
+ * whole (pbmsg_copy, aggregate_new) and move whole fields between them
+ * (aggregate_apply), so every message can be freed with pbmsg_free no matter
+ * where its parts came from. What is left here is the project's own: its
+ * canonical order, the ids of its parts, and finding them.
  *
  * The fields of a project that create and update can set are named by the
- * bits below; the update_mask paths map onto them (project_edit_mask_bit).
+ * bits below; project_fields (project.h) maps them to field names.
  */
 #ifndef COMPACT_PROJECTS_PROJECT_EDIT_H
 #define COMPACT_PROJECTS_PROJECT_EDIT_H
@@ -43,24 +43,6 @@ enum project_field {
     PF_RESULTS = 1u << 16,
     PF_ALL = (1u << 17) - 1,
 };
-
-/* "title, summary, working_group_ids, ...": the updatable paths, for messages. */
-extern const char project_edit_updatable[];
-
-/* The bit of update_mask path `path` (snake_case or lowerCamelCase; "*" is
- * every updatable field). Returns 0 and ORs it into *bits, -1 for an unknown
- * path, -2 for a path that names a field that exists but cannot be updated
- * (output only, or set on create only). */
-int project_edit_mask_bit(const char *path, unsigned *bits);
-
-/* A deep copy of `m` (pack and unpack), owning all its memory; free with
- * protobuf_c_message_free_unpacked. NULL on ENOMEM. */
-ProtobufCMessage *project_edit_copy(const ProtobufCMessage *m);
-
-/* Swaps the fields named in `mask` between `a` and `b` (two projects), so
- * that `a` takes `b`'s values and `b` keeps `a`'s old ones for freeing. */
-void project_edit_apply(Compact__Projects__V1__Project *a, Compact__Projects__V1__Project *b,
-                        unsigned mask);
 
 /* Frees and clears the output-only fields of `p` (id, transactions, totals,
  * times, etag; result, indicator ids and indicator states), as a request's

@@ -305,7 +305,7 @@ int project_store_iati_owner(store *st, const char *iati, char *id)
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         const unsigned char *text = sqlite3_column_text(s, 0);
-        snprintf(id, PROJECT_ID_SIZE, "%s", text ? (const char *)text : "");
+        snprintf(id, IDS_SIZE, "%s", text ? (const char *)text : "");
         sqlite3_reset(s);
         return 0;
     }

@@ -29,16 +29,12 @@
 #include <stdint.h>
 
 #include "compact/projects/v1/projects.pb-c.h"
+#include "ids.h"
 #include "store.h"
 
 typedef Compact__Projects__V1__Project Project;
 typedef Compact__Projects__V1__Transaction Transaction;
 
-#define PROJECT_ID_PREFIX "prj_"
-#define RESULT_ID_PREFIX "res_"
-#define INDICATOR_ID_PREFIX "ind_"
-#define TRANSACTION_ID_PREFIX "trn_"
-#define PROJECT_ID_SIZE 32          /* room for any of our ids and its NUL */
 #define PROJECT_IATI_MAX 150        /* characters, all ASCII */
 
 /* The service's migrations, for service_def. */
@@ -58,7 +54,7 @@ int project_store_get(store *st, const char *id, Project **out, int64_t *version
 int project_store_get_by_iati(store *st, const char *iati, Project **out);
 
 /* The id of the project whose IATI identifier equals `iati`
- * case-insensitively, into `id` (PROJECT_ID_SIZE bytes). 0, -ENOENT or a
+ * case-insensitively, into `id` (IDS_SIZE bytes). 0, -ENOENT or a
  * negative errno. */
 int project_store_iati_owner(store *st, const char *iati, char *id);
 

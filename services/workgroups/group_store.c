@@ -286,7 +286,7 @@ static int load_children(store *st, WorkingGroup *g, const char *chair)
 /* ---- reading groups ----------------------------------------------------- */
 
 /* Builds a group from the current row of a statement selecting
- * GROUP_COLUMNS; the chair goes to `chair` (GROUP_ID_SIZE bytes) for
+ * GROUP_COLUMNS; the chair goes to `chair` (IDS_SIZE bytes) for
  * load_children, which must run after the statement is reset. */
 static int row_to_group(sqlite3_stmt *s, WorkingGroup **out, int64_t *version, char *chair)
 {
@@ -300,7 +300,7 @@ static int row_to_group(sqlite3_stmt *s, WorkingGroup **out, int64_t *version, c
     compact__workgroups__v1__working_group__init(g);
     g->status = sqlite3_column_int(s, 4);
     c = sqlite3_column_text(s, 5);
-    snprintf(chair, GROUP_ID_SIZE, "%s", c ? (const char *)c : "");
+    snprintf(chair, IDS_SIZE, "%s", c ? (const char *)c : "");
     g->verified = sqlite3_column_int(s, 6) != 0;
     g->create_time = pbtime_new(sqlite3_column_int64(s, 8));
     g->update_time = pbtime_new(sqlite3_column_int64(s, 9));
@@ -327,7 +327,7 @@ static int row_to_group(sqlite3_stmt *s, WorkingGroup **out, int64_t *version, c
  * children. */
 static int get_one(store *st, sqlite3_stmt *s, WorkingGroup **out, int64_t *version)
 {
-    char chair[GROUP_ID_SIZE];
+    char chair[IDS_SIZE];
     int rc = sqlite3_step(s);
 
     *out = NULL;
@@ -379,7 +379,7 @@ int group_store_code_owner(store *st, const char *code, char *id, char *stored)
     sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        snprintf(id, GROUP_ID_SIZE, "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(id, IDS_SIZE, "%s", (const char *)sqlite3_column_text(s, 0));
         snprintf(stored, GROUP_CODE_MAX + 1, "%s", (const char *)sqlite3_column_text(s, 1));
         rc = 0;
     } else {
@@ -392,7 +392,7 @@ int group_store_code_owner(store *st, const char *code, char *id, char *stored)
 /* Reads the rows of the list statement into v[0..*n) and their chairs;
  * children are loaded afterwards, so that no two statements step at once. */
 static int list_rows(store *st, sqlite3_stmt *s, size_t limit, WorkingGroup **v,
-                     char (*chairs)[GROUP_ID_SIZE], size_t *n)
+                     char (*chairs)[IDS_SIZE], size_t *n)
 {
     int rc = SQLITE_DONE;
 
@@ -411,7 +411,7 @@ int group_store_list(store *st, const group_store_filter *f, const char *after_k
 {
     sqlite3_stmt *s = store_stmt(st, SQL_LIST);
     WorkingGroup **v = calloc(limit ? limit : 1, sizeof *v);
-    char(*chairs)[GROUP_ID_SIZE] = calloc(limit ? limit : 1, sizeof *chairs);
+    char(*chairs)[IDS_SIZE] = calloc(limit ? limit : 1, sizeof *chairs);
     int rc;
 
     *out = NULL;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "compact/workgroups/v1/workgroups.pb-c.h"
+#include "ids.h"
 #include "store.h"
 
 typedef Compact__Workgroups__V1__WorkingGroup WorkingGroup;
@@ -36,9 +37,6 @@ typedef Compact__Workgroups__V1__Member Member;
 typedef Compact__Workgroups__V1__TermsOfReference TermsOfReference;
 typedef Compact__Workgroups__V1__WorkPlanItem WorkPlanItem;
 
-#define GROUP_ID_PREFIX "wg_"
-#define GROUP_ITEM_ID_PREFIX "wpi_"
-#define GROUP_ID_SIZE 32         /* room for any of our ids and its NUL */
 #define GROUP_CODE_MAX 16        /* characters (all ASCII) */
 
 /* The service's migrations, for service_def. */
@@ -68,7 +66,7 @@ int group_store_get(store *st, const char *id, WorkingGroup **out, int64_t *vers
 int group_store_get_by_code(store *st, const char *code, WorkingGroup **out);
 
 /* The group whose code equals `code` case-insensitively: its id into `id`
- * (GROUP_ID_SIZE bytes) and its code as stored into `stored`
+ * (IDS_SIZE bytes) and its code as stored into `stored`
  * (GROUP_CODE_MAX + 1 bytes). Returns 0, -ENOENT or a negative errno. */
 int group_store_code_owner(store *st, const char *code, char *id, char *stored);
 

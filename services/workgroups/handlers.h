@@ -1,11 +1,11 @@
 /* handlers.h: the RPCs of compact.workgroups.v1.WorkingGroups.
  *
  * One function per RPC, all with the runtime's handler signature; `svc` is
- * the `service *` (service_data of the method table). Each validates the
- * whole request first (a bad field ends the call with INVALID_ARGUMENT
- * naming it), then reads, or checks entity ids with membership and writes
- * (see group_write.h for the shape of every write), then replies exactly
- * once.
+ * the `service *`. Each validates the whole request first (a bad field ends
+ * the call with INVALID_ARGUMENT naming it), then reads, or checks entity ids
+ * with membership (peer_check.h) and writes: the group is an aggregate
+ * (group.h) and every write follows the toolkit's one contract
+ * (aggregate.h). The call is answered exactly once.
  *
  *   handlers.c  the group itself: Create, Get (through the Redis cache),
  *               List, Update, BatchGet

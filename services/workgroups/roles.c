@@ -1,37 +1,27 @@
 /* roles.c: who leads a working group and who takes part in it:
  * SetLeadership, AddMember, RemoveMember (see handlers.h).
  *
- * Leaders and members are Compact entities; the ids are checked with
- * membership before anything is written (group_write_after_check). Removing
- * a member asks nothing: an entity withdrawn from the Compact must still be
+ * Leaders and members are Compact entities; their ids are checked with
+ * membership (peer_check.h) before anything is written, and the group is
+ * checked first, so that a wrong group fails without a peer call. Removing a
+ * member asks nothing: an entity withdrawn from the Compact must still be
  * removable from a group.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
-#include "group_write.h"
+#include "group.h"
 #include "handlers.h"
+#include "peers.h"
 #include "pbtime.h"
-#include "txn.h"
+#include "rules.h"
 #include "validate.h"
 
 typedef Compact__Workgroups__V1__SetLeadershipRequest SetLeadershipRequest;
 typedef Compact__Workgroups__V1__AddMemberRequest AddMemberRequest;
 typedef Compact__Workgroups__V1__RemoveMemberRequest RemoveMemberRequest;
 
-#define VICE_CHAIRS_MAX 10
 #define ETAG_MAX_CHARS 64
 #define FIELD_SIZE 64
-
-static const Member *find_member(const WorkingGroup *g, const char *entity_id)
-{
-    for (size_t i = 0; i < g->n_members; i++) {
-        if (strcmp(g->members[i]->entity_id, entity_id) == 0)
-            return g->members[i];
-    }
-    return NULL;
-}
 
 static const char *role_name(int role)
 {
@@ -39,97 +29,69 @@ static const char *role_name(int role)
                                                                              : "a member";
 }
 
-/* Checks the group before asking membership: it exists, is open, and the
- * etag is current. 0, or -1 after failing the call. */
-static int precheck(rpc_call *call, service *svc, const char *group_id, const char *etag)
-{
-    WorkingGroup *g;
-
-    if (group_write_load(call, service_store(svc), "group_id", group_id, etag, 0, &g, NULL))
-        return -1;
-    group_store_free(g);
-    return 0;
-}
-
 /* ---- SetLeadership -------------------------------------------------------- */
 
-static int check_vice_chairs(rpc_call *call, const Leadership *l)
+static int check_leadership(rpc_call *call, const Leadership *l)
 {
     char field[FIELD_SIZE];
+    size_t at, first;
+    const char *problem;
 
-    if (l->n_vice_chair_entity_ids == 0) {
-        rpc_call_fail(call, RPC_INVALID_ARGUMENT,
-                      "leadership.vice_chair_entity_ids: name at least one vice-chair");
-        return -1;
-    }
-    if (validate_max_items(call, "leadership.vice_chair_entity_ids",
-                           l->n_vice_chair_entity_ids, VICE_CHAIRS_MAX))
+    if (validate_present(call, "leadership", l) ||
+        validate_id(call, "leadership.chair_entity_id", l->chair_entity_id, IDS_ENTITY) ||
+        validate_max_items(call, "leadership.vice_chair_entity_ids", l->n_vice_chair_entity_ids,
+                           RULES_VICE_CHAIRS_MAX))
         return -1;
     for (size_t i = 0; i < l->n_vice_chair_entity_ids; i++) {
-        const char *id = l->vice_chair_entity_ids[i];
         snprintf(field, sizeof field, "leadership.vice_chair_entity_ids[%zu]", i);
-        if (validate_id(call, field, id, ENTITY_CHECK_ID_PREFIX))
+        if (validate_id(call, field, l->vice_chair_entity_ids[i], IDS_ENTITY))
             return -1;
-        if (strcmp(id, l->chair_entity_id) == 0) {
-            rpc_call_fail(call, RPC_INVALID_ARGUMENT,
-                          "%s: \"%s\" is the chair; a chair cannot also be a vice-chair",
-                          field, id);
-            return -1;
-        }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(l->vice_chair_entity_ids[j], id) == 0) {
-                rpc_call_fail(call, RPC_INVALID_ARGUMENT,
-                              "%s: repeats leadership.vice_chair_entity_ids[%zu]", field, j);
-                return -1;
-            }
-        }
     }
-    return 0;
+    if ((problem = rules_vice_chairs_problem(l, &at, &first)) == NULL)
+        return 0;
+    if (l->n_vice_chair_entity_ids == 0)
+        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "leadership.vice_chair_entity_ids: %s", problem);
+    else if (strcmp(l->vice_chair_entity_ids[at], l->chair_entity_id) == 0)
+        rpc_call_fail(call, RPC_INVALID_ARGUMENT,
+                      "leadership.vice_chair_entity_ids[%zu]: \"%s\" %s", at,
+                      l->vice_chair_entity_ids[at], problem);
+    else
+        rpc_call_fail(call, RPC_INVALID_ARGUMENT,
+                      "leadership.vice_chair_entity_ids[%zu]: repeats "
+                      "leadership.vice_chair_entity_ids[%zu]",
+                      at, first);
+    return -1;
 }
 
-static void write_leadership(rpc_call *call, service *svc, const void *request)
+/* peer_check_done_fn: the entities are active; write. */
+static void write_leadership(rpc_call *call, service *svc, void *arg, int ok)
 {
-    const SetLeadershipRequest *req = request;
-    store *st = service_store(svc);
-    txn_keys keys = {0};
-    WorkingGroup *g;
-    int64_t version;
-    int rc;
+    const SetLeadershipRequest *req = arg;
+    aggregate_write w;
 
-    if (txn_begin(call, st))
+    if (!ok || group_begin(&w, call, svc, "group_id", req->group_id, req->etag))
         return;
-    if (group_write_load(call, st, "group_id", req->group_id, req->etag, 0, &g, &version)) {
-        store_rollback(st);
-        return;
-    }
-    group_write_keys_add_id(&keys, g->id);
-    rc = group_store_set_leadership(st, g->id, req->leadership);
-    group_write_finish(call, svc, rc, g->id, version, "workgroup.leadership_set", &keys, NULL);
-    group_store_free(g);
+    aggregate_commit(&w, group_store_set_leadership(service_store(svc), req->group_id,
+                                                    req->leadership),
+                     "workgroup.leadership_set", NULL);
 }
 
 void handle_set_leadership(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const SetLeadershipRequest *req = (const SetLeadershipRequest *)request;
-    entity_check_ref refs[1 + VICE_CHAIRS_MAX];
-    char fields[VICE_CHAIRS_MAX][FIELD_SIZE];
     const Leadership *l = req->leadership;
-    size_t n = 0;
+    peer_check *c;
 
-    if (validate_id(call, "group_id", req->group_id, GROUP_ID_PREFIX) ||
-        validate_present(call, "leadership", l) ||
-        validate_id(call, "leadership.chair_entity_id", l->chair_entity_id,
-                    ENTITY_CHECK_ID_PREFIX) ||
-        check_vice_chairs(call, l) ||
+    if (validate_id(call, "group_id", req->group_id, IDS_GROUP) || check_leadership(call, l) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS) ||
-        precheck(call, svc, req->group_id, req->etag))
+        group_check_open(call, svc, "group_id", req->group_id, req->etag, NULL))
         return;
-    refs[n++] = (entity_check_ref){"leadership.chair_entity_id", l->chair_entity_id};
-    for (size_t i = 0; i < l->n_vice_chair_entity_ids; i++) {
-        snprintf(fields[i], sizeof fields[i], "leadership.vice_chair_entity_ids[%zu]", i);
-        refs[n++] = (entity_check_ref){fields[i], l->vice_chair_entity_ids[i]};
-    }
-    group_write_after_check(call, svc, refs, n, write_leadership, req);
+    c = peer_check_new();
+    peer_check_add(c, &peer_entities, l->chair_entity_id, "leadership.chair_entity_id");
+    for (size_t i = 0; i < l->n_vice_chair_entity_ids; i++)
+        peer_check_add(c, &peer_entities, l->vice_chair_entity_ids[i],
+                       "leadership.vice_chair_entity_ids[%zu]", i);
+    peer_check_run(c, call, svc, write_leadership, (void *)req);
 }
 
 /* ---- AddMember ------------------------------------------------------------ */
@@ -137,7 +99,7 @@ void handle_set_leadership(rpc_call *call, const ProtobufCMessage *request, void
 /* ALREADY_EXISTS if the entity takes part in `g` already. */
 static int check_not_member(rpc_call *call, const WorkingGroup *g, const char *entity_id)
 {
-    const Member *m = find_member(g, entity_id);
+    const Member *m = rules_find_member(g, entity_id);
 
     if (m == NULL)
         return 0;
@@ -148,54 +110,45 @@ static int check_not_member(rpc_call *call, const WorkingGroup *g, const char *e
     return -1;
 }
 
-static void write_member(rpc_call *call, service *svc, const void *request)
+/* peer_check_done_fn: the entity is active; add it, unless it was added
+ * meanwhile. */
+static void write_member(rpc_call *call, service *svc, void *arg, int ok)
 {
-    const AddMemberRequest *req = request;
-    store *st = service_store(svc);
-    txn_keys keys = {0};
-    WorkingGroup *g;
-    int64_t version;
-    int rc;
+    const AddMemberRequest *req = arg;
+    aggregate_write w;
 
-    if (txn_begin(call, st))
+    if (!ok || group_begin(&w, call, svc, "group_id", req->group_id, req->etag))
         return;
-    if (group_write_load(call, st, "group_id", req->group_id, req->etag, 0, &g, &version)) {
-        store_rollback(st);
-        return;
-    }
-    if (check_not_member(call, g, req->entity_id)) {
-        store_rollback(st);
-        group_store_free(g);
+    if (check_not_member(call, (WorkingGroup *)w.state, req->entity_id)) {
+        aggregate_abort(&w);
         return;
     }
-    group_write_keys_add_id(&keys, g->id);
-    rc = group_store_add_member(st, g->id, req->entity_id, (int)req->role,
-                                pbtime_now_ms());
-    group_write_finish(call, svc, rc, g->id, version, "workgroup.member_added", &keys, NULL);
-    group_store_free(g);
+    aggregate_commit(&w, group_store_add_member(service_store(svc), req->group_id,
+                                                req->entity_id, (int)req->role, w.now_ms),
+                     "workgroup.member_added", NULL);
 }
 
 void handle_add_member(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const AddMemberRequest *req = (const AddMemberRequest *)request;
-    entity_check_ref ref = {"entity_id", req->entity_id};
     WorkingGroup *g;
+    peer_check *c;
+    int taken;
 
-    if (validate_id(call, "group_id", req->group_id, GROUP_ID_PREFIX) ||
-        validate_id(call, "entity_id", req->entity_id, ENTITY_CHECK_ID_PREFIX) ||
+    if (validate_id(call, "group_id", req->group_id, IDS_GROUP) ||
+        validate_id(call, "entity_id", req->entity_id, IDS_ENTITY) ||
         validate_enum(call, "role", &compact__workgroups__v1__member_role__descriptor,
                       (int)req->role, 1) ||
-        validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS))
+        validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS) ||
+        group_check_open(call, svc, "group_id", req->group_id, req->etag, &g))
         return;
-    /* Before asking membership: the group, and whether the entity is in it. */
-    if (group_write_load(call, service_store(svc), "group_id", req->group_id, req->etag, 0, &g,
-                         NULL))
-        return;
-    int taken = check_not_member(call, g, req->entity_id);
+    taken = check_not_member(call, g, req->entity_id);
     group_store_free(g);
     if (taken)
         return;
-    group_write_after_check(call, svc, &ref, 1, write_member, req);
+    c = peer_check_new();
+    peer_check_add(c, &peer_entities, req->entity_id, "entity_id");
+    peer_check_run(c, call, svc, write_member, (void *)req);
 }
 
 /* ---- RemoveMember --------------------------------------------------------- */
@@ -203,32 +156,21 @@ void handle_add_member(rpc_call *call, const ProtobufCMessage *request, void *sv
 void handle_remove_member(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const RemoveMemberRequest *req = (const RemoveMemberRequest *)request;
-    store *st = service_store(svc);
-    txn_keys keys = {0};
+    aggregate_write w;
     WorkingGroup *g;
-    int64_t version;
-    int rc;
 
-    if (validate_id(call, "group_id", req->group_id, GROUP_ID_PREFIX) ||
-        validate_id(call, "entity_id", req->entity_id, ENTITY_CHECK_ID_PREFIX) ||
-        validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS))
+    if (validate_id(call, "group_id", req->group_id, IDS_GROUP) ||
+        validate_id(call, "entity_id", req->entity_id, IDS_ENTITY) ||
+        validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS) ||
+        group_begin(&w, call, svc, "group_id", req->group_id, req->etag))
         return;
-    if (txn_begin(call, st))
-        return;
-    if (group_write_load(call, st, "group_id", req->group_id, req->etag, 0, &g, &version)) {
-        store_rollback(st);
-        return;
-    }
-    if (find_member(g, req->entity_id) == NULL) {
-        rpc_call_fail(call, RPC_NOT_FOUND,
-                      "entity_id: entity \"%s\" is not a member of working group %s (%s)",
-                      req->entity_id, g->id, g->code);
-        store_rollback(st);
-        group_store_free(g);
+    g = (WorkingGroup *)w.state;
+    if (rules_find_member(g, req->entity_id) == NULL) {
+        aggregate_fail(&w, RPC_NOT_FOUND,
+                       "entity_id: entity \"%s\" is not a member of working group %s (%s)",
+                       req->entity_id, g->id, g->code);
         return;
     }
-    group_write_keys_add_id(&keys, g->id);
-    rc = group_store_remove_member(st, g->id, req->entity_id);
-    group_write_finish(call, svc, rc, g->id, version, "workgroup.member_removed", &keys, NULL);
-    group_store_free(g);
+    aggregate_commit(&w, group_store_remove_member(service_store(svc), g->id, req->entity_id),
+                     "workgroup.member_removed", NULL);
 }

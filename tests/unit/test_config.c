@@ -72,7 +72,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.metrics_listen, "");  /* off by default */
     assert_string_equal(cfg.redis_addr, "127.0.0.1:6379");
     assert_string_equal(cfg.data_dir, "./data");
-    assert_int_equal(cfg.log_level, LOG_INFO);
+    assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
     assert_int_equal(cfg.grace_seconds, 10);
     assert_int_equal(cfg.max_calls, 1000);
     assert_int_equal(cfg.max_message_bytes, 4 * 1024 * 1024);
@@ -109,7 +109,7 @@ static void test_environment(void **state)
     assert_string_equal(cfg.metrics_listen, "0.0.0.0:9464");
     assert_string_equal(cfg.redis_addr, "redis.internal:6380");
     assert_string_equal(cfg.data_dir, "/var/lib/compact");
-    assert_int_equal(cfg.log_level, LOG_DEBUG);
+    assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);
     assert_int_equal(cfg.grace_seconds, 0);
     assert_int_equal(cfg.max_calls, 5);
     assert_int_equal(cfg.max_message_bytes, 65536);
@@ -133,13 +133,13 @@ static void test_flags_win_over_environment(void **state)
     assert_int_equal(cfg.grace_seconds, 30);
     assert_string_equal(cfg.listen, "[::]:7001");
     assert_string_equal(cfg.data_dir, "/tmp/x");
-    assert_int_equal(cfg.log_level, LOG_ERROR);  /* from the environment */
+    assert_int_equal(cfg.log_level, LOG_LEVEL_ERROR);  /* from the environment */
     assert_int_equal(cfg.health_probe, 1);
 
     /* The last of a repeated flag wins; "warning" is a level name. */
     assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--log-level", "debug",
                           "--log-level=warning", NULL), 0);
-    assert_int_equal(cfg.log_level, LOG_WARN);
+    assert_int_equal(cfg.log_level, LOG_LEVEL_WARN);
 
     /* A flag overrides a bad variable: the bad value is never used. */
     setenv("COMPACT_MAX_CALLS", "lots", 1);

@@ -120,7 +120,7 @@ static const char *str_field(const json_t *obj, const char *key)
 
 static int setup(void **state)
 {
-    log_init("testsvc", LOG_DEBUG);
+    log_init("testsvc", LOG_LEVEL_DEBUG);
     return 0;
 }
 
@@ -137,7 +137,7 @@ static void test_fields_and_time(void **state)
 
     before = time(NULL);
     capture_begin(&c);
-    log_msg(LOG_INFO, "redis down", "addr", "127.0.0.1:6379", "attempt", "3", NULL);
+    log_msg(LOG_LEVEL_INFO, "redis down", "addr", "127.0.0.1:6379", "attempt", "3", NULL);
     out = capture_end(&c);
     after = time(NULL);
 
@@ -180,7 +180,7 @@ static void test_escaping(void **state)
     char *out;
 
     capture_begin(&c);
-    log_msg(LOG_WARN, raw, "k\"ey\n", raw, NULL);
+    log_msg(LOG_LEVEL_WARN, raw, "k\"ey\n", raw, NULL);
     out = capture_end(&c);
 
     /* Nothing below 0x20 is written raw, and no invalid UTF-8 gets through. */
@@ -201,7 +201,7 @@ static void test_null_value_ends_list(void **state)
     char *out;
 
     capture_begin(&c);
-    log_msg(LOG_ERROR, "x", "peer", NULL);
+    log_msg(LOG_LEVEL_ERROR, "x", "peer", NULL);
     out = capture_end(&c);
     j = only_line(out);
     assert_string_equal(str_field(j, "level"), "error");
@@ -216,46 +216,46 @@ static void test_level_filter(void **state)
     json_t *j;
     char *out;
 
-    log_init("testsvc", LOG_WARN);
-    assert_false(log_enabled(LOG_DEBUG));
-    assert_false(log_enabled(LOG_INFO));
-    assert_true(log_enabled(LOG_WARN));
-    assert_true(log_enabled(LOG_ERROR));
+    log_init("testsvc", LOG_LEVEL_WARN);
+    assert_false(log_enabled(LOG_LEVEL_DEBUG));
+    assert_false(log_enabled(LOG_LEVEL_INFO));
+    assert_true(log_enabled(LOG_LEVEL_WARN));
+    assert_true(log_enabled(LOG_LEVEL_ERROR));
 
     capture_begin(&c);
-    log_msg(LOG_DEBUG, "hidden debug", NULL);
-    log_msg(LOG_INFO, "hidden info", NULL);
-    log_fmt(LOG_INFO, "hidden %d", 1);
+    log_msg(LOG_LEVEL_DEBUG, "hidden debug", NULL);
+    log_msg(LOG_LEVEL_INFO, "hidden info", NULL);
+    log_fmt(LOG_LEVEL_INFO, "hidden %d", 1);
     log_call("/a.B/C", 0, "OK", 1.0, "");
-    log_msg(LOG_ERROR, "shown", NULL);
+    log_msg(LOG_LEVEL_ERROR, "shown", NULL);
     out = capture_end(&c);
     j = only_line(out);
     assert_string_equal(str_field(j, "msg"), "shown");
     json_decref(j);
     free(out);
 
-    log_init("testsvc", LOG_DEBUG);
-    assert_true(log_enabled(LOG_DEBUG));
+    log_init("testsvc", LOG_LEVEL_DEBUG);
+    assert_true(log_enabled(LOG_LEVEL_DEBUG));
 }
 
 static void test_level_parse(void **state)
 {
-    log_level l = LOG_ERROR;
+    log_level l = LOG_LEVEL_ERROR;
 
     assert_int_equal(log_level_parse("debug", &l), 0);
-    assert_int_equal(l, LOG_DEBUG);
+    assert_int_equal(l, LOG_LEVEL_DEBUG);
     assert_int_equal(log_level_parse("info", &l), 0);
-    assert_int_equal(l, LOG_INFO);
+    assert_int_equal(l, LOG_LEVEL_INFO);
     assert_int_equal(log_level_parse("warn", &l), 0);
-    assert_int_equal(l, LOG_WARN);
+    assert_int_equal(l, LOG_LEVEL_WARN);
     assert_int_equal(log_level_parse("warning", &l), 0);
-    assert_int_equal(l, LOG_WARN);
+    assert_int_equal(l, LOG_LEVEL_WARN);
     assert_int_equal(log_level_parse("error", &l), 0);
-    assert_int_equal(l, LOG_ERROR);
+    assert_int_equal(l, LOG_LEVEL_ERROR);
     assert_int_equal(log_level_parse("verbose", &l), -EINVAL);
     assert_int_equal(log_level_parse("", &l), -EINVAL);
     assert_int_equal(log_level_parse(NULL, &l), -EINVAL);
-    assert_int_equal(l, LOG_ERROR);
+    assert_int_equal(l, LOG_LEVEL_ERROR);
 }
 
 static void test_fmt(void **state)
@@ -265,7 +265,7 @@ static void test_fmt(void **state)
     char *out;
 
     capture_begin(&c);
-    log_fmt(LOG_DEBUG, "listening on %s port %d (%s)", "0.0.0.0", 50051, "\"quoted\"");
+    log_fmt(LOG_LEVEL_DEBUG, "listening on %s port %d (%s)", "0.0.0.0", 50051, "\"quoted\"");
     out = capture_end(&c);
     j = only_line(out);
     assert_string_equal(str_field(j, "level"), "debug");
@@ -343,7 +343,7 @@ static void test_long_lines_truncated(void **state)
         memset(big, fill[k], n);
         big[n] = '\0';
         capture_begin(&c);
-        log_msg(LOG_INFO, big, "after", "dropped", NULL);
+        log_msg(LOG_LEVEL_INFO, big, "after", "dropped", NULL);
         out = capture_end(&c);
         assert_true(strlen(out) <= PIPE_BUF);
         j = only_line(out);
@@ -358,8 +358,8 @@ static void test_long_lines_truncated(void **state)
 
         /* The same through log_fmt and as an extra field's value. */
         capture_begin(&c);
-        log_fmt(LOG_INFO, "%s", big);
-        log_msg(LOG_INFO, "m", "value", big, NULL);
+        log_fmt(LOG_LEVEL_INFO, "%s", big);
+        log_msg(LOG_LEVEL_INFO, "m", "value", big, NULL);
         log_call(big, 13, "INTERNAL", 1.0, big);
         out = capture_end(&c);
         assert_int_equal(count_lines(out), 3);
@@ -390,7 +390,7 @@ static void *writer(void *arg)
     memset(value, 'a' + w->id, sizeof(value) - 1);
     value[sizeof(value) - 1] = '\0';
     for (int i = 0; i < 300; i++)
-        log_msg(LOG_INFO, "concurrent", "writer", w->id ? "1" : "0", "pad", value, NULL);
+        log_msg(LOG_LEVEL_INFO, "concurrent", "writer", w->id ? "1" : "0", "pad", value, NULL);
     return NULL;
 }
 

@@ -425,7 +425,7 @@ static void test_closing_a_channel_cancels_its_calls(void **state) {
 }
 
 int main(void) {
-    log_init("test", LOG_WARN);
+    log_init("test", LOG_LEVEL_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_packing_round_trip),
         cmocka_unit_test(test_code_names),

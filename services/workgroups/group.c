@@ -1,0 +1,137 @@
+/* group.c: the working group as an aggregate (see group.h). */
+#include "group.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pbmsg.h"
+
+#define CLOSED COMPACT__WORKGROUPS__V1__GROUP_STATUS__GROUP_STATUS_CLOSED
+
+/* aggregate_load_fn: a group from the store, by id or by code. */
+static int load_by_id(void *st, const char *id, ProtobufCMessage **out)
+{
+    WorkingGroup *g = NULL;
+    int rc = group_store_get(st, id, &g, NULL);
+
+    *out = g ? &g->base : NULL;
+    return rc;
+}
+
+static int load_by_code(void *st, const char *code, ProtobufCMessage **out)
+{
+    WorkingGroup *g = NULL;
+    int rc = group_store_get_by_code(st, code, &g);
+
+    *out = g ? &g->base : NULL;
+    return rc;
+}
+
+static int load_for_write(store *st, const char *id, ProtobufCMessage **out, int64_t *version)
+{
+    WorkingGroup *g = NULL;
+    int rc = group_store_get(st, id, &g, version);
+
+    *out = g ? &g->base : NULL;
+    return rc;
+}
+
+/* Codes are letters, digits and '-': their lowered form is a safe key. */
+static int code_cache_id(const char *code, char *buf, size_t size)
+{
+    if (strlen(code) >= size)
+        return -ENAMETOOLONG;
+    group_store_code_key(code, buf, size);
+    return 0;
+}
+
+/* The group as stored after the change: its next version (every change but
+ * a create), read back whole. */
+static int refresh(aggregate_write *w)
+{
+    store *st = service_store(w->svc);
+    char id[IDS_SIZE];
+    WorkingGroup *g = NULL;
+    int rc = 0;
+
+    snprintf(id, sizeof id, "%s", ((WorkingGroup *)w->state)->id);
+    if (w->version > 0)
+        rc = group_store_touch(st, id, w->version, w->now_ms);
+    if (rc == 0)
+        rc = group_store_get(st, id, &g, NULL);
+    if (rc == 0) {
+        pbmsg_free(w->state);
+        w->state = &g->base;
+    }
+    return rc;
+}
+
+const aggregate_def group_aggregate = {
+    .service = "workgroups",
+    .type = "working_group",
+    .noun = "working group",
+    .descriptor = &compact__workgroups__v1__working_group__descriptor,
+    .id_prefix = IDS_GROUP,
+    .keys = {
+        {.field = "id", .label = "id", .cache_kind = "group", .load = load_by_id},
+        {.field = "code", .label = "code", .cache_kind = "code", .load = load_by_code,
+         .cache_id = code_cache_id},
+    },
+    .load_for_write = load_for_write,
+    .refresh = refresh,
+};
+
+/* FAILED_PRECONDITION if `g` is closed. */
+static int check_open(rpc_call *call, const char *field, const WorkingGroup *g)
+{
+    if (g->status != CLOSED)
+        return 0;
+    rpc_call_fail(call, RPC_FAILED_PRECONDITION,
+                  "%s: working group %s (%s) is closed; reopen it with UpdateWorkingGroup "
+                  "(status) first",
+                  field, g->id, g->code);
+    return -1;
+}
+
+int group_begin(aggregate_write *w, rpc_call *call, service *svc, const char *field,
+                const char *id, const char *etag)
+{
+    if (aggregate_begin(w, call, svc, &group_aggregate, field, id, ""))
+        return -1;
+    if (check_open(call, field, (WorkingGroup *)w->state)) {
+        aggregate_abort(w);
+        return -1;
+    }
+    return aggregate_check_etag(w, etag);
+}
+
+int group_check_open(rpc_call *call, service *svc, const char *field, const char *id,
+                     const char *etag, WorkingGroup **g)
+{
+    ProtobufCMessage *m;
+
+    if (g)
+        *g = NULL;
+    if (aggregate_peek(call, svc, &group_aggregate, field, id, "", &m))
+        return -1;
+    if (check_open(call, field, (WorkingGroup *)m) ||
+        aggregate_etag_check(call, &group_aggregate, m, etag)) {
+        pbmsg_free(m);
+        return -1;
+    }
+    if (g)
+        *g = (WorkingGroup *)m;
+    else
+        pbmsg_free(m);
+    return 0;
+}
+
+const WorkPlanItem *group_find_item(const WorkingGroup *g, const char *id)
+{
+    for (size_t i = 0; i < g->n_work_plan; i++) {
+        if (strcmp(g->work_plan[i]->id, id) == 0)
+            return g->work_plan[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,37 @@
+/* group.h: the working group as an aggregate (aggregate.h).
+ *
+ * A group is one aggregate spread over child tables (group_store.h), so a
+ * change writes the rows it touches and the toolkit's `refresh` then moves
+ * the group to its next version and reads it back whole: every event and
+ * every reply carries the group as stored. Cache keys:
+ * "compact:workgroups:group:<id>" and "compact:workgroups:code:<code,
+ * lowered>", both holding the packed group.
+ *
+ * A closed group takes no change but UpdateWorkingGroup (which is how it is
+ * reopened): group_begin() and group_check_open() say so with
+ * FAILED_PRECONDITION, before the etag, so that a client learns why.
+ */
+#ifndef COMPACT_WORKGROUPS_GROUP_H
+#define COMPACT_WORKGROUPS_GROUP_H
+
+#include "aggregate.h"
+#include "group_store.h"
+
+extern const aggregate_def group_aggregate;
+
+/* aggregate_begin() for a change of an open group (request field `field`).
+ * Returns 0 with w->state the group, or -1 after failing the call. */
+int group_begin(aggregate_write *w, rpc_call *call, service *svc, const char *field,
+                const char *id, const char *etag);
+
+/* The checks group_begin makes, outside a transaction: for a write that
+ * first asks membership, so that a wrong group fails without a peer call.
+ * Returns 0 and *g (the caller frees it with group_store_free; NULL `g`:
+ * freed here), or -1 after failing the call. */
+int group_check_open(rpc_call *call, service *svc, const char *field, const char *id,
+                     const char *etag, WorkingGroup **g);
+
+/* The item `id` of the work plan of `g`, or NULL. */
+const WorkPlanItem *group_find_item(const WorkingGroup *g, const char *id);
+
+#endif
