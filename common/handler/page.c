@@ -1,10 +1,13 @@
 /* page.c: opaque page tokens (see page.h). */
 #include "page.h"
 
+#include <assert.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pbmsg.h"
 #include "status.h"
 #include "validate.h"
 
@@ -241,4 +244,52 @@ int page_request_next(rpc_call *call, const page_request *p, size_t n, const cha
         return 0;
     status_fail_store(call, -ENOMEM, "cannot make the next page token");
     return -1;
+}
+
+/* The one repeated message field of a List response. */
+static const ProtobufCFieldDescriptor *rows_field(const ProtobufCMessageDescriptor *d)
+{
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        if (d->fields[i].label == PROTOBUF_C_LABEL_REPEATED &&
+            d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE)
+            return &d->fields[i];
+    }
+    return NULL;
+}
+
+static void free_rows(ProtobufCMessage **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        pbmsg_free(v[i]);
+    free(v);
+}
+
+void page_reply(rpc_call *call, const page_request *p, int rc, const char *what,
+                ProtobufCMessage *resp, ProtobufCMessage **v, size_t n, page_key_fn key_of)
+{
+    const ProtobufCFieldDescriptor *f = rows_field(resp->descriptor);
+    const ProtobufCFieldDescriptor *token =
+        protobuf_c_message_descriptor_get_field_by_name(resp->descriptor, "next_page_token");
+    char last[PAGE_TOKEN_KEY_MAX + 1] = "";
+    size_t count;
+    char *next = NULL;
+
+    assert(f != NULL && token != NULL && key_of != NULL);
+    if (rc != 0) {
+        status_fail_store(call, rc, what);
+        free_rows(v, n);
+        return;
+    }
+    count = page_request_count(p, n);
+    if (count < n)
+        key_of(v[count - 1], last, sizeof last);
+    if (page_request_next(call, p, n, last, &next) == 0) {
+        *(ProtobufCMessage ***)((char *)resp + f->offset) = v;
+        *(size_t *)((char *)resp + f->quantifier_offset) = count;
+        if (next)
+            *(char **)((char *)resp + token->offset) = next;
+        rpc_call_reply(call, resp);
+    }
+    free(next);
+    free_rows(v, n);
 }

@@ -24,6 +24,7 @@
 #ifndef COMPACT_PAGE_H
 #define COMPACT_PAGE_H
 
+#include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,5 +85,19 @@ size_t page_request_count(const page_request *p, size_t n);
  * ("store: cannot make the next page token (...)"). */
 int page_request_next(rpc_call *call, const page_request *p, size_t n, const char *last_key,
                       char **next);
+
+/* The key a List pages by, of `item` (say its acronym lowered), into `buf`. */
+typedef void (*page_key_fn)(const ProtobufCMessage *item, char *buf, size_t size);
+
+/* A List handler's whole tail, after the store read up to
+ * page_request_limit() rows into v[0..n) and returned `rc`. With rc 0: the
+ * first page_request_count() rows go into the repeated message field of
+ * `resp` (the List response, initialised; it has one such field),
+ * next_page_token gets the token of the page after the last of them when
+ * another follows (key_of says its key), and the call is answered. With rc
+ * non-zero the call fails with status_fail_store(rc, what). The rows and the
+ * array are freed in every case (pbmsg_free). */
+void page_reply(rpc_call *call, const page_request *p, int rc, const char *what,
+                ProtobufCMessage *resp, ProtobufCMessage **v, size_t n, page_key_fn key_of);
 
 #endif

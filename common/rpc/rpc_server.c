@@ -1,4 +1,4 @@
-/* rpc_server.c: incoming calls, from gRPC core to a handler and back.
+/* rpc_server.c: a server and its incoming calls, from gRPC core to a handler.
  *
  * Request slots. For every registered method the server keeps
  * RPC_REQUESTS_PER_METHOD requests posted with core (more for a method that
@@ -6,25 +6,8 @@
  * when core fills it, a fresh slot is posted before the call is handled, so
  * the server never runs out of posted requests under load.
  *
- * Every call is reference counted: one reference for the handler (dropped
- * when its status has gone out) and one per batch in flight. The call is
- * logged and freed when the count reaches zero.
- *
- * A unary call normally costs two completions: the request, and one final
- * batch that sends initial metadata, the message and the status and receives
- * the close (SEND_INITIAL_METADATA + SEND_MESSAGE + SEND_STATUS_FROM_SERVER +
- * RECV_CLOSE_ON_SERVER).
- *
- * Watching the close. To learn early that the client went away, a call
- * needs a RECV_CLOSE_ON_SERVER batch pending while the handler works. That
- * costs a third completion, so a unary call starts one only when somebody
- * needs it: a child call made with it as parent (core then cancels children
- * when the parent is cancelled), rpc_call_on_done or rpc_call_is_cancelled.
- * Streaming calls watch from the start. The close batch also sends the
- * initial metadata, so the final batch then leaves both out.
- *
- * Streaming writes are queued and sent one at a time, as core allows one
- * SEND_MESSAGE in flight per call; reads likewise, one at a time.
+ * What happens to a call after its handler ran (reference counting, the
+ * batches, watching the close) is rpc_call.c; streaming is rpc_stream.c.
  *
  * Shutdown follows core's order: grpc_server_shutdown_and_notify, a grace
  * timer that ends in grpc_server_cancel_all_calls (or that call as soon as
@@ -32,7 +15,6 @@
  * notified, every posted slot has come back and every call has been freed.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,88 +23,13 @@
 #include <grpc/slice.h>
 
 #include "log.h"
-#include "rpc_internal.h"
+#include "rpc_server_internal.h"
 
 #define RPC_REQUESTS_PER_METHOD 16  /* slots posted at start, per method */
 #define RPC_REQUESTS_MAX 256        /* slots one method may grow to under load */
 #define RPC_GENERIC_REQUESTS 2
 
-typedef struct rpc__method {
-    rpc_server *srv;
-    char *path;                       /* "/pkg.Service/Method" */
-    void *core_handle;                /* from grpc_server_register_method */
-    const ProtobufCMessageDescriptor *input;
-    rpc_handler_fn handler;           /* NULL: UNIMPLEMENTED */
-    unsigned flags;
-    void *data;
-    int posted;                       /* slots waiting in core now */
-    int slots;                        /* slots this method keeps in all */
-} rpc__method;
-
-typedef struct rpc__write {
-    struct rpc__write *next;
-    grpc_byte_buffer *buf;
-    rpc_write_cb cb;
-    void *arg;
-} rpc__write;
-
-struct rpc_server {
-    rpc_runtime *rt;
-    grpc_server *core;
-    char *listen;
-    char *service_name;
-    int max_calls;
-    rpc__method **methods;
-    size_t methods_count;
-    int calls_in_flight;             /* filled slots not yet freed */
-    int slots_posted;                /* slots waiting in core */
-    int started, shutting_down, notified, done_called;
-    int idle_dropped;                /* connections dropped once no call was left */
-    rpc__tag shutdown_tag;
-    uv_timer_t grace_timer;
-    rpc_server_done_cb done;
-    void *done_arg;
-    rpc_call_end_fn on_call_end;     /* NULL: nobody counts calls */
-    void *on_call_end_arg;
-};
-
-struct rpc_call {
-    rpc__tag tag;                    /* the request, then the final batch */
-    rpc_server *srv;
-    rpc__method *method;             /* NULL for a generic (unknown method) slot */
-    grpc_call *core;
-    gpr_timespec deadline;
-    grpc_metadata_array request_md;
-    grpc_byte_buffer *payload;
-    grpc_call_details details;       /* generic slots only */
-    char *generic_path;
-    ProtobufCMessage *request;
-    uint64_t start_ns;
-    rpc_code code;                   /* the status we sent, for the log */
-    char *status_message;
-    grpc_slice status_slice;
-    grpc_byte_buffer *reply;
-    grpc_byte_buffer *held;          /* rpc_call_hold_reply's, until released */
-    int ended;                       /* reply/fail/finish was called */
-    int refs;                        /* the handler's, plus one per batch in flight */
-    int watching;                    /* a close batch was started */
-    int cancelled;                   /* written by core with RECV_CLOSE_ON_SERVER */
-    int closed;                      /* the close batch completed */
-    rpc__tag close_tag, read_tag, write_tag;
-    /* streaming only */
-    rpc__write *writes, *writes_tail;
-    int writing, status_waits_for_writes;
-    int read_failed;                 /* the last read did not start or decode */
-    grpc_byte_buffer *read_buf;
-    rpc_read_cb read_cb;
-    void *read_arg;
-    rpc_call_done_cb done_cb;
-    void *done_arg;
-};
-
 static void slot_post(rpc_server *srv, rpc__method *m);
-static void call_end_now(rpc_call *call, rpc_code code, const char *message,
-                         grpc_byte_buffer *reply);
 static void maybe_finish_shutdown(rpc_server *srv);
 
 /* ---- server lifetime ---------------------------------------------------- */
@@ -323,39 +230,24 @@ int rpc_server_calls_in_flight(const rpc_server *srv) {
     return srv->calls_in_flight;
 }
 
-/* ---- slots -------------------------------------------------------------- */
-
-static void call_free(rpc_call *call) {
-    if (call->core)
-        grpc_call_unref(call->core);
-    grpc_metadata_array_destroy(&call->request_md);
-    if (call->method == NULL)
-        grpc_call_details_destroy(&call->details);
-    if (call->payload)
-        grpc_byte_buffer_destroy(call->payload);
-    if (call->reply)
-        grpc_byte_buffer_destroy(call->reply);
-    if (call->held)
-        grpc_byte_buffer_destroy(call->held);
-    if (call->request)
-        protobuf_c_message_free_unpacked(call->request, NULL);
-    grpc_slice_unref(call->status_slice);
-    free(call->status_message);
-    free(call->generic_path);
-    free(call);
+void rpc_server_on_call_end(rpc_server *srv, rpc_call_end_fn fn, void *arg) {
+    srv->on_call_end = fn;
+    srv->on_call_end_arg = arg;
 }
+
+void rpc__server_release_call(rpc_call *call) {
+    rpc_server *srv = call->srv;
+    rpc__call_free(call);
+    srv->calls_in_flight--;
+    maybe_finish_shutdown(srv);
+}
+
+/* ---- slots -------------------------------------------------------------- */
 
 static void slot_free_unfilled(rpc_call *call) {
     rpc_server *srv = call->srv;
     srv->slots_posted--;
-    call_free(call);
-    maybe_finish_shutdown(srv);
-}
-
-static void call_release(rpc_call *call) {
-    rpc_server *srv = call->srv;
-    call_free(call);
-    srv->calls_in_flight--;
+    rpc__call_free(call);
     maybe_finish_shutdown(srv);
 }
 
@@ -387,7 +279,7 @@ static void slot_post(rpc_server *srv, rpc__method *m) {
     }
     if (err != GRPC_CALL_OK) {
         log_fmt(LOG_LEVEL_ERROR, "posting a request slot failed: error %d", (int)err);
-        call_free(call);
+        rpc__call_free(call);
         return;
     }
     srv->slots_posted++;
@@ -417,41 +309,39 @@ static char *copy_slice(grpc_slice s) {
     return out;
 }
 
-static void call_start_streaming(rpc_call *call);
-
 static void call_dispatch(rpc_call *call) {
     rpc__method *m = call->method;
     if (m == NULL) {
-        call_end_now(call, RPC_UNIMPLEMENTED, "unknown method", NULL);
+        rpc__call_end_now(call, RPC_UNIMPLEMENTED, "unknown method", NULL);
         return;
     }
     if (call->srv->calls_in_flight > call->srv->max_calls) {
-        call_end_now(call, RPC_RESOURCE_EXHAUSTED, "too many calls in flight; retry later",
+        rpc__call_end_now(call, RPC_RESOURCE_EXHAUSTED, "too many calls in flight; retry later",
                      NULL);
         return;
     }
     if (rpc_call_remaining_ms(call) <= 0) {
-        call_end_now(call, RPC_DEADLINE_EXCEEDED, "deadline passed before the call started",
+        rpc__call_end_now(call, RPC_DEADLINE_EXCEEDED, "deadline passed before the call started",
                      NULL);
         return;
     }
     if (m->handler == NULL) {
-        call_end_now(call, RPC_UNIMPLEMENTED, "method not implemented by this server", NULL);
+        rpc__call_end_now(call, RPC_UNIMPLEMENTED, "method not implemented by this server", NULL);
         return;
     }
     if (m->flags != 0) {
-        call_start_streaming(call);
+        rpc__call_start_streaming(call);
         return;
     }
     if (call->payload == NULL) {
-        call_end_now(call, RPC_INVALID_ARGUMENT, "request: no message received", NULL);
+        rpc__call_end_now(call, RPC_INVALID_ARGUMENT, "request: no message received", NULL);
         return;
     }
     call->request = rpc__unpack(m->input, call->payload);
     if (call->request == NULL) {
         char msg[256];
         snprintf(msg, sizeof msg, "request: not a valid %s message", m->input->name);
-        call_end_now(call, RPC_INVALID_ARGUMENT, msg, NULL);
+        rpc__call_end_now(call, RPC_INVALID_ARGUMENT, msg, NULL);
         return;
     }
     m->handler(call, call->request, m->data);
@@ -479,344 +369,3 @@ static void on_slot_filled(rpc__tag *tag, int ok) {
     call_dispatch(call);
 }
 
-/* ---- the life of a call ------------------------------------------------- */
-
-void rpc_server_on_call_end(rpc_server *srv, rpc_call_end_fn fn, void *arg) {
-    srv->on_call_end = fn;
-    srv->on_call_end_arg = arg;
-}
-
-static void call_log(rpc_call *call) {
-    rpc_server *srv = call->srv;
-    if (srv->on_call_end)
-        srv->on_call_end(srv->on_call_end_arg, rpc_call_method(call), call->code,
-                         (double)(rpc__now_ns() - call->start_ns) / 1e9);
-    if (!log_enabled(LOG_LEVEL_INFO) && call->code == RPC_OK)
-        return;
-    double ms = (double)(rpc__now_ns() - call->start_ns) / 1e6;
-    log_call(rpc_call_method(call), (int)call->code, rpc_code_name(call->code), ms,
-             call->status_message);
-}
-
-static void call_unref(rpc_call *call) {
-    if (--call->refs > 0)
-        return;
-    if (call->cancelled && call->code == RPC_OK) {
-        /* The client went away or the deadline passed first: say so. */
-        call->code = RPC_CANCELLED;
-        free(call->status_message);
-        call->status_message = strdup("reply not delivered: call cancelled");
-    }
-    call_log(call);
-    call_release(call);
-}
-
-/* Starts `n` ops as one batch completing on `tag`, holding a reference for
- * it. Returns 0, or -EIO when core refused (no reference is then held). */
-static int call_start_batch(rpc_call *call, grpc_op *ops, size_t n, rpc__tag *tag) {
-    call->refs++;
-    grpc_call_error err = grpc_call_start_batch(call->core, ops, n, tag, NULL);
-    if (err == GRPC_CALL_OK)
-        return 0;
-    log_fmt(LOG_LEVEL_ERROR, "%s: starting a batch failed: error %d", rpc_call_method(call), (int)err);
-    call->refs--;
-    return -EIO;
-}
-
-static void on_close(rpc__tag *tag, int ok) {
-    rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, close_tag));
-    call->closed = 1;
-    if (call->done_cb) {
-        rpc_call_done_cb cb = call->done_cb;
-        call->done_cb = NULL;
-        cb(call, call->done_arg);
-    }
-    call_unref(call);
-}
-
-/* Starts the close batch if it is not running yet (see the top of file). */
-static void call_watch_close(rpc_call *call) {
-    if (call->watching || call->ended)
-        return;
-    grpc_op ops[2];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    ops[1].data.recv_close_on_server.cancelled = &call->cancelled;
-    call->close_tag.fn = on_close;
-    if (call_start_batch(call, ops, 2, &call->close_tag) == 0)
-        call->watching = 1;
-}
-
-static void call_set_status(rpc_call *call, rpc_code code, const char *message) {
-    call->ended = 1;
-    call->code = code;
-    if (message && *message) {
-        call->status_message = strdup(message);
-        call->status_slice = grpc_slice_from_copied_string(message);
-    }
-}
-
-/* The batch that carried the status: it and the handler are done. */
-static void on_status_sent(rpc__tag *tag, int ok) {
-    rpc_call *call = (rpc_call *)tag;
-    call_unref(call);
-    call_unref(call);
-}
-
-/* Sends the status, with the message `reply` (may be NULL) and whatever of
- * initial metadata and close the close batch did not already carry. */
-static void call_send_status(rpc_call *call, grpc_byte_buffer *reply) {
-    grpc_op ops[4];
-    memset(ops, 0, sizeof ops);
-    size_t n = 0;
-    if (!call->watching)
-        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-    if (reply) {
-        call->reply = reply;
-        ops[n].op = GRPC_OP_SEND_MESSAGE;
-        ops[n++].data.send_message.send_message = reply;
-    }
-    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.status = (grpc_status_code)call->code;
-    ops[n++].data.send_status_from_server.status_details = &call->status_slice;
-    if (!call->watching) {
-        ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-        ops[n++].data.recv_close_on_server.cancelled = &call->cancelled;
-    }
-    call->tag.fn = on_status_sent;
-    if (call_start_batch(call, ops, n, &call->tag) != 0)
-        call_unref(call); /* the handler's: nothing more will happen */
-}
-
-/* Ends a call now, with or without a reply: every unary reply and every
- * refusal before a handler ran. */
-static void call_end_now(rpc_call *call, rpc_code code, const char *message,
-                         grpc_byte_buffer *reply) {
-    call_set_status(call, code, message);
-    call_send_status(call, reply);
-}
-
-void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply) {
-    if (call->ended)
-        return;
-    if (call->method && call->method->flags) {
-        rpc_call_write(call, reply, NULL, NULL);
-        rpc_call_finish(call, RPC_OK, NULL);
-        return;
-    }
-    call_end_now(call, RPC_OK, NULL, rpc__pack(reply));
-}
-
-void rpc_call_reply_bytes(rpc_call *call, const void *data, size_t len) {
-    if (call->ended)
-        return;
-    grpc_slice slice = grpc_slice_from_copied_buffer(data, len);
-    grpc_byte_buffer *buf = grpc_raw_byte_buffer_create(&slice, 1);
-    grpc_slice_unref(slice);
-    call_end_now(call, RPC_OK, NULL, buf);
-}
-
-void rpc_call_hold_reply(rpc_call *call, const ProtobufCMessage *reply) {
-    if (call->ended || call->held)
-        return;
-    call->held = rpc__pack(reply);
-}
-
-void rpc_call_release_reply(rpc_call *call) {
-    grpc_byte_buffer *held = call->held;
-    call->held = NULL;
-    if (held == NULL)
-        return;
-    if (call->ended)
-        grpc_byte_buffer_destroy(held);
-    else
-        call_end_now(call, RPC_OK, NULL, held);
-}
-
-void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...) {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    rpc_call_finish(call, code, msg);
-}
-
-void rpc_call_finish(rpc_call *call, rpc_code code, const char *message) {
-    if (call->ended)
-        return;
-    call_set_status(call, code, message);
-    if (call->writing)
-        call->status_waits_for_writes = 1;
-    else
-        call_send_status(call, NULL);
-}
-
-/* ---- queries ------------------------------------------------------------ */
-
-int rpc_call_is_cancelled(rpc_call *call) {
-    if (call->closed && call->cancelled)
-        return 1;
-    call_watch_close(call); /* so that a later question gets the answer */
-    return rpc_call_remaining_ms(call) <= 0;
-}
-
-rpc_code rpc_call_abandoned(const rpc_call *call) {
-    if (call->closed && call->cancelled)
-        return RPC_CANCELLED;
-    return rpc_call_remaining_ms(call) <= 0 ? RPC_DEADLINE_EXCEEDED : RPC_OK;
-}
-
-int64_t rpc_call_remaining_ms(const rpc_call *call) {
-    if (gpr_time_cmp(call->deadline, gpr_inf_future(call->deadline.clock_type)) == 0)
-        return INT64_MAX;
-    gpr_timespec deadline = gpr_convert_clock_type(call->deadline, GPR_CLOCK_MONOTONIC);
-    gpr_timespec left = gpr_time_sub(deadline, gpr_now(GPR_CLOCK_MONOTONIC));
-    return (int64_t)left.tv_sec * 1000 + left.tv_nsec / 1000000;
-}
-
-const char *rpc_call_method(const rpc_call *call) {
-    if (call->method)
-        return call->method->path;
-    return call->generic_path ? call->generic_path : "(unknown)";
-}
-
-grpc_call *rpc__call_as_parent(rpc_call *call) {
-    call_watch_close(call);
-    return call->core;
-}
-
-void rpc_call_on_done(rpc_call *call, rpc_call_done_cb cb, void *arg) {
-    call->done_cb = cb;
-    call->done_arg = arg;
-    call_watch_close(call);
-}
-
-/* ---- streaming ---------------------------------------------------------- */
-
-static void on_first_read(rpc_call *call, const ProtobufCMessage *msg, void *arg) {
-    if (msg == NULL) {
-        if (call->read_failed)
-            rpc_call_finish(call, RPC_INVALID_ARGUMENT, "request: not a valid message");
-        else /* the client closed its side without a message: nothing was asked */
-            rpc_call_finish(call, RPC_OK, NULL);
-        return;
-    }
-    call->method->handler(call, msg, call->method->data);
-}
-
-static void call_start_streaming(rpc_call *call) {
-    call_watch_close(call);
-    if (!call->watching) {
-        call_end_now(call, RPC_INTERNAL, "could not start the call", NULL);
-        return;
-    }
-    if (call->method->flags & RPC_CLIENT_STREAMING) {
-        rpc_call_read(call, on_first_read, NULL);
-        return;
-    }
-    call->request = call->payload ? rpc__unpack(call->method->input, call->payload) : NULL;
-    if (call->request == NULL) {
-        rpc_call_finish(call, RPC_INVALID_ARGUMENT, "request: not a valid message");
-        return;
-    }
-    call->method->handler(call, call->request, call->method->data);
-}
-
-static void write_start_next(rpc_call *call);
-
-static void on_write_done(rpc__tag *tag, int ok) {
-    rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, write_tag));
-    rpc__write *w = call->writes;
-    call->writes = w->next;
-    if (call->writes == NULL)
-        call->writes_tail = NULL;
-    call->writing = 0;
-    /* Decide what goes next before the callback runs: it may write or finish. */
-    if (call->writes)
-        write_start_next(call);
-    else if (call->status_waits_for_writes) {
-        call->status_waits_for_writes = 0;
-        call_send_status(call, NULL);
-    }
-    if (w->cb)
-        w->cb(call, ok, w->arg);
-    grpc_byte_buffer_destroy(w->buf);
-    free(w);
-    call_unref(call);
-}
-
-static void write_start_next(rpc_call *call) {
-    grpc_op op;
-    memset(&op, 0, sizeof op);
-    op.op = GRPC_OP_SEND_MESSAGE;
-    op.data.send_message.send_message = call->writes->buf;
-    call->write_tag.fn = on_write_done;
-    call->writing = 1;
-    if (call_start_batch(call, &op, 1, &call->write_tag) != 0) {
-        /* Complete it as failed through the same path, on this turn. */
-        call->refs++;
-        on_write_done(&call->write_tag, 0);
-    }
-}
-
-void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb, void *arg) {
-    rpc__write *w = calloc(1, sizeof *w);
-    if (w == NULL || call->ended) {
-        free(w);
-        if (cb)
-            cb(call, 0, arg);
-        return;
-    }
-    w->buf = rpc__pack(msg);
-    w->cb = cb;
-    w->arg = arg;
-    if (call->writes_tail)
-        call->writes_tail->next = w;
-    else
-        call->writes = w;
-    call->writes_tail = w;
-    if (!call->writing)
-        write_start_next(call);
-}
-
-static void on_read_done(rpc__tag *tag, int ok) {
-    rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, read_tag));
-    /* Take the buffer first: the callback may start the next read into it. */
-    grpc_byte_buffer *buf = call->read_buf;
-    call->read_buf = NULL;
-    ProtobufCMessage *msg = NULL;
-    if (ok && buf) {
-        msg = rpc__unpack(call->method->input, buf);
-        call->read_failed = msg == NULL;
-    }
-    rpc_read_cb cb = call->read_cb;
-    call->read_cb = NULL;
-    cb(call, msg, call->read_arg);
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, NULL);
-    if (buf)
-        grpc_byte_buffer_destroy(buf);
-    call_unref(call);
-}
-
-void rpc_call_read(rpc_call *call, rpc_read_cb cb, void *arg) {
-    if (call->read_cb != NULL) { /* one read at a time */
-        cb(call, NULL, arg);
-        return;
-    }
-    grpc_op op;
-    memset(&op, 0, sizeof op);
-    op.op = GRPC_OP_RECV_MESSAGE;
-    op.data.recv_message.recv_message = &call->read_buf;
-    call->read_cb = cb;
-    call->read_arg = arg;
-    call->read_failed = 0;
-    call->read_tag.fn = on_read_done;
-    if (call_start_batch(call, &op, 1, &call->read_tag) != 0) {
-        call->read_failed = 1;
-        call->refs++;
-        on_read_done(&call->read_tag, 0);
-    }
-}

@@ -279,15 +279,20 @@ void handle_get_entity(rpc_call *call, const ProtobufCMessage *request, void *sv
 
 /* ---- ListEntities ------------------------------------------------------- */
 
+/* page_key_fn: entities are listed by acronym, case-insensitively. */
+static void acronym_page_key(const ProtobufCMessage *item, char *buf, size_t size)
+{
+    entity_store_acronym_key(((const Entity *)item)->acronym, buf, size);
+}
+
 void handle_list_entities(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const ListEntitiesRequest *req = (const ListEntitiesRequest *)request;
     ListEntitiesResponse resp = COMPACT__MEMBERSHIP__V1__LIST_ENTITIES_RESPONSE__INIT;
-    char kind[16], status[16], last[ENTITY_ACRONYM_MAX * 4 + 1];
+    char kind[16], status[16];
     const char *filters[] = {"membership.entities", kind, status};
-    char *next = NULL;
-    Entity **v;
-    size_t n;
+    Entity **v = NULL;
+    size_t n = 0;
     page_request pg;
     int rc;
 
@@ -301,23 +306,8 @@ void handle_list_entities(rpc_call *call, const ProtobufCMessage *request, void 
         return;
     rc = entity_store_list(service_store(svc), (int)req->kind, (int)req->status, pg.after,
                            page_request_limit(&pg), &v, &n);
-    if (rc != 0) {
-        status_fail_store(call, rc, "cannot list entities");
-        return;
-    }
-    resp.entities = v;
-    resp.n_entities = page_request_count(&pg, n);
-    if (resp.n_entities < n)
-        entity_store_acronym_key(v[resp.n_entities - 1]->acronym, last, sizeof last);
-    if (page_request_next(call, &pg, n, last, &next)) {
-        entity_store_free_list(v, n);
-        return;
-    }
-    if (next)
-        resp.next_page_token = next;
-    rpc_call_reply(call, &resp.base);
-    free(next);
-    entity_store_free_list(v, n);
+    page_reply(call, &pg, rc, "cannot list entities", &resp.base, (ProtobufCMessage **)v, n,
+               acronym_page_key);
 }
 
 /* ---- UpdateEntity ------------------------------------------------------- */

@@ -162,11 +162,17 @@ static int check_list_filters(rpc_call *call, const ListProjectsRequest *req)
     return 0;
 }
 
+/* page_key_fn: projects are listed by IATI identifier, case-insensitively. */
+static void iati_page_key(const ProtobufCMessage *item, char *buf, size_t size)
+{
+    project_store_iati_key(((const Project *)item)->iati_identifier, buf, size);
+}
+
 void handle_list_projects(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const ListProjectsRequest *req = (const ListProjectsRequest *)request;
     ListProjectsResponse resp = COMPACT__PROJECTS__V1__LIST_PROJECTS_RESPONSE__INIT;
-    char pillar[16], status[16], last[KEY_SIZE];
+    char pillar[16], status[16];
     const char *filters[] = {"projects.projects", req->working_group_id, req->entity_id,
                              req->country, pillar, status, req->text};
     project_store_filter f = {
@@ -174,35 +180,20 @@ void handle_list_projects(rpc_call *call, const ProtobufCMessage *request, void 
         .country = req->country, .pillar = (int)req->pillar, .status = (int)req->status,
         .text = req->text,
     };
-    char *next = NULL;
-    Project **v;
-    size_t n;
+    Project **v = NULL;
+    size_t n = 0;
     page_request pg;
     int rc;
 
     snprintf(pillar, sizeof pillar, "%d", (int)req->pillar);
     snprintf(status, sizeof status, "%d", (int)req->status);
     if (check_list_filters(call, req) ||
-        page_request_parse(call, filters, sizeof filters / sizeof filters[0], req->page_size, req->page_token, &pg))
+        page_request_parse(call, filters, sizeof filters / sizeof filters[0], req->page_size,
+                           req->page_token, &pg))
         return;
     rc = project_store_list(service_store(svc), &f, pg.after, page_request_limit(&pg), &v, &n);
-    if (rc != 0) {
-        status_fail_store(call, rc, "cannot list projects");
-        return;
-    }
-    resp.projects = v;
-    resp.n_projects = page_request_count(&pg, n);
-    if (resp.n_projects < n)
-        project_store_iati_key(v[resp.n_projects - 1]->iati_identifier, last, sizeof last);
-    if (page_request_next(call, &pg, n, last, &next)) {
-        project_store_free_list(v, n);
-        return;
-    }
-    if (next)
-        resp.next_page_token = next;
-    rpc_call_reply(call, &resp.base);
-    free(next);
-    project_store_free_list(v, n);
+    page_reply(call, &pg, rc, "cannot list projects", &resp.base, (ProtobufCMessage **)v, n,
+               iati_page_key);
 }
 
 /* ---- UpdateProject ------------------------------------------------------ */

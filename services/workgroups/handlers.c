@@ -226,16 +226,21 @@ static int check_list(rpc_call *call, const ListWorkingGroupsRequest *req)
     return 0;
 }
 
+/* page_key_fn: groups are listed by code, case-insensitively. */
+static void code_page_key(const ProtobufCMessage *item, char *buf, size_t size)
+{
+    group_store_code_key(((const WorkingGroup *)item)->code, buf, size);
+}
+
 void handle_list_working_groups(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const ListWorkingGroupsRequest *req = (const ListWorkingGroupsRequest *)request;
     ListWorkingGroupsResponse resp = COMPACT__WORKGROUPS__V1__LIST_WORKING_GROUPS_RESPONSE__INIT;
-    char pillar[16], status[16], last[GROUP_CODE_MAX * 4 + 1];
+    char pillar[16], status[16];
     const char *filters[] = {"workgroups.groups", pillar, status, req->entity_id};
     group_store_filter f = {(int)req->pillar, (int)req->status, req->entity_id};
-    char *next = NULL;
-    WorkingGroup **v;
-    size_t n;
+    WorkingGroup **v = NULL;
+    size_t n = 0;
     page_request pg;
     int rc;
 
@@ -245,23 +250,8 @@ void handle_list_working_groups(rpc_call *call, const ProtobufCMessage *request,
         page_request_parse(call, filters, 4, req->page_size, req->page_token, &pg))
         return;
     rc = group_store_list(service_store(svc), &f, pg.after, page_request_limit(&pg), &v, &n);
-    if (rc != 0) {
-        status_fail_store(call, rc, "cannot list working groups");
-        return;
-    }
-    resp.groups = v;
-    resp.n_groups = page_request_count(&pg, n);
-    if (resp.n_groups < n)
-        group_store_code_key(v[resp.n_groups - 1]->code, last, sizeof last);
-    if (page_request_next(call, &pg, n, last, &next)) {
-        group_store_free_list(v, n);
-        return;
-    }
-    if (next)
-        resp.next_page_token = next;
-    rpc_call_reply(call, &resp.base);
-    free(next);
-    group_store_free_list(v, n);
+    page_reply(call, &pg, rc, "cannot list working groups", &resp.base,
+               (ProtobufCMessage **)v, n, code_page_key);
 }
 
 /* ---- UpdateWorkingGroup --------------------------------------------------- */

@@ -119,6 +119,12 @@ static int check_group_exists(rpc_call *call, service *svc, const char *id)
     return 0;
 }
 
+/* page_key_fn: versions are listed in order; the key is the number. */
+static void version_page_key(const ProtobufCMessage *item, char *buf, size_t size)
+{
+    snprintf(buf, size, "%d", (int)((const TermsOfReference *)item)->version);
+}
+
 void handle_list_terms_of_reference(rpc_call *call, const ProtobufCMessage *request,
                                     void *svc)
 {
@@ -126,9 +132,8 @@ void handle_list_terms_of_reference(rpc_call *call, const ProtobufCMessage *requ
     ListTermsOfReferenceResponse resp =
         COMPACT__WORKGROUPS__V1__LIST_TERMS_OF_REFERENCE_RESPONSE__INIT;
     const char *filters[] = {"workgroups.terms_of_reference", req->group_id};
-    char last[16], *next = NULL;
-    TermsOfReference **v;
-    size_t n;
+    TermsOfReference **v = NULL;
+    size_t n = 0;
     page_request pg;
     int rc;
 
@@ -140,23 +145,8 @@ void handle_list_terms_of_reference(rpc_call *call, const ProtobufCMessage *requ
      * safe (a forged token only picks where the listing starts). */
     rc = plan_store_list_tor(service_store(svc), req->group_id, (int32_t)atoi(pg.after),
                              page_request_limit(&pg), &v, &n);
-    if (rc != 0) {
-        status_fail_store(call, rc, "cannot list the terms of reference");
-        return;
-    }
-    resp.terms_of_reference = v;
-    resp.n_terms_of_reference = page_request_count(&pg, n);
-    if (resp.n_terms_of_reference < n)
-        snprintf(last, sizeof last, "%d", (int)v[resp.n_terms_of_reference - 1]->version);
-    if (page_request_next(call, &pg, n, last, &next)) {
-        plan_store_free_tor_list(v, n);
-        return;
-    }
-    if (next)
-        resp.next_page_token = next;
-    rpc_call_reply(call, &resp.base);
-    free(next);
-    plan_store_free_tor_list(v, n);
+    page_reply(call, &pg, rc, "cannot list the terms of reference", &resp.base,
+               (ProtobufCMessage **)v, n, version_page_key);
 }
 
 /* ---- work plan items: validation ----------------------------------------- */
