@@ -12,7 +12,7 @@ scripts/deps.sh test
 jobs=$(nproc)
 build() {
   local dir=$1; shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOMPACT_WERROR=ON -DCOMPACT_TESTS=ON "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOMPACT_WERROR=ON -DCOMPACT_TESTS=ON -DCOMPACT_ASSERTS=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
 }
 run_ctest() {

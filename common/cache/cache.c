@@ -39,6 +39,7 @@
 #include <hiredis/hiredis.h>
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -827,8 +828,7 @@ void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg)
     cache_waiter *w;
     cache_cmd *cmd;
 
-    if (!c || !cb)
-        return;
+    assert(c != NULL && key != NULL && cb != NULL);
     w = cache_xalloc(sizeof(*w));
     w->cb = cb;
     w->arg = arg;
@@ -864,8 +864,7 @@ void cache_set(cache *c, const char *key, const void *value, size_t len)
     char ttl[16];
     cache_cmd *cmd;
 
-    if (!c || !key)
-        return;
+    assert(c != NULL && key != NULL);
     cache_flight_forget(c, key);
     if (!cache_write_wanted(c))
         return;
@@ -910,8 +909,7 @@ void cache_del(cache *c, const char *const *keys, size_t n)
 {
     cache_cmd *cmd;
 
-    if (!c)
-        return;
+    assert(c != NULL && (keys != NULL || n == 0));
     for (size_t i = 0; keys && i < n; i++)
         cache_flight_forget(c, keys[i]);
     if (cache_count_keys(keys, n) == 0 || n > INT_MAX - 1 || !cache_write_wanted(c))
@@ -961,8 +959,7 @@ void cache_stream_add(cache *c, const char *stream, const char *id, const cache_
 {
     cache_cmd *cmd;
 
-    if (!c || !cb)
-        return;
+    assert(c != NULL && stream != NULL && id != NULL && cb != NULL);
     cmd = cache_cmd_new(c, CACHE_CMD_STREAM);
     cmd->done_cb = cb;
     cmd->done_arg = arg;
@@ -1018,8 +1015,7 @@ void cache_read_through(cache *c, const char *key, cache_load_fn load, void *loa
 {
     cache_rt *rt;
 
-    if (!c || !cb || !load)
-        return;
+    assert(c != NULL && key != NULL && load != NULL && cb != NULL);
     rt = cache_xalloc(sizeof(*rt));
     rt->c = c;
     rt->key = key ? cache_xstrdup(key) : NULL;

@@ -61,7 +61,8 @@ int cache_ttl_with_jitter(int ttl_seconds, double jitter);
  * negative errno (-ENOTCONN, -ETIMEDOUT, -ECANCELED, -EIO). */
 typedef void (*cache_get_cb)(void *arg, int rc, const void *value, size_t len);
 
-/* GET, coalesced per key. The callback always runs later, never inside. */
+/* GET, coalesced per key. The callback runs exactly once, always later,
+ * never inside. `c`, `key` and `cb` must not be NULL (asserted). */
 void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg);
 
 /* SET key value EX ttl-with-jitter; fire and forget (does nothing if down). */
@@ -73,7 +74,8 @@ void cache_del(cache *c, const char *const *keys, size_t n);
 /* Read-through: get `key`; on a miss or any Redis failure call `load`
  * (synchronously, on the loop) which returns 0 with a malloc'd value, or
  * -ENOENT, or a negative errno; a loaded value is then stored with cache_set
- * and handed to `cb` with rc 0. `cb` gets what load returned otherwise. */
+ * and handed to `cb` with rc 0. `cb` gets what load returned otherwise. It
+ * runs exactly once, later. No argument may be NULL (asserted). */
 typedef int (*cache_load_fn)(void *arg, void **value, size_t *len);
 void cache_read_through(cache *c, const char *key, cache_load_fn load, void *load_arg,
                         cache_get_cb cb, void *arg);

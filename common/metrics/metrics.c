@@ -8,6 +8,7 @@
  */
 #include "metrics.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -162,6 +163,7 @@ int metrics_add_rpc(metrics *m, size_t capacity, metrics_sample_fn in_flight, vo
 }
 
 int metrics_rpc_add_method(metrics_rpc *r, const char *path) {
+    assert(r != NULL && path != NULL);
     const char *label = path[0] == '/' ? path + 1 : path;
     for (size_t i = 0; i < r->count; i++)
         if (strcmp(r->rows[i].label, label) == 0)

@@ -77,7 +77,8 @@ static void watcher_unlink(health_watcher *w) {
 static void on_watch_done(rpc_call *call, void *arg) {
     health_watcher *w = arg;
     watcher_unlink(w);
-    rpc_call_finish(call, RPC_CANCELLED, "watch cancelled");
+    if (!rpc_call_ended(call))
+        rpc_call_finish(call, RPC_CANCELLED, "watch cancelled");
     free(w);
 }
 

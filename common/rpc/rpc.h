@@ -183,6 +183,11 @@ void rpc_call_finish(rpc_call *call, rpc_code code, const char *message);
  * cancellation, which later questions then see. */
 int rpc_call_is_cancelled(rpc_call *call);
 
+/* 1 once we have ended the call (a reply, a failure, a finish). An on_done
+ * callback asks it: the call may be over because we ended it, or because the
+ * client went away, and only in the second case is it still ours to end. */
+int rpc_call_ended(const rpc_call *call);
+
 /* RPC_OK while the call is still wanted; RPC_CANCELLED once its client is
  * known to have cancelled it, RPC_DEADLINE_EXCEEDED once its deadline has
  * passed. Unlike rpc_call_is_cancelled it starts no watch, so it costs

@@ -18,6 +18,7 @@
  * Streaming calls watch from the start. The close batch also sends the
  * initial metadata, so the final batch then leaves both out.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,6 +164,7 @@ void rpc__call_end_now(rpc_call *call, rpc_code code, const char *message,
 }
 
 void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply) {
+    assert(!call->ended && reply != NULL); /* a call ends exactly once */
     if (call->ended)
         return;
     if (call->method && call->method->flags) {
@@ -174,6 +176,7 @@ void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply) {
 }
 
 void rpc_call_reply_bytes(rpc_call *call, const void *data, size_t len) {
+    assert(!call->ended && (call->method == NULL || call->method->flags == 0));
     if (call->ended)
         return;
     grpc_slice slice = grpc_slice_from_copied_buffer(data, len);
@@ -183,6 +186,7 @@ void rpc_call_reply_bytes(rpc_call *call, const void *data, size_t len) {
 }
 
 void rpc_call_hold_reply(rpc_call *call, const ProtobufCMessage *reply) {
+    assert(!call->ended && call->held == NULL && reply != NULL);
     if (call->ended || call->held)
         return;
     call->held = rpc__pack(reply);
@@ -209,6 +213,7 @@ void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...) {
 }
 
 void rpc_call_finish(rpc_call *call, rpc_code code, const char *message) {
+    assert(!call->ended); /* a call ends exactly once */
     if (call->ended)
         return;
     call_set_status(call, code, message);
@@ -225,6 +230,10 @@ int rpc_call_is_cancelled(rpc_call *call) {
         return 1;
     rpc__call_watch_close(call); /* so that a later question gets the answer */
     return rpc_call_remaining_ms(call) <= 0;
+}
+
+int rpc_call_ended(const rpc_call *call) {
+    return call->ended;
 }
 
 rpc_code rpc_call_abandoned(const rpc_call *call) {
@@ -253,6 +262,7 @@ grpc_call *rpc__call_as_parent(rpc_call *call) {
 }
 
 void rpc_call_on_done(rpc_call *call, rpc_call_done_cb cb, void *arg) {
+    assert(call->done_cb == NULL && !call->ended); /* at most once, before the end */
     call->done_cb = cb;
     call->done_arg = arg;
     rpc__call_watch_close(call);

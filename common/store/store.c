@@ -9,6 +9,7 @@
  */
 #include "store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -230,6 +231,7 @@ static int store_exec(store *st, const char *sql)
 
 int store_begin(store *st)
 {
+    assert(st != NULL && st->db != NULL);
     if (!sqlite3_get_autocommit(st->db)) {
         log_msg(LOG_LEVEL_ERROR, "store_begin inside a transaction", NULL);
         return -EINVAL;
@@ -543,6 +545,7 @@ void store_use_loop(store *st, uv_loop_t *loop)
 
 void store_sync(store *st, store_sync_cb cb, void *arg)
 {
+    assert(st != NULL && cb != NULL);
     if (st->syncer == NULL)
         cb(arg, 0); /* in memory: nothing to flush */
     else

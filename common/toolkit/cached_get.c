@@ -9,6 +9,7 @@
  * too large for the arena is checked the ordinary way. */
 #include "cached_get.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdalign.h>
 #include <stdio.h>
@@ -143,8 +144,10 @@ static void on_read(void *arg, int rc, const void *value, size_t len)
 void cached_get_message(cache *c, const char *key, const cached_get_spec *spec,
                         cached_get_cb cb, void *arg)
 {
-    cached_get *g = calloc(1, sizeof *g);
+    cached_get *g;
 
+    assert(c != NULL && key != NULL && spec != NULL && spec->load != NULL && cb != NULL);
+    g = calloc(1, sizeof *g);
     if (g == NULL) {
         cb(arg, -ENOMEM, NULL);
         return;
@@ -193,6 +196,7 @@ void cached_get_reply(rpc_call *call, cache *c, const char *key, const cached_ge
 {
     cached_get *g;
 
+    assert(call != NULL && c != NULL && spec != NULL && spec->load != NULL);
     if (key == NULL) {
         reply_from_store(call, spec);
         return;

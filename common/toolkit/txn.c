@@ -49,6 +49,7 @@ int txn_finish(rpc_call *call, service *svc, int rc, const outbox_event *ev,
 {
     store *st = service_store(svc);
 
+    assert(call != NULL && svc != NULL && ev != NULL && (rc != 0 || reply != NULL));
     if (rc == 0)
         rc = outbox_append(st, ev);
     if (rc != 0) {
