@@ -54,7 +54,7 @@ typedef enum bare_slot_state { BARE_SLOT_WAITING, BARE_SLOT_REPLYING } bare_slot
 
 typedef struct bare_slot {
     bare_slot_state state;
-    grpc_call *call;           /* owned from arrival until the batch completed */
+    grpc_call *call; /* owned from arrival until the batch completed */
     gpr_timespec deadline;
     grpc_metadata_array metadata;
     grpc_byte_buffer *request; /* owned: destroyed when the call arrives */
@@ -65,14 +65,14 @@ typedef struct bare_slot {
 typedef struct bare_server {
     grpc_server *server;
     grpc_completion_queue *cq;
-    void *check_method;        /* handle from grpc_server_register_method */
+    void *check_method; /* handle from grpc_server_register_method */
     bare_slot *slots;
     int slots_count;
     int shutting_down;
 } bare_server;
 
 static volatile sig_atomic_t bare_stop_requested;
-static int bare_shutdown_tag;  /* its address tags shutdown_and_notify */
+static int bare_shutdown_tag; /* its address tags shutdown_and_notify */
 
 static void bare_on_signal(int sig)
 {
@@ -89,8 +89,8 @@ static int bare_slot_post(bare_server *bs, bare_slot *slot)
     slot->reply = NULL;
     slot->cancelled = 0;
     grpc_call_error err = grpc_server_request_registered_call(
-        bs->server, bs->check_method, &slot->call, &slot->deadline, &slot->metadata,
-        &slot->request, bs->cq, bs->cq, slot);
+        bs->server, bs->check_method, &slot->call, &slot->deadline, &slot->metadata, &slot->request,
+        bs->cq, bs->cq, slot);
     return err == GRPC_CALL_OK ? 0 : -1;
 }
 
@@ -165,7 +165,7 @@ static void bare_slot_release(bare_slot *slot)
 static void bare_on_event(bare_server *bs, bare_slot *slot, int ok)
 {
     if (slot->state == BARE_SLOT_WAITING) {
-        if (!ok) {              /* only during shutdown: the request is void */
+        if (!ok) { /* only during shutdown: the request is void */
             grpc_byte_buffer_destroy(slot->request);
             slot->request = NULL;
             return;
@@ -228,14 +228,13 @@ static int bare_start(bare_server *bs, const char *listen, int minimal_stack)
         args[nargs].key = GRPC_ARG_MINIMAL_STACK;
         args[nargs++].value.integer = 1;
     }
-    grpc_channel_args chargs = { .num_args = nargs, .args = args };
+    grpc_channel_args chargs = {.num_args = nargs, .args = args};
 
     bs->cq = grpc_completion_queue_create_for_next(NULL);
     bs->server = grpc_server_create(&chargs, NULL);
     grpc_server_register_completion_queue(bs->server, bs->cq, NULL);
-    bs->check_method = grpc_server_register_method(
-        bs->server, "/grpc.health.v1.Health/Check", NULL,
-        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    bs->check_method = grpc_server_register_method(bs->server, "/grpc.health.v1.Health/Check", NULL,
+                                                   GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
     if (bs->check_method == NULL) {
         fprintf(stderr, "bare_server: cannot register the Check method\n");
         return -1;
@@ -273,10 +272,11 @@ static void bare_destroy(bare_server *bs)
 
 static void bare_usage(FILE *to)
 {
-    fprintf(to, "usage: bare_server [--listen host:port] [--slots N] [--minimal-stack]\n"
-                "  --listen         address to serve on (default " BARE_DEFAULT_LISTEN ")\n"
-                "  --slots          Check requests kept posted (default %d)\n"
-                "  --minimal-stack  GRPC_ARG_MINIMAL_STACK=1 (not the reference figure)\n",
+    fprintf(to,
+            "usage: bare_server [--listen host:port] [--slots N] [--minimal-stack]\n"
+            "  --listen         address to serve on (default " BARE_DEFAULT_LISTEN ")\n"
+            "  --slots          Check requests kept posted (default %d)\n"
+            "  --minimal-stack  GRPC_ARG_MINIMAL_STACK=1 (not the reference figure)\n",
             BARE_DEFAULT_SLOTS);
 }
 
@@ -312,7 +312,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     grpc_init();
-    bare_server bs = { .slots_count = slots };
+    bare_server bs = {.slots_count = slots};
     bs.slots = calloc((size_t)slots, sizeof *bs.slots);
     int rc = 1;
     if (bs.slots != NULL && bare_start(&bs, listen, minimal_stack) == 0) {

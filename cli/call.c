@@ -91,12 +91,11 @@ int call_unary(call_client *c, const ProtobufCServiceDescriptor *svc, const char
                const ProtobufCMessage *req, int timeout_ms, call_result *res)
 {
     memset(res, 0, sizeof *res);
-    call_wait w = { .done = 0, .res = res };
+    call_wait w = {.done = 0, .res = res};
     int rc = rpc_channel_call(c->ch, svc, method, req, timeout_ms, NULL, call_on_reply, &w);
     if (rc < 0) {
         res->code = RPC_INTERNAL;
-        snprintf(res->message, sizeof res->message, "cannot start %s: %s", method,
-                 strerror(-rc));
+        snprintf(res->message, sizeof res->message, "cannot start %s: %s", method, strerror(-rc));
         return rc;
     }
     while (!w.done) {

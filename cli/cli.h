@@ -88,8 +88,8 @@ typedef struct cli_ctx cli_ctx;
 typedef int (*cli_fn)(cli_ctx *ctx, int argc, char **argv);
 
 typedef struct cli_command {
-    const char *group;   /* "entities" */
-    const char *verb;    /* "list"; NULL: the group is the command ("health") */
+    const char *group; /* "entities" */
+    const char *verb;  /* "list"; NULL: the group is the command ("health") */
     cli_fn fn;
     const char *summary; /* one line for the overall usage */
     const char *usage;   /* the synopsis and flags, printed by --help */
@@ -134,8 +134,8 @@ typedef int (*cli_flag_fn)(cli_ctx *ctx, void *draft, int c, char *v);
  * Returns -1 when all were taken (optind then indexes the first argument),
  * else the exit status to end the command with (usage already printed for
  * --help or a bad flag). */
-int cli_parse_flags(cli_ctx *ctx, int argc, char **argv, const struct option *opts,
-                    cli_flag_fn fn, void *draft);
+int cli_parse_flags(cli_ctx *ctx, int argc, char **argv, const struct option *opts, cli_flag_fn fn,
+                    void *draft);
 
 /* Prints "compactctl: <printf message>" and the command's usage to stderr;
  * returns CLI_EXIT_USAGE. */
@@ -207,18 +207,17 @@ const char *output_time(const Google__Protobuf__Timestamp *ts, char *buf, size_t
 
 /* ---- command tables of the resource groups -------------------------------- */
 
-extern const cli_command health_commands[];   /* health.c */
-extern const cli_command entities_commands[]; /* entities.c */
-extern const cli_command groups_commands[];   /* groups.c */
+extern const cli_command health_commands[];      /* health.c */
+extern const cli_command entities_commands[];    /* entities.c */
+extern const cli_command groups_commands[];      /* groups.c */
 extern const cli_command groups_plan_commands[]; /* groups_plan.c */
-extern const cli_command projects_commands[]; /* projects.c */
-extern const cli_command seed_commands[];     /* seed.c */
+extern const cli_command projects_commands[];    /* projects.c */
+extern const cli_command seed_commands[];        /* seed.c */
 
 /* A new CreateEntityRequest from proto3 JSON holding either a
  * CreateEntityRequest ({"entity": {...}}) or an Entity. Caller frees with
  * protobuf_c_message_free_unpacked(); NULL with the reason in err. Shared by
  * `entities create --from-json` and `seed`. */
-ProtobufCMessage *entities_create_request_from_json(const json_t *json, char *err,
-                                                    size_t errlen);
+ProtobufCMessage *entities_create_request_from_json(const json_t *json, char *err, size_t errlen);
 
 #endif

@@ -32,16 +32,16 @@ typedef struct entities_name {
 } entities_name;
 
 static const entities_name entities_kinds[] = {
-    { "un", COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_UN_ENTITY },
-    { "non-un", COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_NON_UN_MEMBER },
-    { "observer", COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_OBSERVER },
-    { NULL, 0 },
+    {"un", COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_UN_ENTITY},
+    {"non-un", COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_NON_UN_MEMBER},
+    {"observer", COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_OBSERVER},
+    {NULL, 0},
 };
 
 static const entities_name entities_statuses[] = {
-    { "active", COMPACT__MEMBERSHIP__V1__ENTITY_STATUS__ENTITY_STATUS_ACTIVE },
-    { "withdrawn", COMPACT__MEMBERSHIP__V1__ENTITY_STATUS__ENTITY_STATUS_WITHDRAWN },
-    { NULL, 0 },
+    {"active", COMPACT__MEMBERSHIP__V1__ENTITY_STATUS__ENTITY_STATUS_ACTIVE},
+    {"withdrawn", COMPACT__MEMBERSHIP__V1__ENTITY_STATUS__ENTITY_STATUS_WITHDRAWN},
+    {NULL, 0},
 };
 
 /* A short name ("non-un") or the enum's own name ("ENTITY_KIND_OBSERVER"). */
@@ -71,8 +71,8 @@ static const char *entities_name_of(const entities_name *names, int value)
 
 static int entities_parse_kind(cli_ctx *ctx, const char *s, int *out)
 {
-    if (entities_name_parse(entities_kinds, &compact__membership__v1__entity_kind__descriptor,
-                            s, out) == 0)
+    if (entities_name_parse(entities_kinds, &compact__membership__v1__entity_kind__descriptor, s,
+                            out) == 0)
         return 0;
     return cli_usage_error(ctx, "--kind: expected un, non-un or observer, got \"%s\"", s);
 }
@@ -143,12 +143,12 @@ typedef struct entities_sink {
 } entities_sink;
 
 static const struct option entities_list_opts[] = {
-    { "kind", required_argument, NULL, 'k' },
-    { "status", required_argument, NULL, 's' },
-    { "page-size", required_argument, NULL, 'p' },
-    { "page-token", required_argument, NULL, 't' },
-    { "all", no_argument, NULL, 'a' },
-    { 0 },
+    {"kind", required_argument, NULL, 'k'},
+    {"status", required_argument, NULL, 's'},
+    {"page-size", required_argument, NULL, 'p'},
+    {"page-token", required_argument, NULL, 't'},
+    {"all", no_argument, NULL, 'a'},
+    {0},
 };
 
 static int entities_list_flag(cli_ctx *ctx, entities_list_args *a, int c, const char *v)
@@ -188,17 +188,19 @@ static int entities_sink_add(entities_sink *sink, const mb_entity *e)
     if (sink->array)
         return json_array_append_new(sink->array, pbjson_from_message(&e->base));
     /* "-" rather than nothing, so that every row has all its columns. */
-    const char *cells[] = { e->id, e->acronym, entities_name_of(entities_kinds, e->kind),
-                            entities_name_of(entities_statuses, e->status),
-                            e->joined_on[0] ? e->joined_on : "-",
-                            e->verified ? "yes" : "no", e->name };
+    const char *cells[] = {e->id,
+                           e->acronym,
+                           entities_name_of(entities_kinds, e->kind),
+                           entities_name_of(entities_statuses, e->status),
+                           e->joined_on[0] ? e->joined_on : "-",
+                           e->verified ? "yes" : "no",
+                           e->name};
     return output_table_add(sink->table, cells);
 }
 
 /* Fetches one page into the sink. Returns 0 and the next page token (caller
  * frees; NULL on the last page), or an exit status. */
-static int entities_list_page(cli_ctx *ctx, entities_list_args *a, entities_sink *sink,
-                              char **next)
+static int entities_list_page(cli_ctx *ctx, entities_list_args *a, entities_sink *sink, char **next)
 {
     call_result res;
     *next = NULL;
@@ -231,8 +233,10 @@ static int entities_list_fetch(cli_ctx *ctx, entities_list_args *a, entities_sin
         a->req.page_token = token;
     }
     if (rc == 0 && next && !a->all)
-        fprintf(stderr, "compactctl: more entities; next page: --page-token %s "
-                        "(or --all for every page)\n", next);
+        fprintf(stderr,
+                "compactctl: more entities; next page: --page-token %s "
+                "(or --all for every page)\n",
+                next);
     free(next); /* never token: each page sets next afresh */
     free(token);
     return rc;
@@ -240,7 +244,7 @@ static int entities_list_fetch(cli_ctx *ctx, entities_list_args *a, entities_sin
 
 static int entities_cmd_list(cli_ctx *ctx, int argc, char **argv)
 {
-    entities_list_args a = { .req = COMPACT__MEMBERSHIP__V1__LIST_ENTITIES_REQUEST__INIT };
+    entities_list_args a = {.req = COMPACT__MEMBERSHIP__V1__LIST_ENTITIES_REQUEST__INIT};
     int c, rc;
     while ((c = cli_getopt(ctx, argc, argv, entities_list_opts)) != -1) {
         if (c < 0)
@@ -250,9 +254,9 @@ static int entities_cmd_list(cli_ctx *ctx, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error(ctx, "unexpected argument \"%s\"", argv[optind]);
-    static const char *const headers[] = { "ID",     "ACRONYM",  "KIND", "STATUS",
-                                           "JOINED", "VERIFIED", "NAME" };
-    entities_sink sink = { 0 };
+    static const char *const headers[] = {"ID",     "ACRONYM",  "KIND", "STATUS",
+                                          "JOINED", "VERIFIED", "NAME"};
+    entities_sink sink = {0};
     if (ctx->json)
         sink.array = json_array();
     else
@@ -277,8 +281,7 @@ static int entities_is_id(const char *key)
 }
 
 /* Exactly one positional argument, returned in *arg; else a usage error. */
-static int entities_one_arg(cli_ctx *ctx, int argc, char **argv, const char *what,
-                            const char **arg)
+static int entities_one_arg(cli_ctx *ctx, int argc, char **argv, const char *what, const char **arg)
 {
     if (argc - optind != 1)
         return cli_usage_error(ctx, argc - optind ? "expected one %s" : "missing %s", what);
@@ -287,7 +290,7 @@ static int entities_one_arg(cli_ctx *ctx, int argc, char **argv, const char *wha
 }
 
 static const struct option entities_no_opts[] = {
-    { 0 },
+    {0},
 };
 
 static int entities_cmd_get(cli_ctx *ctx, int argc, char **argv)
@@ -353,7 +356,7 @@ static int entities_draft_focal(cli_ctx *ctx, entities_draft *d, char *text)
 {
     if (d->entity.n_focal_points == ENTITIES_MAX_FOCAL)
         return cli_usage_error(ctx, "--focal: at most %d focal points", ENTITIES_MAX_FOCAL);
-    char *parts[3] = { text, "", "" };
+    char *parts[3] = {text, "", ""};
     for (int i = 1; i < 3; i++) {
         char *bar = strchr(parts[i - 1], '|');
         if (!bar)
@@ -374,9 +377,17 @@ static int entities_draft_focal(cli_ctx *ctx, entities_draft *d, char *text)
 }
 
 enum {
-    ENT_ACRONYM = 'A', ENT_NAME = 'n', ENT_KIND = 'k', ENT_JOINED = 'j', ENT_FOCAL = 'f',
-    ENT_CLEAR_FOCAL = 'C', ENT_VERIFIED = 'v', ENT_UNVERIFIED = 'u', ENT_SOURCE_NOTE = 'S',
-    ENT_ETAG = 'e', ENT_FROM_JSON = 'F',
+    ENT_ACRONYM = 'A',
+    ENT_NAME = 'n',
+    ENT_KIND = 'k',
+    ENT_JOINED = 'j',
+    ENT_FOCAL = 'f',
+    ENT_CLEAR_FOCAL = 'C',
+    ENT_VERIFIED = 'v',
+    ENT_UNVERIFIED = 'u',
+    ENT_SOURCE_NOTE = 'S',
+    ENT_ETAG = 'e',
+    ENT_FROM_JSON = 'F',
 };
 
 /* Applies one entity flag. Returns 0, an exit status, or -1 if `c` is not an
@@ -387,16 +398,41 @@ static int entities_draft_flag(cli_ctx *ctx, void *draft, int c, char *v)
     mb_entity *e = &d->entity;
     int kind = 0;
     switch (c) {
-    case ENT_ACRONYM: e->acronym = v; entities_draft_mark(d, "acronym"); return 0;
-    case ENT_NAME: e->name = v; entities_draft_mark(d, "name"); return 0;
-    case ENT_JOINED: e->joined_on = v; entities_draft_mark(d, "joined_on"); return 0;
-    case ENT_SOURCE_NOTE: e->source_note = v; entities_draft_mark(d, "source_note"); return 0;
-    case ENT_VERIFIED: e->verified = 1; entities_draft_mark(d, "verified"); return 0;
-    case ENT_UNVERIFIED: e->verified = 0; entities_draft_mark(d, "verified"); return 0;
-    case ENT_CLEAR_FOCAL: entities_draft_mark(d, "focal_points"); return 0;
-    case ENT_ETAG: d->etag = v; return 0;
-    case ENT_FROM_JSON: d->from_json = v; return 0;
-    case ENT_FOCAL: return entities_draft_focal(ctx, d, v);
+    case ENT_ACRONYM:
+        e->acronym = v;
+        entities_draft_mark(d, "acronym");
+        return 0;
+    case ENT_NAME:
+        e->name = v;
+        entities_draft_mark(d, "name");
+        return 0;
+    case ENT_JOINED:
+        e->joined_on = v;
+        entities_draft_mark(d, "joined_on");
+        return 0;
+    case ENT_SOURCE_NOTE:
+        e->source_note = v;
+        entities_draft_mark(d, "source_note");
+        return 0;
+    case ENT_VERIFIED:
+        e->verified = 1;
+        entities_draft_mark(d, "verified");
+        return 0;
+    case ENT_UNVERIFIED:
+        e->verified = 0;
+        entities_draft_mark(d, "verified");
+        return 0;
+    case ENT_CLEAR_FOCAL:
+        entities_draft_mark(d, "focal_points");
+        return 0;
+    case ENT_ETAG:
+        d->etag = v;
+        return 0;
+    case ENT_FROM_JSON:
+        d->from_json = v;
+        return 0;
+    case ENT_FOCAL:
+        return entities_draft_focal(ctx, d, v);
     case ENT_KIND:
         if (entities_parse_kind(ctx, v, &kind) != 0)
             return CLI_EXIT_USAGE;
@@ -411,27 +447,26 @@ static int entities_draft_flag(cli_ctx *ctx, void *draft, int c, char *v)
 /* ---- entities create -------------------------------------------------------- */
 
 static const struct option entities_create_opts[] = {
-    { "acronym", required_argument, NULL, ENT_ACRONYM },
-    { "name", required_argument, NULL, ENT_NAME },
-    { "kind", required_argument, NULL, ENT_KIND },
-    { "joined", required_argument, NULL, ENT_JOINED },
-    { "focal", required_argument, NULL, ENT_FOCAL },
-    { "verified", no_argument, NULL, ENT_VERIFIED },
-    { "source-note", required_argument, NULL, ENT_SOURCE_NOTE },
-    { "from-json", required_argument, NULL, ENT_FROM_JSON },
-    { 0 },
+    {"acronym", required_argument, NULL, ENT_ACRONYM},
+    {"name", required_argument, NULL, ENT_NAME},
+    {"kind", required_argument, NULL, ENT_KIND},
+    {"joined", required_argument, NULL, ENT_JOINED},
+    {"focal", required_argument, NULL, ENT_FOCAL},
+    {"verified", no_argument, NULL, ENT_VERIFIED},
+    {"source-note", required_argument, NULL, ENT_SOURCE_NOTE},
+    {"from-json", required_argument, NULL, ENT_FROM_JSON},
+    {0},
 };
 
-ProtobufCMessage *entities_create_request_from_json(const json_t *json, char *err,
-                                                    size_t errlen)
+ProtobufCMessage *entities_create_request_from_json(const json_t *json, char *err, size_t errlen)
 {
     if (!json_is_object(json)) {
         snprintf(err, errlen, "expected a JSON object (a CreateEntityRequest or an Entity)");
         return NULL;
     }
     if (json_object_get(json, "entity"))
-        return pbjson_to_message(&compact__membership__v1__create_entity_request__descriptor,
-                                 json, err, errlen);
+        return pbjson_to_message(&compact__membership__v1__create_entity_request__descriptor, json,
+                                 err, errlen);
     ProtobufCMessage *entity =
         pbjson_to_message(&compact__membership__v1__entity__descriptor, json, err, errlen);
     Compact__Membership__V1__CreateEntityRequest *req = malloc(sizeof *req);
@@ -513,17 +548,17 @@ static int entities_resolve_id(cli_ctx *ctx, const char *key, char **id)
 }
 
 static const struct option entities_update_opts[] = {
-    { "acronym", required_argument, NULL, ENT_ACRONYM },
-    { "name", required_argument, NULL, ENT_NAME },
-    { "kind", required_argument, NULL, ENT_KIND },
-    { "joined", required_argument, NULL, ENT_JOINED },
-    { "focal", required_argument, NULL, ENT_FOCAL },
-    { "clear-focal", no_argument, NULL, ENT_CLEAR_FOCAL },
-    { "verified", no_argument, NULL, ENT_VERIFIED },
-    { "unverified", no_argument, NULL, ENT_UNVERIFIED },
-    { "source-note", required_argument, NULL, ENT_SOURCE_NOTE },
-    { "etag", required_argument, NULL, ENT_ETAG },
-    { 0 },
+    {"acronym", required_argument, NULL, ENT_ACRONYM},
+    {"name", required_argument, NULL, ENT_NAME},
+    {"kind", required_argument, NULL, ENT_KIND},
+    {"joined", required_argument, NULL, ENT_JOINED},
+    {"focal", required_argument, NULL, ENT_FOCAL},
+    {"clear-focal", no_argument, NULL, ENT_CLEAR_FOCAL},
+    {"verified", no_argument, NULL, ENT_VERIFIED},
+    {"unverified", no_argument, NULL, ENT_UNVERIFIED},
+    {"source-note", required_argument, NULL, ENT_SOURCE_NOTE},
+    {"etag", required_argument, NULL, ENT_ETAG},
+    {0},
 };
 
 static int entities_cmd_update(cli_ctx *ctx, int argc, char **argv)
@@ -556,8 +591,8 @@ static int entities_cmd_update(cli_ctx *ctx, int argc, char **argv)
 }
 
 static const struct option entities_withdraw_opts[] = {
-    { "etag", required_argument, NULL, ENT_ETAG },
-    { 0 },
+    {"etag", required_argument, NULL, ENT_ETAG},
+    {0},
 };
 
 static int entities_cmd_withdraw(cli_ctx *ctx, int argc, char **argv)
@@ -585,38 +620,48 @@ static int entities_cmd_withdraw(cli_ctx *ctx, int argc, char **argv)
 /* ---- the table ------------------------------------------------------------ */
 
 const cli_command entities_commands[] = {
-    { .group = "entities", .verb = "list", .fn = entities_cmd_list,
-      .summary = "list the Compact's entities (a table, or --json)",
-      .usage = "entities list [--kind un|non-un|observer] [--status active|withdrawn]\n"
-               "                [--page-size N] [--page-token T] [--all]\n\n"
-               "Lists entities ordered by acronym: a table (ID, ACRONYM, KIND, STATUS,\n"
-               "JOINED, VERIFIED, NAME) or, with --json, a JSON array. One page unless\n"
-               "--all, which follows the page tokens to the end.\n" },
-    { .group = "entities", .verb = "get", .fn = entities_cmd_get,
-      .summary = "show one entity by id or acronym",
-      .usage = "entities get ID|ACRONYM\n\n"
-               "Shows one entity as field lines or --json. An argument starting with\n"
-               "\"ent_\" is an id, anything else an acronym (case-insensitive).\n" },
-    { .group = "entities", .verb = "create", .fn = entities_cmd_create,
-      .summary = "add an entity from flags or a JSON file",
-      .usage = "entities create --acronym A --name N --kind un|non-un|observer\n"
-               "                [--joined YYYY-MM-DD] [--focal \"Name|Title|email\"]...\n"
-               "                [--verified] [--source-note T]\n"
-               "       compactctl entities create --from-json FILE|-\n\n"
-               "Creates an entity and prints it. --from-json reads a CreateEntityRequest\n"
-               "or an Entity in proto3 JSON from FILE or standard input.\n" },
-    { .group = "entities", .verb = "update", .fn = entities_cmd_update,
-      .summary = "change the fields named by flags",
-      .usage = "entities update ID|ACRONYM [--etag E] [--name N] [--acronym A]\n"
-               "                [--kind K] [--joined D] [--focal \"Name|Title|email\"]...\n"
-               "                [--clear-focal] [--verified|--unverified] [--source-note T]\n\n"
-               "Changes only the fields given (the update_mask is built from the flags);\n"
-               "--focal replaces all focal points, --clear-focal removes them. With\n"
-               "--etag, a stale etag is refused with ABORTED.\n" },
-    { .group = "entities", .verb = "withdraw", .fn = entities_cmd_withdraw,
-      .summary = "mark an entity withdrawn",
-      .usage = "entities withdraw ID|ACRONYM [--etag E]\n\n"
-               "Marks the entity withdrawn and prints it. With --etag, a stale etag is\n"
-               "refused with ABORTED.\n" },
-    { 0 },
+    {.group = "entities",
+     .verb = "list",
+     .fn = entities_cmd_list,
+     .summary = "list the Compact's entities (a table, or --json)",
+     .usage = "entities list [--kind un|non-un|observer] [--status active|withdrawn]\n"
+              "                [--page-size N] [--page-token T] [--all]\n\n"
+              "Lists entities ordered by acronym: a table (ID, ACRONYM, KIND, STATUS,\n"
+              "JOINED, VERIFIED, NAME) or, with --json, a JSON array. One page unless\n"
+              "--all, which follows the page tokens to the end.\n"},
+    {.group = "entities",
+     .verb = "get",
+     .fn = entities_cmd_get,
+     .summary = "show one entity by id or acronym",
+     .usage = "entities get ID|ACRONYM\n\n"
+              "Shows one entity as field lines or --json. An argument starting with\n"
+              "\"ent_\" is an id, anything else an acronym (case-insensitive).\n"},
+    {.group = "entities",
+     .verb = "create",
+     .fn = entities_cmd_create,
+     .summary = "add an entity from flags or a JSON file",
+     .usage = "entities create --acronym A --name N --kind un|non-un|observer\n"
+              "                [--joined YYYY-MM-DD] [--focal \"Name|Title|email\"]...\n"
+              "                [--verified] [--source-note T]\n"
+              "       compactctl entities create --from-json FILE|-\n\n"
+              "Creates an entity and prints it. --from-json reads a CreateEntityRequest\n"
+              "or an Entity in proto3 JSON from FILE or standard input.\n"},
+    {.group = "entities",
+     .verb = "update",
+     .fn = entities_cmd_update,
+     .summary = "change the fields named by flags",
+     .usage = "entities update ID|ACRONYM [--etag E] [--name N] [--acronym A]\n"
+              "                [--kind K] [--joined D] [--focal \"Name|Title|email\"]...\n"
+              "                [--clear-focal] [--verified|--unverified] [--source-note T]\n\n"
+              "Changes only the fields given (the update_mask is built from the flags);\n"
+              "--focal replaces all focal points, --clear-focal removes them. With\n"
+              "--etag, a stale etag is refused with ABORTED.\n"},
+    {.group = "entities",
+     .verb = "withdraw",
+     .fn = entities_cmd_withdraw,
+     .summary = "mark an entity withdrawn",
+     .usage = "entities withdraw ID|ACRONYM [--etag E]\n\n"
+              "Marks the entity withdrawn and prints it. With --etag, a stale etag is\n"
+              "refused with ABORTED.\n"},
+    {0},
 };

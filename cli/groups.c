@@ -37,35 +37,35 @@ const ProtobufCServiceDescriptor *const groups_svc =
 /* ---- enums as people type them ----------------------------------------- */
 
 static const groups_name groups_pillars[] = {
-    { "I", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_I },
-    { "II", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_II },
-    { "III", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_III },
-    { "IV", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_IV },
-    { "1", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_I },
-    { "2", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_II },
-    { "3", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_III },
-    { "4", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_IV },
-    { NULL, 0 },
+    {"I", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_I},
+    {"II", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_II},
+    {"III", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_III},
+    {"IV", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_IV},
+    {"1", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_I},
+    {"2", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_II},
+    {"3", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_III},
+    {"4", COMPACT__WORKGROUPS__V1__STRATEGY_PILLAR__STRATEGY_PILLAR_IV},
+    {NULL, 0},
 };
 
 static const groups_name groups_statuses[] = {
-    { "active", COMPACT__WORKGROUPS__V1__GROUP_STATUS__GROUP_STATUS_ACTIVE },
-    { "closed", COMPACT__WORKGROUPS__V1__GROUP_STATUS__GROUP_STATUS_CLOSED },
-    { NULL, 0 },
+    {"active", COMPACT__WORKGROUPS__V1__GROUP_STATUS__GROUP_STATUS_ACTIVE},
+    {"closed", COMPACT__WORKGROUPS__V1__GROUP_STATUS__GROUP_STATUS_CLOSED},
+    {NULL, 0},
 };
 
 static const groups_name groups_roles[] = {
-    { "member", COMPACT__WORKGROUPS__V1__MEMBER_ROLE__MEMBER_ROLE_MEMBER },
-    { "observer", COMPACT__WORKGROUPS__V1__MEMBER_ROLE__MEMBER_ROLE_OBSERVER },
-    { NULL, 0 },
+    {"member", COMPACT__WORKGROUPS__V1__MEMBER_ROLE__MEMBER_ROLE_MEMBER},
+    {"observer", COMPACT__WORKGROUPS__V1__MEMBER_ROLE__MEMBER_ROLE_OBSERVER},
+    {NULL, 0},
 };
 
 const groups_name groups_item_statuses[] = {
-    { "not-started", COMPACT__WORKGROUPS__V1__WORK_ITEM_STATUS__WORK_ITEM_STATUS_NOT_STARTED },
-    { "in-progress", COMPACT__WORKGROUPS__V1__WORK_ITEM_STATUS__WORK_ITEM_STATUS_IN_PROGRESS },
-    { "done", COMPACT__WORKGROUPS__V1__WORK_ITEM_STATUS__WORK_ITEM_STATUS_DONE },
-    { "blocked", COMPACT__WORKGROUPS__V1__WORK_ITEM_STATUS__WORK_ITEM_STATUS_BLOCKED },
-    { NULL, 0 },
+    {"not-started", COMPACT__WORKGROUPS__V1__WORK_ITEM_STATUS__WORK_ITEM_STATUS_NOT_STARTED},
+    {"in-progress", COMPACT__WORKGROUPS__V1__WORK_ITEM_STATUS__WORK_ITEM_STATUS_IN_PROGRESS},
+    {"done", COMPACT__WORKGROUPS__V1__WORK_ITEM_STATUS__WORK_ITEM_STATUS_DONE},
+    {"blocked", COMPACT__WORKGROUPS__V1__WORK_ITEM_STATUS__WORK_ITEM_STATUS_BLOCKED},
+    {NULL, 0},
 };
 
 /* A short name ("II", "closed") or the enum's own name ("GROUP_STATUS_CLOSED"). */
@@ -94,8 +94,8 @@ static const char *groups_name_of(const groups_name *names, int value)
 }
 
 int groups_parse_enum(cli_ctx *ctx, const char *flag, const groups_name *names,
-                             const ProtobufCEnumDescriptor *desc, const char *choices,
-                             const char *s, int *out)
+                      const ProtobufCEnumDescriptor *desc, const char *choices, const char *s,
+                      int *out)
 {
     if (groups_name_parse(names, desc, s, out) == 0)
         return 0;
@@ -257,10 +257,10 @@ static int groups_fields_print(output_table *t)
 
 static void groups_item_field(output_table *t, const groups_names *nm, const wg_item *it)
 {
-    groups_field(t, "work_item", "%s | %s | %s | %s | due %s | %zu project(s)", it->id,
-                 it->title, groups_acronym(nm, it->owner_entity_id),
-                 groups_name_of(groups_item_statuses, it->status),
-                 it->due_on[0] ? it->due_on : "-", it->n_project_ids);
+    groups_field(t, "work_item", "%s | %s | %s | %s | due %s | %zu project(s)", it->id, it->title,
+                 groups_acronym(nm, it->owner_entity_id),
+                 groups_name_of(groups_item_statuses, it->status), it->due_on[0] ? it->due_on : "-",
+                 it->n_project_ids);
 }
 
 static void groups_leadership_fields(output_table *t, const groups_names *nm, const wg_group *g)
@@ -268,8 +268,7 @@ static void groups_leadership_fields(output_table *t, const groups_names *nm, co
     const Compact__Workgroups__V1__Leadership *l = g->leadership;
     if (!l)
         return;
-    groups_field(t, "chair", "%s (%s)", groups_acronym(nm, l->chair_entity_id),
-                 l->chair_entity_id);
+    groups_field(t, "chair", "%s (%s)", groups_acronym(nm, l->chair_entity_id), l->chair_entity_id);
     for (size_t i = 0; i < l->n_vice_chair_entity_ids; i++)
         groups_field(t, "vice_chair", "%s (%s)", groups_acronym(nm, l->vice_chair_entity_ids[i]),
                      l->vice_chair_entity_ids[i]);
@@ -277,7 +276,7 @@ static void groups_leadership_fields(output_table *t, const groups_names *nm, co
 
 static int groups_print_group(cli_ctx *ctx, const wg_group *g)
 {
-    groups_names nm = { 0 };
+    groups_names nm = {0};
     char t1[32], t2[32], *pillars = groups_pillar_list(g);
     output_table *t = output_table_new(NULL, 2);
     if (!t || !pillars) {
@@ -314,7 +313,7 @@ static int groups_print_group(cli_ctx *ctx, const wg_group *g)
 
 static int groups_print_item(cli_ctx *ctx, const wg_item *it)
 {
-    groups_names nm = { 0 };
+    groups_names nm = {0};
     char t1[32], t2[32];
     output_table *t = output_table_new(NULL, 2);
     if (!t)
@@ -337,8 +336,7 @@ static int groups_print_item(cli_ctx *ctx, const wg_item *it)
     return groups_fields_print(t);
 }
 
-int groups_call_print(cli_ctx *ctx, const char *method, const ProtobufCMessage *req,
-                             int item)
+int groups_call_print(cli_ctx *ctx, const char *method, const ProtobufCMessage *req, int item)
 {
     call_result res;
     int rc = cli_call(ctx, groups_service, groups_svc, method, req, &res);
@@ -357,7 +355,7 @@ int groups_call_print(cli_ctx *ctx, const char *method, const ProtobufCMessage *
 /* ---- shared flag handling --------------------------------------------------- */
 
 static const struct option groups_no_opts[] = {
-    { 0 },
+    {0},
 };
 
 int groups_args(cli_ctx *ctx, int argc, char **argv, int n, const char *what)
@@ -377,8 +375,8 @@ int groups_page_size(cli_ctx *ctx, const char *v, int32_t *out)
     return 0;
 }
 
-int groups_pages(cli_ctx *ctx, groups_page_fn page, void *req, const char *first,
-                        void *sink, int all, const char *what)
+int groups_pages(cli_ctx *ctx, groups_page_fn page, void *req, const char *first, void *sink,
+                 int all, const char *what)
 {
     char *token = NULL, *next = NULL;
     int rc = page(ctx, req, first ? first : "", sink, &next);
@@ -393,8 +391,10 @@ int groups_pages(cli_ctx *ctx, groups_page_fn page, void *req, const char *first
         rc = page(ctx, req, token, sink, &next);
     }
     if (rc == 0 && next && !all)
-        fprintf(stderr, "compactctl: more %s; next page: --page-token %s (or --all for every "
-                        "page)\n", what, next);
+        fprintf(stderr,
+                "compactctl: more %s; next page: --page-token %s (or --all for every "
+                "page)\n",
+                what, next);
     free(next);
     free(token);
     return rc;
@@ -411,24 +411,23 @@ typedef struct groups_sink {
 } groups_sink;
 
 const struct option groups_page_opts[] = {
-    { "page-size", required_argument, NULL, 'p' },
-    { "page-token", required_argument, NULL, 't' },
-    { "all", no_argument, NULL, 'a' },
-    { 0 },
+    {"page-size", required_argument, NULL, 'p'},
+    {"page-token", required_argument, NULL, 't'},
+    {"all", no_argument, NULL, 'a'},
+    {0},
 };
 
 static const struct option groups_list_opts[] = {
-    { "pillar", required_argument, NULL, 'P' },
-    { "status", required_argument, NULL, 's' },
-    { "entity", required_argument, NULL, 'E' },
-    { "page-size", required_argument, NULL, 'p' },
-    { "page-token", required_argument, NULL, 't' },
-    { "all", no_argument, NULL, 'a' },
-    { 0 },
+    {"pillar", required_argument, NULL, 'P'},
+    {"status", required_argument, NULL, 's'},
+    {"entity", required_argument, NULL, 'E'},
+    {"page-size", required_argument, NULL, 'p'},
+    {"page-token", required_argument, NULL, 't'},
+    {"all", no_argument, NULL, 'a'},
+    {0},
 };
 
-static int groups_list_page(cli_ctx *ctx, void *request, const char *token, void *arg,
-                            char **next)
+static int groups_list_page(cli_ctx *ctx, void *request, const char *token, void *arg, char **next)
 {
     Compact__Workgroups__V1__ListWorkingGroupsRequest *req = request;
     groups_sink *sink = arg;
@@ -458,8 +457,8 @@ static int groups_list_page(cli_ctx *ctx, void *request, const char *token, void
 
 static int groups_list_table(cli_ctx *ctx, groups_sink *sink)
 {
-    static const char *const headers[] = { "ID",    "CODE",    "STATUS", "PILLARS",
-                                           "CHAIR", "MEMBERS", "TITLE" };
+    static const char *const headers[] = {"ID",    "CODE",    "STATUS", "PILLARS",
+                                          "CHAIR", "MEMBERS", "TITLE"};
     output_table *t = output_table_new(headers, 7);
     if (!t)
         return output_oom();
@@ -472,11 +471,13 @@ static int groups_list_table(cli_ctx *ctx, groups_sink *sink)
             char members[16], *pillars = groups_pillar_list(g);
             snprintf(members, sizeof members, "%zu", g->n_members);
             const char *cells[] = {
-                g->id, g->code, groups_name_of(groups_statuses, g->status),
+                g->id,
+                g->code,
+                groups_name_of(groups_statuses, g->status),
                 pillars ? pillars : "",
-                g->leadership ? groups_acronym(&sink->names, g->leadership->chair_entity_id)
-                              : "-",
-                members, g->title };
+                g->leadership ? groups_acronym(&sink->names, g->leadership->chair_entity_id) : "-",
+                members,
+                g->title};
             output_table_add(t, cells);
             free(pillars);
         }
@@ -523,7 +524,7 @@ static int groups_cmd_list(cli_ctx *ctx, int argc, char **argv)
 {
     Compact__Workgroups__V1__ListWorkingGroupsRequest req =
         COMPACT__WORKGROUPS__V1__LIST_WORKING_GROUPS_REQUEST__INIT;
-    groups_sink sink = { 0 };
+    groups_sink sink = {0};
     char *entity = NULL;
     const char *token = NULL;
     int c, rc = 0, all = 0;
@@ -601,8 +602,15 @@ void groups_mark(char **paths, size_t *n, const char *path)
 }
 
 enum {
-    GRP_CODE = 'c', GRP_TITLE = 'T', GRP_MANDATE = 'm', GRP_PILLAR = 'P', GRP_STATUS = 's',
-    GRP_VERIFIED = 'v', GRP_UNVERIFIED = 'u', GRP_SOURCE_NOTE = 'S', GRP_ETAG = 'e',
+    GRP_CODE = 'c',
+    GRP_TITLE = 'T',
+    GRP_MANDATE = 'm',
+    GRP_PILLAR = 'P',
+    GRP_STATUS = 's',
+    GRP_VERIFIED = 'v',
+    GRP_UNVERIFIED = 'u',
+    GRP_SOURCE_NOTE = 'S',
+    GRP_ETAG = 'e',
     GRP_FROM_JSON = 'F',
 };
 
@@ -614,17 +622,36 @@ static int groups_draft_flag(cli_ctx *ctx, void *draft, int c, char *v)
     wg_group *g = &d->group;
     int value = 0;
     switch (c) {
-    case GRP_CODE: g->code = v; groups_mark(d->paths, &d->n_paths, "code"); return 0;
-    case GRP_TITLE: g->title = v; groups_mark(d->paths, &d->n_paths, "title"); return 0;
-    case GRP_MANDATE: g->mandate = v; groups_mark(d->paths, &d->n_paths, "mandate"); return 0;
+    case GRP_CODE:
+        g->code = v;
+        groups_mark(d->paths, &d->n_paths, "code");
+        return 0;
+    case GRP_TITLE:
+        g->title = v;
+        groups_mark(d->paths, &d->n_paths, "title");
+        return 0;
+    case GRP_MANDATE:
+        g->mandate = v;
+        groups_mark(d->paths, &d->n_paths, "mandate");
+        return 0;
     case GRP_SOURCE_NOTE:
         g->source_note = v;
         groups_mark(d->paths, &d->n_paths, "source_note");
         return 0;
-    case GRP_VERIFIED: g->verified = 1; groups_mark(d->paths, &d->n_paths, "verified"); return 0;
-    case GRP_UNVERIFIED: g->verified = 0; groups_mark(d->paths, &d->n_paths, "verified"); return 0;
-    case GRP_ETAG: d->etag = v; return 0;
-    case GRP_FROM_JSON: d->from_json = v; return 0;
+    case GRP_VERIFIED:
+        g->verified = 1;
+        groups_mark(d->paths, &d->n_paths, "verified");
+        return 0;
+    case GRP_UNVERIFIED:
+        g->verified = 0;
+        groups_mark(d->paths, &d->n_paths, "verified");
+        return 0;
+    case GRP_ETAG:
+        d->etag = v;
+        return 0;
+    case GRP_FROM_JSON:
+        d->from_json = v;
+        return 0;
     case GRP_STATUS:
         if (groups_parse_enum(ctx, "--status", groups_statuses,
                               &compact__workgroups__v1__group_status__descriptor,
@@ -651,15 +678,15 @@ static int groups_draft_flag(cli_ctx *ctx, void *draft, int c, char *v)
 /* ---- groups create and update ----------------------------------------------------- */
 
 static const struct option groups_create_opts[] = {
-    { "code", required_argument, NULL, GRP_CODE },
-    { "title", required_argument, NULL, GRP_TITLE },
-    { "mandate", required_argument, NULL, GRP_MANDATE },
-    { "pillar", required_argument, NULL, GRP_PILLAR },
-    { "status", required_argument, NULL, GRP_STATUS },
-    { "verified", no_argument, NULL, GRP_VERIFIED },
-    { "source-note", required_argument, NULL, GRP_SOURCE_NOTE },
-    { "from-json", required_argument, NULL, GRP_FROM_JSON },
-    { 0 },
+    {"code", required_argument, NULL, GRP_CODE},
+    {"title", required_argument, NULL, GRP_TITLE},
+    {"mandate", required_argument, NULL, GRP_MANDATE},
+    {"pillar", required_argument, NULL, GRP_PILLAR},
+    {"status", required_argument, NULL, GRP_STATUS},
+    {"verified", no_argument, NULL, GRP_VERIFIED},
+    {"source-note", required_argument, NULL, GRP_SOURCE_NOTE},
+    {"from-json", required_argument, NULL, GRP_FROM_JSON},
+    {0},
 };
 
 /* A CreateWorkingGroupRequest ({"group": {...}}) or a WorkingGroup. */
@@ -671,8 +698,9 @@ static int groups_create_from_json(cli_ctx *ctx, const char *path)
         return CLI_EXIT_FAIL;
     ProtobufCMessage *msg = NULL;
     if (!json_is_object(json))
-        snprintf(err, sizeof err, "expected a JSON object (a CreateWorkingGroupRequest or a "
-                                  "WorkingGroup)");
+        snprintf(err, sizeof err,
+                 "expected a JSON object (a CreateWorkingGroupRequest or a "
+                 "WorkingGroup)");
     else if (json_object_get(json, "group"))
         msg = pbjson_to_message(&compact__workgroups__v1__create_working_group_request__descriptor,
                                 json, err, sizeof err);
@@ -719,16 +747,16 @@ static int groups_cmd_create(cli_ctx *ctx, int argc, char **argv)
 }
 
 static const struct option groups_update_opts[] = {
-    { "code", required_argument, NULL, GRP_CODE },
-    { "title", required_argument, NULL, GRP_TITLE },
-    { "mandate", required_argument, NULL, GRP_MANDATE },
-    { "pillar", required_argument, NULL, GRP_PILLAR },
-    { "status", required_argument, NULL, GRP_STATUS },
-    { "verified", no_argument, NULL, GRP_VERIFIED },
-    { "unverified", no_argument, NULL, GRP_UNVERIFIED },
-    { "source-note", required_argument, NULL, GRP_SOURCE_NOTE },
-    { "etag", required_argument, NULL, GRP_ETAG },
-    { 0 },
+    {"code", required_argument, NULL, GRP_CODE},
+    {"title", required_argument, NULL, GRP_TITLE},
+    {"mandate", required_argument, NULL, GRP_MANDATE},
+    {"pillar", required_argument, NULL, GRP_PILLAR},
+    {"status", required_argument, NULL, GRP_STATUS},
+    {"verified", no_argument, NULL, GRP_VERIFIED},
+    {"unverified", no_argument, NULL, GRP_UNVERIFIED},
+    {"source-note", required_argument, NULL, GRP_SOURCE_NOTE},
+    {"etag", required_argument, NULL, GRP_ETAG},
+    {0},
 };
 
 static int groups_cmd_update(cli_ctx *ctx, int argc, char **argv)
@@ -762,18 +790,18 @@ static int groups_cmd_update(cli_ctx *ctx, int argc, char **argv)
 /* ---- groups leadership, add-member, remove-member ----------------------------------- */
 
 static const struct option groups_leadership_opts[] = {
-    { "chair", required_argument, NULL, 'c' },
-    { "vice", required_argument, NULL, 'V' },
-    { "etag", required_argument, NULL, 'e' },
-    { 0 },
+    {"chair", required_argument, NULL, 'c'},
+    {"vice", required_argument, NULL, 'V'},
+    {"etag", required_argument, NULL, 'e'},
+    {0},
 };
 
 /* Resolves the group and the entities, then calls SetLeadership. */
-static int groups_set_leadership(cli_ctx *ctx, const char *group, const char *chair,
-                                 char **vices, size_t n_vices, const char *etag)
+static int groups_set_leadership(cli_ctx *ctx, const char *group, const char *chair, char **vices,
+                                 size_t n_vices, const char *etag)
 {
     Compact__Workgroups__V1__Leadership l = COMPACT__WORKGROUPS__V1__LEADERSHIP__INIT;
-    char *ids[GROUPS_MAX_VICE] = { 0 }, *chair_id = NULL, *group_id = NULL;
+    char *ids[GROUPS_MAX_VICE] = {0}, *chair_id = NULL, *group_id = NULL;
     int rc = groups_resolve_group(ctx, group, &group_id);
     if (rc == 0)
         rc = groups_resolve_entity(ctx, chair, &chair_id);
@@ -823,15 +851,15 @@ static int groups_cmd_leadership(cli_ctx *ctx, int argc, char **argv)
 }
 
 static const struct option groups_member_opts[] = {
-    { "role", required_argument, NULL, 'r' },
-    { "observer", no_argument, NULL, 'o' },
-    { "etag", required_argument, NULL, 'e' },
-    { 0 },
+    {"role", required_argument, NULL, 'r'},
+    {"observer", no_argument, NULL, 'o'},
+    {"etag", required_argument, NULL, 'e'},
+    {0},
 };
 
 static const struct option groups_remove_opts[] = {
-    { "etag", required_argument, NULL, 'e' },
-    { 0 },
+    {"etag", required_argument, NULL, 'e'},
+    {0},
 };
 
 /* add-member (add) or remove-member: GROUP ENTITY. */
@@ -891,47 +919,61 @@ static int groups_cmd_remove_member(cli_ctx *ctx, int argc, char **argv)
 /* ---- the table -------------------------------------------------------------------- */
 
 const cli_command groups_commands[] = {
-    { .group = "groups", .verb = "list", .fn = groups_cmd_list,
-      .summary = "list the Working Groups (a table, or --json)",
-      .usage = "groups list [--pillar I|II|III|IV] [--status active|closed]\n"
-               "                [--entity ID|ACRONYM] [--page-size N] [--page-token T] [--all]\n\n"
-               "Lists working groups ordered by code: a table (ID, CODE, STATUS, PILLARS,\n"
-               "CHAIR, MEMBERS, TITLE) or, with --json, a JSON array. --entity keeps the\n"
-               "groups the entity chairs, vice-chairs or is a member of. One page unless\n"
-               "--all.\n" },
-    { .group = "groups", .verb = "get", .fn = groups_cmd_get,
-      .summary = "show one group by id or code",
-      .usage = "groups get ID|CODE\n\n"
-               "Shows a group with its leaders, members, current terms of reference and\n"
-               "work plan, as field lines or --json. \"wg_...\" is an id, anything else a\n"
-               "code (case-insensitive).\n" },
-    { .group = "groups", .verb = "create", .fn = groups_cmd_create,
-      .summary = "add a group from flags or a JSON file",
-      .usage = "groups create --code C --title T --pillar P [--pillar P]... [--mandate M]\n"
-               "                [--status active|closed] [--verified] [--source-note N]\n"
-               "       compactctl groups create --from-json FILE|-\n\n"
-               "Creates a group and prints it. Pillars are I, II, III or IV. --from-json\n"
-               "reads a CreateWorkingGroupRequest or a WorkingGroup in proto3 JSON.\n" },
-    { .group = "groups", .verb = "update", .fn = groups_cmd_update,
-      .summary = "change the fields named by flags",
-      .usage = "groups update ID|CODE [--etag E] [--code C] [--title T] [--mandate M]\n"
-               "                [--pillar P]... [--status active|closed]\n"
-               "                [--verified|--unverified] [--source-note N]\n\n"
-               "Changes only the fields given; --pillar replaces all pillars. With\n"
-               "--etag, a stale etag is refused with ABORTED.\n" },
-    { .group = "groups", .verb = "leadership", .fn = groups_cmd_leadership,
-      .summary = "set a group's chair and vice-chairs",
-      .usage = "groups leadership GROUP --chair ENTITY --vice ENTITY [--vice ENTITY]...\n"
-               "                [--etag E]\n\n"
-               "Replaces the leadership. GROUP is an id or code, ENTITY an id or acronym;\n"
-               "each entity must be an active member of the Compact.\n" },
-    { .group = "groups", .verb = "add-member", .fn = groups_cmd_add_member,
-      .summary = "add an entity to a group",
-      .usage = "groups add-member GROUP ENTITY [--observer | --role member|observer]\n"
-               "                [--etag E]\n\n"
-               "Adds the entity as a member (default) or observer.\n" },
-    { .group = "groups", .verb = "remove-member", .fn = groups_cmd_remove_member,
-      .summary = "remove an entity from a group",
-      .usage = "groups remove-member GROUP ENTITY [--etag E]\n" },
-    { 0 },
+    {.group = "groups",
+     .verb = "list",
+     .fn = groups_cmd_list,
+     .summary = "list the Working Groups (a table, or --json)",
+     .usage = "groups list [--pillar I|II|III|IV] [--status active|closed]\n"
+              "                [--entity ID|ACRONYM] [--page-size N] [--page-token T] [--all]\n\n"
+              "Lists working groups ordered by code: a table (ID, CODE, STATUS, PILLARS,\n"
+              "CHAIR, MEMBERS, TITLE) or, with --json, a JSON array. --entity keeps the\n"
+              "groups the entity chairs, vice-chairs or is a member of. One page unless\n"
+              "--all.\n"},
+    {.group = "groups",
+     .verb = "get",
+     .fn = groups_cmd_get,
+     .summary = "show one group by id or code",
+     .usage = "groups get ID|CODE\n\n"
+              "Shows a group with its leaders, members, current terms of reference and\n"
+              "work plan, as field lines or --json. \"wg_...\" is an id, anything else a\n"
+              "code (case-insensitive).\n"},
+    {.group = "groups",
+     .verb = "create",
+     .fn = groups_cmd_create,
+     .summary = "add a group from flags or a JSON file",
+     .usage = "groups create --code C --title T --pillar P [--pillar P]... [--mandate M]\n"
+              "                [--status active|closed] [--verified] [--source-note N]\n"
+              "       compactctl groups create --from-json FILE|-\n\n"
+              "Creates a group and prints it. Pillars are I, II, III or IV. --from-json\n"
+              "reads a CreateWorkingGroupRequest or a WorkingGroup in proto3 JSON.\n"},
+    {.group = "groups",
+     .verb = "update",
+     .fn = groups_cmd_update,
+     .summary = "change the fields named by flags",
+     .usage = "groups update ID|CODE [--etag E] [--code C] [--title T] [--mandate M]\n"
+              "                [--pillar P]... [--status active|closed]\n"
+              "                [--verified|--unverified] [--source-note N]\n\n"
+              "Changes only the fields given; --pillar replaces all pillars. With\n"
+              "--etag, a stale etag is refused with ABORTED.\n"},
+    {.group = "groups",
+     .verb = "leadership",
+     .fn = groups_cmd_leadership,
+     .summary = "set a group's chair and vice-chairs",
+     .usage = "groups leadership GROUP --chair ENTITY --vice ENTITY [--vice ENTITY]...\n"
+              "                [--etag E]\n\n"
+              "Replaces the leadership. GROUP is an id or code, ENTITY an id or acronym;\n"
+              "each entity must be an active member of the Compact.\n"},
+    {.group = "groups",
+     .verb = "add-member",
+     .fn = groups_cmd_add_member,
+     .summary = "add an entity to a group",
+     .usage = "groups add-member GROUP ENTITY [--observer | --role member|observer]\n"
+              "                [--etag E]\n\n"
+              "Adds the entity as a member (default) or observer.\n"},
+    {.group = "groups",
+     .verb = "remove-member",
+     .fn = groups_cmd_remove_member,
+     .summary = "remove an entity from a group",
+     .usage = "groups remove-member GROUP ENTITY [--etag E]\n"},
+    {0},
 };

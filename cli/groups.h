@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "compact/workgroups/v1/workgroups.pb-c.h"
 
-#define GROUPS_MAX_PATHS 8   /* update_mask paths built from flags */
+#define GROUPS_MAX_PATHS 8 /* update_mask paths built from flags */
 
 /* The service's name in the catalog and its descriptor. */
 extern const char groups_service[];
@@ -65,8 +65,7 @@ extern const struct option groups_page_opts[];
 
 /* Fetches the page at `token` into `sink`; sets *next to the next page's
  * token (caller frees; NULL on the last page). 0 or an exit status. */
-typedef int (*groups_page_fn)(cli_ctx *ctx, void *req, const char *token, void *sink,
-                              char **next);
+typedef int (*groups_page_fn)(cli_ctx *ctx, void *req, const char *token, void *sink, char **next);
 
 /* Fetches the page at `first` (NULL: the first page) and, with `all`, the
  * pages after it; without, tells on stderr how to get the next `what`. */

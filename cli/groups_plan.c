@@ -52,11 +52,11 @@ static char *groups_plan_read_text(const char *path)
 }
 
 static const struct option groups_plan_tor_opts[] = {
-    { "approved-on", required_argument, NULL, 'd' },
-    { "text", required_argument, NULL, 'x' },
-    { "text-file", required_argument, NULL, 'f' },
-    { "etag", required_argument, NULL, 'e' },
-    { 0 },
+    {"approved-on", required_argument, NULL, 'd'},
+    {"text", required_argument, NULL, 'x'},
+    {"text-file", required_argument, NULL, 'f'},
+    {"etag", required_argument, NULL, 'e'},
+    {0},
 };
 
 static int groups_plan_cmd_approve_tor(cli_ctx *ctx, int argc, char **argv)
@@ -65,11 +65,20 @@ static int groups_plan_cmd_approve_tor(cli_ctx *ctx, int argc, char **argv)
     int c;
     while ((c = cli_getopt(ctx, argc, argv, groups_plan_tor_opts)) != -1) {
         switch (c) {
-        case 'd': on = optarg; break;
-        case 'x': text = optarg; break;
-        case 'f': file = optarg; break;
-        case 'e': etag = optarg; break;
-        default: return cli_getopt_stop(ctx, c);
+        case 'd':
+            on = optarg;
+            break;
+        case 'x':
+            text = optarg;
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'e':
+            etag = optarg;
+            break;
+        default:
+            return cli_getopt_stop(ctx, c);
         }
     }
     if (groups_args(ctx, argc, argv, 1, "GROUP"))
@@ -118,7 +127,7 @@ typedef struct groups_plan_tor_sink {
 } groups_plan_tor_sink;
 
 static int groups_plan_tor_page(cli_ctx *ctx, void *request, const char *token, void *arg,
-                           char **next)
+                                char **next)
 {
     Compact__Workgroups__V1__ListTermsOfReferenceRequest *req = request;
     groups_plan_tor_sink *sink = arg;
@@ -138,8 +147,8 @@ static int groups_plan_tor_page(cli_ctx *ctx, void *request, const char *token, 
         char version[16], recorded[32], text[64];
         snprintf(version, sizeof version, "%d", (int)t->version);
         groups_plan_first_line(t->text, text, sizeof text);
-        const char *cells[] = { version, t->approved_on,
-                                output_time(t->record_time, recorded, sizeof recorded), text };
+        const char *cells[] = {version, t->approved_on,
+                               output_time(t->record_time, recorded, sizeof recorded), text};
         output_table_add(sink->table, cells);
     }
     *next = page->next_page_token[0] ? strdup(page->next_page_token) : NULL;
@@ -165,8 +174,8 @@ static int groups_plan_cmd_tor(cli_ctx *ctx, int argc, char **argv)
     }
     if (groups_args(ctx, argc, argv, 1, "GROUP"))
         return CLI_EXIT_USAGE;
-    static const char *const headers[] = { "VERSION", "APPROVED_ON", "RECORDED", "TEXT" };
-    groups_plan_tor_sink sink = { 0 };
+    static const char *const headers[] = {"VERSION", "APPROVED_ON", "RECORDED", "TEXT"};
+    groups_plan_tor_sink sink = {0};
     char *group_id = NULL;
     int rc = groups_resolve_group(ctx, argv[optind], &group_id);
     if (rc != 0)
@@ -202,15 +211,15 @@ typedef struct groups_plan_draft {
 } groups_plan_draft;
 
 static const struct option groups_plan_item_opts[] = {
-    { "title", required_argument, NULL, 'T' },
-    { "description", required_argument, NULL, 'D' },
-    { "owner", required_argument, NULL, 'o' },
-    { "due", required_argument, NULL, 'd' },
-    { "status", required_argument, NULL, 's' },
-    { "project", required_argument, NULL, 'j' },
-    { "clear-projects", no_argument, NULL, 'C' },
-    { "etag", required_argument, NULL, 'e' },
-    { 0 },
+    {"title", required_argument, NULL, 'T'},
+    {"description", required_argument, NULL, 'D'},
+    {"owner", required_argument, NULL, 'o'},
+    {"due", required_argument, NULL, 'd'},
+    {"status", required_argument, NULL, 's'},
+    {"project", required_argument, NULL, 'j'},
+    {"clear-projects", no_argument, NULL, 'C'},
+    {"etag", required_argument, NULL, 'e'},
+    {0},
 };
 
 /* Applies one item flag: 0, an exit status, or -1 if `c` is not one. */
@@ -220,12 +229,28 @@ static int groups_plan_item_flag(cli_ctx *ctx, void *draft, int c, char *v)
     wg_item *it = &d->item;
     int value;
     switch (c) {
-    case 'T': it->title = v; groups_mark(d->paths, &d->n_paths, "title"); return 0;
-    case 'D': it->description = v; groups_mark(d->paths, &d->n_paths, "description"); return 0;
-    case 'd': it->due_on = v; groups_mark(d->paths, &d->n_paths, "due_on"); return 0;
-    case 'o': d->owner = v; groups_mark(d->paths, &d->n_paths, "owner_entity_id"); return 0;
-    case 'C': groups_mark(d->paths, &d->n_paths, "project_ids"); return 0;
-    case 'e': d->etag = v; return 0;
+    case 'T':
+        it->title = v;
+        groups_mark(d->paths, &d->n_paths, "title");
+        return 0;
+    case 'D':
+        it->description = v;
+        groups_mark(d->paths, &d->n_paths, "description");
+        return 0;
+    case 'd':
+        it->due_on = v;
+        groups_mark(d->paths, &d->n_paths, "due_on");
+        return 0;
+    case 'o':
+        d->owner = v;
+        groups_mark(d->paths, &d->n_paths, "owner_entity_id");
+        return 0;
+    case 'C':
+        groups_mark(d->paths, &d->n_paths, "project_ids");
+        return 0;
+    case 'e':
+        d->etag = v;
+        return 0;
     case 'j':
         if (it->n_project_ids == GROUPS_PLAN_MAX_PROJECTS)
             return cli_usage_error(ctx, "--project: at most %d", GROUPS_PLAN_MAX_PROJECTS);
@@ -248,7 +273,7 @@ static int groups_plan_item_flag(cli_ctx *ctx, void *draft, int c, char *v)
 /* Reads the flags and `nargs` positional arguments. -1 to go on, else the
  * exit status. */
 static int groups_plan_item_parse(cli_ctx *ctx, groups_plan_draft *d, int argc, char **argv,
-                             int nargs, const char *what)
+                                  int nargs, const char *what)
 {
     int rc;
     memset(d, 0, sizeof *d);
@@ -321,29 +346,37 @@ static int groups_plan_cmd_update(cli_ctx *ctx, int argc, char **argv)
 /* ---- the table ------------------------------------------------------------ */
 
 const cli_command groups_plan_commands[] = {
-    { .group = "groups", .verb = "approve-tor", .fn = groups_plan_cmd_approve_tor,
-      .summary = "record a new version of the terms of reference",
-      .usage = "groups approve-tor GROUP --approved-on YYYY-MM-DD\n"
-               "                (--text T | --text-file FILE|-) [--etag E]\n\n"
-               "Adds the next version, approved by the Coordination Committee on the date\n"
-               "given; earlier versions stay readable (groups tor).\n" },
-    { .group = "groups", .verb = "tor", .fn = groups_plan_cmd_tor,
-      .summary = "list every version of the terms of reference",
-      .usage = "groups tor GROUP [--page-size N] [--page-token T] [--all]\n\n"
-               "A table (VERSION, APPROVED_ON, RECORDED, TEXT: its first line) or, with\n"
-               "--json, the versions in full, oldest first.\n" },
-    { .group = "groups", .verb = "plan-add", .fn = groups_plan_cmd_add,
-      .summary = "add a work plan item",
-      .usage = "groups plan-add GROUP --title T --owner ENTITY [--description D]\n"
-               "                [--due YYYY-MM-DD] [--status S] [--project ID]... [--etag E]\n\n"
-               "Statuses: not-started (default), in-progress, done, blocked. Prints the\n"
-               "item with its id.\n" },
-    { .group = "groups", .verb = "plan-update", .fn = groups_plan_cmd_update,
-      .summary = "change a work plan item",
-      .usage = "groups plan-update GROUP ITEM [--title T] [--description D] [--owner E]\n"
-               "                [--due D] [--status S] [--project ID]... [--clear-projects]\n"
-               "                [--etag E]\n\n"
-               "Changes only the fields given; --project replaces all linked projects,\n"
-               "--clear-projects removes them. --etag is the item's.\n" },
-    { 0 },
+    {.group = "groups",
+     .verb = "approve-tor",
+     .fn = groups_plan_cmd_approve_tor,
+     .summary = "record a new version of the terms of reference",
+     .usage = "groups approve-tor GROUP --approved-on YYYY-MM-DD\n"
+              "                (--text T | --text-file FILE|-) [--etag E]\n\n"
+              "Adds the next version, approved by the Coordination Committee on the date\n"
+              "given; earlier versions stay readable (groups tor).\n"},
+    {.group = "groups",
+     .verb = "tor",
+     .fn = groups_plan_cmd_tor,
+     .summary = "list every version of the terms of reference",
+     .usage = "groups tor GROUP [--page-size N] [--page-token T] [--all]\n\n"
+              "A table (VERSION, APPROVED_ON, RECORDED, TEXT: its first line) or, with\n"
+              "--json, the versions in full, oldest first.\n"},
+    {.group = "groups",
+     .verb = "plan-add",
+     .fn = groups_plan_cmd_add,
+     .summary = "add a work plan item",
+     .usage = "groups plan-add GROUP --title T --owner ENTITY [--description D]\n"
+              "                [--due YYYY-MM-DD] [--status S] [--project ID]... [--etag E]\n\n"
+              "Statuses: not-started (default), in-progress, done, blocked. Prints the\n"
+              "item with its id.\n"},
+    {.group = "groups",
+     .verb = "plan-update",
+     .fn = groups_plan_cmd_update,
+     .summary = "change a work plan item",
+     .usage = "groups plan-update GROUP ITEM [--title T] [--description D] [--owner E]\n"
+              "                [--due D] [--status S] [--project ID]... [--clear-projects]\n"
+              "                [--etag E]\n\n"
+              "Changes only the fields given; --project replaces all linked projects,\n"
+              "--clear-projects removes them. --etag is the item's.\n"},
+    {0},
 };

@@ -9,7 +9,7 @@
 #include "health.h"
 
 static const struct option health_opts[] = {
-    { 0 },
+    {0},
 };
 
 /* Prints the status; exit 0 only for SERVING. */
@@ -64,14 +64,14 @@ static int health_cmd_check(cli_ctx *ctx, int argc, char **argv)
 }
 
 const cli_command health_commands[] = {
-    { .group = "health",
-      .fn = health_cmd_check,
-      .summary = "is a service serving? exit 0 only if SERVING",
-      .usage = "health [SERVICE]\n\n"
-               "Asks a service for its health (grpc.health.v1) and prints SERVING or\n"
-               "NOT_SERVING; exits 0 only if SERVING, so containers can use it.\n"
-               "SERVICE is a short or full name (membership,\n"
-               "compact.membership.v1.Membership) and picks the address; without it\n"
-               "the overall status of the membership server is asked.\n" },
-    { 0 },
+    {.group = "health",
+     .fn = health_cmd_check,
+     .summary = "is a service serving? exit 0 only if SERVING",
+     .usage = "health [SERVICE]\n\n"
+              "Asks a service for its health (grpc.health.v1) and prints SERVING or\n"
+              "NOT_SERVING; exits 0 only if SERVING, so containers can use it.\n"
+              "SERVICE is a short or full name (membership,\n"
+              "compact.membership.v1.Membership) and picks the address; without it\n"
+              "the overall status of the membership server is asked.\n"},
+    {0},
 };

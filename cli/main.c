@@ -28,11 +28,11 @@ static const cli_command *const cli_tables[] = {
 enum { CLI_G_ADDR = 0x1000, CLI_G_JSON, CLI_G_TIMEOUT };
 
 static const struct option cli_global_opts[] = {
-    { "addr", required_argument, NULL, CLI_G_ADDR },
-    { "json", no_argument, NULL, CLI_G_JSON },
-    { "timeout-ms", required_argument, NULL, CLI_G_TIMEOUT },
-    { "help", no_argument, NULL, 'h' },
-    { 0 },
+    {"addr", required_argument, NULL, CLI_G_ADDR},
+    {"json", no_argument, NULL, CLI_G_JSON},
+    {"timeout-ms", required_argument, NULL, CLI_G_TIMEOUT},
+    {"help", no_argument, NULL, 'h'},
+    {0},
 };
 
 static const char cli_global_help[] =
@@ -64,8 +64,10 @@ static void cli_print_overview(FILE *out)
 
 static void cli_print_usage(const cli_command *c, FILE *out)
 {
-    fprintf(out, "usage: compactctl %s\n(global flags --addr, --json, --timeout-ms also "
-                 "apply; see compactctl --help)\n", c->usage);
+    fprintf(out,
+            "usage: compactctl %s\n(global flags --addr, --json, --timeout-ms also "
+            "apply; see compactctl --help)\n",
+            c->usage);
 }
 
 static void cli_print_group(const char *group, FILE *out)
@@ -114,8 +116,10 @@ static int cli_parse_timeout(cli_ctx *ctx, const char *s)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v <= 0 || v > 3600 * 1000) {
-        fprintf(stderr, "compactctl: --timeout-ms: expected milliseconds from 1 to "
-                        "3600000, got \"%s\"\n", s);
+        fprintf(stderr,
+                "compactctl: --timeout-ms: expected milliseconds from 1 to "
+                "3600000, got \"%s\"\n",
+                s);
         return CLI_OPT_BAD;
     }
     ctx->timeout_ms = (int)v;
@@ -175,8 +179,8 @@ int cli_getopt(cli_ctx *ctx, int argc, char **argv, const struct option *opts)
     return cli_getopt_with(ctx, argc, argv, opts, ":h");
 }
 
-int cli_parse_flags(cli_ctx *ctx, int argc, char **argv, const struct option *opts,
-                    cli_flag_fn fn, void *draft)
+int cli_parse_flags(cli_ctx *ctx, int argc, char **argv, const struct option *opts, cli_flag_fn fn,
+                    void *draft)
 {
     int c, rc;
     while ((c = cli_getopt(ctx, argc, argv, opts)) != -1) {
@@ -250,8 +254,8 @@ int cli_report(cli_ctx *ctx, const char *svc_name, const call_result *res)
     const char *code = rpc_code_name(res->code);
     const char *sep = res->message[0] ? ": " : "";
     if (res->code == RPC_UNAVAILABLE)
-        fprintf(stderr, "compactctl: %s: cannot reach %s at %s%s%s\n", code, svc_name, addr,
-                sep, res->message);
+        fprintf(stderr, "compactctl: %s: cannot reach %s at %s%s%s\n", code, svc_name, addr, sep,
+                res->message);
     else if (res->code == RPC_DEADLINE_EXCEEDED)
         fprintf(stderr, "compactctl: %s: no answer from %s at %s within %d ms%s%s\n", code,
                 svc_name, addr, ctx->timeout_ms, sep, res->message);
@@ -315,8 +319,7 @@ static const cli_command *cli_find(const char *group, const char *verb)
 {
     for (const cli_command *const *t = cli_tables; *t; t++)
         for (const cli_command *c = *t; c->group; c++)
-            if (strcmp(c->group, group) == 0 &&
-                (!verb || !c->verb || strcmp(c->verb, verb) == 0))
+            if (strcmp(c->group, group) == 0 && (!verb || !c->verb || strcmp(c->verb, verb) == 0))
                 return c;
     return NULL;
 }
@@ -382,7 +385,7 @@ static int cli_parse_global(cli_ctx *ctx, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    cli_ctx ctx = { .timeout_ms = CLI_DEFAULT_TIMEOUT_MS };
+    cli_ctx ctx = {.timeout_ms = CLI_DEFAULT_TIMEOUT_MS};
     /* The runtime's logs are for servers; a person wants only our messages. */
     log_init("compactctl", LOG_LEVEL_ERROR);
     int rc = cli_parse_global(&ctx, argc, argv);

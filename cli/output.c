@@ -13,9 +13,9 @@
 
 struct output_table {
     size_t ncols;
-    size_t nrows;  /* including the header row, if any */
-    size_t cap;    /* rows allocated */
-    char **cells;  /* row-major, nrows * ncols, each malloc'd */
+    size_t nrows;      /* including the header row, if any */
+    size_t cap;        /* rows allocated */
+    char **cells;      /* row-major, nrows * ncols, each malloc'd */
     int out_of_memory; /* a row was lost: printing reports it */
 };
 
@@ -81,7 +81,7 @@ int output_table_field(output_table *t, const char *name, const char *value)
         return 0;
     char label[64];
     snprintf(label, sizeof label, "%s:", name);
-    const char *cells[] = { label, value };
+    const char *cells[] = {label, value};
     return output_table_add(t, cells);
 }
 

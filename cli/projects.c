@@ -73,7 +73,8 @@ static const char *projects_enum_name(const ProtobufCEnumDescriptor *desc, const
  * full list and refuses unknown codes). */
 static int projects_decimals(const char *currency)
 {
-    static const char zero[] = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
+    static const char zero[] =
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
     static const char three[] = "BHD IQD JOD KWD LYD OMR TND";
 
     if (strlen(currency) != 3)
@@ -199,17 +200,28 @@ static void projects_print_fields(const pj_project *p)
     char nparts[16], ntx[16];
     snprintf(nparts, sizeof nparts, "%zu", p->n_participants);
     snprintf(ntx, sizeof ntx, "%zu", p->n_transactions);
-    const char *names[] = {"id", "iati_identifier", "title", "status", "working_groups",
-                           "countries", "pillars", "themes", "start_date", "end_date",
-                           "budget", "participants", "transactions", "verified", "etag",
-                           "create_time", "update_time"};
+    const char *names[] = {
+        "id",          "iati_identifier", "title",        "status",     "working_groups",
+        "countries",   "pillars",         "themes",       "start_date", "end_date",
+        "budget",      "participants",    "transactions", "verified",   "etag",
+        "create_time", "update_time"};
     const char *values[] = {
-        p->id, p->iati_identifier, p->title,
-        projects_enum_name(&compact__projects__v1__activity_status__descriptor,
-                           "ACTIVITY_STATUS_", (int)p->status, status, sizeof status),
-        groups, p->global_scope ? "global" : countries, pillars, themes, p->start_date,
-        p->end_date[0] ? p->end_date : "open", budget[0] ? budget : NULL, nparts, ntx,
-        p->verified ? "yes" : "no", p->etag,
+        p->id,
+        p->iati_identifier,
+        p->title,
+        projects_enum_name(&compact__projects__v1__activity_status__descriptor, "ACTIVITY_STATUS_",
+                           (int)p->status, status, sizeof status),
+        groups,
+        p->global_scope ? "global" : countries,
+        pillars,
+        themes,
+        p->start_date,
+        p->end_date[0] ? p->end_date : "open",
+        budget[0] ? budget : NULL,
+        nparts,
+        ntx,
+        p->verified ? "yes" : "no",
+        p->etag,
         output_time(p->create_time, created, sizeof created),
         output_time(p->update_time, updated, sizeof updated),
     };
@@ -248,8 +260,8 @@ static void projects_print_overlaps(FILE *out, pj_overlap **v, size_t n)
             size_t at = strlen(reasons);
             snprintf(reasons + at, sizeof reasons - at, "%s%s %.2f", r ? ", " : "",
                      projects_enum_name(&compact__projects__v1__overlap_factor__descriptor,
-                                        "OVERLAP_FACTOR_", (int)v[i]->reasons[r]->factor,
-                                        fname, sizeof fname),
+                                        "OVERLAP_FACTOR_", (int)v[i]->reasons[r]->factor, fname,
+                                        sizeof fname),
                      v[i]->reasons[r]->similarity);
         }
         const char *cells[] = {score, v[i]->likely_duplicate ? "likely" : "-",
@@ -273,12 +285,10 @@ static int projects_call_print(cli_ctx *ctx, const char *method, const ProtobufC
     return rc;
 }
 
-static int projects_one_arg(cli_ctx *ctx, int argc, char **argv, const char *what,
-                            const char **arg)
+static int projects_one_arg(cli_ctx *ctx, int argc, char **argv, const char *what, const char **arg)
 {
     if (argc - optind != 1)
-        return cli_usage_error(ctx, argc - optind > 1 ? "expected one %s" : "missing %s",
-                               what);
+        return cli_usage_error(ctx, argc - optind > 1 ? "expected one %s" : "missing %s", what);
     *arg = argv[optind];
     return 0;
 }
@@ -305,22 +315,35 @@ static int projects_list_flag(cli_ctx *ctx, Compact__Projects__V1__ListProjectsR
     char *end;
 
     switch (c) {
-    case 'g': req->working_group_id = v; return 0;
-    case 'e': req->entity_id = v; return 0;
-    case 'c': req->country = v; return 0;
-    case 'x': req->text = v; return 0;
-    case 't': req->page_token = v; return 0;
-    case 'a': *all = 1; return 0;
+    case 'g':
+        req->working_group_id = v;
+        return 0;
+    case 'e':
+        req->entity_id = v;
+        return 0;
+    case 'c':
+        req->country = v;
+        return 0;
+    case 'x':
+        req->text = v;
+        return 0;
+    case 't':
+        req->page_token = v;
+        return 0;
+    case 'a':
+        *all = 1;
+        return 0;
     case 'P':
-        if (projects_enum(&compact__projects__v1__strategy_pillar__descriptor,
-                          "STRATEGY_PILLAR_", v, &value) != 0)
+        if (projects_enum(&compact__projects__v1__strategy_pillar__descriptor, "STRATEGY_PILLAR_",
+                          v, &value) != 0)
             return cli_usage_error(ctx, "--pillar: expected I, II, III or IV, got \"%s\"", v);
         req->pillar = value;
         return 0;
     case 's':
-        if (projects_enum(&compact__projects__v1__activity_status__descriptor,
-                          "ACTIVITY_STATUS_", v, &value) != 0)
-            return cli_usage_error(ctx, "--status: expected pipeline, implementation, "
+        if (projects_enum(&compact__projects__v1__activity_status__descriptor, "ACTIVITY_STATUS_",
+                          v, &value) != 0)
+            return cli_usage_error(ctx,
+                                   "--status: expected pipeline, implementation, "
                                    "finalisation, closed, cancelled or suspended, got \"%s\"",
                                    v);
         req->status = value;
@@ -340,11 +363,14 @@ static int projects_list_add(json_t *array, output_table *table, const pj_projec
 
     if (array)
         return json_array_append_new(array, pbjson_from_message(&p->base));
-    const char *cells[] = {p->id, p->iati_identifier,
+    const char *cells[] = {p->id,
+                           p->iati_identifier,
                            projects_enum_name(&compact__projects__v1__activity_status__descriptor,
                                               "ACTIVITY_STATUS_", (int)p->status, status,
                                               sizeof status),
-                           p->start_date, p->end_date[0] ? p->end_date : "open", p->title};
+                           p->start_date,
+                           p->end_date[0] ? p->end_date : "open",
+                           p->title};
     return output_table_add(table, cells);
 }
 
@@ -370,8 +396,8 @@ static int projects_cmd_list(cli_ctx *ctx, int argc, char **argv)
         return output_json(NULL);
     for (;;) {
         call_result res;
-        if ((rc = cli_call(ctx, projects_service, projects_svc, "ListProjects", &req.base,
-                           &res)) != 0)
+        if ((rc = cli_call(ctx, projects_service, projects_svc, "ListProjects", &req.base, &res)) !=
+            0)
             break;
         const Compact__Projects__V1__ListProjectsResponse *page = (const void *)res.reply;
         for (size_t i = 0; i < page->n_projects; i++)
@@ -384,8 +410,10 @@ static int projects_cmd_list(cli_ctx *ctx, int argc, char **argv)
         req.page_token = token;
     }
     if (rc == 0 && token && !all)
-        fprintf(stderr, "compactctl: more projects; next page: --page-token %s "
-                        "(or --all for every page)\n", token);
+        fprintf(stderr,
+                "compactctl: more projects; next page: --page-token %s "
+                "(or --all for every page)\n",
+                token);
     if (rc == 0 && array)
         rc = output_json(json_incref(array));
     else if (rc == 0)
@@ -402,8 +430,7 @@ static const struct option projects_no_opts[] = {{0}};
 
 static int projects_cmd_get(cli_ctx *ctx, int argc, char **argv)
 {
-    Compact__Projects__V1__GetProjectRequest req =
-        COMPACT__PROJECTS__V1__GET_PROJECT_REQUEST__INIT;
+    Compact__Projects__V1__GetProjectRequest req = COMPACT__PROJECTS__V1__GET_PROJECT_REQUEST__INIT;
     const char *key = NULL;
     int c;
 
@@ -433,10 +460,10 @@ static const struct option projects_create_opts[] = {
 static ProtobufCMessage *projects_create_from_json(const json_t *json, char *err, size_t len)
 {
     if (json_object_get(json, "project"))
-        return pbjson_to_message(&compact__projects__v1__create_project_request__descriptor,
-                                 json, err, len);
-    ProtobufCMessage *p = pbjson_to_message(&compact__projects__v1__project__descriptor, json,
-                                            err, len);
+        return pbjson_to_message(&compact__projects__v1__create_project_request__descriptor, json,
+                                 err, len);
+    ProtobufCMessage *p =
+        pbjson_to_message(&compact__projects__v1__project__descriptor, json, err, len);
     Compact__Projects__V1__CreateProjectRequest *req = p ? malloc(sizeof *req) : NULL;
     if (!req) {
         if (p)
@@ -469,8 +496,8 @@ static int projects_cmd_create(cli_ctx *ctx, int argc, char **argv)
     ProtobufCMessage *req = is_object ? projects_create_from_json(json, err, sizeof err) : NULL;
     json_decref(json);
     if (!req) {
-        fprintf(stderr, "compactctl: %s: %s\n", path, is_object ? err :
-                "expected a JSON object (a CreateProjectRequest or a Project)");
+        fprintf(stderr, "compactctl: %s: %s\n", path,
+                is_object ? err : "expected a JSON object (a CreateProjectRequest or a Project)");
         return CLI_EXIT_FAIL;
     }
     call_result res;
@@ -484,8 +511,10 @@ static int projects_cmd_create(cli_ctx *ctx, int argc, char **argv)
     } else {
         projects_print_fields(rep->project);
         if (rep->n_likely_duplicates) {
-            fprintf(stderr, "compactctl: warning: %zu existing project(s) look like "
-                            "duplicates of this one:\n", rep->n_likely_duplicates);
+            fprintf(stderr,
+                    "compactctl: warning: %zu existing project(s) look like "
+                    "duplicates of this one:\n",
+                    rep->n_likely_duplicates);
             projects_print_overlaps(stderr, rep->likely_duplicates, rep->n_likely_duplicates);
         }
     }
@@ -519,10 +548,21 @@ static int projects_cmd_update(cli_ctx *ctx, int argc, char **argv)
     mask.paths = paths;
     while ((c = cli_getopt(ctx, argc, argv, projects_update_opts)) != -1) {
         switch (c) {
-        case UPD_TITLE: p.title = optarg; paths[mask.n_paths++] = "title"; break;
-        case UPD_SUMMARY: p.summary = optarg; paths[mask.n_paths++] = "summary"; break;
-        case UPD_END: p.end_date = optarg; paths[mask.n_paths++] = "end_date"; break;
-        case UPD_ETAG: req.etag = optarg; break;
+        case UPD_TITLE:
+            p.title = optarg;
+            paths[mask.n_paths++] = "title";
+            break;
+        case UPD_SUMMARY:
+            p.summary = optarg;
+            paths[mask.n_paths++] = "summary";
+            break;
+        case UPD_END:
+            p.end_date = optarg;
+            paths[mask.n_paths++] = "end_date";
+            break;
+        case UPD_ETAG:
+            req.etag = optarg;
+            break;
         case UPD_STATUS:
             if (projects_enum(&compact__projects__v1__activity_status__descriptor,
                               "ACTIVITY_STATUS_", optarg, &status) != 0)
@@ -582,8 +622,12 @@ static int projects_cmd_overlaps(cli_ctx *ctx, int argc, char **argv)
 
     while ((c = cli_getopt(ctx, argc, argv, projects_overlaps_opts)) != -1) {
         switch (c) {
-        case 'D': draft = optarg; break;
-        case 'i': req.include_closed = 1; break;
+        case 'D':
+            draft = optarg;
+            break;
+        case 'i':
+            req.include_closed = 1;
+            break;
         case 'l':
             req.limit = (int32_t)strtol(optarg, &end, 10);
             if (end == optarg || *end || req.limit < 1 || req.limit > 100)
@@ -608,8 +652,8 @@ static int projects_cmd_overlaps(cli_ctx *ctx, int argc, char **argv)
     json_t *json = cli_read_json(draft);
     if (!json)
         return CLI_EXIT_FAIL;
-    ProtobufCMessage *p = pbjson_to_message(&compact__projects__v1__project__descriptor, json,
-                                            err, sizeof err);
+    ProtobufCMessage *p =
+        pbjson_to_message(&compact__projects__v1__project__descriptor, json, err, sizeof err);
     json_decref(json);
     if (!p) {
         fprintf(stderr, "compactctl: %s: %s\n", draft, err);
@@ -625,16 +669,11 @@ static int projects_cmd_overlaps(cli_ctx *ctx, int argc, char **argv)
 /* ---- funding record ------------------------------------------------------ */
 
 static const struct option projects_funding_opts[] = {
-    {"type", required_argument, NULL, 't'},
-    {"date", required_argument, NULL, 'd'},
-    {"amount", required_argument, NULL, 'a'},
-    {"currency", required_argument, NULL, 'c'},
-    {"provider", required_argument, NULL, 'p'},
-    {"provider-entity", required_argument, NULL, 'P'},
-    {"catalytic", no_argument, NULL, 'k'},
-    {"description", required_argument, NULL, 'D'},
-    {"etag", required_argument, NULL, 'e'},
-    {0},
+    {"type", required_argument, NULL, 't'},     {"date", required_argument, NULL, 'd'},
+    {"amount", required_argument, NULL, 'a'},   {"currency", required_argument, NULL, 'c'},
+    {"provider", required_argument, NULL, 'p'}, {"provider-entity", required_argument, NULL, 'P'},
+    {"catalytic", no_argument, NULL, 'k'},      {"description", required_argument, NULL, 'D'},
+    {"etag", required_argument, NULL, 'e'},     {0},
 };
 
 static int projects_cmd_funding(cli_ctx *ctx, int argc, char **argv)
@@ -651,18 +690,31 @@ static int projects_cmd_funding(cli_ctx *ctx, int argc, char **argv)
         case 't':
             if (projects_enum(&compact__projects__v1__transaction_type__descriptor,
                               "TRANSACTION_TYPE_", optarg, &type) != 0)
-                return cli_usage_error(ctx, "--type: expected an IATI transaction type such "
+                return cli_usage_error(ctx,
+                                       "--type: expected an IATI transaction type such "
                                        "as incoming-pledge, incoming-commitment, "
                                        "disbursement, expenditure or its code, got \"%s\"",
                                        optarg);
             t.type = type;
             break;
-        case 'd': t.date = optarg; break;
-        case 'a': amount = optarg; break;
-        case 'c': value.currency = optarg; break;
-        case 'k': t.catalytic = 1; break;
-        case 'D': t.description = optarg; break;
-        case 'e': req.etag = optarg; break;
+        case 'd':
+            t.date = optarg;
+            break;
+        case 'a':
+            amount = optarg;
+            break;
+        case 'c':
+            value.currency = optarg;
+            break;
+        case 'k':
+            t.catalytic = 1;
+            break;
+        case 'D':
+            t.description = optarg;
+            break;
+        case 'e':
+            req.etag = optarg;
+            break;
         case 'p':
             t.provider_case = COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME;
             t.provider_name = optarg;
@@ -680,9 +732,10 @@ static int projects_cmd_funding(cli_ctx *ctx, int argc, char **argv)
     if (!t.type || !t.date[0] || !amount || !value.currency[0])
         return cli_usage_error(ctx, "--type, --date, --amount and --currency are required");
     if (projects_parse_amount(amount, value.currency, &value.amount_minor) != 0)
-        return cli_usage_error(ctx, "--amount: expected a number with at most %d decimals "
-                               "for %s, got \"%s\"", projects_decimals(value.currency),
-                               value.currency, amount);
+        return cli_usage_error(ctx,
+                               "--amount: expected a number with at most %d decimals "
+                               "for %s, got \"%s\"",
+                               projects_decimals(value.currency), value.currency, amount);
     t.value = &value;
     req.project_id = (char *)id;
     req.transaction = &t;
@@ -692,12 +745,9 @@ static int projects_cmd_funding(cli_ctx *ctx, int argc, char **argv)
 /* ---- indicator report ---------------------------------------------------- */
 
 static const struct option projects_indicator_opts[] = {
-    {"start", required_argument, NULL, 's'},
-    {"end", required_argument, NULL, 'E'},
-    {"actual", required_argument, NULL, 'a'},
-    {"target", required_argument, NULL, 't'},
-    {"etag", required_argument, NULL, 'e'},
-    {0},
+    {"start", required_argument, NULL, 's'},  {"end", required_argument, NULL, 'E'},
+    {"actual", required_argument, NULL, 'a'}, {"target", required_argument, NULL, 't'},
+    {"etag", required_argument, NULL, 'e'},   {0},
 };
 
 static int projects_cmd_indicator(cli_ctx *ctx, int argc, char **argv)
@@ -711,9 +761,15 @@ static int projects_cmd_indicator(cli_ctx *ctx, int argc, char **argv)
 
     while ((c = cli_getopt(ctx, argc, argv, projects_indicator_opts)) != -1) {
         switch (c) {
-        case 's': req.period_start = optarg; break;
-        case 'E': req.period_end = optarg; break;
-        case 'e': req.etag = optarg; break;
+        case 's':
+            req.period_start = optarg;
+            break;
+        case 'E':
+            req.period_end = optarg;
+            break;
+        case 'e':
+            req.etag = optarg;
+            break;
         case 'a':
         case 't': {
             Compact__Projects__V1__IndicatorValue *v = c == 'a' ? &actual : &target;
@@ -743,7 +799,9 @@ static int projects_cmd_indicator(cli_ctx *ctx, int argc, char **argv)
 /* ---- the table ----------------------------------------------------------- */
 
 const cli_command projects_commands[] = {
-    {.group = "projects", .verb = "list", .fn = projects_cmd_list,
+    {.group = "projects",
+     .verb = "list",
+     .fn = projects_cmd_list,
      .summary = "list joint projects (filters; a table, or --json)",
      .usage = "projects list [--group WG_ID] [--entity ENT_ID] [--country CC]\n"
               "                [--pillar I|II|III|IV] [--status S] [--text T]\n"
@@ -751,31 +809,40 @@ const cli_command projects_commands[] = {
               "Lists projects ordered by IATI identifier: a table (ID, IATI, STATUS, START,\n"
               "END, TITLE) or, with --json, a JSON array. Statuses: pipeline,\n"
               "implementation, finalisation, closed, cancelled, suspended.\n"},
-    {.group = "projects", .verb = "get", .fn = projects_cmd_get,
+    {.group = "projects",
+     .verb = "get",
+     .fn = projects_cmd_get,
      .summary = "show one project by id or IATI identifier",
      .usage = "projects get ID|IATI_IDENTIFIER\n\n"
               "Shows a project with its funding totals and indicator states. An argument\n"
               "starting with \"prj_\" is an id, anything else an IATI identifier.\n"},
-    {.group = "projects", .verb = "create", .fn = projects_cmd_create,
+    {.group = "projects",
+     .verb = "create",
+     .fn = projects_cmd_create,
      .summary = "add a project from a JSON file; warns of likely duplicates",
      .usage = "projects create --from-json FILE|-\n\n"
               "Creates a project from a CreateProjectRequest or a Project in proto3 JSON\n"
               "and prints it; existing projects that look like duplicates are listed on\n"
               "standard error as a warning (the project is created all the same).\n"},
-    {.group = "projects", .verb = "update", .fn = projects_cmd_update,
+    {.group = "projects",
+     .verb = "update",
+     .fn = projects_cmd_update,
      .summary = "change a project's title, summary, status or end date",
      .usage = "projects update ID [--title T] [--summary S] [--status S] [--end-date D]\n"
               "                [--etag E]\n\n"
               "Changes only the fields given. With --etag, a stale etag is refused with\n"
               "ABORTED.\n"},
-    {.group = "overlaps", .fn = projects_cmd_overlaps,
+    {.group = "overlaps",
+     .fn = projects_cmd_overlaps,
      .summary = "projects that overlap a project or a draft, ranked",
      .usage = "overlaps PROJECT_ID | --draft-json FILE [--limit N] [--min-score X]\n"
               "                [--include-closed]\n\n"
               "Ranks existing projects by how much they overlap the project (or the draft\n"
               "Project in proto3 JSON): SCORE, DUPLICATE (likely), IATI, TITLE and the\n"
               "factors behind the score. See docs/OVERLAPS.md.\n"},
-    {.group = "funding", .verb = "record", .fn = projects_cmd_funding,
+    {.group = "funding",
+     .verb = "record",
+     .fn = projects_cmd_funding,
      .summary = "record a funding transaction of a project",
      .usage = "funding record PROJECT_ID --type T --date YYYY-MM-DD --amount 1250000.50\n"
               "                --currency USD [--provider NAME | --provider-entity ENT_ID]\n"
@@ -783,7 +850,9 @@ const cli_command projects_commands[] = {
               "Types are IATI's: incoming-pledge, incoming-commitment, incoming-funds,\n"
               "disbursement, expenditure, ... or their codes (13, 11, 1, 3, 4). The amount\n"
               "is in the currency's major unit; a negative amount is a correction.\n"},
-    {.group = "indicator", .verb = "report", .fn = projects_cmd_indicator,
+    {.group = "indicator",
+     .verb = "report",
+     .fn = projects_cmd_indicator,
      .summary = "report an indicator's actual or target value for a period",
      .usage = "indicator report PROJECT_ID INDICATOR_ID --start YYYY-MM-DD --end YYYY-MM-DD\n"
               "                [--actual X] [--target X] [--etag E]\n\n"

@@ -50,9 +50,9 @@ enum { SEED_NSERVICES = 3 };
 
 /* In dependency order: each service's seed refers only to those before it. */
 static const seed_service seed_services[SEED_NSERVICES] = {
-    { "membership", "membership/entities.json", &compact__membership__v1__membership__descriptor },
-    { "workgroups", "workgroups/groups.json", &compact__workgroups__v1__working_groups__descriptor },
-    { "projects", "projects/projects.json", &compact__projects__v1__projects__descriptor },
+    {"membership", "membership/entities.json", &compact__membership__v1__membership__descriptor},
+    {"workgroups", "workgroups/groups.json", &compact__workgroups__v1__working_groups__descriptor},
+    {"projects", "projects/projects.json", &compact__projects__v1__projects__descriptor},
 };
 
 /* A kind of reference "<prefix><key>" and the call that resolves it: `method`
@@ -66,9 +66,9 @@ typedef struct seed_ref_kind {
 } seed_ref_kind;
 
 static const seed_ref_kind seed_ref_kinds[] = {
-    { "@entity:", 0, "GetEntity", "acronym", "entity with acronym" },
-    { "@group:", 1, "GetWorkingGroup", "code", "working group with code" },
-    { "@project:", 2, "GetProject", "iatiIdentifier", "project with IATI identifier" },
+    {"@entity:", 0, "GetEntity", "acronym", "entity with acronym"},
+    {"@group:", 1, "GetWorkingGroup", "code", "working group with code"},
+    {"@project:", 2, "GetProject", "iatiIdentifier", "project with IATI identifier"},
 };
 
 #define SEED_NKINDS (sizeof seed_ref_kinds / sizeof seed_ref_kinds[0])
@@ -98,8 +98,8 @@ typedef struct seed_file {
 /* The state of one `compactctl seed`. */
 typedef struct seed_run {
     cli_ctx *ctx;
-    seed_ref *refs;                     /* owned; freed by seed_run_clear() */
-    int unreachable[SEED_NSERVICES];    /* reported once; later calls not sent */
+    seed_ref *refs;                  /* owned; freed by seed_run_clear() */
+    int unreachable[SEED_NSERVICES]; /* reported once; later calls not sent */
     seed_counts counts[SEED_NSERVICES];
 } seed_run;
 
@@ -112,9 +112,9 @@ typedef struct seed_entry {
 } seed_entry;
 
 static const struct option seed_opts[] = {
-    { "file", required_argument, NULL, 'f' },
-    { "service", required_argument, NULL, 's' },
-    { 0 },
+    {"file", required_argument, NULL, 'f'},
+    {"service", required_argument, NULL, 's'},
+    {0},
 };
 
 /* ---- messages ------------------------------------------------------------ */
@@ -138,10 +138,11 @@ static void seed_say(const seed_entry *e, const char *fmt, ...)
  * code or IATI identifier of its one message field), or "". */
 static const char *seed_label(const json_t *request)
 {
-    static const char *const keys[] = { "acronym", "code", "iatiIdentifier", "iati_identifier" };
+    static const char *const keys[] = {"acronym", "code", "iatiIdentifier", "iati_identifier"};
     const char *name;
     json_t *v;
-    json_object_foreach((json_t *)request, name, v) {
+    json_object_foreach((json_t *)request, name, v)
+    {
         const json_t *obj = json_is_object(v) ? v : request;
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
             const char *s = json_string_value(json_object_get(obj, keys[i]));
@@ -232,8 +233,8 @@ static const char *seed_ref_lookup(seed_run *run, const seed_entry *e, const see
                                    const char *ref, const char *key)
 {
     const seed_service *s = &seed_services[k->service];
-    const ProtobufCMethodDescriptor *m = protobuf_c_service_descriptor_get_method_by_name(
-        s->svc, k->method);
+    const ProtobufCMethodDescriptor *m =
+        protobuf_c_service_descriptor_get_method_by_name(s->svc, k->method);
     char err[256] = "out of memory";
     json_t *j = json_pack("{s:s}", k->key_field, key);
     ProtobufCMessage *req = j ? pbjson_to_message(m->input, j, err, sizeof err) : NULL;
@@ -274,7 +275,8 @@ static int seed_resolve(seed_run *run, const seed_entry *e, json_t *j)
     if (json_is_object(j)) {
         const char *name;
         json_t *v;
-        json_object_foreach(j, name, v) {
+        json_object_foreach(j, name, v)
+        {
             if (seed_resolve(run, e, v) < 0)
                 return -1;
         }
@@ -306,7 +308,7 @@ static int seed_entry_read(const seed_file *f, size_t i, const char **method,
                            const json_t **request, int *bare)
 {
     const json_t *item = json_array_get(f->items, i);
-    seed_entry e = { .file = f, .index = i, .method = "entry", .label = "" };
+    seed_entry e = {.file = f, .index = i, .method = "entry", .label = ""};
     if (!json_is_object(item)) {
         seed_say(&e, "expected a JSON object");
         return -1;
@@ -341,8 +343,8 @@ static ProtobufCMessage *seed_request(const seed_entry *e, const ProtobufCMethod
 }
 
 /* Resolves, builds and sends one entry of service `si`. */
-static seed_outcome seed_send(seed_run *run, size_t si, const seed_entry *e,
-                              const json_t *request, int bare)
+static seed_outcome seed_send(seed_run *run, size_t si, const seed_entry *e, const json_t *request,
+                              int bare)
 {
     const ProtobufCMethodDescriptor *m =
         protobuf_c_service_descriptor_get_method_by_name(seed_services[si].svc, e->method);
@@ -408,7 +410,7 @@ static void seed_file_load(seed_run *run, size_t si, const seed_file *f)
             label = seed_label(request);
             head_method = method;
         }
-        seed_entry e = { .file = f, .index = i, .method = method, .label = label };
+        seed_entry e = {.file = f, .index = i, .method = method, .label = label};
         if (!create && head != SEED_CREATED) {
             if (head == SEED_FAILED && !run->unreachable[si])
                 seed_say(&e, "not sent: its %s failed", head_method);
@@ -502,8 +504,7 @@ static int seed_files_from_dir(seed_file *files, const char *dir, const seed_ser
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, s->file);
         if (!seed_exists(path)) {
-            fprintf(stderr, "compactctl: seed: no %s in %s: %s skipped\n", s->file, dir,
-                    s->name);
+            fprintf(stderr, "compactctl: seed: no %s in %s: %s skipped\n", s->file, dir, s->name);
             continue;
         }
         if (seed_file_read(&files[i], path) < 0)
@@ -528,9 +529,9 @@ static int seed_print(cli_ctx *ctx, const seed_run *run, const seed_file *files)
                    n->created, n->present, n->failed);
             continue;
         }
-        json_t *j = json_pack("{s:I, s:I, s:I}", "created", (json_int_t)n->created,
-                              "alreadyPresent", (json_int_t)n->present, "failed",
-                              (json_int_t)n->failed);
+        json_t *j =
+            json_pack("{s:I, s:I, s:I}", "created", (json_int_t)n->created, "alreadyPresent",
+                      (json_int_t)n->present, "failed", (json_int_t)n->failed);
         if (all && (!j || json_object_set_new(all, seed_services[i].name, j) < 0)) {
             json_decref(all);
             all = NULL;
@@ -558,8 +559,8 @@ static void seed_run_clear(seed_run *run, seed_file *files)
  * call; then loads them in order. */
 static int seed_load(cli_ctx *ctx, const char *file, const seed_service *only)
 {
-    seed_file files[SEED_NSERVICES] = { 0 };
-    seed_run run = { .ctx = ctx };
+    seed_file files[SEED_NSERVICES] = {0};
+    seed_run run = {.ctx = ctx};
     char dir[PATH_MAX];
     int rc = 0;
     for (size_t i = 0; i < SEED_NSERVICES; i++)
@@ -604,36 +605,38 @@ static int seed_cmd(cli_ctx *ctx, int argc, char **argv)
         return cli_usage_error(ctx, "unexpected argument \"%s\"", argv[optind]);
     const seed_service *only = service ? seed_service_find(service) : NULL;
     if (service && !only)
-        return cli_usage_error(ctx, "--service: expected membership, workgroups or projects, "
-                                    "got \"%s\"", service);
+        return cli_usage_error(ctx,
+                               "--service: expected membership, workgroups or projects, "
+                               "got \"%s\"",
+                               service);
     if (file && !only)
         only = &seed_services[0];
     return seed_load(ctx, file, only);
 }
 
 const cli_command seed_commands[] = {
-    { .group = "seed",
-      .fn = seed_cmd,
-      .summary = "load the seed data of every service (idempotent)",
-      .usage = "seed [--service NAME] [--file PATH]\n\n"
-               "Loads the seed files of membership, workgroups and projects, in this\n"
-               "order, from the seed directory: $COMPACT_SEED_DIR, else\n"
-               "<binary>/../share/compact/seed, else ./seed. A service without its file\n"
-               "(membership/entities.json, workgroups/groups.json,\n"
-               "projects/projects.json) is skipped.\n\n"
-               "A file is a JSON array of {\"method\": \"<RPC name>\", \"request\": {...}}\n"
-               "in proto3 JSON (membership's may hold bare CreateEntityRequest). The\n"
-               "strings \"@entity:<ACRONYM>\", \"@group:<CODE>\" and \"@project:<IATI id>\"\n"
-               "are replaced by the ids the services give them.\n\n"
-               "Idempotent: a Create* answered ALREADY_EXISTS is already present, and so\n"
-               "are the entries after it up to the next Create* (they belong to the\n"
-               "existing aggregate and are not sent again).\n\n"
-               "Prints \"<service>: created N, already present M, failed K\" (entries\n"
-               "of its file) for each service loaded; exits 1 if any entry failed.\n"
-               "Each service's address: COMPACT_<SERVICE>_ADDR, else its default;\n"
-               "--addr sends every call, references included, to one address.\n\n"
-               "  --service NAME  load only this service's seed\n"
-               "  --file PATH     load PATH (\"-\": standard input) as the seed of\n"
-               "                  --service, default membership\n" },
-    { 0 },
+    {.group = "seed",
+     .fn = seed_cmd,
+     .summary = "load the seed data of every service (idempotent)",
+     .usage = "seed [--service NAME] [--file PATH]\n\n"
+              "Loads the seed files of membership, workgroups and projects, in this\n"
+              "order, from the seed directory: $COMPACT_SEED_DIR, else\n"
+              "<binary>/../share/compact/seed, else ./seed. A service without its file\n"
+              "(membership/entities.json, workgroups/groups.json,\n"
+              "projects/projects.json) is skipped.\n\n"
+              "A file is a JSON array of {\"method\": \"<RPC name>\", \"request\": {...}}\n"
+              "in proto3 JSON (membership's may hold bare CreateEntityRequest). The\n"
+              "strings \"@entity:<ACRONYM>\", \"@group:<CODE>\" and \"@project:<IATI id>\"\n"
+              "are replaced by the ids the services give them.\n\n"
+              "Idempotent: a Create* answered ALREADY_EXISTS is already present, and so\n"
+              "are the entries after it up to the next Create* (they belong to the\n"
+              "existing aggregate and are not sent again).\n\n"
+              "Prints \"<service>: created N, already present M, failed K\" (entries\n"
+              "of its file) for each service loaded; exits 1 if any entry failed.\n"
+              "Each service's address: COMPACT_<SERVICE>_ADDR, else its default;\n"
+              "--addr sends every call, references included, to one address.\n\n"
+              "  --service NAME  load only this service's seed\n"
+              "  --file PATH     load PATH (\"-\": standard input) as the seed of\n"
+              "                  --service, default membership\n"},
+    {0},
 };

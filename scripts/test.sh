@@ -19,6 +19,9 @@ run_ctest() {
   (cd "$1" && ctest --output-on-failure --timeout 900 -j2)
 }
 
+echo "== style =="
+scripts/format.sh --check
+
 echo "== build and test =="
 build build
 run_ctest build

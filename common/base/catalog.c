@@ -4,13 +4,21 @@
 #include <string.h>
 
 const catalog_service catalog_services[] = {
-    {.name = "membership", .api = "compact.membership.v1.Membership", .port = 50051,
+    {.name = "membership",
+     .api = "compact.membership.v1.Membership",
+     .port = 50051,
      .metrics_port = 9451},
-    {.name = "workgroups", .api = "compact.workgroups.v1.WorkingGroups", .port = 50052,
+    {.name = "workgroups",
+     .api = "compact.workgroups.v1.WorkingGroups",
+     .port = 50052,
      .metrics_port = 9452},
-    {.name = "projects", .api = "compact.projects.v1.Projects", .port = 50053,
+    {.name = "projects",
+     .api = "compact.projects.v1.Projects",
+     .port = 50053,
      .metrics_port = 9453},
-    {.name = "analytics", .api = "compact.analytics.v1.Analytics", .port = 50054,
+    {.name = "analytics",
+     .api = "compact.analytics.v1.Analytics",
+     .port = 50054,
      .metrics_port = 9454},
     {.name = NULL},
 };

@@ -9,10 +9,10 @@
 #define COMPACT_CATALOG_H
 
 typedef struct catalog_service {
-    const char *name;          /* "membership": binary compact-<name>, COMPACT_<NAME>_ADDR */
-    const char *api;           /* "compact.membership.v1.Membership" */
-    int port;                  /* default gRPC port */
-    int metrics_port;          /* the port scripts/run.sh gives GET /metrics */
+    const char *name; /* "membership": binary compact-<name>, COMPACT_<NAME>_ADDR */
+    const char *api;  /* "compact.membership.v1.Membership" */
+    int port;         /* default gRPC port */
+    int metrics_port; /* the port scripts/run.sh gives GET /metrics */
 } catalog_service;
 
 /* The services, ending with a row whose name is NULL. */

@@ -91,7 +91,7 @@ static int fault_parse(const char *env)
         return -EINVAL;
     strcpy(fault_spec, env);
     if (*fault_trim(fault_spec) == '\0')
-        return 0;  /* set but empty: nothing armed */
+        return 0; /* set but empty: nothing armed */
     for (;;) {
         char *comma = strchr(item, ',');
         if (comma)
@@ -128,7 +128,7 @@ int fault_init(void)
         return 0;
     rc = fault_parse(env);
     if (rc < 0)
-        fault_count = 0;  /* a malformed list arms nothing */
+        fault_count = 0; /* a malformed list arms nothing */
     return rc;
 }
 

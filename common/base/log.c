@@ -80,14 +80,36 @@ static size_t log_escape_unit(const unsigned char *s, size_t n, char *out, size_
     uint32_t cp;
 
     switch (c) {
-    case '"':  memcpy(out, "\\\"", 2); *outlen = 2; return 1;
-    case '\\': memcpy(out, "\\\\", 2); *outlen = 2; return 1;
-    case '\n': memcpy(out, "\\n", 2); *outlen = 2; return 1;
-    case '\r': memcpy(out, "\\r", 2); *outlen = 2; return 1;
-    case '\t': memcpy(out, "\\t", 2); *outlen = 2; return 1;
-    case '\b': memcpy(out, "\\b", 2); *outlen = 2; return 1;
-    case '\f': memcpy(out, "\\f", 2); *outlen = 2; return 1;
-    default: break;
+    case '"':
+        memcpy(out, "\\\"", 2);
+        *outlen = 2;
+        return 1;
+    case '\\':
+        memcpy(out, "\\\\", 2);
+        *outlen = 2;
+        return 1;
+    case '\n':
+        memcpy(out, "\\n", 2);
+        *outlen = 2;
+        return 1;
+    case '\r':
+        memcpy(out, "\\r", 2);
+        *outlen = 2;
+        return 1;
+    case '\t':
+        memcpy(out, "\\t", 2);
+        *outlen = 2;
+        return 1;
+    case '\b':
+        memcpy(out, "\\b", 2);
+        *outlen = 2;
+        return 1;
+    case '\f':
+        memcpy(out, "\\f", 2);
+        *outlen = 2;
+        return 1;
+    default:
+        break;
     }
     if (c < 0x20 || c == 0x7f) {
         snprintf(out, 7, "\\u%04x", c);
@@ -165,8 +187,7 @@ static void log_line_field_raw(log_line *ln, const char *key, const char *json)
     if (log_line_raw(ln, ",", 1) < 0)
         return;
     log_line_string(ln, key);
-    if (ln->truncated || log_line_raw(ln, ":", 1) < 0 ||
-        log_line_raw(ln, json, strlen(json)) < 0)
+    if (ln->truncated || log_line_raw(ln, ":", 1) < 0 || log_line_raw(ln, json, strlen(json)) < 0)
         ln->len = before;
 }
 
@@ -177,9 +198,8 @@ static void log_time_now(char *buf, size_t size)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             ts.tv_nsec / 1000000L);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
 }
 
 /* Starts a line with time, level, service and msg. */
@@ -214,7 +234,7 @@ static void log_line_emit(log_line *ln)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return;  /* nowhere to report a failing stderr */
+            return; /* nowhere to report a failing stderr */
         off += (size_t)w;
     }
 }
@@ -238,7 +258,7 @@ int log_level_parse(const char *s, log_level *out)
         const char *name;
         log_level level;
     } names[] = {
-        {"debug", LOG_LEVEL_DEBUG}, {"info", LOG_LEVEL_INFO},   {"warn", LOG_LEVEL_WARN},
+        {"debug", LOG_LEVEL_DEBUG},  {"info", LOG_LEVEL_INFO},   {"warn", LOG_LEVEL_WARN},
         {"warning", LOG_LEVEL_WARN}, {"error", LOG_LEVEL_ERROR},
     };
 
@@ -299,11 +319,11 @@ void log_fmt(log_level level, const char *fmt, ...)
 static int log_code_server_side(int code)
 {
     switch (code) {
-    case 2:   /* UNKNOWN */
-    case 4:   /* DEADLINE_EXCEEDED */
-    case 13:  /* INTERNAL */
-    case 14:  /* UNAVAILABLE */
-    case 15:  /* DATA_LOSS */
+    case 2:  /* UNKNOWN */
+    case 4:  /* DEADLINE_EXCEEDED */
+    case 13: /* INTERNAL */
+    case 14: /* UNAVAILABLE */
+    case 15: /* DATA_LOSS */
         return 1;
     default:
         return 0;

@@ -52,8 +52,8 @@
 #define CACHE_DEFAULT_TIMEOUT_MS 200
 #define CACHE_DEFAULT_TTL 300
 #define CACHE_DEFAULT_JITTER 0.1
-#define CACHE_MAX_PARTS 4        /* MULTI, DEL, XADD, EXEC */
-#define CACHE_OWN_HANDLES 6      /* three timers, the idle and the two flush handles */
+#define CACHE_MAX_PARTS 4   /* MULTI, DEL, XADD, EXEC */
+#define CACHE_OWN_HANDLES 6 /* three timers, the idle and the two flush handles */
 
 typedef enum cache_cmd_kind {
     CACHE_CMD_GET,    /* one GET shared by every waiter of a key */
@@ -714,8 +714,8 @@ static int cache_parse_addr(cache *c, const char *addr)
               (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
             return -EINVAL;
     }
-    c->numeric_host = inet_pton(AF_INET, c->host, bin) == 1 ||
-                      inet_pton(AF_INET6, c->host, bin) == 1;
+    c->numeric_host =
+        inet_pton(AF_INET, c->host, bin) == 1 || inet_pton(AF_INET6, c->host, bin) == 1;
     if (strchr(c->host, ':') && !c->numeric_host)
         return -EINVAL; /* brackets around something else than IPv6 */
     snprintf(c->addr, sizeof(c->addr), "%s", addr);
@@ -954,8 +954,8 @@ static int cache_fields_valid(const cache_field *fields, size_t nfields)
 }
 
 void cache_stream_add(cache *c, const char *stream, const char *id, const cache_field *fields,
-                      size_t nfields, const char *const *del_keys, size_t ndel,
-                      cache_done_cb cb, void *arg)
+                      size_t nfields, const char *const *del_keys, size_t ndel, cache_done_cb cb,
+                      void *arg)
 {
     cache_cmd *cmd;
 

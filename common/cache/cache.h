@@ -31,10 +31,10 @@
 typedef struct cache cache;
 
 typedef struct cache_options {
-    const char *addr;      /* "host:port" */
-    int timeout_ms;        /* per command; default 200 */
-    int ttl_seconds;       /* default 300 */
-    double ttl_jitter;     /* fraction, 0..1; default 0.1 (plus or minus 10%) */
+    const char *addr;  /* "host:port" */
+    int timeout_ms;    /* per command; default 200 */
+    int ttl_seconds;   /* default 300 */
+    double ttl_jitter; /* fraction, 0..1; default 0.1 (plus or minus 10%) */
 } cache_options;
 
 /* Creates the cache and starts connecting; returns 0 or a negative errno
@@ -95,8 +95,8 @@ typedef void (*cache_done_cb)(void *arg, int rc);
  * in call order, so entries land in the order they were added. `id` is an
  * explicit stream id such as "0-42". */
 void cache_stream_add(cache *c, const char *stream, const char *id, const cache_field *fields,
-                      size_t nfields, const char *const *del_keys, size_t ndel,
-                      cache_done_cb cb, void *arg);
+                      size_t nfields, const char *const *del_keys, size_t ndel, cache_done_cb cb,
+                      void *arg);
 
 /* Counters for logs and tests. */
 typedef struct cache_stats {

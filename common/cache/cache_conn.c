@@ -64,8 +64,8 @@ static void cache_reconnect_later(cache *c)
 
     if (c->closing)
         return;
-    c->backoff_ms = c->backoff_ms >= CACHE_BACKOFF_MAX_MS / 2 ? CACHE_BACKOFF_MAX_MS
-                                                              : c->backoff_ms * 2;
+    c->backoff_ms =
+        c->backoff_ms >= CACHE_BACKOFF_MAX_MS / 2 ? CACHE_BACKOFF_MAX_MS : c->backoff_ms * 2;
     uv_timer_start(&c->reconnect_timer, cache_on_reconnect, delay, 0);
 }
 

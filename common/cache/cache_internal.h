@@ -56,10 +56,10 @@ struct cache {
     uv_timer_t reconnect_timer; /* the backoff; the connect timeout meanwhile */
     uv_timer_t timeout_timer;
     uv_timer_t delay_timer;
-    uv_idle_t idle; /* runs the ready list and frees dropped contexts */
-    uv_check_t flush; /* writes queued commands at the end of a loop turn */
+    uv_idle_t idle;                 /* runs the ready list and frees dropped contexts */
+    uv_check_t flush;               /* writes queued commands at the end of a loop turn */
     uv_prepare_t flush_before_poll; /* ... or before the poll, if that comes first */
-    int queueing;     /* inside cache_cmd_send: the flush will write */
+    int queueing;                   /* inside cache_cmd_send: the flush will write */
 
     cache_list held, inflight, ready;
     cache_cmd *flights[CACHE_FLIGHT_BUCKETS];
@@ -68,7 +68,7 @@ struct cache {
     /* Teardown: the cache is freed when both counts reach zero. */
     int closing;
     int handles_closing;
-    int own_handles; /* our handles not yet closed */
+    int own_handles;  /* our handles not yet closed */
     int poll_handles; /* adapter poll handles not yet closed */
     void (*close_cb)(void *arg);
     void *close_arg;

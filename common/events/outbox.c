@@ -58,8 +58,8 @@ static const store_migration outbox_migrations[] = {
             " occur_time_ms INTEGER NOT NULL,"
             " state_type TEXT NOT NULL,"
             " state BLOB NOT NULL,"
-            " cache_keys TEXT,"       /* JSON array of key strings, or NULL */
-            " sent_at_ms INTEGER,"    /* NULL until Redis acknowledged */
+            " cache_keys TEXT,"    /* JSON array of key strings, or NULL */
+            " sent_at_ms INTEGER," /* NULL until Redis acknowledged */
             " UNIQUE (aggregate_type, aggregate_id, aggregate_seq));"
             "CREATE INDEX outbox_unsent ON outbox(seq) WHERE sent_at_ms IS NULL;"
             "CREATE TABLE outbox_aggregate_seq ("
@@ -83,18 +83,18 @@ int outbox_migrate(store *st)
 }
 
 #define SQL_NEXT_AGGREGATE_SEQ                                                                     \
-    "INSERT INTO outbox_aggregate_seq(aggregate_type, aggregate_id, seq) VALUES (?1, ?2, 1)"      \
+    "INSERT INTO outbox_aggregate_seq(aggregate_type, aggregate_id, seq) VALUES (?1, ?2, 1)"       \
     " ON CONFLICT(aggregate_type, aggregate_id) DO UPDATE SET seq = seq + 1 RETURNING seq"
 #define SQL_INSERT_EVENT                                                                           \
     "INSERT INTO outbox(event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"     \
-    " occur_time_ms, state_type, state, cache_keys) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"  \
+    " occur_time_ms, state_type, state, cache_keys) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"   \
     " ?10)"
 #define SQL_EPOCH "SELECT epoch_ms FROM outbox_epoch"
 #define SQL_PENDING "SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL"
 #define SQL_CACHE_KEYS "SELECT value FROM json_each(?1) WHERE type = 'text'"
 #define SQL_READ_BATCH                                                                             \
-    "SELECT seq, event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"           \
-    " occur_time_ms, state_type, state, cache_keys FROM outbox WHERE sent_at_ms IS NULL"          \
+    "SELECT seq, event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"            \
+    " occur_time_ms, state_type, state, cache_keys FROM outbox WHERE sent_at_ms IS NULL"           \
     " ORDER BY seq LIMIT ?1"
 #define SQL_MARK_SENT                                                                              \
     "UPDATE outbox SET sent_at_ms = ?1 WHERE seq BETWEEN ?2 AND ?3 AND sent_at_ms IS NULL"
@@ -252,8 +252,8 @@ int outbox_append(store *st, const outbox_event *ev)
     size_t state_len;
     uint8_t *state = outbox_pack_state(ev->state, &state_len);
     int64_t agg_seq = state != NULL ? outbox_next_aggregate_seq(st, ev) : -ENOMEM;
-    err = agg_seq < 0 ? (int)agg_seq : outbox_insert(st, ev, event_id, agg_seq, state,
-                                                      state_len, keys);
+    err = agg_seq < 0 ? (int)agg_seq
+                      : outbox_insert(st, ev, event_id, agg_seq, state, state_len, keys);
     free(state);
     free(keys);
     return err;
@@ -278,14 +278,14 @@ typedef struct outbox_batch outbox_batch;
 typedef struct outbox_item {
     outbox_batch *batch;
     int64_t seq;
-    int rc;                  /* the reply */
-    char id[48];             /* "<epoch_ms>-<seq>" */
+    int rc;      /* the reply */
+    char id[48]; /* "<epoch_ms>-<seq>" */
     char aggregate_seq[24];
     char *type;
     char *aggregate_id;
-    uint8_t *packed;         /* the Event */
+    uint8_t *packed; /* the Event */
     size_t packed_len;
-    char **keys;             /* cache keys to drop with the XADD, owned */
+    char **keys; /* cache keys to drop with the XADD, owned */
     size_t nkeys;
     cache_field fields[4];
 } outbox_item;
@@ -300,15 +300,15 @@ struct outbox_batch {
 struct outbox_relay {
     uv_loop_t *loop;
     store *st;
-    cache *cache;       /* may be NULL: events wait */
-    char *stream;       /* "compact:events:<service>" */
-    int64_t epoch_ms;   /* first part of every stream id */
+    cache *cache;     /* may be NULL: events wait */
+    char *stream;     /* "compact:events:<service>" */
+    int64_t epoch_ms; /* first part of every stream id */
     uv_timer_t backstop;
-    uv_timer_t soon;    /* zero timeout: coalesces kicks */
+    uv_timer_t soon; /* zero timeout: coalesces kicks */
     int open_handles;
     int closing;
-    int again;          /* kicked while a batch was in flight */
-    int outage;         /* a failure was logged; cleared by the next success */
+    int again;  /* kicked while a batch was in flight */
+    int outage; /* a failure was logged; cleared by the next success */
     outbox_batch *inflight;
     void (*close_cb)(void *arg);
     void *close_arg;
@@ -619,11 +619,11 @@ static void outbox_handle_closed(uv_handle_t *h)
     outbox_relay_maybe_closed(r);
 }
 
-int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service,
-                       int interval_ms, outbox_relay **out)
+int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service, int interval_ms,
+                       outbox_relay **out)
 {
-    if (loop == NULL || st == NULL || service == NULL || service[0] == '\0' ||
-        interval_ms <= 0 || out == NULL)
+    if (loop == NULL || st == NULL || service == NULL || service[0] == '\0' || interval_ms <= 0 ||
+        out == NULL)
         return -EINVAL;
     outbox_relay *r = calloc(1, sizeof(*r));
     if (r == NULL)

@@ -38,7 +38,7 @@ typedef struct outbox_event {
     const char *service;        /* "membership" */
     const char *aggregate_type; /* "entity" */
     const char *aggregate_id;
-    const char *type;           /* "entity.created" */
+    const char *type;              /* "entity.created" */
     const ProtobufCMessage *state; /* the aggregate after the change */
     const char *const *cache_keys; /* keys to delete when published; may be NULL */
     size_t cache_keys_count;
@@ -57,8 +57,8 @@ typedef struct outbox_relay outbox_relay;
 /* Starts the relay for `service`: it publishes now, whenever kicked, and on a
  * timer every `interval_ms` (the backstop after a Redis outage). `cache` may
  * be NULL (events then wait). Returns 0 or a negative errno. */
-int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service,
-                       int interval_ms, outbox_relay **out);
+int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service, int interval_ms,
+                       outbox_relay **out);
 
 /* Asks the relay to publish soon (call after every commit). Cheap. */
 void outbox_relay_kick(outbox_relay *r);

@@ -18,8 +18,7 @@
 #define RAW_MAX (HEADER_BYTES + PAGE_TOKEN_KEY_MAX + SUM_BYTES)
 #define TEXT_MAX ((RAW_MAX + 2) / 3 * 4)
 
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* ---- hashing ------------------------------------------------------------ */
 

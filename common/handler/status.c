@@ -7,10 +7,16 @@
 rpc_code status_of_errno(int rc)
 {
     switch (rc) {
-    case -EIO: case -EBUSY: case -EAGAIN: case -ENOSPC: case -EROFS: case -ETIMEDOUT:
+    case -EIO:
+    case -EBUSY:
+    case -EAGAIN:
+    case -ENOSPC:
+    case -EROFS:
+    case -ETIMEDOUT:
     case -ECANCELED:
         return RPC_UNAVAILABLE;
-    case -ESTALE: case -EEXIST:
+    case -ESTALE:
+    case -EEXIST:
         return RPC_ABORTED;
     default:
         return RPC_INTERNAL;
@@ -22,8 +28,8 @@ void status_fail_store(rpc_call *call, int rc, const char *what)
     rpc_call_fail(call, status_of_errno(rc), "store: %s (%s)", what, strerror(-rc));
 }
 
-void status_fail_not_found(rpc_call *call, const char *field, const char *noun,
-                           const char *label, const char *value)
+void status_fail_not_found(rpc_call *call, const char *field, const char *noun, const char *label,
+                           const char *value)
 {
     rpc_call_fail(call, RPC_NOT_FOUND, "%s: no %s with %s \"%s\"", field, noun, label, value);
 }

@@ -28,7 +28,7 @@ void status_fail_store(rpc_call *call, int rc, const char *what);
 
 /* Fails the call with NOT_FOUND: "<field>: no <noun> with <label> \"<value>\""
  * ("id: no entity with id \"ent_...\""). */
-void status_fail_not_found(rpc_call *call, const char *field, const char *noun,
-                           const char *label, const char *value);
+void status_fail_not_found(rpc_call *call, const char *field, const char *noun, const char *label,
+                           const char *value);
 
 #endif

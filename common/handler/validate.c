@@ -229,16 +229,14 @@ static int check_string(rpc_call *call, const char *field, const char *s, size_t
     return 0;
 }
 
-int validate_required_string(rpc_call *call, const char *field, const char *s,
-                             size_t max_chars)
+int validate_required_string(rpc_call *call, const char *field, const char *s, size_t max_chars)
 {
     if (s == NULL || s[strspn(s, " \t\r\n")] == '\0') /* whitespace only is empty too */
         return fail(call, field, "must not be empty");
     return check_string(call, field, s, max_chars, 0);
 }
 
-int validate_optional_string(rpc_call *call, const char *field, const char *s,
-                             size_t max_chars)
+int validate_optional_string(rpc_call *call, const char *field, const char *s, size_t max_chars)
 {
     if (s == NULL || s[0] == '\0')
         return 0;
@@ -288,13 +286,13 @@ int validate_id(rpc_call *call, const char *field, const char *s, const char *pr
         return fail(call, field, problem);
     /* Say what an id looks like: the client most likely passed a name. */
     rpc_call_fail(call, RPC_INVALID_ARGUMENT,
-                  "%s: not a valid id (expected \"%s\" followed by %d characters a-z, 2-7)",
-                  field, prefix, IDS_RANDOM_CHARS);
+                  "%s: not a valid id (expected \"%s\" followed by %d characters a-z, 2-7)", field,
+                  prefix, IDS_RANDOM_CHARS);
     return -1;
 }
 
-int validate_enum(rpc_call *call, const char *field, const ProtobufCEnumDescriptor *desc,
-                  int value, int required)
+int validate_enum(rpc_call *call, const char *field, const ProtobufCEnumDescriptor *desc, int value,
+                  int required)
 {
     if (protobuf_c_enum_descriptor_get_value(desc, value) == NULL) {
         rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: unknown value %d", field, value);
@@ -309,8 +307,8 @@ int validate_max_items(rpc_call *call, const char *field, size_t n, size_t max)
 {
     if (n <= max)
         return 0;
-    rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: at most %zu items allowed (got %zu)", field,
-                  max, n);
+    rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: at most %zu items allowed (got %zu)", field, max,
+                  n);
     return -1;
 }
 

@@ -39,7 +39,6 @@
 #define VALIDATE_PAGE_SIZE_DEFAULT 50
 #define VALIDATE_PAGE_SIZE_MAX 1000
 
-
 /* Flags for validate_text_problem(). */
 enum validate_text_flags {
     VALIDATE_MULTILINE = 1 << 0, /* allow \n, \r and \t; allow edge whitespace */
@@ -80,12 +79,10 @@ int validate_page_size_value(int32_t requested, int *out);
 int validate_present(rpc_call *call, const char *field, const void *msg);
 
 /* Not empty (nor whitespace only), single-line text, at most `max_chars`. */
-int validate_required_string(rpc_call *call, const char *field, const char *s,
-                             size_t max_chars);
+int validate_required_string(rpc_call *call, const char *field, const char *s, size_t max_chars);
 
 /* Empty, or else as validate_required_string. */
-int validate_optional_string(rpc_call *call, const char *field, const char *s,
-                             size_t max_chars);
+int validate_optional_string(rpc_call *call, const char *field, const char *s, size_t max_chars);
 
 /* Multi-line text, possibly empty, at most `max_chars`. */
 int validate_text(rpc_call *call, const char *field, const char *s, size_t max_chars);
@@ -101,8 +98,8 @@ int validate_id(rpc_call *call, const char *field, const char *s, const char *pr
 
 /* `value` is a number of `desc` ("unknown value 7"); with `required` it must
  * also not be the zero value ("must be set"). */
-int validate_enum(rpc_call *call, const char *field, const ProtobufCEnumDescriptor *desc,
-                  int value, int required);
+int validate_enum(rpc_call *call, const char *field, const ProtobufCEnumDescriptor *desc, int value,
+                  int required);
 
 /* A repeated field holds at most `max` items. */
 int validate_max_items(rpc_call *call, const char *field, size_t n, size_t max);

@@ -88,8 +88,7 @@ static size_t pbjson_elem_size(ProtobufCType type)
     return 0;
 }
 
-static const char pbjson_b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char pbjson_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* ---- message to JSON ---------------------------------------------------- */
 
@@ -239,7 +238,7 @@ static int pbjson_is_zero(const ProtobufCFieldDescriptor *f, const void *p)
     case PROTOBUF_C_TYPE_MESSAGE:
         return *(ProtobufCMessage *const *)p == NULL;
     case PROTOBUF_C_TYPE_FLOAT:
-        return *(const float *)p == 0;   /* as protobuf-c: -0 is not packed either */
+        return *(const float *)p == 0; /* as protobuf-c: -0 is not packed either */
     case PROTOBUF_C_TYPE_DOUBLE:
         return *(const double *)p == 0;
     default: {
@@ -361,12 +360,12 @@ int pbjson__fail(pbjson_reader *rd, const char *fmt, ...)
 static size_t pbjson_path_push(pbjson_reader *rd, const char *name)
 {
     size_t mark = rd->len;
-    int n = snprintf(rd->path + rd->len, sizeof(rd->path) - rd->len, "%s%s",
-                     rd->len ? "." : "", name);
+    int n =
+        snprintf(rd->path + rd->len, sizeof(rd->path) - rd->len, "%s%s", rd->len ? "." : "", name);
 
     if (n > 0)
-        rd->len += (size_t)n < sizeof(rd->path) - rd->len ? (size_t)n
-                                                           : sizeof(rd->path) - rd->len - 1;
+        rd->len +=
+            (size_t)n < sizeof(rd->path) - rd->len ? (size_t)n : sizeof(rd->path) - rd->len - 1;
     return mark;
 }
 
@@ -393,14 +392,20 @@ static void pbjson_path_pop(pbjson_reader *rd, size_t mark)
 static const char *pbjson_type_name(const json_t *j)
 {
     switch (json_typeof(j)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
     case JSON_INTEGER:
-    case JSON_REAL: return "a number";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "something else";
 }
@@ -521,7 +526,7 @@ static int pbjson_get_enum(pbjson_reader *rd, const ProtobufCEnumDescriptor *ed,
             protobuf_c_enum_descriptor_get_value_by_name(ed, json_string_value(j));
         if (!ev)
             return pbjson__fail(rd, "unknown enum value \"%s\" for %s", json_string_value(j),
-                               ed->name);
+                                ed->name);
         *out = ev->value;
         return 0;
     }
@@ -529,14 +534,13 @@ static int pbjson_get_enum(pbjson_reader *rd, const ProtobufCEnumDescriptor *ed,
         *out = (int)v;
         return 0;
     }
-    return pbjson__fail(rd, "expected a %s name or number, got %s", ed->name,
-                       pbjson_type_name(j));
+    return pbjson__fail(rd, "expected a %s name or number, got %s", ed->name, pbjson_type_name(j));
 }
 
 static int pbjson_b64_value(int c)
 {
     if (c == '-')
-        return 62;  /* URL-safe alphabet */
+        return 62; /* URL-safe alphabet */
     if (c == '_')
         return 63;
     const char *p = c ? strchr(pbjson_b64, c) : NULL;
@@ -595,8 +599,8 @@ static char *pbjson_strdup(const char *s)
 }
 
 /* Reads one non-message value of field f into p (an element or the member). */
-static int pbjson_scalar_in(pbjson_reader *rd, const ProtobufCFieldDescriptor *f,
-                            const json_t *j, void *p)
+static int pbjson_scalar_in(pbjson_reader *rd, const ProtobufCFieldDescriptor *f, const json_t *j,
+                            void *p)
 {
     int64_t i = 0;
     uint64_t u = 0;
@@ -666,8 +670,8 @@ static int pbjson_submessage_in(pbjson_reader *rd, const ProtobufCMessageDescrip
     return pbjson_message_in(rd, desc, j, sub);
 }
 
-static int pbjson_repeated_in(pbjson_reader *rd, const ProtobufCFieldDescriptor *f,
-                              const json_t *j, ProtobufCMessage *msg)
+static int pbjson_repeated_in(pbjson_reader *rd, const ProtobufCFieldDescriptor *f, const json_t *j,
+                              ProtobufCMessage *msg)
 {
     size_t *count = pbjson__at(msg, f->quantifier_offset);
     char **arr = pbjson__at(msg, f->offset);
@@ -716,7 +720,7 @@ static void pbjson_oneof_names(const ProtobufCMessageDescriptor *desc,
             continue;
         pbjson__json_name(g->name, name, sizeof(name));
         if (len + strlen(name) + 3 > size)
-            break;  /* the names so far are enough for a message */
+            break; /* the names so far are enough for a message */
         if (len)
             strcat(buf, ", ");
         strcat(buf, name);
@@ -794,7 +798,7 @@ static int pbjson_field_in(pbjson_reader *rd, const ProtobufCMessageDescriptor *
     if (strcmp(name, f->name) != 0 && json_object_get(obj, name) && json_object_get(obj, f->name))
         return pbjson__fail(rd, "given twice, as %s and %s", name, f->name);
     if (json_is_null(value)) {
-        rc = 0;  /* null means the default */
+        rc = 0; /* null means the default */
     } else if (f->label == PROTOBUF_C_LABEL_REPEATED) {
         rc = pbjson_repeated_in(rd, f, value, msg);
     } else {
@@ -820,14 +824,15 @@ static int pbjson_message_in(pbjson_reader *rd, const ProtobufCMessageDescriptor
         rc = pbjson__field_mask_in(rd, json, msg);
     else if (!json_is_object(json))
         rc = pbjson__fail(rd, "expected %s, got %s",
-                         strcmp(desc->name, pbjson_timestamp_name) == 0
-                             ? "an RFC 3339 time such as \"2026-11-30T03:19:51Z\""
-                         : strcmp(desc->name, pbjson_field_mask_name) == 0
-                             ? "field paths separated by commas"
-                             : "an object",
-                         pbjson_type_name(json));
+                          strcmp(desc->name, pbjson_timestamp_name) == 0
+                              ? "an RFC 3339 time such as \"2026-11-30T03:19:51Z\""
+                          : strcmp(desc->name, pbjson_field_mask_name) == 0
+                              ? "field paths separated by commas"
+                              : "an object",
+                          pbjson_type_name(json));
     else {
-        json_object_foreach((json_t *)json, key, value) {
+        json_object_foreach((json_t *)json, key, value)
+        {
             rc = pbjson_field_in(rd, desc, json, key, value, msg);
             if (rc < 0)
                 break;

@@ -208,8 +208,8 @@ static int pbjson_parse_rfc3339(const char *s, int64_t *secs, int32_t *nanos)
             pbjson_digits(&p, 2, &om) || oh > 23 || om > 59)
             return -1;
     }
-    if (*p || y < 1 || mo < 1 || mo > 12 || d < 1 || d > pbjson_days_in_month(y, mo) ||
-        h > 23 || mi > 59 || se > 59)
+    if (*p || y < 1 || mo < 1 || mo > 12 || d < 1 || d > pbjson_days_in_month(y, mo) || h > 23 ||
+        mi > 59 || se > 59)
         return -1;
     *secs = pbjson_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
             sign * (oh * 3600 + om * 60);

@@ -21,15 +21,15 @@
 #define METRICS_OTHER "other"
 
 typedef struct metrics__row {
-    char *label;                            /* "pkg.Service/Method" */
+    char *label; /* "pkg.Service/Method" */
     uint64_t calls[METRICS_CODES];
-    uint64_t buckets[METRICS_BUCKETS + 1];  /* per bucket, not cumulative; last is +Inf */
+    uint64_t buckets[METRICS_BUCKETS + 1]; /* per bucket, not cumulative; last is +Inf */
     uint64_t count;
     double sum;
 } metrics__row;
 
 struct metrics_rpc {
-    metrics__row *rows;                     /* capacity + 1: the last is "other" */
+    metrics__row *rows; /* capacity + 1: the last is "other" */
     size_t count, capacity;
     metrics_sample_fn in_flight;
     void *arg;
@@ -41,7 +41,7 @@ typedef struct metrics__family {
     char *name, *help;
     metrics_sample_fn fn;
     void *arg;
-    metrics_rpc *rpc;                       /* set: the RPC families, the rest unused */
+    metrics_rpc *rpc; /* set: the RPC families, the rest unused */
 } metrics__family;
 
 struct metrics {
@@ -52,19 +52,21 @@ struct metrics {
 typedef struct metrics__buf {
     char *data;
     size_t len, cap;
-    int failed;                             /* an allocation failed: the text is void */
+    int failed; /* an allocation failed: the text is void */
 } metrics__buf;
 
 static const double metrics_bounds[METRICS_BUCKETS] = METRICS_BUCKET_BOUNDS;
 
 /* ---- registry ----------------------------------------------------------- */
 
-int metrics_new(metrics **out) {
+int metrics_new(metrics **out)
+{
     *out = calloc(1, sizeof **out);
     return *out ? 0 : -ENOMEM;
 }
 
-static void metrics_rpc_free(metrics_rpc *r) {
+static void metrics_rpc_free(metrics_rpc *r)
+{
     if (r == NULL)
         return;
     for (size_t i = 0; i <= r->capacity; i++)
@@ -73,7 +75,8 @@ static void metrics_rpc_free(metrics_rpc *r) {
     free(r);
 }
 
-void metrics_free(metrics *m) {
+void metrics_free(metrics *m)
+{
     if (m == NULL)
         return;
     for (metrics__family *f = m->first, *next; f; f = next) {
@@ -86,26 +89,29 @@ void metrics_free(metrics *m) {
     free(m);
 }
 
-static int metrics_name_ok(const char *name) {
+static int metrics_name_ok(const char *name)
+{
     if (name == NULL || *name == '\0' || (*name >= '0' && *name <= '9'))
         return 0;
     for (const char *c = name; *c; c++) {
-        int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                 (*c >= '0' && *c <= '9') || *c == '_' || *c == ':';
+        int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                 *c == '_' || *c == ':';
         if (!ok)
             return 0;
     }
     return 1;
 }
 
-static int metrics_name_taken(const metrics *m, const char *name) {
+static int metrics_name_taken(const metrics *m, const char *name)
+{
     for (const metrics__family *f = m->first; f; f = f->next)
         if (f->name && strcmp(f->name, name) == 0)
             return 1;
     return 0;
 }
 
-static void metrics_append_family(metrics *m, metrics__family *f) {
+static void metrics_append_family(metrics *m, metrics__family *f)
+{
     if (m->last)
         m->last->next = f;
     else
@@ -114,7 +120,8 @@ static void metrics_append_family(metrics *m, metrics__family *f) {
 }
 
 int metrics_add_sampled(metrics *m, metrics_type type, const char *name, const char *help,
-                        metrics_sample_fn fn, void *arg) {
+                        metrics_sample_fn fn, void *arg)
+{
     if (!metrics_name_ok(name) || fn == NULL || metrics_name_taken(m, name))
         return -EINVAL;
     metrics__family *f = calloc(1, sizeof *f);
@@ -136,7 +143,8 @@ int metrics_add_sampled(metrics *m, metrics_type type, const char *name, const c
 }
 
 int metrics_add_rpc(metrics *m, size_t capacity, metrics_sample_fn in_flight, void *arg,
-                    metrics_rpc **out) {
+                    metrics_rpc **out)
+{
     if (m->rpc)
         return -EEXIST;
     metrics__family *f = calloc(1, sizeof *f);
@@ -162,7 +170,8 @@ int metrics_add_rpc(metrics *m, size_t capacity, metrics_sample_fn in_flight, vo
     return 0;
 }
 
-int metrics_rpc_add_method(metrics_rpc *r, const char *path) {
+int metrics_rpc_add_method(metrics_rpc *r, const char *path)
+{
     assert(r != NULL && path != NULL);
     const char *label = path[0] == '/' ? path + 1 : path;
     for (size_t i = 0; i < r->count; i++)
@@ -179,7 +188,8 @@ int metrics_rpc_add_method(metrics_rpc *r, const char *path) {
 
 /* ---- the hot path ------------------------------------------------------- */
 
-static metrics__row *metrics_rpc_row(metrics_rpc *r, const char *path) {
+static metrics__row *metrics_rpc_row(metrics_rpc *r, const char *path)
+{
     const char *label = path && path[0] == '/' ? path + 1 : path;
     for (size_t i = 0; label && i < r->count; i++)
         if (strcmp(r->rows[i].label, label) == 0)
@@ -187,7 +197,8 @@ static metrics__row *metrics_rpc_row(metrics_rpc *r, const char *path) {
     return &r->rows[r->capacity];
 }
 
-void metrics_rpc_observe(metrics_rpc *r, const char *path, int code, double seconds) {
+void metrics_rpc_observe(metrics_rpc *r, const char *path, int code, double seconds)
+{
     if (r == NULL)
         return;
     metrics__row *row = metrics_rpc_row(r, path);
@@ -208,7 +219,8 @@ void metrics_rpc_observe(metrics_rpc *r, const char *path, int code, double seco
 
 static void buf_printf(metrics__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void buf_printf(metrics__buf *b, const char *fmt, ...) {
+static void buf_printf(metrics__buf *b, const char *fmt, ...)
+{
     if (b->failed)
         return;
     for (;;) {
@@ -237,7 +249,8 @@ static void buf_printf(metrics__buf *b, const char *fmt, ...) {
 
 /* The shortest text that reads back as the same double; Prometheus'
  * spellings of the special values. */
-static void metrics_format_double(double v, char *out, size_t size) {
+static void metrics_format_double(double v, char *out, size_t size)
+{
     if (isnan(v)) {
         snprintf(out, size, "NaN");
         return;
@@ -254,7 +267,8 @@ static void metrics_format_double(double v, char *out, size_t size) {
 }
 
 /* A label value with \, " and newline escaped, as the format requires. */
-static void buf_label(metrics__buf *b, const char *value) {
+static void buf_label(metrics__buf *b, const char *value)
+{
     for (const char *c = value; *c; c++) {
         if (*c == '\\' || *c == '"')
             buf_printf(b, "\\%c", *c);
@@ -266,7 +280,8 @@ static void buf_label(metrics__buf *b, const char *value) {
 }
 
 /* HELP text escapes only \ and newline. */
-static void buf_header(metrics__buf *b, const char *name, const char *help, const char *type) {
+static void buf_header(metrics__buf *b, const char *name, const char *help, const char *type)
+{
     buf_printf(b, "# HELP %s ", name);
     for (const char *c = help; *c; c++) {
         if (*c == '\\')
@@ -279,14 +294,16 @@ static void buf_header(metrics__buf *b, const char *name, const char *help, cons
     buf_printf(b, "\n# TYPE %s %s\n", name, type);
 }
 
-static void render_sampled(metrics__buf *b, const metrics__family *f) {
+static void render_sampled(metrics__buf *b, const metrics__family *f)
+{
     char value[32];
     metrics_format_double(f->fn(f->arg), value, sizeof value);
     buf_header(b, f->name, f->help, f->type == METRICS_COUNTER ? "counter" : "gauge");
     buf_printf(b, "%s %s\n", f->name, value);
 }
 
-static void render_calls(metrics__buf *b, const metrics_rpc *r) {
+static void render_calls(metrics__buf *b, const metrics_rpc *r)
+{
     buf_header(b, "compact_rpc_calls_total", "gRPC calls finished, by method and status code.",
                "counter");
     for (size_t i = 0; i <= r->capacity; i++) {
@@ -302,7 +319,8 @@ static void render_calls(metrics__buf *b, const metrics_rpc *r) {
     }
 }
 
-static void render_histogram_row(metrics__buf *b, const metrics__row *row) {
+static void render_histogram_row(metrics__buf *b, const metrics__row *row)
+{
     static const char *const name = "compact_rpc_call_duration_seconds";
     char text[32];
     uint64_t cumulative = 0;
@@ -322,7 +340,8 @@ static void render_histogram_row(metrics__buf *b, const metrics__row *row) {
     buf_printf(b, "\"} %llu\n", (unsigned long long)row->count);
 }
 
-static void render_rpc(metrics__buf *b, const metrics_rpc *r) {
+static void render_rpc(metrics__buf *b, const metrics_rpc *r)
+{
     render_calls(b, r);
     buf_header(b, "compact_rpc_call_duration_seconds",
                "Time from a call's arrival to its end, by method.", "histogram");
@@ -337,7 +356,8 @@ static void render_rpc(metrics__buf *b, const metrics_rpc *r) {
     }
 }
 
-int metrics_render(metrics *m, char **text, size_t *len) {
+int metrics_render(metrics *m, char **text, size_t *len)
+{
     metrics__buf b = {.cap = 4096};
     b.data = malloc(b.cap);
     if (b.data == NULL)

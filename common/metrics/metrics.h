@@ -36,9 +36,11 @@
 
 /* Upper bounds (seconds) of the latency buckets, then +Inf. */
 #define METRICS_BUCKETS 12
-#define METRICS_BUCKET_BOUNDS \
-    { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0 }
-#define METRICS_CODES 17        /* gRPC status codes 0..16 */
+#define METRICS_BUCKET_BOUNDS                                                                      \
+    {                                                                                              \
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0                  \
+    }
+#define METRICS_CODES 17 /* gRPC status codes 0..16 */
 
 typedef struct metrics metrics;
 typedef struct metrics_rpc metrics_rpc;

@@ -36,13 +36,13 @@
 #define METRICS_HTTP_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 typedef struct metrics_http__conn {
-    uv_tcp_t tcp;                      /* first: H2O's close callback gets &tcp */
+    uv_tcp_t tcp; /* first: H2O's close callback gets &tcp */
     metrics_http *owner;
     struct metrics_http__conn *prev, *next;
 } metrics_http__conn;
 
 typedef struct metrics_http__handler {
-    h2o_handler_t super;               /* first: H2O hands us &super */
+    h2o_handler_t super; /* first: H2O hands us &super */
     metrics_http *owner;
 } metrics_http__handler;
 
@@ -53,8 +53,8 @@ struct metrics_http {
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     uv_tcp_t listener;
-    uv_timer_t fence[2];               /* never started: only closed, see above */
-    metrics_http__conn *conns;         /* open connections */
+    uv_timer_t fence[2];       /* never started: only closed, see above */
+    metrics_http__conn *conns; /* open connections */
     int closing, listener_closed, disposed;
     metrics_http_closed_cb closed_cb;
     void *closed_arg;
@@ -62,11 +62,13 @@ struct metrics_http {
 
 /* ---- requests ----------------------------------------------------------- */
 
-static int metrics_http_is(h2o_iovec_t v, const char *s) {
+static int metrics_http_is(h2o_iovec_t v, const char *s)
+{
     return h2o_memis(v.base, v.len, s, strlen(s));
 }
 
-static void metrics_http_send_text(h2o_req_t *req, metrics *registry) {
+static void metrics_http_send_text(h2o_req_t *req, metrics *registry)
+{
     char *text = NULL;
     size_t len = 0;
     if (metrics_render(registry, &text, &len) != 0) {
@@ -83,7 +85,8 @@ static void metrics_http_send_text(h2o_req_t *req, metrics *registry) {
 }
 
 /* Every request of the one path "/" comes here; h2o_send_* answer at once. */
-static int metrics_http_on_req(h2o_handler_t *self, h2o_req_t *req) {
+static int metrics_http_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
     metrics_http *h = ((metrics_http__handler *)self)->owner;
     req->http1_is_persistent = 0; /* one request per connection, see metrics_http.h */
     if (!metrics_http_is(req->path_normalized, "/metrics")) {
@@ -103,7 +106,8 @@ static int metrics_http_on_req(h2o_handler_t *self, h2o_req_t *req) {
 
 static void metrics_http_maybe_finish(metrics_http *h);
 
-static void metrics_http_conn_unlink(metrics_http__conn *c) {
+static void metrics_http_conn_unlink(metrics_http__conn *c)
+{
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -113,7 +117,8 @@ static void metrics_http_conn_unlink(metrics_http__conn *c) {
 }
 
 /* H2O's socket is gone and the handle closed: the one place a conn ends. */
-static void metrics_http_on_conn_closed(uv_handle_t *handle) {
+static void metrics_http_on_conn_closed(uv_handle_t *handle)
+{
     metrics_http__conn *c = (metrics_http__conn *)handle;
     metrics_http *h = c->owner;
     metrics_http_conn_unlink(c);
@@ -121,7 +126,8 @@ static void metrics_http_on_conn_closed(uv_handle_t *handle) {
     metrics_http_maybe_finish(h);
 }
 
-static void metrics_http_on_accept(uv_stream_t *listener, int status) {
+static void metrics_http_on_accept(uv_stream_t *listener, int status)
+{
     metrics_http *h = listener->data;
     if (status != 0 || h->closing)
         return;
@@ -144,7 +150,8 @@ static void metrics_http_on_accept(uv_stream_t *listener, int status) {
 
 /* ---- lifetime ----------------------------------------------------------- */
 
-int metrics_http_new(uv_loop_t *loop, metrics *registry, metrics_http **out) {
+int metrics_http_new(uv_loop_t *loop, metrics *registry, metrics_http **out)
+{
     metrics_http *h = calloc(1, sizeof *h);
     if (h == NULL)
         return -ENOMEM;
@@ -172,7 +179,8 @@ int metrics_http_new(uv_loop_t *loop, metrics *registry, metrics_http **out) {
 }
 
 /* "host:port" or "[v6]:port" -> a passive address for bind. */
-static int metrics_http_resolve(const char *listen, struct sockaddr_storage *out) {
+static int metrics_http_resolve(const char *listen, struct sockaddr_storage *out)
+{
     char host[256];
     const char *colon = strrchr(listen, ':');
     if (colon == NULL || colon == listen || (size_t)(colon - listen) >= sizeof host)
@@ -185,7 +193,8 @@ static int metrics_http_resolve(const char *listen, struct sockaddr_storage *out
         host[n - 1] = '\0';
         name = host + 1;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(name, colon + 1, &hints, &res);
@@ -196,7 +205,8 @@ static int metrics_http_resolve(const char *listen, struct sockaddr_storage *out
     return 0;
 }
 
-int metrics_http_listen(metrics_http *h, const char *listen) {
+int metrics_http_listen(metrics_http *h, const char *listen)
+{
     struct sockaddr_storage addr;
     int rc = metrics_http_resolve(listen, &addr);
     if (rc == 0)
@@ -213,7 +223,8 @@ int metrics_http_listen(metrics_http *h, const char *listen) {
                                       : ntohs(((struct sockaddr_in *)&addr)->sin_port);
 }
 
-static void metrics_http_on_fence1_closed(uv_handle_t *handle) {
+static void metrics_http_on_fence1_closed(uv_handle_t *handle)
+{
     metrics_http *h = handle->data;
     metrics_http_closed_cb cb = h->closed_cb;
     void *arg = h->closed_arg;
@@ -222,12 +233,14 @@ static void metrics_http_on_fence1_closed(uv_handle_t *handle) {
         cb(arg);
 }
 
-static void metrics_http_on_fence0_closed(uv_handle_t *handle) {
+static void metrics_http_on_fence0_closed(uv_handle_t *handle)
+{
     metrics_http *h = handle->data;
     uv_close((uv_handle_t *)&h->fence[1], metrics_http_on_fence1_closed);
 }
 
-static void metrics_http_maybe_finish(metrics_http *h) {
+static void metrics_http_maybe_finish(metrics_http *h)
+{
     if (!h->closing || !h->listener_closed || h->conns != NULL || h->disposed)
         return;
     h->disposed = 1;
@@ -236,13 +249,15 @@ static void metrics_http_maybe_finish(metrics_http *h) {
     uv_close((uv_handle_t *)&h->fence[0], metrics_http_on_fence0_closed);
 }
 
-static void metrics_http_on_listener_closed(uv_handle_t *handle) {
+static void metrics_http_on_listener_closed(uv_handle_t *handle)
+{
     metrics_http *h = handle->data;
     h->listener_closed = 1;
     metrics_http_maybe_finish(h);
 }
 
-void metrics_http_close(metrics_http *h, metrics_http_closed_cb cb, void *arg) {
+void metrics_http_close(metrics_http *h, metrics_http_closed_cb cb, void *arg)
+{
     if (h == NULL) {
         if (cb)
             cb(arg);
@@ -256,8 +271,7 @@ void metrics_http_close(metrics_http *h, metrics_http_closed_cb cb, void *arg) {
      * connection itself, as if the client had gone. */
     for (metrics_http__conn *c = h->conns; c; c = c->next) {
         uv_os_fd_t fd;
-        if (!uv_is_closing((uv_handle_t *)&c->tcp) &&
-            uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        if (!uv_is_closing((uv_handle_t *)&c->tcp) && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
             shutdown(fd, SHUT_RDWR);
     }
 }

@@ -121,7 +121,7 @@ int pbmsg_swap_field(ProtobufCMessage *a, ProtobufCMessage *b, const char *name)
     if (f->label == PROTOBUF_C_LABEL_REPEATED || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
         (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset))
         swap_bytes((char *)a + f->quantifier_offset, (char *)b + f->quantifier_offset,
-                   f->label == PROTOBUF_C_LABEL_REPEATED ? sizeof(size_t)
+                   f->label == PROTOBUF_C_LABEL_REPEATED      ? sizeof(size_t)
                    : (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ? sizeof(uint32_t)
                                                               : sizeof(protobuf_c_boolean));
     return 0;

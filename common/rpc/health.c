@@ -20,7 +20,7 @@ typedef struct health_watcher {
     struct health_watcher *next;
     rpc_call *call;
     health *h;
-    int known;                       /* the name asked for exists */
+    int known; /* the name asked for exists */
 } health_watcher;
 
 struct health {
@@ -31,7 +31,8 @@ struct health {
     health_watcher *watchers;
 };
 
-static int health_knows(const health *h, const char *name) {
+static int health_knows(const health *h, const char *name)
+{
     if (name == NULL || *name == '\0')
         return 1;
     for (size_t i = 0; i < h->names_count; i++)
@@ -40,20 +41,23 @@ static int health_knows(const health *h, const char *name) {
     return 0;
 }
 
-static int status_for(const health *h, int known) {
+static int status_for(const health *h, int known)
+{
     if (!known)
         return GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
     return h->serving ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
                       : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 }
 
-static void send_status(health_watcher *w) {
+static void send_status(health_watcher *w)
+{
     check_response resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
     resp.status = status_for(w->h, w->known);
     rpc_call_write(w->call, &resp.base, NULL, NULL);
 }
 
-static void handle_check(rpc_call *call, const ProtobufCMessage *request, void *data) {
+static void handle_check(rpc_call *call, const ProtobufCMessage *request, void *data)
+{
     health *h = data;
     const check_request *req = (const check_request *)request;
     if (!health_knows(h, req->service)) {
@@ -65,7 +69,8 @@ static void handle_check(rpc_call *call, const ProtobufCMessage *request, void *
     rpc_call_reply(call, &resp.base);
 }
 
-static void watcher_unlink(health_watcher *w) {
+static void watcher_unlink(health_watcher *w)
+{
     for (health_watcher **p = &w->h->watchers; *p; p = &(*p)->next)
         if (*p == w) {
             *p = w->next;
@@ -74,7 +79,8 @@ static void watcher_unlink(health_watcher *w) {
 }
 
 /* The client went away (or the server ended the stream): end and forget. */
-static void on_watch_done(rpc_call *call, void *arg) {
+static void on_watch_done(rpc_call *call, void *arg)
+{
     health_watcher *w = arg;
     watcher_unlink(w);
     if (!rpc_call_ended(call))
@@ -82,7 +88,8 @@ static void on_watch_done(rpc_call *call, void *arg) {
     free(w);
 }
 
-static void handle_watch(rpc_call *call, const ProtobufCMessage *request, void *data) {
+static void handle_watch(rpc_call *call, const ProtobufCMessage *request, void *data)
+{
     health *h = data;
     const check_request *req = (const check_request *)request;
     health_watcher *w = calloc(1, sizeof *w);
@@ -110,7 +117,8 @@ static const rpc_method health_methods[] = {
     {.name = NULL},
 };
 
-int health_new(rpc_server *srv, const char *const *service_names, health **out) {
+int health_new(rpc_server *srv, const char *const *service_names, health **out)
+{
     health *h = calloc(1, sizeof *h);
     if (h == NULL)
         return -ENOMEM;
@@ -134,7 +142,8 @@ int health_new(rpc_server *srv, const char *const *service_names, health **out) 
     return 0;
 }
 
-void health_set_serving(health *h, int serving) {
+void health_set_serving(health *h, int serving)
+{
     serving = serving && !h->shut_down;
     if (h->serving == serving)
         return;
@@ -144,11 +153,13 @@ void health_set_serving(health *h, int serving) {
         send_status(w);
 }
 
-int health_serving(const health *h) {
+int health_serving(const health *h)
+{
     return h->serving;
 }
 
-void health_shutdown(health *h) {
+void health_shutdown(health *h)
+{
     health_set_serving(h, 0);
     h->shut_down = 1;
     /* End every stream: the watcher is freed by on_watch_done when the call
@@ -157,7 +168,8 @@ void health_shutdown(health *h) {
         rpc_call_finish(w->call, RPC_OK, NULL);
 }
 
-void health_free(health *h) {
+void health_free(health *h)
+{
     if (h == NULL)
         return;
     for (size_t i = 0; i < h->names_count; i++)
@@ -174,7 +186,8 @@ typedef struct probe_result {
 } probe_result;
 
 static void on_probe_reply(void *arg, rpc_code code, const char *message,
-                           const ProtobufCMessage *reply) {
+                           const ProtobufCMessage *reply)
+{
     probe_result *res = arg;
     res->done = 1;
     switch (code) {
@@ -197,7 +210,8 @@ static void on_probe_reply(void *arg, rpc_code code, const char *message,
     res->rc = resp->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
 }
 
-int health_probe(const char *target, const char *service, int timeout_ms) {
+int health_probe(const char *target, const char *service, int timeout_ms)
+{
     uv_loop_t loop;
     rpc_runtime *rt = NULL;
     rpc_channel *ch = NULL;

@@ -36,7 +36,8 @@ struct reflection {
 
 /* ---- finding files ------------------------------------------------------ */
 
-static const file_proto *file_by_name(const reflection *r, const char *name) {
+static const file_proto *file_by_name(const reflection *r, const char *name)
+{
     for (size_t i = 0; i < r->set->n_file; i++)
         if (strcmp(r->set->file[i]->name, name) == 0)
             return r->set->file[i];
@@ -45,7 +46,8 @@ static const file_proto *file_by_name(const reflection *r, const char *name) {
 
 /* "<scope>.<name>", or "<name>" with no scope, into buf; a name that does
  * not fit comes out empty, which matches no symbol. */
-static const char *join(char *buf, size_t size, const char *scope, const char *name) {
+static const char *join(char *buf, size_t size, const char *scope, const char *name)
+{
     size_t slen = scope ? strlen(scope) : 0, nlen = strlen(name);
     if (slen + nlen + 2 > size) {
         buf[0] = '\0';
@@ -59,12 +61,14 @@ static const char *join(char *buf, size_t size, const char *scope, const char *n
     return buf;
 }
 
-static int symbol_is(const char *symbol, const char *scope, const char *name) {
+static int symbol_is(const char *symbol, const char *scope, const char *name)
+{
     char full[512];
     return strcmp(symbol, join(full, sizeof full, scope, name)) == 0;
 }
 
-static int message_defines(const message_proto *m, const char *scope, const char *symbol) {
+static int message_defines(const message_proto *m, const char *scope, const char *symbol)
+{
     char full[512];
     join(full, sizeof full, scope, m->name);
     size_t len = strlen(full);
@@ -84,7 +88,8 @@ static int message_defines(const message_proto *m, const char *scope, const char
     return 0;
 }
 
-static int file_defines(const file_proto *f, const char *symbol) {
+static int file_defines(const file_proto *f, const char *symbol)
+{
     const char *pkg = f->package;
     for (size_t i = 0; i < f->n_message_type; i++)
         if (message_defines(f->message_type[i], pkg, symbol))
@@ -105,7 +110,8 @@ static int file_defines(const file_proto *f, const char *symbol) {
     return 0;
 }
 
-static const file_proto *file_by_symbol(const reflection *r, const char *symbol) {
+static const file_proto *file_by_symbol(const reflection *r, const char *symbol)
+{
     for (size_t i = 0; i < r->set->n_file; i++)
         if (file_defines(r->set->file[i], symbol))
             return r->set->file[i];
@@ -119,7 +125,8 @@ typedef struct file_list {
     size_t count;
 } file_list;
 
-static int file_list_has(const file_list *l, const file_proto *f) {
+static int file_list_has(const file_list *l, const file_proto *f)
+{
     for (size_t i = 0; i < l->count; i++)
         if (l->files[i] == f)
             return 1;
@@ -127,7 +134,8 @@ static int file_list_has(const file_list *l, const file_proto *f) {
 }
 
 /* `f` after its imports, each file once (imports cannot form cycles). */
-static void file_list_add(const reflection *r, file_list *l, const file_proto *f) {
+static void file_list_add(const reflection *r, file_list *l, const file_proto *f)
+{
     if (f == NULL || file_list_has(l, f))
         return;
     for (size_t i = 0; i < f->n_dependency; i++)
@@ -138,12 +146,13 @@ static void file_list_add(const reflection *r, file_list *l, const file_proto *f
 
 static void reply_files(refl_response *resp, const file_list *l,
                         Grpc__Reflection__V1alpha__FileDescriptorResponse *fdr,
-                        ProtobufCBinaryData *blobs) {
+                        ProtobufCBinaryData *blobs)
+{
     for (size_t i = 0; i < l->count; i++) {
         size_t len = protobuf_c_message_get_packed_size(&l->files[i]->base);
         blobs[i].data = malloc(len);
-        blobs[i].len = blobs[i].data ? protobuf_c_message_pack(&l->files[i]->base, blobs[i].data)
-                                     : 0;
+        blobs[i].len =
+            blobs[i].data ? protobuf_c_message_pack(&l->files[i]->base, blobs[i].data) : 0;
     }
     fdr->n_file_descriptor_proto = l->count;
     fdr->file_descriptor_proto = blobs;
@@ -153,7 +162,8 @@ static void reply_files(refl_response *resp, const file_list *l,
 }
 
 static void reply_error(refl_response *resp, Grpc__Reflection__V1alpha__ErrorResponse *err,
-                        rpc_code code, const char *message) {
+                        rpc_code code, const char *message)
+{
     err->error_code = code;
     err->error_message = (char *)message;
     resp->message_response_case =
@@ -162,7 +172,8 @@ static void reply_error(refl_response *resp, Grpc__Reflection__V1alpha__ErrorRes
 }
 
 /* Answers one request into a packed v1alpha response (caller frees data). */
-static ProtobufCBinaryData answer(const reflection *r, const refl_request *req) {
+static ProtobufCBinaryData answer(const reflection *r, const refl_request *req)
+{
     refl_response resp = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__INIT;
     Grpc__Reflection__V1alpha__FileDescriptorResponse fdr =
         GRPC__REFLECTION__V1ALPHA__FILE_DESCRIPTOR_RESPONSE__INIT;
@@ -241,7 +252,8 @@ typedef struct refl_stream {
 static void on_next_request(rpc_call *call, const ProtobufCMessage *msg, void *arg);
 
 /* Answers `msg` (a request of either version) and asks for the next one. */
-static void serve_one(rpc_call *call, refl_stream *s, const ProtobufCMessage *msg) {
+static void serve_one(rpc_call *call, refl_stream *s, const ProtobufCMessage *msg)
+{
     size_t len = protobuf_c_message_get_packed_size(msg);
     uint8_t *bytes = malloc(len ? len : 1);
     ProtobufCMessage *req = NULL;
@@ -269,7 +281,8 @@ static void serve_one(rpc_call *call, refl_stream *s, const ProtobufCMessage *ms
     rpc_call_read(call, on_next_request, s);
 }
 
-static void on_next_request(rpc_call *call, const ProtobufCMessage *msg, void *arg) {
+static void on_next_request(rpc_call *call, const ProtobufCMessage *msg, void *arg)
+{
     refl_stream *s = arg;
     if (msg == NULL) { /* the client is done */
         rpc_call_finish(call, RPC_OK, NULL);
@@ -280,7 +293,8 @@ static void on_next_request(rpc_call *call, const ProtobufCMessage *msg, void *a
 }
 
 static void start_stream(rpc_call *call, const ProtobufCMessage *first, void *data,
-                         const refl_version *version) {
+                         const refl_version *version)
+{
     refl_stream *s = calloc(1, sizeof *s);
     if (s == NULL) {
         rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
@@ -291,31 +305,36 @@ static void start_stream(rpc_call *call, const ProtobufCMessage *first, void *da
     serve_one(call, s, first);
 }
 
-static void handle_v1alpha(rpc_call *call, const ProtobufCMessage *first, void *data) {
+static void handle_v1alpha(rpc_call *call, const ProtobufCMessage *first, void *data)
+{
     start_stream(call, first, data, &v1alpha);
 }
 
-static void handle_v1(rpc_call *call, const ProtobufCMessage *first, void *data) {
+static void handle_v1(rpc_call *call, const ProtobufCMessage *first, void *data)
+{
     start_stream(call, first, data, &v1);
 }
 
 static const rpc_method v1alpha_methods[] = {
-    {.name = "ServerReflectionInfo", .handler = handle_v1alpha,
+    {.name = "ServerReflectionInfo",
+     .handler = handle_v1alpha,
      .flags = RPC_CLIENT_STREAMING | RPC_SERVER_STREAMING},
     {.name = NULL},
 };
 static const rpc_method v1_methods[] = {
-    {.name = "ServerReflectionInfo", .handler = handle_v1,
+    {.name = "ServerReflectionInfo",
+     .handler = handle_v1,
      .flags = RPC_CLIENT_STREAMING | RPC_SERVER_STREAMING},
     {.name = NULL},
 };
 
-int reflection_new(rpc_server *srv, const char *const *service_names, reflection **out) {
+int reflection_new(rpc_server *srv, const char *const *service_names, reflection **out)
+{
     reflection *r = calloc(1, sizeof *r);
     if (r == NULL)
         return -ENOMEM;
     r->set = google__protobuf__file_descriptor_set__unpack(NULL, compact_descriptor_set_len,
-                                                            compact_descriptor_set);
+                                                           compact_descriptor_set);
     size_t n = 0;
     while (service_names && service_names[n])
         n++;
@@ -336,7 +355,8 @@ int reflection_new(rpc_server *srv, const char *const *service_names, reflection
     return 0;
 }
 
-void reflection_free(reflection *r) {
+void reflection_free(reflection *r)
+{
     if (r == NULL)
         return;
     if (r->set)

@@ -108,11 +108,11 @@ typedef struct rpc_method {
 } rpc_method;
 
 typedef struct rpc_server_options {
-    const char *listen;          /* "host:port"; port 0 picks a free one */
-    int max_calls;               /* calls in flight; beyond: RESOURCE_EXHAUSTED */
-    int max_message_bytes;       /* both directions */
-    int max_connection_age_ms;   /* 0: unlimited; else clients reconnect and rebalance */
-    const char *service_name;    /* for logs: "membership" */
+    const char *listen;        /* "host:port"; port 0 picks a free one */
+    int max_calls;             /* calls in flight; beyond: RESOURCE_EXHAUSTED */
+    int max_message_bytes;     /* both directions */
+    int max_connection_age_ms; /* 0: unlimited; else clients reconnect and rebalance */
+    const char *service_name;  /* for logs: "membership" */
 } rpc_server_options;
 
 /* Creates a server bound to nothing yet. Returns 0 or a negative errno. */

@@ -30,7 +30,8 @@
 #include "log.h"
 #include "rpc_server_internal.h"
 
-void rpc__call_free(rpc_call *call) {
+void rpc__call_free(rpc_call *call)
+{
     if (call->core)
         grpc_call_unref(call->core);
     grpc_metadata_array_destroy(&call->request_md);
@@ -52,7 +53,8 @@ void rpc__call_free(rpc_call *call) {
 
 /* ---- the life of a call ------------------------------------------------- */
 
-static void call_log(rpc_call *call) {
+static void call_log(rpc_call *call)
+{
     rpc_server *srv = call->srv;
     if (srv->on_call_end)
         srv->on_call_end(srv->on_call_end_arg, rpc_call_method(call), call->code,
@@ -64,7 +66,8 @@ static void call_log(rpc_call *call) {
              call->status_message);
 }
 
-void rpc__call_unref(rpc_call *call) {
+void rpc__call_unref(rpc_call *call)
+{
     if (--call->refs > 0)
         return;
     if (call->cancelled && call->code == RPC_OK) {
@@ -79,17 +82,20 @@ void rpc__call_unref(rpc_call *call) {
 
 /* Starts `n` ops as one batch completing on `tag`, holding a reference for
  * it. Returns 0, or -EIO when core refused (no reference is then held). */
-int rpc__call_start_batch(rpc_call *call, grpc_op *ops, size_t n, rpc__tag *tag) {
+int rpc__call_start_batch(rpc_call *call, grpc_op *ops, size_t n, rpc__tag *tag)
+{
     call->refs++;
     grpc_call_error err = grpc_call_start_batch(call->core, ops, n, tag, NULL);
     if (err == GRPC_CALL_OK)
         return 0;
-    log_fmt(LOG_LEVEL_ERROR, "%s: starting a batch failed: error %d", rpc_call_method(call), (int)err);
+    log_fmt(LOG_LEVEL_ERROR, "%s: starting a batch failed: error %d", rpc_call_method(call),
+            (int)err);
     call->refs--;
     return -EIO;
 }
 
-static void on_close(rpc__tag *tag, int ok) {
+static void on_close(rpc__tag *tag, int ok)
+{
     rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, close_tag));
     call->closed = 1;
     if (call->done_cb) {
@@ -101,7 +107,8 @@ static void on_close(rpc__tag *tag, int ok) {
 }
 
 /* Starts the close batch if it is not running yet (see the top of file). */
-void rpc__call_watch_close(rpc_call *call) {
+void rpc__call_watch_close(rpc_call *call)
+{
     if (call->watching || call->ended)
         return;
     grpc_op ops[2];
@@ -114,7 +121,8 @@ void rpc__call_watch_close(rpc_call *call) {
         call->watching = 1;
 }
 
-static void call_set_status(rpc_call *call, rpc_code code, const char *message) {
+static void call_set_status(rpc_call *call, rpc_code code, const char *message)
+{
     call->ended = 1;
     call->code = code;
     if (message && *message) {
@@ -124,7 +132,8 @@ static void call_set_status(rpc_call *call, rpc_code code, const char *message) 
 }
 
 /* The batch that carried the status: it and the handler are done. */
-static void on_status_sent(rpc__tag *tag, int ok) {
+static void on_status_sent(rpc__tag *tag, int ok)
+{
     rpc_call *call = (rpc_call *)tag;
     rpc__call_unref(call);
     rpc__call_unref(call);
@@ -132,7 +141,8 @@ static void on_status_sent(rpc__tag *tag, int ok) {
 
 /* Sends the status, with the message `reply` (may be NULL) and whatever of
  * initial metadata and close the close batch did not already carry. */
-void rpc__call_send_status(rpc_call *call, grpc_byte_buffer *reply) {
+void rpc__call_send_status(rpc_call *call, grpc_byte_buffer *reply)
+{
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     size_t n = 0;
@@ -157,13 +167,14 @@ void rpc__call_send_status(rpc_call *call, grpc_byte_buffer *reply) {
 
 /* Ends a call now, with or without a reply: every unary reply and every
  * refusal before a handler ran. */
-void rpc__call_end_now(rpc_call *call, rpc_code code, const char *message,
-                         grpc_byte_buffer *reply) {
+void rpc__call_end_now(rpc_call *call, rpc_code code, const char *message, grpc_byte_buffer *reply)
+{
     call_set_status(call, code, message);
     rpc__call_send_status(call, reply);
 }
 
-void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply) {
+void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply)
+{
     assert(!call->ended && reply != NULL); /* a call ends exactly once */
     if (call->ended)
         return;
@@ -175,7 +186,8 @@ void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply) {
     rpc__call_end_now(call, RPC_OK, NULL, rpc__pack(reply));
 }
 
-void rpc_call_reply_bytes(rpc_call *call, const void *data, size_t len) {
+void rpc_call_reply_bytes(rpc_call *call, const void *data, size_t len)
+{
     assert(!call->ended && (call->method == NULL || call->method->flags == 0));
     if (call->ended)
         return;
@@ -185,14 +197,16 @@ void rpc_call_reply_bytes(rpc_call *call, const void *data, size_t len) {
     rpc__call_end_now(call, RPC_OK, NULL, buf);
 }
 
-void rpc_call_hold_reply(rpc_call *call, const ProtobufCMessage *reply) {
+void rpc_call_hold_reply(rpc_call *call, const ProtobufCMessage *reply)
+{
     assert(!call->ended && call->held == NULL && reply != NULL);
     if (call->ended || call->held)
         return;
     call->held = rpc__pack(reply);
 }
 
-void rpc_call_release_reply(rpc_call *call) {
+void rpc_call_release_reply(rpc_call *call)
+{
     grpc_byte_buffer *held = call->held;
     call->held = NULL;
     if (held == NULL)
@@ -203,7 +217,8 @@ void rpc_call_release_reply(rpc_call *call) {
         rpc__call_end_now(call, RPC_OK, NULL, held);
 }
 
-void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...) {
+void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...)
+{
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -212,7 +227,8 @@ void rpc_call_fail(rpc_call *call, rpc_code code, const char *fmt, ...) {
     rpc_call_finish(call, code, msg);
 }
 
-void rpc_call_finish(rpc_call *call, rpc_code code, const char *message) {
+void rpc_call_finish(rpc_call *call, rpc_code code, const char *message)
+{
     assert(!call->ended); /* a call ends exactly once */
     if (call->ended)
         return;
@@ -225,24 +241,28 @@ void rpc_call_finish(rpc_call *call, rpc_code code, const char *message) {
 
 /* ---- queries ------------------------------------------------------------ */
 
-int rpc_call_is_cancelled(rpc_call *call) {
+int rpc_call_is_cancelled(rpc_call *call)
+{
     if (call->closed && call->cancelled)
         return 1;
     rpc__call_watch_close(call); /* so that a later question gets the answer */
     return rpc_call_remaining_ms(call) <= 0;
 }
 
-int rpc_call_ended(const rpc_call *call) {
+int rpc_call_ended(const rpc_call *call)
+{
     return call->ended;
 }
 
-rpc_code rpc_call_abandoned(const rpc_call *call) {
+rpc_code rpc_call_abandoned(const rpc_call *call)
+{
     if (call->closed && call->cancelled)
         return RPC_CANCELLED;
     return rpc_call_remaining_ms(call) <= 0 ? RPC_DEADLINE_EXCEEDED : RPC_OK;
 }
 
-int64_t rpc_call_remaining_ms(const rpc_call *call) {
+int64_t rpc_call_remaining_ms(const rpc_call *call)
+{
     if (gpr_time_cmp(call->deadline, gpr_inf_future(call->deadline.clock_type)) == 0)
         return INT64_MAX;
     gpr_timespec deadline = gpr_convert_clock_type(call->deadline, GPR_CLOCK_MONOTONIC);
@@ -250,21 +270,23 @@ int64_t rpc_call_remaining_ms(const rpc_call *call) {
     return (int64_t)left.tv_sec * 1000 + left.tv_nsec / 1000000;
 }
 
-const char *rpc_call_method(const rpc_call *call) {
+const char *rpc_call_method(const rpc_call *call)
+{
     if (call->method)
         return call->method->path;
     return call->generic_path ? call->generic_path : "(unknown)";
 }
 
-grpc_call *rpc__call_as_parent(rpc_call *call) {
+grpc_call *rpc__call_as_parent(rpc_call *call)
+{
     rpc__call_watch_close(call);
     return call->core;
 }
 
-void rpc_call_on_done(rpc_call *call, rpc_call_done_cb cb, void *arg) {
+void rpc_call_on_done(rpc_call *call, rpc_call_done_cb cb, void *arg)
+{
     assert(call->done_cb == NULL && !call->ended); /* at most once, before the end */
     call->done_cb = cb;
     call->done_arg = arg;
     rpc__call_watch_close(call);
 }
-

@@ -41,7 +41,8 @@ struct rpc_channel {
     int closing;
 };
 
-int rpc_channel_new(rpc_runtime *rt, const char *target, rpc_channel **out) {
+int rpc_channel_new(rpc_runtime *rt, const char *target, rpc_channel **out)
+{
     rpc_channel *ch = calloc(1, sizeof *ch);
     if (ch == NULL)
         return -ENOMEM;
@@ -50,11 +51,12 @@ int rpc_channel_new(rpc_runtime *rt, const char *target, rpc_channel **out) {
      * at most every 30 s: a peer back after an outage, perhaps at a new
      * address (a rescheduled container), would stay unused that long. */
     grpc_arg args[] = {
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
          .value.integer = 100},
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
-         .value.integer = 5000},
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, .value.integer = 5000},
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
          .value.integer = 1000},
     };
     grpc_channel_args channel_args = {.num_args = 3, .args = args};
@@ -74,18 +76,21 @@ int rpc_channel_new(rpc_runtime *rt, const char *target, rpc_channel **out) {
     return 0;
 }
 
-const char *rpc_channel_target(const rpc_channel *ch) {
+const char *rpc_channel_target(const rpc_channel *ch)
+{
     return ch->target;
 }
 
-static void channel_destroy(rpc_channel *ch) {
+static void channel_destroy(rpc_channel *ch)
+{
     grpc_channel_destroy(ch->core);
     rpc__runtime_release(ch->rt);
     free(ch->target);
     free(ch);
 }
 
-void rpc_channel_close(rpc_channel *ch) {
+void rpc_channel_close(rpc_channel *ch)
+{
     if (ch == NULL || ch->closing)
         return;
     ch->closing = 1;
@@ -97,7 +102,8 @@ void rpc_channel_close(rpc_channel *ch) {
         grpc_call_cancel_with_status(c->core, GRPC_STATUS_CANCELLED, "channel closing", NULL);
 }
 
-static void client_call_free(rpc__client_call *c) {
+static void client_call_free(rpc__client_call *c)
+{
     rpc_channel *ch = c->ch;
     if (c->prev)
         c->prev->next = c->next;
@@ -119,7 +125,8 @@ static void client_call_free(rpc__client_call *c) {
         channel_destroy(ch);
 }
 
-static void on_client_call_done(rpc__tag *tag, int ok) {
+static void on_client_call_done(rpc__tag *tag, int ok)
+{
     rpc__client_call *c = (rpc__client_call *)tag;
     rpc_code code = ok ? (rpc_code)c->status : RPC_UNAVAILABLE;
     char *message = GRPC_SLICE_LENGTH(c->details) ? grpc_slice_to_c_string(c->details) : NULL;
@@ -141,19 +148,21 @@ static void on_client_call_done(rpc__tag *tag, int ok) {
 
 static grpc_call *create_core_call(rpc_channel *ch, const ProtobufCServiceDescriptor *svc,
                                    const char *method, int timeout_ms, rpc_call *parent,
-                                   rpc__client_call *c) {
+                                   rpc__client_call *c)
+{
     char path[512];
     snprintf(path, sizeof path, "/%s/%s", svc->name, method);
     grpc_slice method_slice = grpc_slice_from_copied_string(path);
     grpc_call *parent_core = parent ? rpc__call_as_parent(parent) : NULL;
     grpc_call *core = grpc_channel_create_call(
-        ch->core, parent_core, parent_core ? GRPC_PROPAGATE_DEFAULTS : 0,
-        rpc__runtime_cq(ch->rt), method_slice, NULL, rpc__deadline_in(timeout_ms), NULL);
+        ch->core, parent_core, parent_core ? GRPC_PROPAGATE_DEFAULTS : 0, rpc__runtime_cq(ch->rt),
+        method_slice, NULL, rpc__deadline_in(timeout_ms), NULL);
     grpc_slice_unref(method_slice);
     return core;
 }
 
-static int start_call_batch(rpc__client_call *c) {
+static int start_call_batch(rpc__client_call *c)
+{
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -174,7 +183,8 @@ static int start_call_batch(rpc__client_call *c) {
 
 int rpc_channel_call(rpc_channel *ch, const ProtobufCServiceDescriptor *svc, const char *method,
                      const ProtobufCMessage *request, int timeout_ms, rpc_call *parent,
-                     rpc_reply_cb cb, void *arg) {
+                     rpc_reply_cb cb, void *arg)
+{
     const ProtobufCMethodDescriptor *md =
         protobuf_c_service_descriptor_get_method_by_name(svc, method);
     if (md == NULL || request->descriptor != md->input || ch->closing)

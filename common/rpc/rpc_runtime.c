@@ -51,27 +51,42 @@ struct rpc_runtime {
     grpc_completion_queue *cq;
     uv_thread_t thread;
     uv_async_t wakeup;
-    uv_mutex_t lock;             /* guards `pending` */
-    rpc__completions pending;    /* filled by the CQ thread */
-    rpc__completions draining;   /* loop thread only */
-    int users;                   /* servers and channels alive */
-    int freeing;                 /* rpc_runtime_free was called */
+    uv_mutex_t lock;           /* guards `pending` */
+    rpc__completions pending;  /* filled by the CQ thread */
+    rpc__completions draining; /* loop thread only */
+    int users;                 /* servers and channels alive */
+    int freeing;               /* rpc_runtime_free was called */
 };
 
 static const char *const rpc_code_names[] = {
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
     "UNAUTHENTICATED",
 };
 
-const char *rpc_code_name(rpc_code code) {
+const char *rpc_code_name(rpc_code code)
+{
     if ((unsigned)code >= sizeof rpc_code_names / sizeof rpc_code_names[0])
         return "UNKNOWN";
     return rpc_code_names[code];
 }
 
-uint64_t rpc__now_ns(void) {
+uint64_t rpc__now_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -79,7 +94,8 @@ uint64_t rpc__now_ns(void) {
 
 /* ---- the CQ thread ------------------------------------------------------ */
 
-static int completions_push(rpc__completions *c, rpc__tag *tag, int ok) {
+static int completions_push(rpc__completions *c, rpc__tag *tag, int ok)
+{
     if (c->count == c->capacity) {
         size_t cap = c->capacity ? c->capacity * 2 : 256;
         rpc__completion *items = realloc(c->items, cap * sizeof *items);
@@ -94,7 +110,8 @@ static int completions_push(rpc__completions *c, rpc__tag *tag, int ok) {
 
 /* The next event: whatever is ready, else, after a hand-off, the loop's
  * turn first, else a blocking wait. See "Pacing" at the top. */
-static grpc_event cq_thread_next(rpc_runtime *rt, int *handed) {
+static grpc_event cq_thread_next(rpc_runtime *rt, int *handed)
+{
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(rt->cq, gpr_inf_past(GPR_CLOCK_MONOTONIC), NULL);
         if (ev.type != GRPC_QUEUE_TIMEOUT)
@@ -106,7 +123,8 @@ static grpc_event cq_thread_next(rpc_runtime *rt, int *handed) {
     }
 }
 
-static void cq_thread_main(void *arg) {
+static void cq_thread_main(void *arg)
+{
     rpc_runtime *rt = arg;
     int handed = 0; /* events handed over since the last yield */
     for (;;) {
@@ -131,7 +149,8 @@ static void cq_thread_main(void *arg) {
 
 /* ---- the loop side ------------------------------------------------------ */
 
-static void on_wakeup(uv_async_t *handle) {
+static void on_wakeup(uv_async_t *handle)
+{
     rpc_runtime *rt = handle->data;
     uv_mutex_lock(&rt->lock);
     rpc__completions batch = rt->pending;
@@ -143,7 +162,8 @@ static void on_wakeup(uv_async_t *handle) {
     rt->draining = batch;
 }
 
-static void on_wakeup_closed(uv_handle_t *handle) {
+static void on_wakeup_closed(uv_handle_t *handle)
+{
     rpc_runtime *rt = handle->data;
     free(rt->pending.items);
     free(rt->draining.items);
@@ -151,7 +171,8 @@ static void on_wakeup_closed(uv_handle_t *handle) {
     free(rt);
 }
 
-int rpc_runtime_new(uv_loop_t *loop, rpc_runtime **out) {
+int rpc_runtime_new(uv_loop_t *loop, rpc_runtime **out)
+{
     rpc_runtime *rt = calloc(1, sizeof *rt);
     if (rt == NULL)
         return -ENOMEM;
@@ -184,15 +205,18 @@ int rpc_runtime_new(uv_loop_t *loop, rpc_runtime **out) {
     return 0;
 }
 
-uv_loop_t *rpc_runtime_loop(rpc_runtime *rt) {
+uv_loop_t *rpc_runtime_loop(rpc_runtime *rt)
+{
     return rt->loop;
 }
 
-grpc_completion_queue *rpc__runtime_cq(rpc_runtime *rt) {
+grpc_completion_queue *rpc__runtime_cq(rpc_runtime *rt)
+{
     return rt->cq;
 }
 
-static void runtime_teardown(rpc_runtime *rt) {
+static void runtime_teardown(rpc_runtime *rt)
+{
     grpc_completion_queue_shutdown(rt->cq);
     uv_thread_join(&rt->thread);
     grpc_completion_queue_destroy(rt->cq);
@@ -200,16 +224,19 @@ static void runtime_teardown(rpc_runtime *rt) {
     uv_close((uv_handle_t *)&rt->wakeup, on_wakeup_closed);
 }
 
-void rpc__runtime_retain(rpc_runtime *rt) {
+void rpc__runtime_retain(rpc_runtime *rt)
+{
     rt->users++;
 }
 
-void rpc__runtime_release(rpc_runtime *rt) {
+void rpc__runtime_release(rpc_runtime *rt)
+{
     if (--rt->users == 0 && rt->freeing)
         runtime_teardown(rt);
 }
 
-void rpc_runtime_free(rpc_runtime *rt) {
+void rpc_runtime_free(rpc_runtime *rt)
+{
     if (rt == NULL)
         return;
     rt->freeing = 1;
@@ -219,7 +246,8 @@ void rpc_runtime_free(rpc_runtime *rt) {
 
 /* ---- messages ----------------------------------------------------------- */
 
-grpc_byte_buffer *rpc__pack(const ProtobufCMessage *msg) {
+grpc_byte_buffer *rpc__pack(const ProtobufCMessage *msg)
+{
     size_t len = protobuf_c_message_get_packed_size(msg);
     grpc_slice slice = grpc_slice_malloc(len);
     protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(slice));
@@ -228,7 +256,8 @@ grpc_byte_buffer *rpc__pack(const ProtobufCMessage *msg) {
     return buf;
 }
 
-ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *buf) {
+ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *buf)
+{
     grpc_byte_buffer_reader reader;
     if (!grpc_byte_buffer_reader_init(&reader, buf))
         return NULL;
@@ -240,7 +269,8 @@ ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_
     return msg;
 }
 
-gpr_timespec rpc__deadline_in(int64_t ms) {
+gpr_timespec rpc__deadline_in(int64_t ms)
+{
     if (ms <= 0)
         return gpr_inf_future(GPR_CLOCK_MONOTONIC);
     return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));

@@ -25,8 +25,8 @@
 #include "log.h"
 #include "rpc_server_internal.h"
 
-#define RPC_REQUESTS_PER_METHOD 16  /* slots posted at start, per method */
-#define RPC_REQUESTS_MAX 256        /* slots one method may grow to under load */
+#define RPC_REQUESTS_PER_METHOD 16 /* slots posted at start, per method */
+#define RPC_REQUESTS_MAX 256       /* slots one method may grow to under load */
 #define RPC_GENERIC_REQUESTS 2
 
 static void slot_post(rpc_server *srv, rpc__method *m);
@@ -34,7 +34,8 @@ static void maybe_finish_shutdown(rpc_server *srv);
 
 /* ---- server lifetime ---------------------------------------------------- */
 
-int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server **out) {
+int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server **out)
+{
     rpc_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL)
         return -ENOMEM;
@@ -47,13 +48,17 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
      * silently share the port's connections with us. */
     grpc_arg args[5] = {
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0},
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
          .value.integer = max_msg},
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
          .value.integer = max_msg},
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_CONNECTION_AGE_MS,
          .value.integer = opts->max_connection_age_ms},
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
          .value.integer = 10000},
     };
     grpc_channel_args channel_args = {.num_args = opts->max_connection_age_ms > 0 ? 5 : 3,
@@ -71,14 +76,16 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
     return 0;
 }
 
-static const rpc_method *find_row(const rpc_method *rows, const char *name) {
+static const rpc_method *find_row(const rpc_method *rows, const char *name)
+{
     for (; rows && rows->name; rows++)
         if (strcmp(rows->name, name) == 0)
             return rows;
     return NULL;
 }
 
-static int rows_all_known(const ProtobufCServiceDescriptor *svc, const rpc_method *rows) {
+static int rows_all_known(const ProtobufCServiceDescriptor *svc, const rpc_method *rows)
+{
     for (; rows && rows->name; rows++)
         if (protobuf_c_service_descriptor_get_method_by_name(svc, rows->name) == NULL) {
             log_fmt(LOG_LEVEL_ERROR, "%s has no method %s", svc->name, rows->name);
@@ -89,7 +96,8 @@ static int rows_all_known(const ProtobufCServiceDescriptor *svc, const rpc_metho
 
 static rpc__method *method_new(rpc_server *srv, const ProtobufCServiceDescriptor *svc,
                                const ProtobufCMethodDescriptor *md, const rpc_method *row,
-                               void *data) {
+                               void *data)
+{
     rpc__method *m = calloc(1, sizeof *m);
     if (m == NULL)
         return NULL;
@@ -118,7 +126,8 @@ static rpc__method *method_new(rpc_server *srv, const ProtobufCServiceDescriptor
 }
 
 int rpc_server_add_service(rpc_server *srv, const ProtobufCServiceDescriptor *svc,
-                           const rpc_method *rows, void *arg) {
+                           const rpc_method *rows, void *arg)
+{
     if (srv->started || !rows_all_known(svc, rows))
         return -EINVAL;
     rpc__method **grown =
@@ -136,7 +145,8 @@ int rpc_server_add_service(rpc_server *srv, const ProtobufCServiceDescriptor *sv
     return 0;
 }
 
-int rpc_server_start(rpc_server *srv) {
+int rpc_server_start(rpc_server *srv)
+{
     grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     int port = grpc_server_add_http2_port(srv->core, srv->listen, creds);
     grpc_server_credentials_release(creds);
@@ -154,13 +164,15 @@ int rpc_server_start(rpc_server *srv) {
     return port;
 }
 
-static void on_shutdown_notified(rpc__tag *tag, int ok) {
+static void on_shutdown_notified(rpc__tag *tag, int ok)
+{
     rpc_server *srv = (rpc_server *)((char *)tag - offsetof(rpc_server, shutdown_tag));
     srv->notified = 1;
     maybe_finish_shutdown(srv);
 }
 
-static void on_grace_over(uv_timer_t *timer) {
+static void on_grace_over(uv_timer_t *timer)
+{
     rpc_server *srv = timer->data;
     if (srv->calls_in_flight > 0)
         log_fmt(LOG_LEVEL_WARN, "grace period over: cancelling %d calls in flight",
@@ -168,7 +180,8 @@ static void on_grace_over(uv_timer_t *timer) {
     grpc_server_cancel_all_calls(srv->core);
 }
 
-void rpc_server_shutdown(rpc_server *srv, int grace_ms, rpc_server_done_cb done, void *arg) {
+void rpc_server_shutdown(rpc_server *srv, int grace_ms, rpc_server_done_cb done, void *arg)
+{
     srv->done = done;
     srv->done_arg = arg;
     srv->shutting_down = 1;
@@ -183,7 +196,8 @@ void rpc_server_shutdown(rpc_server *srv, int grace_ms, rpc_server_done_cb done,
     maybe_finish_shutdown(srv);
 }
 
-static void maybe_finish_shutdown(rpc_server *srv) {
+static void maybe_finish_shutdown(rpc_server *srv)
+{
     if (!srv->shutting_down || srv->done_called || srv->calls_in_flight > 0)
         return;
     if (!srv->notified && !srv->idle_dropped && srv->started) {
@@ -201,13 +215,15 @@ static void maybe_finish_shutdown(rpc_server *srv) {
         srv->done(srv->done_arg);
 }
 
-static void on_grace_timer_closed(uv_handle_t *handle) {
+static void on_grace_timer_closed(uv_handle_t *handle)
+{
     rpc_server *srv = handle->data;
     rpc__runtime_release(srv->rt);
     free(srv);
 }
 
-void rpc_server_free(rpc_server *srv) {
+void rpc_server_free(rpc_server *srv)
+{
     if (srv == NULL)
         return;
     if (srv->core)
@@ -226,16 +242,19 @@ void rpc_server_free(rpc_server *srv) {
     uv_close((uv_handle_t *)&srv->grace_timer, on_grace_timer_closed);
 }
 
-int rpc_server_calls_in_flight(const rpc_server *srv) {
+int rpc_server_calls_in_flight(const rpc_server *srv)
+{
     return srv->calls_in_flight;
 }
 
-void rpc_server_on_call_end(rpc_server *srv, rpc_call_end_fn fn, void *arg) {
+void rpc_server_on_call_end(rpc_server *srv, rpc_call_end_fn fn, void *arg)
+{
     srv->on_call_end = fn;
     srv->on_call_end_arg = arg;
 }
 
-void rpc__server_release_call(rpc_call *call) {
+void rpc__server_release_call(rpc_call *call)
+{
     rpc_server *srv = call->srv;
     rpc__call_free(call);
     srv->calls_in_flight--;
@@ -244,7 +263,8 @@ void rpc__server_release_call(rpc_call *call) {
 
 /* ---- slots -------------------------------------------------------------- */
 
-static void slot_free_unfilled(rpc_call *call) {
+static void slot_free_unfilled(rpc_call *call)
+{
     rpc_server *srv = call->srv;
     srv->slots_posted--;
     rpc__call_free(call);
@@ -253,7 +273,8 @@ static void slot_free_unfilled(rpc_call *call) {
 
 static void on_slot_filled(rpc__tag *tag, int ok);
 
-static void slot_post(rpc_server *srv, rpc__method *m) {
+static void slot_post(rpc_server *srv, rpc__method *m)
+{
     rpc_call *call = calloc(1, sizeof *call);
     if (call == NULL) {
         log_msg(LOG_LEVEL_ERROR, "out of memory posting a request slot", NULL);
@@ -271,11 +292,10 @@ static void slot_post(rpc_server *srv, rpc__method *m) {
         err = grpc_server_request_call(srv->core, &call->core, &call->details, &call->request_md,
                                        cq, cq, &call->tag);
     } else {
-        grpc_byte_buffer **payload =
-            (m->flags & RPC_CLIENT_STREAMING) ? NULL : &call->payload;
+        grpc_byte_buffer **payload = (m->flags & RPC_CLIENT_STREAMING) ? NULL : &call->payload;
         err = grpc_server_request_registered_call(srv->core, m->core_handle, &call->core,
-                                                  &call->deadline, &call->request_md, payload,
-                                                  cq, cq, &call->tag);
+                                                  &call->deadline, &call->request_md, payload, cq,
+                                                  cq, &call->tag);
     }
     if (err != GRPC_CALL_OK) {
         log_fmt(LOG_LEVEL_ERROR, "posting a request slot failed: error %d", (int)err);
@@ -291,7 +311,8 @@ static void slot_post(rpc_server *srv, rpc__method *m) {
  * are arriving faster than slots come back, so the method keeps one more
  * from now on (up to RPC_REQUESTS_MAX): idle servers stay small, busy
  * methods never wait for a slot. */
-static void slots_refill(rpc_server *srv, rpc__method *m) {
+static void slots_refill(rpc_server *srv, rpc__method *m)
+{
     slot_post(srv, m);
     if (m && m->posted == 1 && m->slots < RPC_REQUESTS_MAX) {
         m->slots++;
@@ -299,7 +320,8 @@ static void slots_refill(rpc_server *srv, rpc__method *m) {
     }
 }
 
-static char *copy_slice(grpc_slice s) {
+static char *copy_slice(grpc_slice s)
+{
     size_t len = GRPC_SLICE_LENGTH(s);
     char *out = malloc(len + 1);
     if (out) {
@@ -309,7 +331,8 @@ static char *copy_slice(grpc_slice s) {
     return out;
 }
 
-static void call_dispatch(rpc_call *call) {
+static void call_dispatch(rpc_call *call)
+{
     rpc__method *m = call->method;
     if (m == NULL) {
         rpc__call_end_now(call, RPC_UNIMPLEMENTED, "unknown method", NULL);
@@ -317,12 +340,12 @@ static void call_dispatch(rpc_call *call) {
     }
     if (call->srv->calls_in_flight > call->srv->max_calls) {
         rpc__call_end_now(call, RPC_RESOURCE_EXHAUSTED, "too many calls in flight; retry later",
-                     NULL);
+                          NULL);
         return;
     }
     if (rpc_call_remaining_ms(call) <= 0) {
         rpc__call_end_now(call, RPC_DEADLINE_EXCEEDED, "deadline passed before the call started",
-                     NULL);
+                          NULL);
         return;
     }
     if (m->handler == NULL) {
@@ -347,7 +370,8 @@ static void call_dispatch(rpc_call *call) {
     m->handler(call, call->request, m->data);
 }
 
-static void on_slot_filled(rpc__tag *tag, int ok) {
+static void on_slot_filled(rpc__tag *tag, int ok)
+{
     rpc_call *call = (rpc_call *)tag;
     rpc_server *srv = call->srv;
     if (call->method)
@@ -368,4 +392,3 @@ static void on_slot_filled(rpc__tag *tag, int ok) {
     }
     call_dispatch(call);
 }
-

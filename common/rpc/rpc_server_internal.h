@@ -14,14 +14,14 @@
 
 typedef struct rpc__method {
     rpc_server *srv;
-    char *path;                       /* "/pkg.Service/Method" */
-    void *core_handle;                /* from grpc_server_register_method */
+    char *path;        /* "/pkg.Service/Method" */
+    void *core_handle; /* from grpc_server_register_method */
     const ProtobufCMessageDescriptor *input;
-    rpc_handler_fn handler;           /* NULL: UNIMPLEMENTED */
+    rpc_handler_fn handler; /* NULL: UNIMPLEMENTED */
     unsigned flags;
     void *data;
-    int posted;                       /* slots waiting in core now */
-    int slots;                        /* slots this method keeps in all */
+    int posted; /* slots waiting in core now */
+    int slots;  /* slots this method keeps in all */
 } rpc__method;
 
 typedef struct rpc__write {
@@ -39,45 +39,45 @@ struct rpc_server {
     int max_calls;
     rpc__method **methods;
     size_t methods_count;
-    int calls_in_flight;             /* filled slots not yet freed */
-    int slots_posted;                /* slots waiting in core */
+    int calls_in_flight; /* filled slots not yet freed */
+    int slots_posted;    /* slots waiting in core */
     int started, shutting_down, notified, done_called;
-    int idle_dropped;                /* connections dropped once no call was left */
+    int idle_dropped; /* connections dropped once no call was left */
     rpc__tag shutdown_tag;
     uv_timer_t grace_timer;
     rpc_server_done_cb done;
     void *done_arg;
-    rpc_call_end_fn on_call_end;     /* NULL: nobody counts calls */
+    rpc_call_end_fn on_call_end; /* NULL: nobody counts calls */
     void *on_call_end_arg;
 };
 
 struct rpc_call {
-    rpc__tag tag;                    /* the request, then the final batch */
+    rpc__tag tag; /* the request, then the final batch */
     rpc_server *srv;
-    rpc__method *method;             /* NULL for a generic (unknown method) slot */
+    rpc__method *method; /* NULL for a generic (unknown method) slot */
     grpc_call *core;
     gpr_timespec deadline;
     grpc_metadata_array request_md;
     grpc_byte_buffer *payload;
-    grpc_call_details details;       /* generic slots only */
+    grpc_call_details details; /* generic slots only */
     char *generic_path;
     ProtobufCMessage *request;
     uint64_t start_ns;
-    rpc_code code;                   /* the status we sent, for the log */
+    rpc_code code; /* the status we sent, for the log */
     char *status_message;
     grpc_slice status_slice;
     grpc_byte_buffer *reply;
-    grpc_byte_buffer *held;          /* rpc_call_hold_reply's, until released */
-    int ended;                       /* reply/fail/finish was called */
-    int refs;                        /* the handler's, plus one per batch in flight */
-    int watching;                    /* a close batch was started */
-    int cancelled;                   /* written by core with RECV_CLOSE_ON_SERVER */
-    int closed;                      /* the close batch completed */
+    grpc_byte_buffer *held; /* rpc_call_hold_reply's, until released */
+    int ended;              /* reply/fail/finish was called */
+    int refs;               /* the handler's, plus one per batch in flight */
+    int watching;           /* a close batch was started */
+    int cancelled;          /* written by core with RECV_CLOSE_ON_SERVER */
+    int closed;             /* the close batch completed */
     rpc__tag close_tag, read_tag, write_tag;
     /* streaming only */
     rpc__write *writes, *writes_tail;
     int writing, status_waits_for_writes;
-    int read_failed;                 /* the last read did not start or decode */
+    int read_failed; /* the last read did not start or decode */
     grpc_byte_buffer *read_buf;
     rpc_read_cb read_cb;
     void *read_arg;
@@ -106,8 +106,7 @@ void rpc__call_send_status(rpc_call *call, grpc_byte_buffer *reply);
 
 /* Ends a call now, with or without a reply (taken): every unary reply and
  * every refusal before a handler ran. */
-void rpc__call_end_now(rpc_call *call, rpc_code code, const char *message,
-                       grpc_byte_buffer *reply);
+void rpc__call_end_now(rpc_call *call, rpc_code code, const char *message, grpc_byte_buffer *reply);
 
 /* ---- rpc_stream.c ------------------------------------------------------- */
 

@@ -11,7 +11,8 @@
 
 /* ---- streaming ---------------------------------------------------------- */
 
-static void on_first_read(rpc_call *call, const ProtobufCMessage *msg, void *arg) {
+static void on_first_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
+{
     if (msg == NULL) {
         if (call->read_failed)
             rpc_call_finish(call, RPC_INVALID_ARGUMENT, "request: not a valid message");
@@ -22,7 +23,8 @@ static void on_first_read(rpc_call *call, const ProtobufCMessage *msg, void *arg
     call->method->handler(call, msg, call->method->data);
 }
 
-void rpc__call_start_streaming(rpc_call *call) {
+void rpc__call_start_streaming(rpc_call *call)
+{
     rpc__call_watch_close(call);
     if (!call->watching) {
         rpc__call_end_now(call, RPC_INTERNAL, "could not start the call", NULL);
@@ -42,7 +44,8 @@ void rpc__call_start_streaming(rpc_call *call) {
 
 static void write_start_next(rpc_call *call);
 
-static void on_write_done(rpc__tag *tag, int ok) {
+static void on_write_done(rpc__tag *tag, int ok)
+{
     rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, write_tag));
     rpc__write *w = call->writes;
     call->writes = w->next;
@@ -63,7 +66,8 @@ static void on_write_done(rpc__tag *tag, int ok) {
     rpc__call_unref(call);
 }
 
-static void write_start_next(rpc_call *call) {
+static void write_start_next(rpc_call *call)
+{
     grpc_op op;
     memset(&op, 0, sizeof op);
     op.op = GRPC_OP_SEND_MESSAGE;
@@ -77,7 +81,8 @@ static void write_start_next(rpc_call *call) {
     }
 }
 
-void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb, void *arg) {
+void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb, void *arg)
+{
     rpc__write *w = calloc(1, sizeof *w);
     if (w == NULL || call->ended) {
         free(w);
@@ -97,7 +102,8 @@ void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb
         write_start_next(call);
 }
 
-static void on_read_done(rpc__tag *tag, int ok) {
+static void on_read_done(rpc__tag *tag, int ok)
+{
     rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, read_tag));
     /* Take the buffer first: the callback may start the next read into it. */
     grpc_byte_buffer *buf = call->read_buf;
@@ -117,7 +123,8 @@ static void on_read_done(rpc__tag *tag, int ok) {
     rpc__call_unref(call);
 }
 
-void rpc_call_read(rpc_call *call, rpc_read_cb cb, void *arg) {
+void rpc_call_read(rpc_call *call, rpc_read_cb cb, void *arg)
+{
     if (call->read_cb != NULL) { /* one read at a time */
         cb(call, NULL, arg);
         return;

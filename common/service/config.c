@@ -34,52 +34,61 @@ typedef enum config_kind {
 
 typedef struct config_setting {
     const char *env;
-    const char *flag;         /* without the leading "--" */
+    const char *flag; /* without the leading "--" */
     config_kind kind;
     const char *meaning;
-    const char *unit;         /* for whole numbers: "seconds", "" */
-    int min, max, dflt;       /* for whole numbers */
-    size_t offset;            /* of the member in struct config */
+    const char *unit;   /* for whole numbers: "seconds", "" */
+    int min, max, dflt; /* for whole numbers */
+    size_t offset;      /* of the member in struct config */
 } config_setting;
 
-#define CONFIG_INT_ROW(e, f, m, u, lo, hi, d, member)                                        \
-    { .env = e, .flag = f, .kind = CONFIG_INT, .meaning = m, .unit = u, .min = lo,          \
-      .max = hi, .dflt = d, .offset = offsetof(config, member) }
+#define CONFIG_INT_ROW(e, f, m, u, lo, hi, d, member)                                              \
+    {                                                                                              \
+        .env = e, .flag = f, .kind = CONFIG_INT, .meaning = m, .unit = u, .min = lo, .max = hi,    \
+        .dflt = d, .offset = offsetof(config, member)                                              \
+    }
 
 static const config_setting config_settings[] = {
-    { .env = "COMPACT_LISTEN", .flag = "listen", .kind = CONFIG_LISTEN,
-      .meaning = "host:port to serve on (port 0 picks a free port)",
-      .offset = offsetof(config, listen) },
-    { .env = "COMPACT_METRICS_LISTEN", .flag = "metrics-listen", .kind = CONFIG_OPT_LISTEN,
-      .meaning = "host:port of the Prometheus endpoint GET /metrics (empty: off)",
-      .offset = offsetof(config, metrics_listen) },
-    { .env = "COMPACT_REDIS_ADDR", .flag = "redis-addr", .kind = CONFIG_HOSTPORT,
-      .meaning = "host:port of Redis (a cache: the service runs without it)",
-      .offset = offsetof(config, redis_addr) },
-    { .env = "COMPACT_DATA_DIR", .flag = "data-dir", .kind = CONFIG_DIR,
-      .meaning = "directory of the SQLite store <dir>/<service>.db",
-      .offset = offsetof(config, data_dir) },
-    { .env = "COMPACT_LOG_LEVEL", .flag = "log-level", .kind = CONFIG_LEVEL,
-      .meaning = "lowest level logged: debug, info, warn, error",
-      .offset = offsetof(config, log_level) },
+    {.env = "COMPACT_LISTEN",
+     .flag = "listen",
+     .kind = CONFIG_LISTEN,
+     .meaning = "host:port to serve on (port 0 picks a free port)",
+     .offset = offsetof(config, listen)},
+    {.env = "COMPACT_METRICS_LISTEN",
+     .flag = "metrics-listen",
+     .kind = CONFIG_OPT_LISTEN,
+     .meaning = "host:port of the Prometheus endpoint GET /metrics (empty: off)",
+     .offset = offsetof(config, metrics_listen)},
+    {.env = "COMPACT_REDIS_ADDR",
+     .flag = "redis-addr",
+     .kind = CONFIG_HOSTPORT,
+     .meaning = "host:port of Redis (a cache: the service runs without it)",
+     .offset = offsetof(config, redis_addr)},
+    {.env = "COMPACT_DATA_DIR",
+     .flag = "data-dir",
+     .kind = CONFIG_DIR,
+     .meaning = "directory of the SQLite store <dir>/<service>.db",
+     .offset = offsetof(config, data_dir)},
+    {.env = "COMPACT_LOG_LEVEL",
+     .flag = "log-level",
+     .kind = CONFIG_LEVEL,
+     .meaning = "lowest level logged: debug, info, warn, error",
+     .offset = offsetof(config, log_level)},
     CONFIG_INT_ROW("COMPACT_GRACE_SECONDS", "grace-seconds",
                    "shutdown grace period for calls in flight", "seconds", 0, 3600, 10,
                    grace_seconds),
-    CONFIG_INT_ROW("COMPACT_MAX_CALLS", "max-calls",
-                   "calls in flight before RESOURCE_EXHAUSTED", "calls", 1, 1000000, 1000,
-                   max_calls),
-    CONFIG_INT_ROW("COMPACT_MAX_MESSAGE_BYTES", "max-message-bytes",
-                   "largest message either way", "bytes", 1024, 1 << 30, 4 << 20,
-                   max_message_bytes),
+    CONFIG_INT_ROW("COMPACT_MAX_CALLS", "max-calls", "calls in flight before RESOURCE_EXHAUSTED",
+                   "calls", 1, 1000000, 1000, max_calls),
+    CONFIG_INT_ROW("COMPACT_MAX_MESSAGE_BYTES", "max-message-bytes", "largest message either way",
+                   "bytes", 1024, 1 << 30, 4 << 20, max_message_bytes),
     CONFIG_INT_ROW("COMPACT_MAX_CONNECTION_AGE_MS", "max-connection-age-ms",
                    "age at which connections are closed, 0: unlimited", "milliseconds", 0,
                    604800000, 0, max_connection_age_ms),
     CONFIG_INT_ROW("COMPACT_CACHE_TTL_SECONDS", "cache-ttl-seconds",
                    "time to live of cached reads in Redis", "seconds", 1, 604800, 300,
                    cache_ttl_seconds),
-    CONFIG_INT_ROW("COMPACT_REDIS_TIMEOUT_MS", "redis-timeout-ms",
-                   "timeout of each Redis command", "milliseconds", 1, 60000, 200,
-                   redis_timeout_ms),
+    CONFIG_INT_ROW("COMPACT_REDIS_TIMEOUT_MS", "redis-timeout-ms", "timeout of each Redis command",
+                   "milliseconds", 1, 60000, 200, redis_timeout_ms),
     CONFIG_INT_ROW("COMPACT_PEER_TIMEOUT_MS", "peer-timeout-ms",
                    "deadline of calls to peer services", "milliseconds", 1, 300000, 2000,
                    peer_timeout_ms),
@@ -93,7 +102,7 @@ static const config_setting config_settings[] = {
 typedef struct config_source {
     char env[CONFIG_NAME_MAX];
     char flag[CONFIG_NAME_MAX];
-    const char *flag_value;   /* argv string of the last --flag, or NULL */
+    const char *flag_value; /* argv string of the last --flag, or NULL */
 } config_source;
 
 static void config_error(char *err, size_t errlen, const char *fmt, ...)
@@ -149,8 +158,7 @@ static int config_host_ok(const char *host, size_t len)
         return 1;
     }
     for (size_t i = 0; i < len; i++) {
-        if (!isalnum((unsigned char)host[i]) && host[i] != '-' && host[i] != '.' &&
-            host[i] != '_')
+        if (!isalnum((unsigned char)host[i]) && host[i] != '-' && host[i] != '.' && host[i] != '_')
             return 0;
     }
     return 1;
@@ -198,8 +206,8 @@ static int config_copy(char *dst, size_t size, const char *s)
 
 /* Stores `value` for setting `st` in cfg, or writes why it is refused. The
  * message starts with `who`, the variable or flag it came from. */
-static int config_apply(config *cfg, const config_setting *st, const char *who,
-                        const char *value, char *err, size_t errlen)
+static int config_apply(config *cfg, const config_setting *st, const char *who, const char *value,
+                        char *err, size_t errlen)
 {
     char *dst = (char *)cfg + st->offset;
 
@@ -237,20 +245,22 @@ static int config_apply(config *cfg, const config_setting *st, const char *who,
             strcpy(dst, value);
             return 0;
         }
-        config_error(err, errlen, "%s: expected a directory path of 1 to %zu characters, "
-                     "got \"%s\"", who, CONFIG_PATH_MAX - strlen(cfg->service) - 6, value);
+        config_error(err, errlen,
+                     "%s: expected a directory path of 1 to %zu characters, "
+                     "got \"%s\"",
+                     who, CONFIG_PATH_MAX - strlen(cfg->service) - 6, value);
         return -EINVAL;
     case CONFIG_LEVEL:
         if (log_level_parse(value, &cfg->log_level) == 0)
             return 0;
-        config_error(err, errlen,
-                     "%s: expected one of debug, info, warn, error, got \"%s\"", who, value);
+        config_error(err, errlen, "%s: expected one of debug, info, warn, error, got \"%s\"", who,
+                     value);
         return -EINVAL;
     case CONFIG_INT:
         if (config_parse_int(value, st->min, st->max, (int *)(void *)dst) == 0)
             return 0;
-        config_error(err, errlen, "%s: expected a whole number%s%s from %d to %d, got \"%s\"",
-                     who, *st->unit ? " of " : "", st->unit, st->min, st->max, value);
+        config_error(err, errlen, "%s: expected a whole number%s%s from %d to %d, got \"%s\"", who,
+                     *st->unit ? " of " : "", st->unit, st->min, st->max, value);
         return -EINVAL;
     }
     return -EINVAL;
@@ -309,8 +319,8 @@ static config_source *config_find_flag(config_source *src, size_t nsrc, const ch
 }
 
 /* Reads argv into src[].flag_value. Returns 0, 1 for --help, or -EINVAL. */
-static int config_read_flags(config *cfg, config_source *src, size_t nsrc, int argc,
-                             char **argv, char *err, size_t errlen)
+static int config_read_flags(config *cfg, config_source *src, size_t nsrc, int argc, char **argv,
+                             char *err, size_t errlen)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -379,8 +389,8 @@ static const char *config_pick(const config_source *s, char *who, size_t wholen)
     return NULL;
 }
 
-static int config_setup_peers(config *cfg, const char *const *peers, config_source *src,
-                              char *err, size_t errlen)
+static int config_setup_peers(config *cfg, const char *const *peers, config_source *src, char *err,
+                              size_t errlen)
 {
     size_t n = config_peer_count(peers);
 
@@ -402,11 +412,12 @@ static int config_setup_peers(config *cfg, const char *const *peers, config_sour
     return 0;
 }
 
-int config_load(config *cfg, const char *service, const char *const *peers, int argc,
-                char **argv, char *err, size_t errlen)
+int config_load(config *cfg, const char *service, const char *const *peers, int argc, char **argv,
+                char *err, size_t errlen)
 {
     static const config_setting peer_setting = {
-        .kind = CONFIG_TARGET, .offset = 0,
+        .kind = CONFIG_TARGET,
+        .offset = 0,
     };
     config_source src[CONFIG_NSLOTS];
     char who[CONFIG_NAME_MAX + 2];
@@ -512,8 +523,8 @@ static const char *config_help_arg(const config_setting *st)
     return "VALUE";
 }
 
-static void config_help_row(const char *flag, const char *arg, const char *env,
-                            const char *meaning, const char *dflt, const char *range)
+static void config_help_row(const char *flag, const char *arg, const char *env, const char *meaning,
+                            const char *dflt, const char *range)
 {
     char left[96];
 
@@ -530,8 +541,7 @@ void config_print_help(const char *service, const char *const *peers)
     config_source src;
 
     service = service ? service : "compact";
-    printf("Usage: %s%s [flags]\n\n", strncmp(service, "compact", 7) ? "compact-" : "",
-           service);
+    printf("Usage: %s%s [flags]\n\n", strncmp(service, "compact", 7) ? "compact-" : "", service);
     printf("Every setting has an environment variable and a flag (--flag VALUE or\n"
            "--flag=VALUE); a flag wins over the variable, the variable over the default.\n\n");
     for (size_t i = 0; i < CONFIG_NSETTINGS; i++) {
@@ -539,8 +549,8 @@ void config_print_help(const char *service, const char *const *peers)
         config_help_default(st, service, dflt, sizeof(dflt));
         range[0] = '\0';
         if (st->kind == CONFIG_INT)
-            snprintf(range, sizeof(range), "%d to %d%s%s", st->min, st->max,
-                     *st->unit ? " " : "", st->unit);
+            snprintf(range, sizeof(range), "%d to %d%s%s", st->min, st->max, *st->unit ? " " : "",
+                     st->unit);
         config_help_row(st->flag, config_help_arg(st), st->env, st->meaning, dflt, range);
     }
     for (size_t i = 0; peers && peers[i]; i++) {
@@ -554,6 +564,7 @@ void config_print_help(const char *service, const char *const *peers)
     printf("\n");
     config_help_row("health-probe", "", "",
                     "ask the local server's health service and exit 0 if SERVING, 1 otherwise "
-                    "(container health check)", "", "");
+                    "(container health check)",
+                    "", "");
     config_help_row("help", "", "", "print this help and exit", "", "");
 }

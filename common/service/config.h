@@ -33,12 +33,12 @@
 #define CONFIG_PATH_MAX 1024
 
 typedef struct config_peer {
-    const char *name;             /* "membership" */
+    const char *name; /* "membership" */
     char addr[CONFIG_ADDR_MAX];
 } config_peer;
 
 typedef struct config {
-    const char *service;          /* "membership" */
+    const char *service; /* "membership" */
     char listen[CONFIG_ADDR_MAX];
     char metrics_listen[CONFIG_ADDR_MAX]; /* "" (the default): no metrics endpoint */
     char redis_addr[CONFIG_ADDR_MAX];
@@ -53,7 +53,7 @@ typedef struct config {
     int peer_timeout_ms;
     config_peer peers[CONFIG_MAX_PEERS];
     size_t peers_count;
-    int health_probe;             /* --health-probe given */
+    int health_probe; /* --health-probe given */
 } config;
 
 /* Default port of each service (catalog.h), so that a suite on one host
@@ -64,8 +64,8 @@ int config_default_port(const char *service);
  * peers named in the NULL-terminated `peers` (may be NULL). Returns 0; 1 when
  * --help was printed (exit 0); or -EINVAL with a message in err naming the
  * variable or flag and the problem. */
-int config_load(config *cfg, const char *service, const char *const *peers, int argc,
-                char **argv, char *err, size_t errlen);
+int config_load(config *cfg, const char *service, const char *const *peers, int argc, char **argv,
+                char *err, size_t errlen);
 
 /* The address of peer `name`, or NULL if it is not configured. */
 const char *config_peer_addr(const config *cfg, const char *name);

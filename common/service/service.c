@@ -45,47 +45,72 @@ struct service {
     store *store;
     cache *cache;
     outbox_relay *relay;
-    metrics *metrics;              /* NULL when COMPACT_METRICS_LISTEN is empty */
+    metrics *metrics; /* NULL when COMPACT_METRICS_LISTEN is empty */
     metrics_http *metrics_http;
-    double start_time;             /* seconds since the epoch */
+    double start_time; /* seconds since the epoch */
     rpc_channel *peers[CONFIG_MAX_PEERS];
-    void *state;                   /* the service's own (service_set_state) */
+    void *state; /* the service's own (service_set_state) */
     uv_signal_t sigterm, sigint;
     uv_timer_t probe_timer;
     int stopping;
-    int initialized;   /* the init hook succeeded: fini is owed */
+    int initialized; /* the init hook succeeded: fini is owed */
     int exit_code;
 };
 
 /* ---- accessors ---------------------------------------------------------- */
 
-const config *service_config(const service *svc) { return &svc->cfg; }
-store *service_store(const service *svc) { return svc->store; }
-cache *service_cache(const service *svc) { return svc->cache; }
-uv_loop_t *service_loop(const service *svc) { return (uv_loop_t *)&svc->loop; }
-const char *service_name(const service *svc) { return svc->def->name; }
-void service_set_state(service *svc, void *state) { svc->state = state; }
-void *service_state(const service *svc) { return svc->state; }
+const config *service_config(const service *svc)
+{
+    return &svc->cfg;
+}
+store *service_store(const service *svc)
+{
+    return svc->store;
+}
+cache *service_cache(const service *svc)
+{
+    return svc->cache;
+}
+uv_loop_t *service_loop(const service *svc)
+{
+    return (uv_loop_t *)&svc->loop;
+}
+const char *service_name(const service *svc)
+{
+    return svc->def->name;
+}
+void service_set_state(service *svc, void *state)
+{
+    svc->state = state;
+}
+void *service_state(const service *svc)
+{
+    return svc->state;
+}
 
-rpc_channel *service_peer(const service *svc, const char *name) {
+rpc_channel *service_peer(const service *svc, const char *name)
+{
     for (size_t i = 0; i < svc->cfg.peers_count; i++)
         if (strcmp(svc->cfg.peers[i].name, name) == 0)
             return svc->peers[i];
     return NULL;
 }
 
-void service_events_committed(service *svc) {
+void service_events_committed(service *svc)
+{
     outbox_relay_kick(svc->relay);
 }
 
 /* ---- stopping ----------------------------------------------------------- */
 
-static void close_handle(uv_handle_t *h) {
+static void close_handle(uv_handle_t *h)
+{
     if (h->loop && !uv_is_closing(h))
         uv_close(h, NULL);
 }
 
-static void on_cache_closed(void *arg) {
+static void on_cache_closed(void *arg)
+{
     service *svc = arg;
     svc->cache = NULL;
     store_close(svc->store);
@@ -98,13 +123,15 @@ static void on_cache_closed(void *arg) {
     log_msg(LOG_LEVEL_INFO, "stopped", NULL);
 }
 
-static void on_relay_closed(void *arg) {
+static void on_relay_closed(void *arg)
+{
     service *svc = arg;
     svc->relay = NULL;
     cache_close(svc->cache, on_cache_closed, svc);
 }
 
-static void close_peers(service *svc) {
+static void close_peers(service *svc)
+{
     for (size_t i = 0; i < svc->cfg.peers_count; i++) {
         rpc_channel_close(svc->peers[i]);
         svc->peers[i] = NULL;
@@ -112,7 +139,8 @@ static void close_peers(service *svc) {
 }
 
 /* The endpoint's gauges read the server, store and cache: they go after it. */
-static void on_metrics_closed(void *arg) {
+static void on_metrics_closed(void *arg)
+{
     service *svc = arg;
     svc->metrics_http = NULL;
     metrics_free(svc->metrics);
@@ -127,14 +155,16 @@ static void on_metrics_closed(void *arg) {
     outbox_relay_close(svc->relay, on_relay_closed, svc);
 }
 
-static void on_server_done(void *arg) {
+static void on_server_done(void *arg)
+{
     service *svc = arg;
     if (svc->initialized && svc->def->fini)
         svc->def->fini(svc);
     metrics_http_close(svc->metrics_http, on_metrics_closed, svc);
 }
 
-static void service_stop(service *svc) {
+static void service_stop(service *svc)
+{
     if (svc->stopping)
         return;
     svc->stopping = 1;
@@ -147,19 +177,22 @@ static void service_stop(service *svc) {
     rpc_server_shutdown(svc->server, svc->cfg.grace_seconds * 1000, on_server_done, svc);
 }
 
-static void on_signal(uv_signal_t *handle, int signum) {
+static void on_signal(uv_signal_t *handle, int signum)
+{
     log_msg(LOG_LEVEL_INFO, signum == SIGTERM ? "SIGTERM received" : "SIGINT received", NULL);
     service_stop(handle->data);
 }
 
-static void on_probe_timer(uv_timer_t *timer) {
+static void on_probe_timer(uv_timer_t *timer)
+{
     service *svc = timer->data;
     health_set_serving(svc->health, store_check(svc->store));
 }
 
 /* ---- starting ----------------------------------------------------------- */
 
-static int make_dirs(const char *path) {
+static int make_dirs(const char *path)
+{
     char buf[CONFIG_PATH_MAX];
     snprintf(buf, sizeof buf, "%s", path);
     for (char *p = buf + 1; *p; p++) {
@@ -175,24 +208,28 @@ static int make_dirs(const char *path) {
     return 0;
 }
 
-static int open_store_and_cache(service *svc) {
+static int open_store_and_cache(service *svc)
+{
     const config *cfg = &svc->cfg;
     int rc = make_dirs(cfg->data_dir);
     if (rc != 0) {
         log_fmt(LOG_LEVEL_ERROR, "COMPACT_DATA_DIR %s: %s", cfg->data_dir, strerror(-rc));
         return rc;
     }
-    rc = store_open(cfg->data_dir, svc->def->name, svc->def->migrations,
-                    svc->def->migrations_count, &svc->store);
+    rc = store_open(cfg->data_dir, svc->def->name, svc->def->migrations, svc->def->migrations_count,
+                    &svc->store);
     if (rc == 0)
         rc = outbox_migrate(svc->store);
     if (rc != 0) {
-        log_fmt(LOG_LEVEL_ERROR, "opening the store in %s failed: %s", cfg->data_dir, strerror(-rc));
+        log_fmt(LOG_LEVEL_ERROR, "opening the store in %s failed: %s", cfg->data_dir,
+                strerror(-rc));
         return rc;
     }
     store_use_loop(svc->store, &svc->loop);
-    cache_options copts = {.addr = cfg->redis_addr, .timeout_ms = cfg->redis_timeout_ms,
-                           .ttl_seconds = cfg->cache_ttl_seconds, .ttl_jitter = 0.1};
+    cache_options copts = {.addr = cfg->redis_addr,
+                           .timeout_ms = cfg->redis_timeout_ms,
+                           .ttl_seconds = cfg->cache_ttl_seconds,
+                           .ttl_jitter = 0.1};
     rc = cache_new(&svc->loop, &copts, &svc->cache);
     if (rc == 0)
         rc = outbox_relay_start(&svc->loop, svc->store, svc->cache, svc->def->name,
@@ -200,7 +237,8 @@ static int open_store_and_cache(service *svc) {
     return rc;
 }
 
-static int open_server(service *svc) {
+static int open_server(service *svc)
+{
     const config *cfg = &svc->cfg;
     rpc_server_options opts = {
         .listen = cfg->listen,
@@ -228,33 +266,57 @@ static int open_server(service *svc) {
 
 /* ---- metrics ------------------------------------------------------------ */
 
-static double sample_in_flight(void *arg) {
+static double sample_in_flight(void *arg)
+{
     return rpc_server_calls_in_flight(((service *)arg)->server);
 }
-static double sample_start_time(void *arg) { return ((service *)arg)->start_time; }
-static double sample_store_healthy(void *arg) { return store_healthy(((service *)arg)->store); }
-static double sample_store_flushes(void *arg) {
+static double sample_start_time(void *arg)
+{
+    return ((service *)arg)->start_time;
+}
+static double sample_store_healthy(void *arg)
+{
+    return store_healthy(((service *)arg)->store);
+}
+static double sample_store_flushes(void *arg)
+{
     return (double)store_flushes(((service *)arg)->store);
 }
-static double sample_serving(void *arg) { return health_serving(((service *)arg)->health); }
-static double sample_cache_connected(void *arg) {
+static double sample_serving(void *arg)
+{
+    return health_serving(((service *)arg)->health);
+}
+static double sample_cache_connected(void *arg)
+{
     return cache_connected(((service *)arg)->cache);
 }
 
-static double sample_outbox_pending(void *arg) {
+static double sample_outbox_pending(void *arg)
+{
     int64_t n = outbox_pending(((service *)arg)->store);
     return n < 0 ? NAN : (double)n;
 }
 
-static cache_stats cache_stats_now(void *arg) {
+static cache_stats cache_stats_now(void *arg)
+{
     cache_stats st;
     cache_get_stats(((service *)arg)->cache, &st);
     return st;
 }
-static double sample_cache_hits(void *arg) { return (double)cache_stats_now(arg).hits; }
-static double sample_cache_misses(void *arg) { return (double)cache_stats_now(arg).misses; }
-static double sample_cache_errors(void *arg) { return (double)cache_stats_now(arg).errors; }
-static double sample_cache_coalesced(void *arg) {
+static double sample_cache_hits(void *arg)
+{
+    return (double)cache_stats_now(arg).hits;
+}
+static double sample_cache_misses(void *arg)
+{
+    return (double)cache_stats_now(arg).misses;
+}
+static double sample_cache_errors(void *arg)
+{
+    return (double)cache_stats_now(arg).errors;
+}
+static double sample_cache_coalesced(void *arg)
+{
     return (double)cache_stats_now(arg).coalesced;
 }
 
@@ -272,8 +334,7 @@ static const struct {
     {METRICS_COUNTER, "compact_cache_errors_total",
      "Redis cache commands that failed or timed out.", sample_cache_errors},
     {METRICS_COUNTER, "compact_cache_coalesced_total",
-     "Cache reads that joined a load already in flight for the same key.",
-     sample_cache_coalesced},
+     "Cache reads that joined a load already in flight for the same key.", sample_cache_coalesced},
     {METRICS_GAUGE, "compact_cache_connected", "1 while connected to Redis.",
      sample_cache_connected},
     {METRICS_GAUGE, "compact_outbox_pending_events",
@@ -288,7 +349,8 @@ static const struct {
 };
 
 /* Every method the server knows, as label values; anything else is "other". */
-static int register_methods(service *svc, metrics_rpc **out) {
+static int register_methods(service *svc, metrics_rpc **out)
+{
     static const char *const fixed[] = {
         "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
         "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
@@ -308,11 +370,13 @@ static int register_methods(service *svc, metrics_rpc **out) {
 
 /* The registry and the endpoint, when COMPACT_METRICS_LISTEN is set. */
 /* rpc_call_end_fn: every finished call, into the RPC families. */
-static void observe_call(void *arg, const char *method, rpc_code code, double seconds) {
+static void observe_call(void *arg, const char *method, rpc_code code, double seconds)
+{
     metrics_rpc_observe(arg, method, (int)code, seconds);
 }
 
-static int start_metrics(service *svc) {
+static int start_metrics(service *svc)
+{
     const char *listen = svc->cfg.metrics_listen;
     metrics_rpc *rpc = NULL;
     if (listen[0] == '\0')
@@ -336,13 +400,15 @@ static int start_metrics(service *svc) {
     rpc_server_on_call_end(svc->server, observe_call, rpc);
     char port_text[16];
     snprintf(port_text, sizeof port_text, "%d", port);
-    log_msg(LOG_LEVEL_INFO, "metrics", "listen", listen, "port", port_text, "path", "/metrics", NULL);
+    log_msg(LOG_LEVEL_INFO, "metrics", "listen", listen, "port", port_text, "path", "/metrics",
+            NULL);
     return 0;
 }
 
 /* ---- serving ------------------------------------------------------------ */
 
-static int start_serving(service *svc) {
+static int start_serving(service *svc)
+{
     int port = rpc_server_start(svc->server);
     if (port < 0) {
         log_fmt(LOG_LEVEL_ERROR, "cannot listen on %s (COMPACT_LISTEN)", svc->cfg.listen);
@@ -369,7 +435,8 @@ static int start_serving(service *svc) {
 }
 
 /* A start that failed part way: close what is open, in the stop order. */
-static void abandon_start(service *svc) {
+static void abandon_start(service *svc)
+{
     svc->exit_code = 1;
     if (svc->server) {
         rpc_server_shutdown(svc->server, 0, on_server_done, svc);
@@ -385,19 +452,22 @@ static void abandon_start(service *svc) {
  * waker run on, so one wake-up carries many completions (bench/RESULTS.md:
  * on one core, 48k -> 77k Health/Check calls/s). It needs no privilege, and
  * the threads started afterwards inherit it. */
-static void use_batch_scheduling(void) {
+static void use_batch_scheduling(void)
+{
     struct sched_param param = {.sched_priority = 0};
     if (sched_setscheduler(0, SCHED_BATCH, &param) != 0)
         log_fmt(LOG_LEVEL_DEBUG, "SCHED_BATCH not set: %s", strerror(errno));
 }
 
 /* "host:port" of our own server as seen from this host, for --health-probe. */
-static void local_target(const char *listen, char *out, size_t size) {
+static void local_target(const char *listen, char *out, size_t size)
+{
     const char *colon = strrchr(listen, ':');
     snprintf(out, size, "127.0.0.1:%.8s", colon ? colon + 1 : listen);
 }
 
-int service_main(const service_def *def, int argc, char **argv) {
+int service_main(const service_def *def, int argc, char **argv)
+{
     static service svc_storage;
     service *svc = &svc_storage;
     char err[512] = "";

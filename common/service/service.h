@@ -30,12 +30,12 @@
 typedef struct service service;
 
 typedef struct service_def {
-    const char *name;                          /* "membership" */
+    const char *name; /* "membership" */
     const ProtobufCServiceDescriptor *descriptor;
-    const rpc_method *methods;                 /* terminated by { .name = NULL } */
+    const rpc_method *methods; /* terminated by { .name = NULL } */
     const store_migration *migrations;
     size_t migrations_count;
-    const char *const *peers;                  /* NULL-terminated, may be NULL */
+    const char *const *peers; /* NULL-terminated, may be NULL */
     /* After everything is open, before serving. Returns 0 or a negative errno
      * (the service then exits with 1). */
     int (*init)(service *svc);
@@ -50,7 +50,7 @@ int service_main(const service_def *def, int argc, char **argv);
 /* What a handler needs. The last argument of every handler is the service. */
 const config *service_config(const service *svc);
 store *service_store(const service *svc);
-cache *service_cache(const service *svc);     /* never NULL; may be disconnected */
+cache *service_cache(const service *svc); /* never NULL; may be disconnected */
 uv_loop_t *service_loop(const service *svc);
 rpc_channel *service_peer(const service *svc, const char *name); /* NULL if not a peer */
 const char *service_name(const service *svc);

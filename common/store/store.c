@@ -32,9 +32,9 @@ typedef struct store_cached {
 
 struct store {
     sqlite3 *db;
-    char *path;        /* "<dir>/<name>.db" or ":memory:" */
-    int memory;        /* 1 for ":memory:" */
-    dev_t dev;         /* identity of the file at open, for store_check */
+    char *path; /* "<dir>/<name>.db" or ":memory:" */
+    int memory; /* 1 for ":memory:" */
+    dev_t dev;  /* identity of the file at open, for store_check */
     ino_t ino;
     int healthy;
     store_syncer *syncer; /* NULL for ":memory:" */
@@ -343,8 +343,8 @@ int store_migrate(store *st, const char *component, const store_migration *ms, s
     int known = 0;
     for (size_t i = 0; i < n; i++) {
         if (ms[i].version <= known || ms[i].sql == NULL) {
-            log_msg(LOG_LEVEL_ERROR, "migrations must be numbered 1, 2, 3 ... in order", "component",
-                    component, NULL);
+            log_msg(LOG_LEVEL_ERROR, "migrations must be numbered 1, 2, 3 ... in order",
+                    "component", component, NULL);
             return -EINVAL;
         }
         known = ms[i].version;
@@ -355,8 +355,8 @@ int store_migrate(store *st, const char *component, const store_migration *ms, s
             return err;
     }
     if (current > known) {
-        log_msg(LOG_LEVEL_ERROR, "database schema is newer than this program", "component", component,
-                NULL);
+        log_msg(LOG_LEVEL_ERROR, "database schema is newer than this program", "component",
+                component, NULL);
         return -EINVAL;
     }
     return 0;
@@ -370,8 +370,8 @@ static int store_name_valid(const char *name)
     if (name == NULL || name[0] == '\0' || strcmp(name, STORE_RUNTIME_COMPONENT) == 0)
         return 0;
     for (const char *p = name; *p != '\0'; p++) {
-        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                 (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
+        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 *p == '-' || *p == '_';
         if (!ok)
             return 0;
     }
@@ -405,7 +405,8 @@ static int store_pragma(store *st, const char *sql, const char *want)
             err = -EIO;
         }
     } else if (err != 0) {
-        log_msg(LOG_LEVEL_ERROR, "pragma failed", "sql", sql, "error", sqlite3_errmsg(st->db), NULL);
+        log_msg(LOG_LEVEL_ERROR, "pragma failed", "sql", sql, "error", sqlite3_errmsg(st->db),
+                NULL);
     }
     sqlite3_finalize(s);
     return err;
@@ -523,7 +524,8 @@ void store_close(store *st)
     store_cache_clear(st);
     if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK) {
         /* the service left its own statements open: close once they finish */
-        log_msg(LOG_LEVEL_WARN, "database closed with statements still open", "path", st->path, NULL);
+        log_msg(LOG_LEVEL_WARN, "database closed with statements still open", "path", st->path,
+                NULL);
         sqlite3_close_v2(st->db);
     }
     free(st->path);

@@ -55,18 +55,18 @@ typedef struct sync_list {
 } sync_list;
 
 struct store_syncer {
-    uv_loop_t *loop;         /* NULL: flush in place */
-    int fd;                  /* the WAL, read-only; fdatasync works on it */
-    uv_work_t req;           /* the flush on the thread pool */
-    int running;             /* req is in flight */
-    int result;              /* of the last flush: 0 or a negative errno */
-    int failed;              /* a flush failed: every later wait fails */
-    int closed;              /* store_syncer_close ran; req frees us */
-    long delay_ms;           /* fault "store.sync_delay_ms" */
-    int fail;                /* fault "store.sync" */
-    uint64_t flushes;        /* flushes finished, for metrics */
-    sync_list waiting;       /* for the next flush */
-    sync_list flushing;      /* covered by the running flush */
+    uv_loop_t *loop;    /* NULL: flush in place */
+    int fd;             /* the WAL, read-only; fdatasync works on it */
+    uv_work_t req;      /* the flush on the thread pool */
+    int running;        /* req is in flight */
+    int result;         /* of the last flush: 0 or a negative errno */
+    int failed;         /* a flush failed: every later wait fails */
+    int closed;         /* store_syncer_close ran; req frees us */
+    long delay_ms;      /* fault "store.sync_delay_ms" */
+    int fail;           /* fault "store.sync" */
+    uint64_t flushes;   /* flushes finished, for metrics */
+    sync_list waiting;  /* for the next flush */
+    sync_list flushing; /* covered by the running flush */
 };
 
 static void list_init(sync_list *l)

@@ -110,7 +110,7 @@ void aggregate_get_reply(rpc_call *call, service *svc, const aggregate_def *def,
 
 /* The one repeated field of `d` whose messages are of type `item`. */
 static const ProtobufCFieldDescriptor *items_field(const ProtobufCMessageDescriptor *d,
-                                                    const ProtobufCMessageDescriptor *item)
+                                                   const ProtobufCMessageDescriptor *item)
 {
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
@@ -181,8 +181,8 @@ void aggregate_batch_get_reply(rpc_call *call, service *svc, const aggregate_def
     free(resp);
 }
 
-int aggregate_etag_check(rpc_call *call, const aggregate_def *def,
-                         const ProtobufCMessage *state, const char *etag)
+int aggregate_etag_check(rpc_call *call, const aggregate_def *def, const ProtobufCMessage *state,
+                         const char *etag)
 {
     if (etag_matches(etag, pbmsg_string(state, "etag")))
         return 0;
@@ -272,8 +272,7 @@ static int check_wanted(rpc_call *call)
     }
 }
 
-static void write_init(aggregate_write *w, rpc_call *call, service *svc,
-                       const aggregate_def *def)
+static void write_init(aggregate_write *w, rpc_call *call, service *svc, const aggregate_def *def)
 {
     assert(call != NULL && svc != NULL && def != NULL && def->load_for_write != NULL);
     memset(w, 0, sizeof *w);
@@ -325,8 +324,8 @@ static int stamp_new(aggregate_write *w)
     return rc;
 }
 
-int aggregate_begin_new(aggregate_write *w, rpc_call *call, service *svc,
-                        const aggregate_def *def, ProtobufCMessage *state)
+int aggregate_begin_new(aggregate_write *w, rpc_call *call, service *svc, const aggregate_def *def,
+                        ProtobufCMessage *state)
 {
     char buf[WHAT_SIZE];
     int rc;
@@ -374,8 +373,7 @@ void aggregate_commit(aggregate_write *w, int rc, const char *event_type,
         .cache_keys = w->keys.v,
         .cache_keys_count = w->keys.n,
     };
-    if (txn_finish(w->call, w->svc, rc, &ev, reply ? reply : w->state) == 0 &&
-        w->def->committed)
+    if (txn_finish(w->call, w->svc, rc, &ev, reply ? reply : w->state) == 0 && w->def->committed)
         w->def->committed(w->svc, w->state);
     pbmsg_free(w->state);
     w->state = NULL;

@@ -85,9 +85,9 @@ typedef struct aggregate_key {
 typedef struct aggregate_write aggregate_write;
 
 typedef struct aggregate_def {
-    const char *service;  /* "membership": cache keys and events */
-    const char *type;     /* "entity": the events' aggregate type */
-    const char *noun;     /* "entity": for messages ("no entity with id ...") */
+    const char *service; /* "membership": cache keys and events */
+    const char *type;    /* "entity": the events' aggregate type */
+    const char *noun;    /* "entity": for messages ("no entity with id ...") */
     const ProtobufCMessageDescriptor *descriptor;
     const char *id_prefix; /* IDS_ENTITY */
     /* keys[0] is the id; rows after the last have field NULL. */
@@ -143,8 +143,8 @@ int aggregate_peek(rpc_call *call, service *svc, const aggregate_def *def, const
 
 /* 0 if `etag` is empty or the current etag of `state` (quotes optional);
  * else fails the call with ABORTED ("read it again") and returns -1. */
-int aggregate_etag_check(rpc_call *call, const aggregate_def *def,
-                         const ProtobufCMessage *state, const char *etag);
+int aggregate_etag_check(rpc_call *call, const aggregate_def *def, const ProtobufCMessage *state,
+                         const char *etag);
 
 /* ---- building and changing ----------------------------------------------- */
 
@@ -175,8 +175,8 @@ int aggregate_begin(aggregate_write *w, rpc_call *call, service *svc, const aggr
 /* Begins the creation of `state` (taken in every case; NULL, as from a
  * failed aggregate_new, fails the call): a fresh id, create and update
  * times now. Returns as aggregate_begin. */
-int aggregate_begin_new(aggregate_write *w, rpc_call *call, service *svc,
-                        const aggregate_def *def, ProtobufCMessage *state);
+int aggregate_begin_new(aggregate_write *w, rpc_call *call, service *svc, const aggregate_def *def,
+                        ProtobufCMessage *state);
 
 /* The etag check by itself, for a write that must first say something more
  * useful than "stale" (a retried withdraw learns that it happened): begin

@@ -141,8 +141,8 @@ static void on_read(void *arg, int rc, const void *value, size_t len)
     finish(g, rc, m);
 }
 
-void cached_get_message(cache *c, const char *key, const cached_get_spec *spec,
-                        cached_get_cb cb, void *arg)
+void cached_get_message(cache *c, const char *key, const cached_get_spec *spec, cached_get_cb cb,
+                        void *arg)
 {
     cached_get *g;
 
@@ -176,8 +176,7 @@ static void answer(const cached_get *g, int rc, ProtobufCMessage *msg)
     if (rc == 0)
         rpc_call_reply(g->call, msg);
     else if (rc == -ENOENT)
-        status_fail_not_found(g->call, g->spec.field, g->spec.noun, g->spec.label,
-                              g->spec.value);
+        status_fail_not_found(g->call, g->spec.field, g->spec.noun, g->spec.label, g->spec.value);
     else
         fail_store(g, rc);
     msg_free(msg);

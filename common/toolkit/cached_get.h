@@ -41,15 +41,15 @@ typedef int (*cached_get_load_fn)(void *ctx, const char *value, ProtobufCMessage
 typedef struct cached_get_spec {
     const ProtobufCMessageDescriptor *descriptor; /* of the message read */
     cached_get_load_fn load;
-    void *ctx;              /* for `load`, usually the service's store */
-    const char *value;      /* the id (or code, ...) asked for, for `load` */
+    void *ctx;         /* for `load`, usually the service's store */
+    const char *value; /* the id (or code, ...) asked for, for `load` */
     /* For cached_get_reply's errors:
      * NOT_FOUND "<field>: no <noun> with <label> \"<value>\"" and
      * "store: <what> (<strerror>)". */
-    const char *field;      /* "id" */
-    const char *noun;       /* "entity" */
-    const char *label;      /* "id" */
-    const char *what;       /* "cannot read the entity"; NULL: made from `noun` */
+    const char *field; /* "id" */
+    const char *noun;  /* "entity" */
+    const char *label; /* "id" */
+    const char *what;  /* "cannot read the entity"; NULL: made from `noun` */
 } cached_get_spec;
 
 /* rc 0: `msg` is the message, owned by the callee (free it with
@@ -61,8 +61,8 @@ typedef void (*cached_get_cb)(void *arg, int rc, ProtobufCMessage *msg);
  * spec->load as described above. `cb` runs exactly once: later on the loop,
  * or with -ENOMEM before this returns if memory runs out. `c` must not be
  * NULL. `spec` is copied; its strings are not. */
-void cached_get_message(cache *c, const char *key, const cached_get_spec *spec,
-                        cached_get_cb cb, void *arg);
+void cached_get_message(cache *c, const char *key, const cached_get_spec *spec, cached_get_cb cb,
+                        void *arg);
 
 /* Answers `call` with the message (rpc_call_reply), or fails it with
  * NOT_FOUND or status_fail_store(). The call is answered exactly once:

@@ -19,7 +19,7 @@
 #include "pbmsg.h"
 #include "validate.h"
 
-#define PEER_CHECK_KINDS 4     /* kinds in one check */
+#define PEER_CHECK_KINDS 4 /* kinds in one check */
 #define PEER_FIELD_SIZE 96
 #define PEER_ID_SIZE 64
 #define PEER_MESSAGE_SIZE 512
@@ -34,18 +34,18 @@ typedef struct peer_ref {
 typedef struct peer_batch {
     peer_check *check;
     const peer_kind *kind;
-    rpc_code code;             /* RPC_OK: `reply` holds the items */
+    rpc_code code; /* RPC_OK: `reply` holds the items */
     char message[PEER_MESSAGE_SIZE];
-    ProtobufCMessage *reply;   /* a copy, owned */
+    ProtobufCMessage *reply; /* a copy, owned */
 } peer_batch;
 
 struct peer_check {
     peer_ref *refs;
     size_t n, cap;
-    int failed;                /* memory ran out while adding */
+    int failed; /* memory ran out while adding */
     peer_batch batches[PEER_CHECK_KINDS];
     size_t n_batches;
-    size_t pending;            /* batches in flight */
+    size_t pending; /* batches in flight */
     rpc_call *call;
     service *svc;
     peer_check_done_fn done;
@@ -139,14 +139,13 @@ static rpc_code judge_ref(peer_check *c, const peer_ref *r)
         return b->code;
     }
     if ((item = find_item(b->reply, r->id)) == NULL) {
-        snprintf(c->message, sizeof c->message, "%s: no %s \"%s\"", r->field, r->kind->noun,
-                 r->id);
+        snprintf(c->message, sizeof c->message, "%s: no %s \"%s\"", r->field, r->kind->noun, r->id);
         return RPC_INVALID_ARGUMENT;
     }
     if (r->kind->unusable && (why = r->kind->unusable(item)) != NULL) {
         const char *label = r->kind->label_field ? pbmsg_string(item, r->kind->label_field) : NULL;
-        snprintf(c->message, sizeof c->message, "%s: %s \"%s\" (%s) is %s", r->field,
-                 r->kind->noun, r->id, label ? label : "?", why);
+        snprintf(c->message, sizeof c->message, "%s: %s \"%s\" (%s) is %s", r->field, r->kind->noun,
+                 r->id, label ? label : "?", why);
         return RPC_FAILED_PRECONDITION;
     }
     return RPC_OK;
@@ -270,10 +269,9 @@ static void start_batch(peer_check *c, peer_batch *b)
         b->code = RPC_INTERNAL;
         snprintf(b->message, sizeof b->message, "%s check: %s", k->noun,
                  ch ? "too many ids to check" : "the service is not a peer of this one");
-    } else if (req != NULL &&
-               (rc = rpc_channel_call(ch, k->service, k->method, req,
-                                      service_config(c->svc)->peer_timeout_ms, c->call, on_reply,
-                                      b)) == 0) {
+    } else if (req != NULL && (rc = rpc_channel_call(ch, k->service, k->method, req,
+                                                     service_config(c->svc)->peer_timeout_ms,
+                                                     c->call, on_reply, b)) == 0) {
         c->pending++;
     } else {
         b->code = rc == -ENOMEM ? RPC_INTERNAL : RPC_UNAVAILABLE;
@@ -295,8 +293,7 @@ static void fail_now(peer_check *c, rpc_call *call, service *svc, peer_check_don
         peer_check_free(c);
 }
 
-void peer_check_run(peer_check *c, rpc_call *call, service *svc, peer_check_done_fn done,
-                    void *arg)
+void peer_check_run(peer_check *c, rpc_call *call, service *svc, peer_check_done_fn done, void *arg)
 {
     assert(call != NULL && svc != NULL && done != NULL);
     if (c == NULL || c->failed) {

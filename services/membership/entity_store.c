@@ -58,19 +58,17 @@ const store_migration entity_store_migrations[] = {
 const size_t entity_store_migrations_count =
     sizeof entity_store_migrations / sizeof entity_store_migrations[0];
 
-#define ENTITY_COLUMNS                                                                     \
-    "id, acronym, name, kind, status, joined_on, verified, source_note, create_time_ms, " \
+#define ENTITY_COLUMNS                                                                             \
+    "id, acronym, name, kind, status, joined_on, verified, source_note, create_time_ms, "          \
     "update_time_ms, withdraw_time_ms, version"
 
 static const char SQL_GET[] = "SELECT " ENTITY_COLUMNS " FROM entities WHERE id = ?1";
 static const char SQL_GET_BY_ACRONYM[] =
     "SELECT " ENTITY_COLUMNS " FROM entities WHERE acronym_lower = ?1";
-static const char SQL_ACRONYM_OWNER[] =
-    "SELECT id, acronym FROM entities WHERE acronym_lower = ?1";
-static const char SQL_LIST[] =
-    "SELECT " ENTITY_COLUMNS " FROM entities WHERE acronym_lower > ?1"
-    " AND (?2 = 0 OR kind = ?2) AND (?3 = 0 OR status = ?3)"
-    " ORDER BY acronym_lower LIMIT ?4";
+static const char SQL_ACRONYM_OWNER[] = "SELECT id, acronym FROM entities WHERE acronym_lower = ?1";
+static const char SQL_LIST[] = "SELECT " ENTITY_COLUMNS " FROM entities WHERE acronym_lower > ?1"
+                               " AND (?2 = 0 OR kind = ?2) AND (?3 = 0 OR status = ?3)"
+                               " ORDER BY acronym_lower LIMIT ?4";
 static const char SQL_FOCAL_POINTS[] =
     "SELECT name, title, email FROM focal_points WHERE entity_id = ?1 ORDER BY position";
 static const char SQL_INSERT[] =
@@ -159,8 +157,7 @@ static int row_to_entity(store *st, sqlite3_stmt *s, Entity **out, int64_t *vers
     int64_t v = sqlite3_column_int64(s, 11);
     if (sqlrow_text(s, 0, &e->id) || sqlrow_text(s, 1, &e->acronym) ||
         sqlrow_text(s, 2, &e->name) || sqlrow_text(s, 5, &e->joined_on) ||
-        sqlrow_text(s, 7, &e->source_note) || e->create_time == NULL ||
-        e->update_time == NULL ||
+        sqlrow_text(s, 7, &e->source_note) || e->create_time == NULL || e->update_time == NULL ||
         (sqlite3_column_type(s, 10) != SQLITE_NULL && e->withdraw_time == NULL))
         goto fail;
     if (etag_set(&e->etag, e->id, v))

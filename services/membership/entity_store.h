@@ -30,7 +30,7 @@
 typedef Compact__Membership__V1__Entity Entity;
 typedef Compact__Membership__V1__FocalPoint FocalPoint;
 
-#define ENTITY_ACRONYM_MAX 32      /* characters (all ASCII) */
+#define ENTITY_ACRONYM_MAX 32 /* characters (all ASCII) */
 
 /* The service's migrations, for service_def. */
 extern const store_migration entity_store_migrations[];

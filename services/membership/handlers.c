@@ -118,11 +118,15 @@ static const aggregate_def entity_aggregate = {
     .noun = "entity",
     .descriptor = &compact__membership__v1__entity__descriptor,
     .id_prefix = IDS_ENTITY,
-    .keys = {
-        {.field = "id", .label = "id", .cache_kind = "entity", .load = load_by_id},
-        {.field = "acronym", .label = "acronym", .cache_kind = "acronym",
-         .load = load_by_acronym, .cache_id = acronym_cache_id},
-    },
+    .keys =
+        {
+            {.field = "id", .label = "id", .cache_kind = "entity", .load = load_by_id},
+            {.field = "acronym",
+             .label = "acronym",
+             .cache_kind = "acronym",
+             .load = load_by_acronym,
+             .cache_id = acronym_cache_id},
+        },
     .load_for_write = load_for_write,
 };
 
@@ -170,8 +174,8 @@ static int check_focal_point(rpc_call *call, const Entity *e, size_t i)
         return -1;
     for (size_t j = 0; j < i; j++) {
         if (strcasecmp(e->focal_points[j]->email, fp->email) == 0) {
-            rpc_call_fail(call, RPC_INVALID_ARGUMENT,
-                          "%s: repeats entity.focal_points[%zu].email", field, j);
+            rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: repeats entity.focal_points[%zu].email",
+                          field, j);
             return -1;
         }
     }
@@ -186,9 +190,9 @@ static int check_entity(rpc_call *call, const Entity *e, unsigned mask)
         return -1;
     if ((mask & F_NAME) && validate_required_string(call, "entity.name", e->name, NAME_MAX_CHARS))
         return -1;
-    if ((mask & F_KIND) && validate_enum(call, "entity.kind",
-                                         &compact__membership__v1__entity_kind__descriptor,
-                                         (int)e->kind, 1))
+    if ((mask & F_KIND) &&
+        validate_enum(call, "entity.kind", &compact__membership__v1__entity_kind__descriptor,
+                      (int)e->kind, 1))
         return -1;
     /* The joining date is optional: the facts often give only a month. */
     if ((mask & F_JOINED_ON) && e->joined_on[0] &&
@@ -212,8 +216,7 @@ static int check_entity(rpc_call *call, const Entity *e, unsigned mask)
 
 /* Fails with ALREADY_EXISTS if another entity than `self_id` (NULL: any)
  * holds `acronym`, case-insensitively. */
-static int check_acronym_free(rpc_call *call, store *st, const char *acronym,
-                              const char *self_id)
+static int check_acronym_free(rpc_call *call, store *st, const char *acronym, const char *self_id)
 {
     char owner[IDS_SIZE], stored[ENTITY_ACRONYM_MAX + 1];
     int rc = entity_store_acronym_owner(st, acronym, owner, stored);
@@ -222,8 +225,8 @@ static int check_acronym_free(rpc_call *call, store *st, const char *acronym,
         return 0;
     if (rc == 0 && strcmp(stored, acronym) == 0)
         rpc_call_fail(call, RPC_ALREADY_EXISTS,
-                      "entity.acronym: an entity with acronym \"%s\" already exists (%s)",
-                      stored, owner);
+                      "entity.acronym: an entity with acronym \"%s\" already exists (%s)", stored,
+                      owner);
     else if (rc == 0)
         rpc_call_fail(call, RPC_ALREADY_EXISTS,
                       "entity.acronym: an entity with acronym \"%s\" already exists (%s); "
@@ -326,8 +329,7 @@ void handle_update_entity(rpc_call *call, const ProtobufCMessage *request, void 
         fieldmask_parse(call, req->update_mask, entity_fields, &mask) ||
         check_entity(call, req->entity, mask) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS) ||
-        aggregate_begin(&w, call, svc, &entity_aggregate, "entity.id", req->entity->id,
-                        req->etag))
+        aggregate_begin(&w, call, svc, &entity_aggregate, "entity.id", req->entity->id, req->etag))
         return;
     e = (Entity *)w.state;
     if ((mask & F_ACRONYM) && check_acronym_free(call, st, req->entity->acronym, e->id)) {
@@ -376,7 +378,7 @@ void handle_batch_get_entities(rpc_call *call, const ProtobufCMessage *request, 
     const BatchGetEntitiesRequest *req = (const BatchGetEntitiesRequest *)request;
 
     if (validate_ids(call, "ids", req->ids, req->n_ids, BATCH_MAX, IDS_ENTITY) == 0)
-        aggregate_batch_get_reply(call, svc, &entity_aggregate, req->ids, req->n_ids,
-                                  req->allow_missing,
-                                  &compact__membership__v1__batch_get_entities_response__descriptor);
+        aggregate_batch_get_reply(
+            call, svc, &entity_aggregate, req->ids, req->n_ids, req->allow_missing,
+            &compact__membership__v1__batch_get_entities_response__descriptor);
 }

@@ -44,7 +44,8 @@ static int check_iati_free(rpc_call *call, store *st, const char *iati)
     if (rc == 0)
         rpc_call_fail(call, RPC_ALREADY_EXISTS,
                       "project.iati_identifier: project %s already has the IATI identifier "
-                      "\"%s\" (identifiers are unique regardless of case)", owner, iati);
+                      "\"%s\" (identifiers are unique regardless of case)",
+                      owner, iati);
     else
         status_fail_store(call, rc, "cannot check the IATI identifier");
     return -1;
@@ -54,12 +55,14 @@ static int check_iati_free(rpc_call *call, store *st, const char *iati)
  * reply: a warning, so one we cannot compute is no reason to fail. */
 static void find_duplicates(service *svc, const Project *p, CreateProjectResponse *resp)
 {
-    overlap_query q = {.limit = OVERLAP_LIMIT_DEFAULT, .min_score = OVERLAP_DUPLICATE_SCORE,
-                       .duplicates_only = 1, .subject = p};
+    overlap_query q = {.limit = OVERLAP_LIMIT_DEFAULT,
+                       .min_score = OVERLAP_DUPLICATE_SCORE,
+                       .duplicates_only = 1,
+                       .subject = p};
     size_t compared;
 
-    if (overlap_find(project_index(svc), &q, &resp->likely_duplicates,
-                     &resp->n_likely_duplicates, &compared) != 0)
+    if (overlap_find(project_index(svc), &q, &resp->likely_duplicates, &resp->n_likely_duplicates,
+                     &compared) != 0)
         resp->n_likely_duplicates = 0;
 }
 
@@ -150,8 +153,7 @@ static int check_list_filters(rpc_call *call, const ListProjectsRequest *req)
 {
     if ((req->working_group_id[0] &&
          validate_id(call, "working_group_id", req->working_group_id, IDS_GROUP)) ||
-        (req->entity_id[0] &&
-         validate_id(call, "entity_id", req->entity_id, IDS_ENTITY)) ||
+        (req->entity_id[0] && validate_id(call, "entity_id", req->entity_id, IDS_ENTITY)) ||
         (req->country[0] && project_check_country(call, "country", req->country)) ||
         validate_enum(call, "pillar", &compact__projects__v1__strategy_pillar__descriptor,
                       (int)req->pillar, 0) ||
@@ -173,11 +175,19 @@ void handle_list_projects(rpc_call *call, const ProtobufCMessage *request, void 
     const ListProjectsRequest *req = (const ListProjectsRequest *)request;
     ListProjectsResponse resp = COMPACT__PROJECTS__V1__LIST_PROJECTS_RESPONSE__INIT;
     char pillar[16], status[16];
-    const char *filters[] = {"projects.projects", req->working_group_id, req->entity_id,
-                             req->country, pillar, status, req->text};
+    const char *filters[] = {"projects.projects",
+                             req->working_group_id,
+                             req->entity_id,
+                             req->country,
+                             pillar,
+                             status,
+                             req->text};
     project_store_filter f = {
-        .working_group_id = req->working_group_id, .entity_id = req->entity_id,
-        .country = req->country, .pillar = (int)req->pillar, .status = (int)req->status,
+        .working_group_id = req->working_group_id,
+        .entity_id = req->entity_id,
+        .country = req->country,
+        .pillar = (int)req->pillar,
+        .status = (int)req->status,
         .text = req->text,
     };
     Project **v = NULL;
@@ -213,8 +223,8 @@ static void write_update(rpc_call *call, service *svc, void *arg, int ok)
     Project *p;
     int rc;
 
-    if (!ok || aggregate_begin(&w, call, svc, &project_aggregate, "project.id",
-                               req->project->id, req->etag)) {
+    if (!ok || aggregate_begin(&w, call, svc, &project_aggregate, "project.id", req->project->id,
+                               req->etag)) {
         free(u);
         return;
     }
@@ -264,8 +274,7 @@ void handle_update_project(rpc_call *call, const ProtobufCMessage *request, void
 
 /* ---- FindOverlaps ------------------------------------------------------- */
 
-static int check_overlap_options(rpc_call *call, const FindOverlapsRequest *req,
-                                 overlap_query *q)
+static int check_overlap_options(rpc_call *call, const FindOverlapsRequest *req, overlap_query *q)
 {
     if (req->limit < 0) {
         rpc_call_fail(call, RPC_INVALID_ARGUMENT, "limit: must not be negative");
@@ -275,8 +284,9 @@ static int check_overlap_options(rpc_call *call, const FindOverlapsRequest *req,
         rpc_call_fail(call, RPC_INVALID_ARGUMENT, "min_score: must be from 0 to 1");
         return -1;
     }
-    q->limit = req->limit == 0 ? OVERLAP_LIMIT_DEFAULT
-               : req->limit > OVERLAP_LIMIT_MAX ? OVERLAP_LIMIT_MAX : (size_t)req->limit;
+    q->limit = req->limit == 0                  ? OVERLAP_LIMIT_DEFAULT
+               : req->limit > OVERLAP_LIMIT_MAX ? OVERLAP_LIMIT_MAX
+                                                : (size_t)req->limit;
     q->min_score = req->min_score == 0 ? OVERLAP_MIN_SCORE_DEFAULT : req->min_score;
     q->include_closed = req->include_closed;
     return 0;
@@ -292,8 +302,7 @@ static int overlap_subject(rpc_call *call, service *svc, const FindOverlapsReque
     switch (req->subject_case) {
     case COMPACT__PROJECTS__V1__FIND_OVERLAPS_REQUEST__SUBJECT_PROJECT_ID:
         if (validate_id(call, "project_id", req->project_id, IDS_PROJECT) ||
-            aggregate_peek(call, svc, &project_aggregate, "project_id", req->project_id, "",
-                           &m))
+            aggregate_peek(call, svc, &project_aggregate, "project_id", req->project_id, "", &m))
             return -1;
         *owned = (Project *)m;
         q->subject = *owned;
@@ -325,7 +334,8 @@ void handle_find_overlaps(rpc_call *call, const ProtobufCMessage *request, void 
         return;
     rc = overlap_find(project_index(svc), &q, &resp.overlaps, &resp.n_overlaps, &compared);
     if (rc == -ENODATA)
-        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "draft: nothing to compare: give at least "
+        rpc_call_fail(call, RPC_INVALID_ARGUMENT,
+                      "draft: nothing to compare: give at least "
                       "a title, summary, working group, participant, country, date, pillar "
                       "or theme");
     else if (rc != 0)

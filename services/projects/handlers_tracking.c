@@ -33,9 +33,8 @@ typedef int (*change_fn)(rpc_call *call, store *st, Project *p, const void *req)
 
 /* The common shape of these writes: begin (load `project_id`, check the
  * etag), change, save in canonical order, commit with `event_type`. */
-static void tracking_write(rpc_call *call, service *svc, const char *project_id,
-                           const char *etag, change_fn change, const void *req,
-                           const char *event_type)
+static void tracking_write(rpc_call *call, service *svc, const char *project_id, const char *etag,
+                           change_fn change, const void *req, const char *event_type)
 {
     store *st = service_store(svc);
     aggregate_write w;
@@ -59,7 +58,9 @@ static void tracking_write(rpc_call *call, service *svc, const char *project_id,
 static int check_project_ref(rpc_call *call, const char *project_id, const char *etag)
 {
     return validate_id(call, "project_id", project_id, IDS_PROJECT) ||
-           validate_max_length(call, "etag", etag, ETAG_MAX_CHARS) ? -1 : 0;
+                   validate_max_length(call, "etag", etag, ETAG_MAX_CHARS)
+               ? -1
+               : 0;
 }
 
 /* ---- RecordTransaction -------------------------------------------------- */
@@ -86,21 +87,22 @@ static int record_change(rpc_call *call, store *st, Project *p, const void *arg)
     int rc;
 
     if (p->n_transactions >= PROJECT_TRANSACTIONS_MAX) {
-        rpc_call_fail(call, RPC_FAILED_PRECONDITION, "project_id: project %s already has "
-                      "%d transactions, the most one project may hold", p->id,
-                      PROJECT_TRANSACTIONS_MAX);
+        rpc_call_fail(call, RPC_FAILED_PRECONDITION,
+                      "project_id: project %s already has "
+                      "%d transactions, the most one project may hold",
+                      p->id, PROJECT_TRANSACTIONS_MAX);
         return 1;
     }
     if (in->value->amount_minor < 0 && type_total(p, in) + in->value->amount_minor < 0) {
-        rpc_call_fail(call, RPC_FAILED_PRECONDITION, "transaction.value.amount_minor: this "
+        rpc_call_fail(call, RPC_FAILED_PRECONDITION,
+                      "transaction.value.amount_minor: this "
                       "correction would make the project's total of its type in %s negative",
                       in->value->currency);
         return 1;
     }
     if ((t = (Transaction *)pbmsg_copy(&in->base)) == NULL)
         return -ENOMEM;
-    if ((rc = ids_new(IDS_TRANSACTION, id, sizeof id)) != 0 ||
-        (rc = pbstr_set(&t->id, id)) != 0 ||
+    if ((rc = ids_new(IDS_TRANSACTION, id, sizeof id)) != 0 || (rc = pbstr_set(&t->id, id)) != 0 ||
         (rc = pbtime_set(&t->record_time, pbtime_now_ms())) != 0 ||
         (rc = project_store_add_transaction(st, p->id, t)) != 0 ||
         (rc = project_edit_append((void ***)&p->transactions, &p->n_transactions, t)) != 0) {
@@ -163,8 +165,10 @@ static int add_result_change(rpc_call *call, store *st, Project *p, const void *
     int rc;
 
     if (p->n_results >= PROJECT_RESULTS_MAX) {
-        rpc_call_fail(call, RPC_FAILED_PRECONDITION, "project_id: project %s already has %d "
-                      "results, the most one project may hold", p->id, PROJECT_RESULTS_MAX);
+        rpc_call_fail(call, RPC_FAILED_PRECONDITION,
+                      "project_id: project %s already has %d "
+                      "results, the most one project may hold",
+                      p->id, PROJECT_RESULTS_MAX);
         return 1;
     }
     if ((rc = fresh_result(req->result, &r)) != 0)
@@ -196,13 +200,15 @@ static int add_indicator_change(rpc_call *call, store *st, Project *p, const voi
     int rc;
 
     if (r == NULL) {
-        rpc_call_fail(call, RPC_NOT_FOUND, "result_id: project %s has no result \"%s\"",
-                      p->id, req->result_id);
+        rpc_call_fail(call, RPC_NOT_FOUND, "result_id: project %s has no result \"%s\"", p->id,
+                      req->result_id);
         return 1;
     }
     if (r->n_indicators >= PROJECT_INDICATORS_MAX) {
-        rpc_call_fail(call, RPC_FAILED_PRECONDITION, "result_id: result %s already has %d "
-                      "indicators, the most one result may hold", r->id, PROJECT_INDICATORS_MAX);
+        rpc_call_fail(call, RPC_FAILED_PRECONDITION,
+                      "result_id: result %s already has %d "
+                      "indicators, the most one result may hold",
+                      r->id, PROJECT_INDICATORS_MAX);
         return 1;
     }
     if ((ind = (Indicator *)pbmsg_copy(&req->indicator->base)) == NULL)
@@ -257,7 +263,8 @@ static IndicatorPeriod *find_period(rpc_call *call, const Indicator *ind,
             return q;
         if (strcmp(req->period_start, q->period_end) <= 0 &&
             strcmp(q->period_start, req->period_end) <= 0) {
-            rpc_call_fail(call, RPC_FAILED_PRECONDITION, "period_start: the period %s to %s "
+            rpc_call_fail(call, RPC_FAILED_PRECONDITION,
+                          "period_start: the period %s to %s "
                           "overlaps the indicator's period %s to %s; report a period with "
                           "exactly its dates, or one that does not overlap",
                           req->period_start, req->period_end, q->period_start, q->period_end);
@@ -299,9 +306,10 @@ static int report_change(rpc_call *call, store *st, Project *p, const void *arg)
     if ((q = find_period(call, ind, req, &over)) == NULL && over)
         return 1;
     if (q == NULL && ind->n_periods >= PROJECT_PERIODS_MAX) {
-        rpc_call_fail(call, RPC_FAILED_PRECONDITION, "indicator_id: indicator %s already has "
-                      "%d periods, the most one indicator may hold", ind->id,
-                      PROJECT_PERIODS_MAX);
+        rpc_call_fail(call, RPC_FAILED_PRECONDITION,
+                      "indicator_id: indicator %s already has "
+                      "%d periods, the most one indicator may hold",
+                      ind->id, PROJECT_PERIODS_MAX);
         return 1;
     }
     if (q == NULL) {

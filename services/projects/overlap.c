@@ -21,11 +21,19 @@ typedef Compact__Projects__V1__Project Project;
 typedef Compact__Projects__V1__OverlapReason OverlapReason;
 
 /* The factors, in the order of their weights in docs/OVERLAPS.md. */
-enum ov_factor { OV_TEXT, OV_GROUPS, OV_PARTNERS, OV_COUNTRIES, OV_DATES, OV_PILLARS,
-                 OV_THEMES, OV_FACTORS };
+enum ov_factor {
+    OV_TEXT,
+    OV_GROUPS,
+    OV_PARTNERS,
+    OV_COUNTRIES,
+    OV_DATES,
+    OV_PILLARS,
+    OV_THEMES,
+    OV_FACTORS
+};
 
 static const double ov_weights[OV_FACTORS] = {
-    [OV_TEXT] = 0.40, [OV_GROUPS] = 0.15, [OV_PARTNERS] = 0.15, [OV_COUNTRIES] = 0.12,
+    [OV_TEXT] = 0.40,  [OV_GROUPS] = 0.15,  [OV_PARTNERS] = 0.15, [OV_COUNTRIES] = 0.12,
     [OV_DATES] = 0.08, [OV_PILLARS] = 0.05, [OV_THEMES] = 0.05,
 };
 
@@ -125,8 +133,7 @@ static int ov_intern_grow(ov_intern *t)
 }
 
 /* The id of `s`: 0 and *id; -ENOENT if absent and !create; -ENOMEM. */
-static int ov_intern_get(ov_intern *t, const char *s, const char *surface, int create,
-                         uint32_t *id)
+static int ov_intern_get(ov_intern *t, const char *s, const char *surface, int create, uint32_t *id)
 {
     uint32_t found = t->nslots ? t->slots[ov_slot(t, s)] : 0;
 
@@ -307,8 +314,7 @@ static int ov_set_from_bag(ov_intern *t, const ov_bag *b, int create, ov_set *ou
     if (out->v == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < b->items.n; i++) {
-        int rc = ov_intern_get(t, b->items.strings[i], b->items.surface[i], create,
-                               &out->v[i]);
+        int rc = ov_intern_get(t, b->items.strings[i], b->items.surface[i], create, &out->v[i]);
         if (rc == -ENOENT)
             out->v[i] = OV_UNKNOWN_ID + (uint32_t)i;
         else if (rc != 0)
@@ -502,8 +508,8 @@ static double ov_dice(uint32_t common, uint32_t a, uint32_t b)
 
 static int ov_popcount4(const uint64_t v[4])
 {
-    return __builtin_popcountll(v[0]) + __builtin_popcountll(v[1]) +
-           __builtin_popcountll(v[2]) + __builtin_popcountll(v[3]);
+    return __builtin_popcountll(v[0]) + __builtin_popcountll(v[1]) + __builtin_popcountll(v[2]) +
+           __builtin_popcountll(v[3]);
 }
 
 static double ov_countries_sim(const ov_doc *s, const ov_doc *d)
@@ -540,8 +546,8 @@ typedef struct ov_subject {
     ov_doc doc;
     int has[OV_FACTORS];
     double weight_sum;
-    float *idf;   /* by term id */
-    float *qw;    /* by term id; 0 where the subject lacks the term */
+    float *idf; /* by term id */
+    float *qw;  /* by term id; 0 where the subject lacks the term */
     double qnorm;
 } ov_subject;
 
@@ -631,18 +637,17 @@ static double ov_text_sim(const ov_subject *s, const ov_doc *d, double norm)
 }
 
 /* Every factor's similarity of `d` to the subject, and the score. */
-static double ov_score(const ov_subject *s, const ov_doc *d, double norm,
-                       double sims[OV_FACTORS])
+static double ov_score(const ov_subject *s, const ov_doc *d, double norm, double sims[OV_FACTORS])
 {
     const ov_doc *q = &s->doc;
     int32_t from = 0, to = 0;
     double sum = 0;
 
     sims[OV_TEXT] = s->has[OV_TEXT] ? ov_text_sim(s, d, norm) : 0;
-    sims[OV_GROUPS] = ov_overlap_coefficient(ov_common(&q->groups, &d->groups), q->groups.n,
-                                             d->groups.n);
-    sims[OV_PARTNERS] = ov_dice(ov_common(&q->partners, &d->partners), q->partners.n,
-                                d->partners.n);
+    sims[OV_GROUPS] =
+        ov_overlap_coefficient(ov_common(&q->groups, &d->groups), q->groups.n, d->groups.n);
+    sims[OV_PARTNERS] =
+        ov_dice(ov_common(&q->partners, &d->partners), q->partners.n, d->partners.n);
     sims[OV_COUNTRIES] = ov_countries_sim(q, d);
     sims[OV_DATES] = ov_dates_sim(q, d, &from, &to);
     sims[OV_PILLARS] = ov_overlap_coefficient((uint32_t)__builtin_popcount(q->pillars & d->pillars),
@@ -726,7 +731,10 @@ static void ov_shared_keys(const overlap_index *idx, OverlapReason *r, const ov_
 static void ov_shared_words(const overlap_index *idx, const ov_subject *s, const ov_doc *d,
                             OverlapReason *r)
 {
-    struct { double c; uint32_t t; } best[OV_SHARED_WORDS];
+    struct {
+        double c;
+        uint32_t t;
+    } best[OV_SHARED_WORDS];
     size_t n = 0;
 
     for (uint32_t i = 0; i < d->terms.n; i++) {
@@ -775,8 +783,8 @@ static void ov_day_text(int32_t day, char *buf, size_t size)
     snprintf(buf, size, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
 }
 
-static void ov_reason_detail(const overlap_index *idx, const ov_subject *s, const ov_doc *d,
-                             int f, OverlapReason *r)
+static void ov_reason_detail(const overlap_index *idx, const ov_subject *s, const ov_doc *d, int f,
+                             OverlapReason *r)
 {
     static const char *const pillar_names[] = {"", "I", "II", "III", "IV"};
     static const char *const details[OV_FACTORS] = {

@@ -57,11 +57,11 @@ size_t overlap_index_size(const overlap_index *idx);
 
 typedef struct overlap_query {
     const Compact__Projects__V1__Project *subject; /* a saved project or a draft */
-    const char *exclude_id;   /* leave this project out (the subject's own id); may be NULL */
-    size_t limit;             /* 1..OVERLAP_LIMIT_MAX */
-    double min_score;         /* 0..1 */
-    int include_closed;       /* also closed and cancelled projects */
-    int duplicates_only;      /* only likely duplicates */
+    const char *exclude_id; /* leave this project out (the subject's own id); may be NULL */
+    size_t limit;           /* 1..OVERLAP_LIMIT_MAX */
+    double min_score;       /* 0..1 */
+    int include_closed;     /* also closed and cancelled projects */
+    int duplicates_only;    /* only likely duplicates */
 } overlap_query;
 
 /* Scores every indexed project against q->subject and returns the best

@@ -8,17 +8,21 @@
  * every joint project of the Compact uses and so tell projects apart no
  * better than "the" (IDF weighting discounts the rest of the common words). */
 static const char *const stop_words[] = {
-    "about", "above", "after", "again", "against", "all", "also", "among", "an", "and",
-    "any", "are", "as", "at", "be", "been", "before", "being", "between", "both", "but",
-    "by", "can", "could", "did", "do", "does", "during", "each", "either", "for", "from",
-    "further", "had", "has", "have", "having", "he", "her", "here", "into", "is", "it",
-    "its", "joint", "more", "most", "nations", "new", "no", "nor", "not", "of", "off", "on",
-    "once", "only", "or", "other", "our", "out", "over", "own", "per", "program",
-    "programme", "programmes", "programs", "project", "projects", "same", "she", "should",
-    "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these",
-    "they", "this", "those", "through", "to", "too", "un", "under", "united", "until", "up",
-    "upon", "via", "was", "we", "were", "what", "when", "where", "which", "while", "who",
-    "whom", "why", "will", "with", "within", "without", "would", "you", "your",
+    "about",   "above",     "after",      "again",    "against", "all",      "also",   "among",
+    "an",      "and",       "any",        "are",      "as",      "at",       "be",     "been",
+    "before",  "being",     "between",    "both",     "but",     "by",       "can",    "could",
+    "did",     "do",        "does",       "during",   "each",    "either",   "for",    "from",
+    "further", "had",       "has",        "have",     "having",  "he",       "her",    "here",
+    "into",    "is",        "it",         "its",      "joint",   "more",     "most",   "nations",
+    "new",     "no",        "nor",        "not",      "of",      "off",      "on",     "once",
+    "only",    "or",        "other",      "our",      "out",     "over",     "own",    "per",
+    "program", "programme", "programmes", "programs", "project", "projects", "same",   "she",
+    "should",  "so",        "some",       "such",     "than",    "that",     "the",    "their",
+    "them",    "then",      "there",      "these",    "they",    "this",     "those",  "through",
+    "to",      "too",       "un",         "under",    "united",  "until",    "up",     "upon",
+    "via",     "was",       "we",         "were",     "what",    "when",     "where",  "which",
+    "while",   "who",       "whom",       "why",      "will",    "with",     "within", "without",
+    "would",   "you",       "your",
 };
 
 static int compare_word(const void *key, const void *elem)
@@ -28,8 +32,8 @@ static int compare_word(const void *key, const void *elem)
 
 int overlap_text_is_stop_word(const char *word)
 {
-    return bsearch(word, stop_words, sizeof stop_words / sizeof stop_words[0],
-                   sizeof stop_words[0], compare_word) != NULL;
+    return bsearch(word, stop_words, sizeof stop_words / sizeof stop_words[0], sizeof stop_words[0],
+                   compare_word) != NULL;
 }
 
 static int ends_with(const char *w, size_t n, const char *suffix)
@@ -53,8 +57,8 @@ void overlap_text_stem(const char *word, char *out)
         out[n++] = 'y';
     } else if (n > 4 && ends_with(out, n, "sses")) {
         n -= 2;
-    } else if (n > 3 && out[n - 1] == 's' && !ends_with(out, n, "ss") &&
-               !ends_with(out, n, "us") && !ends_with(out, n, "is")) {
+    } else if (n > 3 && out[n - 1] == 's' && !ends_with(out, n, "ss") && !ends_with(out, n, "us") &&
+               !ends_with(out, n, "is")) {
         n -= 1;
     }
     /* One derivational or inflectional ending. */
@@ -73,8 +77,7 @@ void overlap_text_stem(const char *word, char *out)
 
 static int is_word_byte(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
 void overlap_text_words(const char *text, overlap_text_fn fn, void *arg)

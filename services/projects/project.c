@@ -79,11 +79,15 @@ const aggregate_def project_aggregate = {
     .noun = "project",
     .descriptor = &compact__projects__v1__project__descriptor,
     .id_prefix = IDS_PROJECT,
-    .keys = {
-        {.field = "id", .label = "id", .cache_kind = "project", .load = load_by_id},
-        {.field = "iati_identifier", .label = "IATI identifier", .cache_kind = "iati",
-         .load = load_by_iati, .cache_id = iati_cache_id},
-    },
+    .keys =
+        {
+            {.field = "id", .label = "id", .cache_kind = "project", .load = load_by_id},
+            {.field = "iati_identifier",
+             .label = "IATI identifier",
+             .cache_kind = "iati",
+             .load = load_by_iati,
+             .cache_id = iati_cache_id},
+        },
     .load_for_write = load_for_write,
     .refresh = refresh,
     .committed = committed,
@@ -106,8 +110,9 @@ const fieldmask_field project_fields[] = {
     {"source_note", PF_SOURCE_NOTE, NULL},
     {"iati_identifier", PF_IATI, "is set on create only"},
     {"reporting_org_ref", PF_REPORTING_ORG, "is set on create only"},
-    {"results", PF_RESULTS, "cannot be updated here; use AddResult, AddIndicator and "
-                            "ReportIndicatorValue"},
+    {"results", PF_RESULTS,
+     "cannot be updated here; use AddResult, AddIndicator and "
+     "ReportIndicatorValue"},
     {"transactions", 0, "cannot be updated here; use RecordTransaction"},
     {"totals", 0, "is output only"},
     {"id", 0, "is output only"},
@@ -145,7 +150,7 @@ void project_check_new_refs(peer_check *c, const char *prefix, const Project *ne
     }
     for (size_t i = 0; (mask & PF_GROUPS) && i < next->n_working_group_ids; i++) {
         if (!has_group(prev, next->working_group_ids[i]))
-            peer_check_add(c, &peer_groups,
-                           next->working_group_ids[i], "%s.working_group_ids[%zu]", prefix, i);
+            peer_check_add(c, &peer_groups, next->working_group_ids[i], "%s.working_group_ids[%zu]",
+                           prefix, i);
     }
 }

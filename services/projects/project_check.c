@@ -29,7 +29,6 @@ typedef Compact__Projects__V1__Baseline Baseline;
 #define PROVIDER_NAME_MAX 200
 #define ORG_REF_MAX 100
 
-
 static int fail(rpc_call *call, const char *field, const char *problem)
 {
     rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: %s", field, problem);
@@ -73,8 +72,8 @@ static int check_iati(rpc_call *call, const char *prefix, const Project *p)
         return -1;
     if ((problem = iati_chars_problem(p->iati_identifier)) != NULL)
         return fail(call, field, problem);
-    if (strncmp(p->iati_identifier, p->reporting_org_ref, n) != 0 ||
-        p->iati_identifier[n] != '-' || p->iati_identifier[n + 1] == '\0') {
+    if (strncmp(p->iati_identifier, p->reporting_org_ref, n) != 0 || p->iati_identifier[n] != '-' ||
+        p->iati_identifier[n + 1] == '\0') {
         rpc_call_fail(call, RPC_INVALID_ARGUMENT,
                       "%s: must be the reporting_org_ref \"%s\", '-' and the project's own id",
                       field, p->reporting_org_ref);
@@ -85,8 +84,8 @@ static int check_iati(rpc_call *call, const char *prefix, const Project *p)
 
 /* ---- repeated fields ---------------------------------------------------- */
 
-static int check_ids(rpc_call *call, const char *prefix, const char *name, char **ids,
-                     size_t n, size_t min, size_t max, const char *id_prefix)
+static int check_ids(rpc_call *call, const char *prefix, const char *name, char **ids, size_t n,
+                     size_t min, size_t max, const char *id_prefix)
 {
     char field[FIELD_SIZE];
 
@@ -101,8 +100,8 @@ static int check_ids(rpc_call *call, const char *prefix, const char *name, char 
             return -1;
         for (size_t j = 0; j < i; j++) {
             if (strcmp(ids[i], ids[j]) == 0) {
-                rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: repeats %s.%s[%zu]", field,
-                              prefix, name, j);
+                rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: repeats %s.%s[%zu]", field, prefix,
+                              name, j);
                 return -1;
             }
         }
@@ -110,8 +109,7 @@ static int check_ids(rpc_call *call, const char *prefix, const char *name, char 
     return 0;
 }
 
-static int check_participants(rpc_call *call, const char *prefix, const Project *p,
-                              size_t min)
+static int check_participants(rpc_call *call, const char *prefix, const Project *p, size_t min)
 {
     char field[FIELD_SIZE];
 
@@ -134,7 +132,8 @@ static int check_participants(rpc_call *call, const char *prefix, const Project 
             if (strcmp(a->entity_id, b->entity_id) == 0 && a->role == b->role) {
                 rpc_call_fail(call, RPC_INVALID_ARGUMENT,
                               "%s.participants[%zu]: repeats %s.participants[%zu] (same "
-                              "entity in the same role)", prefix, i, prefix, j);
+                              "entity in the same role)",
+                              prefix, i, prefix, j);
                 return -1;
             }
         }
@@ -148,7 +147,8 @@ int project_check_country(rpc_call *call, const char *field, const char *code)
         return 0;
     rpc_call_fail(call, RPC_INVALID_ARGUMENT,
                   "%s: \"%.8s\" is not an ISO 3166-1 alpha-2 country code (upper case, "
-                  "e.g. \"KE\")", field, code);
+                  "e.g. \"KE\")",
+                  field, code);
     return -1;
 }
 
@@ -225,7 +225,8 @@ static int check_money(rpc_call *call, const char *field, const Money *m, int al
     if (iso_currency_minor_units(m->currency) < 0) {
         rpc_call_fail(call, RPC_INVALID_ARGUMENT,
                       "%s: \"%.8s\" is not an ISO 4217 currency code (upper case, e.g. "
-                      "\"USD\")", sub, m->currency);
+                      "\"USD\")",
+                      sub, m->currency);
         return -1;
     }
     snprintf(sub, sizeof sub, "%s.amount_minor", field);
@@ -260,8 +261,8 @@ int project_check_period(rpc_call *call, const char *start_field, const char *st
 
 /* ---- the fields of a project -------------------------------------------- */
 
-static int check_text_fields(rpc_call *call, const char *prefix, const Project *p,
-                             unsigned mask, int draft)
+static int check_text_fields(rpc_call *call, const char *prefix, const Project *p, unsigned mask,
+                             int draft)
 {
     char field[FIELD_SIZE];
 
@@ -278,14 +279,13 @@ static int check_text_fields(rpc_call *call, const char *prefix, const Project *
     return (mask & PF_THEMES) ? check_themes(call, prefix, p) : 0;
 }
 
-static int check_dates_status(rpc_call *call, const char *prefix, const Project *p,
-                              unsigned mask, int draft)
+static int check_dates_status(rpc_call *call, const char *prefix, const Project *p, unsigned mask,
+                              int draft)
 {
     char field[FIELD_SIZE];
 
     snprintf(field, sizeof field, "%s.start_date", prefix);
-    if ((mask & PF_START) && (draft ? check_optional_date(call, prefix, "start_date",
-                                                          p->start_date)
+    if ((mask & PF_START) && (draft ? check_optional_date(call, prefix, "start_date", p->start_date)
                                     : validate_date(call, field, p->start_date)))
         return -1;
     if ((mask & PF_END) && check_optional_date(call, prefix, "end_date", p->end_date))
@@ -328,8 +328,8 @@ int project_check_fields(rpc_call *call, const char *prefix, const Project *p, u
     if (check_text_fields(call, prefix, p, mask, draft))
         return -1;
     if ((mask & PF_GROUPS) &&
-        check_ids(call, prefix, "working_group_ids", p->working_group_ids,
-                  p->n_working_group_ids, draft ? 0 : 1, PROJECT_GROUPS_MAX, IDS_GROUP))
+        check_ids(call, prefix, "working_group_ids", p->working_group_ids, p->n_working_group_ids,
+                  draft ? 0 : 1, PROJECT_GROUPS_MAX, IDS_GROUP))
         return -1;
     if ((mask & PF_PARTICIPANTS) && check_participants(call, prefix, p, draft ? 0 : 1))
         return -1;
@@ -348,8 +348,8 @@ int project_check_whole(rpc_call *call, const char *prefix, const Project *p)
     int leads = 0;
 
     if (p->end_date[0] && strcmp(p->end_date, p->start_date) < 0) {
-        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s.end_date: %s is before start_date %s",
-                      prefix, p->end_date, p->start_date);
+        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s.end_date: %s is before start_date %s", prefix,
+                      p->end_date, p->start_date);
         return -1;
     }
     snprintf(field, sizeof field, "%s.recipient_countries", prefix);
@@ -447,8 +447,7 @@ int project_check_indicator(rpc_call *call, const char *field, const Indicator *
     return 0;
 }
 
-int project_check_result(rpc_call *call, const char *field,
-                         const Compact__Projects__V1__Result *r)
+int project_check_result(rpc_call *call, const char *field, const Compact__Projects__V1__Result *r)
 {
     char sub[FIELD_SIZE];
 
@@ -497,8 +496,8 @@ int project_check_transaction(rpc_call *call, const char *field,
     char sub[FIELD_SIZE];
 
     snprintf(sub, sizeof sub, "%s.type", field);
-    if (validate_enum(call, sub, &compact__projects__v1__transaction_type__descriptor,
-                      (int)t->type, 1))
+    if (validate_enum(call, sub, &compact__projects__v1__transaction_type__descriptor, (int)t->type,
+                      1))
         return -1;
     snprintf(sub, sizeof sub, "%s.date", field);
     if (validate_date(call, sub, t->date))

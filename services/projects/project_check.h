@@ -23,11 +23,11 @@
 
 /* Limits. Money is bounded so that sums of PROJECT_TRANSACTIONS_MAX amounts
  * stay far inside int64. */
-#define PROJECT_MONEY_MAX 100000000000000LL  /* 10^14 minor units */
+#define PROJECT_MONEY_MAX 100000000000000LL /* 10^14 minor units */
 #define PROJECT_TRANSACTIONS_MAX 5000
 #define PROJECT_RESULTS_MAX 50
-#define PROJECT_INDICATORS_MAX 50             /* per result */
-#define PROJECT_PERIODS_MAX 100               /* per indicator */
+#define PROJECT_INDICATORS_MAX 50 /* per result */
+#define PROJECT_PERIODS_MAX 100   /* per indicator */
 #define PROJECT_GROUPS_MAX 8
 #define PROJECT_PARTICIPANTS_MAX 100
 #define PROJECT_THEMES_MAX 20
@@ -50,8 +50,7 @@ int project_check_whole(rpc_call *call, const char *prefix,
                         const Compact__Projects__V1__Project *p);
 
 /* One result with its indicators, at `field` ("result", "project.results[0]"). */
-int project_check_result(rpc_call *call, const char *field,
-                         const Compact__Projects__V1__Result *r);
+int project_check_result(rpc_call *call, const char *field, const Compact__Projects__V1__Result *r);
 
 /* One indicator with its baseline and periods, at `field`. */
 int project_check_indicator(rpc_call *call, const char *field,

@@ -98,19 +98,18 @@ static const char SQL_GET[] = "SELECT version, body FROM projects WHERE id = ?1"
 static const char SQL_GET_BY_IATI[] = "SELECT version, body FROM projects WHERE iati_key = ?1";
 static const char SQL_IATI_OWNER[] = "SELECT id FROM projects WHERE iati_key = ?1";
 static const char SQL_EACH[] = "SELECT version, body FROM projects";
-static const char SQL_LIST[] =
-    "SELECT version, body FROM projects p WHERE p.iati_key > ?1"
-    " AND (?2 = '' OR EXISTS (SELECT 1 FROM project_groups g"
-    "      WHERE g.group_id = ?2 AND g.project_id = p.id))"
-    " AND (?3 = '' OR EXISTS (SELECT 1 FROM project_entities e"
-    "      WHERE e.entity_id = ?3 AND e.project_id = p.id))"
-    " AND (?4 = '' OR EXISTS (SELECT 1 FROM project_countries c"
-    "      WHERE c.country = ?4 AND c.project_id = p.id))"
-    " AND (?5 = 0 OR EXISTS (SELECT 1 FROM project_pillars l"
-    "      WHERE l.pillar = ?5 AND l.project_id = p.id))"
-    " AND (?6 = 0 OR p.status = ?6)"
-    " AND (?7 = '' OR instr(p.search_text, ?7) > 0)"
-    " ORDER BY p.iati_key LIMIT ?8";
+static const char SQL_LIST[] = "SELECT version, body FROM projects p WHERE p.iati_key > ?1"
+                               " AND (?2 = '' OR EXISTS (SELECT 1 FROM project_groups g"
+                               "      WHERE g.group_id = ?2 AND g.project_id = p.id))"
+                               " AND (?3 = '' OR EXISTS (SELECT 1 FROM project_entities e"
+                               "      WHERE e.entity_id = ?3 AND e.project_id = p.id))"
+                               " AND (?4 = '' OR EXISTS (SELECT 1 FROM project_countries c"
+                               "      WHERE c.country = ?4 AND c.project_id = p.id))"
+                               " AND (?5 = 0 OR EXISTS (SELECT 1 FROM project_pillars l"
+                               "      WHERE l.pillar = ?5 AND l.project_id = p.id))"
+                               " AND (?6 = 0 OR p.status = ?6)"
+                               " AND (?7 = '' OR instr(p.search_text, ?7) > 0)"
+                               " ORDER BY p.iati_key LIMIT ?8";
 static const char SQL_INSERT[] =
     "INSERT INTO projects (id, iati_identifier, iati_key, title, status, start_date,"
     " end_date, search_text, create_time_ms, update_time_ms, version, body)"
@@ -207,8 +206,7 @@ static int load_transactions(store *st, Project *p)
         return -EIO;
     sqlite3_bind_text(s, 1, p->id, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        Transaction **grown =
-            realloc(p->transactions, (p->n_transactions + 1) * sizeof *grown);
+        Transaction **grown = realloc(p->transactions, (p->n_transactions + 1) * sizeof *grown);
         if (grown == NULL) {
             sqlite3_reset(s);
             return -ENOMEM;

@@ -35,7 +35,7 @@
 typedef Compact__Projects__V1__Project Project;
 typedef Compact__Projects__V1__Transaction Transaction;
 
-#define PROJECT_IATI_MAX 150        /* characters, all ASCII */
+#define PROJECT_IATI_MAX 150 /* characters, all ASCII */
 
 /* The service's migrations, for service_def. */
 extern const store_migration project_store_migrations[];

@@ -73,11 +73,15 @@ const aggregate_def group_aggregate = {
     .noun = "working group",
     .descriptor = &compact__workgroups__v1__working_group__descriptor,
     .id_prefix = IDS_GROUP,
-    .keys = {
-        {.field = "id", .label = "id", .cache_kind = "group", .load = load_by_id},
-        {.field = "code", .label = "code", .cache_kind = "code", .load = load_by_code,
-         .cache_id = code_cache_id},
-    },
+    .keys =
+        {
+            {.field = "id", .label = "id", .cache_kind = "group", .load = load_by_id},
+            {.field = "code",
+             .label = "code",
+             .cache_kind = "code",
+             .load = load_by_code,
+             .cache_id = code_cache_id},
+        },
     .load_for_write = load_for_write,
     .refresh = refresh,
 };
@@ -94,8 +98,8 @@ static int check_open(rpc_call *call, const char *field, const WorkingGroup *g)
     return -1;
 }
 
-int group_begin(aggregate_write *w, rpc_call *call, service *svc, const char *field,
-                const char *id, const char *etag)
+int group_begin(aggregate_write *w, rpc_call *call, service *svc, const char *field, const char *id,
+                const char *etag)
 {
     if (aggregate_begin(w, call, svc, &group_aggregate, field, id, ""))
         return -1;

@@ -21,8 +21,8 @@ extern const aggregate_def group_aggregate;
 
 /* aggregate_begin() for a change of an open group (request field `field`).
  * Returns 0 with w->state the group, or -1 after failing the call. */
-int group_begin(aggregate_write *w, rpc_call *call, service *svc, const char *field,
-                const char *id, const char *etag);
+int group_begin(aggregate_write *w, rpc_call *call, service *svc, const char *field, const char *id,
+                const char *etag);
 
 /* The checks group_begin makes, outside a transaction: for a write that
  * first asks membership, so that a wrong group fails without a peer call.

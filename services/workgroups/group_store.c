@@ -100,25 +100,23 @@ const store_migration group_store_migrations[] = {
 const size_t group_store_migrations_count =
     sizeof group_store_migrations / sizeof group_store_migrations[0];
 
-#define GROUP_COLUMNS                                                                     \
-    "id, code, title, mandate, status, chair_entity_id, verified, source_note, "        \
+#define GROUP_COLUMNS                                                                              \
+    "id, code, title, mandate, status, chair_entity_id, verified, source_note, "                   \
     "create_time_ms, update_time_ms, version"
 
 static const char SQL_GET[] = "SELECT " GROUP_COLUMNS " FROM groups WHERE id = ?1";
-static const char SQL_GET_BY_CODE[] =
-    "SELECT " GROUP_COLUMNS " FROM groups WHERE code_lower = ?1";
+static const char SQL_GET_BY_CODE[] = "SELECT " GROUP_COLUMNS " FROM groups WHERE code_lower = ?1";
 static const char SQL_CODE_OWNER[] = "SELECT id, code FROM groups WHERE code_lower = ?1";
-static const char SQL_LIST[] =
-    "SELECT " GROUP_COLUMNS " FROM groups g WHERE code_lower > ?1"
-    " AND (?2 = 0 OR status = ?2)"
-    " AND (?3 = 0 OR EXISTS (SELECT 1 FROM group_pillars p"
-    "                        WHERE p.group_id = g.id AND p.pillar = ?3))"
-    " AND (?4 = '' OR chair_entity_id = ?4"
-    "      OR EXISTS (SELECT 1 FROM group_vice_chairs v"
-    "                 WHERE v.group_id = g.id AND v.entity_id = ?4)"
-    "      OR EXISTS (SELECT 1 FROM group_members m"
-    "                 WHERE m.group_id = g.id AND m.entity_id = ?4))"
-    " ORDER BY code_lower LIMIT ?5";
+static const char SQL_LIST[] = "SELECT " GROUP_COLUMNS " FROM groups g WHERE code_lower > ?1"
+                               " AND (?2 = 0 OR status = ?2)"
+                               " AND (?3 = 0 OR EXISTS (SELECT 1 FROM group_pillars p"
+                               "                        WHERE p.group_id = g.id AND p.pillar = ?3))"
+                               " AND (?4 = '' OR chair_entity_id = ?4"
+                               "      OR EXISTS (SELECT 1 FROM group_vice_chairs v"
+                               "                 WHERE v.group_id = g.id AND v.entity_id = ?4)"
+                               "      OR EXISTS (SELECT 1 FROM group_members m"
+                               "                 WHERE m.group_id = g.id AND m.entity_id = ?4))"
+                               " ORDER BY code_lower LIMIT ?5";
 static const char SQL_PILLARS[] =
     "SELECT pillar FROM group_pillars WHERE group_id = ?1 ORDER BY pillar";
 static const char SQL_VICE_CHAIRS[] =
@@ -133,16 +131,14 @@ static const char SQL_INSERT[] =
 static const char SQL_UPDATE_FIELDS[] =
     "UPDATE groups SET code = ?2, code_lower = ?3, title = ?4, mandate = ?5, status = ?6,"
     " verified = ?7, source_note = ?8 WHERE id = ?1";
-static const char SQL_TOUCH[] =
-    "UPDATE groups SET version = version + 1, update_time_ms = ?3"
-    " WHERE id = ?1 AND version = ?2";
+static const char SQL_TOUCH[] = "UPDATE groups SET version = version + 1, update_time_ms = ?3"
+                                " WHERE id = ?1 AND version = ?2";
 static const char SQL_EXISTS[] = "SELECT 1 FROM groups WHERE id = ?1";
 static const char SQL_DELETE_PILLARS[] = "DELETE FROM group_pillars WHERE group_id = ?1";
 static const char SQL_INSERT_PILLAR[] =
     "INSERT INTO group_pillars (group_id, pillar) VALUES (?1, ?2)";
 static const char SQL_SET_CHAIR[] = "UPDATE groups SET chair_entity_id = ?2 WHERE id = ?1";
-static const char SQL_DELETE_VICE_CHAIRS[] =
-    "DELETE FROM group_vice_chairs WHERE group_id = ?1";
+static const char SQL_DELETE_VICE_CHAIRS[] = "DELETE FROM group_vice_chairs WHERE group_id = ?1";
 static const char SQL_INSERT_VICE_CHAIR[] =
     "INSERT INTO group_vice_chairs (group_id, position, entity_id) VALUES (?1, ?2, ?3)";
 static const char SQL_INSERT_MEMBER[] =
@@ -305,11 +301,9 @@ static int row_to_group(sqlite3_stmt *s, WorkingGroup **out, int64_t *version, c
     g->create_time = pbtime_new(sqlite3_column_int64(s, 8));
     g->update_time = pbtime_new(sqlite3_column_int64(s, 9));
     v = sqlite3_column_int64(s, 10);
-    if (sqlrow_text(s, 0, &g->id) || sqlrow_text(s, 1, &g->code) ||
-        sqlrow_text(s, 2, &g->title) ||
-        sqlrow_text(s, 3, &g->mandate) ||
-        sqlrow_text(s, 7, &g->source_note) || g->create_time == NULL ||
-        g->update_time == NULL) {
+    if (sqlrow_text(s, 0, &g->id) || sqlrow_text(s, 1, &g->code) || sqlrow_text(s, 2, &g->title) ||
+        sqlrow_text(s, 3, &g->mandate) || sqlrow_text(s, 7, &g->source_note) ||
+        g->create_time == NULL || g->update_time == NULL) {
         group_store_free(g);
         return -ENOMEM;
     }
@@ -406,8 +400,8 @@ static int list_rows(store *st, sqlite3_stmt *s, size_t limit, WorkingGroup **v,
     return store_result(st, rc);
 }
 
-int group_store_list(store *st, const group_store_filter *f, const char *after_key,
-                     size_t limit, WorkingGroup ***out, size_t *n)
+int group_store_list(store *st, const group_store_filter *f, const char *after_key, size_t limit,
+                     WorkingGroup ***out, size_t *n)
 {
     sqlite3_stmt *s = store_stmt(st, SQL_LIST);
     WorkingGroup **v = calloc(limit ? limit : 1, sizeof *v);

@@ -37,7 +37,7 @@ typedef Compact__Workgroups__V1__Member Member;
 typedef Compact__Workgroups__V1__TermsOfReference TermsOfReference;
 typedef Compact__Workgroups__V1__WorkPlanItem WorkPlanItem;
 
-#define GROUP_CODE_MAX 16        /* characters (all ASCII) */
+#define GROUP_CODE_MAX 16 /* characters (all ASCII) */
 
 /* The service's migrations, for service_def. */
 extern const store_migration group_store_migrations[];
@@ -47,7 +47,7 @@ extern const size_t group_store_migrations_count;
 typedef struct group_store_filter {
     int pillar;
     int status;
-    const char *entity_id;   /* chair, vice-chair or member */
+    const char *entity_id; /* chair, vice-chair or member */
 } group_store_filter;
 
 /* ---- helpers shared with plan_store.c --------------------------------- */
@@ -74,8 +74,8 @@ int group_store_code_owner(store *st, const char *code, char *id, char *stored);
  * `after_key` ("" for the first page), in code-key order. Returns 0 and sets
  * *out (an array of *n groups; caller frees with group_store_free_list) or a
  * negative errno with *out NULL, *n 0. */
-int group_store_list(store *st, const group_store_filter *f, const char *after_key,
-                     size_t limit, WorkingGroup ***out, size_t *n);
+int group_store_list(store *st, const group_store_filter *f, const char *after_key, size_t limit,
+                     WorkingGroup ***out, size_t *n);
 
 /* ---- writing (inside a transaction) ------------------------------------ */
 

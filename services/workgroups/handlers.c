@@ -79,8 +79,8 @@ static int check_pillars(rpc_call *call, const WorkingGroup *g)
             return -1;
         for (size_t j = 0; j < i; j++) {
             if (g->pillars[j] == g->pillars[i]) {
-                rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: repeats group.pillars[%zu]",
-                              field, j);
+                rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: repeats group.pillars[%zu]", field,
+                              j);
                 return -1;
             }
         }
@@ -98,8 +98,7 @@ static int check_group(rpc_call *call, const WorkingGroup *g, unsigned mask, int
     if ((mask & F_TITLE) &&
         validate_required_string(call, "group.title", g->title, TITLE_MAX_CHARS))
         return -1;
-    if ((mask & F_MANDATE) &&
-        validate_text(call, "group.mandate", g->mandate, MANDATE_MAX_CHARS))
+    if ((mask & F_MANDATE) && validate_text(call, "group.mandate", g->mandate, MANDATE_MAX_CHARS))
         return -1;
     if ((mask & F_PILLARS) && check_pillars(call, g))
         return -1;
@@ -220,8 +219,7 @@ static int check_list(rpc_call *call, const ListWorkingGroupsRequest *req)
         validate_enum(call, "status", &compact__workgroups__v1__group_status__descriptor,
                       (int)req->status, 0))
         return -1;
-    if (req->entity_id[0] && validate_id(call, "entity_id", req->entity_id,
-                                         IDS_ENTITY))
+    if (req->entity_id[0] && validate_id(call, "entity_id", req->entity_id, IDS_ENTITY))
         return -1;
     return 0;
 }
@@ -250,8 +248,8 @@ void handle_list_working_groups(rpc_call *call, const ProtobufCMessage *request,
         page_request_parse(call, filters, 4, req->page_size, req->page_token, &pg))
         return;
     rc = group_store_list(service_store(svc), &f, pg.after, page_request_limit(&pg), &v, &n);
-    page_reply(call, &pg, rc, "cannot list working groups", &resp.base,
-               (ProtobufCMessage **)v, n, code_page_key);
+    page_reply(call, &pg, rc, "cannot list working groups", &resp.base, (ProtobufCMessage **)v, n,
+               code_page_key);
 }
 
 /* ---- UpdateWorkingGroup --------------------------------------------------- */
@@ -271,8 +269,7 @@ void handle_update_working_group(rpc_call *call, const ProtobufCMessage *request
         fieldmask_parse(call, req->update_mask, group_fields, &mask) ||
         check_group(call, req->group, mask, 0) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS) ||
-        aggregate_begin(&w, call, svc, &group_aggregate, "group.id", req->group->id,
-                        req->etag))
+        aggregate_begin(&w, call, svc, &group_aggregate, "group.id", req->group->id, req->etag))
         return;
     g = (WorkingGroup *)w.state;
     if ((mask & F_CODE) && check_code_free(call, st, req->group->code, g->id)) {
@@ -288,8 +285,7 @@ void handle_update_working_group(rpc_call *call, const ProtobufCMessage *request
 
 /* ---- BatchGetWorkingGroups ------------------------------------------------ */
 
-void handle_batch_get_working_groups(rpc_call *call, const ProtobufCMessage *request,
-                                     void *svc)
+void handle_batch_get_working_groups(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const BatchGetWorkingGroupsRequest *req = (const BatchGetWorkingGroupsRequest *)request;
 

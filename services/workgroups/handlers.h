@@ -28,8 +28,7 @@ void handle_create_working_group(rpc_call *call, const ProtobufCMessage *request
 void handle_get_working_group(rpc_call *call, const ProtobufCMessage *request, void *svc);
 void handle_list_working_groups(rpc_call *call, const ProtobufCMessage *request, void *svc);
 void handle_update_working_group(rpc_call *call, const ProtobufCMessage *request, void *svc);
-void handle_batch_get_working_groups(rpc_call *call, const ProtobufCMessage *request,
-                                     void *svc);
+void handle_batch_get_working_groups(rpc_call *call, const ProtobufCMessage *request, void *svc);
 
 /* roles.c */
 void handle_set_leadership(rpc_call *call, const ProtobufCMessage *request, void *svc);
@@ -37,10 +36,8 @@ void handle_add_member(rpc_call *call, const ProtobufCMessage *request, void *sv
 void handle_remove_member(rpc_call *call, const ProtobufCMessage *request, void *svc);
 
 /* plan.c */
-void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *request,
-                                       void *svc);
-void handle_list_terms_of_reference(rpc_call *call, const ProtobufCMessage *request,
-                                    void *svc);
+void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *request, void *svc);
+void handle_list_terms_of_reference(rpc_call *call, const ProtobufCMessage *request, void *svc);
 void handle_add_work_plan_item(rpc_call *call, const ProtobufCMessage *request, void *svc);
 void handle_update_work_plan_item(rpc_call *call, const ProtobufCMessage *request, void *svc);
 

@@ -70,8 +70,7 @@ static int check_tor_order(rpc_call *call, const WorkingGroup *g, const TermsOfR
     return -1;
 }
 
-void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *request,
-                                       void *svc)
+void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const ApproveTermsOfReferenceRequest *req = (const ApproveTermsOfReferenceRequest *)request;
     const TermsOfReference *t = req->terms_of_reference;
@@ -94,15 +93,16 @@ void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *r
          * does not happen: read it again. */
         ProtobufCMessage *stored;
         aggregate_abort(&w);
-        if (aggregate_peek(call, svc, &group_aggregate, "group_id", req->group_id, "",
-                           &stored) == 0) {
+        if (aggregate_peek(call, svc, &group_aggregate, "group_id", req->group_id, "", &stored) ==
+            0) {
             rpc_call_reply(call, stored);
             pbmsg_free(stored);
         }
         return;
     }
-    aggregate_commit(&w, plan_store_add_tor(service_store(svc), g->id, t->text, t->approved_on,
-                                            w.now_ms, &tor_version),
+    aggregate_commit(&w,
+                     plan_store_add_tor(service_store(svc), g->id, t->text, t->approved_on,
+                                        w.now_ms, &tor_version),
                      "workgroup.tor_approved", NULL);
 }
 
@@ -125,8 +125,7 @@ static void version_page_key(const ProtobufCMessage *item, char *buf, size_t siz
     snprintf(buf, size, "%d", (int)((const TermsOfReference *)item)->version);
 }
 
-void handle_list_terms_of_reference(rpc_call *call, const ProtobufCMessage *request,
-                                    void *svc)
+void handle_list_terms_of_reference(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const ListTermsOfReferenceRequest *req = (const ListTermsOfReferenceRequest *)request;
     ListTermsOfReferenceResponse resp =
@@ -298,9 +297,8 @@ static int load_item(rpc_call *call, store *st, const UpdateWorkPlanItemRequest 
     int rc = plan_store_get_item(st, req->group_id, req->item->id, it, version);
 
     if (rc == -ENOENT) {
-        rpc_call_fail(call, RPC_NOT_FOUND,
-                      "item.id: no work plan item \"%s\" in working group %s", req->item->id,
-                      req->group_id);
+        rpc_call_fail(call, RPC_NOT_FOUND, "item.id: no work plan item \"%s\" in working group %s",
+                      req->item->id, req->group_id);
         return -1;
     }
     if (rc != 0) {

@@ -23,8 +23,8 @@ static const char SQL_LIST_TOR[] =
     "SELECT version, text, approved_on, record_time_ms FROM terms_of_reference"
     " WHERE group_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3";
 
-#define ITEM_COLUMNS                                                                       \
-    "id, title, description, owner_entity_id, due_on, status, create_time_ms, "          \
+#define ITEM_COLUMNS                                                                               \
+    "id, title, description, owner_entity_id, due_on, status, create_time_ms, "                    \
     "update_time_ms, version"
 
 static const char SQL_ITEMS[] =
@@ -43,8 +43,7 @@ static const char SQL_UPDATE_ITEM[] =
     " status = ?6, update_time_ms = ?7, version = version + 1"
     " WHERE id = ?1 AND version = ?8";
 static const char SQL_ITEM_EXISTS[] = "SELECT 1 FROM work_items WHERE id = ?1";
-static const char SQL_DELETE_ITEM_PROJECTS[] =
-    "DELETE FROM work_item_projects WHERE item_id = ?1";
+static const char SQL_DELETE_ITEM_PROJECTS[] = "DELETE FROM work_item_projects WHERE item_id = ?1";
 static const char SQL_INSERT_ITEM_PROJECT[] =
     "INSERT INTO work_item_projects (item_id, position, project_id) VALUES (?1, ?2, ?3)";
 
@@ -89,8 +88,8 @@ int plan_store_current_tor(store *st, const char *group_id, TermsOfReference **o
     return rc;
 }
 
-int plan_store_add_tor(store *st, const char *group_id, const char *text,
-                       const char *approved_on, int64_t now_ms, int32_t *version)
+int plan_store_add_tor(store *st, const char *group_id, const char *text, const char *approved_on,
+                       int64_t now_ms, int32_t *version)
 {
     sqlite3_stmt *s = store_stmt(st, SQL_NEXT_TOR_VERSION);
     int rc;
@@ -176,11 +175,10 @@ static int row_to_item(sqlite3_stmt *s, WorkPlanItem **out, int64_t *version)
     it->create_time = pbtime_new(sqlite3_column_int64(s, 6));
     it->update_time = pbtime_new(sqlite3_column_int64(s, 7));
     v = sqlite3_column_int64(s, 8);
-    if (it->create_time == NULL || it->update_time == NULL ||
-        sqlrow_text(s, 0, &it->id) || sqlrow_text(s, 1, &it->title) ||
-        sqlrow_text(s, 2, &it->description) ||
-        sqlrow_text(s, 3, &it->owner_entity_id) ||
-        sqlrow_text(s, 4, &it->due_on) || etag_set(&it->etag, it->id, v)) {
+    if (it->create_time == NULL || it->update_time == NULL || sqlrow_text(s, 0, &it->id) ||
+        sqlrow_text(s, 1, &it->title) || sqlrow_text(s, 2, &it->description) ||
+        sqlrow_text(s, 3, &it->owner_entity_id) || sqlrow_text(s, 4, &it->due_on) ||
+        etag_set(&it->etag, it->id, v)) {
         protobuf_c_message_free_unpacked(&it->base, NULL);
         return -ENOMEM;
     }
@@ -252,8 +250,8 @@ int plan_store_items(store *st, const char *group_id, WorkPlanItem ***out, size_
     return 0;
 }
 
-int plan_store_get_item(store *st, const char *group_id, const char *item_id,
-                        WorkPlanItem **out, int64_t *version)
+int plan_store_get_item(store *st, const char *group_id, const char *item_id, WorkPlanItem **out,
+                        int64_t *version)
 {
     sqlite3_stmt *s = store_stmt(st, SQL_GET_ITEM);
     int rc;

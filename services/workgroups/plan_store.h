@@ -29,8 +29,8 @@ int plan_store_current_tor(store *st, const char *group_id, TermsOfReference **o
 
 /* Adds the next version with `text`, approved on `approved_on`, recorded at
  * `now_ms`; its number into *version. Inside a transaction. */
-int plan_store_add_tor(store *st, const char *group_id, const char *text,
-                       const char *approved_on, int64_t now_ms, int32_t *version);
+int plan_store_add_tor(store *st, const char *group_id, const char *text, const char *approved_on,
+                       int64_t now_ms, int32_t *version);
 
 /* Up to `limit` versions after `after_version` (0: from the first), oldest
  * first. Returns 0 and sets *out (*n entries; caller frees with
@@ -49,8 +49,8 @@ int plan_store_items(store *st, const char *group_id, WorkPlanItem ***out, size_
 /* Item `item_id` of group `group_id` (-ENOENT if no such item in that
  * group) into *out (caller frees) and its version into *version (may be
  * NULL). */
-int plan_store_get_item(store *st, const char *group_id, const char *item_id,
-                        WorkPlanItem **out, int64_t *version);
+int plan_store_get_item(store *st, const char *group_id, const char *item_id, WorkPlanItem **out,
+                        int64_t *version);
 
 /* Inserts `item` (id, fields and times set by the caller) as version 1 at
  * the end of the group's plan, and sets item->etag. Inside a transaction. */

@@ -26,7 +26,7 @@ typedef Compact__Workgroups__V1__RemoveMemberRequest RemoveMemberRequest;
 static const char *role_name(int role)
 {
     return role == COMPACT__WORKGROUPS__V1__MEMBER_ROLE__MEMBER_ROLE_OBSERVER ? "an observer"
-                                                                             : "a member";
+                                                                              : "a member";
 }
 
 /* ---- SetLeadership -------------------------------------------------------- */
@@ -71,8 +71,8 @@ static void write_leadership(rpc_call *call, service *svc, void *arg, int ok)
 
     if (!ok || group_begin(&w, call, svc, "group_id", req->group_id, req->etag))
         return;
-    aggregate_commit(&w, group_store_set_leadership(service_store(svc), req->group_id,
-                                                    req->leadership),
+    aggregate_commit(&w,
+                     group_store_set_leadership(service_store(svc), req->group_id, req->leadership),
                      "workgroup.leadership_set", NULL);
 }
 
@@ -123,8 +123,9 @@ static void write_member(rpc_call *call, service *svc, void *arg, int ok)
         aggregate_abort(&w);
         return;
     }
-    aggregate_commit(&w, group_store_add_member(service_store(svc), req->group_id,
-                                                req->entity_id, (int)req->role, w.now_ms),
+    aggregate_commit(&w,
+                     group_store_add_member(service_store(svc), req->group_id, req->entity_id,
+                                            (int)req->role, w.now_ms),
                      "workgroup.member_added", NULL);
 }
 

@@ -49,8 +49,7 @@ const char *rules_vice_chairs_problem(const Leadership *l, size_t *at, size_t *f
 }
 
 /* Dates are YYYY-MM-DD: they compare as text. */
-const char *rules_tor_order_problem(const TermsOfReference *current,
-                                    const TermsOfReference *next)
+const char *rules_tor_order_problem(const TermsOfReference *current, const TermsOfReference *next)
 {
     if (current == NULL || strcmp(next->approved_on, current->approved_on) >= 0)
         return NULL;

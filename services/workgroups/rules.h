@@ -28,8 +28,7 @@ const char *rules_vice_chairs_problem(const Leadership *l, size_t *at, size_t *f
 
 /* Terms of reference follow the Committee's decisions: `next` may not have
  * been approved before `current` (NULL: no version yet). */
-const char *rules_tor_order_problem(const TermsOfReference *current,
-                                    const TermsOfReference *next);
+const char *rules_tor_order_problem(const TermsOfReference *current, const TermsOfReference *next);
 
 /* 1 if `next` is `current` again (same text and date): a retry, or a seed
  * loaded twice, which approves nothing new. */

@@ -257,8 +257,8 @@ static void on_closed(void *arg)
 
 static cache *open_cache(const char *addr, int timeout_ms, int wait_connected)
 {
-    cache_options o = {.addr = addr, .timeout_ms = timeout_ms, .ttl_seconds = 300,
-                       .ttl_jitter = 0.1};
+    cache_options o = {
+        .addr = addr, .timeout_ms = timeout_ms, .ttl_seconds = 300, .ttl_jitter = 0.1};
     cache *c = NULL;
 
     assert_int_equal(cache_new(&loop, &o, &c), 0);
@@ -347,8 +347,8 @@ static void test_ttl_jitter(void **state)
 
 static void test_bad_options(void **state)
 {
-    const char *bad[] = {"", "localhost", "localhost:", ":6379", "h:0", "h:65536", "h:12a",
-                         "h: 1", "h:-1", "::1:6379", "a b:1", "[]:1", "h:123456"};
+    const char *bad[] = {"",     "localhost", "localhost:", ":6379", "h:0",  "h:65536", "h:12a",
+                         "h: 1", "h:-1",      "::1:6379",   "a b:1", "[]:1", "h:123456"};
     cache_options o = {0};
     cache *c = NULL;
 
@@ -886,8 +886,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_through, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_down_at_start, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_killed_and_restarted, loop_setup, loop_teardown),
-        cmocka_unit_test_setup_teardown(test_timeout_on_stopped_server, loop_setup,
-                                        loop_teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_on_stopped_server, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_fault_delay, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_stream_add, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_close_with_pending, loop_setup, loop_teardown),

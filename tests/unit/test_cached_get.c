@@ -90,8 +90,8 @@ static int group_setup(void **state)
             _exit(126);
         dup2(null, 1);
         dup2(null, 2);
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
-               "", "--appendonly", "no", (char *)NULL);
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", (char *)NULL);
         _exit(127);
     }
     while ((r = sync_cmd("PING")) == NULL) {
@@ -170,8 +170,8 @@ static void close_cache(cache *c)
 
 typedef struct fake_store {
     int loads;
-    int rc;          /* what a load returns */
-    int64_t ms;      /* the stored time */
+    int rc;     /* what a load returns */
+    int64_t ms; /* the stored time */
     const char *asked;
 } fake_store;
 

@@ -69,7 +69,7 @@ static void test_defaults(void **state)
     assert_string_equal(err, "");
     assert_string_equal(cfg.service, "membership");
     assert_string_equal(cfg.listen, "0.0.0.0:50051");
-    assert_string_equal(cfg.metrics_listen, "");  /* off by default */
+    assert_string_equal(cfg.metrics_listen, ""); /* off by default */
     assert_string_equal(cfg.redis_addr, "127.0.0.1:6379");
     assert_string_equal(cfg.data_dir, "./data");
     assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
@@ -133,12 +133,13 @@ static void test_flags_win_over_environment(void **state)
     assert_int_equal(cfg.grace_seconds, 30);
     assert_string_equal(cfg.listen, "[::]:7001");
     assert_string_equal(cfg.data_dir, "/tmp/x");
-    assert_int_equal(cfg.log_level, LOG_LEVEL_ERROR);  /* from the environment */
+    assert_int_equal(cfg.log_level, LOG_LEVEL_ERROR); /* from the environment */
     assert_int_equal(cfg.health_probe, 1);
 
     /* The last of a repeated flag wins; "warning" is a level name. */
     assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--log-level", "debug",
-                          "--log-level=warning", NULL), 0);
+                          "--log-level=warning", NULL),
+                     0);
     assert_int_equal(cfg.log_level, LOG_LEVEL_WARN);
 
     /* A flag overrides a bad variable: the bad value is never used. */
@@ -157,15 +158,14 @@ static void test_exact_messages(void **state)
     assert_string_equal(err, "COMPACT_GRACE_SECONDS: expected a whole number of seconds from 0 "
                              "to 3600, got \"abc\"");
     unsetenv("COMPACT_GRACE_SECONDS");
-    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--grace-seconds", "3601",
-                          NULL), -EINVAL);
+    assert_int_equal(
+        load(&cfg, "membership", NULL, err, sizeof(err), "--grace-seconds", "3601", NULL), -EINVAL);
     assert_string_equal(err, "--grace-seconds: expected a whole number of seconds from 0 to "
                              "3600, got \"3601\"");
-    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--bogus=1", NULL),
-                     -EINVAL);
+    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--bogus=1", NULL), -EINVAL);
     assert_non_null(strstr(err, "--bogus"));
-    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--log-level", "loud",
-                          NULL), -EINVAL);
+    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--log-level", "loud", NULL),
+                     -EINVAL);
     assert_string_equal(err, "--log-level: expected one of debug, info, warn, error, got "
                              "\"loud\"");
 }
@@ -251,8 +251,9 @@ static void test_metrics_listen(void **state)
     char err[256];
     config cfg;
 
-    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), "--metrics-listen",
-                          "127.0.0.1:0", NULL), 0);
+    assert_int_equal(
+        load(&cfg, "membership", NULL, err, sizeof(err), "--metrics-listen", "127.0.0.1:0", NULL),
+        0);
     assert_string_equal(cfg.metrics_listen, "127.0.0.1:0");
     setenv("COMPACT_METRICS_LISTEN", "[::]:9464", 1);
     assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err), NULL), 0);
@@ -285,8 +286,9 @@ static void test_flag_syntax_errors(void **state)
                      -EINVAL);
     assert_non_null(strstr(err, "--listenx"));
     /* A peer flag exists only for the peers of this service. */
-    assert_int_equal(load(&cfg, "membership", NULL, err, sizeof(err),
-                          "--workgroups-addr=127.0.0.1:1", NULL), -EINVAL);
+    assert_int_equal(
+        load(&cfg, "membership", NULL, err, sizeof(err), "--workgroups-addr=127.0.0.1:1", NULL),
+        -EINVAL);
     assert_non_null(strstr(err, "--workgroups-addr"));
 }
 
@@ -307,8 +309,9 @@ static void test_peers(void **state)
 
     setenv("COMPACT_MEMBERSHIP_ADDR", "unix:/run/compact/membership.sock", 1);
     setenv("COMPACT_PROJECTS_ADDR", "projects:9000", 1);
-    assert_int_equal(load(&cfg, "workgroups", peers, err, sizeof(err),
-                          "--projects-addr", "[::1]:9001", NULL), 0);
+    assert_int_equal(
+        load(&cfg, "workgroups", peers, err, sizeof(err), "--projects-addr", "[::1]:9001", NULL),
+        0);
     assert_string_equal(config_peer_addr(&cfg, "membership"), "unix:/run/compact/membership.sock");
     assert_string_equal(config_peer_addr(&cfg, "projects"), "[::1]:9001");
 
@@ -316,11 +319,11 @@ static void test_peers(void **state)
     assert_int_equal(load(&cfg, "workgroups", peers, err, sizeof(err), NULL), -EINVAL);
     assert_true(strncmp(err, "COMPACT_MEMBERSHIP_ADDR: ", 25) == 0);
     unsetenv("COMPACT_MEMBERSHIP_ADDR");
-    assert_int_equal(load(&cfg, "workgroups", peers, err, sizeof(err),
-                          "--projects-addr=host:0", NULL), -EINVAL);
+    assert_int_equal(
+        load(&cfg, "workgroups", peers, err, sizeof(err), "--projects-addr=host:0", NULL), -EINVAL);
     assert_true(strncmp(err, "--projects-addr: ", 17) == 0);
-    assert_int_equal(load(&cfg, "workgroups", peers, err, sizeof(err),
-                          "--projects-addr=unix:", NULL), -EINVAL);
+    assert_int_equal(
+        load(&cfg, "workgroups", peers, err, sizeof(err), "--projects-addr=unix:", NULL), -EINVAL);
 }
 
 static void test_too_many_peers(void **state)
@@ -371,15 +374,45 @@ static void test_help(void **state)
 {
     static const char *const peers[] = {"membership", NULL};
     static const char *const expected[] = {
-        "COMPACT_LISTEN", "--listen", "0.0.0.0:50052", "COMPACT_METRICS_LISTEN",
-        "--metrics-listen", "/metrics", "COMPACT_REDIS_ADDR", "--redis-addr",
-        "127.0.0.1:6379", "COMPACT_DATA_DIR", "--data-dir", "./data", "COMPACT_LOG_LEVEL",
-        "--log-level", "COMPACT_GRACE_SECONDS", "--grace-seconds", "COMPACT_MAX_CALLS",
-        "--max-calls", "1000", "COMPACT_MAX_MESSAGE_BYTES", "--max-message-bytes", "4194304",
-        "COMPACT_MAX_CONNECTION_AGE_MS", "--max-connection-age-ms", "COMPACT_CACHE_TTL_SECONDS",
-        "--cache-ttl-seconds", "300", "COMPACT_REDIS_TIMEOUT_MS", "--redis-timeout-ms", "200",
-        "COMPACT_PEER_TIMEOUT_MS", "--peer-timeout-ms", "2000", "COMPACT_MEMBERSHIP_ADDR",
-        "--membership-addr", "127.0.0.1:50051", "--health-probe", "--help", "SERVING",
+        "COMPACT_LISTEN",
+        "--listen",
+        "0.0.0.0:50052",
+        "COMPACT_METRICS_LISTEN",
+        "--metrics-listen",
+        "/metrics",
+        "COMPACT_REDIS_ADDR",
+        "--redis-addr",
+        "127.0.0.1:6379",
+        "COMPACT_DATA_DIR",
+        "--data-dir",
+        "./data",
+        "COMPACT_LOG_LEVEL",
+        "--log-level",
+        "COMPACT_GRACE_SECONDS",
+        "--grace-seconds",
+        "COMPACT_MAX_CALLS",
+        "--max-calls",
+        "1000",
+        "COMPACT_MAX_MESSAGE_BYTES",
+        "--max-message-bytes",
+        "4194304",
+        "COMPACT_MAX_CONNECTION_AGE_MS",
+        "--max-connection-age-ms",
+        "COMPACT_CACHE_TTL_SECONDS",
+        "--cache-ttl-seconds",
+        "300",
+        "COMPACT_REDIS_TIMEOUT_MS",
+        "--redis-timeout-ms",
+        "200",
+        "COMPACT_PEER_TIMEOUT_MS",
+        "--peer-timeout-ms",
+        "2000",
+        "COMPACT_MEMBERSHIP_ADDR",
+        "--membership-addr",
+        "127.0.0.1:50051",
+        "--health-probe",
+        "--help",
+        "SERVING",
     };
     int rc = 0;
     char *text = load_capturing_stdout("workgroups", peers, &rc, "--help");
@@ -400,7 +433,7 @@ static void test_help(void **state)
     text = load_capturing_stdout("membership", NULL, &rc, "-h");
     assert_int_equal(rc, 1);
     assert_non_null(strstr(text, "0.0.0.0:50051"));
-    assert_null(strstr(text, "COMPACT_MEMBERSHIP_ADDR"));  /* membership has no peers */
+    assert_null(strstr(text, "COMPACT_MEMBERSHIP_ADDR")); /* membership has no peers */
     free(text);
 }
 

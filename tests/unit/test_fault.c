@@ -76,10 +76,14 @@ static void test_lenient_forms(void **state)
 static void test_malformed(void **state)
 {
     static const char *const bad[] = {
-        ",",       "a,",      ",a",      "a,,b",     "=5",     "a=",      "a=x",
-        "a=1x",    "a=1.5",   "a= ",     "a=0x10",   "a b",    "a=1=2",
-        "a=99999999999999999999999",
-        "a;b",     "store.probe,redis.delay_ms=fast",
+        ",",      "a,",
+        ",a",     "a,,b",
+        "=5",     "a=",
+        "a=x",    "a=1x",
+        "a=1.5",  "a= ",
+        "a=0x10", "a b",
+        "a=1=2",  "a=99999999999999999999999",
+        "a;b",    "store.probe,redis.delay_ms=fast",
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -106,12 +110,9 @@ static void test_too_long(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unset_arms_nothing),
-        cmocka_unit_test(test_points_and_values),
-        cmocka_unit_test(test_example_from_brief),
-        cmocka_unit_test(test_reinit_replaces),
-        cmocka_unit_test(test_lenient_forms),
-        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_unset_arms_nothing), cmocka_unit_test(test_points_and_values),
+        cmocka_unit_test(test_example_from_brief), cmocka_unit_test(test_reinit_replaces),
+        cmocka_unit_test(test_lenient_forms),      cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_too_long),
     };
 

@@ -154,7 +154,8 @@ static void test_fields_and_time(void **state)
     const char *ts = str_field(j, "time");
     assert_int_equal(strlen(ts), 24);
     assert_int_equal(sscanf(ts, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
-                            &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms), 7);
+                            &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms),
+                     7);
     assert_true(ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z');
     assert_in_range(ms, 0, 999);
     tm.tm_year -= 1900;
@@ -302,10 +303,10 @@ static void test_call_levels(void **state)
         const char *name;
         const char *level;
     } cases[] = {
-        {2, "UNKNOWN", "warn"},        {4, "DEADLINE_EXCEEDED", "warn"},
-        {13, "INTERNAL", "warn"},      {14, "UNAVAILABLE", "warn"},
-        {15, "DATA_LOSS", "warn"},     {3, "INVALID_ARGUMENT", "info"},
-        {5, "NOT_FOUND", "info"},      {10, "ABORTED", "info"},
+        {2, "UNKNOWN", "warn"},    {4, "DEADLINE_EXCEEDED", "warn"},
+        {13, "INTERNAL", "warn"},  {14, "UNAVAILABLE", "warn"},
+        {15, "DATA_LOSS", "warn"}, {3, "INVALID_ARGUMENT", "info"},
+        {5, "NOT_FOUND", "info"},  {10, "ABORTED", "info"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -284,13 +284,11 @@ static void start_all(fixture *f)
     redis_start(f);
     char addr[64];
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", f->redis_port);
-    cache_options opts = {.addr = addr, .timeout_ms = 1000, .ttl_seconds = 300,
-                          .ttl_jitter = 0.1};
+    cache_options opts = {.addr = addr, .timeout_ms = 1000, .ttl_seconds = 300, .ttl_jitter = 0.1};
     assert_int_equal(cache_new(&f->loop, &opts, &f->cache), 0);
     assert_true(run_until(f, cache_up));
-    assert_int_equal(outbox_relay_start(&f->loop, f->st, f->cache, "svc", RELAY_INTERVAL_MS,
-                                        &f->relay),
-                     0);
+    assert_int_equal(
+        outbox_relay_start(&f->loop, f->st, f->cache, "svc", RELAY_INTERVAL_MS, &f->relay), 0);
 }
 
 static redisReply *xrange(fixture *f)
@@ -320,9 +318,9 @@ static const redisReply *entry_field(const redisReply *entry, const char *name)
 static void check_entry(fixture *f, const redisReply *e, int64_t seq, int64_t state_n)
 {
     sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(store_db(f->st), "SELECT epoch_ms FROM outbox_epoch", -1,
-                                        &s, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(store_db(f->st), "SELECT epoch_ms FROM outbox_epoch", -1, &s, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     long long epoch = sqlite3_column_int64(s, 0);
     assert_true(epoch > 1700000000000LL); /* a real time, in milliseconds */
@@ -393,9 +391,13 @@ static void test_append_sequences_and_ids(void **state)
         Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
         ts.seconds = 100 + i;
         const char *keys[] = {"compact:svc:entity:x", "compact:svc:list:all"};
-        outbox_event ev = {.service = "svc", .aggregate_type = "entity",
-                           .aggregate_id = aggs[i], .type = "entity.updated",
-                           .state = &ts.base, .cache_keys = keys, .cache_keys_count = 2};
+        outbox_event ev = {.service = "svc",
+                           .aggregate_type = "entity",
+                           .aggregate_id = aggs[i],
+                           .type = "entity.updated",
+                           .state = &ts.base,
+                           .cache_keys = keys,
+                           .cache_keys_count = 2};
         assert_int_equal(outbox_append(f->st, &ev), 0);
     }
     assert_int_equal(store_commit(f->st), 0);
@@ -440,7 +442,9 @@ static void test_append_sequences_and_ids(void **state)
 static void test_append_needs_transaction_and_fields(void **state)
 {
     fixture *f = *state;
-    outbox_event ev = {.service = "svc", .aggregate_type = "entity", .aggregate_id = "a",
+    outbox_event ev = {.service = "svc",
+                       .aggregate_type = "entity",
+                       .aggregate_id = "a",
                        .type = "entity.deleted"};
     assert_int_equal(outbox_append(f->st, &ev), -EINVAL); /* no transaction */
 
@@ -463,8 +467,11 @@ static void test_rollback_leaves_no_event(void **state)
 {
     fixture *f = *state;
     Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    outbox_event ev = {.service = "svc", .aggregate_type = "entity", .aggregate_id = "a",
-                       .type = "entity.created", .state = &ts.base};
+    outbox_event ev = {.service = "svc",
+                       .aggregate_type = "entity",
+                       .aggregate_id = "a",
+                       .type = "entity.created",
+                       .state = &ts.base};
     assert_int_equal(store_begin(f->st), 0);
     assert_int_equal(outbox_append(f->st, &ev), 0);
     assert_int_equal(outbox_append(f->st, &ev), 0);
@@ -516,8 +523,7 @@ static void test_relay_close_null(void **state)
 static void test_relay_without_cache_waits(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(outbox_relay_start(&f->loop, f->st, NULL, "svc", RELAY_INTERVAL_MS,
-                                        &f->relay),
+    assert_int_equal(outbox_relay_start(&f->loop, f->st, NULL, "svc", RELAY_INTERVAL_MS, &f->relay),
                      0);
     append_one(f, "a", 1, NULL);
     outbox_relay_kick(f->relay);
@@ -558,8 +564,7 @@ static void test_relay_publishes_in_order(void **state)
     }
     assert_true(run_until(f, nothing_pending));
     check_stream(f, 150);
-    assert_int_equal(query_int(f->st, "SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL"),
-                     0);
+    assert_int_equal(query_int(f->st, "SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL"), 0);
 }
 
 static void test_relay_waits_out_redis_outage(void **state)
@@ -597,8 +602,8 @@ static void test_relay_republish_counts_as_delivered(void **state)
 
     /* a crash between Redis's acknowledgement and our "sent" mark */
     assert_int_equal(sqlite3_exec(store_db(f->st),
-                                  "UPDATE outbox SET sent_at_ms = NULL WHERE seq >= 3", NULL,
-                                  NULL, NULL),
+                                  "UPDATE outbox SET sent_at_ms = NULL WHERE seq >= 3", NULL, NULL,
+                                  NULL),
                      SQLITE_OK);
     assert_int_equal(outbox_pending(f->st), 3);
     outbox_relay_kick(f->relay);
@@ -654,16 +659,14 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_append_sequences_and_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_append_needs_transaction_and_fields, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_append_needs_transaction_and_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_leaves_no_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_counts_unsent, setup, teardown),
         cmocka_unit_test(test_relay_close_null),
         cmocka_unit_test_setup_teardown(test_relay_without_cache_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_publishes_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_waits_out_redis_outage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_relay_republish_counts_as_delivered, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_relay_republish_counts_as_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_redis_error_keeps_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_close_with_batch_in_flight, setup, teardown),
     };

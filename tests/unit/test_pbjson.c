@@ -56,7 +56,7 @@ struct AllTypes {
     char **repeated_string;
     protobuf_c_boolean has_optional_int32;
     int32_t optional_int32;
-    char *optional_string;          /* proto2 optional with default "dflt" */
+    char *optional_string; /* proto2 optional with default "dflt" */
     size_t n_repeated_kind;
     int *repeated_kind;
     AllTypes *child;
@@ -71,18 +71,24 @@ struct AllTypes {
 static const char optional_string_default[] = "dflt";
 static const ProtobufCMessageDescriptor all_types_descriptor;
 
-#define FIELD(n, num, lab, typ, member, desc)                                                 \
-    { .name = n, .id = num, .label = PROTOBUF_C_LABEL_##lab, .type = PROTOBUF_C_TYPE_##typ, \
-      .offset = offsetof(AllTypes, member), .descriptor = desc }
-#define REPEATED(n, num, typ, member, desc)                                                   \
-    { .name = n, .id = num, .label = PROTOBUF_C_LABEL_REPEATED,                               \
-      .type = PROTOBUF_C_TYPE_##typ, .quantifier_offset = offsetof(AllTypes, n_##member),     \
-      .offset = offsetof(AllTypes, member), .descriptor = desc }
-#define CHOICE(n, num, typ, member, desc)                                                     \
-    { .name = n, .id = num, .label = PROTOBUF_C_LABEL_NONE, .type = PROTOBUF_C_TYPE_##typ,  \
-      .quantifier_offset = offsetof(AllTypes, choice_case),                                   \
-      .offset = offsetof(AllTypes, member), .descriptor = desc,                               \
-      .flags = PROTOBUF_C_FIELD_FLAG_ONEOF }
+#define FIELD(n, num, lab, typ, member, desc)                                                      \
+    {                                                                                              \
+        .name = n, .id = num, .label = PROTOBUF_C_LABEL_##lab, .type = PROTOBUF_C_TYPE_##typ,      \
+        .offset = offsetof(AllTypes, member), .descriptor = desc                                   \
+    }
+#define REPEATED(n, num, typ, member, desc)                                                        \
+    {                                                                                              \
+        .name = n, .id = num, .label = PROTOBUF_C_LABEL_REPEATED, .type = PROTOBUF_C_TYPE_##typ,   \
+        .quantifier_offset = offsetof(AllTypes, n_##member), .offset = offsetof(AllTypes, member), \
+        .descriptor = desc                                                                         \
+    }
+#define CHOICE(n, num, typ, member, desc)                                                          \
+    {                                                                                              \
+        .name = n, .id = num, .label = PROTOBUF_C_LABEL_NONE, .type = PROTOBUF_C_TYPE_##typ,       \
+        .quantifier_offset = offsetof(AllTypes, choice_case),                                      \
+        .offset = offsetof(AllTypes, member), .descriptor = desc,                                  \
+        .flags = PROTOBUF_C_FIELD_FLAG_ONEOF                                                       \
+    }
 
 static const ProtobufCFieldDescriptor all_types_fields[] = {
     FIELD("int32_value", 1, NONE, INT32, int32_value, NULL),
@@ -104,12 +110,18 @@ static const ProtobufCFieldDescriptor all_types_fields[] = {
     REPEATED("repeated_bool", 17, BOOL, repeated_bool, NULL),
     REPEATED("repeated_bytes", 18, BYTES, repeated_bytes, NULL),
     REPEATED("repeated_string", 19, STRING, repeated_string, NULL),
-    { .name = "optional_int32", .id = 20, .label = PROTOBUF_C_LABEL_OPTIONAL,
-      .type = PROTOBUF_C_TYPE_INT32, .quantifier_offset = offsetof(AllTypes, has_optional_int32),
-      .offset = offsetof(AllTypes, optional_int32) },
-    { .name = "optional_string", .id = 21, .label = PROTOBUF_C_LABEL_OPTIONAL,
-      .type = PROTOBUF_C_TYPE_STRING, .offset = offsetof(AllTypes, optional_string),
-      .default_value = optional_string_default },
+    {.name = "optional_int32",
+     .id = 20,
+     .label = PROTOBUF_C_LABEL_OPTIONAL,
+     .type = PROTOBUF_C_TYPE_INT32,
+     .quantifier_offset = offsetof(AllTypes, has_optional_int32),
+     .offset = offsetof(AllTypes, optional_int32)},
+    {.name = "optional_string",
+     .id = 21,
+     .label = PROTOBUF_C_LABEL_OPTIONAL,
+     .type = PROTOBUF_C_TYPE_STRING,
+     .offset = offsetof(AllTypes, optional_string),
+     .default_value = optional_string_default},
     REPEATED("repeated_kind", 22, ENUM, repeated_kind,
              &compact__membership__v1__entity_kind__descriptor),
     FIELD("child", 23, NONE, MESSAGE, child, &all_types_descriptor),
@@ -186,8 +198,7 @@ static ProtobufCMessage *read_text(const ProtobufCMessageDescriptor *desc, const
 }
 
 /* The message must be refused with exactly this error. */
-static void expect_error(const ProtobufCMessageDescriptor *desc, const char *text,
-                         const char *want)
+static void expect_error(const ProtobufCMessageDescriptor *desc, const char *text, const char *want)
 {
     char err[256] = "";
     json_t *j = parse(text);
@@ -282,7 +293,7 @@ static void test_entity_round_trip(void **state)
     fp[0].email = "ana@example.org";
     fp[1].name = "Bo";
     fp[1].title = "Coordinator\nline two";
-    created.seconds = 1796008791;  /* 2026-11-30T03:19:51Z */
+    created.seconds = 1796008791; /* 2026-11-30T03:19:51Z */
     updated.seconds = 1796008791;
     updated.nanos = 123000000;
     e.id = "ent-1";
@@ -340,7 +351,7 @@ static void test_snake_case_and_enum_numbers(void **state)
     assert_string_equal(e->focal_points[0]->email, "x@y.z");
     assert_string_equal(e->focal_points[0]->name, "");
     assert_int_equal(e->create_time->seconds, 1577836800);
-    assert_string_equal(e->etag, "");  /* null: the default */
+    assert_string_equal(e->etag, ""); /* null: the default */
     assert_false(e->verified);
     assert_string_equal(e->id, "");
     protobuf_c_message_free_unpacked(&e->base, NULL);
@@ -385,8 +396,8 @@ static void test_oneof(void **state)
 
     expect_error(&compact__membership__v1__get_entity_request__descriptor,
                  "{\"id\":\"a\",\"acronym\":\"b\"}", "acronym: only one of id, acronym may be set");
-    expect_error(&compact__membership__v1__get_entity_request__descriptor,
-                 "{\"id\":5}", "id: expected a string, got a number");
+    expect_error(&compact__membership__v1__get_entity_request__descriptor, "{\"id\":5}",
+                 "id: expected a string, got a number");
 }
 
 static void test_field_mask(void **state)
@@ -452,11 +463,22 @@ static void test_timestamps(void **state)
         {"9999-12-31T23:59:59.999999999Z", INT64_C(253402300799), 999999999, NULL},
     };
     static const char *const bad[] = {
-        "2026-11-30", "2026-11-30T03:19:51", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
-        "2026-04-31T00:00:00Z", "2026-11-30T24:00:00Z", "2026-11-30T03:60:00Z",
-        "2026-11-30T03:19:60Z", "2026-11-30T03:19:51.Z", "2026-11-30T03:19:51.1234567891Z",
-        "2026-11-30 03:19:51Z", "2026-11-30T03:19:51+0100", "0000-12-31T00:00:00Z",
-        "0001-01-01T00:00:00+00:01", "2026-11-30T03:19:51Zjunk", "",
+        "2026-11-30",
+        "2026-11-30T03:19:51",
+        "2026-13-01T00:00:00Z",
+        "2025-02-29T00:00:00Z",
+        "2026-04-31T00:00:00Z",
+        "2026-11-30T24:00:00Z",
+        "2026-11-30T03:60:00Z",
+        "2026-11-30T03:19:60Z",
+        "2026-11-30T03:19:51.Z",
+        "2026-11-30T03:19:51.1234567891Z",
+        "2026-11-30 03:19:51Z",
+        "2026-11-30T03:19:51+0100",
+        "0000-12-31T00:00:00Z",
+        "0001-01-01T00:00:00+00:01",
+        "2026-11-30T03:19:51Zjunk",
+        "",
     };
     char text[128], want[200];
 
@@ -470,15 +492,16 @@ static void test_timestamps(void **state)
         assert_int_equal(e->create_time->seconds, good[i].seconds);
         assert_int_equal(e->create_time->nanos, good[i].nanos);
         j = round_trip(&e->base);
-        assert_string_equal(jstr(j, "createTime"), good[i].written ? good[i].written
-                                                                   : good[i].text);
+        assert_string_equal(jstr(j, "createTime"),
+                            good[i].written ? good[i].written : good[i].text);
         json_decref(j);
         protobuf_c_message_free_unpacked(&e->base, NULL);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(text, sizeof(text), "{\"createTime\":\"%s\"}", bad[i]);
-        snprintf(want, sizeof(want), "createTime: expected an RFC 3339 time such as "
-                                     "\"2026-11-30T03:19:51Z\"");
+        snprintf(want, sizeof(want),
+                 "createTime: expected an RFC 3339 time such as "
+                 "\"2026-11-30T03:19:51Z\"");
         expect_error(&compact__membership__v1__entity__descriptor, text, want);
     }
     expect_error(&compact__membership__v1__entity__descriptor, "{\"createTime\":12}",
@@ -607,9 +630,9 @@ static void test_event_uint64_and_bytes(void **state)
     }
 
     /* URL-safe base64 without padding, and numbers for 64-bit fields. */
-    Compact__Events__V1__Event *back = (Compact__Events__V1__Event *)read_text(
-        &compact__events__v1__event__descriptor,
-        "{\"state\":\"AAEC-_8\",\"aggregateSequence\":42}");
+    Compact__Events__V1__Event *back =
+        (Compact__Events__V1__Event *)read_text(&compact__events__v1__event__descriptor,
+                                                "{\"state\":\"AAEC-_8\",\"aggregateSequence\":42}");
     assert_int_equal(back->state.len, 5);
     assert_memory_equal(back->state.data, data, 5);
     assert_int_equal(back->aggregate_sequence, 42);
@@ -672,7 +695,7 @@ static void test_all_types_round_trip(void **state)
     t.n_repeated_string = 2;
     t.repeated_string = rs;
     t.has_optional_int32 = 1;
-    t.optional_int32 = 0;  /* present although zero */
+    t.optional_int32 = 0; /* present although zero */
     t.optional_string = "set";
     t.n_repeated_kind = 3;
     t.repeated_kind = kinds;
@@ -704,8 +727,7 @@ static void test_all_types_round_trip(void **state)
     assert_string_equal(jstr(j, "optionalString"), "set");
     assert_string_equal(json_string_value(json_array_get(json_object_get(j, "repeatedKind"), 0)),
                         "ENTITY_KIND_UN_ENTITY");
-    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "repeatedKind"), 2)),
-                     42);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "repeatedKind"), 2)), 42);
     assert_int_equal(json_integer_value(json_object_get(j, "choiceInt")), 0);
     assert_string_equal(
         jstr(json_object_get(json_object_get(j, "child"), "choiceChild"), "choiceText"), "deep");

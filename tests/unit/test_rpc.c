@@ -58,17 +58,20 @@ typedef struct slow_reply {
     rpc_call *call;
 } slow_reply;
 
-static void reply_serving(rpc_call *call) {
+static void reply_serving(rpc_call *call)
+{
     check_response resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
     resp.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
     rpc_call_reply(call, &resp.base);
 }
 
-static void on_slow_closed(uv_handle_t *h) {
+static void on_slow_closed(uv_handle_t *h)
+{
     free(h->data);
 }
 
-static void on_slow_timer(uv_timer_t *t) {
+static void on_slow_timer(uv_timer_t *t)
+{
     slow_reply *s = t->data;
     reply_serving(s->call);
     uv_close((uv_handle_t *)&s->timer, on_slow_closed);
@@ -77,7 +80,8 @@ static void on_slow_timer(uv_timer_t *t) {
 static fixture *the_fixture;
 
 static void on_child_reply(void *arg, rpc_code code, const char *message,
-                           const ProtobufCMessage *reply) {
+                           const ProtobufCMessage *reply)
+{
     rpc_call *parent = arg;
     the_fixture->child_calls++;
     the_fixture->child_code = code;
@@ -87,7 +91,8 @@ static void on_child_reply(void *arg, rpc_code code, const char *message,
         rpc_call_fail(parent, code, "child: %s", message);
 }
 
-static void handle_check(rpc_call *call, const ProtobufCMessage *request, void *data) {
+static void handle_check(rpc_call *call, const ProtobufCMessage *request, void *data)
+{
     fixture *f = data;
     const check_request *req = (const check_request *)request;
     f->handler_calls++;
@@ -118,16 +123,17 @@ static const rpc_method test_methods[] = {
 
 /* ---- fixture ------------------------------------------------------------ */
 
-static int setup_with(void **state, int max_calls) {
+static int setup_with(void **state, int max_calls)
+{
     fixture *f = calloc(1, sizeof *f);
     the_fixture = f;
     uv_loop_init(&f->loop);
     assert_int_equal(rpc_runtime_new(&f->loop, &f->rt), 0);
-    rpc_server_options opts = {.listen = "127.0.0.1:0", .max_calls = max_calls,
-                               .service_name = "test"};
+    rpc_server_options opts = {
+        .listen = "127.0.0.1:0", .max_calls = max_calls, .service_name = "test"};
     assert_int_equal(rpc_server_new(f->rt, &opts, &f->srv), 0);
-    assert_int_equal(rpc_server_add_service(f->srv, &grpc__health__v1__health__descriptor,
-                                            test_methods, f), 0);
+    assert_int_equal(
+        rpc_server_add_service(f->srv, &grpc__health__v1__health__descriptor, test_methods, f), 0);
     f->port = rpc_server_start(f->srv);
     assert_true(f->port > 0);
     char target[64];
@@ -138,28 +144,34 @@ static int setup_with(void **state, int max_calls) {
     return 0;
 }
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     return setup_with(state, 100);
 }
 
 /* Room for every call of test_many_calls_at_once: the cap has its own test. */
-static int setup_roomy(void **state) {
+static int setup_roomy(void **state)
+{
     return setup_with(state, 1000);
 }
 
-static int setup_one_call(void **state) {
+static int setup_one_call(void **state)
+{
     return setup_with(state, 1);
 }
 
-static void on_server_done(void *arg) {
+static void on_server_done(void *arg)
+{
     ((fixture *)arg)->server_done++;
 }
 
-static void on_server_done_count(void *arg) {
+static void on_server_done_count(void *arg)
+{
     (*(int *)arg)++;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fixture *f = *state;
     rpc_channel_close(f->ch);
     rpc_channel_close(f->self);
@@ -177,8 +189,8 @@ static int teardown(void **state) {
     return 0;
 }
 
-static void on_reply(void *arg, rpc_code code, const char *message,
-                     const ProtobufCMessage *reply) {
+static void on_reply(void *arg, rpc_code code, const char *message, const ProtobufCMessage *reply)
+{
     outcome *o = arg;
     o->calls++;
     o->code = code;
@@ -188,21 +200,24 @@ static void on_reply(void *arg, rpc_code code, const char *message,
 }
 
 static void start_check(fixture *f, const ProtobufCServiceDescriptor *svc, const char *method,
-                        const char *service, int timeout_ms, outcome *o) {
+                        const char *service, int timeout_ms, outcome *o)
+{
     check_request req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     req.service = (char *)service;
-    assert_int_equal(rpc_channel_call(f->ch, svc, method, &req.base, timeout_ms, NULL,
-                                      on_reply, o), 0);
+    assert_int_equal(rpc_channel_call(f->ch, svc, method, &req.base, timeout_ms, NULL, on_reply, o),
+                     0);
 }
 
-static void run_until(fixture *f, const int *counter, int target) {
+static void run_until(fixture *f, const int *counter, int target)
+{
     while (*counter < target)
         uv_run(&f->loop, UV_RUN_ONCE);
 }
 
 /* ---- tests -------------------------------------------------------------- */
 
-static void test_packing_round_trip(void **state) {
+static void test_packing_round_trip(void **state)
+{
     (void)state;
     Compact__Membership__V1__Entity e = COMPACT__MEMBERSHIP__V1__ENTITY__INIT;
     e.acronym = "UNOCT";
@@ -229,7 +244,8 @@ static void test_packing_round_trip(void **state) {
     grpc_shutdown_blocking();
 }
 
-static void test_code_names(void **state) {
+static void test_code_names(void **state)
+{
     (void)state;
     assert_string_equal(rpc_code_name(RPC_OK), "OK");
     assert_string_equal(rpc_code_name(RPC_INVALID_ARGUMENT), "INVALID_ARGUMENT");
@@ -237,7 +253,8 @@ static void test_code_names(void **state) {
     assert_string_equal(rpc_code_name((rpc_code)99), "UNKNOWN");
 }
 
-static void test_unary_reply(void **state) {
+static void test_unary_reply(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
     start_check(f, &grpc__health__v1__health__descriptor, "Check", "ok", 5000, &o);
@@ -247,7 +264,8 @@ static void test_unary_reply(void **state) {
     assert_int_equal(f->handler_calls, 1);
 }
 
-static void test_many_calls_at_once(void **state) {
+static void test_many_calls_at_once(void **state)
+{
     fixture *f = *state;
     enum { N = 200 };
     outcome *o = calloc(N, sizeof *o);
@@ -268,7 +286,8 @@ static void test_many_calls_at_once(void **state) {
     free(o);
 }
 
-static void test_failure_carries_code_and_message(void **state) {
+static void test_failure_carries_code_and_message(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
     start_check(f, &grpc__health__v1__health__descriptor, "Check", "bad", 5000, &o);
@@ -277,7 +296,8 @@ static void test_failure_carries_code_and_message(void **state) {
     assert_string_equal(o.message, "service: \"bad\" is bad");
 }
 
-static void test_method_without_handler_is_unimplemented(void **state) {
+static void test_method_without_handler_is_unimplemented(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
     start_check(f, &grpc__health__v1__health__descriptor, "Watch", "ok", 5000, &o);
@@ -286,12 +306,15 @@ static void test_method_without_handler_is_unimplemented(void **state) {
     assert_int_equal(f->handler_calls, 0);
 }
 
-static void test_unknown_method_is_unimplemented(void **state) {
+static void test_unknown_method_is_unimplemented(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
-    Compact__Membership__V1__GetEntityRequest req = COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__INIT;
+    Compact__Membership__V1__GetEntityRequest req =
+        COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__INIT;
     assert_int_equal(rpc_channel_call(f->ch, &compact__membership__v1__membership__descriptor,
-                                      "GetEntity", &req.base, 5000, NULL, on_reply, &o), 0);
+                                      "GetEntity", &req.base, 5000, NULL, on_reply, &o),
+                     0);
     run_until(f, &o.calls, 1);
     assert_int_equal(o.code, RPC_UNIMPLEMENTED);
     /* ... and the server keeps serving. */
@@ -301,19 +324,24 @@ static void test_unknown_method_is_unimplemented(void **state) {
     assert_int_equal(ok.code, RPC_OK);
 }
 
-static void test_bad_client_arguments(void **state) {
+static void test_bad_client_arguments(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
     check_request req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     assert_int_equal(rpc_channel_call(f->ch, &grpc__health__v1__health__descriptor, "Nope",
-                                      &req.base, 100, NULL, on_reply, &o), -EINVAL);
-    Compact__Membership__V1__GetEntityRequest wrong = COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__INIT;
+                                      &req.base, 100, NULL, on_reply, &o),
+                     -EINVAL);
+    Compact__Membership__V1__GetEntityRequest wrong =
+        COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__INIT;
     assert_int_equal(rpc_channel_call(f->ch, &grpc__health__v1__health__descriptor, "Check",
-                                      &wrong.base, 100, NULL, on_reply, &o), -EINVAL);
+                                      &wrong.base, 100, NULL, on_reply, &o),
+                     -EINVAL);
     assert_int_equal(o.calls, 0);
 }
 
-static void test_deadline_exceeded(void **state) {
+static void test_deadline_exceeded(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
     start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:300", 50, &o);
@@ -321,7 +349,8 @@ static void test_deadline_exceeded(void **state) {
     assert_int_equal(o.code, RPC_DEADLINE_EXCEEDED);
 }
 
-static void test_deadline_propagates_to_child_calls(void **state) {
+static void test_deadline_propagates_to_child_calls(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
     /* The proxy's own call to us allows 10 s, the parent only 100 ms: the
@@ -337,7 +366,8 @@ static void test_deadline_propagates_to_child_calls(void **state) {
 
 /* A second server on a port in use must fail to start, not share the port's
  * connections with the first (gRPC core would allow SO_REUSEPORT). */
-static void test_port_in_use_is_refused(void **state) {
+static void test_port_in_use_is_refused(void **state)
+{
     fixture *f = *state;
     char listen[64];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", f->port);
@@ -345,15 +375,16 @@ static void test_port_in_use_is_refused(void **state) {
     rpc_server *second = NULL;
     int done = 0;
     assert_int_equal(rpc_server_new(f->rt, &opts, &second), 0);
-    assert_int_equal(rpc_server_add_service(second, &grpc__health__v1__health__descriptor,
-                                            test_methods, f), 0);
+    assert_int_equal(
+        rpc_server_add_service(second, &grpc__health__v1__health__descriptor, test_methods, f), 0);
     assert_int_equal(rpc_server_start(second), -EADDRINUSE);
     rpc_server_shutdown(second, 0, on_server_done_count, &done);
     assert_int_equal(done, 1);
     rpc_server_free(second);
 }
 
-static void test_cancellation_propagates_to_child_calls(void **state) {
+static void test_cancellation_propagates_to_child_calls(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
     /* The client gives up on "proxy" while its child call ("slow:2000") is
@@ -372,7 +403,8 @@ static void test_cancellation_propagates_to_child_calls(void **state) {
         uv_run(&f->loop, UV_RUN_ONCE);
 }
 
-static void test_cap_on_calls_in_flight(void **state) {
+static void test_cap_on_calls_in_flight(void **state)
+{
     fixture *f = *state;
     outcome slow = {0}, refused = {0};
     start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:300", 5000, &slow);
@@ -385,7 +417,8 @@ static void test_cap_on_calls_in_flight(void **state) {
     assert_int_equal(slow.code, RPC_OK);
 }
 
-static void test_shutdown_lets_calls_in_flight_finish(void **state) {
+static void test_shutdown_lets_calls_in_flight_finish(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
     start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:200", 5000, &o);
@@ -398,7 +431,8 @@ static void test_shutdown_lets_calls_in_flight_finish(void **state) {
     assert_int_equal(rpc_server_calls_in_flight(f->srv), 0);
 }
 
-static void test_shutdown_cancels_after_grace(void **state) {
+static void test_shutdown_cancels_after_grace(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
     start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:1500", 10000, &o);
@@ -411,7 +445,8 @@ static void test_shutdown_cancels_after_grace(void **state) {
     run_until(f, &f->server_done, 1);
 }
 
-static void test_closing_a_channel_cancels_its_calls(void **state) {
+static void test_closing_a_channel_cancels_its_calls(void **state)
+{
     fixture *f = *state;
     outcome o = {0};
     start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:300", 10000, &o);
@@ -424,7 +459,8 @@ static void test_closing_a_channel_cancels_its_calls(void **state) {
         uv_run(&f->loop, UV_RUN_ONCE);
 }
 
-int main(void) {
+int main(void)
+{
     log_init("test", LOG_LEVEL_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_packing_round_trip),
@@ -442,11 +478,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cancellation_propagates_to_child_calls, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cap_on_calls_in_flight, setup_one_call, teardown),
-        cmocka_unit_test_setup_teardown(test_shutdown_lets_calls_in_flight_finish, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_lets_calls_in_flight_finish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_cancels_after_grace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_closing_a_channel_cancels_its_calls, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_closing_a_channel_cancels_its_calls, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

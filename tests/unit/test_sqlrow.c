@@ -13,7 +13,8 @@
 
 static const store_migration schema[] = {
     {.version = 1,
-     .sql = "CREATE TABLE t (id TEXT PRIMARY KEY, code TEXT UNIQUE, note TEXT CHECK (note IS NULL OR note <> 'bad')) STRICT;"
+     .sql = "CREATE TABLE t (id TEXT PRIMARY KEY, code TEXT UNIQUE, note TEXT CHECK (note IS NULL "
+            "OR note <> 'bad')) STRICT;"
             "INSERT INTO t VALUES ('a', 'A', 'first'), ('b', 'B', NULL);"},
 };
 

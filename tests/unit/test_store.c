@@ -88,9 +88,9 @@ static void query_text(store *st, const char *sql, char *out, size_t size)
 static int table_exists(store *st, const char *name)
 {
     sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(store_db(st),
-                                        "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
-                                        -1, &s, NULL),
+    assert_int_equal(sqlite3_prepare_v2(
+                         store_db(st), "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
+                         -1, &s, NULL),
                      SQLITE_OK);
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     int found = sqlite3_step(s) == SQLITE_ROW;
@@ -105,10 +105,12 @@ static void exec_ok(store *st, const char *sql)
 
 /* Migration 2 reads what migration 1 made, so applying them out of order fails. */
 static const store_migration two_migrations[] = {
-    {.version = 1, .sql = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
-                          "INSERT INTO item(name) VALUES ('from-migration-1');"},
-    {.version = 2, .sql = "ALTER TABLE item ADD COLUMN note TEXT;"
-                          "UPDATE item SET note = 'from-migration-2';"},
+    {.version = 1,
+     .sql = "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+            "INSERT INTO item(name) VALUES ('from-migration-1');"},
+    {.version = 2,
+     .sql = "ALTER TABLE item ADD COLUMN note TEXT;"
+            "UPDATE item SET note = 'from-migration-2';"},
 };
 
 /* A second component, as the runtime's tables are. */
@@ -180,7 +182,8 @@ static void test_migrations_run_once_in_order(void **state)
     sqlite3_stmt *s = NULL;
     assert_int_equal(sqlite3_prepare_v2(store_db(st),
                                         "SELECT component, version FROM schema_migrations"
-                                        " ORDER BY rowid", -1, &s, NULL),
+                                        " ORDER BY rowid",
+                                        -1, &s, NULL),
                      SQLITE_OK);
     for (int v = 1; v <= 2; v++) {
         assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -194,8 +197,7 @@ static void test_migrations_run_once_in_order(void **state)
     }
     assert_int_equal(sqlite3_step(s), SQLITE_DONE);
     sqlite3_finalize(s);
-    assert_int_equal(query_int(st, "SELECT count(*) FROM item WHERE note = 'from-migration-2'"),
-                     1);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM item WHERE note = 'from-migration-2'"), 1);
     store_close(st);
 }
 
@@ -204,9 +206,10 @@ static void test_migration_failure_leaves_nothing(void **state)
     fixture *f = *state;
     static const store_migration failing[] = {
         two_migrations[0],
-        {.version = 2, .sql = "CREATE TABLE half (x INTEGER);"
-                              "INSERT INTO item(name) VALUES ('half-done');"
-                              "INSERT INTO no_such_table VALUES (1);"},
+        {.version = 2,
+         .sql = "CREATE TABLE half (x INTEGER);"
+                "INSERT INTO item(name) VALUES ('half-done');"
+                "INSERT INTO no_such_table VALUES (1);"},
     };
     store *st = NULL;
     assert_int_equal(store_open(f->dir, "svc", failing, 2, &st), -EINVAL);
@@ -361,9 +364,10 @@ static void test_commit_and_rollback(void **state)
 static void test_foreign_keys_enforced(void **state)
 {
     static const store_migration fk[] = {
-        {.version = 1, .sql = "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
-                              "CREATE TABLE child (id INTEGER PRIMARY KEY,"
-                              " parent INTEGER NOT NULL REFERENCES parent(id));"},
+        {.version = 1,
+         .sql = "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+                "CREATE TABLE child (id INTEGER PRIMARY KEY,"
+                " parent INTEGER NOT NULL REFERENCES parent(id));"},
     };
     store *st = NULL;
     assert_int_equal(store_open(":memory:", "svc", fk, 1, &st), 0);
@@ -389,8 +393,8 @@ static void test_result_mapping_and_health(void **state)
     static const struct {
         int rc, err;
     } io[] = {
-        {SQLITE_IOERR, -EIO},          {SQLITE_IOERR_FSYNC, -EIO}, {SQLITE_CORRUPT, -EIO},
-        {SQLITE_FULL, -ENOSPC},        {SQLITE_READONLY, -EROFS},  {SQLITE_CANTOPEN, -EIO},
+        {SQLITE_IOERR, -EIO},   {SQLITE_IOERR_FSYNC, -EIO}, {SQLITE_CORRUPT, -EIO},
+        {SQLITE_FULL, -ENOSPC}, {SQLITE_READONLY, -EROFS},  {SQLITE_CANTOPEN, -EIO},
         {SQLITE_NOTADB, -EIO},
     };
     for (size_t i = 0; i < sizeof(io) / sizeof(io[0]); i++) {
@@ -608,8 +612,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_settings, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_open_errors, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_migrations_run_once_in_order, setup_dir,
-                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_migrations_run_once_in_order, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_migration_failure_leaves_nothing, setup_dir,
                                         teardown_dir),
         cmocka_unit_test(test_migrations_must_be_ordered),
@@ -620,8 +623,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_and_rollback, setup_dir, teardown_dir),
         cmocka_unit_test(test_foreign_keys_enforced),
         cmocka_unit_test(test_result_mapping_and_health),
-        cmocka_unit_test_setup_teardown(test_probe_fault_and_missing_file, setup_dir,
-                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_probe_fault_and_missing_file, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_commit_fault, setup_dir, teardown_dir),
         cmocka_unit_test(test_memory_is_private),
         cmocka_unit_test_setup_teardown(test_sync_without_loop_flushes_in_place, setup_dir,

@@ -23,15 +23,15 @@ static void test_utf8_chars(void **state)
     (void)state;
     assert_int_equal(validate_utf8_chars(""), 0);
     assert_int_equal(validate_utf8_chars("abc"), 3);
-    assert_int_equal(validate_utf8_chars("caf\xc3\xa9"), 4);           /* café */
-    assert_int_equal(validate_utf8_chars("\xe2\x82\xac"), 1);          /* euro sign */
-    assert_int_equal(validate_utf8_chars("\xf0\x9f\x98\x80!"), 2);     /* emoji + ! */
-    assert_true(validate_utf8_chars("\xc3") == SIZE_MAX);              /* truncated */
-    assert_true(validate_utf8_chars("\xc0\xaf") == SIZE_MAX);          /* overlong '/' */
-    assert_true(validate_utf8_chars("\xe0\x80\xaf") == SIZE_MAX);      /* overlong */
-    assert_true(validate_utf8_chars("\xed\xa0\x80") == SIZE_MAX);      /* surrogate */
-    assert_true(validate_utf8_chars("\xf4\x90\x80\x80") == SIZE_MAX);  /* > U+10FFFF */
-    assert_true(validate_utf8_chars("a\x80z") == SIZE_MAX);            /* lone continuation */
+    assert_int_equal(validate_utf8_chars("caf\xc3\xa9"), 4);          /* café */
+    assert_int_equal(validate_utf8_chars("\xe2\x82\xac"), 1);         /* euro sign */
+    assert_int_equal(validate_utf8_chars("\xf0\x9f\x98\x80!"), 2);    /* emoji + ! */
+    assert_true(validate_utf8_chars("\xc3") == SIZE_MAX);             /* truncated */
+    assert_true(validate_utf8_chars("\xc0\xaf") == SIZE_MAX);         /* overlong '/' */
+    assert_true(validate_utf8_chars("\xe0\x80\xaf") == SIZE_MAX);     /* overlong */
+    assert_true(validate_utf8_chars("\xed\xa0\x80") == SIZE_MAX);     /* surrogate */
+    assert_true(validate_utf8_chars("\xf4\x90\x80\x80") == SIZE_MAX); /* > U+10FFFF */
+    assert_true(validate_utf8_chars("a\x80z") == SIZE_MAX);           /* lone continuation */
     assert_true(validate_utf8_chars("\xff") == SIZE_MAX);
 }
 
@@ -64,8 +64,12 @@ static void test_text_problem(void **state)
 static void test_email_good(void **state)
 {
     static const char *const good[] = {
-        "a.b@un.org", "x+tag@sub.example.co", "o'neil@un.org", "a@b.io",
-        "first_last-1@mail-server.example.int", "UPPER@UN.ORG",
+        "a.b@un.org",
+        "x+tag@sub.example.co",
+        "o'neil@un.org",
+        "a@b.io",
+        "first_last-1@mail-server.example.int",
+        "UPPER@UN.ORG",
     };
     (void)state;
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -78,10 +82,13 @@ static void test_email_bad(void **state)
 {
     char long_local[80], long_total[300], label[61];
     static const char *const bad[] = {
-        "nope", "a@b", "a@@b.org", "a@b@c.org", "@un.org", "a@", ".a@b.org", "a.@b.org",
-        "a..b@b.org", "a@-b.org", "a@b-.org", "a@b..org", "a@.b.org", "a@b.org.", "a@1.2.3.4",
-        "a b@un.org", "a@un org", "a@un_x.org", "\"q\"@un.org", "a@[127.0.0.1]",
-        "caf\xc3\xa9@un.org",
+        "nope",         "a@b",           "a@@b.org",
+        "a@b@c.org",    "@un.org",       "a@",
+        ".a@b.org",     "a.@b.org",      "a..b@b.org",
+        "a@-b.org",     "a@b-.org",      "a@b..org",
+        "a@.b.org",     "a@b.org.",      "a@1.2.3.4",
+        "a b@un.org",   "a@un org",      "a@un_x.org",
+        "\"q\"@un.org", "a@[127.0.0.1]", "caf\xc3\xa9@un.org",
     };
     (void)state;
     assert_string_equal(validate_email_problem(""), "must not be empty");
@@ -117,12 +124,12 @@ static void test_date(void **state)
         "2018-02-23", "2024-02-29", "2000-02-29", "0001-01-01", "9999-12-31", "2023-04-30",
     };
     static const char *const shape[] = {
-        "2024-1-01", "24-01-01", "2024/01/01", "2024-01-01T00", "2024-01-0a", " 2024-01-01",
-        "20240101", "2024-001-01",
+        "2024-1-01",  "24-01-01",    "2024/01/01", "2024-01-01T00",
+        "2024-01-0a", " 2024-01-01", "20240101",   "2024-001-01",
     };
     static const char *const unreal[] = {
-        "2023-02-29", "1900-02-29", "2024-13-01", "2024-00-10", "2024-04-31", "2024-01-00",
-        "2024-01-32", "0000-01-01",
+        "2023-02-29", "1900-02-29", "2024-13-01", "2024-00-10",
+        "2024-04-31", "2024-01-00", "2024-01-32", "0000-01-01",
     };
     (void)state;
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -147,8 +154,7 @@ static void test_id(void **state)
     assert_string_equal(validate_id_problem("", "ent_"), "must not be empty");
     assert_string_equal(validate_id_problem("wg_abcdefghijklmnopqrst", "ent_"), "not a valid id");
     assert_string_equal(validate_id_problem("ent_abcdefghijklmnopqrs", "ent_"), "not a valid id");
-    assert_string_equal(validate_id_problem("ent_abcdefghijklmnopqrstu", "ent_"),
-                        "not a valid id");
+    assert_string_equal(validate_id_problem("ent_abcdefghijklmnopqrstu", "ent_"), "not a valid id");
     assert_string_equal(validate_id_problem("ent_Abcdefghijklmnopqrst", "ent_"), "not a valid id");
     assert_string_equal(validate_id_problem("ent_abcdefghijklmnopqrs1", "ent_"), "not a valid id");
     assert_string_equal(validate_id_problem("ent_abcdefghijklmnopqrs8", "ent_"), "not a valid id");
@@ -243,8 +249,16 @@ static void test_token_other_filters(void **state)
 static void test_token_garbage(void **state)
 {
     static const char *const garbage[] = {
-        "", "garbage", "x", "AAAA", "AAAAAAAAAAAAAAAAAAAAAAAA", "not a token", "AaKM+QwY",
-        "AaKMQwyg8-IhaW50ZXJwb2xzGY25=", "////", "\xc3\xa9\xc3\xa9",
+        "",
+        "garbage",
+        "x",
+        "AAAA",
+        "AAAAAAAAAAAAAAAAAAAAAAAA",
+        "not a token",
+        "AaKM+QwY",
+        "AaKMQwyg8-IhaW50ZXJwb2xzGY25=",
+        "////",
+        "\xc3\xa9\xc3\xa9",
     };
     char out[64];
     (void)state;
