@@ -273,6 +273,10 @@ def cmd_table(path):
         if ours and get:
             print(f"cached GetEntity / runtime Health/Check{suffix}: {100 * get / ours:.1f}%"
                   f" (aim >= 80%)")
+        for what in ("membership Health/Check", "membership GetEntity (cached)"):
+            now, base = med.get(what + suffix), med.get(what + " [base]" + suffix)
+            if now and base:
+                print(f"{what}{suffix} against the base revision: {100 * now / base:.1f}%")
     return 0
 
 

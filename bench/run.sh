@@ -12,6 +12,9 @@
 #   health  compact-membership: grpc.health.v1.Health/Check
 #   get     compact-membership: GetEntity by id, cached in Redis after the
 #           first read (one entity created before the runs)
+#   base-health, base-get  the same two on compact-membership built from
+#           the git revision BASE_REV (in a worktree of its own): a change
+#           measured against what it replaces, in the same interleaved run
 #
 # Each run: a fresh server pinned to CPU $SERVER_CPU, a sanity call through
 # Python grpcio (h2load cannot see trailers), idle RSS, a warm-up, then
@@ -22,7 +25,8 @@
 # of per-call info logs is not in these figures (LOG_LEVEL=info measures it;
 # stderr then goes to a file in the work dir).
 #
-# Environment: BUILD (build dir, default /tmp/build-bench), DURATION (10),
+# Environment: BUILD (build dir, default /tmp/build-bench), BASE_REV and
+# BASE_BUILD (default /tmp/build-bench-base) for the base-* targets, DURATION (10),
 # WARMUP (3), ROUNDS (3), CONNS (8), STREAMS (16), SERVER_CPU (0),
 # LOAD_CPU (1), REDIS_CPU (1), TARGETS, SKIP_BUILD=1, KEEP=1 (keep the work
 # dir), PERF=1 (perf record -g on the server during each measured run, kept
@@ -37,6 +41,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH="$ROOT/bench"
 BUILD=${BUILD:-/tmp/build-bench}
+BASE_REV=${BASE_REV:-}
+BASE_BUILD=${BASE_BUILD:-/tmp/build-bench-base}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 ROUNDS=${ROUNDS:-3}
@@ -64,6 +70,7 @@ cleanup() {
     [ -n "$SERVER_PID" ] && kill -KILL "$SERVER_PID" 2>/dev/null || true
     [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null || true
     wait 2>/dev/null || true
+    if [ -d "$WORK/base-src" ]; then git -C "$ROOT" worktree remove --force "$WORK/base-src" || true; fi
     if [ "${KEEP:-0}" = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -89,9 +96,24 @@ install_tools() {
     "$PY" -c 'import grpc, google.protobuf' || die "python3-grpcio / python3-protobuf missing"
 }
 
+wants_membership() { wants health || wants get || wants base-health || wants base-get; }
+
+# compact-membership of BASE_REV, for the base-* targets.
+build_base() {
+    [ -n "$BASE_REV" ] || die "the base-* targets need BASE_REV (a git revision)"
+    log "building compact-membership of $BASE_REV (Release) in $BASE_BUILD"
+    git -C "$ROOT" worktree add --detach "$WORK/base-src" "$BASE_REV" >/dev/null 2>&1 ||
+        die "git worktree add $BASE_REV"
+    cmake -S "$WORK/base-src" -B "$BASE_BUILD" -DCMAKE_BUILD_TYPE=Release -DCOMPACT_TESTS=OFF \
+        >"$WORK/cmake-base.log" 2>&1 || { cat "$WORK/cmake-base.log" >&2; die "cmake (base)"; }
+    cmake --build "$BASE_BUILD" -j2 --target compact-membership >"$WORK/build-base.log" 2>&1 ||
+        { tail -40 "$WORK/build-base.log" >&2; die "cmake --build (base)"; }
+}
+
 build() {
     local targets=(bare_server)
-    if wants health || wants get; then targets+=(compact-membership); fi
+    if wants_membership; then targets+=(compact-membership); fi
+    if [ "${SKIP_BUILD:-0}" != 1 ] && { wants base-health || wants base-get; }; then build_base; fi
     if [ "${SKIP_BUILD:-0}" != 1 ]; then
         log "building ${targets[*]} (Release) in $BUILD"
         cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$WORK/cmake.log" 2>&1 ||
@@ -130,9 +152,11 @@ start_server() {
         "${wrap[@]}" taskset -c "$SERVER_CPU" "$BUILD/bench/bare_server" --listen "$ADDR" \
             "${minimal[@]}" >"$WORK/server.out" 2>"$WORK/server.err" &
     else
+        local binary="$BUILD/compact-membership"
+        [[ "$kind" == base-* ]] && binary="$BASE_BUILD/compact-membership"
         COMPACT_LISTEN="$ADDR" COMPACT_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
         COMPACT_DATA_DIR="$WORK/data" COMPACT_LOG_LEVEL="$LOG_LEVEL" \
-            "${wrap[@]}" taskset -c "$SERVER_CPU" "$BUILD/compact-membership" \
+            "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
             >"$WORK/server.out" 2>"$WORK/server.err" &
     fi
     SERVER_PID=$!
@@ -267,6 +291,14 @@ run_target() {
         client get "$ADDR" "$ENTITY_ID" >&2 || die "sanity call to GetEntity"
         measure "$kind" "membership GetEntity (cached)$suffix" "$WORK/get.bin" "$GET_PATH" \
             "$GET_LEN" ;;
+    base-health)
+        client check "$ADDR" >&2 || die "sanity call to the base's Health/Check"
+        measure "$kind" "membership Health/Check [base]$suffix" "$WORK/health.bin" \
+            "$HEALTH_PATH" "$HEALTH_LEN" ;;
+    base-get)
+        client get "$ADDR" "$ENTITY_ID" >&2 || die "sanity call to the base's GetEntity"
+        measure "$kind" "membership GetEntity (cached) [base]$suffix" "$WORK/get.bin" \
+            "$GET_PATH" "$GET_LEN" ;;
     *) die "unknown target $kind" ;;
     esac
     stop_server
@@ -282,12 +314,12 @@ prepare() {
         HEALTH_LEN=$(client reply-len health "$ADDR")
         stop_server
     fi
-    if wants health || wants get; then
+    if wants_membership; then
         start_redis
         mkdir -p "$WORK/data"
         start_server health
         HEALTH_LEN=$(client reply-len health "$ADDR")
-        if wants get; then
+        if wants get || wants base-get; then
             ENTITY_ID=$(client create "$ADDR") || die "CreateEntity"
             client body-get "$WORK/get.bin" "$ENTITY_ID"
             GET_LEN=$(client reply-len get "$ADDR" "$ENTITY_ID")
@@ -309,6 +341,8 @@ machine() {
     echo "load:     h2load -c $CONNS -m $STREAMS -D $DURATION (after a ${WARMUP}s warm-up) on CPU" \
         "$LOAD_CPU; server on CPU $SERVER_CPU; redis-server on CPU $REDIS_CPU;" \
         "$ROUNDS rounds; COMPACT_LOG_LEVEL=$LOG_LEVEL${SERVER_WRAP:+; servers run under '$SERVER_WRAP'}"
+    [ -z "$BASE_REV" ] || echo "base:     [base] targets: compact-membership of $BASE_REV" \
+        "($(git -C "$ROOT" rev-parse --short "$BASE_REV"))"
 }
 
 main() {

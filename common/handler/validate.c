@@ -206,6 +206,14 @@ static int fail(rpc_call *call, const char *field, const char *problem)
     return -1;
 }
 
+int validate_problem(rpc_call *call, const char *field, const char *problem)
+{
+    if (problem == NULL)
+        return 0;
+    rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: %s", field, problem);
+    return -1;
+}
+
 int validate_present(rpc_call *call, const char *field, const void *msg)
 {
     return msg == NULL ? fail(call, field, "must be set") : 0;

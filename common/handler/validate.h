@@ -75,6 +75,10 @@ int validate_page_size_value(int32_t requested, int *out);
 
 /* ---- checks that fail the call: 0, or -1 after rpc_call_fail ------------ */
 
+/* Fails the call with INVALID_ARGUMENT "<field>: <problem>" when `problem`
+ * (a pure check's answer) is not NULL. Returns 0 when it is. */
+int validate_problem(rpc_call *call, const char *field, const char *problem);
+
 /* The sub-message is present: "must be set". */
 int validate_present(rpc_call *call, const char *field, const void *msg);
 

@@ -130,7 +130,7 @@ static int batch_read(rpc_call *call, service *svc, const aggregate_def *def, ch
 
     for (size_t i = 0; i < n; i++) {
         ProtobufCMessage *m = NULL;
-        int rc = def->keys[0].load(service_store(svc), ids[i], &m);
+        int rc = def->keys[0].load(service_store(svc), ids[i], &m, NULL);
         if (rc == 0) {
             items[(*n_items)++] = m;
         } else if (rc == -ENOENT && allow_missing) {
@@ -197,8 +197,7 @@ static int load(rpc_call *call, service *svc, const aggregate_def *def, const ch
                 const char *id, ProtobufCMessage **out, int64_t *version)
 {
     char buf[WHAT_SIZE];
-    int64_t ignored;
-    int rc = def->load_for_write(service_store(svc), id, out, version ? version : &ignored);
+    int rc = def->keys[0].load(service_store(svc), id, out, version);
 
     if (rc == -ENOENT)
         status_fail_not_found(call, field, def->noun, "id", id);
@@ -274,7 +273,7 @@ static int check_wanted(rpc_call *call)
 
 static void write_init(aggregate_write *w, rpc_call *call, service *svc, const aggregate_def *def)
 {
-    assert(call != NULL && svc != NULL && def != NULL && def->load_for_write != NULL);
+    assert(call != NULL && svc != NULL && def != NULL && def->keys[0].load != NULL);
     memset(w, 0, sizeof *w);
     w->call = call;
     w->svc = svc;

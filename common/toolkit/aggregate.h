@@ -67,7 +67,8 @@
 
 /* Reads the aggregate whose key is `value` from the store `st` (a store *):
  * 0 and *out (the caller frees it with pbmsg_free), -ENOENT, or a negative
- * errno. The cached_get_load_fn of cached_get.h. */
+ * errno; `version` (not NULL only for the id, in a write) gets the row's
+ * version. The cached_get_load_fn of cached_get.h. */
 typedef cached_get_load_fn aggregate_load_fn;
 
 /* One way to find an aggregate: by id, by acronym, ... */
@@ -90,10 +91,9 @@ typedef struct aggregate_def {
     const char *noun;    /* "entity": for messages ("no entity with id ...") */
     const ProtobufCMessageDescriptor *descriptor;
     const char *id_prefix; /* IDS_ENTITY */
-    /* keys[0] is the id; rows after the last have field NULL. */
+    /* keys[0] is the id, whose loader also serves writes (with a version);
+     * rows after the last have field NULL. */
     aggregate_key keys[AGGREGATE_KEYS_MAX];
-    /* The aggregate `id` and its row version, inside a write. As load. */
-    int (*load_for_write)(store *st, const char *id, ProtobufCMessage **out, int64_t *version);
     /* Optional. Inside the transaction, after the handler's change: makes
      * w->state what the event and the reply carry (rows read back, the
      * version moved on, derived totals). Returns 0 or a negative errno. */

@@ -82,7 +82,7 @@ static int load_packed(void *arg, void **value, size_t *len)
 {
     cached_get *g = arg;
     ProtobufCMessage *m = NULL;
-    int rc = g->spec.load(g->spec.ctx, g->spec.value, &m);
+    int rc = g->spec.load(g->spec.ctx, g->spec.value, &m, NULL);
 
     if (rc != 0)
         return rc;
@@ -135,7 +135,7 @@ static void on_read(void *arg, int rc, const void *value, size_t len)
             m = protobuf_c_message_unpack(g->spec.descriptor, NULL, len, value);
         if (m == NULL) { /* a mangled cache entry: trust only the store */
             log_msg(LOG_LEVEL_WARN, "cache entry does not unpack", "key", g->spec.value, NULL);
-            rc = g->spec.load(g->spec.ctx, g->spec.value, &m);
+            rc = g->spec.load(g->spec.ctx, g->spec.value, &m, NULL);
         }
     }
     finish(g, rc, m);
@@ -188,7 +188,7 @@ static void reply_from_store(rpc_call *call, const cached_get_spec *spec)
     cached_get g = {.spec = *spec, .call = call};
     ProtobufCMessage *m = NULL;
 
-    answer(&g, spec->load(spec->ctx, spec->value, &m), m);
+    answer(&g, spec->load(spec->ctx, spec->value, &m, NULL), m);
 }
 
 void cached_get_reply(rpc_call *call, cache *c, const char *key, const cached_get_spec *spec)

@@ -25,15 +25,18 @@
 #define COMPACT_CACHED_GET_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
 
 #include "cache.h"
 #include "rpc.h"
 
 /* Reads the message for `value` from the store: returns 0 and sets *out
  * (freed by this module), -ENOENT if there is none, or a negative errno.
- * Called synchronously, zero, one or two times per read (two only after a
- * mangled cache entry). */
-typedef int (*cached_get_load_fn)(void *ctx, const char *value, ProtobufCMessage **out);
+ * `version`, when not NULL, gets the row's version (a write needs it; this
+ * module passes NULL). Called synchronously, zero, one or two times per read
+ * (two only after a mangled cache entry). */
+typedef int (*cached_get_load_fn)(void *ctx, const char *value, ProtobufCMessage **out,
+                                  int64_t *version);
 
 /* What to read. The strings are not copied: they must stay valid until the
  * callback ran (for cached_get_reply: until the call is answered; pointing

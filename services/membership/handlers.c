@@ -71,29 +71,21 @@ static const fieldmask_field entity_fields[] = {
 /* ---- the entity as an aggregate ------------------------------------------ */
 
 /* aggregate_load_fn: an entity from the store, by id or by acronym. */
-static int load_by_id(void *st, const char *id, ProtobufCMessage **out)
-{
-    Entity *e = NULL;
-    int rc = entity_store_get(st, id, &e, NULL);
-
-    *out = e ? &e->base : NULL;
-    return rc;
-}
-
-static int load_by_acronym(void *st, const char *acronym, ProtobufCMessage **out)
-{
-    Entity *e = NULL;
-    int rc = entity_store_get_by_acronym(st, acronym, &e);
-
-    *out = e ? &e->base : NULL;
-    return rc;
-}
-
-static int load_for_write(store *st, const char *id, ProtobufCMessage **out, int64_t *version)
+static int load_by_id(void *st, const char *id, ProtobufCMessage **out, int64_t *version)
 {
     Entity *e = NULL;
     int rc = entity_store_get(st, id, &e, version);
 
+    *out = e ? &e->base : NULL;
+    return rc;
+}
+
+static int load_by_acronym(void *st, const char *acronym, ProtobufCMessage **out, int64_t *version)
+{
+    Entity *e = NULL;
+    int rc = entity_store_get_by_acronym(st, acronym, &e);
+
+    (void)version; /* only the id serves writes */
     *out = e ? &e->base : NULL;
     return rc;
 }
@@ -127,7 +119,6 @@ static const aggregate_def entity_aggregate = {
              .load = load_by_acronym,
              .cache_id = acronym_cache_id},
         },
-    .load_for_write = load_for_write,
 };
 
 /* ---- validation of an entity -------------------------------------------- */
@@ -148,14 +139,10 @@ static const char *acronym_problem(const char *s)
 
 static int check_acronym(rpc_call *call, const char *field, const char *s)
 {
-    const char *problem;
-
-    if (validate_required_string(call, field, s, ENTITY_ACRONYM_MAX))
-        return -1;
-    if ((problem = acronym_problem(s)) == NULL)
-        return 0;
-    rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: %s", field, problem);
-    return -1;
+    return validate_required_string(call, field, s, ENTITY_ACRONYM_MAX) ||
+                   validate_problem(call, field, acronym_problem(s))
+               ? -1
+               : 0;
 }
 
 static int check_focal_point(rpc_call *call, const Entity *e, size_t i)

@@ -10,29 +10,21 @@
 #include "project_edit.h"
 
 /* aggregate_load_fn: a project from the store, by id or IATI identifier. */
-static int load_by_id(void *st, const char *id, ProtobufCMessage **out)
-{
-    Project *p = NULL;
-    int rc = project_store_get(st, id, &p, NULL);
-
-    *out = p ? &p->base : NULL;
-    return rc;
-}
-
-static int load_by_iati(void *st, const char *iati, ProtobufCMessage **out)
-{
-    Project *p = NULL;
-    int rc = project_store_get_by_iati(st, iati, &p);
-
-    *out = p ? &p->base : NULL;
-    return rc;
-}
-
-static int load_for_write(store *st, const char *id, ProtobufCMessage **out, int64_t *version)
+static int load_by_id(void *st, const char *id, ProtobufCMessage **out, int64_t *version)
 {
     Project *p = NULL;
     int rc = project_store_get(st, id, &p, version);
 
+    *out = p ? &p->base : NULL;
+    return rc;
+}
+
+static int load_by_iati(void *st, const char *iati, ProtobufCMessage **out, int64_t *version)
+{
+    Project *p = NULL;
+    int rc = project_store_get_by_iati(st, iati, &p);
+
+    (void)version; /* only the id serves writes */
     *out = p ? &p->base : NULL;
     return rc;
 }
@@ -88,7 +80,6 @@ const aggregate_def project_aggregate = {
              .load = load_by_iati,
              .cache_id = iati_cache_id},
         },
-    .load_for_write = load_for_write,
     .refresh = refresh,
     .committed = committed,
 };

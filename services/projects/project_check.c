@@ -29,12 +29,6 @@ typedef Compact__Projects__V1__Baseline Baseline;
 #define PROVIDER_NAME_MAX 200
 #define ORG_REF_MAX 100
 
-static int fail(rpc_call *call, const char *field, const char *problem)
-{
-    rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: %s", field, problem);
-    return -1;
-}
-
 /* ---- identifiers -------------------------------------------------------- */
 
 /* IATI identifiers may not hold whitespace nor / & | ?; we keep to a plain
@@ -58,7 +52,7 @@ static int check_org_ref(rpc_call *call, const char *field, const char *s)
 
     if (validate_required_string(call, field, s, ORG_REF_MAX))
         return -1;
-    return (problem = iati_chars_problem(s)) ? fail(call, field, problem) : 0;
+    return (problem = iati_chars_problem(s)) ? validate_problem(call, field, problem) : 0;
 }
 
 static int check_iati(rpc_call *call, const char *prefix, const Project *p)
@@ -71,7 +65,7 @@ static int check_iati(rpc_call *call, const char *prefix, const Project *p)
     if (validate_required_string(call, field, p->iati_identifier, PROJECT_IATI_MAX))
         return -1;
     if ((problem = iati_chars_problem(p->iati_identifier)) != NULL)
-        return fail(call, field, problem);
+        return validate_problem(call, field, problem);
     if (strncmp(p->iati_identifier, p->reporting_org_ref, n) != 0 || p->iati_identifier[n] != '-' ||
         p->iati_identifier[n + 1] == '\0') {
         rpc_call_fail(call, RPC_INVALID_ARGUMENT,
@@ -93,7 +87,7 @@ static int check_ids(rpc_call *call, const char *prefix, const char *name, char 
     if (validate_max_items(call, field, n, max))
         return -1;
     if (n < min)
-        return fail(call, field, "must name at least one");
+        return validate_problem(call, field, "must name at least one");
     for (size_t i = 0; i < n; i++) {
         snprintf(field, sizeof field, "%s.%s[%zu]", prefix, name, i);
         if (validate_id(call, field, ids[i], id_prefix))
@@ -117,7 +111,7 @@ static int check_participants(rpc_call *call, const char *prefix, const Project 
     if (validate_max_items(call, field, p->n_participants, PROJECT_PARTICIPANTS_MAX))
         return -1;
     if (p->n_participants < min)
-        return fail(call, field, "must name at least one entity");
+        return validate_problem(call, field, "must name at least one entity");
     for (size_t i = 0; i < p->n_participants; i++) {
         const Participant *a = p->participants[i];
         snprintf(field, sizeof field, "%s.participants[%zu].entity_id", prefix, i);
@@ -182,7 +176,7 @@ static int check_pillars(rpc_call *call, const char *prefix, const Project *p, s
     if (validate_max_items(call, field, p->n_pillars, 4))
         return -1;
     if (p->n_pillars < min)
-        return fail(call, field, "must name at least one pillar of the Strategy");
+        return validate_problem(call, field, "must name at least one pillar of the Strategy");
     for (size_t i = 0; i < p->n_pillars; i++) {
         snprintf(field, sizeof field, "%s.pillars[%zu]", prefix, i);
         if (validate_enum(call, field, &compact__projects__v1__strategy_pillar__descriptor,
@@ -190,7 +184,7 @@ static int check_pillars(rpc_call *call, const char *prefix, const Project *p, s
             return -1;
         for (size_t j = 0; j < i; j++) {
             if (p->pillars[i] == p->pillars[j])
-                return fail(call, field, "repeats a pillar");
+                return validate_problem(call, field, "repeats a pillar");
         }
     }
     return 0;
@@ -209,7 +203,7 @@ static int check_themes(rpc_call *call, const char *prefix, const Project *p)
             return -1;
         for (size_t j = 0; j < i; j++) {
             if (strcasecmp(p->themes[i], p->themes[j]) == 0)
-                return fail(call, field, "repeats a theme");
+                return validate_problem(call, field, "repeats a theme");
         }
     }
     return 0;
@@ -231,9 +225,9 @@ static int check_money(rpc_call *call, const char *field, const Money *m, int al
     }
     snprintf(sub, sizeof sub, "%s.amount_minor", field);
     if (!allow_negative && m->amount_minor < 0)
-        return fail(call, sub, "must not be negative");
+        return validate_problem(call, sub, "must not be negative");
     if (m->amount_minor > PROJECT_MONEY_MAX || m->amount_minor < -PROJECT_MONEY_MAX)
-        return fail(call, sub, "must be at most 10^14 minor units in size");
+        return validate_problem(call, sub, "must be at most 10^14 minor units in size");
     return 0;
 }
 
@@ -354,16 +348,18 @@ int project_check_whole(rpc_call *call, const char *prefix, const Project *p)
     }
     snprintf(field, sizeof field, "%s.recipient_countries", prefix);
     if (p->global_scope && p->n_recipient_countries > 0)
-        return fail(call, field, "must be empty when global_scope is set");
+        return validate_problem(call, field, "must be empty when global_scope is set");
     if (!p->global_scope && p->n_recipient_countries == 0)
-        return fail(call, field, "must name at least one country, or set global_scope");
+        return validate_problem(call, field, "must name at least one country, or set global_scope");
     for (size_t i = 0; i < p->n_participants; i++) {
         int role = (int)p->participants[i]->role;
         leads |= role == COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_ACCOUNTABLE ||
                  role == COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_IMPLEMENTING;
     }
     snprintf(field, sizeof field, "%s.participants", prefix);
-    return leads ? 0 : fail(call, field, "must include an accountable or implementing entity");
+    return leads ? 0
+                 : validate_problem(call, field,
+                                    "must include an accountable or implementing entity");
 }
 
 /* ---- results and indicators --------------------------------------------- */
@@ -375,7 +371,7 @@ int project_check_value(rpc_call *call, const char *field,
 
     snprintf(sub, sizeof sub, "%s.value", field);
     if (!isfinite(v->value))
-        return fail(call, sub, "must be a finite number");
+        return validate_problem(call, sub, "must be a finite number");
     snprintf(sub, sizeof sub, "%s.comment", field);
     return validate_text(call, sub, v->comment, COMMENT_MAX);
 }
@@ -386,10 +382,10 @@ static int check_baseline(rpc_call *call, const char *field, const Baseline *b)
 
     snprintf(sub, sizeof sub, "%s.baseline.year", field);
     if (b->year < 1900 || b->year > 2100)
-        return fail(call, sub, "must be a year from 1900 to 2100");
+        return validate_problem(call, sub, "must be a year from 1900 to 2100");
     snprintf(sub, sizeof sub, "%s.baseline.value", field);
     if (!isfinite(b->value))
-        return fail(call, sub, "must be a finite number");
+        return validate_problem(call, sub, "must be a finite number");
     snprintf(sub, sizeof sub, "%s.baseline.comment", field);
     return validate_text(call, sub, b->comment, COMMENT_MAX);
 }
@@ -507,7 +503,7 @@ int project_check_transaction(rpc_call *call, const char *field,
         return -1;
     if (t->value->amount_minor == 0) {
         snprintf(sub, sizeof sub, "%s.value.amount_minor", field);
-        return fail(call, sub, "must not be 0");
+        return validate_problem(call, sub, "must not be 0");
     }
     if (check_provider(call, field, t))
         return -1;

@@ -10,29 +10,21 @@
 #define CLOSED COMPACT__WORKGROUPS__V1__GROUP_STATUS__GROUP_STATUS_CLOSED
 
 /* aggregate_load_fn: a group from the store, by id or by code. */
-static int load_by_id(void *st, const char *id, ProtobufCMessage **out)
-{
-    WorkingGroup *g = NULL;
-    int rc = group_store_get(st, id, &g, NULL);
-
-    *out = g ? &g->base : NULL;
-    return rc;
-}
-
-static int load_by_code(void *st, const char *code, ProtobufCMessage **out)
-{
-    WorkingGroup *g = NULL;
-    int rc = group_store_get_by_code(st, code, &g);
-
-    *out = g ? &g->base : NULL;
-    return rc;
-}
-
-static int load_for_write(store *st, const char *id, ProtobufCMessage **out, int64_t *version)
+static int load_by_id(void *st, const char *id, ProtobufCMessage **out, int64_t *version)
 {
     WorkingGroup *g = NULL;
     int rc = group_store_get(st, id, &g, version);
 
+    *out = g ? &g->base : NULL;
+    return rc;
+}
+
+static int load_by_code(void *st, const char *code, ProtobufCMessage **out, int64_t *version)
+{
+    WorkingGroup *g = NULL;
+    int rc = group_store_get_by_code(st, code, &g);
+
+    (void)version; /* only the id serves writes */
     *out = g ? &g->base : NULL;
     return rc;
 }
@@ -82,7 +74,6 @@ const aggregate_def group_aggregate = {
              .load = load_by_code,
              .cache_id = code_cache_id},
         },
-    .load_for_write = load_for_write,
     .refresh = refresh,
 };
 

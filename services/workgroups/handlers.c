@@ -51,14 +51,10 @@ enum group_field {
 
 static int check_code(rpc_call *call, const char *field, const char *s)
 {
-    const char *problem;
-
-    if (validate_required_string(call, field, s, GROUP_CODE_MAX))
-        return -1;
-    if ((problem = rules_code_problem(s)) == NULL)
-        return 0;
-    rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: %s", field, problem);
-    return -1;
+    return validate_required_string(call, field, s, GROUP_CODE_MAX) ||
+                   validate_problem(call, field, rules_code_problem(s))
+               ? -1
+               : 0;
 }
 
 static int check_pillars(rpc_call *call, const WorkingGroup *g)

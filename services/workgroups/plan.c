@@ -164,16 +164,13 @@ enum item_field {
 static int check_project_ids(rpc_call *call, const WorkPlanItem *it)
 {
     char field[FIELD_SIZE];
-    const char *problem;
 
     if (validate_max_items(call, "item.project_ids", it->n_project_ids, PROJECT_IDS_MAX))
         return -1;
     for (size_t i = 0; i < it->n_project_ids; i++) {
         snprintf(field, sizeof field, "item.project_ids[%zu]", i);
-        if ((problem = rules_project_id_problem(it->project_ids[i])) != NULL) {
-            rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: %s", field, problem);
+        if (validate_problem(call, field, rules_project_id_problem(it->project_ids[i])))
             return -1;
-        }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(it->project_ids[j], it->project_ids[i]) == 0) {
                 rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: repeats item.project_ids[%zu]",

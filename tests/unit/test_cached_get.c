@@ -175,7 +175,7 @@ typedef struct fake_store {
     const char *asked;
 } fake_store;
 
-static int load_time(void *ctx, const char *value, ProtobufCMessage **out)
+static int load_time(void *ctx, const char *value, ProtobufCMessage **out, int64_t *version)
 {
     fake_store *fs = ctx;
     Google__Protobuf__Timestamp *ts;
