@@ -19,9 +19,11 @@
 #include "pbstr.h"
 #include "pbtime.h"
 #include "status.h"
+#include "validate.h"
 
 #define WHAT_SIZE 96     /* "cannot read the working group" */
 #define MESSAGE_SIZE 512 /* aggregate_fail's message */
+#define AGGREGATE_KEY_MAX_CHARS 256
 
 /* "cannot <verb> the <noun>", for status_fail_store. */
 static const char *what(char *buf, size_t size, const char *verb, const aggregate_def *def)
@@ -106,6 +108,63 @@ void aggregate_get_reply(rpc_call *call, service *svc, const aggregate_def *def,
         return;
     }
     cached_get_reply(call, service_cache(svc), ckey, &spec);
+}
+
+/* The member of `request`'s oneof that is set, as a key of `def`: its index
+ * into def->keys, or -1. */
+static int chosen_key(const aggregate_def *def, const ProtobufCMessage *request, const char **value)
+{
+    const ProtobufCMessageDescriptor *d = request->descriptor;
+
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || f->type != PROTOBUF_C_TYPE_STRING ||
+            *(const uint32_t *)((const char *)request + f->quantifier_offset) != f->id)
+            continue;
+        for (int k = 0; k < AGGREGATE_KEYS_MAX && def->keys[k].field; k++) {
+            if (strcmp(def->keys[k].field, f->name) == 0) {
+                *value = *(const char *const *)((const char *)request + f->offset);
+                return k;
+            }
+        }
+    }
+    return -1;
+}
+
+/* INVALID_ARGUMENT "key: set id or acronym" for a request that set none. */
+static void fail_no_key(rpc_call *call, const aggregate_def *def)
+{
+    char keys[128];
+    size_t at = 0;
+
+    keys[0] = '\0';
+    for (int k = 0; k < AGGREGATE_KEYS_MAX && def->keys[k].field; k++)
+        at += (size_t)snprintf(keys + at, sizeof keys - at, "%s%s", k ? " or " : "",
+                               def->keys[k].field);
+    rpc_call_fail(call, RPC_INVALID_ARGUMENT, "key: set %s", keys);
+}
+
+void aggregate_get(rpc_call *call, service *svc, const aggregate_def *def,
+                   const ProtobufCMessage *request)
+{
+    const char *value = NULL;
+    int k = chosen_key(def, request, &value);
+    const aggregate_key *key;
+    int rc;
+
+    if (k < 0) {
+        fail_no_key(call, def);
+        return;
+    }
+    key = &def->keys[k];
+    if (key->check)
+        rc = key->check(call, key->field, value);
+    else if (k == 0)
+        rc = validate_id(call, key->field, value, def->id_prefix);
+    else
+        rc = validate_required_string(call, key->field, value, AGGREGATE_KEY_MAX_CHARS);
+    if (rc == 0)
+        aggregate_get_reply(call, svc, def, (size_t)k, key->field, value);
 }
 
 /* The one repeated field of `d` whose messages are of type `item`. */

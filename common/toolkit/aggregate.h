@@ -77,6 +77,10 @@ typedef struct aggregate_key {
     const char *label;      /* for messages: "id", "acronym", "IATI identifier" */
     const char *cache_kind; /* the cache key's kind: "entity", "acronym" */
     aggregate_load_fn load;
+    /* Checks a request's `value` for this key, as validate.h's functions do
+     * (fails the call, returns -1). NULL: for the id, validate_id with the
+     * aggregate's prefix; for another key, a required string. */
+    int (*check)(rpc_call *call, const char *field, const char *value);
     /* Writes the form of `value` used in cache keys (keys that compare
      * without case are lowered, say) and returns 0; negative when `value`
      * has none (the read then skips the cache). NULL: `value` as it is. */
@@ -117,6 +121,13 @@ struct aggregate_write {
 };
 
 /* ---- reads ---------------------------------------------------------------- */
+
+/* A Get handler's whole body: `request` has a oneof whose members are named
+ * like def's keys ("id", "acronym"); the one set is checked (the key's
+ * `check`) and read as aggregate_get_reply does. None set: INVALID_ARGUMENT
+ * "key: set id or acronym". */
+void aggregate_get(rpc_call *call, service *svc, const aggregate_def *def,
+                   const ProtobufCMessage *request);
 
 /* Answers `call` with the aggregate whose key def->keys[key] is `value`
  * (validated by the handler), read through the cache; NOT_FOUND naming

@@ -16,7 +16,6 @@
 #include "validate.h"
 
 typedef Compact__Membership__V1__CreateEntityRequest CreateEntityRequest;
-typedef Compact__Membership__V1__GetEntityRequest GetEntityRequest;
 typedef Compact__Membership__V1__ListEntitiesRequest ListEntitiesRequest;
 typedef Compact__Membership__V1__ListEntitiesResponse ListEntitiesResponse;
 typedef Compact__Membership__V1__UpdateEntityRequest UpdateEntityRequest;
@@ -66,59 +65,6 @@ static const fieldmask_field entity_fields[] = {
     {"withdraw_time", 0, "is output only"},
     {"etag", 0, "is output only"},
     {NULL, 0, NULL},
-};
-
-/* ---- the entity as an aggregate ------------------------------------------ */
-
-/* aggregate_load_fn: an entity from the store, by id or by acronym. */
-static int load_by_id(void *st, const char *id, ProtobufCMessage **out, int64_t *version)
-{
-    Entity *e = NULL;
-    int rc = entity_store_get(st, id, &e, version);
-
-    *out = e ? &e->base : NULL;
-    return rc;
-}
-
-static int load_by_acronym(void *st, const char *acronym, ProtobufCMessage **out, int64_t *version)
-{
-    Entity *e = NULL;
-    int rc = entity_store_get_by_acronym(st, acronym, &e);
-
-    (void)version; /* only the id serves writes */
-    *out = e ? &e->base : NULL;
-    return rc;
-}
-
-/* An acronym's form in cache keys: its sort key with spaces as '_' (which
- * no acronym contains), so that keys have no spaces and stay one-to-one. */
-static int acronym_cache_id(const char *acronym, char *buf, size_t size)
-{
-    if (strlen(acronym) >= size)
-        return -ENAMETOOLONG;
-    entity_store_acronym_key(acronym, buf, size);
-    for (char *p = buf; *p; p++) {
-        if (*p == ' ')
-            *p = '_';
-    }
-    return 0;
-}
-
-static const aggregate_def entity_aggregate = {
-    .service = "membership",
-    .type = "entity",
-    .noun = "entity",
-    .descriptor = &compact__membership__v1__entity__descriptor,
-    .id_prefix = IDS_ENTITY,
-    .keys =
-        {
-            {.field = "id", .label = "id", .cache_kind = "entity", .load = load_by_id},
-            {.field = "acronym",
-             .label = "acronym",
-             .cache_kind = "acronym",
-             .load = load_by_acronym,
-             .cache_id = acronym_cache_id},
-        },
 };
 
 /* ---- validation of an entity -------------------------------------------- */
@@ -199,6 +145,59 @@ static int check_entity(rpc_call *call, const Entity *e, unsigned mask)
     return 0;
 }
 
+/* ---- the entity as an aggregate ------------------------------------------ */
+
+/* aggregate_load_fn: an entity from the store, by id or by acronym. */
+static int load_by_id(void *st, const char *id, ProtobufCMessage **out, int64_t *version)
+{
+    Entity *e = NULL;
+    int rc = entity_store_get(st, id, &e, version);
+
+    *out = e ? &e->base : NULL;
+    return rc;
+}
+
+static int load_by_acronym(void *st, const char *acronym, ProtobufCMessage **out, int64_t *version)
+{
+    Entity *e = NULL;
+    int rc = entity_store_get_by_acronym(st, acronym, &e);
+
+    (void)version; /* only the id serves writes */
+    *out = e ? &e->base : NULL;
+    return rc;
+}
+
+/* An acronym's form in cache keys: its sort key with spaces as '_' (which
+ * no acronym contains), so that keys have no spaces and stay one-to-one. */
+static int acronym_cache_id(const char *acronym, char *buf, size_t size)
+{
+    if (strlen(acronym) >= size)
+        return -ENAMETOOLONG;
+    entity_store_acronym_key(acronym, buf, size);
+    for (char *p = buf; *p; p++) {
+        if (*p == ' ')
+            *p = '_';
+    }
+    return 0;
+}
+
+static const aggregate_def entity_aggregate = {
+    .service = "membership",
+    .type = "entity",
+    .noun = "entity",
+    .descriptor = &compact__membership__v1__entity__descriptor,
+    .id_prefix = IDS_ENTITY,
+    .keys =
+        {
+            {.field = "id", .label = "id", .cache_kind = "entity", .load = load_by_id},
+            {.field = "acronym",
+             .label = "acronym",
+             .cache_kind = "acronym",
+             .load = load_by_acronym,
+             .cache_id = acronym_cache_id},
+        },
+};
+
 /* ---- writes ------------------------------------------------------------- */
 
 /* Fails with ALREADY_EXISTS if another entity than `self_id` (NULL: any)
@@ -250,21 +249,7 @@ void handle_create_entity(rpc_call *call, const ProtobufCMessage *request, void 
 
 void handle_get_entity(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
-    const GetEntityRequest *req = (const GetEntityRequest *)request;
-
-    switch (req->key_case) {
-    case COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__KEY_ID:
-        if (validate_id(call, "id", req->id, IDS_ENTITY) == 0)
-            aggregate_get_reply(call, svc, &entity_aggregate, 0, "id", req->id);
-        return;
-    case COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__KEY_ACRONYM:
-        if (check_acronym(call, "acronym", req->acronym) == 0)
-            aggregate_get_reply(call, svc, &entity_aggregate, 1, "acronym", req->acronym);
-        return;
-    default:
-        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "key: set id or acronym");
-        return;
-    }
+    aggregate_get(call, svc, &entity_aggregate, request);
 }
 
 /* ---- ListEntities ------------------------------------------------------- */

@@ -20,7 +20,6 @@
 
 typedef Compact__Projects__V1__CreateProjectRequest CreateProjectRequest;
 typedef Compact__Projects__V1__CreateProjectResponse CreateProjectResponse;
-typedef Compact__Projects__V1__GetProjectRequest GetProjectRequest;
 typedef Compact__Projects__V1__ListProjectsRequest ListProjectsRequest;
 typedef Compact__Projects__V1__ListProjectsResponse ListProjectsResponse;
 typedef Compact__Projects__V1__UpdateProjectRequest UpdateProjectRequest;
@@ -128,23 +127,7 @@ void handle_create_project(rpc_call *call, const ProtobufCMessage *request, void
 
 void handle_get_project(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
-    const GetProjectRequest *req = (const GetProjectRequest *)request;
-
-    switch (req->key_case) {
-    case COMPACT__PROJECTS__V1__GET_PROJECT_REQUEST__KEY_ID:
-        if (validate_id(call, "id", req->id, IDS_PROJECT) == 0)
-            aggregate_get_reply(call, svc, &project_aggregate, 0, "id", req->id);
-        return;
-    case COMPACT__PROJECTS__V1__GET_PROJECT_REQUEST__KEY_IATI_IDENTIFIER:
-        if (validate_required_string(call, "iati_identifier", req->iati_identifier,
-                                     PROJECT_IATI_MAX) == 0)
-            aggregate_get_reply(call, svc, &project_aggregate, 1, "iati_identifier",
-                                req->iati_identifier);
-        return;
-    default:
-        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "key: set id or iati_identifier");
-        return;
-    }
+    aggregate_get(call, svc, &project_aggregate, request);
 }
 
 /* ---- ListProjects ------------------------------------------------------- */

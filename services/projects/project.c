@@ -8,6 +8,7 @@
 #include "peers.h"
 #include "project_derive.h"
 #include "project_edit.h"
+#include "validate.h"
 
 /* aggregate_load_fn: a project from the store, by id or IATI identifier. */
 static int load_by_id(void *st, const char *id, ProtobufCMessage **out, int64_t *version)
@@ -37,6 +38,13 @@ static int iati_cache_id(const char *iati, char *buf, size_t size)
         return -EINVAL;
     project_store_iati_key(iati, buf, size);
     return 0;
+}
+
+/* A request's IATI identifier: a required string (its form is checked on
+ * create; a Get of a malformed one is NOT_FOUND, not a bad request). */
+static int check_iati(rpc_call *call, const char *field, const char *iati)
+{
+    return validate_required_string(call, field, iati, PROJECT_IATI_MAX);
 }
 
 static int refresh(aggregate_write *w)
@@ -78,6 +86,7 @@ const aggregate_def project_aggregate = {
              .label = "IATI identifier",
              .cache_kind = "iati",
              .load = load_by_iati,
+             .check = check_iati,
              .cache_id = iati_cache_id},
         },
     .refresh = refresh,

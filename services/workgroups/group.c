@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "pbmsg.h"
+#include "rules.h"
+#include "validate.h"
 
 #define CLOSED COMPACT__WORKGROUPS__V1__GROUP_STATUS__GROUP_STATUS_CLOSED
 
@@ -36,6 +38,14 @@ static int code_cache_id(const char *code, char *buf, size_t size)
         return -ENAMETOOLONG;
     group_store_code_key(code, buf, size);
     return 0;
+}
+
+int group_check_code(rpc_call *call, const char *field, const char *code)
+{
+    return validate_required_string(call, field, code, GROUP_CODE_MAX) ||
+                   validate_problem(call, field, rules_code_problem(code))
+               ? -1
+               : 0;
 }
 
 /* The group as stored after the change: its next version (every change but
@@ -72,6 +82,7 @@ const aggregate_def group_aggregate = {
              .label = "code",
              .cache_kind = "code",
              .load = load_by_code,
+             .check = group_check_code,
              .cache_id = code_cache_id},
         },
     .refresh = refresh,

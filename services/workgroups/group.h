@@ -31,6 +31,10 @@ int group_begin(aggregate_write *w, rpc_call *call, service *svc, const char *fi
 int group_check_open(rpc_call *call, service *svc, const char *field, const char *id,
                      const char *etag, WorkingGroup **g);
 
+/* A group code in a request (rules_code_problem), as validate.h's checks:
+ * fails the call with INVALID_ARGUMENT naming `field` and returns -1. */
+int group_check_code(rpc_call *call, const char *field, const char *code);
+
 /* The item `id` of the work plan of `g`, or NULL. */
 const WorkPlanItem *group_find_item(const WorkingGroup *g, const char *id);
 

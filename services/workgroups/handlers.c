@@ -15,7 +15,6 @@
 #include "validate.h"
 
 typedef Compact__Workgroups__V1__CreateWorkingGroupRequest CreateWorkingGroupRequest;
-typedef Compact__Workgroups__V1__GetWorkingGroupRequest GetWorkingGroupRequest;
 typedef Compact__Workgroups__V1__ListWorkingGroupsRequest ListWorkingGroupsRequest;
 typedef Compact__Workgroups__V1__ListWorkingGroupsResponse ListWorkingGroupsResponse;
 typedef Compact__Workgroups__V1__UpdateWorkingGroupRequest UpdateWorkingGroupRequest;
@@ -49,14 +48,6 @@ enum group_field {
 
 /* ---- validation of a group ---------------------------------------------- */
 
-static int check_code(rpc_call *call, const char *field, const char *s)
-{
-    return validate_required_string(call, field, s, GROUP_CODE_MAX) ||
-                   validate_problem(call, field, rules_code_problem(s))
-               ? -1
-               : 0;
-}
-
 static int check_pillars(rpc_call *call, const WorkingGroup *g)
 {
     char field[FIELD_SIZE];
@@ -89,7 +80,7 @@ static int check_pillars(rpc_call *call, const WorkingGroup *g)
  * may be left unspecified (it becomes ACTIVE). */
 static int check_group(rpc_call *call, const WorkingGroup *g, unsigned mask, int create)
 {
-    if ((mask & F_CODE) && check_code(call, "group.code", g->code))
+    if ((mask & F_CODE) && group_check_code(call, "group.code", g->code))
         return -1;
     if ((mask & F_TITLE) &&
         validate_required_string(call, "group.title", g->title, TITLE_MAX_CHARS))
@@ -189,21 +180,7 @@ void handle_create_working_group(rpc_call *call, const ProtobufCMessage *request
 
 void handle_get_working_group(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
-    const GetWorkingGroupRequest *req = (const GetWorkingGroupRequest *)request;
-
-    switch (req->key_case) {
-    case COMPACT__WORKGROUPS__V1__GET_WORKING_GROUP_REQUEST__KEY_ID:
-        if (validate_id(call, "id", req->id, IDS_GROUP) == 0)
-            aggregate_get_reply(call, svc, &group_aggregate, 0, "id", req->id);
-        return;
-    case COMPACT__WORKGROUPS__V1__GET_WORKING_GROUP_REQUEST__KEY_CODE:
-        if (check_code(call, "code", req->code) == 0)
-            aggregate_get_reply(call, svc, &group_aggregate, 1, "code", req->code);
-        return;
-    default:
-        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "key: set id or code");
-        return;
-    }
+    aggregate_get(call, svc, &group_aggregate, request);
 }
 
 /* ---- ListWorkingGroups ---------------------------------------------------- */
