@@ -14,6 +14,8 @@
 #include "log.h"
 
 typedef Grpc__Health__V1__HealthCheckRequest check_request;
+
+#define HEALTH_SERVICE_NAME_MAX 200
 typedef Grpc__Health__V1__HealthCheckResponse check_response;
 
 typedef struct health_watcher {
@@ -56,10 +58,23 @@ static void send_status(health_watcher *w)
     rpc_call_write(w->call, &resp.base, NULL, NULL);
 }
 
+/* A service name no longer than any we serve, so that a watcher costs a
+ * bounded amount; INVALID_ARGUMENT otherwise. */
+static int check_service_name(rpc_call *call, const check_request *req)
+{
+    if (strlen(req->service) <= HEALTH_SERVICE_NAME_MAX)
+        return 0;
+    rpc_call_fail(call, RPC_INVALID_ARGUMENT, "service: longer than %d characters",
+                  HEALTH_SERVICE_NAME_MAX);
+    return -1;
+}
+
 static void handle_check(rpc_call *call, const ProtobufCMessage *request, void *data)
 {
     health *h = data;
     const check_request *req = (const check_request *)request;
+    if (check_service_name(call, req))
+        return;
     if (!health_knows(h, req->service)) {
         rpc_call_fail(call, RPC_NOT_FOUND, "service: unknown service \"%s\"", req->service);
         return;
@@ -92,7 +107,10 @@ static void handle_watch(rpc_call *call, const ProtobufCMessage *request, void *
 {
     health *h = data;
     const check_request *req = (const check_request *)request;
-    health_watcher *w = calloc(1, sizeof *w);
+    health_watcher *w;
+    if (check_service_name(call, req))
+        return;
+    w = calloc(1, sizeof *w);
     if (w == NULL) {
         rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
         return;
@@ -112,7 +130,7 @@ static void handle_watch(rpc_call *call, const ProtobufCMessage *request, void *
 }
 
 static const rpc_method health_methods[] = {
-    {.name = "Check", .handler = handle_check},
+    {.name = "Check", .handler = handle_check, .flags = RPC_UNCAPPED},
     {.name = "Watch", .handler = handle_watch, .flags = RPC_SERVER_STREAMING},
     {.name = NULL},
 };

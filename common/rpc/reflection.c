@@ -250,6 +250,7 @@ typedef struct refl_stream {
 } refl_stream;
 
 static void on_next_request(rpc_call *call, const ProtobufCMessage *msg, void *arg);
+static void on_reply_sent(rpc_call *call, int ok, void *arg);
 
 /* Answers `msg` (a request of either version) and asks for the next one. */
 static void serve_one(rpc_call *call, refl_stream *s, const ProtobufCMessage *msg)
@@ -275,10 +276,24 @@ static void serve_one(rpc_call *call, refl_stream *s, const ProtobufCMessage *ms
         rpc_call_finish(call, RPC_INTERNAL, "reflection: could not build the reply");
         free(s);
         return;
-    }
-    rpc_call_write(call, resp, NULL, NULL);
+    } /* The next request is read only once this reply is sent: a client that
+     * asks without reading gets no more of our memory than one reply. */
+    rpc_call_write(call, resp, on_reply_sent, s);
     protobuf_c_message_free_unpacked(resp, NULL);
-    rpc_call_read(call, on_next_request, s);
+}
+
+/* rpc_write_cb of a reply: read the next request, or end with the stream. */
+static void on_reply_sent(rpc_call *call, int ok, void *arg)
+{
+    refl_stream *s = arg;
+
+    if (ok) {
+        rpc_call_read(call, on_next_request, s);
+        return;
+    }
+    if (!rpc_call_ended(call))
+        rpc_call_finish(call, RPC_CANCELLED, "reflection: the reply could not be sent");
+    free(s);
 }
 
 static void on_next_request(rpc_call *call, const ProtobufCMessage *msg, void *arg)

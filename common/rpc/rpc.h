@@ -26,10 +26,10 @@
  * Unknown methods reach a generic request that answers UNIMPLEMENTED.
  *
  * Ownership and errors
- * --------------------
- * Functions that can fail return 0 or a negative errno value. The request a
- * handler receives belongs to the runtime and stays valid until the handler
- * has replied. A reply message is packed during rpc_call_reply(); the caller
+ * -------------------- * Functions that can fail return 0 or a negative errno value. The request a
+ * unary handler receives belongs to the runtime and stays valid until the
+ * handler has replied; a streaming handler's only while it runs (a stream
+ * can last as long as its client wants: it keeps nothing it does not need). A reply message is packed during rpc_call_reply(); the caller
  * keeps ownership of it. A client callback's reply is valid only during the
  * callback.
  */
@@ -96,6 +96,8 @@ typedef void (*rpc_handler_fn)(rpc_call *call, const ProtobufCMessage *request, 
 enum rpc_method_flags {
     RPC_SERVER_STREAMING = 1 << 0, /* replies with rpc_call_write */
     RPC_CLIENT_STREAMING = 1 << 1, /* reads further messages with rpc_call_read */
+    RPC_UNCAPPED = 1 << 2,         /* never refused by the cap on calls (Health/Check:
+                                    * probes must be answered on a busy server) */
 };
 
 /* A row of a service's method table, for instance
@@ -107,12 +109,28 @@ typedef struct rpc_method {
     unsigned flags;
 } rpc_method;
 
+/* Limits. Unary calls and streams have budgets of their own, so that clients
+ * holding streams open (Health.Watch, reflection) can never starve unary
+ * calls, and a stream costs little while it lasts: its request is freed once
+ * its handler has run, and at most RPC_STREAM_WRITES_MAX writes wait in its
+ * queue. Connections: at most `max_streams_per_connection` HTTP/2 streams
+ * each, pinged every `keepalive_ms` (a peer that does not answer within
+ * RPC_KEEPALIVE_TIMEOUT_MS is dropped), closed after `max_connection_idle_ms`
+ * without calls and, if set, after `max_connection_age_ms`. 0: the default
+ * (for the age: unlimited). */
+#define RPC_STREAM_WRITES_MAX 16
+#define RPC_KEEPALIVE_TIMEOUT_MS 20000
+
 typedef struct rpc_server_options {
-    const char *listen;        /* "host:port"; port 0 picks a free one */
-    int max_calls;             /* calls in flight; beyond: RESOURCE_EXHAUSTED */
-    int max_message_bytes;     /* both directions */
-    int max_connection_age_ms; /* 0: unlimited; else clients reconnect and rebalance */
-    const char *service_name;  /* for logs: "membership" */
+    const char *listen;             /* "host:port"; port 0 picks a free one */
+    int max_calls;                  /* unary calls in flight (1000); beyond: RESOURCE_EXHAUSTED */
+    int max_streams;                /* streaming calls in flight (100); beyond: the same */
+    int max_message_bytes;          /* both directions (4 MiB) */
+    int max_streams_per_connection; /* HTTP/2 concurrent streams of one connection (100) */
+    int keepalive_ms;               /* pings to an idle connection this often (60 s) */
+    int max_connection_idle_ms;     /* closes connections idle this long (5 min) */
+    int max_connection_age_ms;      /* 0: unlimited; else clients reconnect and rebalance */
+    const char *service_name;       /* for logs: "membership" */
 } rpc_server_options;
 
 /* Creates a server bound to nothing yet. Returns 0 or a negative errno. */
@@ -140,8 +158,9 @@ void rpc_server_shutdown(rpc_server *srv, int grace_ms, rpc_server_done_cb done,
 /* Frees a server that was never started or whose shutdown is done. NULL ok. */
 void rpc_server_free(rpc_server *srv);
 
-/* Calls being handled right now. */
+/* Calls being handled right now (unary and streaming), and streams alone. */
 int rpc_server_calls_in_flight(const rpc_server *srv);
+int rpc_server_streams_in_flight(const rpc_server *srv);
 
 /* Runs once per finished call, on the loop, as the call is logged: its method
  * path, final code and duration. For metrics (service.c wires it to

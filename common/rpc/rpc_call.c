@@ -66,6 +66,18 @@ static void call_log(rpc_call *call)
              call->status_message);
 }
 
+void rpc__call_cancel_core(rpc_call *call, rpc_code code, const char *message)
+{
+    grpc_call_cancel_with_status(call->core, (grpc_status_code)code, message, NULL);
+}
+
+void rpc__call_drop_payload(rpc_call *call)
+{
+    if (call->payload)
+        grpc_byte_buffer_destroy(call->payload);
+    call->payload = NULL;
+}
+
 void rpc__call_unref(rpc_call *call)
 {
     if (--call->refs > 0)
@@ -178,7 +190,7 @@ void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply)
     assert(!call->ended && reply != NULL); /* a call ends exactly once */
     if (call->ended)
         return;
-    if (call->method && call->method->flags) {
+    if (call->is_stream) {
         rpc_call_write(call, reply, NULL, NULL);
         rpc_call_finish(call, RPC_OK, NULL);
         return;
@@ -188,7 +200,7 @@ void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply)
 
 void rpc_call_reply_bytes(rpc_call *call, const void *data, size_t len)
 {
-    assert(!call->ended && (call->method == NULL || call->method->flags == 0));
+    assert(!call->ended && !call->is_stream);
     if (call->ended)
         return;
     grpc_slice slice = grpc_slice_from_copied_buffer(data, len);

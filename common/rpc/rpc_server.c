@@ -34,6 +34,11 @@ static void maybe_finish_shutdown(rpc_server *srv);
 
 /* ---- server lifetime ---------------------------------------------------- */
 
+static int or_default(int value, int fallback)
+{
+    return value > 0 ? value : fallback;
+}
+
 int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server **out)
 {
     rpc_server *srv = calloc(1, sizeof *srv);
@@ -42,12 +47,29 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
     srv->rt = rt;
     srv->listen = strdup(opts->listen);
     srv->service_name = strdup(opts->service_name ? opts->service_name : "compact");
-    srv->max_calls = opts->max_calls > 0 ? opts->max_calls : 1000;
-    int max_msg = opts->max_message_bytes > 0 ? opts->max_message_bytes : 4 << 20;
+    srv->max_calls = or_default(opts->max_calls, 1000);
+    srv->max_streams = or_default(opts->max_streams, 100);
+    int max_msg = or_default(opts->max_message_bytes, 4 << 20);
     /* No SO_REUSEPORT: a second server on our port must fail to start, not
      * silently share the port's connections with us. */
-    grpc_arg args[5] = {
+    grpc_arg args[10] = {
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0},
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_CONCURRENT_STREAMS,
+         .value.integer = or_default(opts->max_streams_per_connection, 100)},
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_KEEPALIVE_TIME_MS,
+         .value.integer = or_default(opts->keepalive_ms, 60000)},
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+         .value.integer = RPC_KEEPALIVE_TIMEOUT_MS},
+        /* Clients may ping as often as every 10 s without being dropped. */
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+         .value.integer = 10000},
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+         .value.integer = or_default(opts->max_connection_idle_ms, 300000)},
         {.type = GRPC_ARG_INTEGER,
          .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
          .value.integer = max_msg},
@@ -61,7 +83,7 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
          .key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
          .value.integer = 10000},
     };
-    grpc_channel_args channel_args = {.num_args = opts->max_connection_age_ms > 0 ? 5 : 3,
+    grpc_channel_args channel_args = {.num_args = opts->max_connection_age_ms > 0 ? 10 : 8,
                                       .args = args};
     srv->core = grpc_server_create(&channel_args, NULL);
     if (srv->listen == NULL || srv->service_name == NULL || srv->core == NULL) {
@@ -247,6 +269,11 @@ int rpc_server_calls_in_flight(const rpc_server *srv)
     return srv->calls_in_flight;
 }
 
+int rpc_server_streams_in_flight(const rpc_server *srv)
+{
+    return srv->streams_in_flight;
+}
+
 void rpc_server_on_call_end(rpc_server *srv, rpc_call_end_fn fn, void *arg)
 {
     srv->on_call_end = fn;
@@ -256,6 +283,8 @@ void rpc_server_on_call_end(rpc_server *srv, rpc_call_end_fn fn, void *arg)
 void rpc__server_release_call(rpc_call *call)
 {
     rpc_server *srv = call->srv;
+    if (call->is_stream)
+        srv->streams_in_flight--;
     rpc__call_free(call);
     srv->calls_in_flight--;
     maybe_finish_shutdown(srv);
@@ -331,6 +360,22 @@ static char *copy_slice(grpc_slice s)
     return out;
 }
 
+static int is_streaming(const rpc__method *m)
+{
+    return (m->flags & (RPC_SERVER_STREAMING | RPC_CLIENT_STREAMING)) != 0;
+}
+
+/* 1 if a call of method `m` (already counted in calls_in_flight) would go
+ * over its budget: streams have one, unary calls another (see rpc.h). */
+static int over_budget(const rpc_server *srv, const rpc__method *m)
+{
+    if (is_streaming(m))
+        return srv->streams_in_flight >= srv->max_streams;
+    if (m->flags & RPC_UNCAPPED)
+        return 0;
+    return srv->calls_in_flight - srv->streams_in_flight > srv->max_calls;
+}
+
 static void call_dispatch(rpc_call *call)
 {
     rpc__method *m = call->method;
@@ -338,8 +383,10 @@ static void call_dispatch(rpc_call *call)
         rpc__call_end_now(call, RPC_UNIMPLEMENTED, "unknown method", NULL);
         return;
     }
-    if (call->srv->calls_in_flight > call->srv->max_calls) {
-        rpc__call_end_now(call, RPC_RESOURCE_EXHAUSTED, "too many calls in flight; retry later",
+    if (over_budget(call->srv, m)) {
+        rpc__call_end_now(call, RPC_RESOURCE_EXHAUSTED,
+                          is_streaming(m) ? "too many streams open; retry later"
+                                          : "too many calls in flight; retry later",
                           NULL);
         return;
     }
@@ -352,7 +399,9 @@ static void call_dispatch(rpc_call *call)
         rpc__call_end_now(call, RPC_UNIMPLEMENTED, "method not implemented by this server", NULL);
         return;
     }
-    if (m->flags != 0) {
+    if (is_streaming(m)) {
+        call->is_stream = 1;
+        call->srv->streams_in_flight++;
         rpc__call_start_streaming(call);
         return;
     }
@@ -361,6 +410,7 @@ static void call_dispatch(rpc_call *call)
         return;
     }
     call->request = rpc__unpack(m->input, call->payload);
+    rpc__call_drop_payload(call);
     if (call->request == NULL) {
         char msg[256];
         snprintf(msg, sizeof msg, "request: not a valid %s message", m->input->name);

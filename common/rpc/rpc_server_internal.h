@@ -40,7 +40,9 @@ struct rpc_server {
     rpc__method **methods;
     size_t methods_count;
     int calls_in_flight; /* filled slots not yet freed */
-    int slots_posted;    /* slots waiting in core */
+    int max_streams;
+    int streams_in_flight; /* of those, streaming calls */
+    int slots_posted;      /* slots waiting in core */
     int started, shutting_down, notified, done_called;
     int idle_dropped; /* connections dropped once no call was left */
     rpc__tag shutdown_tag;
@@ -69,13 +71,14 @@ struct rpc_call {
     grpc_byte_buffer *reply;
     grpc_byte_buffer *held; /* rpc_call_hold_reply's, until released */
     int ended;              /* reply/fail/finish was called */
+    int is_stream;          /* counted in streams_in_flight */
     int refs;               /* the handler's, plus one per batch in flight */
     int watching;           /* a close batch was started */
     int cancelled;          /* written by core with RECV_CLOSE_ON_SERVER */
     int closed;             /* the close batch completed */
     rpc__tag close_tag, read_tag, write_tag;
-    /* streaming only */
-    rpc__write *writes, *writes_tail;
+    /* streaming only */ rpc__write *writes, *writes_tail;
+    int queued; /* writes in the queue, at most RPC_STREAM_WRITES_MAX */
     int writing, status_waits_for_writes;
     int read_failed; /* the last read did not start or decode */
     grpc_byte_buffer *read_buf;
@@ -107,6 +110,12 @@ void rpc__call_send_status(rpc_call *call, grpc_byte_buffer *reply);
 /* Ends a call now, with or without a reply (taken): every unary reply and
  * every refusal before a handler ran. */
 void rpc__call_end_now(rpc_call *call, rpc_code code, const char *message, grpc_byte_buffer *reply);
+
+/* Cancels the call in core with `code`: batches in flight complete, failed. */
+void rpc__call_cancel_core(rpc_call *call, rpc_code code, const char *message);
+
+/* Frees the request's wire bytes once they are decoded. */
+void rpc__call_drop_payload(rpc_call *call);
 
 /* ---- rpc_stream.c ------------------------------------------------------- */
 

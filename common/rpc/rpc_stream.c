@@ -35,11 +35,16 @@ void rpc__call_start_streaming(rpc_call *call)
         return;
     }
     call->request = call->payload ? rpc__unpack(call->method->input, call->payload) : NULL;
+    rpc__call_drop_payload(call);
     if (call->request == NULL) {
         rpc_call_finish(call, RPC_INVALID_ARGUMENT, "request: not a valid message");
         return;
     }
     call->method->handler(call, call->request, call->method->data);
+    /* A stream may last as long as its client wants: it keeps nothing of its
+     * request (rpc.h: valid only during the handler of a streaming call). */
+    protobuf_c_message_free_unpacked(call->request, NULL);
+    call->request = NULL;
 }
 
 static void write_start_next(rpc_call *call);
@@ -49,6 +54,7 @@ static void on_write_done(rpc__tag *tag, int ok)
     rpc_call *call = (rpc_call *)((char *)tag - offsetof(rpc_call, write_tag));
     rpc__write *w = call->writes;
     call->writes = w->next;
+    call->queued--;
     if (call->writes == NULL)
         call->writes_tail = NULL;
     call->writing = 0;
@@ -83,13 +89,24 @@ static void write_start_next(rpc_call *call)
 
 void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb, void *arg)
 {
-    rpc__write *w = calloc(1, sizeof *w);
-    if (w == NULL || call->ended) {
-        free(w);
+    rpc__write *w;
+
+    if (call->queued >= RPC_STREAM_WRITES_MAX &&
+        !call->ended) { /* The client does not read what it asked for: its stream may not
+         * grow the server's memory without bound. Cancelling fails the
+         * writes that flow control holds, so that the status can go. */
+        static const char why[] =
+            "stream: the client is not reading its replies; too many are waiting";
+        rpc__call_cancel_core(call, RPC_RESOURCE_EXHAUSTED, why);
+        rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, why);
+    }
+    w = call->ended ? NULL : calloc(1, sizeof *w);
+    if (w == NULL) {
         if (cb)
             cb(call, 0, arg);
         return;
     }
+    call->queued++;
     w->buf = rpc__pack(msg);
     w->cb = cb;
     w->arg = arg;

@@ -8,8 +8,11 @@
  *   COMPACT_REDIS_ADDR          --redis-addr         host:port of Redis
  *   COMPACT_DATA_DIR            --data-dir           where the SQLite store lives
  *   COMPACT_LOG_LEVEL           --log-level          debug, info, warn, error
- *   COMPACT_GRACE_SECONDS       --grace-seconds      shutdown grace period
- *   COMPACT_MAX_CALLS           --max-calls          calls in flight before RESOURCE_EXHAUSTED
+ *   COMPACT_GRACE_SECONDS       --grace-seconds      shutdown grace period *   COMPACT_MAX_CALLS           --max-calls          unary calls in flight before RESOURCE_EXHAUSTED
+ *   COMPACT_MAX_STREAMS         --max-streams        streams in flight before RESOURCE_EXHAUSTED
+ *   COMPACT_MAX_STREAMS_PER_CONNECTION               HTTP/2 streams of one connection
+ *   COMPACT_KEEPALIVE_MS        --keepalive-ms       ping idle connections this often
+ *   COMPACT_MAX_CONNECTION_IDLE_MS                   close connections idle this long
  *   COMPACT_MAX_MESSAGE_BYTES   --max-message-bytes  largest message either way
  *   COMPACT_MAX_CONNECTION_AGE_MS --max-connection-age-ms  0: unlimited
  *   COMPACT_CACHE_TTL_SECONDS   --cache-ttl-seconds  TTL of cached reads
@@ -46,6 +49,10 @@ typedef struct config {
     log_level log_level;
     int grace_seconds;
     int max_calls;
+    int max_streams;
+    int max_streams_per_connection;
+    int keepalive_ms;
+    int max_connection_idle_ms;
     int max_message_bytes;
     int max_connection_age_ms;
     int cache_ttl_seconds;
