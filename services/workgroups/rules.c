@@ -17,6 +17,8 @@ const char *rules_code_problem(const char *code)
 {
     if (strlen(code) < RULES_CODE_MIN_CHARS)
         return "must be at least 2 characters";
+    if (strlen(code) > GROUP_CODE_MAX)
+        return "must be at most 16 characters";
     if (!is_letter(code[0]))
         return "must start with a letter";
     for (const char *p = code; *p; p++) {

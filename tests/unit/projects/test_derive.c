@@ -109,8 +109,8 @@ static const FundingTotals *row(const Project *p, const char *currency)
 }
 
 /* The six sums of a row, in the order of FundingTotals. */
-static void assert_row(const FundingTotals *t, int64_t pledged, int64_t committed,
-                       int64_t received, int64_t disbursed, int64_t spent, int64_t catalytic)
+static void assert_row(const FundingTotals *t, int64_t pledged, int64_t committed, int64_t received,
+                       int64_t disbursed, int64_t spent, int64_t catalytic)
 {
     assert_int_equal(t->pledged_minor, pledged);
     assert_int_equal(t->committed_minor, committed);
@@ -138,10 +138,8 @@ static void test_each_type_in_its_sum(void **state)
         int type;
         int64_t want[6]; /* pledged committed received disbursed spent catalytic */
     } cases[] = {
-        {T(INCOMING_PLEDGE), {100, 0, 0, 0, 0, 0}},
-        {T(INCOMING_COMMITMENT), {0, 100, 0, 0, 0, 0}},
-        {T(INCOMING_FUNDS), {0, 0, 100, 0, 0, 0}},
-        {T(DISBURSEMENT), {0, 0, 0, 100, 0, 0}},
+        {T(INCOMING_PLEDGE), {100, 0, 0, 0, 0, 0}}, {T(INCOMING_COMMITMENT), {0, 100, 0, 0, 0, 0}},
+        {T(INCOMING_FUNDS), {0, 0, 100, 0, 0, 0}},  {T(DISBURSEMENT), {0, 0, 0, 100, 0, 0}},
         {T(EXPENDITURE), {0, 0, 0, 0, 100, 0}},
     };
 
@@ -163,9 +161,9 @@ static void test_each_type_in_its_sum(void **state)
 static void test_other_types_count_nowhere(void **state)
 {
     static const int others[] = {
-        T(OUTGOING_COMMITMENT), T(INTEREST_PAYMENT), T(LOAN_REPAYMENT), T(REIMBURSEMENT),
-        T(PURCHASE_OF_EQUITY), T(SALE_OF_EQUITY), T(CREDIT_GUARANTEE), T(OUTGOING_PLEDGE),
-        T(UNSPECIFIED),
+        T(OUTGOING_COMMITMENT), T(INTEREST_PAYMENT),   T(LOAN_REPAYMENT),
+        T(REIMBURSEMENT),       T(PURCHASE_OF_EQUITY), T(SALE_OF_EQUITY),
+        T(CREDIT_GUARANTEE),    T(OUTGOING_PLEDGE),    T(UNSPECIFIED),
     };
     Project *p = project_new();
 
@@ -190,8 +188,8 @@ static void test_catalytic(void **state)
 
     record(p, T(INCOMING_COMMITMENT), "USD", 1000)->catalytic = 1;
     record(p, T(INCOMING_COMMITMENT), "USD", 300);
-    record(p, T(INCOMING_FUNDS), "USD", 400)->catalytic = 1;     /* not a commitment */
-    record(p, T(INCOMING_PLEDGE), "USD", 50)->catalytic = 1;     /* nor a pledge */
+    record(p, T(INCOMING_FUNDS), "USD", 400)->catalytic = 1; /* not a commitment */
+    record(p, T(INCOMING_PLEDGE), "USD", 50)->catalytic = 1; /* nor a pledge */
     record(p, T(DISBURSEMENT), "USD", 20)->catalytic = 1;
     assert_int_equal(project_derive(p), 0);
     assert_int_equal(p->n_totals, 1);
@@ -293,8 +291,8 @@ typedef struct indicator_buf {
     IndicatorValue targets[4], actuals[4];
 } indicator_buf;
 
-static Indicator *indicator(indicator_buf *b, int measure, int descending,
-                            const period_spec *ps, size_t n)
+static Indicator *indicator(indicator_buf *b, int measure, int descending, const period_spec *ps,
+                            size_t n)
 {
     compact__projects__v1__indicator__init(&b->ind);
     b->ind.measure = (Compact__Projects__V1__IndicatorMeasure)measure;
@@ -367,8 +365,8 @@ static void test_state_tolerance(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = state_of(M(UNIT), cases[i].descending, cases[i].target, cases[i].actual);
         if (got != cases[i].want)
-            print_error("case %zu: descending %d target %g actual %g\n", i,
-                        cases[i].descending, cases[i].target, cases[i].actual);
+            print_error("case %zu: descending %d target %g actual %g\n", i, cases[i].descending,
+                        cases[i].target, cases[i].actual);
         assert_int_equal(got, cases[i].want);
     }
     /* the constant is the documented 10% */
@@ -402,8 +400,7 @@ static void test_state_latest_complete_period(void **state)
     static const period_spec target_only_2023 = {"2023-01-01", "2023-12-31", 1, 0, 100, 0};
     indicator_buf b;
 
-    assert_int_equal(project_derive_indicator_state(indicator(&b, M(UNIT), 0, NULL, 0)),
-                     NO_DATA);
+    assert_int_equal(project_derive_indicator_state(indicator(&b, M(UNIT), 0, NULL, 0)), NO_DATA);
     /* only incomplete periods */
     assert_int_equal(project_derive_indicator_state(indicator(
                          &b, M(UNIT), 0, (period_spec[]){target_only_2023, actual_only_2025}, 2)),
@@ -415,18 +412,18 @@ static void test_state_latest_complete_period(void **state)
     assert_int_equal(project_derive_indicator_state(
                          indicator(&b, M(UNIT), 0, (period_spec[]){off_2024, on_2023}, 2)),
                      OFF_TRACK);
-    assert_int_equal(project_derive_indicator_state(indicator(
-                         &b, M(UNIT), 0, (period_spec[]){on_2022, off_2024, on_2023}, 3)),
+    assert_int_equal(project_derive_indicator_state(
+                         indicator(&b, M(UNIT), 0, (period_spec[]){on_2022, off_2024, on_2023}, 3)),
                      OFF_TRACK);
     /* a later period without an actual (or a target) is not yet a result */
-    assert_int_equal(project_derive_indicator_state(indicator(
-                         &b, M(UNIT), 0, (period_spec[]){on_2023, target_only_2025}, 2)),
+    assert_int_equal(project_derive_indicator_state(
+                         indicator(&b, M(UNIT), 0, (period_spec[]){on_2023, target_only_2025}, 2)),
                      ON_TRACK);
-    assert_int_equal(project_derive_indicator_state(indicator(
-                         &b, M(UNIT), 0,
-                         (period_spec[]){actual_only_2025, off_2024, on_2023, target_only_2025},
-                         4)),
-                     OFF_TRACK);
+    assert_int_equal(
+        project_derive_indicator_state(
+            indicator(&b, M(UNIT), 0,
+                      (period_spec[]){actual_only_2025, off_2024, on_2023, target_only_2025}, 4)),
+        OFF_TRACK);
 }
 
 /* project_derive sets every indicator of every result, and the totals, in
@@ -452,7 +449,8 @@ static void test_derive_sets_every_indicator(void **state)
     compact__projects__v1__project__init(&p);
     p.results = results;
     p.n_results = 2;
-    i1->state = i2->state = i3->state = COMPACT__PROJECTS__V1__INDICATOR_STATE__INDICATOR_STATE_UNSPECIFIED;
+    i1->state = i2->state = i3->state =
+        COMPACT__PROJECTS__V1__INDICATOR_STATE__INDICATOR_STATE_UNSPECIFIED;
     assert_int_equal(project_derive(&p), 0);
     assert_int_equal(i1->state, ON_TRACK);
     assert_int_equal(i2->state, OFF_TRACK);

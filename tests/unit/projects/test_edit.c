@@ -146,9 +146,9 @@ static Google__Protobuf__Timestamp *timestamp(int64_t seconds)
 static void test_normalise_transactions_stable_by_date(void **state)
 {
     static const char *const recorded[][2] = {
-        {"2024-03-01", "a"}, {"2024-01-01", "b"}, {"2024-03-01", "c"}, {"2023-12-31", "d"},
-        {"2024-01-01", "e"}, {"2024-03-01", "f"}, {"2024-01-01", "g"}, {"2025-01-01", "h"},
-        {"2024-01-01", "i"},
+        {"2024-03-01", "a"}, {"2024-01-01", "b"}, {"2024-03-01", "c"},
+        {"2023-12-31", "d"}, {"2024-01-01", "e"}, {"2024-03-01", "f"},
+        {"2024-01-01", "g"}, {"2025-01-01", "h"}, {"2024-01-01", "i"},
     };
     static const char *const want = "dbegiacfh";
     Project *p = project_new();

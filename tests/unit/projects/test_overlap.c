@@ -56,7 +56,7 @@ typedef Compact__Projects__V1__OverlapReason OverlapReason;
 
 /* The weights of docs/OVERLAPS.md, by factor number. */
 static const double doc_weight[8] = {
-    [F_TEXT] = 0.40, [F_GROUPS] = 0.15, [F_PARTNERS] = 0.15, [F_COUNTRIES] = 0.12,
+    [F_TEXT] = 0.40,  [F_GROUPS] = 0.15,  [F_PARTNERS] = 0.15, [F_COUNTRIES] = 0.12,
     [F_DATES] = 0.08, [F_PILLARS] = 0.05, [F_THEMES] = 0.05,
 };
 
@@ -160,8 +160,9 @@ static Project *project_build(const spec *s)
             assert_non_null(x);
             compact__projects__v1__participant__init(x);
             x->entity_id = xstrdup(s->partners[i]);
-            x->role = i == 0 ? COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_ACCOUNTABLE
-                             : COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_IMPLEMENTING;
+            x->role =
+                i == 0 ? COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_ACCOUNTABLE
+                       : COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_IMPLEMENTING;
             p->participants[i] = x;
             p->n_participants++;
         }
@@ -351,7 +352,7 @@ static void assert_well_formed(const found *f)
         }
         assert_near(sum, o->score, EPS);
         assert_int_equal(o->likely_duplicate != 0, o->score >= OVERLAP_DUPLICATE_SCORE &&
-                                                         sim(o, F_TEXT) >= OVERLAP_DUPLICATE_TEXT);
+                                                       sim(o, F_TEXT) >= OVERLAP_DUPLICATE_TEXT);
     }
 }
 
@@ -370,9 +371,14 @@ static void test_documented_constants(void **state)
 /* A subject with all seven factors; each candidate below matches it fully on
  * exactly one factor, so its score is that factor's weight. */
 static const spec all_subject = {
-    .title = "aviation screening", .groups = {"wg_a"}, .partners = {"ent_a"},
-    .countries = {"KE"}, .pillars = {2}, .themes = {"Cargo"},
-    .start = "2024-01-01", .end = "2024-12-31",
+    .title = "aviation screening",
+    .groups = {"wg_a"},
+    .partners = {"ent_a"},
+    .countries = {"KE"},
+    .pillars = {2},
+    .themes = {"Cargo"},
+    .start = "2024-01-01",
+    .end = "2024-12-31",
 };
 
 static void test_weights(void **state)
@@ -385,19 +391,34 @@ static void test_weights(void **state)
         {.id = "c-dates", .start = "2024-01-01", .end = "2024-12-31"},
         {.id = "c-pillars", .pillars = {2}},
         {.id = "c-themes", .themes = {"cargo"}},
-        {.id = "c-none", .title = "prisons rehabilitation", .groups = {"wg_z"},
-         .partners = {"ent_z"}, .countries = {"UG"}, .pillars = {4}, .themes = {"youth"},
-         .start = "2020-01-01", .end = "2020-12-31"},
-        {.id = "c-all", .title = "aviation screening", .groups = {"wg_a"},
-         .partners = {"ent_a"}, .countries = {"KE"}, .pillars = {2}, .themes = {"CARGO"},
-         .start = "2024-01-01", .end = "2024-12-31"},
+        {.id = "c-none",
+         .title = "prisons rehabilitation",
+         .groups = {"wg_z"},
+         .partners = {"ent_z"},
+         .countries = {"UG"},
+         .pillars = {4},
+         .themes = {"youth"},
+         .start = "2020-01-01",
+         .end = "2020-12-31"},
+        {.id = "c-all",
+         .title = "aviation screening",
+         .groups = {"wg_a"},
+         .partners = {"ent_a"},
+         .countries = {"KE"},
+         .pillars = {2},
+         .themes = {"CARGO"},
+         .start = "2024-01-01",
+         .end = "2024-12-31"},
     };
-    static const char *const order[] = {"c-all", "c-text", "c-groups", "c-partners",
+    static const char *const order[] = {"c-all",       "c-text",  "c-groups",  "c-partners",
                                         "c-countries", "c-dates", "c-pillars", "c-themes",
-                                        "c-none", NULL};
-    static const struct { const char *id; int factor; } one[] = {
-        {"c-text", F_TEXT}, {"c-groups", F_GROUPS}, {"c-partners", F_PARTNERS},
-        {"c-countries", F_COUNTRIES}, {"c-dates", F_DATES}, {"c-pillars", F_PILLARS},
+                                        "c-none",      NULL};
+    static const struct {
+        const char *id;
+        int factor;
+    } one[] = {
+        {"c-text", F_TEXT},           {"c-groups", F_GROUPS}, {"c-partners", F_PARTNERS},
+        {"c-countries", F_COUNTRIES}, {"c-dates", F_DATES},   {"c-pillars", F_PILLARS},
         {"c-themes", F_THEMES},
     };
     overlap_index *idx = index_of(v, sizeof v / sizeof v[0]);
@@ -440,8 +461,14 @@ static void test_mean_over_subject_factors(void **state)
     const spec v[] = {
         {.id = "d1", .groups = {"wg_a"}, .countries = {"UG"}, .title = "anything at all"},
         {.id = "d2", .countries = {"KE"}},
-        {.id = "d3", .title = "aviation screening", .groups = {"wg_a"}, .partners = {"ent_a"},
-         .countries = {"KE"}, .pillars = {2}, .themes = {"cargo"}, .start = "2024-01-01"},
+        {.id = "d3",
+         .title = "aviation screening",
+         .groups = {"wg_a"},
+         .partners = {"ent_a"},
+         .countries = {"KE"},
+         .pillars = {2},
+         .themes = {"cargo"},
+         .start = "2024-01-01"},
         {.id = "d4", .title = "aviation screening", .partners = {"ent_a"}, .pillars = {2}},
     };
     const spec subject = {.groups = {"wg_a"}, .countries = {"KE"}};
@@ -475,10 +502,8 @@ static void test_mean_over_subject_factors(void **state)
 static void test_groups_overlap_coefficient(void **state)
 {
     const spec v[] = {
-        {.id = "g1", .groups = {"wg_a"}},
-        {.id = "g2", .groups = {"wg_a", "wg_c", "wg_d"}},
-        {.id = "g3", .groups = {"wg_c"}},
-        {.id = "g4", .groups = {"wg_b", "wg_a"}},
+        {.id = "g1", .groups = {"wg_a"}},          {.id = "g2", .groups = {"wg_a", "wg_c", "wg_d"}},
+        {.id = "g3", .groups = {"wg_c"}},          {.id = "g4", .groups = {"wg_b", "wg_a"}},
         {.id = "g5", .title = "no groups at all"},
     };
     const spec subject = {.groups = {"wg_a", "wg_b"}};
@@ -486,8 +511,8 @@ static void test_groups_overlap_coefficient(void **state)
     found f = find_all(idx, &subject);
 
     assert_well_formed(&f);
-    assert_near(hit(&f, "g1")->score, 1.0, EPS);  /* contained in the subject's */
-    assert_near(hit(&f, "g2")->score, 0.5, EPS);  /* 1 / min(2, 3) */
+    assert_near(hit(&f, "g1")->score, 1.0, EPS); /* contained in the subject's */
+    assert_near(hit(&f, "g2")->score, 0.5, EPS); /* 1 / min(2, 3) */
     assert_near(hit(&f, "g3")->score, 0.0, EPS);
     assert_near(hit(&f, "g4")->score, 1.0, EPS);
     assert_near(hit(&f, "g5")->score, 0.0, EPS);
@@ -663,8 +688,8 @@ static void test_text_rare_words(void **state)
     found f = find_all(idx, &subject);
 
     assert_well_formed(&f);
-    assert_order(&f, (const char *const[]){"w-rare", "w-common", "w-f1", "w-f2", "w-f3",
-                                           "w-none", NULL});
+    assert_order(
+        &f, (const char *const[]){"w-rare", "w-common", "w-f1", "w-f2", "w-f3", "w-none", NULL});
     const Overlap *rare = hit(&f, "w-rare"), *common = hit(&f, "w-common");
     assert_near(rare->score, 1.0, TEXT_EPS);
     assert_true(common->score > 0.0);
@@ -771,9 +796,15 @@ static void test_duplicate_needs_score_and_text(void **state)
 {
     const spec v[] = {
         /* all but the text: 0.6 */
-        {.id = "u-purpose", .title = "prisons rehabilitation", .groups = {"wg_a"},
-         .partners = {"ent_a"}, .countries = {"KE"}, .pillars = {2}, .themes = {"cargo"},
-         .start = "2024-01-01", .end = "2024-12-31"},
+        {.id = "u-purpose",
+         .title = "prisons rehabilitation",
+         .groups = {"wg_a"},
+         .partners = {"ent_a"},
+         .countries = {"KE"},
+         .pillars = {2},
+         .themes = {"cargo"},
+         .start = "2024-01-01",
+         .end = "2024-12-31"},
         /* the text alone: 0.4 */
         {.id = "u-words", .title = "aviation screening"},
         /* the text and the group: 0.55 */
@@ -839,8 +870,12 @@ static found one_candidate(int k, const spec *base, const spec *subject)
 
 static void test_duplicate_text_threshold(void **state)
 {
-    const spec others = {.groups = {"wg_a"}, .partners = {"ent_a"}, .countries = {"KE"},
-                         .pillars = {2}, .themes = {"cargo"}, .start = "2024-01-01",
+    const spec others = {.groups = {"wg_a"},
+                         .partners = {"ent_a"},
+                         .countries = {"KE"},
+                         .pillars = {2},
+                         .themes = {"cargo"},
+                         .start = "2024-01-01",
                          .end = "2024-12-31"};
     spec subject = others;
     found f;
@@ -1029,8 +1064,8 @@ static void test_empty_subject(void **state)
 {
     const spec v[] = {{.id = "p1", .title = "aviation", .groups = {"wg_a"}}};
     const spec nothing = {.title = "", .summary = ""};
-    const spec only_end = {.end = "2024-12-31", .status = S_IMPLEMENTATION,
-                           .id = "prj_x", .iati = "XM-X"};
+    const spec only_end = {
+        .end = "2024-12-31", .status = S_IMPLEMENTATION, .id = "prj_x", .iati = "XM-X"};
     const spec some = {.title = "aviation"};
     overlap_index *idx = NULL;
     found f;
@@ -1066,10 +1101,10 @@ static void test_empty_subject(void **state)
  * are gone, the size does not change. */
 static void test_put_replaces(void **state)
 {
-    const spec first = {.id = "prj_r", .iati = "XM-R", .title = "Aviation security",
-                        .groups = {"wg_a"}};
-    const spec again = {.id = "prj_r", .iati = "XM-R", .title = "Maritime piracy",
-                        .groups = {"wg_b"}};
+    const spec first = {
+        .id = "prj_r", .iati = "XM-R", .title = "Aviation security", .groups = {"wg_a"}};
+    const spec again = {
+        .id = "prj_r", .iati = "XM-R", .title = "Maritime piracy", .groups = {"wg_b"}};
     const spec other = {.id = "prj_o", .iati = "XM-O", .title = "Aviation screening"};
     const spec by_words = {.title = "aviation security"};
     const spec by_group_a = {.groups = {"wg_a"}};
@@ -1111,7 +1146,8 @@ static void test_put_replaces(void **state)
 /* The seed projects (seed/projects/projects.json), ids made up; an entity
  * that holds two roles is listed twice, as in the seed. */
 static const spec seed[] = {
-    {.id = "prj_cttp", .iati = "XM-COMPACT-CTTP",
+    {.id = "prj_cttp",
+     .iati = "XM-COMPACT-CTTP",
      .title = "UN Countering Terrorist Travel Programme",
      .summary = "Helps Member States detect and counter the travel of terrorists and serious "
                 "criminals by building their capacity to collect, analyse and share Advance "
@@ -1121,10 +1157,13 @@ static const spec seed[] = {
      .groups = {"wg_bmle"},
      .partners = {"ent_unoct", "ent_unoct", "ent_cted", "ent_unodc", "ent_icao", "ent_unoict",
                   "ent_interpol", "ent_iom"},
-     .global = 1, .pillars = {2, 3},
+     .global = 1,
+     .pillars = {2, 3},
      .themes = {"terrorist travel", "API/PNR", "border security", "aviation security"},
-     .start = "2019-05-07", .status = S_IMPLEMENTATION},
-    {.id = "prj_scr2370", .iati = "XM-COMPACT-SCR2370-GUIDELINES",
+     .start = "2019-05-07",
+     .status = S_IMPLEMENTATION},
+    {.id = "prj_scr2370",
+     .iati = "XM-COMPACT-SCR2370-GUIDELINES",
      .title = "Technical Guidelines to facilitate the implementation of Security Council "
               "resolution 2370 (2017)",
      .summary = "Technical guidelines and regional workshops to help Member States prevent "
@@ -1133,10 +1172,14 @@ static const spec seed[] = {
                 "and border controls.",
      .groups = {"wg_bmle"},
      .partners = {"ent_cted", "ent_unoct", "ent_unoct", "ent_unidir"},
-     .global = 1, .pillars = {2, 3},
+     .global = 1,
+     .pillars = {2, 3},
      .themes = {"weapons", "resolution 2370", "small arms and light weapons"},
-     .start = "2022-03-18", .end = "2023-12-31", .status = S_FINALISATION},
-    {.id = "prj_cip", .iati = "XM-COMPACT-CIP-COMPENDIUM",
+     .start = "2022-03-18",
+     .end = "2023-12-31",
+     .status = S_FINALISATION},
+    {.id = "prj_cip",
+     .iati = "XM-COMPACT-CIP-COMPENDIUM",
      .title = "Compendium of Good Practices on the Protection of Critical Infrastructure "
               "against Terrorist Attacks",
      .summary = "A compendium of good practices to help Member States protect critical "
@@ -1145,10 +1188,14 @@ static const spec seed[] = {
                 "Security Council resolution 2341.",
      .groups = {"wg_etcip"},
      .partners = {"ent_unoct", "ent_unoct", "ent_cted", "ent_interpol"},
-     .global = 1, .pillars = {2, 3},
+     .global = 1,
+     .pillars = {2, 3},
      .themes = {"critical infrastructure", "soft targets", "resolution 2341"},
-     .start = "2017-06-01", .end = "2018-12-31", .status = S_CLOSED},
-    {.id = "prj_measuring", .iati = "XM-COMPACT-MEASURING-RESULTS",
+     .start = "2017-06-01",
+     .end = "2018-12-31",
+     .status = S_CLOSED},
+    {.id = "prj_measuring",
+     .iati = "XM-COMPACT-MEASURING-RESULTS",
      .title = "Compendium of Good Practices for Measuring Results in Counter-Terrorism and "
               "Preventing Violent Extremism",
      .summary = "Good practices, methods and tools to monitor and evaluate counter-terrorism "
@@ -1156,10 +1203,14 @@ static const spec seed[] = {
                 "States.",
      .groups = {"wg_rmme"},
      .partners = {"ent_unoct", "ent_unoct", "ent_unicri", "ent_unodc"},
-     .global = 1, .pillars = {3},
+     .global = 1,
+     .pillars = {3},
      .themes = {"monitoring and evaluation", "results measurement"},
-     .start = "2021-09-01", .end = "2023-06-20", .status = S_CLOSED},
-    {.id = "prj_meta", .iati = "XM-COMPACT-EVALUATION-META-SYNTHESIS",
+     .start = "2021-09-01",
+     .end = "2023-06-20",
+     .status = S_CLOSED},
+    {.id = "prj_meta",
+     .iati = "XM-COMPACT-EVALUATION-META-SYNTHESIS",
      .title = "Meta-synthesis of evaluations of UN counter-terrorism work under the Global "
               "Counter-Terrorism Strategy",
      .summary = "A meta-synthesis of 118 evaluation reports of UN counter-terrorism and PVE "
@@ -1167,20 +1218,28 @@ static const spec seed[] = {
                 "works for programming and evaluation.",
      .groups = {"wg_rmme"},
      .partners = {"ent_unicri", "ent_unicri", "ent_unodc", "ent_unoct"},
-     .global = 1, .pillars = {1, 2, 3, 4},
+     .global = 1,
+     .pillars = {1, 2, 3, 4},
      .themes = {"evaluation", "lessons learned"},
-     .start = "2020-01-01", .end = "2021-12-31", .status = S_CLOSED},
-    {.id = "prj_pve_sea", .iati = "XM-COMPACT-PVE-SOUTH-EAST-ASIA",
+     .start = "2020-01-01",
+     .end = "2021-12-31",
+     .status = S_CLOSED},
+    {.id = "prj_pve_sea",
+     .iati = "XM-COMPACT-PVE-SOUTH-EAST-ASIA",
      .title = "Preventing violent extremism in South-East Asia",
      .summary = "A partnership of the European Union, UNDP and UNOCT to prevent violent "
                 "extremism conducive to terrorism in South-East Asia, with national action "
                 "plans, community resilience, and the participation of women and youth.",
      .groups = {"wg_pcve"},
      .partners = {"ent_undp", "ent_undp", "ent_unoct"},
-     .countries = {"ID", "MY", "PH", "TH"}, .pillars = {1},
+     .countries = {"ID", "MY", "PH", "TH"},
+     .pillars = {1},
      .themes = {"PVE", "national action plans", "community resilience"},
-     .start = "2020-01-01", .end = "2023-12-31", .status = S_IMPLEMENTATION},
-    {.id = "prj_victims", .iati = "XM-COMPACT-VICTIMS-MODEL-PROVISIONS",
+     .start = "2020-01-01",
+     .end = "2023-12-31",
+     .status = S_IMPLEMENTATION},
+    {.id = "prj_victims",
+     .iati = "XM-COMPACT-VICTIMS-MODEL-PROVISIONS",
      .title = "Model legislative provisions to support the needs and protect the rights of "
               "victims of terrorism",
      .summary = "Model legislative provisions and an explanatory commentary to help "
@@ -1188,9 +1247,12 @@ static const spec seed[] = {
                 "and protect the rights of victims of terrorism.",
      .groups = {"wg_hrrl"},
      .partners = {"ent_unoct", "ent_unoct", "ent_unodc", "ent_ipu"},
-     .global = 1, .pillars = {1, 4},
+     .global = 1,
+     .pillars = {1, 4},
      .themes = {"victims of terrorism", "legislation", "parliaments"},
-     .start = "2019-09-01", .end = "2020-07-31", .status = S_CLOSED},
+     .start = "2019-09-01",
+     .end = "2020-07-31",
+     .status = S_CLOSED},
 };
 #define SEED_COUNT (sizeof seed / sizeof seed[0])
 
@@ -1201,9 +1263,12 @@ static const spec draft_travel = {
     .summary = "Builds the capacity of border agencies to collect and analyse Advance "
                "Passenger Information and Passenger Name Record data to detect terrorist "
                "travel, with goTravel and passenger information units.",
-    .groups = {"wg_bmle"}, .partners = {"ent_unoct", "ent_icao", "ent_interpol"},
-    .countries = {"KE", "UG", "ET"}, .pillars = {2, 3},
-    .start = "2024-01-01", .end = "2026-12-31",
+    .groups = {"wg_bmle"},
+    .partners = {"ent_unoct", "ent_icao", "ent_interpol"},
+    .countries = {"KE", "UG", "ET"},
+    .pillars = {2, 3},
+    .start = "2024-01-01",
+    .end = "2026-12-31",
     .themes = {"API/PNR", "terrorist travel"},
 };
 static const spec draft_weapons = {
@@ -1212,28 +1277,42 @@ static const spec draft_weapons = {
     .summary = "Regional workshops with Member States on the technical guidelines to "
                "implement Security Council resolution 2370 on preventing terrorists from "
                "acquiring weapons, small arms and explosives.",
-    .groups = {"wg_bmle"}, .partners = {"ent_cted", "ent_unidir"},
-    .global = 1, .pillars = {2}, .start = "2023-01-01", .end = "2024-06-30",
+    .groups = {"wg_bmle"},
+    .partners = {"ent_cted", "ent_unidir"},
+    .global = 1,
+    .pillars = {2},
+    .start = "2023-01-01",
+    .end = "2024-06-30",
 };
 static const spec draft_infrastructure = {
     .title = "Good practices for protecting critical infrastructure against terrorist attacks",
     .summary = "Updating the compendium of good practices on the protection of critical "
                "infrastructure such as energy and transport systems against terrorist attacks.",
-    .groups = {"wg_etcip"}, .partners = {"ent_unoct", "ent_interpol"},
-    .global = 1, .pillars = {2, 3}, .start = "2018-01-01", .end = "2019-12-31",
+    .groups = {"wg_etcip"},
+    .partners = {"ent_unoct", "ent_interpol"},
+    .global = 1,
+    .pillars = {2, 3},
+    .start = "2018-01-01",
+    .end = "2019-12-31",
 };
 static const spec draft_gender = {
     .title = "Gender-sensitive approaches for women police officers in the Sahel",
     .summary = "Mentoring and leadership training for women in national police forces, and "
                "gender analysis of counter-terrorism strategies.",
-    .groups = {"wg_gender"}, .partners = {"ent_unwomen"},
-    .countries = {"ML", "NE", "BF"}, .pillars = {4},
-    .start = "2024-01-01", .end = "2025-12-31", .themes = {"gender"},
+    .groups = {"wg_gender"},
+    .partners = {"ent_unwomen"},
+    .countries = {"ML", "NE", "BF"},
+    .pillars = {4},
+    .start = "2024-01-01",
+    .end = "2025-12-31",
+    .themes = {"gender"},
 };
 static const spec draft_maritime = {
     .title = "Maritime security of ports against piracy and smuggling",
     .summary = "Port facility security assessments and ship inspections with coast guards.",
-    .partners = {"ent_imo"}, .countries = {"SO", "YE"}, .pillars = {3},
+    .partners = {"ent_imo"},
+    .countries = {"SO", "YE"},
+    .pillars = {3},
     .start = "2025-01-01",
 };
 
@@ -1349,8 +1428,7 @@ static unsigned ref_pillars(const spec *s)
 
 /* The score of `d` for `s` among the projects `corpus[0..n)`, and each
  * factor's similarity into sims (by factor number). */
-static double ref_score(const spec *s, const spec *d, const spec *corpus, size_t n,
-                        double sims[8])
+static double ref_score(const spec *s, const spec *d, const spec *corpus, size_t n, double sims[8])
 {
     static ref_text ts, td, tc;
     int has[8] = {0};
@@ -1384,9 +1462,9 @@ static double ref_score(const spec *s, const spec *d, const spec *corpus, size_t
     sims[F_TEXT] = dot > 0 ? dot / (sqrt(qn) * sqrt(dn)) : 0.0;
 
     has[F_GROUPS] = ref_count(s->groups, NULL, 0) > 0;
-    sims[F_GROUPS] = ref_overlap_coefficient(ref_count(s->groups, d->groups, 0),
-                                             ref_count(s->groups, NULL, 0),
-                                             ref_count(d->groups, NULL, 0));
+    sims[F_GROUPS] =
+        ref_overlap_coefficient(ref_count(s->groups, d->groups, 0), ref_count(s->groups, NULL, 0),
+                                ref_count(d->groups, NULL, 0));
     has[F_PARTNERS] = ref_count(s->partners, NULL, 0) > 0;
     sims[F_PARTNERS] = ref_dice(ref_count(s->partners, d->partners, 0),
                                 ref_count(s->partners, NULL, 0), ref_count(d->partners, NULL, 0));
@@ -1465,16 +1543,21 @@ static void test_reference_formula(void **state)
 {
     const spec corpus[] = {
         {.id = "a", .iati = "a", .title = "alpha", .summary = "beta"},
-        {.id = "b", .iati = "b", .title = "beta", .summary = "alpha", .global = 1,
-         .start = "2024-07-01", .end = "2025-06-30"},
+        {.id = "b",
+         .iati = "b",
+         .title = "beta",
+         .summary = "alpha",
+         .global = 1,
+         .start = "2024-07-01",
+         .end = "2025-06-30"},
     };
-    const spec subject = {.title = "alpha", .countries = {"KE"}, .start = "2024-01-01",
-                          .end = "2024-12-31"};
+    const spec subject = {
+        .title = "alpha", .countries = {"KE"}, .start = "2024-01-01", .end = "2024-12-31"};
     double sims[8];
 
     /* text 2/sqrt5; countries 0.5 (global); dates 184/365 */
-    assert_near(ref_score(&subject, &corpus[0], corpus, 2, sims),
-                0.40 * 2 / sqrt(5.0) / 0.60, 1e-12);
+    assert_near(ref_score(&subject, &corpus[0], corpus, 2, sims), 0.40 * 2 / sqrt(5.0) / 0.60,
+                1e-12);
     assert_near(ref_score(&subject, &corpus[1], corpus, 2, sims),
                 (0.40 * 1 / sqrt(5.0) + 0.12 * 0.5 + 0.08 * 184 / 365) / 0.60, 1e-12);
     assert_near(sims[F_DATES], 184.0 / 365, 1e-12);
@@ -1486,11 +1569,11 @@ static void test_reference_formula(void **state)
 typedef struct rank_case {
     const char *name;
     const spec *subject;
-    overlap_query q;                    /* q.subject is set from `subject` */
-    const char *order[SEED_COUNT + 1];  /* project ids, best first */
-    const char *duplicate;              /* the one likely duplicate, or NULL */
-    int reasons[8];                     /* the best hit's factors by contribution; 0 ends */
-    double score, text;                 /* the best hit's, to 0.005 (docs/OVERLAPS.md) */
+    overlap_query q;                   /* q.subject is set from `subject` */
+    const char *order[SEED_COUNT + 1]; /* project ids, best first */
+    const char *duplicate;             /* the one likely duplicate, or NULL */
+    int reasons[8];                    /* the best hit's factors by contribution; 0 ends */
+    double score, text;                /* the best hit's, to 0.005 (docs/OVERLAPS.md) */
     size_t compared;
 } rank_case;
 
@@ -1498,70 +1581,124 @@ typedef struct rank_case {
 
 static const rank_case rankings[] = {
     /* near-duplicates: the original first, the only likely duplicate */
-    {"API/PNR passenger data for East Africa", &draft_travel,
+    {"API/PNR passenger data for East Africa",
+     &draft_travel,
      {DEFAULTS, .include_closed = 1},
-     {"prj_cttp", "prj_scr2370", "prj_cip"}, "prj_cttp",
+     {"prj_cttp", "prj_scr2370", "prj_cip"},
+     "prj_cttp",
      {F_TEXT, F_GROUPS, F_PARTNERS, F_DATES, F_COUNTRIES, F_PILLARS, F_THEMES},
-     0.76, 0.74, 7},
-    {"workshops on the resolution 2370 guidelines", &draft_weapons,
+     0.76,
+     0.74,
+     7},
+    {"workshops on the resolution 2370 guidelines",
+     &draft_weapons,
      {DEFAULTS, .include_closed = 1},
      /* CTTP scores above 0.5 (same group, pillars, global) but shares
       * little text: an overlap, not a duplicate */
-     {"prj_scr2370", "prj_cttp", "prj_cip"}, "prj_scr2370",
+     {"prj_scr2370", "prj_cttp", "prj_cip"},
+     "prj_scr2370",
      {F_TEXT, F_GROUPS, F_PARTNERS, F_COUNTRIES, F_DATES, F_PILLARS},
-     0.82, 0.71, 7},
-    {"good practices for critical infrastructure", &draft_infrastructure,
+     0.82,
+     0.71,
+     7},
+    {"good practices for critical infrastructure",
+     &draft_infrastructure,
      {DEFAULTS, .include_closed = 1},
      {"prj_cip", "prj_measuring", "prj_cttp", "prj_scr2370", "prj_victims", "prj_meta"},
      "prj_cip",
      {F_TEXT, F_GROUPS, F_PARTNERS, F_COUNTRIES, F_DATES, F_PILLARS},
-     0.89, 0.89, 7},
+     0.89,
+     0.89,
+     7},
     /* ... whose original is closed: left out unless asked for */
-    {"critical infrastructure, open projects only", &draft_infrastructure,
+    {"critical infrastructure, open projects only",
+     &draft_infrastructure,
      {DEFAULTS},
-     {"prj_cttp", "prj_scr2370"}, NULL,
+     {"prj_cttp", "prj_scr2370"},
+     NULL,
      {F_COUNTRIES, F_PARTNERS, F_PILLARS, F_TEXT, F_DATES},
-     0.31, 0.08, 3},
-    {"API/PNR, duplicates only", &draft_travel,
+     0.31,
+     0.08,
+     3},
+    {"API/PNR, duplicates only",
+     &draft_travel,
      {DEFAULTS, .include_closed = 1, .duplicates_only = 1},
-     {"prj_cttp"}, "prj_cttp",
+     {"prj_cttp"},
+     "prj_cttp",
      {F_TEXT, F_GROUPS, F_PARTNERS, F_DATES, F_COUNTRIES, F_PILLARS, F_THEMES},
-     0.76, 0.74, 7},
-    {"API/PNR, limit 1", &draft_travel,
+     0.76,
+     0.74,
+     7},
+    {"API/PNR, limit 1",
+     &draft_travel,
      {.limit = 1, .min_score = OVERLAP_MIN_SCORE_DEFAULT, .include_closed = 1},
-     {"prj_cttp"}, "prj_cttp",
+     {"prj_cttp"},
+     "prj_cttp",
      {F_TEXT, F_GROUPS, F_PARTNERS, F_DATES, F_COUNTRIES, F_PILLARS, F_THEMES},
-     0.76, 0.74, 7},
+     0.76,
+     0.74,
+     7},
     /* non-duplicates: nothing by default, nothing near a duplicate at all */
-    {"women police officers in the Sahel", &draft_gender,
+    {"women police officers in the Sahel",
+     &draft_gender,
      {DEFAULTS, .include_closed = 1},
-     {NULL}, NULL, {0}, -1, -1, 7},
-    {"women police officers, min_score 0.01", &draft_gender,
+     {NULL},
+     NULL,
+     {0},
+     -1,
+     -1,
+     7},
+    {"women police officers, min_score 0.01",
+     &draft_gender,
      {.limit = OVERLAP_LIMIT_MAX, .min_score = 0.01, .include_closed = 1},
      /* CIP and SCR2370 tie at 0.06: by IATI identifier */
      {"prj_cttp", "prj_meta", "prj_victims", "prj_measuring", "prj_cip", "prj_scr2370",
       "prj_pve_sea"},
-     NULL, {F_DATES, F_COUNTRIES, F_TEXT}, 0.16, 0.06, 7},
-    {"maritime security of ports", &draft_maritime,
+     NULL,
+     {F_DATES, F_COUNTRIES, F_TEXT},
+     0.16,
+     0.06,
+     7},
+    {"maritime security of ports",
+     &draft_maritime,
      {.limit = OVERLAP_LIMIT_MAX, .min_score = 0.3, .include_closed = 1},
-     {NULL}, NULL, {0}, -1, -1, 7},
-    {"maritime security, min_score 0.01", &draft_maritime,
+     {NULL},
+     NULL,
+     {0},
+     -1,
+     -1,
+     7},
+    {"maritime security, min_score 0.01",
+     &draft_maritime,
      {.limit = OVERLAP_LIMIT_MAX, .min_score = 0.01, .include_closed = 1},
      /* meta-synthesis and measuring tie at 0.1375: by IATI identifier;
       * PVE South-East Asia shares nothing */
      {"prj_cttp", "prj_scr2370", "prj_cip", "prj_meta", "prj_measuring", "prj_victims"},
-     NULL, {F_DATES, F_COUNTRIES, F_PILLARS, F_TEXT}, 0.25, 0.03, 7},
+     NULL,
+     {F_DATES, F_COUNTRIES, F_PILLARS, F_TEXT},
+     0.25,
+     0.03,
+     7},
     /* saved projects against the others, never against themselves */
-    {"CTTP against the other seed projects", &seed[0],
-     {.exclude_id = "prj_cttp", .limit = OVERLAP_LIMIT_MAX, .min_score = 0.01,
-      .include_closed = 1},
+    {"CTTP against the other seed projects",
+     &seed[0],
+     {.exclude_id = "prj_cttp", .limit = OVERLAP_LIMIT_MAX, .min_score = 0.01, .include_closed = 1},
      {"prj_scr2370", "prj_measuring", "prj_meta", "prj_cip", "prj_victims", "prj_pve_sea"},
-     NULL, {F_GROUPS, F_COUNTRIES, F_DATES, F_PARTNERS, F_PILLARS, F_TEXT}, 0.50, 0.11, 6},
-    {"measuring-results compendium against the others", &seed[3],
+     NULL,
+     {F_GROUPS, F_COUNTRIES, F_DATES, F_PARTNERS, F_PILLARS, F_TEXT},
+     0.50,
+     0.11,
+     6},
+    {"measuring-results compendium against the others",
+     &seed[3],
      {DEFAULTS, .exclude_id = "prj_measuring", .include_closed = 1},
      /* same group, related topic: 0.59 but text < 0.3, not a duplicate */
      {"prj_meta", "prj_cttp", "prj_cip", "prj_scr2370", "prj_pve_sea", "prj_victims"},
-     NULL, {F_GROUPS, F_PARTNERS, F_COUNTRIES, F_TEXT, F_PILLARS, F_DATES}, 0.59, 0.25, 6},
+     NULL,
+     {F_GROUPS, F_PARTNERS, F_COUNTRIES, F_TEXT, F_PILLARS, F_DATES},
+     0.59,
+     0.25,
+     6},
 };
 #define RANKINGS (sizeof rankings / sizeof rankings[0])
 
@@ -1580,8 +1717,8 @@ static void assert_reasons(const rank_case *c, const Overlap *o)
         const OverlapReason *got = o->reasons[i], *want = reason(o, c->reasons[i]);
         int tie = want && fabs(got->contribution - want->contribution) <= 1e-9;
         if (got != want && !tie)
-            print_error("%s: reason %zu is factor %d, expected %d\n", c->name, i,
-                        (int)got->factor, c->reasons[i]);
+            print_error("%s: reason %zu is factor %d, expected %d\n", c->name, i, (int)got->factor,
+                        c->reasons[i]);
         assert_non_null(want);
         assert_true(got == want || tie);
     }

@@ -28,8 +28,8 @@
 static void test_code_valid(void **state)
 {
     static const char *const valid[] = {
-        "BMLE", "WG-1", "ETCIP", "a1", "Ab", "hrrl", "X-", "A-B-C", "G2-3",
-        "ABCDEFGHIJKLMNOP", /* GROUP_CODE_MAX characters */
+        "BMLE", "WG-1", "ETCIP", "a1",   "Ab",
+        "hrrl", "X-",   "A-B-C", "G2-3", "ABCDEFGHIJKLMNOP", /* GROUP_CODE_MAX characters */
     };
 
     for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
@@ -67,21 +67,13 @@ static void test_code_problems(void **state)
     }
 }
 
-/* BUG: rules.h says a code is "2 to GROUP_CODE_MAX letters, digits and '-'",
- * but rules_code_problem checks only the lower bound: a 17-character code
- * passes. Not reachable over the wire today, because check_code() in
- * handlers.c calls validate_required_string(..., GROUP_CODE_MAX) first; but
- * any other caller of the rule would accept a code longer than the store's
- * buffers assume (group_store_code_owner copies at most GROUP_CODE_MAX
- * characters of it). Skipped while the rule lacks the upper bound; it runs,
- * and must pass, once rules_code_problem checks it. */
+/* rules.h says a code is "2 to GROUP_CODE_MAX letters, digits and '-'": a
+ * 17-character code is refused by the rule itself, not only by the handler's
+ * length check before it (the store's buffers assume GROUP_CODE_MAX). */
 static void test_code_too_long(void **state)
 {
-    const char *problem = rules_code_problem("ABCDEFGHIJKLMNOPQ"); /* 17 */
-
-    if (problem == NULL)
-        skip();
-    assert_non_null(problem);
+    assert_null(rules_code_problem("ABCDEFGHIJKLMNOP")); /* 16 */
+    assert_string_equal(rules_code_problem("ABCDEFGHIJKLMNOPQ"), "must be at most 16 characters");
 }
 
 /* ---- vice-chairs ---------------------------------------------------------- */
@@ -123,8 +115,7 @@ static void test_vice_chairs_count(void **state)
     size_t at = 99, first = 99;
 
     l = leadership(NULL, 0);
-    assert_string_equal(rules_vice_chairs_problem(&l, &at, &first),
-                        "name at least one vice-chair");
+    assert_string_equal(rules_vice_chairs_problem(&l, &at, &first), "name at least one vice-chair");
     l = leadership(eleven, RULES_VICE_CHAIRS_MAX + 1);
     assert_string_equal(rules_vice_chairs_problem(&l, &at, &first), "at most 10 vice-chairs");
     assert_int_equal(RULES_VICE_CHAIRS_MAX, 10);
@@ -226,8 +217,13 @@ static void test_tor_repeats(void **state)
 static void test_project_id(void **state)
 {
     static const char *const valid[] = {
-        "prj_abcdefghijklmnopqrst", "prj_234567abcdefghijkl", "x", "legacy-project_2",
-        "0", "_", "-",
+        "prj_abcdefghijklmnopqrst",
+        "prj_234567abcdefghijkl",
+        "x",
+        "legacy-project_2",
+        "0",
+        "_",
+        "-",
     };
     static const struct {
         const char *id, *problem;
@@ -302,16 +298,11 @@ static void test_find_member(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_code_valid),
-        cmocka_unit_test(test_code_problems),
-        cmocka_unit_test(test_code_too_long),
-        cmocka_unit_test(test_vice_chairs_valid),
-        cmocka_unit_test(test_vice_chairs_count),
-        cmocka_unit_test(test_vice_chair_is_chair),
-        cmocka_unit_test(test_vice_chair_repeats),
-        cmocka_unit_test(test_tor_order),
-        cmocka_unit_test(test_tor_repeats),
-        cmocka_unit_test(test_project_id),
+        cmocka_unit_test(test_code_valid),         cmocka_unit_test(test_code_problems),
+        cmocka_unit_test(test_code_too_long),      cmocka_unit_test(test_vice_chairs_valid),
+        cmocka_unit_test(test_vice_chairs_count),  cmocka_unit_test(test_vice_chair_is_chair),
+        cmocka_unit_test(test_vice_chair_repeats), cmocka_unit_test(test_tor_order),
+        cmocka_unit_test(test_tor_repeats),        cmocka_unit_test(test_project_id),
         cmocka_unit_test(test_find_member),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
