@@ -209,11 +209,11 @@ h2load_run() {   # h2load_run SECONDS BODY PATH [extra h2load args...]
         -H 'content-type: application/grpc' -H 'te: trailers' "$@" "http://$ADDR$path"
 }
 
-# GET commands Redis has served so far (0 without Redis).
+# GETs (GETRANGE: the cache bounds what it reads) Redis has served so far (0 without Redis).
 redis_gets() {
     if [ -z "$REDIS_PID" ]; then echo 0; return; fi
     redis-cli -p "$REDIS_PORT" info commandstats |
-        awk -F'[:=,]' '$1 == "cmdstat_get" { n = $3 } END { print n + 0 }'
+        awk -F'[:=,]' '$1 == "cmdstat_getrange" { n = $3 } END { print n + 0 }'
 }
 
 # One measured h2load run against the running server. Sets CPU_SRV, CPU_LOAD,

@@ -2,9 +2,7 @@
  * connection on the libuv loop. The contract is in cache.h; the connection
  * itself (connecting, resolving, backoff, the libuv glue) is in cache_conn.c.
  *
- * The life of one command (cache_cmd). A public call builds the command in
- * Redis protocol (one formatted "part" per Redis command; a stream add has
- * MULTI, DEL, XADD and EXEC) and submits it. It then sits in exactly one list:
+ * The life of one command (cache_cmd). A public call builds the command in * Redis protocol (one formatted "part" per Redis command) and submits it. It then sits in exactly one list:
  *
  *   held      waiting out the "redis.delay_ms" fault, not yet sent
  *   inflight  handed to hiredis, waiting for its replies
@@ -52,13 +50,14 @@
 #define CACHE_DEFAULT_TIMEOUT_MS 200
 #define CACHE_DEFAULT_TTL 300
 #define CACHE_DEFAULT_JITTER 0.1
+#define CACHE_DEFAULT_MAX_VALUE (4u << 20)
 #define CACHE_MAX_PARTS 4   /* MULTI, DEL, XADD, EXEC */
 #define CACHE_OWN_HANDLES 6 /* three timers, the idle and the two flush handles */
 
 typedef enum cache_cmd_kind {
-    CACHE_CMD_GET,    /* one GET shared by every waiter of a key */
-    CACHE_CMD_WRITE,  /* SET or DEL, fire and forget */
-    CACHE_CMD_STREAM, /* MULTI [DEL] XADD EXEC with one done callback */
+    CACHE_CMD_GET,   /* one GET shared by every waiter of a key */
+    CACHE_CMD_WRITE, /* SET or DEL, fire and forget */
+    CACHE_CMD_EVAL,  /* EVAL of a script, with one done callback */
 } cache_cmd_kind;
 
 typedef struct cache_waiter {
@@ -87,8 +86,7 @@ struct cache_cmd {
     cache_cmd *flight_next;
     cache_waiter *waiters, **waiters_tail;
 
-    /* CACHE_CMD_STREAM */
-    int queue_rc; /* first error seen while commands were being queued */
+    /* CACHE_CMD_EVAL */
     cache_done_cb done_cb;
     void *done_arg;
 };
@@ -297,7 +295,7 @@ static void cache_cmd_finish(cache *c, cache_cmd *cmd, int rc, const void *value
             free(w);
         }
         break;
-    case CACHE_CMD_STREAM:
+    case CACHE_CMD_EVAL:
         if (rc < 0 && rc != -ECANCELED)
             c->stats.errors++;
         cmd->done_cb(cmd->done_arg, rc);
@@ -493,51 +491,15 @@ static int cache_reply_is_error(const redisReply *r)
     return r && r->type == REDIS_REPLY_ERROR;
 }
 
-/* A rejected XADD: -EEXIST when the id was not newer than the top entry. */
-static int cache_stream_error_rc(const redisReply *r)
-{
-    if (r->str && strstr(r->str, "equal or smaller"))
-        return -EEXIST;
-    return -EIO;
-}
-
-/* Maps EXEC's reply. Redis 7 reports a rejected XADD inside the EXEC array;
- * a command refused while queueing aborts the whole transaction instead. */
-static int cache_stream_exec_rc(const cache_cmd *cmd, const redisReply *r)
-{
-    const redisReply *xadd;
-
-    if (r->type == REDIS_REPLY_ERROR)
-        return cmd->queue_rc ? cmd->queue_rc : -EIO;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
-        return -EIO; /* nil: the transaction was aborted */
-    xadd = r->element[r->elements - 1];
-    if (cache_reply_is_error(xadd))
-        return cache_stream_error_rc(xadd);
-    for (size_t i = 0; i + 1 < r->elements; i++) {
-        if (cache_reply_is_error(r->element[i]))
-            return -EIO;
-    }
-    return 0;
-}
-
-/* One reply of a MULTI ... EXEC: the parts before EXEC only say whether the
- * command was queued; EXEC's reply decides. */
-static void cache_stream_reply(cache *c, cache_cmd *cmd, int part, const redisReply *r)
-{
-    if (part < cmd->nparts - 1) {
-        if (cache_reply_is_error(r) && cmd->queue_rc == 0)
-            cmd->queue_rc = cache_stream_error_rc(r);
-        return;
-    }
-    cache_cmd_finish(c, cmd, cache_stream_exec_rc(cmd, r), NULL, 0);
-}
-
+/* GETRANGE's reply: an empty string is a missing key (no entry of ours is
+ * empty), one over the limit an entry too large to be ours. */
 static void cache_get_reply(cache *c, cache_cmd *cmd, const redisReply *r)
 {
-    if (r->type == REDIS_REPLY_STRING)
+    if (r->type == REDIS_REPLY_STRING && r->len > c->max_value_bytes)
+        cache_cmd_finish(c, cmd, -EFBIG, NULL, 0);
+    else if (r->type == REDIS_REPLY_STRING && r->len > 0)
         cache_cmd_finish(c, cmd, 0, r->str, r->len);
-    else if (r->type == REDIS_REPLY_NIL)
+    else if (r->type == REDIS_REPLY_NIL || r->type == REDIS_REPLY_STRING)
         cache_cmd_finish(c, cmd, -ENOENT, NULL, 0);
     else
         cache_cmd_finish(c, cmd, -EIO, NULL, 0);
@@ -563,8 +525,8 @@ static void cache_on_reply(redisAsyncContext *ac, void *r, void *privdata)
             cache_cmd_finish(c, cmd, -ENOTCONN, NULL, 0);
         else if (cmd->kind == CACHE_CMD_GET)
             cache_get_reply(c, cmd, reply);
-        else if (cmd->kind == CACHE_CMD_STREAM)
-            cache_stream_reply(c, cmd, part, reply);
+        else if (cmd->kind == CACHE_CMD_EVAL)
+            cache_cmd_finish(c, cmd, cache_reply_is_error(reply) ? -EIO : 0, NULL, 0);
         else if (part == cmd->nparts - 1)
             cache_cmd_finish(c, cmd, cache_reply_is_error(reply) ? -EIO : 0, NULL, 0);
     }
@@ -727,6 +689,8 @@ static int cache_apply_options(cache *c, const cache_options *o)
     if (o->timeout_ms < 0 || o->ttl_seconds < 0 || !(o->ttl_jitter >= 0 && o->ttl_jitter <= 1))
         return -EINVAL;
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : CACHE_DEFAULT_TIMEOUT_MS;
+    c->max_value_bytes = o->max_value_bytes ? o->max_value_bytes : CACHE_DEFAULT_MAX_VALUE;
+    snprintf(c->get_last, sizeof c->get_last, "%zu", c->max_value_bytes);
     c->ttl_seconds = o->ttl_seconds ? o->ttl_seconds : CACHE_DEFAULT_TTL;
     c->ttl_jitter = o->ttl_jitter > 0 ? o->ttl_jitter : CACHE_DEFAULT_JITTER;
     return cache_parse_addr(c, o->addr);
@@ -848,7 +812,10 @@ void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg)
         return;
     }
     cmd->key = cache_xstrdup(key);
-    cache_cmd_add_part(cmd, 2, (const char *[]){"GET", key}, (const size_t[]){3, strlen(key)});
+    /* GETRANGE, not GET: Redis sends at most one byte more than an entry may
+     * hold, whatever a bad actor stored under the key. */
+    cache_cmd_add_part(cmd, 4, (const char *[]){"GETRANGE", key, "0", c->get_last},
+                       (const size_t[]){8, strlen(key), 1, strlen(c->get_last)});
     cache_flight_add(c, cmd);
     cache_cmd_submit(c, cmd);
 }
@@ -919,59 +886,36 @@ void cache_del(cache *c, const char *const *keys, size_t n)
     cache_cmd_submit(c, cmd);
 }
 
-static void cache_cmd_add_xadd(cache_cmd *cmd, const char *stream, const char *id,
-                               const cache_field *fields, size_t nfields)
+void cache_eval(cache *c, const char *script, const char *const *keys, size_t nkeys,
+                const cache_arg *args, size_t nargs, cache_done_cb cb, void *arg)
 {
-    size_t argc = 3 + 2 * nfields;
-    const char **argv = cache_xalloc(argc * sizeof(*argv));
-    size_t *lens = cache_xalloc(argc * sizeof(*lens));
-
-    argv[0] = "XADD";
-    argv[1] = stream;
-    argv[2] = id;
-    for (size_t i = 0; i < 3; i++)
-        lens[i] = strlen(argv[i]);
-    for (size_t i = 0; i < nfields; i++) {
-        argv[3 + 2 * i] = fields[i].name;
-        lens[3 + 2 * i] = strlen(fields[i].name);
-        argv[4 + 2 * i] = fields[i].value ? fields[i].value : "";
-        lens[4 + 2 * i] = fields[i].value ? fields[i].len : 0;
-    }
-    cache_cmd_add_part(cmd, (int)argc, argv, lens);
-    free(argv);
-    free(lens);
-}
-
-static int cache_fields_valid(const cache_field *fields, size_t nfields)
-{
-    if (!fields || nfields == 0 || nfields > (INT_MAX - 3) / 2)
-        return 0;
-    for (size_t i = 0; i < nfields; i++) {
-        if (!fields[i].name)
-            return 0;
-    }
-    return 1;
-}
-
-void cache_stream_add(cache *c, const char *stream, const char *id, const cache_field *fields,
-                      size_t nfields, const char *const *del_keys, size_t ndel, cache_done_cb cb,
-                      void *arg)
-{
+    size_t argc = 3 + nkeys + nargs;
+    const char **argv;
+    size_t *lens;
+    char numkeys[24];
     cache_cmd *cmd;
 
-    assert(c != NULL && stream != NULL && id != NULL && cb != NULL);
-    cmd = cache_cmd_new(c, CACHE_CMD_STREAM);
+    assert(c != NULL && script != NULL && cb != NULL && (keys || !nkeys) && (args || !nargs));
+    cmd = cache_cmd_new(c, CACHE_CMD_EVAL);
     cmd->done_cb = cb;
     cmd->done_arg = arg;
-    if (!stream || !id || !cache_fields_valid(fields, nfields) || ndel > INT_MAX - 1) {
+    if (argc > INT_MAX) {
         cache_cmd_fail_later(c, cmd, -EINVAL);
         return;
     }
-    cache_cmd_add_part(cmd, 1, (const char *[]){"MULTI"}, (const size_t[]){5});
-    if (cache_count_keys(del_keys, ndel) > 0)
-        cache_cmd_add_keys(cmd, "DEL", del_keys, ndel);
-    cache_cmd_add_xadd(cmd, stream, id, fields, nfields);
-    cache_cmd_add_part(cmd, 1, (const char *[]){"EXEC"}, (const size_t[]){4});
+    argv = cache_xalloc(argc * sizeof(*argv));
+    lens = cache_xalloc(argc * sizeof(*lens));
+    snprintf(numkeys, sizeof numkeys, "%zu", nkeys);
+    argv[0] = "EVAL", lens[0] = 4;
+    argv[1] = script, lens[1] = strlen(script);
+    argv[2] = numkeys, lens[2] = strlen(numkeys);
+    for (size_t i = 0; i < nkeys; i++)
+        argv[3 + i] = keys[i], lens[3 + i] = strlen(keys[i]);
+    for (size_t i = 0; i < nargs; i++)
+        argv[3 + nkeys + i] = args[i].value, lens[3 + nkeys + i] = args[i].len;
+    cache_cmd_add_part(cmd, (int)argc, argv, lens);
+    free(argv);
+    free(lens);
     cache_cmd_submit(c, cmd);
 }
 

@@ -31,10 +31,11 @@
 typedef struct cache cache;
 
 typedef struct cache_options {
-    const char *addr;  /* "host:port" */
-    int timeout_ms;    /* per command; default 200 */
-    int ttl_seconds;   /* default 300 */
-    double ttl_jitter; /* fraction, 0..1; default 0.1 (plus or minus 10%) */
+    const char *addr;       /* "host:port" */
+    int timeout_ms;         /* per command; default 200 */
+    size_t max_value_bytes; /* the largest value a GET accepts; default 4 MiB */
+    int ttl_seconds;        /* default 300 */
+    double ttl_jitter;      /* fraction, 0..1; default 0.1 (plus or minus 10%) */
 } cache_options;
 
 /* Creates the cache and starts connecting; returns 0 or a negative errno
@@ -57,8 +58,9 @@ int cache_key(char *buf, size_t size, const char *service, const char *kind, con
  * [1 - jitter, 1 + jitter], at least 1. */
 int cache_ttl_with_jitter(int ttl_seconds, double jitter);
 
-/* rc: 0 hit (value/len valid during the callback only), -ENOENT miss, or a
- * negative errno (-ENOTCONN, -ETIMEDOUT, -ECANCELED, -EIO). */
+/* rc: 0 hit (value/len valid during the callback only, len > 0), -ENOENT
+ * miss, -EFBIG for a value over max_value_bytes (not ours: treat it as a
+ * miss), or a negative errno (-ENOTCONN, -ETIMEDOUT, -ECANCELED, -EIO). */
 typedef void (*cache_get_cb)(void *arg, int rc, const void *value, size_t len);
 
 /* GET, coalesced per key. The callback runs exactly once, always later,
@@ -80,23 +82,22 @@ typedef int (*cache_load_fn)(void *arg, void **value, size_t *len);
 void cache_read_through(cache *c, const char *key, cache_load_fn load, void *load_arg,
                         cache_get_cb cb, void *arg);
 
-/* One stream entry for cache_stream_add. */
-typedef struct cache_field {
-    const char *name;
+/* One argument of a script: bytes, not necessarily text. */
+typedef struct cache_arg {
     const void *value;
     size_t len;
-} cache_field;
+} cache_arg;
 
-/* rc: 0 added, -EEXIST the id was not newer than the stream's top entry
- * (already added), or a negative errno. */
+/* rc: 0 when the script ran to its end, -EIO when Redis refused it or it
+ * raised an error, or a negative errno (-ENOTCONN, -ETIMEDOUT, -ECANCELED). */
 typedef void (*cache_done_cb)(void *arg, int rc);
 
-/* MULTI; DEL del_keys...; XADD stream id fields...; EXEC. Commands are sent
- * in call order, so entries land in the order they were added. `id` is an
- * explicit stream id such as "0-42". */
-void cache_stream_add(cache *c, const char *stream, const char *id, const cache_field *fields,
-                      size_t nfields, const char *const *del_keys, size_t ndel, cache_done_cb cb,
-                      void *arg);
+/* EVAL `script` with `keys` (KEYS) and `args` (ARGV), atomically in Redis:
+ * what cannot be one command (a check and a write, several writes that
+ * must not interleave with others) is one script. Commands, scripts
+ * included, run in call order. `cb` runs exactly once, later. */
+void cache_eval(cache *c, const char *script, const char *const *keys, size_t nkeys,
+                const cache_arg *args, size_t nargs, cache_done_cb cb, void *arg);
 
 /* Counters for logs and tests. */
 typedef struct cache_stats {

@@ -39,6 +39,8 @@ struct cache {
     int port;
     int numeric_host;
     int timeout_ms;
+    size_t max_value_bytes; /* the largest entry a GET accepts */
+    char get_last[24];      /* GETRANGE's end: max_value_bytes, as text */
     int ttl_seconds;
     double ttl_jitter;
     long delay_ms; /* the "redis.delay_ms" fault, 0 when unarmed */

@@ -7,15 +7,18 @@
  * Publishing: the relay lives on the loop. A kick starts a zero timer (many
  * kicks in one loop turn make one publish); a repeating timer is the backstop
  * that retries after Redis comes back. A publish reads up to OUTBOX_BATCH
- * unsent rows in seq order, turns each into a compact.events.v1.Event and
- * hands it to cache_stream_add() with the stream id "<epoch>-<seq>", one
- * entry at a time (see outbox_item_done). Only one batch is in flight. When
- * sending stops, the prefix of rows whose reply was 0 or -EEXIST is marked
- * sent in one UPDATE (not flushed: a mark lost to a power cut means one more
- * publish, which Redis refuses as a duplicate); the first other error ends
- * the batch and the rest wait for the next kick or tick. A batch owns its row
- * copies until its last reply, so cache.c may hold the fields as long as it
- * likes.
+ * unsent rows in seq order, turns each into a compact.events.v1.Event, and
+ * sends the whole batch as one Lua script (outbox_script), which Redis runs
+ * atomically: each event not seen before goes into the stream, with an id
+ * Redis assigns, in outbox order. Only one batch is in flight; when Redis
+ * answered, the batch is marked sent in one UPDATE (not flushed: a mark lost
+ * to a power cut means one more publish, which the "seen" keys make a no-op).
+ * A failed batch waits for the next kick or tick and is sent again whole.
+ *
+ * Retention: the stream is trimmed to COMPACT_EVENT_RETENTION_HOURS (XADD
+ * MINID), the "seen" keys expire after it, and sent rows older than it are
+ * pruned from the outbox (outbox_prune): a consumer away for less than the
+ * retention finds every event it missed.
  *
  * Only what is on disk is published: a batch waits for store_sync() before
  * its first entry goes out, since an event whose write a power cut could
@@ -24,7 +27,7 @@
  * that the writes' own replies wait for.
  *
  * Closing: the timers are closed; a batch in flight finishes when the reply
- * of its entry on the way arrives (every Redis command has a timeout, and
+ * of its script arrives (every Redis command has a timeout, and
  * cache_close() completes it with -ECANCELED); the relay is freed and the
  * close callback runs after both.
  */
@@ -40,7 +43,9 @@
 #include "compact/events/v1/events.pb-c.h"
 #include "log.h"
 
-#define OUTBOX_BATCH 64
+#define OUTBOX_BATCH 256
+#define OUTBOX_PRUNE_INTERVAL_MS 60000
+#define OUTBOX_PRUNE_SLICE 1000
 #define OUTBOX_EVENT_ID_BYTES 16
 
 /* --- schema ---------------------------------------------------------------- */
@@ -67,10 +72,9 @@ static const store_migration outbox_migrations[] = {
             " aggregate_id TEXT NOT NULL,"
             " seq INTEGER NOT NULL,"
             " PRIMARY KEY (aggregate_type, aggregate_id)) WITHOUT ROWID;"},
-    /* The database's birth time, the first part of every stream id: a
-     * database made anew (sequences restart at 1) still writes ids above
-     * those of the one before it, instead of having them refused as
-     * duplicates and lost. */
+    /* The database's birth time, once the first part of every stream id.
+     * Unused since delivery no longer rests on stream ids (see the relay);
+     * kept, as a migration once applied is never taken back. */
     {.version = 2,
      .sql = "CREATE TABLE outbox_epoch (epoch_ms INTEGER NOT NULL);"
             "INSERT INTO outbox_epoch VALUES (CAST(strftime('%s', 'now') AS INTEGER) * 1000"
@@ -89,7 +93,9 @@ int outbox_migrate(store *st)
     "INSERT INTO outbox(event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"     \
     " occur_time_ms, state_type, state, cache_keys) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"   \
     " ?10)"
-#define SQL_EPOCH "SELECT epoch_ms FROM outbox_epoch"
+#define SQL_PRUNE                                                                                  \
+    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE sent_at_ms IS NOT NULL"         \
+    " AND sent_at_ms < ?1 ORDER BY seq LIMIT ?2)"
 #define SQL_PENDING "SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL"
 #define SQL_CACHE_KEYS "SELECT value FROM json_each(?1) WHERE type = 'text'"
 #define SQL_READ_BATCH                                                                             \
@@ -274,35 +280,35 @@ int64_t outbox_pending(store *st)
 
 typedef struct outbox_batch outbox_batch;
 
-/* One row on its way to Redis; everything cache_stream_add() is given. */
+/* One row on its way to Redis. */
 typedef struct outbox_item {
-    outbox_batch *batch;
     int64_t seq;
-    int rc;      /* the reply */
-    char id[48]; /* "<epoch_ms>-<seq>" */
+    char event_id[2 * OUTBOX_EVENT_ID_BYTES + 1];
+    char seen_key[160]; /* "compact:events:<service>:seen:<event_id>" */
     char aggregate_seq[24];
+    char ndel[24]; /* nkeys, as text for the script */
     char *type;
     char *aggregate_id;
     uint8_t *packed; /* the Event */
     size_t packed_len;
-    char **keys; /* cache keys to drop with the XADD, owned */
+    char **keys; /* cache keys to drop with it, owned */
     size_t nkeys;
-    cache_field fields[4];
 } outbox_item;
 
 struct outbox_batch {
     outbox_relay *relay;
-    size_t n;       /* rows read */
-    size_t replies; /* callbacks run; item `replies` is the one on its way */
+    size_t n; /* rows read */
     outbox_item items[OUTBOX_BATCH];
 };
 
 struct outbox_relay {
     uv_loop_t *loop;
     store *st;
-    cache *cache;     /* may be NULL: events wait */
-    char *stream;     /* "compact:events:<service>" */
-    int64_t epoch_ms; /* first part of every stream id */
+    cache *cache; /* may be NULL: events wait */
+    char *stream; /* "compact:events:<service>" */
+    int64_t retention_ms;
+    int64_t pending;   /* events not yet published, kept without a query */
+    int64_t pruned_at; /* when sent rows were last pruned (ms) */
     uv_timer_t backstop;
     uv_timer_t soon; /* zero timeout: coalesces kicks */
     int open_handles;
@@ -375,15 +381,16 @@ static int outbox_item_keys(outbox_item *it, store *st, sqlite3_stmt *row)
         it->keys[it->nkeys++] = k;
     }
     if (err == 0 && rc != SQLITE_DONE)
-        log_msg(LOG_LEVEL_WARN, "outbox row has malformed cache_keys", "id", it->id, NULL);
+        log_msg(LOG_LEVEL_WARN, "outbox row has malformed cache_keys", "id", it->event_id, NULL);
     sqlite3_reset(s);
     return err;
 }
 
-static int outbox_item_load(outbox_item *it, sqlite3_stmt *s)
+static int outbox_item_load(outbox_relay *r, outbox_item *it, sqlite3_stmt *s)
 {
     it->seq = sqlite3_column_int64(s, 0);
-    snprintf(it->id, sizeof(it->id), "%" PRId64 "-%" PRId64, it->batch->relay->epoch_ms, it->seq);
+    snprintf(it->event_id, sizeof(it->event_id), "%s", outbox_col_text(s, 1));
+    snprintf(it->seen_key, sizeof(it->seen_key), "%s:seen:%s", r->stream, outbox_col_text(s, 1));
     snprintf(it->aggregate_seq, sizeof(it->aggregate_seq), "%" PRId64,
              (int64_t)sqlite3_column_int64(s, 5));
     it->type = strdup(outbox_col_text(s, 6));
@@ -392,16 +399,8 @@ static int outbox_item_load(outbox_item *it, sqlite3_stmt *s)
         return -ENOMEM;
     int err = outbox_item_pack(it, s);
     if (err == 0)
-        err = outbox_item_keys(it, it->batch->relay->st, s);
-    if (err != 0)
-        return err;
-    it->fields[0] = (cache_field){.name = "event", .value = it->packed, .len = it->packed_len};
-    it->fields[1] = (cache_field){.name = "type", .value = it->type, .len = strlen(it->type)};
-    it->fields[2] = (cache_field){
-        .name = "aggregate_id", .value = it->aggregate_id, .len = strlen(it->aggregate_id)};
-    it->fields[3] = (cache_field){
-        .name = "aggregate_seq", .value = it->aggregate_seq, .len = strlen(it->aggregate_seq)};
-    return 0;
+        err = outbox_item_keys(it, r->st, s);
+    return err;
 }
 
 static void outbox_item_free(outbox_item *it)
@@ -437,14 +436,13 @@ static int outbox_batch_read(outbox_relay *r, outbox_batch **out)
     b->relay = r;
     sqlite3_bind_int(s, 1, OUTBOX_BATCH);
     int rc = SQLITE_DONE, err = 0;
-    while (err == 0 && b->n < OUTBOX_BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        outbox_item *it = &b->items[b->n++];
-        it->batch = b;
-        err = outbox_item_load(it, s);
-    }
+    while (err == 0 && b->n < OUTBOX_BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        err = outbox_item_load(r, &b->items[b->n++], s);
     if (err == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
         err = store_result(r->st, rc);
     sqlite3_reset(s);
+    if (err == 0 && b->n < OUTBOX_BATCH)
+        r->pending = (int64_t)b->n; /* every unsent row was read: the count is exact */
     if (err != 0 || b->n == 0) {
         outbox_batch_free(b);
         return err;
@@ -472,7 +470,7 @@ static void outbox_recovered(outbox_relay *r)
 
 /* Marks rows first..last sent in one statement. Skipped while someone's
  * transaction is open (the UPDATE would join it); the rows are then sent
- * again later, and Redis's refusal counts as delivery. */
+ * again later, and their "seen" keys make that a no-op. */
 static int outbox_mark_sent(store *st, int64_t first, int64_t last)
 {
     if (!sqlite3_get_autocommit(store_db(st)))
@@ -486,6 +484,25 @@ static int outbox_mark_sent(store *st, int64_t first, int64_t last)
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     return store_result(st, rc);
+}
+
+/* Deletes rows sent longer ago than the retention, a slice at a time and at
+ * most once a minute: the outbox keeps what the stream keeps. */
+static void outbox_prune(outbox_relay *r)
+{
+    int64_t now = outbox_now_ms();
+    if (now - r->pruned_at < OUTBOX_PRUNE_INTERVAL_MS || !sqlite3_get_autocommit(store_db(r->st)))
+        return;
+    r->pruned_at = now;
+    sqlite3_stmt *s = store_stmt(r->st, SQL_PRUNE);
+    if (s == NULL)
+        return;
+    sqlite3_bind_int64(s, 1, now - r->retention_ms);
+    sqlite3_bind_int(s, 2, OUTBOX_PRUNE_SLICE);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (store_result(r->st, rc) != 0)
+        log_msg(LOG_LEVEL_WARN, "outbox: pruning sent events failed", NULL);
 }
 
 static void outbox_relay_maybe_closed(outbox_relay *r)
@@ -505,21 +522,18 @@ static void outbox_schedule(outbox_relay *r)
     uv_timer_start(&r->soon, outbox_publish_timer_cb, 0, 0);
 }
 
-/* Sending has stopped (all sent, or one failed): mark the delivered prefix,
- * then go on or wait. */
-static void outbox_batch_finish(outbox_batch *b)
+/* cache_done_cb of a batch's script: mark the batch sent, then go on or
+ * wait. */
+static void outbox_batch_done(void *arg, int rc)
 {
+    outbox_batch *b = arg;
     outbox_relay *r = b->relay;
-    size_t delivered = 0;
-    while (delivered < b->replies &&
-           (b->items[delivered].rc == 0 || b->items[delivered].rc == -EEXIST))
-        delivered++;
-    int err = delivered < b->replies ? b->items[delivered].rc : 0;
-    if (delivered > 0) {
-        int merr = outbox_mark_sent(r->st, b->items[0].seq, b->items[delivered - 1].seq);
-        err = err != 0 ? err : merr;
+    int err = rc;
+    if (rc == 0) {
+        err = outbox_mark_sent(r->st, b->items[0].seq, b->items[b->n - 1].seq);
+        r->pending = r->pending > (int64_t)b->n ? r->pending - (int64_t)b->n : 0;
     }
-    int full = b->n == OUTBOX_BATCH && delivered == b->n;
+    int full = b->n == OUTBOX_BATCH;
     r->inflight = NULL;
     outbox_batch_free(b);
     if (err == 0)
@@ -534,30 +548,79 @@ static void outbox_batch_finish(outbox_batch *b)
         outbox_schedule(r);
 }
 
-static void outbox_batch_send_next(outbox_batch *b);
+/* Publishing a batch is one script, atomic in Redis: for each event, in
+ * outbox order, unless its "seen" key exists (it was published before: a
+ * crash fell between Redis's answer and our "sent" mark, or a restored
+ * backup sends it again), set that key for the retention, add the event to
+ * the stream with an id Redis assigns (trimming what is older than the
+ * retention) and drop the event's cache keys. Delivery therefore does not
+ * rest on stream ids at all: a stream holding larger ids (a clock stepped
+ * back, a database recreated or restored) takes the next event all the
+ * same, and no event is added twice within the retention. The seen key is
+ * set after the XADD: a script that fails at an event (Redis refuses the
+ * XADD) leaves that event and the ones after it unseen, to be sent again;
+ * the ones before it were added and are seen.
+ *   KEYS: the stream, then each event's seen key, then all the cache keys.
+ *   ARGV: count, seen-key TTL (s), MINID, then per event: event_id, event,
+ *         type, aggregate_id, aggregate_seq, number of its cache keys. */
+static const char outbox_script[] =
+    "local n, ttl, minid = tonumber(ARGV[1]), ARGV[2], ARGV[3]\n"
+    "local a, k, added = 4, 2 + n, 0\n"
+    "for i = 1, n do\n"
+    "  local id, ev, ty, agg, seq = ARGV[a], ARGV[a+1], ARGV[a+2], ARGV[a+3], ARGV[a+4]\n"
+    "  local ndel = tonumber(ARGV[a+5])\n"
+    "  a = a + 6\n"
+    "  if redis.call('EXISTS', KEYS[1+i]) == 0 then\n"
+    "    redis.call('XADD', KEYS[1], 'MINID', '~', minid, '*', 'event', ev, 'type', ty,\n"
+    "               'aggregate_id', agg, 'aggregate_seq', seq, 'event_id', id)\n"
+    "    redis.call('SET', KEYS[1+i], '1', 'EX', ttl)\n"
+    "    added = added + 1\n"
+    "  end\n"
+    "  for j = 1, ndel do redis.call('DEL', KEYS[k]); k = k + 1 end\n"
+    "end\n"
+    "return added\n";
 
-/* One entry at a time, each only after the one before it was accepted: if
- * entry k failed while k+1 was already on its way, k+1 would land, and k's
- * retry would then be refused as "not newer" and wrongly taken as delivered.
- * The price is one round trip per event, on a path nobody waits for. */
-static void outbox_item_done(void *arg, int rc)
-{
-    outbox_item *it = arg;
-    outbox_batch *b = it->batch;
-    it->rc = rc;
-    b->replies++;
-    if ((rc == 0 || rc == -EEXIST) && b->replies < b->n && !b->relay->closing)
-        outbox_batch_send_next(b);
-    else
-        outbox_batch_finish(b);
-}
+#define OUTBOX_ARGS_PER_EVENT 6
 
-static void outbox_batch_send_next(outbox_batch *b)
+static void outbox_batch_send_script(outbox_batch *b)
 {
     outbox_relay *r = b->relay;
-    outbox_item *it = &b->items[b->replies];
-    cache_stream_add(r->cache, r->stream, it->id, it->fields, 4, (const char *const *)it->keys,
-                     it->nkeys, outbox_item_done, it);
+    size_t nkeys = 1 + b->n, nargs = 3 + OUTBOX_ARGS_PER_EVENT * b->n, at = 0, k = 0;
+    char count[24], ttl[24], minid[32];
+    for (size_t i = 0; i < b->n; i++)
+        nkeys += b->items[i].nkeys;
+    const char **keys = calloc(nkeys, sizeof(*keys));
+    cache_arg *args = calloc(nargs, sizeof(*args));
+    if (keys == NULL || args == NULL) {
+        free(keys);
+        free(args);
+        outbox_batch_done(b, -ENOMEM);
+        return;
+    }
+    snprintf(count, sizeof count, "%zu", b->n);
+    snprintf(ttl, sizeof ttl, "%" PRId64, r->retention_ms / 1000);
+    snprintf(minid, sizeof minid, "%" PRId64 "-0", outbox_now_ms() - r->retention_ms);
+    keys[k++] = r->stream;
+    for (size_t i = 0; i < b->n; i++)
+        keys[k++] = b->items[i].seen_key;
+    args[at++] = (cache_arg){count, strlen(count)};
+    args[at++] = (cache_arg){ttl, strlen(ttl)};
+    args[at++] = (cache_arg){minid, strlen(minid)};
+    for (size_t i = 0; i < b->n; i++) {
+        outbox_item *it = &b->items[i];
+        snprintf(it->ndel, sizeof it->ndel, "%zu", it->nkeys);
+        args[at++] = (cache_arg){it->event_id, strlen(it->event_id)};
+        args[at++] = (cache_arg){it->packed, it->packed_len};
+        args[at++] = (cache_arg){it->type, strlen(it->type)};
+        args[at++] = (cache_arg){it->aggregate_id, strlen(it->aggregate_id)};
+        args[at++] = (cache_arg){it->aggregate_seq, strlen(it->aggregate_seq)};
+        args[at++] = (cache_arg){it->ndel, strlen(it->ndel)};
+        for (size_t j = 0; j < it->nkeys; j++)
+            keys[k++] = it->keys[j];
+    }
+    cache_eval(r->cache, outbox_script, keys, nkeys, args, nargs, outbox_batch_done, b);
+    free(keys);
+    free(args);
 }
 
 /* store_sync_cb: the batch's rows are on disk; send, or give the batch up. */
@@ -566,7 +629,7 @@ static void outbox_batch_synced(void *arg, int rc)
     outbox_batch *b = arg;
     outbox_relay *r = b->relay;
     if (rc == 0 && !r->closing) {
-        outbox_batch_send_next(b);
+        outbox_batch_send_script(b);
         return;
     }
     r->inflight = NULL;
@@ -599,6 +662,7 @@ static void outbox_publish(outbox_relay *r)
     /* a transaction open across a loop turn: its rows are not committed yet */
     if (!sqlite3_get_autocommit(store_db(r->st)))
         return;
+    outbox_prune(r);
     outbox_batch *b;
     int err = outbox_batch_read(r, &b);
     if (err != 0)
@@ -620,11 +684,14 @@ static void outbox_handle_closed(uv_handle_t *h)
 }
 
 int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service, int interval_ms,
-                       outbox_relay **out)
+                       int retention_hours, outbox_relay **out)
 {
     if (loop == NULL || st == NULL || service == NULL || service[0] == '\0' || interval_ms <= 0 ||
-        out == NULL)
+        retention_hours <= 0 || out == NULL)
         return -EINVAL;
+    int64_t pending = outbox_pending(st);
+    if (pending < 0)
+        return (int)pending;
     outbox_relay *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return -ENOMEM;
@@ -635,14 +702,8 @@ int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service
     r->loop = loop;
     r->st = st;
     r->cache = c;
-    sqlite3_stmt *epoch = store_stmt(st, SQL_EPOCH);
-    if (epoch == NULL || sqlite3_step(epoch) != SQLITE_ROW) {
-        free(r->stream);
-        free(r);
-        return -EIO;
-    }
-    r->epoch_ms = sqlite3_column_int64(epoch, 0);
-    sqlite3_reset(epoch);
+    r->retention_ms = (int64_t)retention_hours * 3600 * 1000;
+    r->pending = pending;
     /* uv_timer_init cannot fail on Unix, so no half-built relay to close */
     uv_timer_init(loop, &r->backstop);
     uv_timer_init(loop, &r->soon);
@@ -656,10 +717,16 @@ int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service
     return 0;
 }
 
-void outbox_relay_kick(outbox_relay *r)
+int64_t outbox_relay_pending(const outbox_relay *r)
+{
+    return r ? r->pending : 0;
+}
+
+void outbox_relay_committed(outbox_relay *r)
 {
     if (r == NULL || r->closing)
         return;
+    r->pending++;
     if (r->inflight != NULL)
         r->again = 1;
     else

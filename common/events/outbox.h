@@ -8,15 +8,18 @@
  * acknowledged. While Redis is down events wait in SQLite; after a crash the
  * relay starts again from the first unsent event.
  *
- * Exactly-once in the stream: each entry is added with the explicit id
- * "<epoch>-<outbox seq>", where the epoch is the database's creation time in
- * milliseconds. If a crash fell between Redis's acknowledgement and our
- * "sent" mark, the re-publish is refused by Redis as not newer than the top
- * entry, and the relay takes that refusal as delivery. A database made anew
- * has a later epoch, so its ids still come after the old ones.
+ * Exactly once in the stream, without relying on stream ids: a batch of
+ * events is one Lua script that adds each event unless its "seen" key (by
+ * event id, kept for the retention) exists, so a re-publish after a crash
+ * between Redis's answer and our "sent" mark, or after a backup was
+ * restored, adds nothing, and a stream holding larger ids (a clock stepped
+ * back, a database made anew) still takes every new event. Entries carry
+ * event_id, aggregate_id and aggregate_seq, so a consumer can also tell a
+ * duplicate that outlived the retention. The stream, the seen keys and the
+ * sent rows of the outbox are kept for the retention.
  *
  * Cache invalidation rides along: an event may name cache keys; the relay
- * deletes them in the same MULTI/EXEC as the XADD, so an invalidation that
+ * deletes them in the same script as the XADD, so an invalidation that
  * failed while Redis was unreachable is retried until it happens.
  */
 #ifndef COMPACT_OUTBOX_H
@@ -49,19 +52,26 @@ typedef struct outbox_event {
  * time. Returns 0 or a negative errno (the caller then rolls back). */
 int outbox_append(store *st, const outbox_event *ev);
 
-/* Number of events not yet published, or a negative errno. */
+/* Number of events not yet published, counted in the store, or a negative
+ * errno. */
 int64_t outbox_pending(store *st);
 
 typedef struct outbox_relay outbox_relay;
 
-/* Starts the relay for `service`: it publishes now, whenever kicked, and on a
- * timer every `interval_ms` (the backstop after a Redis outage). `cache` may
- * be NULL (events then wait). Returns 0 or a negative errno. */
+/* Starts the relay for `service`: it publishes now, after every commit, and
+ * on a timer every `interval_ms` (the backstop after a Redis outage), and
+ * keeps events for `retention_hours`. `cache` may be NULL (events then
+ * wait). Returns 0 or a negative errno. */
 int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service, int interval_ms,
-                       outbox_relay **out);
+                       int retention_hours, outbox_relay **out);
 
-/* Asks the relay to publish soon (call after every commit). Cheap. */
-void outbox_relay_kick(outbox_relay *r);
+/* One more event was committed: publish soon. Call after every commit of an
+ * event. Cheap. */
+void outbox_relay_committed(outbox_relay *r);
+
+/* Events not yet published, kept by the relay without a query (for the
+ * metrics: a scrape costs nothing). */
+int64_t outbox_relay_pending(const outbox_relay *r);
 
 /* Stops the relay; `cb` runs once on the loop when its timer is closed and
  * no publish is in flight. With a NULL relay `cb` runs at once. */

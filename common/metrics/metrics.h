@@ -3,7 +3,7 @@
  * A registry holds a few metric families, each registered once at start:
  *
  *   - sampled families, a counter or a gauge with no labels whose value a
- *     callback reads at scrape time (cache_get_stats, outbox_pending, ...),
+ *     callback reads at scrape time (cache_get_stats, outbox_relay_pending, ...),
  *     so the modules that own the numbers need not know about metrics;
  *   - one RPC family: compact_rpc_calls_total{method,code}, the histogram
  *     compact_rpc_call_duration_seconds{method} and, sampled,

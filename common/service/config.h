@@ -15,6 +15,7 @@
  *   COMPACT_MAX_CONNECTION_IDLE_MS                   close connections idle this long
  *   COMPACT_MAX_MESSAGE_BYTES   --max-message-bytes  largest message either way
  *   COMPACT_MAX_CONNECTION_AGE_MS --max-connection-age-ms  0: unlimited
+ *   COMPACT_EVENT_RETENTION_HOURS --event-retention-hours  events kept in the stream (72)
  *   COMPACT_CACHE_TTL_SECONDS   --cache-ttl-seconds  TTL of cached reads
  *   COMPACT_REDIS_TIMEOUT_MS    --redis-timeout-ms   per Redis command
  *   COMPACT_PEER_TIMEOUT_MS     --peer-timeout-ms    deadline of calls to peers
@@ -56,6 +57,7 @@ typedef struct config {
     int max_message_bytes;
     int max_connection_age_ms;
     int cache_ttl_seconds;
+    int event_retention_hours;
     int redis_timeout_ms;
     int peer_timeout_ms;
     config_peer peers[CONFIG_MAX_PEERS];

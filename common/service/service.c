@@ -98,7 +98,7 @@ rpc_channel *service_peer(const service *svc, const char *name)
 
 void service_events_committed(service *svc)
 {
-    outbox_relay_kick(svc->relay);
+    outbox_relay_committed(svc->relay);
 }
 
 /* ---- stopping ----------------------------------------------------------- */
@@ -233,7 +233,7 @@ static int open_store_and_cache(service *svc)
     rc = cache_new(&svc->loop, &copts, &svc->cache);
     if (rc == 0)
         rc = outbox_relay_start(&svc->loop, svc->store, svc->cache, svc->def->name,
-                                RELAY_INTERVAL_MS, &svc->relay);
+                                RELAY_INTERVAL_MS, cfg->event_retention_hours, &svc->relay);
     return rc;
 }
 
@@ -297,7 +297,7 @@ static double sample_cache_connected(void *arg)
 
 static double sample_outbox_pending(void *arg)
 {
-    int64_t n = outbox_pending(((service *)arg)->store);
+    int64_t n = outbox_relay_pending(((service *)arg)->relay);
     return n < 0 ? NAN : (double)n;
 }
 

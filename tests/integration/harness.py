@@ -846,10 +846,10 @@ def create_many(stub, entities, batch=16):
 
 
 def stream_id(eid):
-    """(epoch, seq) of a stream entry id "<epoch>-<outbox seq>" (outbox.h:
-    the epoch is the database's creation time in ms; seq counts its events)."""
+    """(ms, seq) of a stream entry id "<ms>-<seq>", as Redis assigns them
+    (outbox.h: delivery does not rest on the ids; they only order entries)."""
     m = re.match(r"^(\d+)-(\d+)$", eid)
-    assert m, "stream id %r is not <epoch>-<seq>" % eid
+    assert m, "stream id %r is not <ms>-<seq>" % eid
     return int(m.group(1)), int(m.group(2))
 
 

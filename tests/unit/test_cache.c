@@ -269,6 +269,16 @@ static cache *open_cache(const char *addr, int timeout_ms, int wait_connected)
     return c;
 }
 
+/* A script adding one entry with field k = ARGV[1] to stream KEYS[1]. */
+static const char xadd_script[] = "return redis.call('XADD', KEYS[1], '*', 'k', ARGV[1])";
+
+static void eval_xadd(cache *c, const char *stream, const char *value, got *d)
+{
+    cache_arg arg = {value, strlen(value)};
+
+    cache_eval(c, xadd_script, &stream, 1, &arg, 1, on_done, d);
+}
+
 static cache *open_main(int timeout_ms)
 {
     char addr[64];
@@ -429,9 +439,9 @@ static long long get_calls(void)
     long long n = 0;
 
     assert_non_null(r);
-    p = strstr(r->str, "cmdstat_get:calls=");
+    p = strstr(r->str, "cmdstat_getrange:calls=");
     if (p)
-        n = atoll(p + strlen("cmdstat_get:calls="));
+        n = atoll(p + strlen("cmdstat_getrange:calls="));
     freeReplyObject(r);
     return n;
 }
@@ -581,7 +591,6 @@ static void test_down_at_start(void **state)
     server s = {.port = free_port()};
     char addr[64];
     got g = {0}, d = {0};
-    cache_field f = {"k", "v", 1};
     cache_stats st;
     cache *c;
 
@@ -589,7 +598,7 @@ static void test_down_at_start(void **state)
     c = open_cache(addr, 200, 0);
     assert_false(cache_connected(c));
     cache_get(c, "t:x", on_get, &g);
-    cache_stream_add(c, "t:s", "0-1", &f, 1, NULL, 0, on_done, &d);
+    eval_xadd(c, "t:s", "v", &d);
     cache_set(c, "t:x", "v", 1); /* does nothing */
     assert_int_equal(g.calls + d.calls, 0);
     wait_calls(&d.calls, 1);
@@ -647,7 +656,6 @@ static void test_killed_and_restarted(void **state)
 static void test_timeout_on_stopped_server(void **state)
 {
     cache *c = open_main(200);
-    cache_field f = {"k", "v", 1};
     got g = {0}, d = {0}, w;
     cache_stats st;
     uint64_t limit;
@@ -655,7 +663,7 @@ static void test_timeout_on_stopped_server(void **state)
     set_now(c, "t:slow", "v");
     assert_int_equal(kill(main_srv.pid, SIGSTOP), 0);
     cache_get(c, "t:slow", on_get, &g);
-    cache_stream_add(c, "t:slow:s", "0-1", &f, 1, NULL, 0, on_done, &d);
+    eval_xadd(c, "t:slow:s", "v", &d);
     wait_calls(&g.calls, 1);
     wait_calls(&d.calls, 1);
     assert_int_equal(g.rc, -ETIMEDOUT);
@@ -698,35 +706,32 @@ static void test_fault_delay(void **state)
     close_cache(patient);
 }
 
-/* ---- streams -------------------------------------------------------------- */
+/* ---- scripts ------------------------------------------------------------- */
 
-static void stream_add_now(cache *c, const char *id, const char *value, const char *const *del,
-                           size_t ndel, int want)
+static void eval_now(cache *c, const char *script, const char *const *keys, size_t nkeys,
+                     const cache_arg *args, size_t nargs, int want)
 {
-    cache_field f[2] = {{"event", "created", 7}, {"body", value, strlen(value)}};
     got d = {0};
 
-    cache_stream_add(c, "t:stream", id, f, 2, del, ndel, on_done, &d);
+    cache_eval(c, script, keys, nkeys, args, nargs, on_done, &d);
     assert_int_equal(d.calls, 0);
     wait_calls(&d.calls, 1);
     assert_int_equal(d.rc, want);
 }
 
-static void test_stream_add(void **state)
+static void test_eval(void **state)
 {
     cache *c = open_main(2000);
-    cache_field f[2] = {{"event", "created", 7}, {"body", NULL, 0}};
-    const char *ids[3] = {"0-1", "0-2", "0-3"};
-    got d[3] = {{0}}, bad = {0};
+    static const char *const words[3] = {"one", "two", "three"};
+    const char *stream = "t:stream";
+    const char bin[] = {'a', '\0', 'b'};
+    got d[3] = {{0}};
     redisReply *r;
 
     freeReplyObject(sync_cmd(main_srv.port, "DEL t:stream"));
-    for (int i = 0; i < 3; i++) {
-        f[1].value = ids[i];
-        f[1].len = 3;
-        cache_stream_add(c, "t:stream", ids[i], f, 2, NULL, 0, on_done, &d[i]);
-    }
-    wait_calls(&d[2].calls, 1);
+    /* scripts run in call order */
+    for (int i = 0; i < 3; i++)
+        eval_xadd(c, stream, words[i], &d[i]);
     for (int i = 0; i < 3; i++) {
         wait_calls(&d[i].calls, 1);
         assert_int_equal(d[i].rc, 0);
@@ -734,37 +739,56 @@ static void test_stream_add(void **state)
     r = sync_cmd(main_srv.port, "XRANGE t:stream - +");
     assert_non_null(r);
     assert_int_equal(r->elements, 3);
-    for (size_t i = 0; i < 3; i++) {
-        const redisReply *e = r->element[i];
-        assert_string_equal(e->element[0]->str, ids[i]);
-        assert_int_equal(e->element[1]->elements, 4);
-        assert_string_equal(e->element[1]->element[0]->str, "event");
-        assert_string_equal(e->element[1]->element[3]->str, ids[i]);
-    }
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(r->element[i]->element[1]->element[1]->str, words[i]);
     freeReplyObject(r);
 
-    stream_add_now(c, "0-2", "again", NULL, 0, -EEXIST);
-    stream_add_now(c, "0-3", "again", NULL, 0, -EEXIST);
-
-    /* the keys go in the same transaction as the entry */
+    /* arguments are bytes, not strings; keys are deleted in the same script */
     freeReplyObject(sync_cmd(main_srv.port, "MSET t:d1 a t:d2 b"));
-    const char *del[2] = {"t:d1", "t:d2"};
-    stream_add_now(c, "0-4", "with-del", del, 2, 0);
+    const char *keys[3] = {"t:bin", "t:d1", "t:d2"};
+    cache_arg arg = {bin, sizeof bin};
+    eval_now(c, "redis.call('SET', KEYS[1], ARGV[1]); redis.call('DEL', KEYS[2], KEYS[3])", keys, 3,
+             &arg, 1, 0);
+    r = sync_cmd(main_srv.port, "GET t:bin");
+    assert_int_equal(r->len, 3);
+    assert_memory_equal(r->str, bin, 3);
+    freeReplyObject(r);
     assert_int_equal(sync_int(main_srv.port, "EXISTS %s", "t:d1"), 0);
     assert_int_equal(sync_int(main_srv.port, "EXISTS %s", "t:d2"), 0);
-    assert_int_equal(sync_int(main_srv.port, "XLEN %s", "t:stream"), 4);
 
-    /* other failures */
-    stream_add_now(c, "not-an-id", "x", NULL, 0, -EIO);
+    /* a script Redis refuses, and one that raises an error, both -EIO */
+    eval_now(c, "this is not lua", NULL, 0, NULL, 0, -EIO);
     freeReplyObject(sync_cmd(main_srv.port, "SET t:str x"));
-    cache_stream_add(c, "t:str", "0-1", f, 1, NULL, 0, on_done, &bad);
-    wait_calls(&bad.calls, 1);
-    assert_int_equal(bad.rc, -EIO);
-    bad = (got){0};
-    cache_stream_add(c, "t:stream", "0-9", f, 0, NULL, 0, on_done, &bad);
-    assert_int_equal(bad.calls, 0);
-    wait_calls(&bad.calls, 1);
-    assert_int_equal(bad.rc, -EINVAL);
+    const char *str = "t:str";
+    eval_now(c, xadd_script, &str, 1, &arg, 1, -EIO);
+    close_cache(c);
+}
+
+/* A GET takes at most max_value_bytes from Redis, whatever is stored: a
+ * larger value is -EFBIG (not ours), an empty one a miss. */
+static void test_get_bounded(void **state)
+{
+    char addr[64];
+    cache_options o = {.timeout_ms = 2000, .max_value_bytes = 16};
+    cache *c = NULL;
+    got g;
+
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", main_srv.port);
+    o.addr = addr;
+    assert_int_equal(cache_new(&loop, &o, &c), 0);
+    wait_begin();
+    while (!cache_connected(c))
+        spin();
+    freeReplyObject(sync_cmd(main_srv.port, "SET t:big 0123456789abcdefX"));
+    freeReplyObject(sync_cmd(main_srv.port, "SET t:fits 0123456789abcdef"));
+    freeReplyObject(sync_cmd(main_srv.port, "SET t:empty %s", ""));
+    g = get_now(c, "t:big");
+    assert_int_equal(g.rc, -EFBIG);
+    g = get_now(c, "t:fits");
+    assert_int_equal(g.rc, 0);
+    assert_string_equal(g.value, "0123456789abcdef");
+    g = get_now(c, "t:empty");
+    assert_int_equal(g.rc, -ENOENT);
     close_cache(c);
 }
 
@@ -787,7 +811,6 @@ static void on_get_then_get(void *arg, int rc, const void *value, size_t len)
 static void test_close_with_pending(void **state)
 {
     cache *c = open_main(5000);
-    cache_field f = {"k", "v", 1};
     got g[4] = {{0}}, d = {0};
     reentry re = {0};
     int closed = 0;
@@ -796,7 +819,7 @@ static void test_close_with_pending(void **state)
     assert_int_equal(kill(main_srv.pid, SIGSTOP), 0);
     cache_get(c, "t:p1", on_get, &g[0]);
     cache_get(c, "t:p1", on_get, &g[1]);
-    cache_stream_add(c, "t:ps", "0-1", &f, 1, NULL, 0, on_done, &d);
+    eval_xadd(c, "t:ps", "v", &d);
     cache_set(c, "t:p2", "v", 1);
     for (int i = 0; i < 10; i++)
         uv_run(&loop, UV_RUN_ONCE); /* let the commands go out */
@@ -888,7 +911,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_killed_and_restarted, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_timeout_on_stopped_server, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_fault_delay, loop_setup, loop_teardown),
-        cmocka_unit_test_setup_teardown(test_stream_add, loop_setup, loop_teardown),
+        cmocka_unit_test_setup_teardown(test_eval, loop_setup, loop_teardown),
+        cmocka_unit_test_setup_teardown(test_get_bounded, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_close_with_pending, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_close_from_callback, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_close_while_down_and_by_name, loop_setup,
