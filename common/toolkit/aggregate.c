@@ -99,6 +99,8 @@ void aggregate_get_reply(rpc_call *call, service *svc, const aggregate_def *def,
         .field = field,
         .noun = def->noun,
         .label = k->label,
+        .key_field = k->field,
+        .cache_id = k->cache_id,
     };
 
     assert(key < AGGREGATE_KEYS_MAX && k->field != NULL);

@@ -14,8 +14,10 @@
 #include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
+#include "pbmsg.h"
 #include "status.h"
 
 /* One read waiting for the cache: it ends in `cb`, or, when `call` is set,
@@ -60,20 +62,47 @@ static void arena_free(void *data, void *p)
     (void)p;
 }
 
-/* 1 if `len` bytes at `value` unpack as `desc`. */
-static int packed_valid(const ProtobufCMessageDescriptor *desc, const void *value, size_t len)
+/* The form of `v` in cache keys, into buf; negative if it has none. */
+static int key_form(const cached_get_spec *spec, const char *v, char *buf, size_t size)
+{
+    if (spec->cache_id)
+        return spec->cache_id(v, buf, size);
+    return snprintf(buf, size, "%s", v) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+/* 1 if `m` is the message asked for: its key field names the same thing as
+ * the value looked up (an entry under another message's key, or an empty
+ * one, is not trusted: Redis is not the source of truth). */
+static int is_the_one(const cached_get_spec *spec, const ProtobufCMessage *m)
+{
+    const char *have;
+    char a[CACHED_GET_KEY_SIZE], b[CACHED_GET_KEY_SIZE];
+
+    if (spec->key_field == NULL)
+        return 1;
+    have = pbmsg_string(m, spec->key_field);
+    return have && have[0] && key_form(spec, have, a, sizeof a) == 0 &&
+           key_form(spec, spec->value, b, sizeof b) == 0 && strcmp(a, b) == 0;
+}
+
+/* 1 if `len` bytes at `value` unpack as the spec's message and are the one
+ * asked for. Unpacks into an arena on the stack; a message too large for it
+ * is unpacked the ordinary way. */
+static int entry_trusted(const cached_get_spec *spec, const void *value, size_t len)
 {
     check_arena arena;
     arena.used = 0;
     arena.overflow = 0;
     ProtobufCAllocator alloc = {.alloc = arena_alloc, .free = arena_free, .allocator_data = &arena};
-    if (protobuf_c_message_unpack(desc, &alloc, len, value) != NULL)
-        return 1;
+    ProtobufCMessage *m = protobuf_c_message_unpack(spec->descriptor, &alloc, len, value);
+    if (m != NULL)
+        return is_the_one(spec, m);
     if (!arena.overflow)
         return 0;
-    ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, value);
+    m = protobuf_c_message_unpack(spec->descriptor, NULL, len, value);
+    int ok = m != NULL && is_the_one(spec, m);
     msg_free(m);
-    return m != NULL;
+    return ok;
 }
 
 /* cache_load_fn: the packed message from the store, for the cache; the
@@ -121,8 +150,7 @@ static void on_read(void *arg, int rc, const void *value, size_t len)
     cached_get *g = arg;
     ProtobufCMessage *m = NULL;
 
-    if (rc == 0 && g->call != NULL &&
-        (g->loaded != NULL || packed_valid(g->spec.descriptor, value, len))) {
+    if (rc == 0 && g->call != NULL && (g->loaded != NULL || entry_trusted(&g->spec, value, len))) {
         rpc_call_reply_bytes(g->call, value, len); /* see the top of the file */
         msg_free(g->loaded);
         free(g);
@@ -133,8 +161,15 @@ static void on_read(void *arg, int rc, const void *value, size_t len)
         g->loaded = NULL;
         if (m == NULL)
             m = protobuf_c_message_unpack(g->spec.descriptor, NULL, len, value);
-        if (m == NULL) { /* a mangled cache entry: trust only the store */
-            log_msg(LOG_LEVEL_WARN, "cache entry does not unpack", "key", g->spec.value, NULL);
+        if (m != NULL && g->loaded == NULL && !is_the_one(&g->spec, m)) {
+            msg_free(m);
+            m = NULL;
+        }
+        if (m == NULL) { /* a mangled or foreign cache entry: trust only the store */
+            log_msg(LOG_LEVEL_WARN,
+                    "cache entry not trusted: it does not unpack as the message "
+                    "asked for",
+                    "key", g->spec.value, NULL);
             rc = g->spec.load(g->spec.ctx, g->spec.value, &m, NULL);
         }
     }

@@ -4,8 +4,10 @@
  * in Redis under its cache key; on a miss (or with Redis down) read it from
  * SQLite, store it packed in Redis, and answer with it; on a hit unpack it.
  * A cache entry that does not unpack (mangled, or written by a different
- * schema) is logged and ignored: the store is read instead, since Redis is
- * never the only copy. This module is that sequence, once.
+ * schema), or that is not the message asked for (its key field names
+ * something else: a stale or planted entry), is logged and ignored: the
+ * store is read instead, since Redis is never the only copy. This module is
+ * that sequence, once.
  *
  * Two layers:
  *   cached_get_message()  the read itself, ending in a callback with the
@@ -28,6 +30,8 @@
 #include <stdint.h>
 
 #include "cache.h"
+
+#define CACHED_GET_KEY_SIZE 640 /* room for the cache form of any key value */
 #include "rpc.h"
 
 /* Reads the message for `value` from the store: returns 0 and sets *out
@@ -53,6 +57,11 @@ typedef struct cached_get_spec {
     const char *noun;  /* "entity" */
     const char *label; /* "id" */
     const char *what;  /* "cannot read the entity"; NULL: made from `noun` */
+    /* The message's field that holds `value` ("id", "acronym"), and the form
+     * the two are compared in (NULL: as they are): an entry whose field does
+     * not name the same thing is not trusted. NULL key_field: no check. */
+    const char *key_field;
+    int (*cache_id)(const char *value, char *buf, size_t size);
 } cached_get_spec;
 
 /* rc 0: `msg` is the message, owned by the callee (free it with
