@@ -65,14 +65,18 @@ static int check_project_ref(rpc_call *call, const char *project_id, const char 
 
 /* ---- RecordTransaction -------------------------------------------------- */
 
-/* The project's total of the transaction's type and currency. */
+/* The project's total of the transaction's type, currency and catalytic
+ * flag: a correction may only take back what was recorded the same way, or
+ * the catalytic total (a part of the committed one) could go below zero,
+ * or above the whole. */
 static int64_t type_total(const Project *p, const Transaction *t)
 {
     int64_t sum = 0;
 
     for (size_t i = 0; i < p->n_transactions; i++) {
         const Transaction *o = p->transactions[i];
-        if (o->type == t->type && strcmp(o->value->currency, t->value->currency) == 0)
+        if (o->type == t->type && o->catalytic == t->catalytic &&
+            strcmp(o->value->currency, t->value->currency) == 0)
             sum += o->value->amount_minor;
     }
     return sum;
@@ -95,9 +99,9 @@ static int record_change(rpc_call *call, store *st, Project *p, const void *arg)
     }
     if (in->value->amount_minor < 0 && type_total(p, in) + in->value->amount_minor < 0) {
         rpc_call_fail(call, RPC_FAILED_PRECONDITION,
-                      "transaction.value.amount_minor: this "
-                      "correction would make the project's total of its type in %s negative",
-                      in->value->currency);
+                      "transaction.value.amount_minor: this correction would make the "
+                      "project's total of its type in %s%s negative",
+                      in->value->currency, in->catalytic ? " (catalytic)" : " (not catalytic)");
         return 1;
     }
     if ((t = (Transaction *)pbmsg_copy(&in->base)) == NULL)
