@@ -107,6 +107,10 @@ typedef struct rpc_method {
     const char *name;
     rpc_handler_fn handler;
     unsigned flags;
+    /* The largest request the method takes (0: the server's limit); a larger
+     * one is refused with RESOURCE_EXHAUSTED before it is decoded. However
+     * large, a request decodes into at most RPC_UNPACK_ALLOCS_MAX values. */
+    size_t max_request_bytes;
 } rpc_method;
 
 /* Limits. Unary calls and streams have budgets of their own, so that clients

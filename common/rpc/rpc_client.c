@@ -132,7 +132,7 @@ static void on_client_call_done(rpc__tag *tag, int ok)
     char *message = GRPC_SLICE_LENGTH(c->details) ? grpc_slice_to_c_string(c->details) : NULL;
     ProtobufCMessage *reply = NULL;
     if (code == RPC_OK) {
-        reply = c->recv_buf ? rpc__unpack(c->output, c->recv_buf) : NULL;
+        reply = c->recv_buf ? rpc__unpack(c->output, c->recv_buf, NULL) : NULL;
         if (reply == NULL) {
             code = RPC_INTERNAL;
             gpr_free(message);

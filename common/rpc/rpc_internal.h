@@ -30,8 +30,12 @@ void rpc__runtime_release(rpc_runtime *rt);
 grpc_byte_buffer *rpc__pack(const ProtobufCMessage *msg);
 
 /* `buf` decoded as `desc` (free with protobuf_c_message_free_unpacked), or
- * NULL when it does not decode. Does not take `buf`. */
-ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *buf);
+ * NULL when it does not decode; *too_many (may be NULL) then says whether it
+ * held more values than RPC_UNPACK_ALLOCS_MAX allocations. Does not take
+ * `buf`. */
+#define RPC_UNPACK_ALLOCS_MAX 65536
+ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *buf,
+                              int *too_many);
 
 /* A core deadline `ms` from now; <= 0 means none. */
 gpr_timespec rpc__deadline_in(int64_t ms);

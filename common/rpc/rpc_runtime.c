@@ -256,16 +256,50 @@ grpc_byte_buffer *rpc__pack(const ProtobufCMessage *msg)
     return buf;
 }
 
-ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *buf)
+/* Decoding counts its allocations and gives up past RPC_UNPACK_ALLOCS_MAX:
+ * protobuf-c allocates per value, so a small message of many empty repeated
+ * sub-messages would otherwise cost millions of allocations (4 MiB of them,
+ * about 100 MB) before any limit of ours could see it. */
+typedef struct unpack_budget {
+    size_t allocs;
+    int exceeded;
+} unpack_budget;
+
+static void *budget_alloc(void *data, size_t size)
 {
+    unpack_budget *b = data;
+    if (++b->allocs > RPC_UNPACK_ALLOCS_MAX) {
+        b->exceeded = 1;
+        return NULL;
+    }
+    return malloc(size);
+}
+
+static void budget_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
+ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *buf,
+                              int *too_many)
+{
+    unpack_budget budget = {0};
+    ProtobufCAllocator alloc = {
+        .alloc = budget_alloc, .free = budget_free, .allocator_data = &budget};
     grpc_byte_buffer_reader reader;
+    if (too_many)
+        *too_many = 0;
     if (!grpc_byte_buffer_reader_init(&reader, buf))
         return NULL;
     grpc_slice slice = grpc_byte_buffer_reader_readall(&reader);
     grpc_byte_buffer_reader_destroy(&reader);
-    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(slice),
+    /* Freed later with the default allocator: the same malloc and free. */
+    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &alloc, GRPC_SLICE_LENGTH(slice),
                                                       GRPC_SLICE_START_PTR(slice));
     grpc_slice_unref(slice);
+    if (msg == NULL && too_many)
+        *too_many = budget.exceeded;
     return msg;
 }
 

@@ -134,6 +134,7 @@ static rpc__method *method_new(rpc_server *srv, const ProtobufCServiceDescriptor
     m->input = md->input;
     m->handler = row ? row->handler : NULL;
     m->flags = row ? row->flags : 0;
+    m->max_request_bytes = row ? row->max_request_bytes : 0;
     m->data = data;
     grpc_server_register_method_payload_handling payload =
         (m->flags & RPC_CLIENT_STREAMING) ? GRPC_SRM_PAYLOAD_NONE
@@ -409,12 +410,25 @@ static void call_dispatch(rpc_call *call)
         rpc__call_end_now(call, RPC_INVALID_ARGUMENT, "request: no message received", NULL);
         return;
     }
-    call->request = rpc__unpack(m->input, call->payload);
+    if (m->max_request_bytes > 0 && grpc_byte_buffer_length(call->payload) > m->max_request_bytes) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "request: larger than the %zu bytes this method takes",
+                 m->max_request_bytes);
+        rpc__call_end_now(call, RPC_RESOURCE_EXHAUSTED, msg, NULL);
+        return;
+    }
+    int too_many;
+    call->request = rpc__unpack(m->input, call->payload, &too_many);
     rpc__call_drop_payload(call);
     if (call->request == NULL) {
         char msg[256];
-        snprintf(msg, sizeof msg, "request: not a valid %s message", m->input->name);
-        rpc__call_end_now(call, RPC_INVALID_ARGUMENT, msg, NULL);
+        if (too_many)
+            snprintf(msg, sizeof msg, "request: more than %d values; send fewer at a time",
+                     RPC_UNPACK_ALLOCS_MAX);
+        else
+            snprintf(msg, sizeof msg, "request: not a valid %s message", m->input->name);
+        rpc__call_end_now(call, too_many ? RPC_RESOURCE_EXHAUSTED : RPC_INVALID_ARGUMENT, msg,
+                          NULL);
         return;
     }
     m->handler(call, call->request, m->data);

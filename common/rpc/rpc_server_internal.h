@@ -19,6 +19,7 @@ typedef struct rpc__method {
     const ProtobufCMessageDescriptor *input;
     rpc_handler_fn handler; /* NULL: UNIMPLEMENTED */
     unsigned flags;
+    size_t max_request_bytes; /* 0: the server's limit */
     void *data;
     int posted; /* slots waiting in core now */
     int slots;  /* slots this method keeps in all */

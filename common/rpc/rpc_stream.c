@@ -34,7 +34,7 @@ void rpc__call_start_streaming(rpc_call *call)
         rpc_call_read(call, on_first_read, NULL);
         return;
     }
-    call->request = call->payload ? rpc__unpack(call->method->input, call->payload) : NULL;
+    call->request = call->payload ? rpc__unpack(call->method->input, call->payload, NULL) : NULL;
     rpc__call_drop_payload(call);
     if (call->request == NULL) {
         rpc_call_finish(call, RPC_INVALID_ARGUMENT, "request: not a valid message");
@@ -127,7 +127,7 @@ static void on_read_done(rpc__tag *tag, int ok)
     call->read_buf = NULL;
     ProtobufCMessage *msg = NULL;
     if (ok && buf) {
-        msg = rpc__unpack(call->method->input, buf);
+        msg = rpc__unpack(call->method->input, buf, NULL);
         call->read_failed = msg == NULL;
     }
     rpc_read_cb cb = call->read_cb;

@@ -225,8 +225,11 @@ static void test_packing_round_trip(void **state)
     e.kind = COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_UN_ENTITY;
     grpc_init();
     grpc_byte_buffer *buf = rpc__pack(&e.base);
-    ProtobufCMessage *back = rpc__unpack(&compact__membership__v1__entity__descriptor, buf);
+    int too_many = -1;
+    ProtobufCMessage *back =
+        rpc__unpack(&compact__membership__v1__entity__descriptor, buf, &too_many);
     assert_non_null(back);
+    assert_int_equal(too_many, 0);
     Compact__Membership__V1__Entity *b = (Compact__Membership__V1__Entity *)back;
     assert_string_equal(b->acronym, "UNOCT");
     assert_string_equal(b->name, e.name);
@@ -239,9 +242,46 @@ static void test_packing_round_trip(void **state)
     grpc_slice s = grpc_slice_from_copied_buffer((const char *)junk, sizeof junk);
     buf = grpc_raw_byte_buffer_create(&s, 1);
     grpc_slice_unref(s);
-    assert_null(rpc__unpack(&compact__membership__v1__entity__descriptor, buf));
+    assert_null(rpc__unpack(&compact__membership__v1__entity__descriptor, buf, &too_many));
+    assert_int_equal(too_many, 0);
     grpc_byte_buffer_destroy(buf);
     grpc_shutdown_blocking();
+}
+
+/* A small message of many empty repeated sub-messages (field 7 of Entity,
+ * focal_points: two bytes each) stops decoding at RPC_UNPACK_ALLOCS_MAX
+ * allocations instead of making one per value, and says so. */
+static void test_unpack_bounds_values(void **state)
+{
+    (void)state;
+    size_t n = RPC_UNPACK_ALLOCS_MAX + 10, len = 2 * n;
+    uint8_t *bytes = malloc(len);
+    int too_many = 0;
+
+    assert_non_null(bytes);
+    for (size_t i = 0; i < n; i++) {
+        bytes[2 * i] = (7 << 3) | 2; /* field 7, length-delimited */
+        bytes[2 * i + 1] = 0;        /* an empty FocalPoint */
+    }
+    grpc_init();
+    grpc_slice s = grpc_slice_from_copied_buffer((const char *)bytes, len);
+    grpc_byte_buffer *buf = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    assert_null(rpc__unpack(&compact__membership__v1__entity__descriptor, buf, &too_many));
+    assert_int_equal(too_many, 1);
+    grpc_byte_buffer_destroy(buf);
+    /* Fewer values than the bound decode. */
+    s = grpc_slice_from_copied_buffer((const char *)bytes, 2000);
+    buf = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    ProtobufCMessage *m = rpc__unpack(&compact__membership__v1__entity__descriptor, buf, &too_many);
+    assert_non_null(m);
+    assert_int_equal(too_many, 0);
+    assert_int_equal(((Compact__Membership__V1__Entity *)m)->n_focal_points, 1000);
+    protobuf_c_message_free_unpacked(m, NULL);
+    grpc_byte_buffer_destroy(buf);
+    grpc_shutdown_blocking();
+    free(bytes);
 }
 
 static void test_code_names(void **state)
@@ -464,6 +504,7 @@ int main(void)
     log_init("test", LOG_LEVEL_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_packing_round_trip),
+        cmocka_unit_test(test_unpack_bounds_values),
         cmocka_unit_test(test_code_names),
         cmocka_unit_test_setup_teardown(test_unary_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_calls_at_once, setup_roomy, teardown),
