@@ -33,6 +33,8 @@
 #include "log.h"
 
 #define METRICS_HTTP_BACKLOG 64
+#define METRICS_HTTP_CONNS_MAX 8 /* scrapers at once; a Prometheus pair needs two */
+#define METRICS_HTTP_REQUEST_TIMEOUT_MS 5000
 #define METRICS_HTTP_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 typedef struct metrics_http__conn {
@@ -55,6 +57,8 @@ struct metrics_http {
     uv_tcp_t listener;
     uv_timer_t fence[2];       /* never started: only closed, see above */
     metrics_http__conn *conns; /* open connections */
+    int nconns;                /* how many */
+    uint64_t refused;          /* connections closed at once: over the limit */
     int closing, listener_closed, disposed;
     metrics_http_closed_cb closed_cb;
     void *closed_arg;
@@ -121,9 +125,29 @@ static void metrics_http_on_conn_closed(uv_handle_t *handle)
 {
     metrics_http__conn *c = (metrics_http__conn *)handle;
     metrics_http *h = c->owner;
+    h->nconns--;
     metrics_http_conn_unlink(c);
     free(c);
     metrics_http_maybe_finish(h);
+}
+
+static void metrics_http_on_refused_closed(uv_handle_t *handle)
+{
+    free(handle);
+}
+
+/* Accepts and closes at once: a scraper beyond the limit gets a closed
+ * connection (and retries at its next interval), and the backlog does not
+ * keep waking the loop. */
+static void refuse(metrics_http *h, uv_stream_t *listener)
+{
+    uv_tcp_t *t = malloc(sizeof *t);
+    if (t == NULL)
+        return;
+    uv_tcp_init(h->loop, t);
+    if (uv_accept(listener, (uv_stream_t *)t) == 0)
+        h->refused++;
+    uv_close((uv_handle_t *)t, metrics_http_on_refused_closed);
 }
 
 static void metrics_http_on_accept(uv_stream_t *listener, int status)
@@ -131,9 +155,16 @@ static void metrics_http_on_accept(uv_stream_t *listener, int status)
     metrics_http *h = listener->data;
     if (status != 0 || h->closing)
         return;
+    if (h->nconns >= METRICS_HTTP_CONNS_MAX) {
+        refuse(h, listener);
+        return;
+    }
     metrics_http__conn *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return; /* the connection waits in the backlog; the next accept retries */
+    if (c == NULL) {
+        refuse(h, listener);
+        return;
+    }
+    h->nconns++;
     c->owner = h;
     c->next = h->conns;
     if (h->conns)
@@ -159,6 +190,9 @@ int metrics_http_new(uv_loop_t *loop, metrics *registry, metrics_http **out)
     h->registry = registry;
     h2o_config_init(&h->config);
     h->config.http1.upgrade_to_http2 = 0;
+    /* A connection that has not sent its request by then is closed: a slow
+     * client cannot keep one of the few connections. */
+    h->config.http1.req_timeout = METRICS_HTTP_REQUEST_TIMEOUT_MS;
     h2o_hostconf_t *host =
         h2o_config_register_host(&h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);

@@ -9,6 +9,9 @@
  * 404 and any other method 405. Each response closes its connection: a scrape
  * every few seconds costs one TCP handshake, and no idle keep-alive
  * connection is left to hold up shutdown. HTTP/1.1 only (no h2c upgrade).
+ * Bounded: at most 8 connections at once (more are closed as they are
+ * accepted), and one that has not sent its request within 5 s is closed.
+ * A scrape reads counters the modules keep; it never queries the store.
  *
  * Threads: everything on the loop thread, like the rest of the service; a
  * scrape renders synchronously, so the sampled callbacks of the registry run
