@@ -256,6 +256,21 @@ static const ProtobufCFieldDescriptor *rows_field(const ProtobufCMessageDescript
     return NULL;
 }
 
+/* How many of the first `count` rows fit in PAGE_REPLY_MAX_BYTES (at least
+ * one): a page of large aggregates is cut short, and its token goes on from
+ * the last row sent. */
+static size_t fitting(ProtobufCMessage *const *v, size_t count)
+{
+    size_t bytes = 0;
+
+    for (size_t i = 0; i < count; i++) {
+        bytes += protobuf_c_message_get_packed_size(v[i]);
+        if (bytes > PAGE_REPLY_MAX_BYTES && i > 0)
+            return i;
+    }
+    return count;
+}
+
 static void free_rows(ProtobufCMessage **v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)
@@ -279,16 +294,20 @@ void page_reply(rpc_call *call, const page_request *p, int rc, const char *what,
         free_rows(v, n);
         return;
     }
-    count = page_request_count(p, n);
-    if (count < n)
+    count = fitting(v, page_request_count(p, n));
+    if (count < n) {
         key_of(v[count - 1], last, sizeof last);
-    if (page_request_next(call, p, n, last, &next) == 0) {
-        *(ProtobufCMessage ***)((char *)resp + f->offset) = v;
-        *(size_t *)((char *)resp + f->quantifier_offset) = count;
-        if (next)
-            *(char **)((char *)resp + token->offset) = next;
-        rpc_call_reply(call, resp);
+        if ((next = page_token_encode(p->filter_hash, last)) == NULL) {
+            status_fail_store(call, -ENOMEM, "cannot make the next page token");
+            free_rows(v, n);
+            return;
+        }
     }
+    *(ProtobufCMessage ***)((char *)resp + f->offset) = v;
+    *(size_t *)((char *)resp + f->quantifier_offset) = count;
+    if (next)
+        *(char **)((char *)resp + token->offset) = next;
+    rpc_call_reply(call, resp);
     free(next);
     free_rows(v, n);
 }

@@ -86,6 +86,10 @@ size_t page_request_count(const page_request *p, size_t n);
 int page_request_next(rpc_call *call, const page_request *p, size_t n, const char *last_key,
                       char **next);
 
+/* A page is cut short before it passes this many bytes (packed): with
+ * aggregates of up to 1 MiB, a reply stays under the 4 MiB limit. */
+#define PAGE_REPLY_MAX_BYTES (2u << 20)
+
 /* The key a List pages by, of `item` (say its acronym lowered), into `buf`. */
 typedef void (*page_key_fn)(const ProtobufCMessage *item, char *buf, size_t size);
 

@@ -73,13 +73,10 @@ void pbmsg_drop_unknown(ProtobufCMessage *m)
     }
 }
 
-/* The size of one field's storage (a pointer for strings, bytes' data,
- * messages and repeated fields). */
-static size_t field_size(const ProtobufCFieldDescriptor *f)
+/* The size of one value of `type` (a pointer for strings and messages). */
+static size_t type_size(ProtobufCType type)
 {
-    if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        return sizeof(void *);
-    switch (f->type) {
+    switch (type) {
     case PROTOBUF_C_TYPE_STRING:
     case PROTOBUF_C_TYPE_MESSAGE:
         return sizeof(void *);
@@ -97,6 +94,12 @@ static size_t field_size(const ProtobufCFieldDescriptor *f)
     default:
         return 4; /* int32, enums, float */
     }
+}
+
+/* The size of one field's storage (a pointer for repeated fields). */
+static size_t field_size(const ProtobufCFieldDescriptor *f)
+{
+    return f->label == PROTOBUF_C_LABEL_REPEATED ? sizeof(void *) : type_size(f->type);
 }
 
 static void swap_bytes(void *a, void *b, size_t n)
@@ -125,6 +128,53 @@ int pbmsg_swap_field(ProtobufCMessage *a, ProtobufCMessage *b, const char *name)
                    : (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ? sizeof(uint32_t)
                                                               : sizeof(protobuf_c_boolean));
     return 0;
+}
+
+/* Frees one element of a repeated field of type `f->type` at `v`. */
+static void free_element(const ProtobufCFieldDescriptor *f, void *v)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_MESSAGE:
+        pbmsg_free(*(ProtobufCMessage **)v);
+        break;
+    case PROTOBUF_C_TYPE_STRING:
+        if (*(char **)v != protobuf_c_empty_string)
+            free(*(char **)v);
+        break;
+    case PROTOBUF_C_TYPE_BYTES:
+        free(((ProtobufCBinaryData *)v)->data);
+        break;
+    default:
+        break;
+    }
+}
+
+void pbmsg_keep_basic(ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        char *at = (char *)m + f->offset;
+
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t *n = (size_t *)((char *)m + f->quantifier_offset);
+            char *v = *(char **)at;
+            for (size_t k = 0; v && k < *n; k++)
+                free_element(f, v + k * type_size(f->type));
+            free(v);
+            *(void **)at = NULL;
+            *n = 0;
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                *(uint32_t *)((char *)m + f->quantifier_offset) != f->id)
+                continue;
+            pbmsg_free(*(ProtobufCMessage **)at);
+            *(ProtobufCMessage **)at = NULL;
+            if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+                *(uint32_t *)((char *)m + f->quantifier_offset) = 0;
+        }
+    }
 }
 
 const char *pbmsg_string(const ProtobufCMessage *m, const char *name)

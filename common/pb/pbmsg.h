@@ -35,6 +35,11 @@ void pbmsg_drop_unknown(ProtobufCMessage *m);
  * one, for freeing. Returns 0, or -ENOENT if the type has no such field. */
 int pbmsg_swap_field(ProtobufCMessage *a, ProtobufCMessage *b, const char *name);
 
+/* Frees and clears every repeated field and every sub-message of `m`,
+ * keeping its scalars and strings: the "basic view" of an aggregate (AIP-157),
+ * enough to check a reference to it (its id, status and names). */
+void pbmsg_keep_basic(ProtobufCMessage *m);
+
 /* The value of string field `name` of `m`: "" when unset, NULL when the type
  * has no such string field. */
 const char *pbmsg_string(const ProtobufCMessage *m, const char *name);

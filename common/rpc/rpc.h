@@ -222,6 +222,10 @@ rpc_code rpc_call_abandoned(const rpc_call *call);
 /* Milliseconds left before the call's deadline; INT64_MAX without one. */
 int64_t rpc_call_remaining_ms(const rpc_call *call);
 
+/* The decoded request of a unary call (what its handler received); NULL for a
+ * streaming call. Valid until the call is answered. */
+const ProtobufCMessage *rpc_call_request(const rpc_call *call);
+
 /* "/compact.membership.v1.Membership/GetEntity" */
 const char *rpc_call_method(const rpc_call *call);
 

@@ -282,6 +282,11 @@ int64_t rpc_call_remaining_ms(const rpc_call *call)
     return (int64_t)left.tv_sec * 1000 + left.tv_nsec / 1000000;
 }
 
+const ProtobufCMessage *rpc_call_request(const rpc_call *call)
+{
+    return call->is_stream ? NULL : call->request;
+}
+
 const char *rpc_call_method(const rpc_call *call)
 {
     if (call->method)

@@ -30,6 +30,7 @@
 #include "metrics_http.h"
 #include "reflection.h"
 #include "service.h"
+#include "store_requests.h"
 
 #define STORE_PROBE_INTERVAL_MS 5000
 #define RELAY_INTERVAL_MS 1000
@@ -220,6 +221,8 @@ static int open_store_and_cache(service *svc)
                     &svc->store);
     if (rc == 0)
         rc = outbox_migrate(svc->store);
+    if (rc == 0)
+        rc = store_requests_migrate(svc->store);
     if (rc != 0) {
         log_fmt(LOG_LEVEL_ERROR, "opening the store in %s failed: %s", cfg->data_dir,
                 strerror(-rc));

@@ -19,6 +19,7 @@
 #include "pbstr.h"
 #include "pbtime.h"
 #include "status.h"
+#include "store_requests.h"
 #include "validate.h"
 
 #define WHAT_SIZE 96     /* "cannot read the working group" */
@@ -184,14 +185,26 @@ static const ProtobufCFieldDescriptor *items_field(const ProtobufCMessageDescrip
 
 /* Reads ids[0..n) into the arrays; -1 once the call has failed. */
 static int batch_read(rpc_call *call, service *svc, const aggregate_def *def, char *const *ids,
-                      size_t n, int allow_missing, ProtobufCMessage **items, size_t *n_items,
-                      char **missing, size_t *n_missing)
+                      size_t n, int allow_missing, int basic, ProtobufCMessage **items,
+                      size_t *n_items, char **missing, size_t *n_missing)
 {
     char buf[WHAT_SIZE];
+    size_t bytes = 0;
 
     for (size_t i = 0; i < n; i++) {
         ProtobufCMessage *m = NULL;
         int rc = def->keys[0].load(service_store(svc), ids[i], &m, NULL);
+        if (rc == 0 && basic)
+            pbmsg_keep_basic(m);
+        if (rc == 0 &&
+            (bytes += protobuf_c_message_get_packed_size(m)) > AGGREGATE_BATCH_MAX_BYTES) {
+            pbmsg_free(m);
+            rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
+                          "ids: the %ss asked for are over %u bytes together (at ids[%zu]); ask "
+                          "for fewer at a time, or for view BASIC",
+                          def->noun, AGGREGATE_BATCH_MAX_BYTES, i);
+            return -1;
+        }
         if (rc == 0) {
             items[(*n_items)++] = m;
         } else if (rc == -ENOENT && allow_missing) {
@@ -210,7 +223,7 @@ static int batch_read(rpc_call *call, service *svc, const aggregate_def *def, ch
 }
 
 void aggregate_batch_get_reply(rpc_call *call, service *svc, const aggregate_def *def,
-                               char *const *ids, size_t n, int allow_missing,
+                               char *const *ids, size_t n, int allow_missing, int basic,
                                const ProtobufCMessageDescriptor *response)
 {
     const ProtobufCFieldDescriptor *fi = items_field(response, def->descriptor);
@@ -225,7 +238,7 @@ void aggregate_batch_get_reply(rpc_call *call, service *svc, const aggregate_def
     assert(fi != NULL && fm != NULL && fm->type == PROTOBUF_C_TYPE_STRING);
     if (resp == NULL || items == NULL || missing == NULL) {
         status_fail_store(call, -ENOMEM, what(buf, sizeof buf, "read", def));
-    } else if (batch_read(call, svc, def, ids, n, allow_missing, items, &n_items, missing,
+    } else if (batch_read(call, svc, def, ids, n, allow_missing, basic, items, &n_items, missing,
                           &n_missing) == 0) {
         protobuf_c_message_init(response, resp);
         *(ProtobufCMessage ***)((char *)resp + fi->offset) = items;
@@ -313,6 +326,96 @@ ProtobufCMessage *aggregate_new(const ProtobufCMessage *src, const fieldmask_fie
     return m;
 }
 
+/* ---- retries ----------------------------------------------------------------- */
+
+/* The request id of the call's request: its "request_id", or "". */
+static const char *request_id_of(rpc_call *call)
+{
+    const ProtobufCMessage *req = rpc_call_request(call);
+    const char *id = req ? pbmsg_string(req, "request_id") : NULL;
+
+    return id ? id : "";
+}
+
+/* A digest of the call's request, to tell a repeat from another request. */
+static int request_digest(rpc_call *call, uint64_t *digest)
+{
+    const ProtobufCMessage *req = rpc_call_request(call);
+    size_t len = protobuf_c_message_get_packed_size(req);
+    uint8_t *bytes = malloc(len ? len : 1);
+
+    if (bytes == NULL)
+        return -ENOMEM;
+    protobuf_c_message_pack(req, bytes);
+    *digest = store_requests_digest(bytes, len);
+    free(bytes);
+    return 0;
+}
+
+/* Letters, digits, '-' and '_' (a UUID, say), at most STORE_REQUEST_ID_MAX. */
+static const char *request_id_problem(const char *id)
+{
+    if (strlen(id) > STORE_REQUEST_ID_MAX)
+        return "is longer than 64 characters";
+    for (const char *p = id; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            return "may contain only letters, digits, '-' and '_' (a UUID, say)";
+    }
+    return NULL;
+}
+
+int aggregate_replay(rpc_call *call, service *svc)
+{
+    const char *id = request_id_of(call);
+    store_request kept;
+    uint64_t digest;
+    int rc;
+
+    if (id[0] == '\0')
+        return 0;
+    if (validate_problem(call, "request_id", request_id_problem(id)))
+        return 1;
+    if ((rc = store_requests_get(service_store(svc), id, &kept)) == -ENOENT)
+        return 0;
+    if (rc == 0)
+        rc = request_digest(call, &digest);
+    if (rc != 0)
+        status_fail_store(call, rc, "cannot look up the request id");
+    else if (strcmp(kept.method, rpc_call_method(call)) != 0 || kept.digest != digest)
+        rpc_call_fail(call, RPC_ALREADY_EXISTS,
+                      "request_id: \"%s\" was already used for a different request; a retry "
+                      "must repeat its request exactly",
+                      id);
+    else
+        rpc_call_reply_bytes(call, kept.reply, kept.reply_len); /* the first answer */
+    store_requests_free(&kept);
+    return 1;
+}
+
+/* Keeps the answer to the call's request id, if it has one, in the open
+ * transaction. Returns 0 or a negative errno. */
+static int keep_answer(rpc_call *call, service *svc, const ProtobufCMessage *reply)
+{
+    const char *id = request_id_of(call);
+    uint64_t digest;
+    size_t len;
+    uint8_t *bytes;
+    int rc;
+
+    if (id[0] == '\0')
+        return 0;
+    if ((rc = request_digest(call, &digest)) != 0)
+        return rc;
+    len = protobuf_c_message_get_packed_size(reply);
+    if ((bytes = malloc(len ? len : 1)) == NULL)
+        return -ENOMEM;
+    protobuf_c_message_pack(reply, bytes);
+    rc = store_requests_put(service_store(svc), id, rpc_call_method(call), digest, bytes, len);
+    free(bytes);
+    return rc;
+}
+
 /* ---- writes ---------------------------------------------------------------- */
 
 /* Fails the call unless it is still wanted: nothing is written for a
@@ -356,7 +459,7 @@ int aggregate_begin(aggregate_write *w, rpc_call *call, service *svc, const aggr
                     const char *field, const char *id, const char *etag)
 {
     write_init(w, call, svc, def);
-    if (check_wanted(call) || txn_begin(call, service_store(svc)))
+    if (aggregate_replay(call, svc) || check_wanted(call) || txn_begin(call, service_store(svc)))
         return -1;
     if (load(call, svc, def, field, id, &w->state, &w->version) ||
         aggregate_etag_check(call, def, w->state, etag))
@@ -397,7 +500,7 @@ int aggregate_begin_new(aggregate_write *w, rpc_call *call, service *svc, const 
         status_fail_store(call, rc, what(buf, sizeof buf, "create", def));
         return give_up(w, 1);
     }
-    if (check_wanted(call) || txn_begin(call, service_store(svc)))
+    if (aggregate_replay(call, svc) || check_wanted(call) || txn_begin(call, service_store(svc)))
         return give_up(w, 1);
     return 0;
 }
@@ -418,11 +521,31 @@ int aggregate_refresh(aggregate_write *w, int rc)
     return rc;
 }
 
+/* Ends the write with FAILED_PRECONDITION, and returns 1, if the change
+ * would make the aggregate larger than it may be (see aggregate.h). */
+static int over_size(aggregate_write *w)
+{
+    size_t max = w->def->max_bytes ? w->def->max_bytes : AGGREGATE_MAX_BYTES;
+    size_t size = protobuf_c_message_get_packed_size(w->state);
+
+    if (size <= max)
+        return 0;
+    aggregate_fail(w, RPC_FAILED_PRECONDITION,
+                   "%s %s would be %zu bytes with this change, over the %zu bytes one %s may "
+                   "hold; nothing was written",
+                   w->def->noun, pbmsg_string(w->state, "id"), size, max, w->def->noun);
+    return 1;
+}
+
 void aggregate_commit(aggregate_write *w, int rc, const char *event_type,
                       const ProtobufCMessage *reply)
 {
     assert(w->state != NULL && event_type != NULL);
     rc = aggregate_refresh(w, rc);
+    if (rc == 0 && over_size(w))
+        return;
+    if (rc == 0)
+        rc = keep_answer(w->call, w->svc, reply ? reply : w->state);
     note_keys(w, w->state);
     outbox_event ev = {
         .service = w->def->service,

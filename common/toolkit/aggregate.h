@@ -47,6 +47,14 @@
  * A create is the same with aggregate_begin_new(), which takes the new
  * state, gives it a fresh id and its create and update times.
  *
+ * Retries (AIP-155): a request with a field "request_id" that is not empty
+ * is answered once. Its answer is kept with the change, in the same
+ * transaction (store_requests.h); a repeat gets the first answer again,
+ * without writing, and a different request under the same id is refused
+ * with ALREADY_EXISTS. aggregate_begin and aggregate_begin_new do this
+ * first; a handler that asks a peer before it writes calls
+ * aggregate_replay() at its start, so a retry is answered without asking.
+ *
  * Everything runs on the loop thread.
  */
 #ifndef COMPACT_AGGREGATE_H
@@ -64,6 +72,14 @@
 #include "txn.h"
 
 #define AGGREGATE_KEYS_MAX 3
+/* Sizes, packed. An aggregate may not grow past its def's max_bytes
+ * (default AGGREGATE_MAX_BYTES): a change that would make it larger fails
+ * with FAILED_PRECONDITION, so that every Get, List page, event and write
+ * reply stays well under the 4 MiB message limit. A BatchGet answers at most
+ * AGGREGATE_BATCH_MAX_BYTES (RESOURCE_EXHAUSTED beyond: ask for fewer, or
+ * for the basic view). */
+#define AGGREGATE_MAX_BYTES (1u << 20)
+#define AGGREGATE_BATCH_MAX_BYTES (3u << 20)
 
 /* Reads the aggregate whose key is `value` from the store `st` (a store *):
  * 0 and *out (the caller frees it with pbmsg_free), -ENOENT, or a negative
@@ -105,6 +121,7 @@ typedef struct aggregate_def {
     /* Optional. After a commit, with the committed state (an in-memory
      * index). */
     void (*committed)(service *svc, const ProtobufCMessage *state);
+    size_t max_bytes; /* 0: AGGREGATE_MAX_BYTES */
 } aggregate_def;
 
 /* A write in progress. The handler reads and changes `state`, reads
@@ -140,9 +157,10 @@ void aggregate_get_reply(rpc_call *call, service *svc, const aggregate_def *def,
  * message of type `response`, whose one repeated field of def's type gets the
  * aggregates in request order and whose field "missing_ids" gets the ids of
  * none. Without `allow_missing`, a missing id fails the call with NOT_FOUND
- * naming "ids[i]". Reads the store. */
+ * naming "ids[i]". With `basic`, each aggregate comes without its repeated
+ * fields and sub-messages (pbmsg_keep_basic). Reads the store. */
 void aggregate_batch_get_reply(rpc_call *call, service *svc, const aggregate_def *def,
-                               char *const *ids, size_t n, int allow_missing,
+                               char *const *ids, size_t n, int allow_missing, int basic,
                                const ProtobufCMessageDescriptor *response);
 
 /* Outside a write, for the checks a handler makes before asking a peer:
@@ -174,6 +192,11 @@ int aggregate_apply(ProtobufCMessage *state, const ProtobufCMessage *src,
 
 /* ---- writes --------------------------------------------------------------- */
 
+/* Answers a repeated request (see the top of this file) and returns 1; or
+ * returns 0 when the call must go on (no request id, or a new one). Also 1
+ * after failing the call for a malformed request id (INVALID_ARGUMENT) or
+ * one used for another request (ALREADY_EXISTS). */
+int aggregate_replay(rpc_call *call, service *svc);
 /* Begins a change of aggregate `id` (request field `field`; `etag` empty: no
  * check). Returns 0 with the transaction open and w->state loaded; end it
  * with aggregate_commit() or aggregate_fail(). Returns -1 when the call has

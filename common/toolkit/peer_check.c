@@ -233,6 +233,20 @@ static char **ids_of(const peer_check *c, const peer_kind *kind, size_t *n)
     return ids;
 }
 
+/* Asks for the basic view (AIP-157), where the request has a "view": the
+ * check needs only status and names, not a group's whole work plan. */
+static void set_basic_view(const ProtobufCMessageDescriptor *d, ProtobufCMessage *req)
+{
+    const ProtobufCFieldDescriptor *fv = protobuf_c_message_descriptor_get_field_by_name(d, "view");
+    const ProtobufCEnumValue *basic =
+        fv && fv->type == PROTOBUF_C_TYPE_ENUM
+            ? protobuf_c_enum_descriptor_get_value_by_name(fv->descriptor, "VIEW_BASIC")
+            : NULL;
+
+    if (basic)
+        *(int *)((char *)req + fv->offset) = basic->value;
+}
+
 /* Builds the kind's BatchGet request: its "ids" and "allow_missing". */
 static ProtobufCMessage *batch_request(const ProtobufCMethodDescriptor *m, char **ids, size_t n)
 {
@@ -249,6 +263,7 @@ static ProtobufCMessage *batch_request(const ProtobufCMethodDescriptor *m, char 
     *(char ***)((char *)req + fi->offset) = ids;
     *(size_t *)((char *)req + fi->quantifier_offset) = n;
     *(protobuf_c_boolean *)((char *)req + fa->offset) = 1;
+    set_basic_view(d, req);
     return req;
 }
 

@@ -349,8 +349,11 @@ void handle_batch_get_entities(rpc_call *call, const ProtobufCMessage *request, 
 {
     const BatchGetEntitiesRequest *req = (const BatchGetEntitiesRequest *)request;
 
-    if (validate_ids(call, "ids", req->ids, req->n_ids, BATCH_MAX, IDS_ENTITY) == 0)
-        aggregate_batch_get_reply(
-            call, svc, &entity_aggregate, req->ids, req->n_ids, req->allow_missing,
-            &compact__membership__v1__batch_get_entities_response__descriptor);
+    if (validate_ids(call, "ids", req->ids, req->n_ids, BATCH_MAX, IDS_ENTITY) ||
+        validate_enum(call, "view", &compact__membership__v1__view__descriptor, (int)req->view, 0))
+        return;
+    aggregate_batch_get_reply(call, svc, &entity_aggregate, req->ids, req->n_ids,
+                              req->allow_missing,
+                              req->view == COMPACT__MEMBERSHIP__V1__VIEW__VIEW_BASIC,
+                              &compact__membership__v1__batch_get_entities_response__descriptor);
 }

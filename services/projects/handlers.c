@@ -105,7 +105,7 @@ void handle_create_project(rpc_call *call, const ProtobufCMessage *request, void
     Project *p;
     peer_check *c;
 
-    if (validate_present(call, "project", req->project) ||
+    if (aggregate_replay(call, svc) || validate_present(call, "project", req->project) ||
         project_check_fields(call, "project", req->project, PF_ALL, PROJECT_CHECK_SAVE))
         return;
     if ((p = (Project *)aggregate_new(&req->project->base, project_fields, PF_ALL)) == NULL) {

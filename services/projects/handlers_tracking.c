@@ -131,7 +131,7 @@ void handle_record_transaction(rpc_call *call, const ProtobufCMessage *request, 
     const RecordTransactionRequest *req = (const RecordTransactionRequest *)request;
     peer_check *c;
 
-    if (check_project_ref(call, req->project_id, req->etag) ||
+    if (aggregate_replay(call, svc) || check_project_ref(call, req->project_id, req->etag) ||
         validate_present(call, "transaction", req->transaction) ||
         project_check_transaction(call, "transaction", req->transaction))
         return;

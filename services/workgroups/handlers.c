@@ -262,8 +262,11 @@ void handle_batch_get_working_groups(rpc_call *call, const ProtobufCMessage *req
 {
     const BatchGetWorkingGroupsRequest *req = (const BatchGetWorkingGroupsRequest *)request;
 
-    if (validate_ids(call, "ids", req->ids, req->n_ids, BATCH_MAX, IDS_GROUP) == 0)
-        aggregate_batch_get_reply(
-            call, svc, &group_aggregate, req->ids, req->n_ids, req->allow_missing,
-            &compact__workgroups__v1__batch_get_working_groups_response__descriptor);
+    if (validate_ids(call, "ids", req->ids, req->n_ids, BATCH_MAX, IDS_GROUP) ||
+        validate_enum(call, "view", &compact__workgroups__v1__view__descriptor, (int)req->view, 0))
+        return;
+    aggregate_batch_get_reply(
+        call, svc, &group_aggregate, req->ids, req->n_ids, req->allow_missing,
+        req->view == COMPACT__WORKGROUPS__V1__VIEW__VIEW_BASIC,
+        &compact__workgroups__v1__batch_get_working_groups_response__descriptor);
 }

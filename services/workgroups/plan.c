@@ -260,6 +260,13 @@ static void write_new_item(rpc_call *call, service *svc, void *arg, int ok)
 
     if (!ok || group_begin(&w, call, svc, "group_id", req->group_id, req->etag))
         return;
+    if (((WorkingGroup *)w.state)->n_work_plan >= RULES_PLAN_ITEMS_MAX) {
+        aggregate_fail(&w, RPC_FAILED_PRECONDITION,
+                       "group_id: working group %s has %d work plan items, the most one plan may "
+                       "hold; close or update items instead",
+                       req->group_id, RULES_PLAN_ITEMS_MAX);
+        return;
+    }
     if ((it = new_item(req->item, w.now_ms)) == NULL) {
         aggregate_fail(&w, RPC_INTERNAL, "store: cannot build the item (out of memory)");
         return;
@@ -274,7 +281,7 @@ void handle_add_work_plan_item(rpc_call *call, const ProtobufCMessage *request, 
     const AddWorkPlanItemRequest *req = (const AddWorkPlanItemRequest *)request;
     peer_check *c;
 
-    if (validate_id(call, "group_id", req->group_id, IDS_GROUP) ||
+    if (aggregate_replay(call, svc) || validate_id(call, "group_id", req->group_id, IDS_GROUP) ||
         validate_present(call, "item", req->item) || check_item(call, req->item, I_ALL, 1) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS) ||
         group_check_open(call, svc, "group_id", req->group_id, req->etag, NULL))

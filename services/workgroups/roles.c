@@ -123,6 +123,12 @@ static void write_member(rpc_call *call, service *svc, void *arg, int ok)
         aggregate_abort(&w);
         return;
     }
+    if (((WorkingGroup *)w.state)->n_members >= RULES_MEMBERS_MAX) {
+        aggregate_fail(&w, RPC_FAILED_PRECONDITION,
+                       "group_id: working group %s has %d members, the most one group may hold",
+                       req->group_id, RULES_MEMBERS_MAX);
+        return;
+    }
     aggregate_commit(&w,
                      group_store_add_member(service_store(svc), req->group_id, req->entity_id,
                                             (int)req->role, w.now_ms),
@@ -136,7 +142,7 @@ void handle_add_member(rpc_call *call, const ProtobufCMessage *request, void *sv
     peer_check *c;
     int taken;
 
-    if (validate_id(call, "group_id", req->group_id, IDS_GROUP) ||
+    if (aggregate_replay(call, svc) || validate_id(call, "group_id", req->group_id, IDS_GROUP) ||
         validate_id(call, "entity_id", req->entity_id, IDS_ENTITY) ||
         validate_enum(call, "role", &compact__workgroups__v1__member_role__descriptor,
                       (int)req->role, 1) ||

@@ -16,6 +16,8 @@
 #define RULES_CODE_MIN_CHARS 2
 #define RULES_VICE_CHAIRS_MAX 10
 #define RULES_PROJECT_ID_MAX_CHARS 64
+#define RULES_PLAN_ITEMS_MAX 200 /* items in one work plan */
+#define RULES_MEMBERS_MAX 200    /* members of one group (the Compact has about 50 entities) */
 
 /* A group's short code: 2 to GROUP_CODE_MAX letters, digits and '-',
  * starting with a letter ("BMLE", "WG-1"). */
