@@ -9,6 +9,7 @@
  *   store.sync       every flush of the WAL fails (store_sync.c)
  *   store.sync_delay_ms  every flush of the WAL takes this much longer
  *   redis.delay_ms   every Redis command is held this long before it is sent
+ *   peer.delay_ms    every peer check's outcome is handed on this much later
  * An unarmed point costs one array scan of an empty array.
  */
 #ifndef COMPACT_FAULT_H

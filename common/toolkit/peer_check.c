@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "pbmsg.h"
 #include "validate.h"
 
@@ -51,6 +52,7 @@ struct peer_check {
     peer_check_done_fn done;
     void *arg;
     char message[PEER_MESSAGE_SIZE];
+    uv_timer_t delay; /* the "peer.delay_ms" fault point */
 };
 
 peer_check *peer_check_new(void)
@@ -164,6 +166,32 @@ static void finish(peer_check *c)
     peer_check_free(c);
 }
 
+static void on_delay_closed(uv_handle_t *h)
+{
+    finish(h->data);
+}
+
+static void on_delay(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, on_delay_closed);
+}
+
+/* finish(), or with the "peer.delay_ms" fault armed that much later: the
+ * peers' answers arrive in time, and the caller's deadline passes before the
+ * write (a test of the write's own deadline check). */
+static void finish_maybe_later(peer_check *c)
+{
+    long ms = fault_value("peer.delay_ms", 0);
+
+    if (ms <= 0) {
+        finish(c);
+        return;
+    }
+    uv_timer_init(service_loop(c->svc), &c->delay);
+    c->delay.data = c;
+    uv_timer_start(&c->delay, on_delay, (uint64_t)ms, 0);
+}
+
 /* The status for a peer's own failure, and its message. */
 static void note_peer_failure(peer_batch *b, rpc_code code, const char *message)
 {
@@ -210,7 +238,7 @@ static void on_reply(void *arg, rpc_code code, const char *message, const Protob
         b->code = RPC_OK;
     }
     if (--c->pending == 0)
-        finish(c);
+        finish_maybe_later(c);
 }
 
 /* ---- starting ---------------------------------------------------------------- */
