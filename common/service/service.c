@@ -27,7 +27,8 @@
 #include "fault.h"
 #include "health.h"
 #include "log.h"
-#include "metrics_http.h"
+#include "http_server.h"
+#include "metrics.h"
 #include "reflection.h"
 #include "service.h"
 #include "store_requests.h"
@@ -46,9 +47,9 @@ struct service {
     store *store;
     cache *cache;
     outbox_relay *relay;
-    metrics *metrics; /* NULL when COMPACT_METRICS_LISTEN is empty */
-    metrics_http *metrics_http;
-    double start_time; /* seconds since the epoch */
+    metrics *metrics;          /* NULL when COMPACT_METRICS_LISTEN is empty */
+    http_server *metrics_http; /* GET /metrics */
+    double start_time;         /* seconds since the epoch */
     rpc_channel *peers[CONFIG_MAX_PEERS];
     void *state; /* the service's own (service_set_state) */
     uv_signal_t sigterm, sigint;
@@ -161,7 +162,7 @@ static void on_server_done(void *arg)
     service *svc = arg;
     if (svc->initialized && svc->def->fini)
         svc->def->fini(svc);
-    metrics_http_close(svc->metrics_http, on_metrics_closed, svc);
+    http_server_close(svc->metrics_http, on_metrics_closed, svc);
 }
 
 static void service_stop(service *svc)
@@ -382,6 +383,22 @@ static void observe_call(void *arg, const char *method, rpc_code code, double se
     metrics_rpc_observe(arg, method, (int)code, seconds);
 }
 
+/* http_handler_fn of GET /metrics: the registry as Prometheus text. */
+static void serve_metrics(void *arg, const http_request *req, http_response *res)
+{
+    service *svc = arg;
+    char *text = NULL;
+    size_t len = 0;
+
+    (void)req;
+    if (metrics_render(svc->metrics, &text, &len) != 0) {
+        http_reply_error(res, 500, "out of memory");
+        return;
+    }
+    http_reply(res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
 static int start_metrics(service *svc)
 {
     const char *listen = svc->cfg.metrics_listen;
@@ -394,11 +411,16 @@ static int start_metrics(service *svc)
     for (size_t i = 0; rc == 0 && i < sizeof service_gauges / sizeof service_gauges[0]; i++)
         rc = metrics_add_sampled(svc->metrics, service_gauges[i].type, service_gauges[i].name,
                                  service_gauges[i].help, service_gauges[i].fn, svc);
+    /* One request per connection: no idle keep-alive connection holds up
+     * shutdown; a scrape every few seconds costs one handshake. */
+    http_options hopts = {.max_conns = 8, .request_timeout_ms = 5000, .keep_alive = 0};
     if (rc == 0)
-        rc = metrics_http_new(&svc->loop, svc->metrics, &svc->metrics_http);
+        rc = http_server_new(&svc->loop, &hopts, &svc->metrics_http);
+    if (rc == 0)
+        rc = http_server_route(svc->metrics_http, "/metrics", 0, serve_metrics, svc);
     if (rc != 0)
         return rc;
-    int port = metrics_http_listen(svc->metrics_http, listen);
+    int port = http_server_listen(svc->metrics_http, listen);
     if (port < 0) {
         log_fmt(LOG_LEVEL_ERROR, "cannot listen on %s (COMPACT_METRICS_LISTEN): %s", listen,
                 uv_strerror(port));
