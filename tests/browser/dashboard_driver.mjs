@@ -207,7 +207,10 @@ async function selectByKeyboard(p, selector, value) {
   const select = p.locator(selector);
   const options = await select.evaluate((s) => [...s.options].map((o) => o.value));
   const index = options.indexOf(value);
-  if (index < 0) throw new Error(`${selector} offers no ${JSON.stringify(value)} (it offers ${options.map((o) => JSON.stringify(o)).join(', ')})`);
+  if (index < 0) {
+    const offered = options.map((o) => JSON.stringify(o)).join(', ');
+    throw new Error(`${selector} offers no ${JSON.stringify(value)} (it offers ${offered})`);
+  }
   await select.focus();
   await p.keyboard.press('Home');
   for (let i = 0; i < index; i++) await p.keyboard.press('ArrowDown');
@@ -433,6 +436,7 @@ function domChecks() {
 // Walks the page with Tab from the top: every control that should take the
 // keyboard focus must get it, and show it (an outline or a box shadow).
 async function focusWalk(p) {
+  const scroll = await p.evaluate(() => [window.scrollX, window.scrollY]);
   const controls = await p.evaluate(() => {
     // Natively interactive elements count even when tabindex="-1" took them
     // out of the tab order (then they are reported as not reached); other
@@ -464,7 +468,8 @@ async function focusWalk(p) {
       const outline = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 1;
       const shadow = cs.boxShadow && cs.boxShadow !== 'none';
       const text = (el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40);
-      return { id: el.dataset.a11yControl || null, what: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (text ? ` "${text}"` : ''), indicator: outline || shadow };
+      const what = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (text ? ` "${text}"` : '');
+      return { id: el.dataset.a11yControl || null, what, indicator: outline || shadow };
     });
     if (!f) break;                       // focus left the page: the walk is over
     if (f.id !== null && reached.has(f.id)) break;
@@ -475,10 +480,11 @@ async function focusWalk(p) {
     const el = document.querySelector(`[data-a11y-control="${id}"]`);
     return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ` "${(el.textContent || '').trim().slice(0, 40)}"`;
   }), controls.filter((id) => !reached.has(id)));
-  await p.evaluate(() => {
+  await p.evaluate(([x, y]) => {
     for (const el of document.querySelectorAll('[data-a11y-control]')) delete el.dataset.a11yControl;
     if (document.activeElement) document.activeElement.blur();
-  });
+    window.scrollTo(x, y);              // the walk scrolled; put the page back
+  }, scroll);
   return {
     passed: missed.length === 0 && noIndicator.length === 0,
     controls: controls.length, reached_by_tab: reached.size,

@@ -35,6 +35,7 @@
   var QUIET_REFRESH_MS = 5000;      // live: other sections reload at most this often
   var RECONNECT_MS = 10000;         // live: retry after the event stream closed
   var RETRY_MS = 15000;             // a section that failed to load is tried again
+  var ANNOUNCE_MS = 60000;          // live: screen readers hear of updates at most this often
   var FIRST_YEAR = 2018;            // the Compact was signed in February 2018
 
   var PILLARS = [
@@ -82,7 +83,8 @@
     overviewStamp: '',          // asOf + eventsApplied of the overview shown
     events: null,               // the EventSource
     reconnectTimer: 0,
-    quietTimer: 0
+    quietTimer: 0,
+    announcedAt: 0
   };
 
   // ------------------------------------------------------ reading proto3 JSON
@@ -201,6 +203,12 @@
   function formatTime(rfc3339) {
     var d = parseTime(rfc3339);
     return d ? dateTimeFormat.format(d) : '–';
+  }
+
+  // A Timestamp left at zero is printed as 1970-01-01T00:00:00Z: no time.
+  function isSetTime(rfc3339) {
+    var d = parseTime(rfc3339);
+    return !!d && d.getTime() > 0;
   }
 
   function formatDate(rfc3339) {
@@ -424,10 +432,10 @@
     var applied = int64(f, 'eventsApplied');
     var reachable = field(f, 'sourcesReachable') === true;
     var parts = [];
-    if (asOf) {
+    if (isSetTime(asOf)) {
       parts.push('As of ', fig('time', 'freshness-as-of', asOf, formatTime(asOf), { datetime: asOf }));
     } else {
-      parts.push(fig('span', 'freshness-as-of', '', 'No change applied yet'));
+      parts.push(fig('span', 'freshness-as-of', asOf, 'No change applied yet'));
     }
     parts.push(', lag ', fig('span', 'freshness-lag-ms', lag, lag === '-1' ? 'none yet' : formatCount(lag)),
       lag === '-1' ? '' : ' ms');
@@ -578,7 +586,8 @@
     var complete = flag(money, 'usdComplete');
     var id = 'funding-row-' + key + '-';
     return h('tr', { 'data-label': header.chart },
-      h('th', { scope: 'row' }, h('span', { class: 'row-main' }, header.main, complete ? '' : h('span', { class: 'flag', title: 'US dollar figures incomplete' }, ' *')),
+      h('th', { scope: 'row' },
+        h('span', { class: 'row-main' }, header.main, complete ? '' : incompleteMark()),
         header.sub ? h('span', { class: 'row-sub' }, header.sub) : null),
       fig('td', id + 'projects', int64(row, 'projects'), formatCount(int64(row, 'projects')), { class: 'num' }),
       STAGES.map(function (s) {
@@ -588,6 +597,11 @@
       fig('td', id + 'funding-gap', int64(usd, 'fundingGapMinor'), formatDollars(int64(usd, 'fundingGapMinor')), { class: 'num' }),
       fig('td', id + 'delivery-rate', doubleRaw(usd, 'deliveryRate'), formatPercent(double(usd, 'deliveryRate')), { class: 'num' }),
       fig('td', id + 'usd-complete', String(complete), complete ? 'Yes' : 'No', { class: 'visually-hidden' }));
+  }
+
+  function incompleteMark() {
+    return h('span', { class: 'flag' }, h('span', { 'aria-hidden': 'true' }, ' *'),
+      h('span', { class: 'visually-hidden' }, ' (US dollar figures incomplete)'));
   }
 
   function renderFunding(dim, answer) {
@@ -771,7 +785,8 @@
       return h('tr', { id: id },
         h('td', { class: 'score-cell' },
           fig('span', id + '-score', doubleRaw(a, 'score'), score.toFixed(2), { class: 'score' }),
-          h('span', { class: 'meter', 'aria-hidden': 'true' }, h('span', { style: 'width:' + Math.round(100 * Math.min(1, Math.max(0, score))) + '%' })),
+          h('span', { class: 'meter', 'aria-hidden': 'true' },
+            h('span', { style: 'width:' + Math.round(100 * Math.min(1, Math.max(0, score))) + '%' })),
           fig('span', id + '-likely', String(isLikely), isLikely ? 'Likely duplicate' : '', { class: isLikely ? 'badge badge-warn' : '' })),
         h('td', null, projectLink(text(a, 'projectId'), text(a, 'projectTitle'))),
         h('td', null, projectLink(text(a, 'otherProjectId'), text(a, 'otherProjectTitle'))),
@@ -813,7 +828,10 @@
 
   function monitoringByGroup(byGroup) {
     var id = 'monitoring-group';
-    if (!byGroup.length) return figureBlock(id + '-figure', 'By working group', emptyNote('No indicators for these filters.'));
+    if (!byGroup.length) {
+      destroyChart(id);
+      return { node: figureBlock(id + '-figure', 'By working group', emptyNote('No indicators for these filters.')), draw: null };
+    }
     var labels = byGroup.map(function (g) { return text(g, 'label') || text(g, 'key'); });
     var chart = barChart({
       id: id, horizontal: true, stacked: true, axis: 'count', tableBelow: true, labels: labels,
@@ -827,7 +845,8 @@
       var info = groupLabel(key);
       var st = trackStatus(g);
       return h('tr', { 'data-label': labels[i] },
-        h('th', { scope: 'row' }, h('span', { class: 'row-main' }, labels[i]), info && info.title ? h('span', { class: 'row-sub' }, info.title) : null),
+        h('th', { scope: 'row' }, h('span', { class: 'row-main' }, labels[i]),
+          info && info.title ? h('span', { class: 'row-sub' }, info.title) : null),
         trackCells('monitoring-group-' + key + '-', g, true),
         h('td', null, h('span', { class: st.cls }, st.label)));
     });
@@ -835,7 +854,8 @@
       [{ text: 'Working group' }].concat(TRACK.map(function (t) { return { text: t.label, series: t.label, num: true }; }), [{ text: 'Status' }]),
       rows, 1);
     var t = tableFigure(id, table, true);
-    return { node: figureBlock(id + '-figure', 'By working group', [h('div', { class: 'figure-head' }, h('span'), t.button), chart.box, t.wrap]), draw: chart.draw };
+    var head = h('div', { class: 'figure-head' }, h('span'), t.button);
+    return { node: figureBlock(id + '-figure', 'By working group', [head, chart.box, t.wrap]), draw: chart.draw };
   }
 
   // Projects with indicators, and every project an alert names, so that the
@@ -881,10 +901,9 @@
   function renderMonitoring(m) {
     state.data.monitoring = m;
     var byGroup = monitoringByGroup(list(m, 'byGroup'));
-    var groupNode = byGroup.node || byGroup;
     replaceContent(document.getElementById('monitoring-body'), [
       monitoringTotals(msg(m, 'total')),
-      groupNode,
+      byGroup.node,
       figureBlock('monitoring-projects-figure', 'By project', h('div', { id: 'monitoring-projects' }))
     ]);
     if (byGroup.draw) byGroup.draw();
@@ -933,6 +952,7 @@
       fig('span', 'activity-months', String(months.length), formatCount(months.length)), ' months.');
     var id = 'activity';
     if (!months.length) {
+      destroyChart(id);
       replaceContent(document.getElementById('activity-body'), [summary, emptyNote('No activity recorded.')]);
       return;
     }
@@ -1170,6 +1190,7 @@
     var f = msg(o, 'freshness');
     var stamp = text(f, 'asOf') + '/' + int64(f, 'eventsApplied');
     if (stamp === state.overviewStamp) return;
+    announceUpdate(text(f, 'asOf'));
     if (sameFilter(msg(o, 'filter'))) {
       renderOverview(o);
     } else {
@@ -1180,6 +1201,15 @@
       }, function () { /* the quiet refresh will show the error */ });
     }
     scheduleQuietRefresh();
+  }
+
+  // Screen readers hear that the figures changed, but not every second.
+  function announceUpdate(asOf) {
+    var now = Date.now();
+    if (now - state.announcedAt < ANNOUNCE_MS) return;
+    state.announcedAt = now;
+    document.getElementById('live-announcer').textContent =
+      'Figures updated' + (isSetTime(asOf) ? ', as of ' + formatTime(asOf) : '') + '.';
   }
 
   // After a live change, the other sections reload too, at most every few
