@@ -594,6 +594,7 @@
         var raw = int64(usd, s.field);
         return fig('td', id + s.key, raw, formatDollars(raw), { class: 'num', 'data-series': s.label });
       }),
+      fig('td', id + 'budget', int64(usd, 'budgetMinor'), formatDollars(int64(usd, 'budgetMinor')), { class: 'num' }),
       fig('td', id + 'funding-gap', int64(usd, 'fundingGapMinor'), formatDollars(int64(usd, 'fundingGapMinor')), { class: 'num' }),
       fig('td', id + 'delivery-rate', doubleRaw(usd, 'deliveryRate'), formatPercent(double(usd, 'deliveryRate')), { class: 'num' }),
       fig('td', id + 'usd-complete', String(complete), complete ? 'Yes' : 'No', { class: 'visually-hidden' }));
@@ -631,7 +632,8 @@
     });
     var columns = [{ text: dim === 'group' ? 'Working group' : 'Pillar' }, { text: 'Projects', num: true }]
       .concat(STAGES.map(function (s) { return { text: s.label, series: s.label, num: true }; }),
-        [{ text: 'Funding gap', num: true }, { text: 'Delivery rate', num: true }, { text: 'US$ complete', cls: 'visually-hidden' }]);
+        [{ text: 'Budget', num: true }, { text: 'Funding gap', num: true }, { text: 'Delivery rate', num: true },
+          { text: 'US$ complete', cls: 'visually-hidden' }]);
     var table = dataTable(id + '-table', 'Funding ' + (dim === 'group' ? 'by working group' : 'by Strategy pillar') +
       ', US dollar equivalents (whole dollars)', columns, rows.map(function (r, i) { return fundingRow(dim, r, headers[i]); }), 100);
     var t = tableFigure(id, table, true);
