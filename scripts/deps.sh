@@ -6,7 +6,7 @@
 #   scripts/deps.sh [PURPOSE...]          install (default purpose: test)
 #   scripts/deps.sh --list PURPOSE...     print the packages, one per line
 #
-# Purposes: build, run, runtime, unit, test, bench, containers (see the list).
+# Purposes: build, run, runtime, unit, browser, test, bench, containers (see the list).
 # Runs as root, or through sudo. docker/Dockerfile calls it too, so the image
 # and a machine can never install different packages for the same purpose.
 set -euo pipefail
