@@ -19,7 +19,8 @@ const catalog_service catalog_services[] = {
     {.name = "analytics",
      .api = "compact.analytics.v1.Analytics",
      .port = 50054,
-     .metrics_port = 9454},
+     .metrics_port = 9454,
+     .http_port = 8054},
     {.name = NULL},
 };
 

@@ -13,6 +13,7 @@ typedef struct catalog_service {
     const char *api;  /* "compact.membership.v1.Membership" */
     int port;         /* default gRPC port */
     int metrics_port; /* the port scripts/run.sh gives GET /metrics */
+    int http_port;    /* default port of the service's web pages; 0: it has none */
 } catalog_service;
 
 /* The services, ending with a row whose name is NULL. */

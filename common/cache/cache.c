@@ -58,6 +58,7 @@ typedef enum cache_cmd_kind {
     CACHE_CMD_GET,   /* one GET shared by every waiter of a key */
     CACHE_CMD_WRITE, /* SET or DEL, fire and forget */
     CACHE_CMD_EVAL,  /* EVAL of a script, with one done callback */
+    CACHE_CMD_READ,  /* XREADGROUP, its entries to one read callback */
 } cache_cmd_kind;
 
 typedef struct cache_waiter {
@@ -86,7 +87,13 @@ struct cache_cmd {
     cache_cmd *flight_next;
     cache_waiter *waiters, **waiters_tail;
 
-    /* CACHE_CMD_EVAL */
+    /* CACHE_CMD_READ */
+    int block_ms;
+    cache_read_cb read_cb;
+    void *read_arg;
+
+    /* CACHE_CMD_EVAL: one of the two */
+    cache_text_cb text_cb;
     cache_done_cb done_cb;
     void *done_arg;
 };
@@ -295,10 +302,20 @@ static void cache_cmd_finish(cache *c, cache_cmd *cmd, int rc, const void *value
             free(w);
         }
         break;
+    case CACHE_CMD_READ:
+        if (rc < 0 && rc != -ECANCELED)
+            c->stats.errors++;
+        if (rc != 0) /* success ran the callback from cache_read_reply */
+            cmd->read_cb(cmd->read_arg, rc, NULL, 0);
+        break;
     case CACHE_CMD_EVAL:
         if (rc < 0 && rc != -ECANCELED)
             c->stats.errors++;
-        cmd->done_cb(cmd->done_arg, rc);
+        if (cmd->text_cb)
+            cmd->text_cb(cmd->done_arg, rc, rc == 0 ? (const char *)value : NULL,
+                         rc == 0 ? len : 0);
+        else
+            cmd->done_cb(cmd->done_arg, rc);
         break;
     case CACHE_CMD_WRITE:
         if (rc < 0 && rc != -ECANCELED)
@@ -472,7 +489,7 @@ static void cache_cmd_submit(cache *c, cache_cmd *cmd)
 {
     uint64_t now = cache_now_ms();
 
-    cmd->deadline = now + (uint64_t)c->timeout_ms;
+    cmd->deadline = now + (uint64_t)c->timeout_ms + (uint64_t)cmd->block_ms;
     if (c->delay_ms <= 0 || c->closing) {
         cache_cmd_send(c, cmd);
         return;
@@ -489,6 +506,101 @@ static void cache_cmd_submit(cache *c, cache_cmd *cmd)
 static int cache_reply_is_error(const redisReply *r)
 {
     return r && r->type == REDIS_REPLY_ERROR;
+}
+
+/* The entries of one stream in an XREADGROUP reply, into `out` (arrays
+ * malloc'd: *fields holds every entry's fields). Returns 0 or -EIO for a
+ * reply of another shape. */
+static int cache_read_stream(const redisReply *s, cache_stream_batch *out, cache_entry **entries,
+                             cache_field **fields)
+{
+    const redisReply *list;
+    size_t nfields = 0, at = 0;
+
+    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
+        s->element[0]->type != REDIS_REPLY_STRING || s->element[1]->type != REDIS_REPLY_ARRAY)
+        return -EIO;
+    list = s->element[1];
+    for (size_t i = 0; i < list->elements; i++) {
+        const redisReply *e = list->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING ||
+            (e->element[1]->type != REDIS_REPLY_ARRAY && e->element[1]->type != REDIS_REPLY_NIL))
+            return -EIO;
+        nfields += e->element[1]->type == REDIS_REPLY_ARRAY ? e->element[1]->elements / 2 : 0;
+    }
+    *entries = cache_xalloc((list->elements ? list->elements : 1) * sizeof(**entries));
+    *fields = cache_xalloc((nfields ? nfields : 1) * sizeof(**fields));
+    for (size_t i = 0; i < list->elements; i++) {
+        const redisReply *e = list->element[i], *kv = e->element[1];
+        cache_entry *ce = &(*entries)[i];
+        ce->id = e->element[0]->str;
+        ce->fields = *fields + at;
+        ce->nfields = 0;
+        for (size_t k = 0; kv->type == REDIS_REPLY_ARRAY && k + 1 < kv->elements; k += 2) {
+            (*fields)[at++] = (cache_field){kv->element[k]->str, kv->element[k + 1]->str,
+                                            kv->element[k + 1]->len};
+            ce->nfields++;
+        }
+    }
+    *out = (cache_stream_batch){s->element[0]->str, *entries, list->elements};
+    return 0;
+}
+
+/* XREADGROUP's reply: nil (nothing new within the block time) or one array
+ * per stream; handed to the read callback, valid during it. */
+static void cache_read_reply(cache *c, cache_cmd *cmd, const redisReply *r)
+{
+    size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+    cache_stream_batch *batches;
+    cache_entry **entries;
+    cache_field **fields;
+    int rc = 0;
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        cache_cmd_finish(c, cmd, r->str && strncmp(r->str, "NOGROUP", 7) == 0 ? -ENOENT : -EIO,
+                         NULL, 0);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY && r->type != REDIS_REPLY_NIL) {
+        cache_cmd_finish(c, cmd, -EIO, NULL, 0);
+        return;
+    }
+    batches = cache_xalloc((n ? n : 1) * sizeof(*batches));
+    entries = cache_xalloc((n ? n : 1) * sizeof(*entries));
+    fields = cache_xalloc((n ? n : 1) * sizeof(*fields));
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = cache_read_stream(r->element[i], &batches[i], &entries[i], &fields[i]);
+    if (rc == 0) {
+        cmd->read_cb(cmd->read_arg, 0, batches, n);
+        cmd->read_cb = NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(entries[i]);
+        free(fields[i]);
+    }
+    free(batches);
+    free(entries);
+    free(fields);
+    cache_cmd_finish(c, cmd, rc, NULL, 0);
+}
+
+/* A script's reply, as text for cache_eval_text: a string or status as it
+ * is, an integer in decimal, nil as "". */
+static void cache_eval_reply(cache *c, cache_cmd *cmd, const redisReply *r)
+{
+    char number[24];
+
+    if (cache_reply_is_error(r)) {
+        cache_cmd_finish(c, cmd, -EIO, NULL, 0);
+    } else if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
+        cache_cmd_finish(c, cmd, 0, r->str, r->len);
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+        int n = snprintf(number, sizeof number, "%lld", r->integer);
+        cache_cmd_finish(c, cmd, 0, number, (size_t)n);
+    } else {
+        cache_cmd_finish(c, cmd, 0, "", 0);
+    }
 }
 
 /* GETRANGE's reply: an empty string is a missing key (no entry of ours is
@@ -526,7 +638,9 @@ static void cache_on_reply(redisAsyncContext *ac, void *r, void *privdata)
         else if (cmd->kind == CACHE_CMD_GET)
             cache_get_reply(c, cmd, reply);
         else if (cmd->kind == CACHE_CMD_EVAL)
-            cache_cmd_finish(c, cmd, cache_reply_is_error(reply) ? -EIO : 0, NULL, 0);
+            cache_eval_reply(c, cmd, reply);
+        else if (cmd->kind == CACHE_CMD_READ)
+            cache_read_reply(c, cmd, reply);
         else if (part == cmd->nparts - 1)
             cache_cmd_finish(c, cmd, cache_reply_is_error(reply) ? -EIO : 0, NULL, 0);
     }
@@ -886,19 +1000,42 @@ void cache_del(cache *c, const char *const *keys, size_t n)
     cache_cmd_submit(c, cmd);
 }
 
+static void cache_eval_cmd(cache *c, cache_cmd *cmd, const char *script, const char *const *keys,
+                           size_t nkeys, const cache_arg *args, size_t nargs);
+
 void cache_eval(cache *c, const char *script, const char *const *keys, size_t nkeys,
                 const cache_arg *args, size_t nargs, cache_done_cb cb, void *arg)
+{
+    cache_cmd *cmd;
+
+    assert(c != NULL && cb != NULL);
+    cmd = cache_cmd_new(c, CACHE_CMD_EVAL);
+    cmd->done_cb = cb;
+    cmd->done_arg = arg;
+    cache_eval_cmd(c, cmd, script, keys, nkeys, args, nargs);
+}
+
+void cache_eval_text(cache *c, const char *script, const char *const *keys, size_t nkeys,
+                     const cache_arg *args, size_t nargs, cache_text_cb cb, void *arg)
+{
+    cache_cmd *cmd;
+
+    assert(c != NULL && cb != NULL);
+    cmd = cache_cmd_new(c, CACHE_CMD_EVAL);
+    cmd->text_cb = cb;
+    cmd->done_arg = arg;
+    cache_eval_cmd(c, cmd, script, keys, nkeys, args, nargs);
+}
+
+static void cache_eval_cmd(cache *c, cache_cmd *cmd, const char *script, const char *const *keys,
+                           size_t nkeys, const cache_arg *args, size_t nargs)
 {
     size_t argc = 3 + nkeys + nargs;
     const char **argv;
     size_t *lens;
     char numkeys[24];
-    cache_cmd *cmd;
 
-    assert(c != NULL && script != NULL && cb != NULL && (keys || !nkeys) && (args || !nargs));
-    cmd = cache_cmd_new(c, CACHE_CMD_EVAL);
-    cmd->done_cb = cb;
-    cmd->done_arg = arg;
+    assert(script != NULL && (keys || !nkeys) && (args || !nargs));
     if (argc > INT_MAX) {
         cache_cmd_fail_later(c, cmd, -EINVAL);
         return;
@@ -914,6 +1051,46 @@ void cache_eval(cache *c, const char *script, const char *const *keys, size_t nk
     for (size_t i = 0; i < nargs; i++)
         argv[3 + nkeys + i] = args[i].value, lens[3 + nkeys + i] = args[i].len;
     cache_cmd_add_part(cmd, (int)argc, argv, lens);
+    free(argv);
+    free(lens);
+    cache_cmd_submit(c, cmd);
+}
+
+void cache_group_read(cache *c, const char *group, const char *consumer, const char *const *streams,
+                      const char *const *ids, size_t nstreams, int count, int block_ms,
+                      cache_read_cb cb, void *arg)
+{
+    size_t argc = 8 + 2 * nstreams;
+    const char **argv;
+    size_t *lens;
+    char count_text[24], block_text[24];
+    cache_cmd *cmd;
+    size_t at = 0;
+
+    assert(c != NULL && group != NULL && consumer != NULL && nstreams > 0 && cb != NULL);
+    cmd = cache_cmd_new(c, CACHE_CMD_READ);
+    cmd->read_cb = cb;
+    cmd->read_arg = arg;
+    cmd->block_ms = block_ms > 0 ? block_ms : 0;
+    snprintf(count_text, sizeof count_text, "%d", count > 0 ? count : 100);
+    snprintf(block_text, sizeof block_text, "%d", cmd->block_ms);
+    argv = cache_xalloc(argc * sizeof(*argv));
+    lens = cache_xalloc(argc * sizeof(*lens));
+    const char *head[] = {"XREADGROUP", "GROUP",    group,   consumer,
+                          "COUNT",      count_text, "BLOCK", block_text};
+    for (size_t i = 0; i < 8; i++)
+        argv[at++] = head[i];
+    /* BLOCK 0 would wait for ever: without a block time, leave it out. */
+    if (cmd->block_ms == 0)
+        at -= 2;
+    argv[at++] = "STREAMS";
+    for (size_t i = 0; i < nstreams; i++)
+        argv[at++] = streams[i];
+    for (size_t i = 0; i < nstreams; i++)
+        argv[at++] = ids[i];
+    for (size_t i = 0; i < at; i++)
+        lens[i] = strlen(argv[i]);
+    cache_cmd_add_part(cmd, (int)at, argv, lens);
     free(argv);
     free(lens);
     cache_cmd_submit(c, cmd);

@@ -99,6 +99,50 @@ typedef void (*cache_done_cb)(void *arg, int rc);
 void cache_eval(cache *c, const char *script, const char *const *keys, size_t nkeys,
                 const cache_arg *args, size_t nargs, cache_done_cb cb, void *arg);
 
+/* As cache_eval, for a script whose reply matters: `cb` gets it as text (a
+ * string or status as it is, an integer in decimal, nil as ""; `text` holds
+ * `len` bytes, valid during the callback) with rc 0, or NULL with an error
+ * as above. */
+typedef void (*cache_text_cb)(void *arg, int rc, const char *text, size_t len);
+void cache_eval_text(cache *c, const char *script, const char *const *keys, size_t nkeys,
+                     const cache_arg *args, size_t nargs, cache_text_cb cb, void *arg);
+
+/* ---- reading streams in a consumer group ----------------------------------- */
+
+/* A field of a stream entry; `value` holds `len` bytes (and a NUL after). */
+typedef struct cache_field {
+    const char *name;
+    const char *value;
+    size_t len;
+} cache_field;
+
+typedef struct cache_entry {
+    const char *id; /* "1796577533604-0" */
+    const cache_field *fields;
+    size_t nfields;
+} cache_entry;
+
+/* The entries read from one stream. */
+typedef struct cache_stream_batch {
+    const char *stream;
+    const cache_entry *entries;
+    size_t n;
+} cache_stream_batch;
+
+/* rc 0: `batches[0..n)` (n 0: nothing new within the block time), valid only
+ * during the callback; -ENOENT: the group (or the stream) does not exist;
+ * or a negative errno. Runs exactly once, later. */
+typedef void (*cache_read_cb)(void *arg, int rc, const cache_stream_batch *batches, size_t n);
+
+/* XREADGROUP GROUP group consumer COUNT count [BLOCK block_ms] STREAMS
+ * streams... ids... (">" for new entries, an id for this consumer's pending
+ * ones). The command's timeout is the cache's plus `block_ms`. While it
+ * blocks, Redis answers nothing else on this connection: a consumer reads
+ * on a cache of its own, and sends its other commands between reads. */
+void cache_group_read(cache *c, const char *group, const char *consumer, const char *const *streams,
+                      const char *const *ids, size_t nstreams, int count, int block_ms,
+                      cache_read_cb cb, void *arg);
+
 /* Counters for logs and tests. */
 typedef struct cache_stats {
     uint64_t hits, misses, errors, coalesced, reconnects;

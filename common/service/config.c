@@ -59,6 +59,11 @@ static const config_setting config_settings[] = {
      .kind = CONFIG_OPT_LISTEN,
      .meaning = "host:port of the Prometheus endpoint GET /metrics (empty: off)",
      .offset = offsetof(config, metrics_listen)},
+    {.env = "COMPACT_HTTP_LISTEN",
+     .flag = "http-listen",
+     .kind = CONFIG_OPT_LISTEN,
+     .meaning = "host:port of the service's web pages and JSON API, if it has them (empty: off)",
+     .offset = offsetof(config, http_listen)},
     {.env = "COMPACT_REDIS_ADDR",
      .flag = "redis-addr",
      .kind = CONFIG_HOSTPORT,
@@ -288,6 +293,9 @@ static void config_defaults(config *cfg, const char *service)
     memset(cfg, 0, sizeof(*cfg));
     cfg->service = service;
     snprintf(cfg->listen, sizeof(cfg->listen), "0.0.0.0:%d", config_default_port(service));
+    const catalog_service *row = catalog_find(service);
+    if (row && row->http_port)
+        snprintf(cfg->http_listen, sizeof(cfg->http_listen), "0.0.0.0:%d", row->http_port);
     snprintf(cfg->redis_addr, sizeof(cfg->redis_addr), "127.0.0.1:6379");
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./data");
     cfg->log_level = LOG_LEVEL_INFO;

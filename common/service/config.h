@@ -5,6 +5,7 @@
  *
  *   COMPACT_LISTEN              --listen             host:port to serve on
  *   COMPACT_METRICS_LISTEN      --metrics-listen     host:port of GET /metrics; empty: off
+ *   COMPACT_HTTP_LISTEN         --http-listen        host:port of the web pages, if any; empty: off
  *   COMPACT_REDIS_ADDR          --redis-addr         host:port of Redis
  *   COMPACT_DATA_DIR            --data-dir           where the SQLite store lives
  *   COMPACT_LOG_LEVEL           --log-level          debug, info, warn, error
@@ -45,6 +46,7 @@ typedef struct config {
     const char *service; /* "membership" */
     char listen[CONFIG_ADDR_MAX];
     char metrics_listen[CONFIG_ADDR_MAX]; /* "" (the default): no metrics endpoint */
+    char http_listen[CONFIG_ADDR_MAX];    /* web pages (analytics' dashboard); "": none */
     char redis_addr[CONFIG_ADDR_MAX];
     char data_dir[CONFIG_PATH_MAX];
     log_level log_level;

@@ -48,6 +48,7 @@ struct service {
     cache *cache;
     outbox_relay *relay;
     metrics *metrics;          /* NULL when COMPACT_METRICS_LISTEN is empty */
+    metrics_rpc *metrics_rpc;  /* its RPC families */
     http_server *metrics_http; /* GET /metrics */
     double start_time;         /* seconds since the epoch */
     rpc_channel *peers[CONFIG_MAX_PEERS];
@@ -157,12 +158,20 @@ static void on_metrics_closed(void *arg)
     outbox_relay_close(svc->relay, on_relay_closed, svc);
 }
 
-static void on_server_done(void *arg)
+static void on_service_stopped(service *svc)
 {
-    service *svc = arg;
     if (svc->initialized && svc->def->fini)
         svc->def->fini(svc);
     http_server_close(svc->metrics_http, on_metrics_closed, svc);
+}
+
+static void on_server_done(void *arg)
+{
+    service *svc = arg;
+    if (svc->initialized && svc->def->stop)
+        svc->def->stop(svc, on_service_stopped);
+    else
+        on_service_stopped(svc);
 }
 
 static void service_stop(service *svc)
@@ -173,6 +182,8 @@ static void service_stop(service *svc)
     log_fmt(LOG_LEVEL_INFO, "stopping: %d calls in flight, grace period %d s",
             rpc_server_calls_in_flight(svc->server), svc->cfg.grace_seconds);
     health_shutdown(svc->health);
+    if (svc->initialized && svc->def->drain)
+        svc->def->drain(svc);
     uv_timer_stop(&svc->probe_timer);
     uv_signal_stop(&svc->sigterm);
     uv_signal_stop(&svc->sigint);
@@ -399,18 +410,32 @@ static void serve_metrics(void *arg, const http_request *req, http_response *res
     free(text);
 }
 
-static int start_metrics(service *svc)
+/* The registry with the runtime's families, before the init hook adds the
+ * service's own. */
+static int open_metrics(service *svc)
 {
-    const char *listen = svc->cfg.metrics_listen;
-    metrics_rpc *rpc = NULL;
-    if (listen[0] == '\0')
+    if (svc->cfg.metrics_listen[0] == '\0')
         return 0;
     int rc = metrics_new(&svc->metrics);
     if (rc == 0)
-        rc = register_methods(svc, &rpc);
+        rc = register_methods(svc, &svc->metrics_rpc);
     for (size_t i = 0; rc == 0 && i < sizeof service_gauges / sizeof service_gauges[0]; i++)
         rc = metrics_add_sampled(svc->metrics, service_gauges[i].type, service_gauges[i].name,
                                  service_gauges[i].help, service_gauges[i].fn, svc);
+    return rc;
+}
+
+metrics *service_metrics(const service *svc)
+{
+    return svc->metrics;
+}
+
+static int start_metrics(service *svc)
+{
+    const char *listen = svc->cfg.metrics_listen;
+    int rc = 0;
+    if (listen[0] == '\0')
+        return 0;
     /* One request per connection: no idle keep-alive connection holds up
      * shutdown; a scrape every few seconds costs one handshake. */
     http_options hopts = {.max_conns = 8, .request_timeout_ms = 5000, .keep_alive = 0};
@@ -426,7 +451,7 @@ static int start_metrics(service *svc)
                 uv_strerror(port));
         return port;
     }
-    rpc_server_on_call_end(svc->server, observe_call, rpc);
+    rpc_server_on_call_end(svc->server, observe_call, svc->metrics_rpc);
     char port_text[16];
     snprintf(port_text, sizeof port_text, "%d", port);
     log_msg(LOG_LEVEL_INFO, "metrics", "listen", listen, "port", port_text, "path", "/metrics",
@@ -527,6 +552,8 @@ int service_main(const service_def *def, int argc, char **argv)
     rc = open_store_and_cache(svc);
     if (rc == 0)
         rc = open_server(svc);
+    if (rc == 0)
+        rc = open_metrics(svc);
     if (rc == 0 && def->init)
         rc = def->init(svc);
     svc->initialized = rc == 0;

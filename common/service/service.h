@@ -23,6 +23,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "rpc.h"
 #include "store.h"
@@ -39,8 +40,16 @@ typedef struct service_def {
     /* After everything is open, before serving. Returns 0 or a negative errno
      * (the service then exits with 1). */
     int (*init)(service *svc);
-    /* At shutdown, after the last call ended and before peers, relay, cache
-     * and store close. May be NULL. */
+    /* At the start of shutdown, right after health went NOT_SERVING: ends
+     * the streams the service holds open (watches), so that the server need
+     * not wait the grace period for them. May be NULL. */
+    void (*drain)(service *svc);
+    /* After the last call ended: closes what the service runs on the loop
+     * (connections, servers, timers) and calls `done` once, when it is all
+     * closed; peers, the relay, the cache and the store are still open until
+     * then. May be NULL. */
+    void (*stop)(service *svc, void (*done)(service *svc));
+    /* After `stop`, before peers, relay, cache and store close. May be NULL. */
     void (*fini)(service *svc);
 } service_def;
 
@@ -54,6 +63,10 @@ cache *service_cache(const service *svc); /* never NULL; may be disconnected */
 uv_loop_t *service_loop(const service *svc);
 rpc_channel *service_peer(const service *svc, const char *name); /* NULL if not a peer */
 const char *service_name(const service *svc);
+
+/* The metrics registry, for a service's own gauges (from its init hook on);
+ * NULL when COMPACT_METRICS_LISTEN is empty. */
+metrics *service_metrics(const service *svc);
 
 /* The service's own state (an in-memory index, say), set by its init hook
  * and read by its handlers; the service frees it in its fini hook. */

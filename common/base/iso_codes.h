@@ -6,8 +6,8 @@
  * Codes are case-sensitive: upper case only, as the standards write them.
  * Pure lookups over sorted static tables; no state, any thread.
  */
-#ifndef COMPACT_PROJECTS_ISO_CODES_H
-#define COMPACT_PROJECTS_ISO_CODES_H
+#ifndef COMPACT_ISO_CODES_H
+#define COMPACT_ISO_CODES_H
 
 /* Officially assigned ISO 3166-1 alpha-2 codes. */
 #define ISO_COUNTRY_COUNT 249
