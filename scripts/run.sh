@@ -7,10 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 run_dir="$top/.run"
-services=(membership workgroups projects)   # in start order: each after its peers
+services=(membership workgroups projects analytics)   # in start order: each after its peers
 declare -A ports=([membership]=50051 [workgroups]=50052 [projects]=50053 [analytics]=50054)
 # Prometheus GET /metrics of each service (COMPACT_METRICS_LISTEN), one port each.
 declare -A metrics_ports=([membership]=9451 [workgroups]=9452 [projects]=9453 [analytics]=9454)
+# The analytics dashboard (COMPACT_HTTP_LISTEN).
+dashboard_port=8054
 redis_port=${COMPACT_REDIS_PORT:-6379}
 
 stop_all() {
@@ -61,7 +63,7 @@ for s in "${!ports[@]}"; do
   export "COMPACT_$(echo "$s" | tr a-z A-Z)_ADDR=127.0.0.1:${ports[$s]}"
 done
 for s in "${services[@]}"; do
-  COMPACT_LISTEN="127.0.0.1:${ports[$s]}" \
+  COMPACT_LISTEN="127.0.0.1:${ports[$s]}" COMPACT_HTTP_LISTEN="127.0.0.1:$dashboard_port" \
     COMPACT_METRICS_LISTEN="127.0.0.1:${metrics_ports[$s]}" nohup "build/compact-$s" \
     >>"$run_dir/logs/$s.log" 2>&1 &
   echo $! >"$run_dir/$s.pid"
@@ -82,4 +84,6 @@ for s in "${services[@]}"; do
     "$s" "${ports[$s]}" "${metrics_ports[$s]}" "$s"
 done
 printf '  %-12s redis://127.0.0.1:%s\n' redis "$redis_port"
+echo
+echo "Dashboard: http://127.0.0.1:$dashboard_port/"
 echo "Try: build/compactctl entities list     Stop: scripts/run.sh stop"

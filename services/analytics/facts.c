@@ -1,0 +1,645 @@
+/* facts.c: the facts of entities, groups and projects, and the figures they
+ * add up to (see facts.h). */
+#include "facts.h"
+
+#include "compact/analytics/v1/analytics.pb-c.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef Compact__Projects__V1__Project Project;
+typedef Compact__Projects__V1__Transaction Transaction;
+
+#define PTYPE(x) COMPACT__PROJECTS__V1__TRANSACTION_TYPE__TRANSACTION_TYPE_##x
+#define ROLE(x) COMPACT__ANALYTICS__V1__ROLE__ROLE_##x
+
+/* ---- money ------------------------------------------------------------------ */
+
+static int stages_empty(const stage_sums *s)
+{
+    for (int k = 0; k < STAGES; k++) {
+        if (s->v[k] != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The slot of `currency` in `m`, added (zero) if missing; NULL on ENOMEM. */
+static currency_sums *money_slot(money_sum *m, const char *currency)
+{
+    size_t at = 0;
+    currency_sums *grown;
+
+    while (at < m->n && strcmp(m->cur[at].currency, currency) < 0)
+        at++;
+    if (at < m->n && strcmp(m->cur[at].currency, currency) == 0)
+        return &m->cur[at];
+    if ((grown = realloc(m->cur, (m->n + 1) * sizeof *grown)) == NULL)
+        return NULL;
+    m->cur = grown;
+    memmove(&m->cur[at + 1], &m->cur[at], (m->n - at) * sizeof *m->cur);
+    memset(&m->cur[at], 0, sizeof m->cur[at]);
+    snprintf(m->cur[at].currency, sizeof m->cur[at].currency, "%s", currency);
+    m->n++;
+    return &m->cur[at];
+}
+
+/* Drops the currencies whose sums came back to zero. */
+static void money_prune(money_sum *m)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < m->n; i++) {
+        if (!stages_empty(&m->cur[i].s))
+            m->cur[kept++] = m->cur[i];
+    }
+    m->n = kept;
+}
+
+int money_add(money_sum *dst, const money_sum *src, int sign)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        currency_sums *slot = money_slot(dst, src->cur[i].currency);
+        if (slot == NULL)
+            return -ENOMEM;
+        for (int k = 0; k < STAGES; k++)
+            slot->s.v[k] += sign * src->cur[i].s.v[k];
+    }
+    for (int k = 0; k < STAGES; k++)
+        dst->usd.v[k] += sign * src->usd.v[k];
+    dst->unconverted += sign * src->unconverted;
+    if (sign < 0)
+        money_prune(dst);
+    return 0;
+}
+
+void money_clear(money_sum *m)
+{
+    free(m->cur);
+    memset(m, 0, sizeof *m);
+}
+
+/* Adds `amount` of `currency` at `stage`, dated `date`, with its equivalent. */
+static int money_put(money_sum *m, const rates *r, const char *currency, const char *date,
+                     int stage, int64_t amount)
+{
+    currency_sums *slot = money_slot(m, currency);
+    int64_t usd;
+
+    if (slot == NULL)
+        return -ENOMEM;
+    slot->s.v[stage] += amount;
+    if (rates_to_usd(r, currency, date, amount, &usd) == 0)
+        m->usd.v[stage] += usd;
+    else
+        m->unconverted++;
+    return 0;
+}
+
+/* ---- entities and groups ---------------------------------------------------- */
+
+int entity_facts_of(const Compact__Membership__V1__Entity *e, entity_facts *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", e->id);
+    snprintf(out->acronym, sizeof out->acronym, "%s", e->acronym);
+    out->kind = (int)e->kind;
+    out->active = e->status != COMPACT__MEMBERSHIP__V1__ENTITY_STATUS__ENTITY_STATUS_WITHDRAWN;
+    return 0;
+}
+
+static void group_add_member(group_facts *f, const char *entity_id, int role)
+{
+    member_facts *m = &f->members[f->n_members++];
+    snprintf(m->entity_id, sizeof m->entity_id, "%s", entity_id);
+    m->role = role;
+}
+
+int group_facts_of(const Compact__Workgroups__V1__WorkingGroup *g, group_facts *out)
+{
+    const Compact__Workgroups__V1__Leadership *l = g->leadership;
+    size_t n = g->n_members + (l ? 1 + l->n_vice_chair_entity_ids : 0);
+
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", g->id);
+    snprintf(out->code, sizeof out->code, "%s", g->code);
+    out->open = g->status != COMPACT__WORKGROUPS__V1__GROUP_STATUS__GROUP_STATUS_CLOSED;
+    for (size_t i = 0; i < g->n_pillars; i++) {
+        if (g->pillars[i] > 0 && g->pillars[i] < FACTS_PILLARS)
+            out->pillars |= 1 << g->pillars[i];
+    }
+    out->title = strdup(g->title);
+    out->members = calloc(n ? n : 1, sizeof *out->members);
+    if (out->title == NULL || out->members == NULL) {
+        group_facts_clear(out);
+        return -ENOMEM;
+    }
+    if (l && l->chair_entity_id[0])
+        group_add_member(out, l->chair_entity_id, ROLE(CHAIR));
+    for (size_t i = 0; l && i < l->n_vice_chair_entity_ids; i++)
+        group_add_member(out, l->vice_chair_entity_ids[i], ROLE(VICE_CHAIR));
+    for (size_t i = 0; i < g->n_members; i++)
+        group_add_member(out, g->members[i]->entity_id,
+                         g->members[i]->role ==
+                                 COMPACT__WORKGROUPS__V1__MEMBER_ROLE__MEMBER_ROLE_OBSERVER
+                             ? ROLE(OBSERVER)
+                             : ROLE(MEMBER));
+    return 0;
+}
+
+void group_facts_clear(group_facts *f)
+{
+    free(f->title);
+    free(f->members);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- projects ----------------------------------------------------------------- */
+
+/* The stage of a transaction type, or -1 for a type no stage counts. */
+static int stage_of(int type)
+{
+    switch (type) {
+    case PTYPE(INCOMING_PLEDGE):
+        return STAGE_PLEDGED;
+    case PTYPE(INCOMING_COMMITMENT):
+        return STAGE_COMMITTED;
+    case PTYPE(INCOMING_FUNDS):
+        return STAGE_RECEIVED;
+    case PTYPE(DISBURSEMENT):
+        return STAGE_DISBURSED;
+    case PTYPE(EXPENDITURE):
+        return STAGE_SPENT;
+    default:
+        return -1;
+    }
+}
+
+static int year_of(const char *date, int dflt)
+{
+    int y;
+    return date && sscanf(date, "%4d", &y) == 1 ? y : dflt;
+}
+
+static money_sum *year_slot(project_facts *f, int year)
+{
+    year_money *grown;
+
+    for (size_t i = 0; i < f->n_years; i++) {
+        if (f->years[i].year == year)
+            return &f->years[i].money;
+    }
+    if ((grown = realloc(f->years, (f->n_years + 1) * sizeof *grown)) == NULL)
+        return NULL;
+    f->years = grown;
+    memset(&f->years[f->n_years], 0, sizeof f->years[0]);
+    f->years[f->n_years].year = year;
+    return &f->years[f->n_years++].money;
+}
+
+/* The donor of a transaction, as a key: its entity id, or "name:<text>". */
+static void donor_key(const Transaction *t, char *buf, size_t size)
+{
+    if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID)
+        snprintf(buf, size, "%s", t->provider_entity_id);
+    else if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME)
+        snprintf(buf, size, "name:%s", t->provider_name);
+    else
+        snprintf(buf, size, "unknown");
+}
+
+/* The index of donor `key` in f->donor_keys, added if new; -1 on ENOMEM. */
+static int donor_index(project_facts *f, const char *key)
+{
+    char(*grown)[FACTS_KEY_SIZE];
+
+    for (size_t i = 0; i < f->n_donor_keys; i++) {
+        if (strcmp(f->donor_keys[i], key) == 0)
+            return (int)i;
+    }
+    if (f->n_donor_keys >= 65535 ||
+        (grown = realloc(f->donor_keys, (f->n_donor_keys + 1) * sizeof *grown)) == NULL)
+        return -1;
+    f->donor_keys = grown;
+    snprintf(f->donor_keys[f->n_donor_keys], sizeof *grown, "%s", key);
+    return (int)f->n_donor_keys++;
+}
+
+/* The transactions of `p` that count in a stage, into f->tx. */
+static int keep_transactions(project_facts *f, const Project *p)
+{
+    char key[FACTS_KEY_SIZE];
+
+    if ((f->tx = calloc(p->n_transactions ? p->n_transactions : 1, sizeof *f->tx)) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->n_transactions; i++) {
+        const Transaction *t = p->transactions[i];
+        int stage = stage_of(t->type), donor;
+        fact_tx *x = &f->tx[f->n_tx];
+        if (stage < 0 || t->value == NULL)
+            continue;
+        donor_key(t, key, sizeof key);
+        if ((donor = donor_index(f, key)) < 0)
+            return -ENOMEM;
+        snprintf(x->currency, sizeof x->currency, "%s", t->value->currency);
+        snprintf(x->date, sizeof x->date, "%s", t->date);
+        x->stage = (signed char)stage;
+        x->catalytic = stage == STAGE_COMMITTED && t->catalytic;
+        x->donor = (unsigned short)donor;
+        x->amount = t->value->amount_minor;
+        f->n_tx++;
+    }
+    return 0;
+}
+
+static money_sum *donor_slot(project_facts *f, unsigned short donor, int year)
+{
+    donor_money *grown;
+    char full[FACTS_KEY_SIZE];
+
+    /* one row per donor and year: a year filter keeps only its own */
+    snprintf(full, sizeof full, "%.38s|%04d", f->donor_keys[donor], year);
+    for (size_t i = 0; i < f->n_donors; i++) {
+        if (strcmp(f->donors[i].key, full) == 0)
+            return &f->donors[i].money;
+    }
+    if ((grown = realloc(f->donors, (f->n_donors + 1) * sizeof *grown)) == NULL)
+        return NULL;
+    f->donors = grown;
+    memset(&f->donors[f->n_donors], 0, sizeof f->donors[0]);
+    snprintf(f->donors[f->n_donors].key, sizeof f->donors[0].key, "%s", full);
+    return &f->donors[f->n_donors++].money;
+}
+
+/* One transaction into the project's money, its year's and its donor's. */
+static int add_transaction(project_facts *f, const rates *r, const fact_tx *x)
+{
+    int year = year_of(x->date, 0), rc = 0;
+    money_sum *targets[3];
+
+    targets[0] = &f->money;
+    targets[1] = year_slot(f, year);
+    targets[2] = donor_slot(f, x->donor, year);
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        if (targets[i] == NULL)
+            return -ENOMEM;
+        rc = money_put(targets[i], r, x->currency, x->date, x->stage, x->amount);
+        if (rc == 0 && x->catalytic)
+            rc = money_put(targets[i], r, x->currency, x->date, STAGE_CATALYTIC, x->amount);
+    }
+    return rc;
+}
+
+static void money_of_project_clear(project_facts *f)
+{
+    money_clear(&f->money);
+    for (size_t i = 0; i < f->n_years; i++)
+        money_clear(&f->years[i].money);
+    free(f->years);
+    for (size_t i = 0; i < f->n_donors; i++)
+        money_clear(&f->donors[i].money);
+    free(f->donors);
+    f->years = NULL;
+    f->donors = NULL;
+    f->n_years = f->n_donors = 0;
+}
+
+int project_facts_reconvert(project_facts *f, const rates *r)
+{
+    int rc = 0;
+
+    money_of_project_clear(f);
+    for (size_t i = 0; rc == 0 && i < f->n_tx; i++)
+        rc = add_transaction(f, r, &f->tx[i]);
+    if (rc == 0 && f->budget_currency[0]) {
+        money_sum *y = year_slot(f, f->start_year);
+        rc = money_put(&f->money, r, f->budget_currency, f->start_date, STAGE_BUDGET, f->budget);
+        if (rc == 0)
+            rc = y ? money_put(y, r, f->budget_currency, f->start_date, STAGE_BUDGET, f->budget)
+                   : -ENOMEM;
+    }
+    if (rc != 0)
+        money_of_project_clear(f);
+    return rc;
+}
+
+static int copy_keys(char (**dst)[FACTS_KEY_SIZE], size_t *n, char *const *src, size_t count)
+{
+    if ((*dst = calloc(count ? count : 1, sizeof **dst)) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < count; i++)
+        snprintf((*dst)[i], sizeof **dst, "%s", src[i]);
+    *n = count;
+    return 0;
+}
+
+static int add_participants(project_facts *f, const Project *p)
+{
+    f->entities = calloc(p->n_participants ? p->n_participants : 1, sizeof *f->entities);
+    f->partners = calloc(p->n_participants ? p->n_participants : 1, sizeof *f->partners);
+    if (f->entities == NULL || f->partners == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->n_participants; i++) {
+        const Compact__Projects__V1__Participant *pt = p->participants[i];
+        snprintf(f->entities[f->n_entities++], sizeof *f->entities, "%s", pt->entity_id);
+        if (pt->role == COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_ACCOUNTABLE ||
+            pt->role == COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_IMPLEMENTING)
+            snprintf(f->partners[f->n_partners++], sizeof *f->partners, "%s", pt->entity_id);
+    }
+    return 0;
+}
+
+static void count_indicators(project_facts *f, const Project *p)
+{
+    for (size_t r = 0; r < p->n_results; r++) {
+        for (size_t i = 0; i < p->results[r]->n_indicators; i++) {
+            switch (p->results[r]->indicators[i]->state) {
+            case COMPACT__PROJECTS__V1__INDICATOR_STATE__INDICATOR_STATE_ON_TRACK:
+                f->on_track++;
+                break;
+            case COMPACT__PROJECTS__V1__INDICATOR_STATE__INDICATOR_STATE_OFF_TRACK:
+                f->off_track++;
+                break;
+            default:
+                f->no_data++;
+                break;
+            }
+        }
+    }
+}
+
+int project_facts_of(const Project *p, const rates *r, project_facts *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", p->id);
+    out->status = (int)p->status >= 0 && p->status < FACTS_STATUSES ? (int)p->status : 0;
+    out->start_year = year_of(p->start_date, 0);
+    out->end_year = year_of(p->end_date, 9999);
+    for (size_t i = 0; i < p->n_pillars; i++) {
+        if (p->pillars[i] > 0 && p->pillars[i] < FACTS_PILLARS)
+            out->pillars |= 1 << p->pillars[i];
+    }
+    count_indicators(out, p);
+    rc = (out->title = strdup(p->title)) ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = copy_keys(&out->groups, &out->n_groups, p->working_group_ids, p->n_working_group_ids);
+    if (rc == 0 && (out->countries = calloc(p->n_recipient_countries + 1, 3)) == NULL)
+        rc = -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < p->n_recipient_countries; i++)
+        snprintf(out->countries[out->n_countries++], 3, "%s", p->recipient_countries[i]);
+    if (rc == 0)
+        rc = add_participants(out, p);
+    if (rc == 0)
+        rc = keep_transactions(out, p);
+    if (rc == 0 && p->budget && p->budget->currency[0]) {
+        snprintf(out->budget_currency, sizeof out->budget_currency, "%s", p->budget->currency);
+        out->budget = p->budget->amount_minor;
+    }
+    snprintf(out->start_date, sizeof out->start_date, "%s", p->start_date);
+    if (rc == 0)
+        rc = project_facts_reconvert(out, r);
+    if (rc != 0)
+        project_facts_clear(out);
+    return rc;
+}
+
+void project_facts_clear(project_facts *f)
+{
+    free(f->title);
+    free(f->groups);
+    free(f->countries);
+    free(f->partners);
+    free(f->entities);
+    free(f->tx);
+    free(f->donor_keys);
+    money_of_project_clear(f);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- figures ------------------------------------------------------------------- */
+
+int facts_filter_keeps(const facts_filter *f, const project_facts *p)
+{
+    int group = !f->group_id || !f->group_id[0];
+
+    for (size_t i = 0; !group && i < p->n_groups; i++)
+        group = strcmp(p->groups[i], f->group_id) == 0;
+    return group && (f->pillar == 0 || (p->pillars & (1 << f->pillar))) &&
+           (f->year == 0 || (p->start_year <= f->year && f->year <= p->end_year));
+}
+
+static fig_row *rows_slot(fig_rows *rows, const char *key)
+{
+    size_t lo = 0, hi = rows->n;
+    fig_row *grown;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(rows->v[mid].key, key);
+        if (c == 0)
+            return &rows->v[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if ((grown = realloc(rows->v, (rows->n + 1) * sizeof *grown)) == NULL)
+        return NULL;
+    rows->v = grown;
+    memmove(&rows->v[lo + 1], &rows->v[lo], (rows->n - lo) * sizeof *rows->v);
+    memset(&rows->v[lo], 0, sizeof rows->v[lo]);
+    snprintf(rows->v[lo].key, sizeof rows->v[lo].key, "%s", key);
+    rows->n++;
+    return &rows->v[lo];
+}
+
+const fig_row *fig_rows_find(const fig_rows *rows, const char *key)
+{
+    for (size_t i = 0; i < rows->n; i++) {
+        if (strcmp(rows->v[i].key, key) == 0)
+            return &rows->v[i];
+    }
+    return NULL;
+}
+
+static int row_is_empty(const fig_row *r)
+{
+    return r->projects == 0 && r->money.n == 0 && stages_empty(&r->money.usd) &&
+           r->money.unconverted == 0 && r->on_track == 0 && r->off_track == 0 && r->no_data == 0;
+}
+
+/* Drops the rows that came back to nothing. */
+static void rows_prune(fig_rows *rows)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < rows->n; i++) {
+        if (row_is_empty(&rows->v[i]))
+            money_clear(&rows->v[i].money);
+        else
+            rows->v[kept++] = rows->v[i];
+    }
+    rows->n = kept;
+}
+
+/* Adds sign * (one project, `m`, the project's indicators) to `r`. */
+static int row_add(fig_row *r, const project_facts *p, const money_sum *m, int sign,
+                   int count_project)
+{
+    if (r == NULL)
+        return -ENOMEM;
+    if (count_project) {
+        r->projects += sign;
+        r->on_track += sign * p->on_track;
+        r->off_track += sign * p->off_track;
+        r->no_data += sign * p->no_data;
+    }
+    return m ? money_add(&r->money, m, sign) : 0;
+}
+
+static cover_cell *cover_slot(figures *fig, const char *country, int pillar)
+{
+    size_t at = 0;
+    cover_cell *grown;
+
+    while (at < fig->n_cover &&
+           (strcmp(fig->cover[at].country, country) < 0 ||
+            (strcmp(fig->cover[at].country, country) == 0 && fig->cover[at].pillar < pillar)))
+        at++;
+    if (at < fig->n_cover && strcmp(fig->cover[at].country, country) == 0 &&
+        fig->cover[at].pillar == pillar)
+        return &fig->cover[at];
+    if ((grown = realloc(fig->cover, (fig->n_cover + 1) * sizeof *grown)) == NULL)
+        return NULL;
+    fig->cover = grown;
+    memmove(&fig->cover[at + 1], &fig->cover[at], (fig->n_cover - at) * sizeof *fig->cover);
+    memset(&fig->cover[at], 0, sizeof fig->cover[at]);
+    snprintf(fig->cover[at].country, sizeof fig->cover[at].country, "%s", country);
+    fig->cover[at].pillar = pillar;
+    fig->n_cover++;
+    return &fig->cover[at];
+}
+
+static int add_coverage(figures *fig, const project_facts *p, const money_sum *m, int sign)
+{
+    size_t n = p->n_countries ? p->n_countries : 1;
+
+    for (size_t c = 0; c < n; c++) {
+        for (int k = 1; k < FACTS_PILLARS; k++) {
+            cover_cell *cell;
+            if (!(p->pillars & (1 << k)))
+                continue;
+            if ((cell = cover_slot(fig, p->n_countries ? p->countries[c] : "", k)) == NULL)
+                return -ENOMEM;
+            cell->projects += sign;
+            cell->committed_usd += sign * m->usd.v[STAGE_COMMITTED];
+        }
+    }
+    if (sign < 0) { /* drop the cells that came back to nothing */
+        size_t kept = 0;
+        for (size_t i = 0; i < fig->n_cover; i++) {
+            if (fig->cover[i].projects != 0 || fig->cover[i].committed_usd != 0)
+                fig->cover[kept++] = fig->cover[i];
+        }
+        fig->n_cover = kept;
+    }
+    return 0;
+}
+
+/* The year rows and donor rows of `p` (only the year of `f`, with one). */
+static int add_years_and_donors(figures *fig, const project_facts *p, const facts_filter *f,
+                                int sign)
+{
+    char key[16];
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < p->n_years; i++) {
+        if (f->year && p->years[i].year != f->year)
+            continue;
+        snprintf(key, sizeof key, "%04d", p->years[i].year);
+        rc = row_add(rows_slot(&fig->by_year, key), p, &p->years[i].money, sign, 1);
+    }
+    for (size_t i = 0; rc == 0 && i < p->n_donors; i++) {
+        const char *bar = strrchr(p->donors[i].key, '|');
+        char donor[FACTS_KEY_SIZE];
+        if (f->year && atoi(bar + 1) != f->year)
+            continue;
+        snprintf(donor, sizeof donor, "%.*s", (int)(bar - p->donors[i].key), p->donors[i].key);
+        rc = row_add(rows_slot(&fig->by_donor, donor), p, &p->donors[i].money, sign, 0);
+    }
+    return rc;
+}
+
+/* The money of `p` a question counts: all of it, or one year's. */
+static const money_sum *money_of(const project_facts *p, const facts_filter *f)
+{
+    static const money_sum none;
+
+    if (f->year == 0)
+        return &p->money;
+    for (size_t i = 0; i < p->n_years; i++) {
+        if (p->years[i].year == f->year)
+            return &p->years[i].money;
+    }
+    return &none;
+}
+
+int figures_add_project(figures *fig, const project_facts *p, const facts_filter *f, int sign)
+{
+    const money_sum *m = money_of(p, f);
+    int rc;
+
+    fig->projects += sign;
+    fig->by_status[p->status] += sign;
+    fig->on_track += sign * p->on_track;
+    fig->off_track += sign * p->off_track;
+    fig->no_data += sign * p->no_data;
+    rc = money_add(&fig->money, m, sign);
+    for (size_t i = 0; rc == 0 && i < p->n_groups; i++)
+        rc = row_add(rows_slot(&fig->by_group, p->groups[i]), p, m, sign, 1);
+    for (int k = 1; rc == 0 && k < FACTS_PILLARS; k++) {
+        if (p->pillars & (1 << k))
+            rc = row_add(&fig->by_pillar[k], p, m, sign, 1);
+    }
+    for (size_t i = 0; rc == 0 && i < p->n_entities; i++)
+        rc = row_add(rows_slot(&fig->by_entity, p->entities[i]), p, NULL, sign, 1);
+    for (size_t i = 0; rc == 0 && i < p->n_partners; i++)
+        rc = row_add(rows_slot(&fig->by_entity, p->partners[i]), p, m, sign, 0);
+    if (rc == 0)
+        rc = add_years_and_donors(fig, p, f, sign);
+    if (rc == 0)
+        rc = add_coverage(fig, p, m, sign);
+    if (sign < 0) {
+        rows_prune(&fig->by_group);
+        rows_prune(&fig->by_entity);
+        rows_prune(&fig->by_donor);
+        rows_prune(&fig->by_year);
+    }
+    return rc;
+}
+
+static void rows_clear(fig_rows *rows)
+{
+    for (size_t i = 0; i < rows->n; i++)
+        money_clear(&rows->v[i].money);
+    free(rows->v);
+    rows->v = NULL;
+    rows->n = 0;
+}
+
+void figures_clear(figures *fig)
+{
+    money_clear(&fig->money);
+    rows_clear(&fig->by_group);
+    rows_clear(&fig->by_entity);
+    rows_clear(&fig->by_donor);
+    rows_clear(&fig->by_year);
+    for (int k = 0; k < FACTS_PILLARS; k++)
+        money_clear(&fig->by_pillar[k].money);
+    free(fig->cover);
+    memset(fig, 0, sizeof *fig);
+}

@@ -1,0 +1,221 @@
+/* facts.h: what analytics keeps of each entity, working group and project,
+ * and the figures they add up to.
+ *
+ * Design
+ * ------
+ * Events carry the whole aggregate after each change. For every aggregate
+ * analytics keeps its facts: the few things the figures need, in compact
+ * form (a project's money per stage, per currency, per year and per donor,
+ * with its US dollar equivalent; its groups, pillars, countries, partners
+ * and indicator states). The figures (struct figures) are sums over the
+ * facts, and a project's contribution to them is one function,
+ * figures_add_project(), with a sign:
+ *
+ *   - the service's standing figures are kept up to date event by event:
+ *     the project's old facts are added with sign -1, its new facts with +1;
+ *   - a question with a filter (a year, a group, a pillar) adds, with +1,
+ *     the facts of every project the filter keeps into fresh figures.
+ *
+ * So the same code answers both, and the standing figures are never
+ * recomputed for a request. Money is integer minor units per currency, and
+ * US dollar cents for the equivalent (rates.h); sums of int64 never overflow
+ * within the limits the projects service keeps (10^14 minor units an amount).
+ *
+ * Pure functions on memory; no I/O, no threads.
+ */
+#ifndef COMPACT_ANALYTICS_FACTS_H
+#define COMPACT_ANALYTICS_FACTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compact/membership/v1/membership.pb-c.h"
+#include "compact/projects/v1/projects.pb-c.h"
+#include "compact/workgroups/v1/workgroups.pb-c.h"
+#include "rates.h"
+
+/* The funding stages, in the order of compact.analytics.v1.Stages. */
+enum stage {
+    STAGE_PLEDGED,
+    STAGE_COMMITTED,
+    STAGE_RECEIVED,
+    STAGE_DISBURSED,
+    STAGE_SPENT,
+    STAGE_CATALYTIC,
+    STAGE_BUDGET,
+    STAGES
+};
+
+#define FACTS_PILLARS 5  /* StrategyPillar values 1..4; 0 unused */
+#define FACTS_STATUSES 7 /* ActivityStatus values 0..6 */
+#define FACTS_KEY_SIZE 48
+
+typedef struct stage_sums {
+    int64_t v[STAGES];
+} stage_sums;
+
+typedef struct currency_sums {
+    char currency[4];
+    stage_sums s;
+} currency_sums;
+
+/* Money in any number of currencies, with its US dollar equivalent. */
+typedef struct money_sum {
+    currency_sums *cur; /* sorted by currency */
+    size_t n;
+    stage_sums usd;
+    int64_t unconverted; /* amounts with no rate: the equivalent is short of them */
+} money_sum;
+
+/* A row of a breakdown or a tally: a key, what counts under it. */
+typedef struct fig_row {
+    char key[FACTS_KEY_SIZE];
+    int64_t projects;
+    money_sum money;
+    int64_t on_track, off_track, no_data; /* indicators */
+} fig_row;
+
+/* Rows by key, sorted. */
+typedef struct fig_rows {
+    fig_row *v;
+    size_t n;
+} fig_rows;
+
+typedef struct cover_cell {
+    char country[3]; /* "" for a global project */
+    int pillar;
+    int64_t projects;
+    int64_t committed_usd;
+} cover_cell;
+
+/* The figures over a set of projects. Zero-initialised is empty. */
+typedef struct figures {
+    int64_t projects;
+    int64_t by_status[FACTS_STATUSES];
+    money_sum money;
+    fig_rows by_group, by_entity, by_donor, by_year;
+    fig_row by_pillar[FACTS_PILLARS];
+    cover_cell *cover; /* sorted by country, then pillar */
+    size_t n_cover;
+    int64_t on_track, off_track, no_data;
+} figures;
+
+/* ---- the facts of one aggregate -------------------------------------------- */
+
+typedef struct entity_facts {
+    char id[FACTS_KEY_SIZE];
+    uint64_t seq;
+    char acronym[64];
+    int kind;   /* compact.membership.v1.EntityKind */
+    int active; /* not withdrawn */
+} entity_facts;
+
+typedef struct member_facts {
+    char entity_id[FACTS_KEY_SIZE];
+    int role; /* compact.analytics.v1.Role */
+} member_facts;
+
+typedef struct group_facts {
+    char id[FACTS_KEY_SIZE];
+    uint64_t seq;
+    char code[24];
+    char *title;
+    int open;
+    int pillars;           /* a bit per pillar */
+    member_facts *members; /* chair, vice-chairs, members and observers */
+    size_t n_members;
+} group_facts;
+
+typedef struct year_money {
+    int year;
+    money_sum money;
+} year_money;
+
+typedef struct donor_money {
+    char key[FACTS_KEY_SIZE]; /* an entity id, an org ref, or a name */
+    money_sum money;
+} donor_money;
+
+/* A transaction as the figures need it: enough to convert it again when a
+ * rate changes (project_facts_reconvert). */
+typedef struct fact_tx {
+    char currency[4];
+    char date[11];
+    signed char stage;     /* enum stage */
+    signed char catalytic; /* also counts as catalytic */
+    unsigned short donor;  /* index into donor_keys */
+    int64_t amount;
+} fact_tx;
+
+typedef struct project_facts {
+    char id[FACTS_KEY_SIZE];
+    uint64_t seq; /* the aggregate sequence of the state these came from */
+    char *title;
+    int status;
+    int start_year, end_year; /* end 9999 while open-ended */
+    char (*groups)[FACTS_KEY_SIZE];
+    size_t n_groups;
+    int pillars; /* a bit per pillar */
+    char (*countries)[3];
+    size_t n_countries;
+    char (*partners)[FACTS_KEY_SIZE]; /* accountable and implementing entities */
+    size_t n_partners;
+    char (*entities)[FACTS_KEY_SIZE]; /* every participant */
+    size_t n_entities;
+    fact_tx *tx; /* the transactions that count in a stage */
+    size_t n_tx;
+    char (*donor_keys)[FACTS_KEY_SIZE]; /* an entity id, or "name:<text>" */
+    size_t n_donor_keys;
+    char budget_currency[4];
+    int64_t budget;
+    char start_date[11];
+    money_sum money;   /* every transaction, and the budget */
+    year_money *years; /* per year of transaction (budget in the start year) */
+    size_t n_years;
+    donor_money *donors; /* per transaction provider */
+    size_t n_donors;
+    int64_t on_track, off_track, no_data;
+} project_facts;
+
+/* The facts of each kind of aggregate, from its state. Return 0 or -ENOMEM
+ * (then *out holds nothing to free). */
+int entity_facts_of(const Compact__Membership__V1__Entity *e, entity_facts *out);
+int group_facts_of(const Compact__Workgroups__V1__WorkingGroup *g, group_facts *out);
+int project_facts_of(const Compact__Projects__V1__Project *p, const rates *r, project_facts *out);
+
+/* Computes the money of `f` again from its transactions, at the rates `r`
+ * (after a rate changed). Returns 0 or -ENOMEM (the money is then empty). */
+int project_facts_reconvert(project_facts *f, const rates *r);
+
+void group_facts_clear(group_facts *f);
+void project_facts_clear(project_facts *f);
+
+/* ---- figures ------------------------------------------------------------------- */
+
+/* What a question keeps: 0 / "" for any. */
+typedef struct facts_filter {
+    int year;
+    const char *group_id;
+    int pillar;
+} facts_filter;
+
+/* 1 if the filter keeps project `p`: it names the group and the pillar and
+ * runs in the year. */
+int facts_filter_keeps(const facts_filter *f, const project_facts *p);
+
+/* Adds (sign 1) or takes away (sign -1) the contribution of `p` to `fig`;
+ * with a year in `f`, only that year's money counts (and the budget in the
+ * project's start year). Returns 0 or -ENOMEM (then `fig` may be partly
+ * changed: the caller rebuilds it). */
+int figures_add_project(figures *fig, const project_facts *p, const facts_filter *f, int sign);
+
+void figures_clear(figures *fig);
+
+/* The row of `key` in `rows`, or NULL. */
+const fig_row *fig_rows_find(const fig_rows *rows, const char *key);
+
+/* Money arithmetic, exposed for the answers and the tests: dst += sign * src. */
+int money_add(money_sum *dst, const money_sum *src, int sign);
+void money_clear(money_sum *m);
+
+#endif

@@ -1,0 +1,419 @@
+/* model.c: the figures analytics answers from (see model.h).
+ *
+ * The facts of each kind sit in an array of pointers sorted by id: a lookup
+ * is a binary search, a new aggregate a memmove of pointers (the Compact has
+ * tens of entities and groups and thousands of projects; a hash table would
+ * buy little and lose the order answers are given in).
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every facts struct starts with its id (char[FACTS_KEY_SIZE]), which is
+ * what the sorted_ids array sorts on. */
+typedef struct sorted_ids {
+    void **v;
+    size_t n, cap;
+} sorted_ids;
+
+/* A filtered view. Its filter is year, group_id and pillar (view_filter):
+ * no pointer into itself, so views may be moved. */
+typedef struct view {
+    int year, pillar;
+    char group_id[FACTS_KEY_SIZE];
+    figures fig;
+    uint64_t last_asked;
+} view;
+
+struct model {
+    rates rates;
+    sorted_ids entities, groups, projects;
+    figures all;
+    int all_broken; /* an addition failed: recompute before the next answer */
+    view views[MODEL_VIEWS_MAX];
+    size_t n_views;
+    uint64_t asked; /* a clock for choosing the least recently asked view */
+    uint64_t version;
+};
+
+/* ---- the sorted_ids ------------------------------------------------------------------ */
+
+/* The position of `id` in `ix`, or where it would go (and *found 0). */
+static size_t index_find(const sorted_ids *ix, const char *id, int *found)
+{
+    size_t lo = 0, hi = ix->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp((const char *)ix->v[mid], id);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+static void *index_get(const sorted_ids *ix, const char *id)
+{
+    int found;
+    size_t at = index_find(ix, id, &found);
+
+    return found ? ix->v[at] : NULL;
+}
+
+/* Room for one more pointer. 0 or -ENOMEM. */
+static int index_reserve(sorted_ids *ix)
+{
+    void **grown;
+    size_t cap;
+
+    if (ix->n < ix->cap)
+        return 0;
+    cap = ix->cap ? 2 * ix->cap : 64;
+    if ((grown = realloc(ix->v, cap * sizeof *grown)) == NULL)
+        return -ENOMEM;
+    ix->v = grown;
+    ix->cap = cap;
+    return 0;
+}
+
+/* Inserts `item` at `at` (room reserved). */
+static void index_insert(sorted_ids *ix, size_t at, void *item)
+{
+    memmove(&ix->v[at + 1], &ix->v[at], (ix->n - at) * sizeof *ix->v);
+    ix->v[at] = item;
+    ix->n++;
+}
+
+/* ---- life ------------------------------------------------------------------------ */
+
+int model_new(model **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? 0 : -ENOMEM;
+}
+
+int model_new_like(const model *m, model **out)
+{
+    int rc = model_new(out);
+
+    for (size_t i = 0; rc == 0 && i < m->rates.n; i++) {
+        const rate *r = &m->rates.v[i];
+        rc = rates_put(&(*out)->rates, r->currency, r->valid_from, r->usd_micros);
+    }
+    if (rc != 0) {
+        model_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static void views_clear(model *m)
+{
+    for (size_t i = 0; i < m->n_views; i++)
+        figures_clear(&m->views[i].fig);
+    m->n_views = 0;
+}
+
+void model_free(model *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->entities.n; i++)
+        free(m->entities.v[i]);
+    for (size_t i = 0; i < m->groups.n; i++) {
+        group_facts_clear(m->groups.v[i]);
+        free(m->groups.v[i]);
+    }
+    for (size_t i = 0; i < m->projects.n; i++) {
+        project_facts_clear(m->projects.v[i]);
+        free(m->projects.v[i]);
+    }
+    free(m->entities.v);
+    free(m->groups.v);
+    free(m->projects.v);
+    figures_clear(&m->all);
+    views_clear(m);
+    rates_clear(&m->rates);
+    free(m);
+}
+
+/* ---- entities and groups ------------------------------------------------------------- */
+
+/* 1 if a state at `seq` replaces what is held at `held` (see model.h). */
+static int newer(uint64_t seq, uint64_t held)
+{
+    return seq == 0 || seq > held;
+}
+
+int model_put_entity(model *m, const Compact__Membership__V1__Entity *e, uint64_t seq)
+{
+    int found;
+    size_t at = index_find(&m->entities, e->id, &found);
+    entity_facts *f = found ? m->entities.v[at] : NULL;
+    uint64_t held = f ? f->seq : 0;
+
+    if (f && !newer(seq, held))
+        return 0;
+    if (f == NULL) {
+        if (index_reserve(&m->entities) != 0 || (f = malloc(sizeof *f)) == NULL)
+            return -ENOMEM;
+        index_insert(&m->entities, at, f);
+    }
+    entity_facts_of(e, f);
+    f->seq = seq ? seq : held;
+    m->version++;
+    return 1;
+}
+
+int model_put_group(model *m, const Compact__Workgroups__V1__WorkingGroup *g, uint64_t seq)
+{
+    int found;
+    size_t at = index_find(&m->groups, g->id, &found);
+    group_facts *f = found ? m->groups.v[at] : NULL, fresh;
+    uint64_t held = f ? f->seq : 0;
+
+    if (f && !newer(seq, held))
+        return 0;
+    if (group_facts_of(g, &fresh) != 0)
+        return -ENOMEM;
+    if (f == NULL) {
+        if (index_reserve(&m->groups) != 0 || (f = calloc(1, sizeof *f)) == NULL) {
+            group_facts_clear(&fresh);
+            return -ENOMEM;
+        }
+        index_insert(&m->groups, at, f);
+    }
+    group_facts_clear(f);
+    *f = fresh;
+    f->seq = seq ? seq : held;
+    m->version++;
+    return 1;
+}
+
+/* ---- projects and the figures ---------------------------------------------------------- */
+
+static const facts_filter no_filter;
+
+static facts_filter view_filter(const view *v)
+{
+    return (facts_filter){.year = v->year, .group_id = v->group_id, .pillar = v->pillar};
+}
+
+/* Takes `before` (may be NULL) out of the figures and puts `after` (may be NULL)
+ * in: the standing figures and every view. A failed addition leaves the
+ * figures to be recomputed (model_figures). */
+static void figures_replace(model *m, const project_facts *before, const project_facts *after)
+{
+    if (!m->all_broken && ((before && figures_add_project(&m->all, before, &no_filter, -1) != 0) ||
+                           (after && figures_add_project(&m->all, after, &no_filter, 1) != 0)))
+        m->all_broken = 1;
+    for (size_t i = 0; i < m->n_views; i++) {
+        view *v = &m->views[i];
+        facts_filter f = view_filter(v);
+        if ((before && facts_filter_keeps(&f, before) &&
+             figures_add_project(&v->fig, before, &f, -1)) ||
+            (after && facts_filter_keeps(&f, after) &&
+             figures_add_project(&v->fig, after, &f, 1))) {
+            /* Drop the view; it is made again when next asked for. */
+            figures_clear(&v->fig);
+            m->views[i--] = m->views[--m->n_views];
+        }
+    }
+}
+
+int model_put_project(model *m, const Compact__Projects__V1__Project *p, uint64_t seq)
+{
+    int found;
+    size_t at = index_find(&m->projects, p->id, &found);
+    project_facts *f = found ? m->projects.v[at] : NULL, *fresh;
+    uint64_t held = f ? f->seq : 0;
+
+    if (f && !newer(seq, held))
+        return 0;
+    if ((fresh = calloc(1, sizeof *fresh)) == NULL)
+        return -ENOMEM;
+    if (project_facts_of(p, &m->rates, fresh) != 0 ||
+        (f == NULL && index_reserve(&m->projects) != 0)) {
+        project_facts_clear(fresh);
+        free(fresh);
+        return -ENOMEM;
+    }
+    fresh->seq = seq ? seq : held;
+    figures_replace(m, f, fresh);
+    if (f) {
+        project_facts_clear(f);
+        free(f);
+        m->projects.v[at] = fresh;
+    } else {
+        index_insert(&m->projects, at, fresh);
+    }
+    m->version++;
+    return 1;
+}
+
+/* Recomputes the standing figures from the facts and drops every view. */
+static int figures_recompute(model *m)
+{
+    figures_clear(&m->all);
+    views_clear(m);
+    m->all_broken = 0;
+    for (size_t i = 0; i < m->projects.n; i++) {
+        if (figures_add_project(&m->all, m->projects.v[i], &no_filter, 1) != 0) {
+            m->all_broken = 1;
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int model_put_rate(model *m, const char *currency, const char *valid_from, int64_t usd_micros)
+{
+    int rc = rates_put(&m->rates, currency, valid_from, usd_micros);
+
+    for (size_t i = 0; rc == 0 && i < m->projects.n; i++)
+        rc = project_facts_reconvert(m->projects.v[i], &m->rates);
+    if (rc == 0)
+        rc = figures_recompute(m);
+    else
+        m->all_broken = 1;
+    m->version++;
+    return rc;
+}
+
+const rates *model_rates(const model *m)
+{
+    return &m->rates;
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+const entity_facts *model_entity(const model *m, const char *id)
+{
+    return index_get(&m->entities, id);
+}
+
+const group_facts *model_group(const model *m, const char *id)
+{
+    return index_get(&m->groups, id);
+}
+
+const project_facts *model_project(const model *m, const char *id)
+{
+    return index_get(&m->projects, id);
+}
+
+const entity_facts *const *model_entities(const model *m, size_t *n)
+{
+    *n = m->entities.n;
+    return (const entity_facts *const *)m->entities.v;
+}
+
+const group_facts *const *model_groups(const model *m, size_t *n)
+{
+    *n = m->groups.n;
+    return (const group_facts *const *)m->groups.v;
+}
+
+const project_facts *const *model_projects(const model *m, size_t *n)
+{
+    *n = m->projects.n;
+    return (const project_facts *const *)m->projects.v;
+}
+
+uint64_t model_version(const model *m)
+{
+    return m->version;
+}
+
+static int filter_is_empty(const facts_filter *f)
+{
+    return f == NULL ||
+           (f->year == 0 && (f->group_id == NULL || !f->group_id[0]) && f->pillar == 0);
+}
+
+static int same_filter(const view *v, const facts_filter *f)
+{
+    const char *group = f->group_id ? f->group_id : "";
+
+    return v->year == f->year && v->pillar == f->pillar && strcmp(v->group_id, group) == 0;
+}
+
+/* A new view of `f`, made by one pass over the projects, in place of the
+ * least recently asked one when all are taken. NULL for -ENOMEM. */
+static view *view_make(model *m, const facts_filter *f)
+{
+    view *v = &m->views[m->n_views];
+    facts_filter vf;
+
+    if (m->n_views == MODEL_VIEWS_MAX) {
+        v = &m->views[0];
+        for (size_t i = 1; i < m->n_views; i++) {
+            if (m->views[i].last_asked < v->last_asked)
+                v = &m->views[i];
+        }
+        figures_clear(&v->fig);
+    } else {
+        m->n_views++;
+    }
+    memset(v, 0, sizeof *v);
+    snprintf(v->group_id, sizeof v->group_id, "%s", f->group_id ? f->group_id : "");
+    v->year = f->year;
+    v->pillar = f->pillar;
+    vf = view_filter(v);
+    for (size_t i = 0; i < m->projects.n; i++) {
+        const project_facts *p = m->projects.v[i];
+        if (facts_filter_keeps(&vf, p) && figures_add_project(&v->fig, p, &vf, 1)) {
+            figures_clear(&v->fig);
+            *v = m->views[--m->n_views];
+            return NULL;
+        }
+    }
+    return v;
+}
+
+const figures *model_figures(model *m, const facts_filter *f)
+{
+    view *v = NULL;
+
+    if (m->all_broken && figures_recompute(m) != 0)
+        return NULL;
+    if (filter_is_empty(f))
+        return &m->all;
+    for (size_t i = 0; i < m->n_views && v == NULL; i++) {
+        if (same_filter(&m->views[i], f))
+            v = &m->views[i];
+    }
+    if (v == NULL && (v = view_make(m, f)) == NULL)
+        return NULL;
+    v->last_asked = ++m->asked;
+    return &v->fig;
+}
+
+void model_carry_sequences(model *dst, const model *src)
+{
+    for (size_t i = 0; i < dst->entities.n; i++) {
+        entity_facts *f = dst->entities.v[i];
+        const entity_facts *was = model_entity(src, f->id);
+        f->seq = was ? was->seq : 0;
+    }
+    for (size_t i = 0; i < dst->groups.n; i++) {
+        group_facts *f = dst->groups.v[i];
+        const group_facts *was = model_group(src, f->id);
+        f->seq = was ? was->seq : 0;
+    }
+    for (size_t i = 0; i < dst->projects.n; i++) {
+        project_facts *f = dst->projects.v[i];
+        const project_facts *was = model_project(src, f->id);
+        f->seq = was ? was->seq : 0;
+    }
+}
