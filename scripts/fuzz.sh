@@ -16,7 +16,8 @@
 # the seed corpus alone, with a fixed seed, so it does the same work every
 # time; a long run keeps what it found in build-fuzz/fuzz-corpus/<target>/ and
 # starts from there next time. The committed corpus is only read (make it
-# with tests/fuzz/make_corpus.py).
+# with tests/fuzz/make_corpus.py); tests/fuzz/<target>.dict, when there is
+# one, is the target's libFuzzer dictionary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +31,10 @@ ALL=(membership workgroups projects page_token cached_entry metrics_http)
 
 long=0
 if [ "${1:-}" = --long ]; then
-    [ $# -ge 2 ] && [[ $2 =~ ^[0-9]+$ ]] || { echo "usage: $0 [--long SECONDS] [TARGET...]" >&2; exit 2; }
+    if [ $# -lt 2 ] || ! [[ $2 =~ ^[0-9]+$ ]]; then
+        echo "usage: $0 [--long SECONDS] [TARGET...]" >&2
+        exit 2
+    fi
     long=$2
     shift 2
 fi
@@ -56,6 +60,7 @@ for t in "${targets[@]}"; do
     args=(-artifact_prefix="$dir/fuzz-artifacts/$t-" -timeout=30 -rss_limit_mb=2560
           -print_final_stats=1)
     [ -z "${MAX_LEN[$t]:-}" ] || args+=(-max_len="${MAX_LEN[$t]}")
+    [ ! -f "tests/fuzz/$t.dict" ] || args+=(-dict="tests/fuzz/$t.dict")
     if [ "$long" -gt 0 ]; then
         args+=(-max_total_time="$long")
         what="for $long s"
