@@ -12,8 +12,9 @@
 #   1. scripts/run.sh        installs, builds, starts Redis and the services, seeds;
 #   2. compactctl            the seeded entities, groups and projects answer;
 #   3. scripts/run.sh stop;
-#   4. scripts/test.sh       the whole suite, with the sanitizer pass and the
-#                            container tests skipped (no Podman inside Podman).
+#   4. scripts/test.sh       the whole suite, with the sanitizer pass, the fuzz
+#                            pass and the container tests skipped (no Podman
+#                            inside Podman).
 #
 # The one concession to speed: the packages apt downloads are kept in a cache
 # on the host (under $COMPACT_PODMAN_CACHE, default /var/cache/compact-podman),
@@ -81,8 +82,8 @@ head -5 /tmp/projects.txt
 [ "$(wc -l </tmp/projects.txt)" -ge 2 ]
 step "scripts/run.sh stop"
 scripts/run.sh stop
-step "scripts/test.sh (no sanitizer pass, no containers inside)"
-COMPACT_SKIP_SANITIZE=1 COMPACT_SKIP_CONTAINERS=1 scripts/test.sh
+step "scripts/test.sh (no sanitizer or fuzz pass, no containers inside)"
+COMPACT_SKIP_SANITIZE=1 COMPACT_SKIP_FUZZ=1 COMPACT_SKIP_CONTAINERS=1 scripts/test.sh
 step "both README commands passed"
 EOF
 

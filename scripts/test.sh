@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing, builds, and runs the
 # whole suite twice, as built for use and with AddressSanitizer +
-# UndefinedBehaviorSanitizer, then the container tests and the fresh-machine
-# check (both README commands in a pristine Debian 12 container). Idempotent.
+# UndefinedBehaviorSanitizer, then the libFuzzer harnesses for a fixed number
+# of executions (scripts/fuzz.sh), then the container tests and the
+# fresh-machine check (both README commands in a pristine Debian 12
+# container). Idempotent.
 #   COMPACT_SKIP_SANITIZE=1    skip the sanitizer pass (quicker local runs)
+#   COMPACT_SKIP_FUZZ=1        skip the fuzz pass (its clang build and about a minute)
 #   COMPACT_SKIP_CONTAINERS=1  skip the container, Kubernetes and fresh-machine tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +35,11 @@ if [ "${COMPACT_SKIP_SANITIZE:-0}" != 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_ctest build-asan
+fi
+
+if [ "${COMPACT_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== libFuzzer harnesses (clang, AddressSanitizer, UndefinedBehaviorSanitizer) =="
+  scripts/fuzz.sh
 fi
 
 if [ "${COMPACT_SKIP_CONTAINERS:-0}" != 1 ]; then

@@ -248,6 +248,34 @@ void rpc_call_read(rpc_call *call, rpc_read_cb cb, void *arg);
 typedef void (*rpc_call_done_cb)(rpc_call *call, void *arg);
 void rpc_call_on_done(rpc_call *call, rpc_call_done_cb cb, void *arg);
 
+/* ---- a call answered in process (a test seam) --------------------------- */
+
+/* For tests and fuzzers: a call answered in process. It runs a handler
+ * exactly as a server would (same rpc_call_* functions, same contract), but
+ * nothing is behind it: no gRPC core, no server, no client. Its deadline is
+ * infinite and it is never cancelled. It ends as every unary call does, with
+ * rpc_call_reply, rpc_call_reply_bytes, rpc_call_hold_reply +
+ * rpc_call_release_reply, rpc_call_fail or rpc_call_finish, and its answer
+ * goes to `done` instead of a client. Not supported: streaming (writes and
+ * reads fail as on a broken call) and being the parent of a call to a peer
+ * (the child gets no parent: no deadline or cancellation to inherit).
+ *
+ * `done` runs exactly once, on the thread that ends the call, during the
+ * rpc_call_* function that ends it, with the status code, its message (""
+ * when none) and the packed reply (NULL and 0 unless code is RPC_OK). They
+ * are valid only during the callback. The call is freed when `done` returns
+ * (after an rpc_call_on_done callback, if one was set): stricter than a
+ * server's call, which lives on until its status is sent, so a handler that
+ * touches a call it has already ended is caught. */
+typedef void (*rpc_local_done_fn)(void *arg, rpc_code code, const char *message, const void *reply,
+                                  size_t len);
+
+/* Creates a local call of `method_path` ("/pkg.Service/Method", copied: it
+ * is what rpc_call_method answers). Returns 0 and sets *out, or -ENOMEM
+ * (then `done` never runs). An unanswered call is never freed: like a
+ * server's, it must be ended. */
+int rpc_call_new_local(const char *method_path, rpc_local_done_fn done, void *arg, rpc_call **out);
+
 /* ---- client ------------------------------------------------------------- */
 
 /* Opens a channel to `target` ("host:port", any gRPC target URI). Connecting

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <grpc/byte_buffer_reader.h>
 #include <grpc/slice.h>
 
 #include "log.h"
@@ -96,6 +97,8 @@ void rpc__call_unref(rpc_call *call)
  * it. Returns 0, or -EIO when core refused (no reference is then held). */
 int rpc__call_start_batch(rpc_call *call, grpc_op *ops, size_t n, rpc__tag *tag)
 {
+    if (call->core == NULL) /* a local call: nothing can be sent or read */
+        return -EIO;
     call->refs++;
     grpc_call_error err = grpc_call_start_batch(call->core, ops, n, tag, NULL);
     if (err == GRPC_CALL_OK)
@@ -151,10 +154,39 @@ static void on_status_sent(rpc__tag *tag, int ok)
     rpc__call_unref(call);
 }
 
+/* A local call's end: the status and the reply go to its `done`, and the
+ * call is over, as a server's call is once its close batch completed. */
+static void call_answer_locally(rpc_call *call, grpc_byte_buffer *reply)
+{
+    grpc_slice bytes = grpc_empty_slice();
+    grpc_byte_buffer_reader reader;
+
+    if (reply && grpc_byte_buffer_reader_init(&reader, reply)) {
+        bytes = grpc_byte_buffer_reader_readall(&reader);
+        grpc_byte_buffer_reader_destroy(&reader);
+    }
+    if (reply)
+        grpc_byte_buffer_destroy(reply);
+    call->local_done(call->local_arg, call->code, call->status_message ? call->status_message : "",
+                     reply ? GRPC_SLICE_START_PTR(bytes) : NULL, GRPC_SLICE_LENGTH(bytes));
+    grpc_slice_unref(bytes);
+    call->closed = 1;
+    if (call->done_cb) {
+        rpc_call_done_cb cb = call->done_cb;
+        call->done_cb = NULL;
+        cb(call, call->done_arg);
+    }
+    rpc__call_free(call);
+}
+
 /* Sends the status, with the message `reply` (may be NULL) and whatever of
  * initial metadata and close the close batch did not already carry. */
 void rpc__call_send_status(rpc_call *call, grpc_byte_buffer *reply)
 {
+    if (call->local_done) {
+        call_answer_locally(call, reply);
+        return;
+    }
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     size_t n = 0;
@@ -249,6 +281,31 @@ void rpc_call_finish(rpc_call *call, rpc_code code, const char *message)
         call->status_waits_for_writes = 1;
     else
         rpc__call_send_status(call, NULL);
+}
+
+/* ---- a call answered in process ------------------------------------------ */
+
+int rpc_call_new_local(const char *method_path, rpc_local_done_fn done, void *arg, rpc_call **out)
+{
+    assert(method_path != NULL && done != NULL && out != NULL);
+    rpc_call *call = calloc(1, sizeof *call);
+    if (call == NULL)
+        return -ENOMEM;
+    call->generic_path = strdup(method_path); /* what rpc_call_method answers */
+    if (call->generic_path == NULL) {
+        free(call);
+        return -ENOMEM;
+    }
+    call->refs = 1; /* the handler's, as for a server's call */
+    call->start_ns = rpc__now_ns();
+    call->deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    call->status_slice = grpc_empty_slice();
+    grpc_metadata_array_init(&call->request_md);
+    grpc_call_details_init(&call->details);
+    call->local_done = done;
+    call->local_arg = arg;
+    *out = call;
+    return 0;
 }
 
 /* ---- queries ------------------------------------------------------------ */

@@ -87,6 +87,9 @@ struct rpc_call {
     void *read_arg;
     rpc_call_done_cb done_cb;
     void *done_arg;
+    /* local calls only (rpc_call_new_local): no core, no server */
+    rpc_local_done_fn local_done;
+    void *local_arg;
 };
 
 /* ---- rpc_call.c --------------------------------------------------------- */
@@ -99,13 +102,15 @@ void rpc__call_free(rpc_call *call);
 void rpc__call_unref(rpc_call *call);
 
 /* Starts `n` ops as one batch completing on `tag`, holding a reference for
- * it. Returns 0, or -EIO when core refused (no reference is then held). */
+ * it. Returns 0, or -EIO when core refused or the call is local (no
+ * reference is then held). */
 int rpc__call_start_batch(rpc_call *call, grpc_op *ops, size_t n, rpc__tag *tag);
 
 /* Starts the close batch if it is not running yet (see rpc_server.c). */
 void rpc__call_watch_close(rpc_call *call);
 
-/* Sends the status, with the message `reply` (may be NULL). */
+/* Sends the status, with the message `reply` (may be NULL; taken); a local
+ * call hands both to its `done` instead and is freed. */
 void rpc__call_send_status(rpc_call *call, grpc_byte_buffer *reply);
 
 /* Ends a call now, with or without a reply (taken): every unary reply and

@@ -288,7 +288,7 @@ static int config_apply(config *cfg, const config_setting *st, const char *who, 
 
 /* ---- defaults ----------------------------------------------------------- */
 
-static void config_defaults(config *cfg, const char *service)
+void config_defaults(config *cfg, const char *service)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->service = service;

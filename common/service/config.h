@@ -71,6 +71,11 @@ typedef struct config {
  * needs no flags; 50050 for a name the catalog does not know. */
 int config_default_port(const char *service);
 
+/* Fills `cfg` with the defaults alone (no environment, no flags, no peers)
+ * for `service`, which must stay valid as long as `cfg`: what a service run
+ * in process by a test starts from (service_open_for_test). */
+void config_defaults(config *cfg, const char *service);
+
 /* Fills `cfg` from defaults, the environment and argv, for `service` with the
  * peers named in the NULL-terminated `peers` (may be NULL). Returns 0; 1 when
  * --help was printed (exit 0); or -EINVAL with a message in err naming the

@@ -49,6 +49,7 @@ struct service {
     outbox_relay *relay;
     metrics *metrics;          /* NULL when COMPACT_METRICS_LISTEN is empty */
     metrics_rpc *metrics_rpc;  /* its RPC families */
+    int test_stopped;          /* service_close_for_test: the stop hook is done */
     http_server *metrics_http; /* GET /metrics */
     double start_time;         /* seconds since the epoch */
     rpc_channel *peers[CONFIG_MAX_PEERS];
@@ -221,16 +222,19 @@ static int make_dirs(const char *path)
     return 0;
 }
 
+static int make_data_dir(const service *svc)
+{
+    int rc = make_dirs(svc->cfg.data_dir);
+    if (rc != 0)
+        log_fmt(LOG_LEVEL_ERROR, "COMPACT_DATA_DIR %s: %s", svc->cfg.data_dir, strerror(-rc));
+    return rc;
+}
+
 static int open_store_and_cache(service *svc)
 {
     const config *cfg = &svc->cfg;
-    int rc = make_dirs(cfg->data_dir);
-    if (rc != 0) {
-        log_fmt(LOG_LEVEL_ERROR, "COMPACT_DATA_DIR %s: %s", cfg->data_dir, strerror(-rc));
-        return rc;
-    }
-    rc = store_open(cfg->data_dir, svc->def->name, svc->def->migrations, svc->def->migrations_count,
-                    &svc->store);
+    int rc = store_open(cfg->data_dir, svc->def->name, svc->def->migrations,
+                        svc->def->migrations_count, &svc->store);
     if (rc == 0)
         rc = outbox_migrate(svc->store);
     if (rc == 0)
@@ -549,7 +553,9 @@ int service_main(const service_def *def, int argc, char **argv)
     clock_gettime(CLOCK_REALTIME, &now);
     svc->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
     uv_loop_init(&svc->loop);
-    rc = open_store_and_cache(svc);
+    rc = make_data_dir(svc);
+    if (rc == 0)
+        rc = open_store_and_cache(svc);
     if (rc == 0)
         rc = open_server(svc);
     if (rc == 0)
@@ -567,4 +573,72 @@ int service_main(const service_def *def, int argc, char **argv)
         return 1;
     }
     return svc->exit_code;
+}
+
+/* ---- in process, for tests ------------------------------------------------ */
+
+/* Where no Redis listens: port 1 (tcpmux) of the loopback refuses at once. */
+#define SERVICE_TEST_NO_REDIS "127.0.0.1:1"
+
+int service_open_for_test(const service_def *def, const char *data_dir, const char *redis_addr,
+                          service **out)
+{
+    service *svc = calloc(1, sizeof *svc);
+    int rc = 0;
+
+    if (svc == NULL)
+        return -ENOMEM;
+    svc->def = def;
+    config_defaults(&svc->cfg, def->name);
+    if (!redis_addr)
+        redis_addr = SERVICE_TEST_NO_REDIS;
+    if (snprintf(svc->cfg.data_dir, sizeof svc->cfg.data_dir, "%s", data_dir) >=
+            (int)sizeof svc->cfg.data_dir ||
+        snprintf(svc->cfg.redis_addr, sizeof svc->cfg.redis_addr, "%s", redis_addr) >=
+            (int)sizeof svc->cfg.redis_addr) {
+        free(svc);
+        return -ENAMETOOLONG;
+    }
+    svc->cfg.http_listen[0] = '\0'; /* no servers in process */
+    uv_loop_init(&svc->loop);
+    rc = open_store_and_cache(svc);
+    if (rc == 0 && def->init)
+        rc = def->init(svc);
+    svc->initialized = rc == 0;
+    if (rc != 0) {
+        service_close_for_test(svc);
+        return rc;
+    }
+    *out = svc;
+    return 0;
+}
+
+static void on_test_service_stopped(service *svc)
+{
+    svc->test_stopped = 1;
+}
+
+int service_close_for_test(service *svc)
+{
+    int rc;
+
+    if (svc == NULL)
+        return 0;
+    if (svc->initialized && svc->def->drain)
+        svc->def->drain(svc);
+    if (svc->initialized && svc->def->stop) {
+        svc->def->stop(svc, on_test_service_stopped);
+        while (!svc->test_stopped && uv_run(&svc->loop, UV_RUN_ONCE))
+            ;
+    }
+    if (svc->initialized && svc->def->fini)
+        svc->def->fini(svc);
+    /* The stop path from the relay on: relay, cache, store, our handles. */
+    outbox_relay_close(svc->relay, on_relay_closed, svc);
+    uv_run(&svc->loop, UV_RUN_DEFAULT);
+    rc = uv_loop_close(&svc->loop) == 0 ? 0 : -EBUSY;
+    if (rc != 0)
+        log_msg(LOG_LEVEL_ERROR, "the test service's loop still had open handles", NULL);
+    free(svc);
+    return rc;
 }

@@ -76,4 +76,30 @@ void *service_state(const service *svc);
 /* After a write committed: wakes the outbox relay. */
 void service_events_committed(service *svc);
 
+/* ---- in process, for tests and fuzzers -------------------------------------
+ *
+ * A service whose handlers a test runs itself, on local calls
+ * (rpc_call_new_local in rpc.h): the configuration's defaults (no
+ * environment, no flags), the store in `data_dir` (which must exist;
+ * ":memory:": a private in-memory database) with the service's and the
+ * outbox's migrations, the cache on Redis at `redis_addr` (NULL: an address
+ * where nothing listens; the service keeps working without Redis, its
+ * commands fail fast), the outbox relay and the `init` hook, all on the
+ * service's own loop, which the test runs (service_loop). No gRPC server,
+ * no Health, no metrics, no peers: service_peer answers NULL, so a peer
+ * check fails its call. Logging is the caller's to set up (log_init). */
+
+/* Opens it all as above. Returns 0 and sets *out, or a negative errno (what
+ * was opened is closed again): -ENAMETOOLONG for an over-long directory or
+ * address, or what the store, the cache or `init` returned. */
+int service_open_for_test(const service_def *def, const char *data_dir, const char *redis_addr,
+                          service **out);
+
+/* Runs `fini`, closes relay, cache and store, runs the loop until its last
+ * handle is closed, and frees `svc`. Every call handed to a handler must have
+ * been answered, and handles of the caller's own on the loop closed (else
+ * the loop runs on). Returns 0, or -EBUSY when the loop still had open
+ * handles after it ended (logged). NULL is a no-op. */
+int service_close_for_test(service *svc);
+
 #endif

@@ -1,46 +1,10 @@
 /* main.c: compact-workgroups, the Compact's eight inter-agency Working Groups.
  *
- * The service as a table: its methods, its schema, and one peer, membership,
- * which it asks whether the entities it is given exist and are active.
- * service_main() does configuration, the store, the cache, the outbox relay,
- * gRPC, the peer channel, health and shutdown; the handlers do the domain.
+ * The service is a table (workgroups_service.c); service_main() runs it.
  */
-#include "group_store.h"
-#include "handlers.h"
-#include "service.h"
-
-static const rpc_method workgroups_methods[] = {
-    {.name = "CreateWorkingGroup", .handler = handle_create_working_group},
-    {.name = "GetWorkingGroup", .handler = handle_get_working_group},
-    {.name = "ListWorkingGroups", .handler = handle_list_working_groups},
-    {.name = "UpdateWorkingGroup", .handler = handle_update_working_group},
-    {.name = "SetLeadership", .handler = handle_set_leadership},
-    {.name = "AddMember", .handler = handle_add_member},
-    {.name = "RemoveMember", .handler = handle_remove_member},
-    {.name = "ApproveTermsOfReference", .handler = handle_approve_terms_of_reference},
-    {.name = "ListTermsOfReference", .handler = handle_list_terms_of_reference},
-    {.name = "AddWorkPlanItem", .handler = handle_add_work_plan_item},
-    {.name = "UpdateWorkPlanItem", .handler = handle_update_work_plan_item},
-    {.name = "BatchGetWorkingGroups", .handler = handle_batch_get_working_groups},
-    {.name = NULL},
-};
-
-static const char *const workgroups_peers[] = {"membership", NULL};
+#include "workgroups_service.h"
 
 int main(int argc, char **argv)
 {
-    /* Built here rather than as a static table: the migrations' count is a
-     * variable of group_store.c, not a constant expression. */
-    const service_def workgroups_service = {
-        .name = "workgroups",
-        .descriptor = &compact__workgroups__v1__working_groups__descriptor,
-        .methods = workgroups_methods,
-        .migrations = group_store_migrations,
-        .migrations_count = group_store_migrations_count,
-        .peers = workgroups_peers,
-        .init = NULL,
-        .fini = NULL,
-    };
-
-    return service_main(&workgroups_service, argc, argv);
+    return service_main(workgroups_service_def(), argc, argv);
 }

@@ -559,8 +559,10 @@ static void test_error_paths(void **state)
 static void test_errors_free_everything(void **state)
 {
     static const char *const texts[] = {
-        "{\"entities\":[{\"id\":\"a\",\"focalPoints\":[{\"name\":\"x\"},{\"name\":\"y\"}],"
-        "\"createTime\":\"2020-01-01T00:00:00Z\"},{\"id\":\"b\",\"focalPoints\":[{\"name\":1}]}]}",
+        /* one string in two lines (parenthesized, so that clang does not suspect a lost comma) */
+        ("{\"entities\":[{\"id\":\"a\",\"focalPoints\":[{\"name\":\"x\"},{\"name\":\"y\"}],"
+         "\"createTime\":\"2020-01-01T00:00:00Z\"},{\"id\":\"b\",\"focalPoints\":[{\"name\":1}]}]"
+         "}"),
         "{\"entities\":[{\"id\":\"a\"},{\"id\":\"b\",\"updateTime\":\"never\"}]}",
         "{\"nextPageToken\":\"t\",\"entities\":[{\"acronym\":\"A\",\"kind\":\"NOPE\"}]}",
         "{\"entities\":[{\"acronym\":\"A\"}],\"bogus\":true}",

@@ -10,7 +10,8 @@
  *   "proxy"     call Check("slow:2000") on ourselves with this call as parent
  *               and reply with the child's status code as the reply status
  * Every test ends by shutting everything down and asserting that the loop
- * closes with no handle left (uv_loop_close() == 0).
+ * closes with no handle left (uv_loop_close() == 0). The last tests run the
+ * same handler on local calls (rpc_call_new_local): no core, no loop.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -499,6 +500,125 @@ static void test_closing_a_channel_cancels_its_calls(void **state)
         uv_run(&f->loop, UV_RUN_ONCE);
 }
 
+/* ---- local calls (rpc_call_new_local) ----------------------------------- */
+
+typedef struct local_answer {
+    int calls;
+    int on_done_calls; /* rpc_call_on_done's callback, counted when `done` ran */
+    rpc_code code;
+    char message[256];
+    int serving; /* the reply unpacked and said SERVING */
+    int reply_was_null;
+} local_answer;
+
+static void on_local_done(void *arg, rpc_code code, const char *message, const void *reply,
+                          size_t len)
+{
+    local_answer *a = arg;
+    a->calls++;
+    a->code = code;
+    snprintf(a->message, sizeof a->message, "%s", message);
+    a->reply_was_null = reply == NULL;
+    if (reply) {
+        check_response *r = grpc__health__v1__health_check_response__unpack(NULL, len, reply);
+        assert_non_null(r);
+        a->serving = r->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+        grpc__health__v1__health_check_response__free_unpacked(r, NULL);
+    }
+}
+
+static void on_local_call_over(rpc_call *call, void *arg)
+{
+    local_answer *a = arg;
+    assert_int_equal(a->calls, 1); /* after `done` */
+    assert_true(rpc_call_ended(call));
+    a->on_done_calls++;
+}
+
+static rpc_call *local_call(local_answer *a)
+{
+    rpc_call *call = NULL;
+    assert_int_equal(rpc_call_new_local("/grpc.health.v1.Health/Check", on_local_done, a, &call),
+                     0);
+    assert_string_equal(rpc_call_method(call), "/grpc.health.v1.Health/Check");
+    assert_true(rpc_call_remaining_ms(call) == INT64_MAX);
+    assert_int_equal(rpc_call_abandoned(call), RPC_OK);
+    assert_false(rpc_call_is_cancelled(call));
+    return call;
+}
+
+static void test_local_call_runs_a_handler(void **state)
+{
+    fixture f = {0};
+    check_request req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    local_answer ok = {0}, bad = {0};
+
+    req.service = "ok";
+    handle_check(local_call(&ok), &req.base, &f);
+    assert_int_equal(ok.calls, 1);
+    assert_int_equal(ok.code, RPC_OK);
+    assert_true(ok.serving);
+    req.service = "bad";
+    handle_check(local_call(&bad), &req.base, &f);
+    assert_int_equal(bad.calls, 1);
+    assert_int_equal(bad.code, RPC_INVALID_ARGUMENT);
+    assert_string_equal(bad.message, "service: \"bad\" is bad");
+    assert_true(bad.reply_was_null);
+    assert_int_equal(f.handler_calls, 2);
+}
+
+static void test_local_call_held_reply_and_on_done(void **state)
+{
+    check_response resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    local_answer a = {0};
+    rpc_call *call = local_call(&a);
+
+    resp.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+    rpc_call_on_done(call, on_local_call_over, &a);
+    rpc_call_hold_reply(call, &resp.base);
+    assert_int_equal(a.calls, 0);
+    rpc_call_release_reply(call);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.code, RPC_OK);
+    assert_true(a.serving);
+    assert_int_equal(a.on_done_calls, 1);
+}
+
+static void on_local_write(rpc_call *call, int ok, void *arg)
+{
+    *(int *)arg = ok ? 1 : -1;
+}
+
+static void test_local_call_streams_nothing(void **state)
+{
+    check_response resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    local_answer a = {0};
+    rpc_call *call = local_call(&a);
+    int written = 0;
+
+    rpc_call_write(call, &resp.base, on_local_write, &written);
+    assert_int_equal(written, -1); /* failed, as on a broken call */
+    assert_int_equal(a.calls, 0);
+    rpc_call_finish(call, RPC_OK, NULL);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.code, RPC_OK);
+    assert_string_equal(a.message, "");
+    assert_true(a.reply_was_null);
+}
+
+static void test_local_call_reply_bytes(void **state)
+{
+    check_response resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    uint8_t buf[16];
+    local_answer a = {0};
+
+    resp.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+    size_t len = grpc__health__v1__health_check_response__pack(&resp, buf);
+    rpc_call_reply_bytes(local_call(&a), buf, len);
+    assert_int_equal(a.calls, 1);
+    assert_true(a.serving);
+}
+
 int main(void)
 {
     log_init("test", LOG_LEVEL_WARN);
@@ -522,6 +642,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shutdown_lets_calls_in_flight_finish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_cancels_after_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closing_a_channel_cancels_its_calls, setup, teardown),
+        cmocka_unit_test(test_local_call_runs_a_handler),
+        cmocka_unit_test(test_local_call_held_reply_and_on_done),
+        cmocka_unit_test(test_local_call_streams_nothing),
+        cmocka_unit_test(test_local_call_reply_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
