@@ -736,6 +736,13 @@ class Suite:
         if not s.checked:
             self.check_exit(name)
 
+    def expect_crash(self, name):
+        """The service's current run is meant to die (a crash the test causes):
+        waits for it to exit and returns its exit code, which is not judged."""
+        rc = self.wait_exit(name)
+        self._svc[name].checked = True
+        return rc
+
     def restart(self, name, faults=None, env=None, wait=None):
         """stop() then start(); `faults`/`env` replace the service's own
         settings when given ("" clears the faults)."""
