@@ -440,7 +440,9 @@ class Suite:
     env:      extra environment for every service, or {name: {..}} when its
               keys are service names.
     wait:     "serving" (default) waits for health SERVING; "answer" only for
-              any health answer (for a service meant to be NOT_SERVING).
+              any health answer (for a service meant to be NOT_SERVING);
+              "exit" not at all (for a run meant to end by itself, see
+              expect_exit()).
     redis_appendonly: run redis-server with its append-only file (as
               production does), so that a Redis stopped and started again
               comes back with its old data; by default it restarts empty.
@@ -650,7 +652,8 @@ class Suite:
 
     def start(self, name, wait=None):
         """Starts the service (again) on its port and data dir and waits for
-        health (wait: "serving", "answer" or None; default the suite's)."""
+        health (wait: "serving", "answer", "exit" or None; default the
+        suite's)."""
         s = self._svc[name]
         assert s.proc is None or s.proc.poll() is not None, name + " is running"
         for attempt in range(3):
@@ -676,7 +679,7 @@ class Suite:
 
     def _wait_health(self, name, wait):
         s = self._svc[name]
-        if not wait:
+        if not wait or wait == "exit":
             return
         self._wait_listening(name)
         ch = self.new_channel(name)
