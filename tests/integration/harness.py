@@ -446,10 +446,12 @@ class Suite:
     redis_appendonly: run redis-server with its append-only file (as
               production does), so that a Redis stopped and started again
               comes back with its old data; by default it restarts empty.
+    metrics:  True (every service) or service names: COMPACT_METRICS_LISTEN
+              on a port picked now, read with metrics(name).
     """
 
     def __init__(self, services=("membership",), faults=None, env=None, wait="serving",
-                 redis_appendonly=False):
+                 redis_appendonly=False, metrics=False):
         if not BUILD_DIR:
             raise RuntimeError("COMPACT_BUILD_DIR is not set (ctest sets it)")
         self.names = list(services)
@@ -470,6 +472,8 @@ class Suite:
                 s.env = dict(env.get(n, {}))
             else:
                 s.env = dict(env or {})
+            if metrics is True or (metrics and n in metrics):
+                s.env.setdefault("COMPACT_METRICS_LISTEN", "127.0.0.1:%d" % free_port())
             self._svc[n] = s
         self._closed = False
 

@@ -12,10 +12,8 @@ from harness import poll
 
 P = harness.pb("compact/projects/v1/projects.proto")
 W = harness.pb("compact/workgroups/v1/workgroups.proto")
-METRICS = {n: {"COMPACT_METRICS_LISTEN": "127.0.0.1:%d" % harness.free_port()}
-           for n in ("workgroups", "projects")}
-
-pytestmark = pytest.mark.suite(services=("membership", "workgroups", "projects"), env=METRICS)
+pytestmark = pytest.mark.suite(services=("membership", "workgroups", "projects"),
+                               metrics=("workgroups", "projects"))
 
 
 def hits(suite, name):

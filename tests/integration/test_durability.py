@@ -17,82 +17,80 @@ from harness import M, code_of, create, poll
 
 C = grpc.StatusCode
 SVC = "compact.membership.v1.Membership"
-METRICS = "127.0.0.1:%d" % harness.free_port()
 
 
 def slow_flush(delay_ms):
-    """Suite settings: every flush `delay_ms` longer, metrics on METRICS."""
-    return {"faults": "store.sync_delay_ms=%d" % delay_ms,
-            "env": {"COMPACT_METRICS_LISTEN": METRICS}}
+    """Suite settings: every flush `delay_ms` longer, and /metrics."""
+    return {"faults": "store.sync_delay_ms=%d" % delay_ms, "metrics": True}
 
 
-def metric(name):
-    got = harness.scrape_metrics(METRICS)
+def metric(suite, name):
+    got = suite.metrics("membership")
     assert name in got, "no %s in /metrics" % name
     return int(got[name])
 
 
-def flushes():
-    return metric("compact_store_flushes_total")
+def flushes(suite):
+    return metric(suite, "compact_store_flushes_total")
 
 
-def in_flight():
-    return metric("compact_rpc_calls_in_flight")
+def in_flight(suite):
+    return metric(suite, "compact_rpc_calls_in_flight")
 
 
 @pytest.mark.suite(**slow_flush(700))
 def test_reply_waits_for_the_flush_and_the_event_for_its_own(suite):
     stub = suite.stub("membership")
-    before = flushes()
+    before = flushes(suite)
     e = create(stub, "UNODC")
     # Answered once the flush that began after its commit had finished.
-    assert flushes() > before
+    assert flushes(suite) > before
     # The relay read the event after that flush had begun, so it waits for
     # the next one: no event in the stream while fewer than two flushes have
     # finished (the counter is read after the stream, and only grows).
     entries = suite.stream("membership")
-    if flushes() < before + 2:
+    if flushes(suite) < before + 2:
         assert entries == []
     events = harness.wait_events(suite, 1)
-    assert flushes() >= before + 2
+    assert flushes(suite) >= before + 2
     assert events[0][1]["aggregate_id"].decode() == e.id
 
 
 @pytest.mark.suite(**slow_flush(3000 * harness.SLOW))
 def test_reads_go_on_while_a_write_waits_for_its_flush(suite):
     stub = suite.stub("membership")
-    before = flushes()
+    before = flushes(suite)
     fut = stub.CreateEntity.future(M.CreateEntityRequest(entity=harness.entity("WCO")))
 
     def committed_not_flushed():
         listed = stub.ListEntities(M.ListEntitiesRequest()).entities
         # Read after the List: no flush had finished when it was answered,
         # so neither had the write's, which its reply waits for.
-        return listed if listed and flushes() == before else None
+        return listed if listed and flushes(suite) == before else None
     # Committed, so visible to reads at once, before the write is answered.
     listed = poll(committed_not_flushed, what="the committed entity before any flush")
     assert [e.acronym for e in listed] == ["WCO"]
     assert fut.result().id == listed[0].id
-    assert flushes() > before
+    assert flushes(suite) > before
 
 
 @pytest.mark.suite(**slow_flush(1500 * harness.SLOW))
 def test_one_flush_answers_many_writes(suite):
     stub = suite.stub("membership")
     n = 24
-    before = flushes()
+    before = flushes(suite)
     # The first write starts a flush; the others are all committed while it
     # runs (their handlers commit as they arrive), so one more flush answers
     # them all.
     futs = [stub.CreateEntity.future(M.CreateEntityRequest(entity=harness.entity("GRP00")))]
-    poll(lambda: in_flight() == 1 and flushes() == before, what="the first write's flush")
+    poll(lambda: in_flight(suite) == 1 and flushes(suite) == before, what="the first write's flush")
     futs += [stub.CreateEntity.future(M.CreateEntityRequest(
         entity=harness.entity("GRP%02d" % i))) for i in range(1, n)]
-    poll(lambda: in_flight() == n and flushes() == before,
+    poll(lambda: in_flight(suite) == n and flushes(suite) == before,
          what="all the writes in flight during the first flush")
     made = [f.result() for f in futs]
     assert len({e.id for e in made}) == n
-    used = flushes() - before
+    used = flushes(suite) - before
     # The first write's flush, the one all the others shared (which the
     # relay's first batch shares too), and perhaps the relay's next batch:
     # one flush per write would be 24.

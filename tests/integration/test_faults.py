@@ -137,14 +137,12 @@ def test_redis_hung(suite):
 # Every Redis command is held this long, so that reads stay in flight while
 # the test looks at the draining server: longer on the slower sanitizer build.
 DRAIN_DELAY_MS = 2000 * harness.SLOW
-DRAIN_METRICS = "127.0.0.1:%d" % harness.free_port()
-SLOW = {"faults": "redis.delay_ms=%d" % DRAIN_DELAY_MS,
-        "env": {"COMPACT_GRACE_SECONDS": "30", "COMPACT_REDIS_TIMEOUT_MS": str(DRAIN_DELAY_MS * 5),
-                "COMPACT_METRICS_LISTEN": DRAIN_METRICS}}
+SLOW = {"faults": "redis.delay_ms=%d" % DRAIN_DELAY_MS, "metrics": True,
+        "env": {"COMPACT_GRACE_SECONDS": "30", "COMPACT_REDIS_TIMEOUT_MS": str(DRAIN_DELAY_MS * 5)}}
 
 
-def in_flight():
-    return harness.scrape_metrics(DRAIN_METRICS)["compact_rpc_calls_in_flight"]
+def in_flight(suite):
+    return suite.metrics("membership")["compact_rpc_calls_in_flight"]
 
 
 class Watcher:
@@ -179,11 +177,11 @@ def test_sigterm_with_calls_in_flight(suite):
     poll(lambda: w.seen, what="the first Watch message")
     assert w.seen == [harness.SERVING]
 
-    base = in_flight()                  # the Watch, if streams count
+    base = in_flight(suite)                  # the Watch, if streams count
     futs = [stub.GetEntity.future(M.GetEntityRequest(id=e.id),
                                   timeout=harness.STOP_TIMEOUT * 2) for e in made]
     # The server has taken the three slow calls.
-    poll(lambda: in_flight() == base + 3, what="the three calls in flight")
+    poll(lambda: in_flight(suite) == base + 3, what="the three calls in flight")
     suite.signal("membership")
 
     poll(lambda: harness.NOT_SERVING in w.seen, timeout=harness.STOP_TIMEOUT,
@@ -200,7 +198,7 @@ def test_sigterm_with_calls_in_flight(suite):
                       M.GetEntityRequest(id=made[0].id))
     ch.close()
     assert code == C.UNAVAILABLE
-    assert in_flight() >= 3
+    assert in_flight(suite) >= 3
     assert [f.result() for f in futs] == made
 
     assert suite.wait_exit("membership") == 0
