@@ -27,8 +27,6 @@ def only(name, **env):
     return {name: env}
 
 
-
-
 def in_flight(suite, name):
     return suite.metrics(name)["compact_rpc_calls_in_flight"]
 
