@@ -32,8 +32,10 @@ def in_flight(suite, name):
 
 
 def wait_in_flight(suite, name, n):
-    """Polls until `name` has exactly n calls in flight: the calls started
-    have reached their handlers."""
+    """Polls until `name` has exactly n calls in flight (streams count too):
+    the calls started have reached their handlers, and the calls answered
+    before have been freed (a call is counted until the server has seen its
+    reply go out, which may be after the client has it)."""
     poll(lambda: in_flight(suite, name) == n, what="%d calls in flight in %s" % (n, name))
 
 
@@ -174,11 +176,11 @@ def test_sigterm_drains_calls_in_flight(suite_factory, name):
     made = [kit.create("K%d" % i) for i in range(3)]
     w = Watcher(suite, name, kit.full)
     poll(lambda: w.seen, what="the first Watch message")
-    base = in_flight(suite, name)           # the Watch, if streams count
+    wait_in_flight(suite, name, 1)          # the Watch
     futs = [getattr(kit.stub, kit.get_method).future(kit.get_request(a.id),
                                                       timeout=harness.STOP_TIMEOUT * 2)
             for a in made]
-    wait_in_flight(suite, name, base + 3)
+    wait_in_flight(suite, name, 4)
     suite.signal(name)
     # The Watch hears NOT_SERVING in the loop turn that starts the shutdown.
     w.close()
@@ -204,6 +206,7 @@ def test_sigterm_while_a_peer_is_slow_answers_when_it_comes_back(suite_factory, 
         name, COMPACT_GRACE_SECONDS="600", COMPACT_PEER_TIMEOUT_MS="300000"))
     a = kit.create("K1")
     kit.peer_write(a, 0).result()           # the connection to membership is open
+    wait_in_flight(suite, name, 0)
     suite.pause("membership")
     fut = kit.peer_write(a, 1, timeout=harness.STOP_TIMEOUT * 2)
     wait_in_flight(suite, name, 1)
@@ -231,6 +234,7 @@ def test_sigterm_while_a_peer_is_hung_cancels_at_the_grace_period(suite_factory,
     a = kit.create("K1")
     kit.peer_write(a, 0).result()
     before = kit.get(a.id)
+    wait_in_flight(suite, name, 0)
     suite.pause("membership")
     fut = kit.peer_write(a, 1, timeout=harness.STOP_TIMEOUT * 2)
     wait_in_flight(suite, name, 1)

@@ -177,11 +177,13 @@ def test_sigterm_with_calls_in_flight(suite):
     poll(lambda: w.seen, what="the first Watch message")
     assert w.seen == [harness.SERVING]
 
-    base = in_flight(suite)                  # the Watch, if streams count
+    # Only the Watch is in flight (streams count; a call answered is counted
+    # until the server has seen its reply go out).
+    poll(lambda: in_flight(suite) == 1, what="only the Watch in flight")
     futs = [stub.GetEntity.future(M.GetEntityRequest(id=e.id),
                                   timeout=harness.STOP_TIMEOUT * 2) for e in made]
     # The server has taken the three slow calls.
-    poll(lambda: in_flight(suite) == base + 3, what="the three calls in flight")
+    poll(lambda: in_flight(suite) == 4, what="the three calls in flight")
     suite.signal("membership")
 
     poll(lambda: harness.NOT_SERVING in w.seen, timeout=harness.STOP_TIMEOUT,
