@@ -5,8 +5,7 @@ data directory (the tmpfs remounted read-only), and the database locked by
 another process (BEGIN EXCLUSIVE from Python's sqlite3). A failed write
 answers UNAVAILABLE and writes nothing, reads go on, and once the cause is
 gone writes work again, with one event per change that was made. While a
-write waits for a lock, the rest of the service should go on answering: it
-does not (xfail, a product defect).
+write waits for a lock, the rest of the service goes on answering.
 
 Then the projects service's commit and flush failures, through the fault
 points store.commit and store.sync (common/base/fault.h), as
@@ -196,10 +195,6 @@ def test_database_locked_by_another_process(suite_factory, name):
     assert_events(suite, kit, [(a.id, 1), (b.id, 1)])
 
 
-@pytest.mark.xfail(strict=True, raises=grpc.RpcError, reason=(
-    "product defect: a write that meets a lock held by another process waits "
-    "in SQLite's busy handler (5 s, common/store/store.c) on the loop thread, "
-    "so for that long the service answers nothing, health checks included"))
 def test_calls_answered_while_a_write_waits_for_the_lock(suite_factory):
     """While one write waits for the lock, the service's other calls (health,
     reads) are answered, each well within the 5 s busy timeout."""
