@@ -28,12 +28,6 @@ C = grpc.StatusCode
 SENTINEL = "compact-test:sentinel"
 
 
-STALE = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "product defect: the cache invalidation a write makes after its commit is "
-    "lost when Redis cannot take it (down, or a connection dropped on a timeout); "
-    "its only repeat rides in the outbox event, sent by the relay's next run (1 s "
-    "backstop timer, then a WAL flush), while the cache serves GETs as soon as the "
-    "connection is back: Get answers the state from before an acknowledged change"))
 
 
 def warm(suite, kit, a):
@@ -67,7 +61,6 @@ def never_stale_until_invalidated(suite, kit, a, a2):
     assert kit.get(a.id) == a2
 
 
-@STALE
 @pytest.mark.parametrize("name", kits.SERVICES)
 def test_redis_back_with_its_old_data(suite_factory, name):
     suite, kit = kits.start(suite_factory, name, redis_appendonly=True,
@@ -86,7 +79,6 @@ def test_redis_back_with_its_old_data(suite_factory, name):
     never_stale_until_invalidated(suite, kit, a, a2)
 
 
-@STALE
 @pytest.mark.parametrize("name", kits.SERVICES)
 def test_redis_answers_again_after_a_hang(suite_factory, name):
     suite, kit = kits.start(suite_factory, name, faults={name: "store.sync_delay_ms=500"},
