@@ -46,7 +46,10 @@ static currency_sums *money_slot(money_sum *m, const char *currency)
     return &m->cur[at];
 }
 
-/* Drops the currencies whose sums came back to zero. */
+/* Drops the currencies whose sums came back to zero. After every change, an
+ * addition too: otherwise a currency whose sums cancel out (a reversed
+ * transaction) shows as a row of zeros in figures made in one pass and not in
+ * the same figures kept change by change, once anything was taken away. */
 static void money_prune(money_sum *m)
 {
     size_t kept = 0;
@@ -70,8 +73,7 @@ int money_add(money_sum *dst, const money_sum *src, int sign)
     for (int k = 0; k < STAGES; k++)
         dst->usd.v[k] += sign * src->usd.v[k];
     dst->unconverted += sign * src->unconverted;
-    if (sign < 0)
-        money_prune(dst);
+    money_prune(dst);
     return 0;
 }
 
@@ -613,12 +615,11 @@ int figures_add_project(figures *fig, const project_facts *p, const facts_filter
         rc = add_years_and_donors(fig, p, f, sign);
     if (rc == 0)
         rc = add_coverage(fig, p, m, sign);
-    if (sign < 0) {
-        rows_prune(&fig->by_group);
-        rows_prune(&fig->by_entity);
-        rows_prune(&fig->by_donor);
-        rows_prune(&fig->by_year);
-    }
+    /* after an addition too: a donor's row whose money cancels out is empty */
+    rows_prune(&fig->by_group);
+    rows_prune(&fig->by_entity);
+    rows_prune(&fig->by_donor);
+    rows_prune(&fig->by_year);
     return rc;
 }
 
