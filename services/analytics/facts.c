@@ -337,6 +337,22 @@ static int copy_keys(char (**dst)[FACTS_KEY_SIZE], size_t *n, char *const *src, 
     return 0;
 }
 
+/* Adds `key` to keys[0..*n) unless it is there already. */
+static void add_key_once(char (*keys)[FACTS_KEY_SIZE], size_t *n, const char *key)
+{
+    char k[FACTS_KEY_SIZE];
+
+    snprintf(k, sizeof k, "%s", key);
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(keys[i], k) == 0)
+            return;
+    }
+    memcpy(keys[(*n)++], k, sizeof k);
+}
+
+/* Every participant once, and every partner once: an entity may hold
+ * several roles in one project (accountable and implementing), each its own
+ * participant, and still takes part in one project. */
 static int add_participants(project_facts *f, const Project *p)
 {
     f->entities = calloc(p->n_participants ? p->n_participants : 1, sizeof *f->entities);
@@ -345,10 +361,10 @@ static int add_participants(project_facts *f, const Project *p)
         return -ENOMEM;
     for (size_t i = 0; i < p->n_participants; i++) {
         const Compact__Projects__V1__Participant *pt = p->participants[i];
-        snprintf(f->entities[f->n_entities++], sizeof *f->entities, "%s", pt->entity_id);
+        add_key_once(f->entities, &f->n_entities, pt->entity_id);
         if (pt->role == COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_ACCOUNTABLE ||
             pt->role == COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_IMPLEMENTING)
-            snprintf(f->partners[f->n_partners++], sizeof *f->partners, "%s", pt->entity_id);
+            add_key_once(f->partners, &f->n_partners, pt->entity_id);
     }
     return 0;
 }
