@@ -46,7 +46,10 @@ static currency_sums *money_slot(money_sum *m, const char *currency)
     return &m->cur[at];
 }
 
-/* Drops the currencies whose sums came back to zero. */
+/* Drops the currencies whose sums came back to zero. After every change, an
+ * addition too: otherwise a currency whose sums cancel out (a reversed
+ * transaction) shows as a row of zeros in figures made in one pass and not in
+ * the same figures kept change by change, once anything was taken away. */
 static void money_prune(money_sum *m)
 {
     size_t kept = 0;
@@ -70,8 +73,7 @@ int money_add(money_sum *dst, const money_sum *src, int sign)
     for (int k = 0; k < STAGES; k++)
         dst->usd.v[k] += sign * src->usd.v[k];
     dst->unconverted += sign * src->unconverted;
-    if (sign < 0)
-        money_prune(dst);
+    money_prune(dst);
     return 0;
 }
 
@@ -335,6 +337,22 @@ static int copy_keys(char (**dst)[FACTS_KEY_SIZE], size_t *n, char *const *src, 
     return 0;
 }
 
+/* Adds `key` to keys[0..*n) unless it is there already. */
+static void add_key_once(char (*keys)[FACTS_KEY_SIZE], size_t *n, const char *key)
+{
+    char k[FACTS_KEY_SIZE];
+
+    snprintf(k, sizeof k, "%s", key);
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(keys[i], k) == 0)
+            return;
+    }
+    memcpy(keys[(*n)++], k, sizeof k);
+}
+
+/* Every participant once, and every partner once: an entity may hold
+ * several roles in one project (accountable and implementing), each its own
+ * participant, and still takes part in one project. */
 static int add_participants(project_facts *f, const Project *p)
 {
     f->entities = calloc(p->n_participants ? p->n_participants : 1, sizeof *f->entities);
@@ -343,10 +361,10 @@ static int add_participants(project_facts *f, const Project *p)
         return -ENOMEM;
     for (size_t i = 0; i < p->n_participants; i++) {
         const Compact__Projects__V1__Participant *pt = p->participants[i];
-        snprintf(f->entities[f->n_entities++], sizeof *f->entities, "%s", pt->entity_id);
+        add_key_once(f->entities, &f->n_entities, pt->entity_id);
         if (pt->role == COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_ACCOUNTABLE ||
             pt->role == COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_IMPLEMENTING)
-            snprintf(f->partners[f->n_partners++], sizeof *f->partners, "%s", pt->entity_id);
+            add_key_once(f->partners, &f->n_partners, pt->entity_id);
     }
     return 0;
 }
@@ -613,12 +631,11 @@ int figures_add_project(figures *fig, const project_facts *p, const facts_filter
         rc = add_years_and_donors(fig, p, f, sign);
     if (rc == 0)
         rc = add_coverage(fig, p, m, sign);
-    if (sign < 0) {
-        rows_prune(&fig->by_group);
-        rows_prune(&fig->by_entity);
-        rows_prune(&fig->by_donor);
-        rows_prune(&fig->by_year);
-    }
+    /* after an addition too: a donor's row whose money cancels out is empty */
+    rows_prune(&fig->by_group);
+    rows_prune(&fig->by_entity);
+    rows_prune(&fig->by_donor);
+    rows_prune(&fig->by_year);
     return rc;
 }
 

@@ -214,7 +214,8 @@ void figures_clear(figures *fig);
 /* The row of `key` in `rows`, or NULL. */
 const fig_row *fig_rows_find(const fig_rows *rows, const char *key);
 
-/* Money arithmetic, exposed for the answers and the tests: dst += sign * src. */
+/* Money arithmetic, exposed for the answers and the tests: dst += sign * src;
+ * a currency whose sums all come to zero leaves dst. 0 or -ENOMEM. */
 int money_add(money_sum *dst, const money_sum *src, int sign);
 void money_clear(money_sum *m);
 

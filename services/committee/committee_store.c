@@ -296,9 +296,12 @@ int committee_store_envelope(store *st, int year, Envelope **out, int64_t *versi
 
 int committee_store_put_envelope(store *st, Envelope *e, int64_t version)
 {
-    sqlite3_stmt *s = store_stmt(st, "INSERT INTO envelopes (year, version, state)"
-                                     " VALUES (?1, ?2, ?3) ON CONFLICT (year) DO UPDATE"
-                                     " SET version = ?2, state = ?3 WHERE version = ?4");
+    /* Version 0 only creates the year, any other only replaces that version:
+     * an upsert would create a year "over" a version it never had. */
+    sqlite3_stmt *s = store_stmt(
+        st, version == 0 ? "INSERT INTO envelopes (year, version, state) VALUES (?1, ?2, ?3)"
+                         : "UPDATE envelopes SET version = ?2, state = ?3"
+                           " WHERE year = ?1 AND version = ?4");
     char id[16];
     size_t len;
     uint8_t *buf;
@@ -314,10 +317,11 @@ int committee_store_put_envelope(store *st, Envelope *e, int64_t version)
     sqlite3_bind_int(s, 1, e->year);
     sqlite3_bind_int64(s, 2, version + 1);
     sqlite3_bind_blob(s, 3, buf, (int)len, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 4, version);
+    if (version != 0)
+        sqlite3_bind_int64(s, 4, version);
     free(buf);
     if ((rc = sqlrow_step_write(st, s)) != 0)
-        return rc;
+        return rc == -EEXIST ? -ESTALE : rc; /* version 0 of a year that exists */
     return sqlite3_changes(store_db(st)) == 1 ? 0 : -ESTALE;
 }
 
