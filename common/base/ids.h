@@ -23,6 +23,12 @@
 #define IDS_INDICATOR "ind_"   /* projects: an indicator */
 #define IDS_TRANSACTION "trn_" /* projects: a transaction */
 
+/* Information-sharing, and the Coordination Committee's decisions, whose
+ * effects other services record ("dec_<id>/effects/<n>", validate.h). */
+#define IDS_NOTICE "ntc_"       /* workgroups: a notice */
+#define IDS_SUBSCRIPTION "sub_" /* workgroups: a subscription to notices */
+#define IDS_DECISION "dec_"     /* committee: a decision */
+
 /* Room for any id of ours and its NUL. */
 #define IDS_SIZE 32
 
