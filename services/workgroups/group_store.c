@@ -847,12 +847,12 @@ static int write_term(store *st, const char *id, const Leadership *l, const char
 int group_store_set_leadership(store *st, const char *id, const Leadership *l,
                                const char *from_date)
 {
-    sqlite3_stmt *s = store_stmt(st, SQL_SET_CHAIR);
+    sqlite3_stmt *s;
     int rc;
 
     if (from_date && (rc = write_term(st, id, l, from_date)) != 0)
         return rc;
-    if (s == NULL)
+    if ((s = store_stmt(st, SQL_SET_CHAIR)) == NULL)
         return -EIO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, l->chair_entity_id, -1, SQLITE_STATIC);

@@ -29,6 +29,15 @@ typedef struct recheck {
     notice_hub *h;
 } recheck;
 
+/* A posted notice waiting for the flush that makes it durable; freed by its
+ * store_sync callback, which the store runs exactly once (at the latest when
+ * it closes, after the hub: hub NULL, nothing is delivered). */
+typedef struct durable {
+    notice_hub *h;
+    Notice *n; /* a copy, owned */
+    struct durable *prev, *next;
+} durable;
+
 struct notice_hub {
     service *svc;
     watcher *watchers;
@@ -36,6 +45,8 @@ struct notice_hub {
     int draining;
     uv_timer_t timer;
     recheck *in_flight;
+    durable *waiting; /* notices waiting for their flush, oldest first */
+    durable *waiting_tail;
     void (*freed_cb)(void *arg);
     void *freed_arg;
 };
@@ -117,14 +128,13 @@ int notice_hub_watches(const notice_hub *h)
 
 /* ---- delivery ---------------------------------------------------------------- */
 
-void notice_hub_posted(notice_hub *h, const Notice *n)
+/* Hands durable notice `n` to every watcher that may see it now. */
+static void deliver(notice_hub *h, const Notice *n)
 {
     char **audience = NULL;
     size_t n_audience = 0;
     int loaded = 0, rc;
 
-    if (h == NULL || h->draining)
-        return;
     for (watcher *w = h->watchers, *next; w; w = next) {
         const Subscription *s = w->sub;
         next = w->next;
@@ -145,6 +155,61 @@ void notice_hub_posted(notice_hub *h, const Notice *n)
             rpc_call_write(w->call, &n->base, NULL, NULL);
     }
     notice_store_free_ids(audience, n_audience);
+}
+
+static void unlink_durable(durable *d)
+{
+    notice_hub *h = d->h;
+
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        h->waiting = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    else
+        h->waiting_tail = d->prev;
+}
+
+/* store_sync_cb: the notice is on disk (rc 0), or will never be known to be. */
+static void on_durable(void *arg, int rc)
+{
+    durable *d = arg;
+    notice_hub *h = d->h;
+
+    if (h) {
+        unlink_durable(d);
+        if (rc == 0 && !h->draining)
+            deliver(h, d->n);
+        else if (rc != 0)
+            log_fmt(LOG_LEVEL_ERROR, "notice %s was not delivered: the flush failed: %s", d->n->id,
+                    strerror(-rc));
+    }
+    pbmsg_free(&d->n->base);
+    free(d);
+}
+
+void notice_hub_posted(notice_hub *h, const Notice *n)
+{
+    durable *d;
+
+    if (h == NULL || h->draining || h->watchers == NULL)
+        return; /* nobody to tell */
+    if ((d = calloc(1, sizeof *d)) == NULL || (d->n = (Notice *)pbmsg_copy(&n->base)) == NULL) {
+        free(d);
+        log_fmt(LOG_LEVEL_ERROR, "notice %s was not delivered: out of memory", n->id);
+        return;
+    }
+    d->h = h;
+    d->prev = h->waiting_tail;
+    if (h->waiting_tail)
+        h->waiting_tail->next = d;
+    else
+        h->waiting = d;
+    h->waiting_tail = d;
+    /* The relay's rule: nothing is told that a power cut could take back.
+     * Flushes answer their waiters in order: notices go out as committed. */
+    store_sync(service_store(h->svc), on_durable, d);
 }
 
 void notice_hub_unsubscribed(notice_hub *h, const char *id)
@@ -292,6 +357,8 @@ void notice_hub_free(notice_hub *h, void (*cb)(void *arg), void *arg)
     notice_hub_drain(h); /* a start that failed never drained */
     if (h->in_flight)
         h->in_flight->h = NULL;
+    for (durable *d = h->waiting; d; d = d->next)
+        d->h = NULL; /* their callbacks free them */
     h->freed_cb = cb;
     h->freed_arg = arg;
     uv_close((uv_handle_t *)&h->timer, on_timer_closed);

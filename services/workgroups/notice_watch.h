@@ -2,9 +2,12 @@
  *
  * The hub keeps the open WatchNotices calls (watchers), each with a copy of
  * its subscription, on the loop. When a notice commits (the notice
- * aggregate's `committed` hook), the hub hands it at once to every watcher
- * whose subscription follows the notice's group (or the whole Compact) and
- * whose entity may see it:
+ * aggregate's `committed` hook) the hub waits for the flush that puts it on
+ * disk (store_sync: the outbox relay's rule, nobody hears of what a power
+ * cut could take back; flushes answer in order, so notices go out in the
+ * order committed), then hands it to every watcher whose subscription
+ * follows the notice's group (or the whole Compact) and whose entity may
+ * see it:
  *
  *   PUBLIC         every follower;
  *   COMPACT        every follower: its entity was active when the watch

@@ -504,15 +504,24 @@ static void with_subscription(rpc_call *call, service *svc, const char *id,
 
 /* ---- WatchNotices -------------------------------------------------------------- */
 
-/* peer_check_done_fn: the entity is active; the hub takes the call. */
+/* peer_check_done_fn: the entity is active; the hub takes the call, unless
+ * the subscription was removed while membership was asked. */
 static void start_watch(rpc_call *call, service *svc, void *arg, int ok)
 {
     sub_ask *ask = arg;
+    Subscription *still = NULL;
+    int rc = ok ? notice_store_get_subscription(service_store(svc), ask->sub->id, &still) : 0;
 
-    if (ok)
+    pbmsg_free(still ? &still->base : NULL);
+    if (ok && rc == 0) {
         notice_hub_watch(hub_of(svc), call, ask->sub);
-    else
-        pbmsg_free(&ask->sub->base);
+        ask->sub = NULL;
+    } else if (rc == -ENOENT) {
+        status_fail_not_found(call, "subscription_id", "subscription", "id", ask->sub->id);
+    } else if (rc != 0) {
+        status_fail_store(call, rc, "cannot read the subscription");
+    }
+    pbmsg_free(ask->sub ? &ask->sub->base : NULL);
     free(ask);
 }
 
