@@ -72,6 +72,14 @@ void call_client_close(call_client *c);
 int call_unary(call_client *c, const ProtobufCServiceDescriptor *svc, const char *method,
                const ProtobufCMessage *req, int timeout_ms, call_result *res);
 
+/* Calls server-streaming `method` with `req` and waits for its end:
+ * `on_message` runs with each message (valid only during the callback), then
+ * *res gets the final status (its reply stays NULL). `timeout_ms` <= 0: no
+ * deadline. Returns as call_unary. */
+int call_watch(call_client *c, const ProtobufCServiceDescriptor *svc, const char *method,
+               const ProtobufCMessage *req, int timeout_ms, rpc_message_cb on_message, void *arg,
+               call_result *res);
+
 /* Frees res->reply and sets it to NULL. */
 void call_result_clear(call_result *res);
 
@@ -161,6 +169,15 @@ int cli_call(cli_ctx *ctx, const char *svc_name, const ProtobufCServiceDescripto
 int cli_call_quiet(cli_ctx *ctx, const char *svc_name, const ProtobufCServiceDescriptor *svc,
                    const char *method, const ProtobufCMessage *req, call_result *res);
 
+/* Watches server-streaming `method` of service `svc_name` (see call_watch)
+ * for at most `timeout_ms` (<= 0: until the server ends it). Returns 0 when
+ * the stream ended with OK, or with DEADLINE_EXCEEDED when `timeout_ms` was
+ * given (the watch ran its time); else prints as cli_call and returns
+ * CLI_EXIT_FAIL. */
+int cli_watch(cli_ctx *ctx, const char *svc_name, const ProtobufCServiceDescriptor *svc,
+              const char *method, const ProtobufCMessage *req, int timeout_ms,
+              rpc_message_cb on_message, void *arg);
+
 /* Prints "compactctl: <CODE>: <message>" for a failed result. Returns
  * CLI_EXIT_FAIL. */
 int cli_report(cli_ctx *ctx, const char *svc_name, const call_result *res);
@@ -212,6 +229,7 @@ extern const cli_command entities_commands[];    /* entities.c */
 extern const cli_command groups_commands[];      /* groups.c */
 extern const cli_command groups_plan_commands[]; /* groups_plan.c */
 extern const cli_command projects_commands[];    /* projects.c */
+extern const cli_command notices_commands[];     /* notices.c */
 extern const cli_command seed_commands[];        /* seed.c */
 
 /* A new CreateEntityRequest from proto3 JSON holding either a

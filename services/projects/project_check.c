@@ -511,5 +511,17 @@ int project_check_transaction(rpc_call *call, const char *field,
     if (validate_text(call, sub, t->description, DESCRIPTION_MAX))
         return -1;
     snprintf(sub, sizeof sub, "%s.source_note", field);
-    return validate_text(call, sub, t->source_note, NOTE_MAX);
+    if (validate_text(call, sub, t->source_note, NOTE_MAX))
+        return -1;
+    snprintf(sub, sizeof sub, "%s.decision_ref", field);
+    return validate_decision_ref(call, sub, t->decision_ref);
+}
+
+const char *project_check_catalytic_provider_problem(const char *acronym)
+{
+    /* Acronyms are unique regardless of case (membership). */
+    if (strcasecmp(acronym, "UNOCT") == 0)
+        return NULL;
+    return "not UNOCT: a catalytic transaction (transaction.catalytic) must name UNOCT as its "
+           "provider";
 }

@@ -159,3 +159,38 @@ Indicator *project_edit_find_indicator(const Project *p, const char *id)
 }
 
 /* ---- time --------------------------------------------------------------- */
+
+const Compact__Projects__V1__Transaction *project_edit_find_decision(const Project *p,
+                                                                     const char *decision_ref)
+{
+    for (size_t i = 0; decision_ref[0] && i < p->n_transactions; i++) {
+        if (strcmp(p->transactions[i]->decision_ref, decision_ref) == 0)
+            return p->transactions[i];
+    }
+    return NULL;
+}
+
+static const char *provider_of(const Compact__Projects__V1__Transaction *t)
+{
+    switch (t->provider_case) {
+    case COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME:
+        return t->provider_name;
+    case COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID:
+        return t->provider_entity_id;
+    default:
+        return "";
+    }
+}
+
+int project_edit_same_transaction(const Compact__Projects__V1__Transaction *a,
+                                  const Compact__Projects__V1__Transaction *b)
+{
+    if (a->value == NULL || b->value == NULL)
+        return a->value == b->value;
+    return a->type == b->type && strcmp(a->date, b->date) == 0 &&
+           strcmp(a->value->currency, b->value->currency) == 0 &&
+           a->value->amount_minor == b->value->amount_minor &&
+           a->provider_case == b->provider_case && strcmp(provider_of(a), provider_of(b)) == 0 &&
+           !a->catalytic == !b->catalytic && strcmp(a->description, b->description) == 0 &&
+           !a->verified == !b->verified && strcmp(a->source_note, b->source_note) == 0;
+}

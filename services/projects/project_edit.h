@@ -71,4 +71,15 @@ Result *project_edit_find_result(const Compact__Projects__V1__Project *p, const 
 /* The indicator with id `id` anywhere in `p`, or NULL. */
 Indicator *project_edit_find_indicator(const Compact__Projects__V1__Project *p, const char *id);
 
+/* The transaction of `p` that records Committee decision effect
+ * `decision_ref` (not empty), or NULL. */
+const Compact__Projects__V1__Transaction *
+project_edit_find_decision(const Compact__Projects__V1__Project *p, const char *decision_ref);
+
+/* 1 if `a` and `b` record the same money the same way: type, date, value,
+ * provider, catalytic, description, verified and source_note (not id,
+ * record_time or decision_ref). */
+int project_edit_same_transaction(const Compact__Projects__V1__Transaction *a,
+                                  const Compact__Projects__V1__Transaction *b);
+
 #endif

@@ -88,8 +88,18 @@ static const char schema_v1[] =
     ") STRICT;"
     "CREATE INDEX transactions_by_project ON transactions (project_id, date);";
 
+/* A transaction may carry the Coordination Committee's decision effect that
+ * allocated it ("dec_.../effects/n"): the idempotency key, kept for good, so
+ * a partial unique index keeps each effect recorded once per project.
+ * Existing transactions have none (''). */
+static const char schema_v2[] =
+    "ALTER TABLE transactions ADD COLUMN decision_ref TEXT NOT NULL DEFAULT '';"
+    "CREATE UNIQUE INDEX transactions_by_decision ON transactions (project_id, decision_ref)"
+    "  WHERE decision_ref <> '';";
+
 const store_migration project_store_migrations[] = {
     {.version = 1, .sql = schema_v1},
+    {.version = 2, .sql = schema_v2},
 };
 const size_t project_store_migrations_count =
     sizeof project_store_migrations / sizeof project_store_migrations[0];
@@ -133,12 +143,13 @@ static const char SQL_ADD_PILLAR[] =
     "INSERT OR IGNORE INTO project_pillars (pillar, project_id) VALUES (?1, ?2)";
 static const char SQL_TRANSACTIONS[] =
     "SELECT id, type, date, currency, amount_minor, provider_name, provider_entity_id,"
-    " catalytic, description, verified, source_note, record_time_ms"
+    " catalytic, description, verified, source_note, record_time_ms, decision_ref"
     " FROM transactions WHERE project_id = ?1 ORDER BY date, rowid";
 static const char SQL_ADD_TRANSACTION[] =
     "INSERT INTO transactions (id, project_id, type, date, currency, amount_minor,"
     " provider_name, provider_entity_id, catalytic, description, verified, source_note,"
-    " record_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    " record_time_ms, decision_ref)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -191,7 +202,7 @@ static int row_to_transaction(sqlite3_stmt *s, Transaction **out)
     }
     if (rc || sqlrow_text(s, 0, &t->id) || sqlrow_text(s, 2, &t->date) ||
         sqlrow_text(s, 3, &m->currency) || sqlrow_text(s, 8, &t->description) ||
-        sqlrow_text(s, 10, &t->source_note) ||
+        sqlrow_text(s, 10, &t->source_note) || sqlrow_text(s, 12, &t->decision_ref) ||
         (t->record_time = pbtime_new(sqlite3_column_int64(s, 11))) == NULL)
         return -ENOMEM;
     return 0;
@@ -562,6 +573,7 @@ int project_store_add_transaction(store *st, const char *project_id, const Trans
     sqlite3_bind_int(s, 11, t->verified ? 1 : 0);
     sqlite3_bind_text(s, 12, t->source_note, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 13, pbtime_ms(t->record_time));
+    sqlite3_bind_text(s, 14, t->decision_ref, -1, SQLITE_STATIC);
     rc = sqlite3_step(s);
     sqlite3_reset(s);
     if ((rc & 0xff) == SQLITE_CONSTRAINT)

@@ -45,6 +45,8 @@ ENT_OTHER = "ent_eeeeeeeeeeeeeeeeeeee"      # in no fixture
 GROUP = "wg_aaaaaaaaaaaaaaaaaaaa"           # BMLE, active
 GROUP_CLOSED = "wg_bbbbbbbbbbbbbbbbbbbb"    # OLD, closed
 ITEM = "wpi_aaaaaaaaaaaaaaaaaaaa"
+DECISION = "dec_aaaaaaaaaaaaaaaaaaaa/effects/1"  # workgroups: on the terms of reference
+SUBSCRIPTION = "sub_aaaaaaaaaaaaaaaaaaaa"   # workgroups: the observer's, of BMLE
 PROJECT = "prj_aaaaaaaaaaaaaaaaaaaa"        # XM-DAC-47066-FUZZ-1
 PROJECT_CLOSED = "prj_bbbbbbbbbbbbbbbbbbbb"  # XM-DAC-47066-FUZZ-2
 RESULT = "res_aaaaaaaaaaaaaaaaaaaa"
@@ -265,6 +267,34 @@ def workgroups():
             update_mask=mask("project_ids", "title"))),
         ("BatchGetWorkingGroups", "both", W.BatchGetWorkingGroupsRequest(
             ids=[GROUP, GROUP_CLOSED, "wg_cccccccccccccccccccc"], allow_missing=True)),
+        ("ApproveTermsOfReference", "decided", W.ApproveTermsOfReferenceRequest(
+            group_id=GROUP, terms_of_reference=W.TermsOfReference(
+                text="The group's terms of reference.", approved_on="2023-01-15",
+                decision_ref=DECISION))),
+        ("ApproveTermsOfReference", "decided-other", W.ApproveTermsOfReferenceRequest(
+            group_id=GROUP, terms_of_reference=W.TermsOfReference(
+                text="Other terms.", approved_on="2023-01-15", decision_ref=DECISION))),
+        ("ApproveWorkPlan", "valid", W.ApproveWorkPlanRequest(group_id=GROUP, plan=W.ApprovedWorkPlan(
+            period_start="2024-01-01", period_end="2026-12-31", approved_on="2024-01-24",
+            item_ids=[ITEM], decision_ref="dec_aaaaaaaaaaaaaaaaaaaa/effects/2"))),
+        ("ApproveWorkPlan", "no-items", W.ApproveWorkPlanRequest(group_id=GROUP, plan=W.ApprovedWorkPlan(
+            period_start="2024-01-01", period_end="2026-12-31", approved_on="2024-01-24"))),
+        ("SetLeadership", "effective-early", W.SetLeadershipRequest(
+            group_id=GROUP, effective_on="2020-01-01", leadership=W.Leadership(
+                chair_entity_id=ENT_OBSERVER, vice_chair_entity_ids=[ENT_VICE]))),
+        ("PostNotice", "members", W.PostNoticeRequest(notice=W.Notice(
+            working_group_id=GROUP, kind=W.NOTICE_KIND_REPORT, title="Report",
+            visibility=W.VISIBILITY_GROUP_MEMBERS, author_entity_id=ENT_ACTIVE,
+            document_url="https://www.un.org/report.pdf"))),
+        ("ListNotices", "public", W.ListNoticesRequest()),
+        ("ListNotices", "group", W.ListNoticesRequest(working_group_id=GROUP, page_size=1)),
+        ("Subscribe", "valid", W.SubscribeRequest(subscription=W.Subscription(
+            entity_id=ENT_ACTIVE, focal_point_email="jane.doe@example.org",
+            working_group_ids=[GROUP], compact_wide=True))),
+        ("Unsubscribe", "fixture", W.UnsubscribeRequest(subscription_id=SUBSCRIPTION)),
+        ("WatchNotices", "fixture", W.WatchNoticesRequest(subscription_id=SUBSCRIPTION)),
+        ("GetDigest", "fixture", W.GetDigestRequest(subscription_id=SUBSCRIPTION,
+                                                    since={"seconds": 1600000000})),
     ])
 
 
@@ -319,6 +349,12 @@ def projects():
         ("RecordTransaction", "named-provider", P.RecordTransactionRequest(
             project_id=PROJECT, transaction=P.Transaction(
                 type=P.TRANSACTION_TYPE_DISBURSEMENT, date="2023-03-01",
+                value=P.Money(currency="USD", amount_minor=2500000),
+                provider_name="A Member State",
+                decision_ref="dec_aaaaaaaaaaaaaaaaaaaa/effects/1"))),
+        ("RecordTransaction", "catalytic-named", P.RecordTransactionRequest(
+            project_id=PROJECT, transaction=P.Transaction(
+                type=P.TRANSACTION_TYPE_INCOMING_COMMITMENT, date="2023-03-01",
                 value=P.Money(currency="USD", amount_minor=2500000),
                 provider_name="A Member State", catalytic=True))),
         ("RecordTransaction", "entity-provider", P.RecordTransactionRequest(
