@@ -32,7 +32,6 @@
  * effects other services record ("dec_<id>/effects/<n>", validate.h). */
 #define IDS_NOTICE "ntc_"       /* workgroups: a notice */
 #define IDS_SUBSCRIPTION "sub_" /* workgroups: a subscription to notices */
-#define IDS_DECISION "dec_"     /* committee: a decision */
 
 /* Room for any id of ours and its NUL. */
 #define IDS_SIZE 32
