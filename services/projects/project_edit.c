@@ -8,6 +8,7 @@
 #include "ids.h"
 #include "pbstr.h"
 #include "project_store.h"
+#include "provenance.h"
 
 typedef Compact__Projects__V1__Project Project;
 typedef Compact__Projects__V1__IndicatorPeriod IndicatorPeriod;
@@ -89,6 +90,9 @@ static void sort_transactions(Project *p)
 
 void project_edit_normalise(Project *p)
 {
+    provenance_normalize(p->provenance, p->n_provenance);
+    for (size_t i = 0; i < p->n_transactions; i++)
+        provenance_normalize(p->transactions[i]->provenance, p->transactions[i]->n_provenance);
     sort_transactions(p);
     if (p->n_pillars > 1)
         qsort(p->pillars, p->n_pillars, sizeof p->pillars[0], compare_pillars);
