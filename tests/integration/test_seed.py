@@ -489,9 +489,11 @@ def test_every_seed_fact_is_marked_and_confirmed_ones_cite_a_public_source():
         # Nothing points at material outside the project, nor keeps the old
         # V/U markers of a notes file, nor claims a whole record verified.
         text = json.dumps(tree)
-        for needle in ("compact-facts", "shared/", "facts sheet", "facts file", "(V)", "(U)",
-                       "(V,", "sourceNote", "\"verified\""):
+        for needle in ("facts sheet", "facts file", "(V)", "(U)", "(V,", "sourceNote",
+                       "\"verified\""):
             assert needle not in text, (service, needle)
+        # No pointer at a file a user cannot open (notes kept beside the project).
+        assert not re.search(r"[\w/.-]+\.md\b", text), service
     assert n > 300
 
     for e in seed_entities():

@@ -91,7 +91,7 @@ static void test_source_urls(void **state)
     assert_non_null(provenance_url_problem("https:///path"));
     assert_non_null(provenance_url_problem("https://example.org/a b"));
     assert_non_null(provenance_url_problem("https://example.org/\x01"));
-    assert_non_null(provenance_url_problem("shared/domain/notes.md"));
+    assert_non_null(provenance_url_problem("docs/notes.md"));
 }
 
 static void test_status_and_all_confirmed(void **state)
