@@ -192,7 +192,9 @@ def test_group_provenance_fact_by_fact(suite):
 
 # ---- analytics ----------------------------------------------------------------------------
 
-@pytest.mark.suite(services=THREE + ("analytics",))
+# The dashboard's fixed port (8054) is left off: tests run side by side.
+@pytest.mark.suite(services=THREE + ("analytics",),
+                   env={"analytics": {"COMPACT_HTTP_LISTEN": ""}})
 def test_analytics_counts_who_takes_part_today_and_keys_donors_by_identifier(suite):
     w = world(suite)   # UNDP member (UN), FATF observer (non-UN), GONE ended in 2020
     ps = suite.stub("projects")
