@@ -97,6 +97,22 @@ def full_name(service):
         service, service.capitalize())
 
 
+# What takes a workgroups database back to schema version 1, as an older
+# build left it: the tables and columns of versions 2 (decisions' references,
+# leadership terms, notices) and 3 (provenance), and their records. For the
+# upgrade tests.
+WORKGROUPS_DOWN_TO_V1 = """
+    DROP INDEX groups_by_established_by; ALTER TABLE groups DROP COLUMN established_by;
+    DROP INDEX terms_of_reference_by_decision;
+    ALTER TABLE terms_of_reference DROP COLUMN decision_ref;
+    DROP TABLE approved_work_plan_items; DROP TABLE approved_work_plans;
+    DROP TABLE leadership_term_vice_chairs; DROP TABLE leadership_terms;
+    DROP TABLE subscription_groups; DROP TABLE subscriptions; DROP TABLE notices;
+    DROP TABLE provenance;
+    DELETE FROM schema_migrations WHERE component = 'workgroups' AND version >= 2;
+"""
+
+
 # ---- generated message modules ----------------------------------------------
 
 _GEN_DIR = tempfile.mkdtemp(prefix="compact-pb-")

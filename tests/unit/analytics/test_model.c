@@ -1118,7 +1118,8 @@ static void compare_facts(const model *m, const model *fresh)
         assert_string_equal(e[i]->id, ef[i]->id);
         assert_int_equal(e[i]->seq, ef[i]->seq);
         assert_string_equal(e[i]->acronym, ef[i]->acronym);
-        assert_int_equal(e[i]->kind, ef[i]->kind);
+        assert_int_equal(e[i]->affiliation, ef[i]->affiliation);
+        assert_int_equal(e[i]->n_periods, ef[i]->n_periods);
         assert_int_equal(e[i]->active, ef[i]->active);
         assert_true(i == 0 || strcmp(e[i - 1]->id, e[i]->id) < 0);
     }
