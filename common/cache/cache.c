@@ -1093,7 +1093,8 @@ void cache_group_read(cache *c, const char *group, const char *consumer, const c
                       const char *const *ids, size_t nstreams, int count, int block_ms,
                       cache_read_cb cb, void *arg)
 {
-    size_t argc = 8 + 2 * nstreams;
+    /* The 8 words of `head`, "STREAMS", then the streams and their ids. */
+    size_t argc = 8 + 1 + 2 * nstreams;
     const char **argv;
     size_t *lens;
     char count_text[24], block_text[24];
