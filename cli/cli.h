@@ -28,6 +28,7 @@
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <uv.h>
 
@@ -222,6 +223,14 @@ int output_json(json_t *json);
  * unset: ""), into buf. Returns buf. */
 const char *output_time(const Google__Protobuf__Timestamp *ts, char *buf, size_t len);
 
+/* "1,250,000.50" (with_currency 0) or "USD 1,250,000.50" (1) from `minor`
+ * units of `currency`, by integer arithmetic with the currency's ISO 4217
+ * decimals ("USD*", the US dollar equivalent, has the dollar's two; a code
+ * the list does not know, two). Never a floating point number. Returns buf
+ * (truncated to len). */
+const char *output_money(const char *currency, int64_t minor, int with_currency, char *buf,
+                         size_t len);
+
 /* ---- command tables of the resource groups -------------------------------- */
 
 extern const cli_command health_commands[];      /* health.c */
@@ -230,6 +239,7 @@ extern const cli_command groups_commands[];      /* groups.c */
 extern const cli_command groups_plan_commands[]; /* groups_plan.c */
 extern const cli_command projects_commands[];    /* projects.c */
 extern const cli_command notices_commands[];     /* notices.c */
+extern const cli_command analytics_commands[];   /* analytics.c */
 extern const cli_command seed_commands[];        /* seed.c */
 
 /* A new CreateEntityRequest from proto3 JSON holding either a

@@ -1,6 +1,6 @@
 """`compactctl seed` across services: membership, then workgroups, then
-projects, with "@entity:", "@group:" and "@project:" references resolved to
-the ids the services assigned.
+projects, then analytics' exchange rates, with "@entity:", "@group:" and
+"@project:" references resolved to the ids the services assigned.
 
 The seed's facts (issue 12): every fact marked confirmed or assumed on its
 own, every confirmed one citing a public source (publisher, title, date,
@@ -30,11 +30,15 @@ from harness import M, poll
 
 P = harness.pb("compact/projects/v1/projects.proto")
 W = harness.pb("compact/workgroups/v1/workgroups.proto")
-SERVICES = ("membership", "workgroups", "projects")
+A = harness.pb("compact/analytics/v1/analytics.proto")
+SERVICES = ("membership", "workgroups", "projects", "analytics")
+# analytics' dashboard off: parallel runs never meet on its port 8054.
+NO_HTTP = {"analytics": {"COMPACT_HTTP_LISTEN": ""}}
 SEED_DIR = os.path.join(harness.SOURCE_DIR, "seed")
 FILES = {"membership": "membership/entities.json",
          "workgroups": "workgroups/groups.json",
-         "projects": "projects/projects.json"}
+         "projects": "projects/projects.json",
+         "analytics": "analytics/rates.json"}
 SEED_TIMEOUT = 120 * harness.SLOW   # bound against a hang; 80-odd calls
 
 
@@ -207,7 +211,7 @@ def totals_of(project):
 
 # ---- the real seed ------------------------------------------------------------------
 
-@pytest.mark.suite(services=SERVICES)
+@pytest.mark.suite(services=SERVICES, env=NO_HTTP)
 def test_seed_loads_every_service_with_references_resolved(suite):
     counts = {s: (len(load(s)), 0, 0) for s in SERVICES}
     res = ok(seed(suite))
@@ -272,10 +276,13 @@ def sentinel_writes(suite, groups, projects):
         participants=[P.Participant(entity_id=ent.id, role=P.ORGANISATION_ROLE_IMPLEMENTING)],
         global_scope=True, pillars=[P.STRATEGY_PILLAR_I], start_date="2026-01-01",
         status=P.ACTIVITY_STATUS_PIPELINE))).project
-    return {"membership": ent.id, "workgroups": grp.id, "projects": prj.id}
+    suite.stub("analytics").PutExchangeRate(A.PutExchangeRateRequest(rate=A.ExchangeRate(
+        currency="NZD", valid_from="2026-01-01", usd_micros=600000)))
+    return {"membership": ent.id, "workgroups": grp.id, "projects": prj.id,
+            "analytics": "NZD:2026-01-01"}
 
 
-@pytest.mark.suite(services=SERVICES)
+@pytest.mark.suite(services=SERVICES, env=NO_HTTP)
 def test_second_run_creates_nothing_and_changes_nothing(suite):
     ok(seed(suite))
     first = {s: len(load(s)) for s in SERVICES}
@@ -370,7 +377,8 @@ def test_unreachable_service_reported_once_and_json(suite, tmp_path):
     assert json.loads(res.stdout) == {
         "membership": {"created": 1, "alreadyPresent": 0, "failed": 0},
         "workgroups": {"created": 0, "alreadyPresent": 0, "failed": 3}}
-    lines = [l for l in res.stderr.splitlines() if not l.endswith("projects skipped")]
+    lines = [l for l in res.stderr.splitlines()
+             if not l.endswith(("projects skipped", "analytics skipped"))]
     assert len(lines) == 1 and lines[0].startswith(
         "compactctl: UNAVAILABLE: cannot reach workgroups at " + closed), res.stderr
     assert [e.acronym for e in suite.stub("membership").ListEntities(
@@ -488,10 +496,17 @@ def test_every_seed_fact_is_marked_and_confirmed_ones_cite_a_public_source():
                     assert f["note"].strip(), what
         # Nothing points at material outside the project, nor keeps the old
         # V/U markers of a notes file, nor claims a whole record verified.
+        # (An exchange rate is one fact, its figure: its own verified flag
+        # and source note are that fact's marks; they are checked below.)
         text = json.dumps(tree)
-        for needle in ("facts sheet", "facts file", "(V)", "(U)", "(V,", "sourceNote",
-                       "\"verified\""):
+        whole_record = ("sourceNote", "\"verified\"") if service != "analytics" else ()
+        for needle in ("facts sheet", "facts file", "(V)", "(U)", "(V,") + whole_record:
             assert needle not in text, (service, needle)
+        for item in tree if service == "analytics" else ():
+            rate = item["request"]["rate"]
+            assert "verified" in rate and rate["sourceNote"].strip(), rate
+            if not rate["verified"]:
+                assert rate["sourceNote"].startswith("illustrative"), rate
         # No pointer at a file a user cannot open (notes kept beside the project).
         assert not re.search(r"[\w/.-]+\.md\b", text), service
     assert n > 300
