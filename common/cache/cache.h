@@ -148,14 +148,19 @@ typedef struct cache_stream_batch {
  * or a negative errno. Runs exactly once, later. */
 typedef void (*cache_read_cb)(void *arg, int rc, const cache_stream_batch *batches, size_t n);
 
-/* XREADGROUP GROUP group consumer COUNT count [BLOCK block_ms] STREAMS
- * streams... ids... (">" for new entries, an id for this consumer's pending
- * ones). The command's timeout is the cache's plus `block_ms`. While it
- * blocks, Redis answers nothing else on this connection: a consumer reads
- * on a cache of its own, and sends its other commands between reads. */
+/* XREADGROUP GROUP group consumer COUNT count [BLOCK block_ms] [NOACK]
+ * STREAMS streams... ids... (">" for new entries, an id for this consumer's
+ * pending ones). With CACHE_READ_NOACK nothing is left pending: a consumer
+ * that keeps its own positions needs no acknowledgements. The command's
+ * timeout is the cache's plus `block_ms`. While it blocks, Redis answers
+ * nothing else on this connection: a consumer reads on a cache of its own,
+ * and sends its other commands between reads. */
+enum cache_read_flags {
+    CACHE_READ_NOACK = 1 << 0,
+};
 void cache_group_read(cache *c, const char *group, const char *consumer, const char *const *streams,
                       const char *const *ids, size_t nstreams, int count, int block_ms,
-                      cache_read_cb cb, void *arg);
+                      unsigned flags, cache_read_cb cb, void *arg);
 
 /* Counters for logs and tests. */
 typedef struct cache_stats {

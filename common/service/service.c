@@ -57,7 +57,7 @@ struct service {
     uv_signal_t sigterm, sigint;
     uv_timer_t probe_timer;
     int stopping;
-    int initialized; /* the init hook succeeded: fini is owed */
+    int initialized; /* the init hook ran (or was due): stop and fini are owed */
     int exit_code;
 };
 
@@ -568,9 +568,11 @@ int service_main(const service_def *def, int argc, char **argv)
         rc = open_server(svc);
     if (rc == 0)
         rc = open_metrics(svc);
+    /* From the moment init runs, stop and fini are owed, also when init
+     * fails part way: they close whatever it had opened (service.h). */
+    svc->initialized = rc == 0;
     if (rc == 0 && def->init)
         rc = def->init(svc);
-    svc->initialized = rc == 0;
     if (rc == 0)
         rc = start_serving(svc);
     if (rc != 0)
@@ -610,9 +612,9 @@ int service_open_for_test(const service_def *def, const char *data_dir, const ch
     svc->cfg.http_listen[0] = '\0'; /* no servers in process */
     uv_loop_init(&svc->loop);
     rc = open_store_and_cache(svc);
+    svc->initialized = rc == 0;
     if (rc == 0 && def->init)
         rc = def->init(svc);
-    svc->initialized = rc == 0;
     if (rc != 0) {
         service_close_for_test(svc);
         return rc;

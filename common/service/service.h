@@ -38,7 +38,9 @@ typedef struct service_def {
     size_t migrations_count;
     const char *const *peers; /* NULL-terminated, may be NULL */
     /* After everything is open, before serving. Returns 0 or a negative errno
-     * (the service then exits with 1). */
+     * (the service then exits with 1). Whatever it returns, `stop` and `fini`
+     * run at the end, so after a failure part way they must close what it
+     * had opened and pass over what it had not. */
     int (*init)(service *svc);
     /* At the start of shutdown, right after health went NOT_SERVING: ends
      * the streams the service holds open (watches), so that the server need
