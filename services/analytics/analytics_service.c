@@ -297,6 +297,7 @@ const service_def *analytics_service_def(void)
             .name = "analytics",
             .descriptor = &compact__analytics__v1__analytics__descriptor,
             .methods = analytics_methods,
+            .rules = analytics_rules,
             .migrations = analytics_store_migrations,
             .migrations_count = analytics_store_migrations_count,
             .peers = analytics_peers,

@@ -260,10 +260,15 @@ static int approve_proposals(aggregate_write *w, Decision *d)
         Proposal *p = NULL;
         Envelope *e = NULL;
         int64_t version, env_version, allocated = 0;
-        outbox_event ev = {
-            .service = "committee", .aggregate_type = "proposal", .type = "proposal.approved"};
+        outbox_actor actor;
+        char peer[128];
+        outbox_event ev = {.service = "committee",
+                           .aggregate_type = "proposal",
+                           .type = "proposal.approved",
+                           .actor = &actor};
         int rc = docstore_load(st, &committee_proposals, id, (ProtobufCMessage **)&p, &version);
 
+        service_call_actor(w->call, &actor, peer, sizeof peer);
         if (rc == -ENOENT) {
             aggregate_fail(w, RPC_INVALID_ARGUMENT,
                            "decision.actions[%zu].allocate_catalytic_funding.proposal_id: no "
