@@ -424,12 +424,14 @@ static void call_dispatch(rpc_call *call)
                           NULL);
         return;
     }
-    if (m->handler == NULL) {
+    /* The gate comes first: a caller it refuses learns nothing more, not
+     * even whether the method is implemented (rpc_stream.c for streams). */
+    if (rpc__gate_authenticate(call) != 0)
+        return;
+    if (m->handler == NULL && !is_streaming(m) && call->payload == NULL) {
         rpc__call_end_now(call, RPC_UNIMPLEMENTED, "method not implemented by this server", NULL);
         return;
     }
-    if (rpc__gate_authenticate(call) != 0)
-        return;
     if (is_streaming(m)) {
         call->is_stream = 1;
         call->srv->streams_in_flight++;
@@ -463,6 +465,10 @@ static void call_dispatch(rpc_call *call)
     }
     if (rpc__gate_authorize(call, call->request) != 0)
         return;
+    if (m->handler == NULL) {
+        rpc__call_end_now(call, RPC_UNIMPLEMENTED, "method not implemented by this server", NULL);
+        return;
+    }
     m->handler(call, call->request, m->data);
 }
 
