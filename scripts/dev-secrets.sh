@@ -4,7 +4,13 @@
 # organisation's identity provider and CA, into Kubernetes Secrets
 # (docs/DEPLOY.md, "Security").
 #
-#   scripts/dev-secrets.sh [--tls-only] DIR [NAME...]
+#   scripts/dev-secrets.sh [--tls-only] [--readable] DIR [NAME...]
+#
+# --readable makes every file world-readable, for containers whose user is
+# not the file's owner (compose, the container test): a dev convenience
+# that a deployment never needs (Kubernetes mounts Secrets for the pod's
+# group). DEV_SECRETS_EXTRA_SAN, a printf pattern of the name ("ctk-%s-0"),
+# adds a name to every certificate (the container test's pods).
 #
 # Makes in DIR what is missing (existing files are kept, so tokens and
 # certificates stay valid across runs):
@@ -22,8 +28,14 @@
 set -euo pipefail
 umask 077
 
-tls_only=0
-if [ "${1:-}" = --tls-only ]; then tls_only=1; shift; fi
+tls_only=0 readable=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --tls-only) tls_only=1; shift ;;
+        --readable) readable=1; shift ;;
+        *) break ;;
+    esac
+done
 dir=${1:?usage: dev-secrets.sh [--tls-only] DIR [NAME...]}
 shift
 names=("$@")
@@ -82,6 +94,10 @@ make_tls() {
         local san="DNS:$n,DNS:$n-headless,DNS:$n.compact.svc,DNS:$n-headless.compact.svc"
         san="$san,DNS:*.$n-headless.compact.svc.cluster.local,DNS:$n.compact.svc.cluster.local"
         san="$san,DNS:localhost,IP:127.0.0.1"
+        if [ -n "${DEV_SECRETS_EXTRA_SAN:-}" ]; then
+            # shellcheck disable=SC2059
+            san="$san,DNS:$(printf "$DEV_SECRETS_EXTRA_SAN" "$n")"
+        fi
         openssl req -new -key "$t/$n.key" -subj "/O=Compact dev/CN=$n" -out "$t/$n.csr" 2>/dev/null
         printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n' \
             "$san" > "$t/$n.ext"
@@ -94,8 +110,12 @@ make_tls() {
 
 if [ "$tls_only" = 1 ]; then
     make_tls "$dir"
-    exit 0
+else
+    make_auth
+    make_redis
+    make_tls "$dir/tls"
 fi
-make_auth
-make_redis
-make_tls "$dir/tls"
+if [ "$readable" = 1 ]; then
+    find "$dir" -type d -exec chmod 755 {} +
+    find "$dir" -type f -exec chmod 644 {} +
+fi
