@@ -45,16 +45,23 @@ int main(int argc, char **argv)
         return 1;
     snprintf(set, sizeof set, "{\"keys\":[%s]}", jwk);
     auth_keys_parse(set, strlen(set), &keys, err, sizeof err);
-    auth_verifier_options o = {.keys = keys, .issuer = "compact", .audience = "compact",
-                               .clock_skew_seconds = 60, .cache_max = (size_t)n + 16};
+    auth_verifier_options o = {.keys = keys,
+                               .issuer = "compact",
+                               .audience = "compact",
+                               .clock_skew_seconds = 60,
+                               .cache_max = (size_t)n + 16};
     auth_verifier_new(&o, &v);
     int64_t now = (int64_t)time(NULL);
     char **tokens = calloc((size_t)n, sizeof *tokens);
     for (int i = 0; i < n; i++) {
         char sub[32];
         snprintf(sub, sizeof sub, "user-%d", i);
-        auth_claims c = {.issuer = "compact", .audience = "compact", .subject = sub,
-                         .role = "viewer", .issued_at = now, .expires = now + 3600};
+        auth_claims c = {.issuer = "compact",
+                         .audience = "compact",
+                         .subject = sub,
+                         .role = "viewer",
+                         .issued_at = now,
+                         .expires = now + 3600};
         auth_sign(s, &c, &tokens[i]);
     }
     auth_identity *id;

@@ -169,7 +169,8 @@ int main(int argc, char **argv)
     for (int c = 0; c < conns; c++) {
         grpc_arg a[2] = {
             {.type = GRPC_ARG_INTEGER, .key = "grpc.bench_channel", .value.integer = c},
-            {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
+            {.type = GRPC_ARG_INTEGER,
+             .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
              .value.integer = 1},
         };
         grpc_arg all[3] = {a[0], a[1]};
@@ -190,8 +191,7 @@ int main(int argc, char **argv)
         start(&slots[i]);
     int in_flight = conns * streams;
     while (in_flight > 0) {
-        grpc_event ev =
-            grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         slot *s = ev.tag;
         double t = now_s();
         if (!ev.success || s->status != GRPC_STATUS_OK) {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors.h"
 #include "alerts.h"
 #include "analytics.h"
 #include "analytics_store.h"
@@ -46,6 +47,7 @@ static const rpc_method analytics_methods[] = {
     {.name = "Rebuild", .handler = handle_rebuild},
     {.name = "PutExchangeRate", .handler = handle_put_exchange_rate},
     {.name = "ListExchangeRates", .handler = handle_list_exchange_rates},
+    {.name = "ListChangesByActor", .handler = handle_list_changes_by_actor},
     {.name = NULL},
 };
 

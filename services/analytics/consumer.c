@@ -1,6 +1,7 @@
 /* consumer.c: the other services' events, applied exactly once (see
  * consumer.h for the guarantees; this file is the machine that keeps them).
  */
+#include "actors.h"
 #include "consumer.h"
 
 #include <errno.h>
@@ -451,6 +452,7 @@ static int store_pending(store *st, const pending *p)
         rc = analytics_store_put_snapshot(st, ev->aggregate_type, ev->aggregate_id,
                                           ev->aggregate_sequence, ev->state.data, ev->state.len);
     month_of(event_ms(ev), month);
+    rc = rc ? rc : actors_count(st, ev);
     return rc ? rc : analytics_store_count_activity(st, month, ev->type, 1);
 }
 
@@ -794,7 +796,10 @@ static void reread_start(consumer *c, const Event *ev)
 int consumer_start(analytics *a, const char *const *services, consumer **out)
 {
     const config *cfg = service_config(a->svc);
-    cache_options opts = {.addr = cfg->redis_addr, .timeout_ms = cfg->redis_timeout_ms};
+    cache_options opts = {.addr = cfg->redis_addr,
+                          .timeout_ms = cfg->redis_timeout_ms,
+                          .user = cfg->redis_user,
+                          .password_file = cfg->redis_password_file};
     consumer *c = calloc(1, sizeof *c);
     int64_t applied = 0;
     int rc;
