@@ -82,7 +82,7 @@ export COMPACT_AUTH_SERVICE_KEY_FILE="$secrets/auth/service.pem" COMPACT_AUTH_SE
 export COMPACT_REDIS_USER=compact COMPACT_REDIS_PASSWORD_FILE="$secrets/redis/password"
 # A secretariat token for this machine's operator, 12 hours.
 COMPACT_TOKEN=$(build/compactctl token issue --key "$secrets/auth/dev.pem" --kid dev \
-  --subject "$(id -un)@$(hostname)" --role secretariat --ttl 43200)
+  --subject "$(id -un)@$(uname -n)" --role secretariat --ttl 43200)
 export COMPACT_TOKEN
 (umask 077; printf 'export COMPACT_TOKEN=%s\n' "$COMPACT_TOKEN" >"$run_dir/env")
 
