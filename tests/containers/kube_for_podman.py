@@ -15,7 +15,8 @@ unchanged: image, command, resources, securityContext, volumes) with:
   - addresses of Services (`redis:6379`, `membership-headless:50051`) rewritten
     to the pod they select, since podman resolves pod names but has no Services
   - grpc probes turned into `compact-<name> --health-probe`, the same gRPC
-    health check run inside the container (podman has no grpc probe)
+    health check run inside the container (podman has no grpc probe), and
+    `sh -c SCRIPT` exec probes into SCRIPT (podman runs exec probes with a shell)
   - with --publish NAME=PORT, the first port of NAME's pods on 127.0.0.1:PORT
   - with --secrets-dir DIR, Secret volumes turned into hostPath volumes of
     files written under DIR from the rendered Secrets (podman 4.3 mounts no
@@ -77,7 +78,17 @@ def container_env(container, configmaps, hosts):
 
 
 def podman_probe(probe, container):
-    """A grpc probe becomes the program's own --health-probe (same gRPC check)."""
+    """A grpc probe becomes the program's own --health-probe (same gRPC check).
+    An exec probe `sh -c SCRIPT` becomes SCRIPT alone: podman joins the words
+    of an exec probe with spaces and runs them with a shell (CMD-SHELL), which
+    would hand `sh -c` only the script's first word."""
+    if probe and "exec" in probe:
+        cmd = probe["exec"].get("command") or []
+        if len(cmd) == 3 and cmd[0] in ("sh", "/bin/sh") and cmd[1] == "-c":
+            out = copy.deepcopy(probe)
+            out["exec"]["command"] = [cmd[2]]
+            return out
+        return probe
     if not probe or "grpc" not in probe:
         return probe
     cmd = container.get("command") or container.get("args") or []
