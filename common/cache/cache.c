@@ -1066,7 +1066,7 @@ void cache_group_read(cache *c, const char *group, const char *consumer, const c
                       const char *const *ids, size_t nstreams, int count, int block_ms,
                       cache_read_cb cb, void *arg)
 {
-    size_t argc = 8 + 2 * nstreams;
+    size_t argc = 9 + 2 * nstreams; /* XREADGROUP ... BLOCK ms STREAMS, then the pairs */
     const char **argv;
     size_t *lens;
     char count_text[24], block_text[24];
