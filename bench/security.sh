@@ -141,10 +141,10 @@ done
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 configs, methods = sys.argv[2].split(), sys.argv[3].split()
-print("| method | configuration | calls/s (median) | vs plain | p50 µs | p99 µs | server CPU µs/call |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+print("| method | configuration | calls/s (median) | vs plain | p50 µs | p99 µs | server CPU µs/call | vs plain |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for m in methods:
-    base = None
+    base = base_cpu = None
     for c in configs:
         rs = [r for r in rows if r["config"] == c and r["method"] == m]
         if not rs:
@@ -157,9 +157,10 @@ for m in methods:
                                 (r["load"]["calls_per_s"] * (r["duration"] + r["warmup"]))
                                 for r in rs)
         base = base or cps
+        base_cpu = base_cpu or cpu
         name = {"health": "Health/Check", "get": "GetEntity (cached)"}[m]
-        print("| %s | %s | %.0f | %.0f%% | %.0f | %.0f | %.1f |" % (
-            name, c, cps, 100 * cps / base, p50, p99, cpu))
+        print("| %s | %s | %.0f | %.0f%% | %.0f | %.0f | %.1f | %+.0f%% |" % (
+            name, c, cps, 100 * cps / base, p50, p99, cpu, 100 * (cpu / base_cpu - 1)))
 PYEOF
 echo
 echo "token verification (bench/auth_verify):"
