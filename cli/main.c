@@ -15,9 +15,17 @@
 #include "log.h"
 
 static const cli_command *const cli_tables[] = {
-    health_commands,      entities_commands, groups_commands,
-    groups_plan_commands, projects_commands, seed_commands,
-    token_commands,       audit_commands,    NULL,
+    health_commands,
+    entities_commands,
+    groups_commands,
+    groups_plan_commands,
+    notices_commands,
+    projects_commands,
+    analytics_commands,
+    seed_commands,
+    token_commands,
+    audit_commands,
+    NULL,
 };
 
 /* Global flags: values above every command option's (those are < 256). */
@@ -302,6 +310,24 @@ int cli_call(cli_ctx *ctx, const char *svc_name, const ProtobufCServiceDescripto
     if (rc != 0)
         call_result_clear(res);
     return rc;
+}
+
+int cli_watch(cli_ctx *ctx, const char *svc_name, const ProtobufCServiceDescriptor *svc,
+              const char *method, const ProtobufCMessage *req, int timeout_ms,
+              rpc_message_cb on_message, void *arg)
+{
+    const cli_service *s = cli_service_find(svc_name);
+    call_client *c = s ? cli_client(ctx, s) : NULL;
+    call_result res;
+    if (!c) {
+        if (!s)
+            fprintf(stderr, "compactctl: internal error: no service \"%s\"\n", svc_name);
+        return CLI_EXIT_FAIL;
+    }
+    call_watch(c, svc, method, req, timeout_ms, on_message, arg, &res);
+    if (res.code == RPC_OK || (res.code == RPC_DEADLINE_EXCEEDED && timeout_ms > 0))
+        return 0;
+    return cli_report(ctx, svc_name, &res);
 }
 
 json_t *cli_read_json(const char *path)

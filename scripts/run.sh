@@ -14,10 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 run_dir="$top/.run"
-services=(membership workgroups projects analytics)   # in start order: each after its peers
-declare -A ports=([membership]=50051 [workgroups]=50052 [projects]=50053 [analytics]=50054)
+services=(membership workgroups projects committee analytics)   # in start order: each after its peers
+declare -A ports=([membership]=50051 [workgroups]=50052 [projects]=50053 [analytics]=50054
+               [committee]=50055)
 # Prometheus GET /metrics of each service (COMPACT_METRICS_LISTEN), one port each.
-declare -A metrics_ports=([membership]=9451 [workgroups]=9452 [projects]=9453 [analytics]=9454)
+declare -A metrics_ports=([membership]=9451 [workgroups]=9452 [projects]=9453 [analytics]=9454
+                       [committee]=9455)
 # The analytics dashboard (COMPACT_HTTP_LISTEN).
 dashboard_port=8054
 redis_port=${COMPACT_REDIS_PORT:-6379}

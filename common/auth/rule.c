@@ -156,6 +156,54 @@ int auth_rules_check(const auth_rule *rules, const ProtobufCServiceDescriptor *s
 
 /* ---- verified flags ------------------------------------------------------- */
 
+/* 1 if a compact.common.v1.Provenance somewhere in `m` (at most `depth`
+ * messages down) says a fact is CONFIRMED, naming its path in `field`:
+ * confirming a fact is verifying it. By name, so that the auth layer needs
+ * none of the services' generated code. */
+static int auth_confirms_a_fact(const ProtobufCMessage *m, int depth, char *field, size_t size)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+
+    if (strcmp(d->name, "compact.common.v1.Provenance") == 0) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(d, "status");
+        const ProtobufCEnumValue *v =
+            f && f->type == PROTOBUF_C_TYPE_ENUM
+                ? protobuf_c_enum_descriptor_get_value(f->descriptor,
+                                                       *(const int *)((const char *)m + f->offset))
+                : NULL;
+        return v != NULL && strcmp(v->name, "FACT_STATUS_CONFIRMED") == 0;
+    }
+    if (depth <= 0)
+        return 0;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE || !auth_oneof_set(m, f))
+            continue;
+        const char *at = (const char *)m + f->offset;
+        size_t n = f->label == PROTOBUF_C_LABEL_REPEATED
+                       ? *(const size_t *)((const char *)m + f->quantifier_offset)
+                       : 1;
+        for (size_t k = 0; k < n; k++) {
+            const ProtobufCMessage *sub =
+                f->label == PROTOBUF_C_LABEL_REPEATED
+                    ? (*(ProtobufCMessage *const *)at ? (*(ProtobufCMessage *const *const *)at)[k]
+                                                      : NULL)
+                    : *(const ProtobufCMessage *const *)at;
+            if (sub != NULL && auth_confirms_a_fact(sub, depth - 1, field, size)) {
+                char inner[AUTH_PATH_MAX];
+                snprintf(inner, sizeof inner, "%s", field);
+                if (f->label == PROTOBUF_C_LABEL_REPEATED)
+                    snprintf(field, size, "%s[%zu]%s%s", f->name, k, inner[0] ? "." : "", inner);
+                else
+                    snprintf(field, size, "%s%s%s", f->name, inner[0] ? "." : "", inner);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 static int auth_mask_names_verified(const ProtobufCMessage *mask)
 {
     const ProtobufCFieldDescriptor *f =
@@ -166,7 +214,10 @@ static int auth_mask_names_verified(const ProtobufCMessage *mask)
     char *const *paths = *(char *const *const *)((const char *)mask + f->offset);
     for (size_t i = 0; i < n; i++) {
         const char *p = paths[i], *dot = strrchr(p, '.');
-        if (strcmp(p, "*") == 0 || strcmp(dot ? dot + 1 : p, "verified") == 0)
+        const char *last = dot ? dot + 1 : p;
+        /* Verification is the flag, or the facts' provenance (a mask naming
+         * it may drop a confirmation), or everything. */
+        if (strcmp(p, "*") == 0 || strcmp(last, "verified") == 0 || strcmp(last, "provenance") == 0)
             return 1;
     }
     return 0;
@@ -175,6 +226,14 @@ static int auth_mask_names_verified(const ProtobufCMessage *mask)
 int auth_request_sets_verified(const ProtobufCMessage *request, char *field, size_t size)
 {
     const ProtobufCMessageDescriptor *d = request->descriptor;
+
+    if (field && size)
+        field[0] = '\0';
+    if (auth_confirms_a_fact(request, 8, field, size)) {
+        size_t n = strlen(field);
+        snprintf(field + n, size - n, " (a CONFIRMED fact)");
+        return 1;
+    }
 
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];

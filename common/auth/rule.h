@@ -24,9 +24,12 @@
  *
  * Verified flags are the secretariat's alone: unless a rule says
  * AUTH_RULE_READ, a request whose top-level message field carries
- * `verified = true`, or whose update_mask names "verified" (or "*"), is
- * denied to every role but secretariat and service (the services carry out
- * the Committee's decisions, which the secretariat verified).
+ * `verified = true`, which holds a compact.common.v1.Provenance saying a
+ * fact is FACT_STATUS_CONFIRMED (anywhere, 8 messages deep), or whose
+ * update_mask names "verified", "provenance" (a mask that may drop a
+ * confirmation) or "*", is denied to every role but secretariat and service
+ * (the services carry out the Committee's decisions, which the secretariat
+ * verified). Facts stated as assumptions stay anyone's to write.
  *
  * A method without a rule is denied to everybody (auth_rules_check makes a
  * service refuse to start with one, and a unit test holds every service to
@@ -83,8 +86,9 @@ int auth_rules_check(const auth_rule *rules, const ProtobufCServiceDescriptor *s
 int auth_rule_allows(const auth_rule *rule, const auth_identity *id,
                      const ProtobufCMessage *request, void *check_arg, char *why, size_t whylen);
 
-/* 1 if `request` sets or masks a verified flag (see the top), with the
- * field in `field` ("entity.verified", "update_mask"). */
+/* 1 if `request` sets or masks a verified flag or confirms a fact (see the
+ * top), with the field in `field` ("entity.verified", "update_mask",
+ * "entity.provenance[0] (a CONFIRMED fact)"). */
 int auth_request_sets_verified(const ProtobufCMessage *request, char *field, size_t size);
 
 /* Calls `fn` with each string value at `path` in `msg` (see the top) until

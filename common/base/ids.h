@@ -28,6 +28,11 @@
 #define IDS_DECISION "dec_"       /* committee: a decision */
 #define IDS_PROPOSAL "cfp_"       /* committee: a catalytic funding proposal */
 
+/* Information-sharing, and the Coordination Committee's decisions, whose
+ * effects other services record ("dec_<id>/effects/<n>", validate.h). */
+#define IDS_NOTICE "ntc_"       /* workgroups: a notice */
+#define IDS_SUBSCRIPTION "sub_" /* workgroups: a subscription to notices */
+
 /* Room for any id of ours and its NUL. */
 #define IDS_SIZE 32
 

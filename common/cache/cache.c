@@ -73,6 +73,7 @@ struct cache_cmd {
     cache *c;
     cache_cmd_kind kind;
     int finished;
+    int invalidates;   /* a DEL: its failure makes the cache untrusted */
     int refs;          /* 1 until finished, +1 per hiredis reply still due */
     int rc;            /* the result, while in the ready list */
     uint64_t deadline; /* cache_now_ms() after which it times out */
@@ -320,6 +321,9 @@ static void cache_cmd_finish(cache *c, cache_cmd *cmd, int rc, const void *value
     case CACHE_CMD_WRITE:
         if (rc < 0 && rc != -ECANCELED)
             c->stats.errors++;
+        /* A DEL whose fate is unknown: the entry may still be there. */
+        if (rc < 0 && cmd->invalidates)
+            c->untrusted = 1;
         break;
     }
     cache_cmd_unref(cmd);
@@ -907,6 +911,21 @@ int cache_ttl_with_jitter(int ttl_seconds, double jitter)
 
 /* ---- operations --------------------------------------------------------- */
 
+void cache_trust(cache *c)
+{
+    c->untrusted = 0;
+}
+
+void cache_distrust(cache *c)
+{
+    c->untrusted = 1;
+}
+
+int cache_trusted(const cache *c)
+{
+    return !c->untrusted;
+}
+
 void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg)
 {
     cache_waiter *w;
@@ -916,6 +935,15 @@ void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg)
     w = cache_xalloc(sizeof(*w));
     w->cb = cb;
     w->arg = arg;
+    if (c->untrusted) {
+        c->stats.untrusted++;
+        cmd = cache_cmd_new(c, CACHE_CMD_GET);
+        cmd->waiters = w;
+        cmd->waiters_tail = &w->next;
+        cmd->key = cache_xstrdup(key);
+        cache_cmd_fail_later(c, cmd, -ESTALE);
+        return;
+    }
     cmd = key ? cache_flight_find(c, key) : NULL;
     if (cmd) {
         *cmd->waiters_tail = w;
@@ -999,9 +1027,14 @@ void cache_del(cache *c, const char *const *keys, size_t n)
     assert(c != NULL && (keys != NULL || n == 0));
     for (size_t i = 0; keys && i < n; i++)
         cache_flight_forget(c, keys[i]);
-    if (cache_count_keys(keys, n) == 0 || n > INT_MAX - 1 || !cache_write_wanted(c))
+    if (cache_count_keys(keys, n) == 0 || n > INT_MAX - 1)
         return;
+    if (!cache_write_wanted(c)) {
+        c->untrusted = 1; /* not even sent */
+        return;
+    }
     cmd = cache_cmd_new(c, CACHE_CMD_WRITE);
+    cmd->invalidates = 1;
     cache_cmd_add_keys(cmd, "DEL", keys, n);
     cache_cmd_submit(c, cmd);
 }
@@ -1066,7 +1099,7 @@ void cache_group_read(cache *c, const char *group, const char *consumer, const c
                       const char *const *ids, size_t nstreams, int count, int block_ms,
                       cache_read_cb cb, void *arg)
 {
-    size_t argc = 9 + 2 * nstreams; /* XREADGROUP ... BLOCK ms STREAMS, then the pairs */
+    size_t argc = 9 + 2 * nstreams; /* 8 words before STREAMS, it, a key and an id each */
     const char **argv;
     size_t *lens;
     char count_text[24], block_text[24];

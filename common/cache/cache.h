@@ -77,8 +77,22 @@ void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg);
 /* SET key value EX ttl-with-jitter; fire and forget (does nothing if down). */
 void cache_set(cache *c, const char *key, const void *value, size_t len);
 
-/* DEL keys; fire and forget. */
+/* DEL keys; fire and forget. An invalidation that cannot be confirmed
+ * (Redis down, the command failed or timed out) makes the cache untrusted,
+ * below. */
 void cache_del(cache *c, const char *const *keys, size_t n);
+
+/* Trust. After an invalidation was lost, Redis may hold entries older than
+ * the store (it may also come back from its append-only file with them):
+ * from then on cache_get answers -ESTALE (a miss: read the store) until
+ * cache_trust() says every lost invalidation has been made again. The
+ * outbox relay says so when it has published every committed event, since
+ * each event carries its change's invalidations, and calls
+ * cache_distrust() at start when a crash left events unpublished. A cache
+ * starts trusted. */
+void cache_trust(cache *c);
+void cache_distrust(cache *c);
+int cache_trusted(const cache *c);
 
 /* Read-through: get `key`; on a miss or any Redis failure call `load`
  * (synchronously, on the loop) which returns 0 with a malloc'd value, or
@@ -153,6 +167,7 @@ void cache_group_read(cache *c, const char *group, const char *consumer, const c
 /* Counters for logs and tests. */
 typedef struct cache_stats {
     uint64_t hits, misses, errors, coalesced, reconnects;
+    uint64_t untrusted; /* reads refused while untrusted (-ESTALE) */
 } cache_stats;
 void cache_get_stats(const cache *c, cache_stats *out);
 

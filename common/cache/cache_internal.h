@@ -50,6 +50,7 @@ struct cache {
     /* The connection: ac is NULL while none is being made or held. */
     redisAsyncContext *ac;
     int connected;      /* ac is connected and accepts commands */
+    int untrusted;      /* an invalidation was lost: GETs answer -ESTALE (cache.h) */
     int drop_requested; /* the idle callback frees ac */
     int resolving;      /* resolve_req is outstanding */
     int from_reconnect; /* the current attempt was started by the backoff */

@@ -749,6 +749,8 @@ static void outbox_publish(outbox_relay *r)
         outbox_outage(r, err);
     else if (b != NULL)
         outbox_batch_send(r, b);
+    else /* every committed event is out, with the invalidations it carries */
+        cache_trust(r->cache);
 }
 
 static void outbox_publish_timer_cb(uv_timer_t *t)
@@ -784,6 +786,9 @@ int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service
     r->cache = c;
     r->retention_ms = (int64_t)retention_hours * 3600 * 1000;
     r->pending = pending;
+    /* Events a crash left unpublished carry invalidations not made yet. */
+    if (pending > 0 && c != NULL)
+        cache_distrust(c);
     /* uv_timer_init cannot fail on Unix, so no half-built relay to close */
     uv_timer_init(loop, &r->backstop);
     uv_timer_init(loop, &r->soon);

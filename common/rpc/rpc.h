@@ -375,4 +375,18 @@ int rpc_channel_call(rpc_channel *ch, const ProtobufCServiceDescriptor *svc, con
                      const ProtobufCMessage *request, int timeout_ms, rpc_call *parent,
                      rpc_reply_cb cb, void *arg);
 
+/* Called on the loop thread with each message of a server-streaming call, in
+ * order; `msg` is valid only during the callback. */
+typedef void (*rpc_message_cb)(void *arg, const ProtobufCMessage *msg);
+
+/* Starts a server-streaming call of `method` with `request` (packed now; the
+ * caller keeps it): `on_message` runs for every message the server sends,
+ * then `cb` runs once with the final status (its reply always NULL). Deadline
+ * and parent as rpc_channel_call; closing the channel cancels the call
+ * (CANCELLED), and a message that does not decode ends it with INTERNAL.
+ * Returns 0, or a negative errno (then neither callback is ever called). */
+int rpc_channel_watch(rpc_channel *ch, const ProtobufCServiceDescriptor *svc, const char *method,
+                      const ProtobufCMessage *request, int timeout_ms, rpc_call *parent,
+                      rpc_message_cb on_message, rpc_reply_cb cb, void *arg);
+
 #endif

@@ -347,6 +347,10 @@ static double sample_cache_connected(void *arg)
 {
     return cache_connected(((service *)arg)->cache);
 }
+static double sample_cache_trusted(void *arg)
+{
+    return cache_trusted(((service *)arg)->cache);
+}
 
 static double sample_outbox_pending(void *arg)
 {
@@ -394,6 +398,10 @@ static const struct {
      "Cache reads that joined a load already in flight for the same key.", sample_cache_coalesced},
     {METRICS_GAUGE, "compact_cache_connected", "1 while connected to Redis.",
      sample_cache_connected},
+    {METRICS_GAUGE, "compact_cache_trusted",
+     "0 while an invalidation may have been lost: reads go to the store until the outbox has "
+     "published every committed event.",
+     sample_cache_trusted},
     {METRICS_GAUGE, "compact_outbox_pending_events",
      "Committed events not yet published to the Redis stream.", sample_outbox_pending},
     {METRICS_GAUGE, "compact_store_healthy", "1 while the SQLite store works.",

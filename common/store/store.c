@@ -21,7 +21,14 @@
 #include "fault.h"
 #include "log.h"
 
-#define STORE_BUSY_TIMEOUT_MS 5000
+/* How long a statement waits for a lock another process holds (a backup,
+ * the sqlite3 shell): long while opening, when nothing else runs yet; short
+ * once the store serves a loop, because SQLite waits by sleeping on the
+ * calling thread, which is then the loop, and every call the service would
+ * answer meanwhile waits too. A write that meets the lock fails UNAVAILABLE
+ * ("busy") and may be retried. */
+#define STORE_OPEN_BUSY_TIMEOUT_MS 5000
+#define STORE_LOOP_BUSY_TIMEOUT_MS 50
 #define STORE_STMT_BUCKETS 64
 
 typedef struct store_cached {
@@ -417,7 +424,7 @@ static int store_pragma(store *st, const char *sql, const char *want)
 static int store_configure(store *st)
 {
     sqlite3_extended_result_codes(st->db, 1);
-    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(st->db, STORE_OPEN_BUSY_TIMEOUT_MS);
     int err = store_pragma(st, "PRAGMA journal_mode=WAL", st->memory ? NULL : "wal");
     if (err == 0)
         err = store_pragma(st, "PRAGMA synchronous=NORMAL", NULL);
@@ -541,6 +548,7 @@ sqlite3 *store_db(store *st)
 
 void store_use_loop(store *st, uv_loop_t *loop)
 {
+    sqlite3_busy_timeout(st->db, STORE_LOOP_BUSY_TIMEOUT_MS);
     if (st->syncer != NULL)
         store_syncer_use_loop(st->syncer, loop);
 }

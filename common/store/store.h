@@ -80,7 +80,9 @@ int store_commit(store *st);
 void store_rollback(store *st);
 
 /* Flushes run on `loop`'s thread pool from now on (service.c calls this
- * right after store_open). Without a loop, store_sync flushes in place. */
+ * right after store_open), and a statement waits at most 50 ms for a lock
+ * another process holds (5 s until then): SQLite's wait sleeps the loop.
+ * Without a loop, store_sync flushes in place. */
 void store_use_loop(store *st, uv_loop_t *loop);
 
 /* Calls cb(arg, rc) once everything committed before this call is on disk

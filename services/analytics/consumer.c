@@ -403,11 +403,14 @@ static int decide(consumer *c, const cache_entry *e, const pending *batch, size_
         compact__events__v1__event__free_unpacked(ev, NULL);
         return 0;
     }
-    *out = (pending){.event = ev};
-    /* A sequence past the next one: an event went missing. (Held sequence 0
-     * is a state read from the source: any sequence may follow it.) */
-    out->gap = known ? held != 0 && ev->aggregate_sequence > held + 1 : ev->aggregate_sequence > 1;
     const ProtobufCMessageDescriptor *d = state_descriptor(ev->state_type);
+    *out = (pending){.event = ev};
+    /* A sequence past the next one: an event went missing (only for what
+     * analytics models: the sequences of other aggregates, a notice say,
+     * are not kept). Held sequence 0 is a state read from the source: any
+     * sequence may follow it. */
+    out->gap = d != NULL && (known ? held != 0 && ev->aggregate_sequence > held + 1
+                                   : ev->aggregate_sequence > 1);
     if (d)
         out->state = protobuf_c_message_unpack(d, NULL, ev->state.len, ev->state.data);
     if (d && out->state == NULL)

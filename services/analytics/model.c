@@ -330,6 +330,18 @@ const project_facts *const *model_projects(const model *m, size_t *n)
     return (const project_facts *const *)m->projects.v;
 }
 
+const char *model_donor_name(const model *m, const char *key)
+{
+    for (size_t i = 0; i < m->projects.n; i++) {
+        const project_facts *p = m->projects.v[i];
+        for (size_t k = 0; k < p->n_donor_keys; k++) {
+            if (p->donor_names[k][0] && strcmp(p->donor_keys[k], key) == 0)
+                return p->donor_names[k];
+        }
+    }
+    return NULL;
+}
+
 uint64_t model_version(const model *m)
 {
     return m->version;

@@ -60,6 +60,10 @@ const entity_facts *const *model_entities(const model *m, size_t *n);
 const group_facts *const *model_groups(const model *m, size_t *n);
 const project_facts *const *model_projects(const model *m, size_t *n);
 
+/* The name a project gives the donor `key` ("org:<IATI ref>"), or NULL. A
+ * scan of every project's donors: for labelling a breakdown's rows. */
+const char *model_donor_name(const model *m, const char *key);
+
 /* The figures of filter `f` (NULL or empty: the standing figures), valid
  * until the next change; NULL for -ENOMEM. */
 const figures *model_figures(model *m, const facts_filter *f);

@@ -24,14 +24,17 @@ typedef Compact__Committee__V1__Envelope Envelope;
 static const char schema_v1[] =
     "CREATE TABLE representatives ("
     "  id TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL,"
-    "  from_date TEXT NOT NULL"
+    "  from_date TEXT NOT NULL, role INTEGER NOT NULL, entity_id TEXT NOT NULL"
     ") STRICT;"
     "CREATE INDEX representatives_order ON representatives (from_date, id);"
+    "CREATE UNIQUE INDEX representatives_seat ON representatives (role, entity_id, from_date);"
+    /* The Committee meets once a day at most; a known number once. */
     "CREATE TABLE meetings ("
     "  id TEXT PRIMARY KEY, version INTEGER NOT NULL, state BLOB NOT NULL,"
-    "  date TEXT NOT NULL, status INTEGER NOT NULL"
+    "  date TEXT NOT NULL UNIQUE, status INTEGER NOT NULL, number INTEGER NOT NULL"
     ") STRICT;"
     "CREATE INDEX meetings_order ON meetings (date, id);"
+    "CREATE UNIQUE INDEX meetings_number ON meetings (number) WHERE number > 0;"
     /* pending: effects not applied yet; the effects' queue is the rows
      * with pending > 0. */
     "CREATE TABLE decisions ("
@@ -66,7 +69,11 @@ static int64_t ms_of(const Google__Protobuf__Timestamp *t)
 
 static void bind_representative(sqlite3_stmt *s, int first, const ProtobufCMessage *m)
 {
-    sqlite3_bind_text(s, first, ((const Representative *)m)->from_date, -1, SQLITE_TRANSIENT);
+    const Representative *r = (const Representative *)m;
+
+    sqlite3_bind_text(s, first, r->from_date, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, first + 1, (int)r->role);
+    sqlite3_bind_text(s, first + 2, r->entity_id, -1, SQLITE_TRANSIENT);
 }
 
 static void bind_meeting(sqlite3_stmt *s, int first, const ProtobufCMessage *m)
@@ -75,6 +82,7 @@ static void bind_meeting(sqlite3_stmt *s, int first, const ProtobufCMessage *m)
 
     sqlite3_bind_text(s, first, mt->date, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(s, first + 1, (int)mt->status);
+    sqlite3_bind_int(s, first + 2, mt->number);
 }
 
 static void bind_decision(sqlite3_stmt *s, int first, const ProtobufCMessage *m)
@@ -104,16 +112,55 @@ static void bind_proposal(sqlite3_stmt *s, int first, const ProtobufCMessage *m)
 }
 
 const docstore_table committee_representatives = {
-    "representatives", &compact__committee__v1__representative__descriptor, "from_date", 1,
-    bind_representative};
+    "representatives", &compact__committee__v1__representative__descriptor,
+    "from_date, role, entity_id", 3, bind_representative};
 const docstore_table committee_meetings = {"meetings", &compact__committee__v1__meeting__descriptor,
-                                           "date, status", 2, bind_meeting};
+                                           "date, status, number", 3, bind_meeting};
 const docstore_table committee_decisions = {
     "decisions", &compact__committee__v1__decision__descriptor,
     "meeting_id, decided_on, type, pending, create_ms", 5, bind_decision};
 const docstore_table committee_proposals = {
     "proposals", &compact__committee__v1__proposal__descriptor,
     "year, status, currency, amount, create_ms", 5, bind_proposal};
+
+/* ---- natural keys ---------------------------------------------------------------------- */
+
+/* The id of the one row `sql` (?1 text, ?2 int) selects, into id[size]:
+ * 0, -ENOENT, or a negative errno. */
+static int id_of(store *st, const char *sql, const char *text, int number, char *id, size_t size)
+{
+    sqlite3_stmt *s = store_stmt(st, sql);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 2, number);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snprintf(id, size, "%s", (const char *)sqlite3_column_text(s, 0));
+    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : store_result(st, rc);
+    sqlite3_reset(s);
+    return rc;
+}
+
+int committee_store_meeting_on(store *st, const char *date, int number, char *id, size_t size)
+{
+    return id_of(st, "SELECT id FROM meetings WHERE date = ?1 OR (?2 > 0 AND number = ?2)", date,
+                 number, id, size);
+}
+
+int committee_store_seat_taken(store *st, int role, const char *entity_id, const char *from_date,
+                               char *id, size_t size)
+{
+    char key[96];
+
+    snprintf(key, sizeof key, "%s|%s", entity_id, from_date);
+    return id_of(st,
+                 "SELECT id FROM representatives WHERE entity_id || '|' || from_date = ?1"
+                 " AND role = ?2",
+                 key, role, id, size);
+}
 
 /* ---- pages ------------------------------------------------------------------------ */
 
@@ -249,9 +296,12 @@ int committee_store_envelope(store *st, int year, Envelope **out, int64_t *versi
 
 int committee_store_put_envelope(store *st, Envelope *e, int64_t version)
 {
-    sqlite3_stmt *s = store_stmt(st, "INSERT INTO envelopes (year, version, state)"
-                                     " VALUES (?1, ?2, ?3) ON CONFLICT (year) DO UPDATE"
-                                     " SET version = ?2, state = ?3 WHERE version = ?4");
+    /* Version 0 only creates the year, any other only replaces that version:
+     * an upsert would create a year "over" a version it never had. */
+    sqlite3_stmt *s = store_stmt(
+        st, version == 0 ? "INSERT INTO envelopes (year, version, state) VALUES (?1, ?2, ?3)"
+                         : "UPDATE envelopes SET version = ?2, state = ?3"
+                           " WHERE year = ?1 AND version = ?4");
     char id[16];
     size_t len;
     uint8_t *buf;
@@ -267,10 +317,11 @@ int committee_store_put_envelope(store *st, Envelope *e, int64_t version)
     sqlite3_bind_int(s, 1, e->year);
     sqlite3_bind_int64(s, 2, version + 1);
     sqlite3_bind_blob(s, 3, buf, (int)len, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 4, version);
+    if (version != 0)
+        sqlite3_bind_int64(s, 4, version);
     free(buf);
     if ((rc = sqlrow_step_write(st, s)) != 0)
-        return rc;
+        return rc == -EEXIST ? -ESTALE : rc; /* version 0 of a year that exists */
     return sqlite3_changes(store_db(st)) == 1 ? 0 : -ESTALE;
 }
 

@@ -22,6 +22,13 @@ extern const docstore_table committee_meetings;
 extern const docstore_table committee_decisions;
 extern const docstore_table committee_proposals;
 
+/* Natural keys: the meeting on `date`, or numbered `number` (> 0); the
+ * standing seat of (role, entity, from_date). 0 with its id, -ENOENT, or a
+ * negative errno. */
+int committee_store_meeting_on(store *st, const char *date, int number, char *id, size_t size);
+int committee_store_seat_taken(store *st, int role, const char *entity_id, const char *from_date,
+                               char *id, size_t size);
+
 /* A page of rows after the key `after` ("" from the start) in the table's
  * order, at most `limit`: 0 and *out, *n (docstore_rows_free), or a
  * negative errno. Filters: 0 / "" for any. */

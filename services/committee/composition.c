@@ -116,14 +116,24 @@ static int check_representative(rpc_call *call, const Representative *r)
 static void write_representative(rpc_call *call, service *svc, void *arg, int ok)
 {
     const Compact__Committee__V1__AddRepresentativeRequest *req = arg;
+    const Representative *in = req->representative;
     aggregate_write w;
+    char id[IDS_SIZE];
+    int rc;
 
-    if (!ok || aggregate_begin_new(
-                   &w, call, svc, &committee_representative_aggregate,
-                   aggregate_new(&req->representative->base, representative_fields, R_ALL)))
+    if (!ok || aggregate_begin_new(&w, call, svc, &committee_representative_aggregate,
+                                   aggregate_new(&in->base, representative_fields, R_ALL)))
         return;
-    aggregate_commit(&w, docstore_insert(service_store(svc), &committee_representatives, w.state),
-                     "representative.added", NULL);
+    rc = committee_store_seat_taken(service_store(svc), (int)in->role, in->entity_id, in->from_date,
+                                    id, sizeof id);
+    if (rc == 0) {
+        aggregate_fail(&w, RPC_ALREADY_EXISTS, "representative: %s holds this seat from %s already",
+                       id, in->from_date);
+        return;
+    }
+    if (rc == -ENOENT)
+        rc = docstore_insert(service_store(svc), &committee_representatives, w.state);
+    aggregate_commit(&w, rc, "representative.added", NULL);
 }
 
 void handle_add_representative(rpc_call *call, const ProtobufCMessage *request, void *svc)

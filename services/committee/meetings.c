@@ -75,13 +75,40 @@ static int load_meeting(void *st, const char *id, ProtobufCMessage **out, int64_
     return docstore_load(st, &committee_meetings, id, out, version);
 }
 
+static int load_meeting_on(void *st, const char *date, ProtobufCMessage **out, int64_t *version)
+{
+    char id[IDS_SIZE];
+    int rc = committee_store_meeting_on(st, date, 0, id, sizeof id);
+
+    return rc ? rc : docstore_load(st, &committee_meetings, id, out, version);
+}
+
+static int check_date_key(rpc_call *call, const char *field, const char *value)
+{
+    return validate_date(call, field, value);
+}
+
+static int no_cache_form(const char *value, char *buf, size_t size)
+{
+    (void)value, (void)buf, (void)size;
+    return -1;
+}
+
 const aggregate_def committee_meeting_aggregate = {
     .service = "committee",
     .type = "meeting",
     .noun = "meeting",
     .descriptor = &compact__committee__v1__meeting__descriptor,
     .id_prefix = IDS_MEETING,
-    .keys = {{.field = "id", .label = "id", .cache_kind = "meeting", .load = load_meeting}},
+    .keys = {{.field = "id", .label = "id", .cache_kind = "meeting", .load = load_meeting},
+             /* No cache form: a meeting's date may change, and the key would
+              * then point at the wrong meeting until it expired. */
+             {.field = "date",
+              .label = "date",
+              .cache_kind = "meeting_date",
+              .load = load_meeting_on,
+              .check = check_date_key,
+              .cache_id = no_cache_form}},
 };
 
 /* ---- checks ------------------------------------------------------------------------ */
@@ -173,6 +200,25 @@ static void check_attendees(rpc_call *call, service *svc, const Meeting *m, peer
 
 /* ---- CreateMeeting -------------------------------------------------------------- */
 
+/* Fails with ALREADY_EXISTS if another meeting than `self` (NULL: any)
+ * is on the date of `m` or has its number. */
+static int check_meeting_free(rpc_call *call, store *st, const Meeting *m, const char *self)
+{
+    char id[IDS_SIZE];
+    int rc = committee_store_meeting_on(st, m->date, m->number, id, sizeof id);
+
+    if (rc == -ENOENT || (rc == 0 && self && strcmp(id, self) == 0))
+        return 0;
+    if (rc != 0)
+        status_fail_store(call, rc, "the meetings could not be read");
+    else
+        rpc_call_fail(call, RPC_ALREADY_EXISTS,
+                      "meeting: meeting %s is on %s or numbered %d already (the Committee meets "
+                      "once a day at most)",
+                      id, m->date, m->number);
+    return -1;
+}
+
 static void write_new_meeting(rpc_call *call, service *svc, void *arg, int ok)
 {
     const Compact__Committee__V1__CreateMeetingRequest *req = arg;
@@ -185,6 +231,10 @@ static void write_new_meeting(rpc_call *call, service *svc, void *arg, int ok)
     m = (Meeting *)w.state;
     if (m->status == 0)
         m->status = STATUS(PLANNED);
+    if (check_meeting_free(call, service_store(svc), m, NULL)) {
+        aggregate_abort(&w);
+        return;
+    }
     aggregate_commit(&w, docstore_insert(service_store(svc), &committee_meetings, &m->base),
                      "meeting.created", NULL);
 }
@@ -203,10 +253,7 @@ void handle_create_meeting(rpc_call *call, const ProtobufCMessage *request, void
 
 void handle_get_meeting(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
-    const Compact__Committee__V1__GetMeetingRequest *req = (const void *)request;
-
-    if (validate_id(call, "id", req->id, IDS_MEETING) == 0)
-        aggregate_get_reply(call, svc, &committee_meeting_aggregate, 0, "id", req->id);
+    aggregate_get(call, svc, &committee_meeting_aggregate, request);
 }
 
 static void meeting_key(const ProtobufCMessage *item, char *buf, size_t size)
@@ -255,6 +302,11 @@ static void write_meeting_update(rpc_call *call, service *svc, void *arg, int ok
         return;
     m = (Meeting *)w.state;
     rc = aggregate_apply(&m->base, &req->meeting->base, meeting_fields, mask);
+    if (rc == 0 && (mask & (M_DATE | M_NUMBER)) &&
+        check_meeting_free(call, service_store(svc), m, m->id)) {
+        aggregate_abort(&w);
+        return;
+    }
     committee_today(today);
     if (rc == 0 && m->status == STATUS(HELD) && strcmp(m->date, today) > 0) {
         aggregate_fail(&w, RPC_FAILED_PRECONDITION,

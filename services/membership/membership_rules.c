@@ -17,5 +17,6 @@ const auth_rule membership_rules[] = {
      .entity = "entity.id"},
     {.method = "WithdrawEntity", .roles = AUTH_ROLE_SECRETARIAT},
     {.method = "BatchGetEntities", READ},
+    {.method = "CountEntities", READ},
     {.method = NULL},
 };

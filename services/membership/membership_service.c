@@ -19,6 +19,7 @@ static const rpc_method membership_methods[] = {
     {.name = "UpdateEntity", .handler = handle_update_entity},
     {.name = "WithdrawEntity", .handler = handle_withdraw_entity},
     {.name = "BatchGetEntities", .handler = handle_batch_get_entities},
+    {.name = "CountEntities", .handler = handle_count_entities},
     {.name = NULL},
 };
 

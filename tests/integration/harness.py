@@ -49,9 +49,10 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import grpc
-from google.protobuf import symbol_database
+from google.protobuf import descriptor_pb2, symbol_database
 
 # ---- where things are -------------------------------------------------------
 
@@ -106,6 +107,22 @@ def binary(name):
 def full_name(service):
     return SERVICE_FULL_NAMES.get(service) or "compact.%s.v1.%s" % (
         service, service.capitalize())
+
+
+# What takes a workgroups database back to schema version 1, as an older
+# build left it: the tables and columns of versions 2 (decisions' references,
+# leadership terms, notices) and 3 (provenance), and their records. For the
+# upgrade tests.
+WORKGROUPS_DOWN_TO_V1 = """
+    DROP INDEX groups_by_established_by; ALTER TABLE groups DROP COLUMN established_by;
+    DROP INDEX terms_of_reference_by_decision;
+    ALTER TABLE terms_of_reference DROP COLUMN decision_ref;
+    DROP TABLE approved_work_plan_items; DROP TABLE approved_work_plans;
+    DROP TABLE leadership_term_vice_chairs; DROP TABLE leadership_terms;
+    DROP TABLE subscription_groups; DROP TABLE subscriptions; DROP TABLE notices;
+    DROP TABLE provenance;
+    DELETE FROM schema_migrations WHERE component = 'workgroups' AND version >= 2;
+"""
 
 
 # ---- generated message modules ----------------------------------------------
@@ -581,6 +598,27 @@ class _AuthChannel:
         return False
 
 
+# ---- metrics ------------------------------------------------------------------
+
+_METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$')
+
+
+def metrics_text(text):
+    """Prometheus text -> {"name" or 'name{labels}' as written: float}."""
+    out = {}
+    for line in text.splitlines():
+        m = _METRIC_RE.match(line.strip())
+        if m and not line.startswith("#"):
+            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def scrape_metrics(addr):
+    """GET http://<addr>/metrics, parsed by metrics_text()."""
+    with urllib.request.urlopen("http://%s/metrics" % addr, timeout=CALL_TIMEOUT) as r:
+        return metrics_text(r.read().decode())
+
+
 # ---- the suite --------------------------------------------------------------
 
 class _Service:
@@ -606,11 +644,19 @@ class Suite:
     env:      extra environment for every service, or {name: {..}} when its
               keys are service names.
     wait:     "serving" (default) waits for health SERVING; "answer" only for
-              any health answer (for a service meant to be NOT_SERVING).
+              any health answer (for a service meant to be NOT_SERVING);
+              "exit" not at all (for a run meant to end by itself, see
+              expect_exit()).
+    redis_appendonly: run redis-server with its append-only file (as
+              production does), so that a Redis stopped and started again
+              comes back with its old data; by default it restarts empty.
+    metrics:  True (every service) or service names: COMPACT_METRICS_LISTEN
+              on a port picked now, read with metrics(name).
     """
 
     def __init__(self, services=("membership",), faults=None, env=None, wait="serving",
-                 auth=True, tls=False, redis_auth=True):
+                 redis_appendonly=False, metrics=False, auth=True, tls=False,
+                 redis_auth=True):
         if not BUILD_DIR:
             raise RuntimeError("COMPACT_BUILD_DIR is not set (ctest sets it)")
         self.names = list(services)
@@ -624,6 +670,8 @@ class Suite:
         self.redis_port = free_port()
         self.redis_proc = None
         self._redis_paused = False
+        self.redis_appendonly = redis_appendonly
+        self._paused = set()    # services stopped with pause()
         self._channels = {}
         self._svc = {}
         for n in self.names:
@@ -634,6 +682,8 @@ class Suite:
                 s.env = dict(env.get(n, {}))
             else:
                 s.env = dict(env or {})
+            if metrics is True or (metrics and n in metrics):
+                s.env.setdefault("COMPACT_METRICS_LISTEN", "127.0.0.1:%d" % free_port())
             self._svc[n] = s
         self._closed = False
 
@@ -769,12 +819,19 @@ class Suite:
         return out
 
     # -- Redis
-    def start_redis(self):
+    def start_redis(self, appendonly=None):
+        """Starts redis-server on the suite's port and directory. appendonly
+        (default: the suite's redis_appendonly) keeps every write in the
+        append-only file, fsynced at once, and loads it at start."""
         d = os.path.join(self.tmp, "redis")
         os.makedirs(d, exist_ok=True)
+        if appendonly is None:
+            appendonly = self.redis_appendonly
+        persistence = (["--appendonly", "yes", "--appendfsync", "always"] if appendonly
+                       else ["--appendonly", "no"])
         log = open(os.path.join(d, "redis.log"), "ab")
         argv = [REDIS_SERVER, "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", d]
+                "--save", ""] + persistence + ["--dir", d]
         if self.redis_auth:
             # The services' ACL user; the default user is off, so nothing
             # else gets in. The password reaches Redis in a config file, not
@@ -866,7 +923,8 @@ class Suite:
 
     def start(self, name, wait=None):
         """Starts the service (again) on its port and data dir and waits for
-        health (wait: "serving", "answer" or None; default the suite's)."""
+        health (wait: "serving", "answer", "exit" or None; default the
+        suite's)."""
         s = self._svc[name]
         assert s.proc is None or s.proc.poll() is not None, name + " is running"
         for attempt in range(3):
@@ -892,7 +950,7 @@ class Suite:
 
     def _wait_health(self, name, wait):
         s = self._svc[name]
-        if not wait:
+        if not wait or wait == "exit":
             return
         self._wait_listening(name)
         ch = self.health_channel(name)
@@ -941,6 +999,53 @@ class Suite:
     def signal(self, name, sig=signal.SIGTERM):
         self._svc[name].proc.send_signal(sig)
 
+    def pause(self, name):
+        """SIGSTOP the service: its sockets stay open, it answers nothing.
+        stop() and close() send SIGCONT first."""
+        self._svc[name].proc.send_signal(signal.SIGSTOP)
+        self._paused.add(name)
+
+    def resume(self, name):
+        if name in self._paused:
+            self._paused.discard(name)
+            p = self._svc[name].proc
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+
+    def kill(self, name):
+        """SIGKILL (kill -9) the service and reap it; its exit is not judged
+        (no exit code or sanitizer report can be asked of a killed process).
+        Returns the exit status (-9). start() runs it again on its data."""
+        s = self._svc[name]
+        self._paused.discard(name)
+        ch = self._channels.pop(name, None)
+        if ch is not None:
+            ch.close()
+        s.proc.send_signal(signal.SIGKILL)
+        try:
+            rc = s.proc.wait(STOP_TIMEOUT)
+        finally:
+            _forget(s.proc)
+            s.checked = True
+        return rc
+
+    def expect_exit(self, name, timeout=None):
+        """For a run meant to end by itself (a refused start): waits for the
+        exit, requires a stderr free of sanitizer reports and returns the
+        exit code, which the caller judges (teardown will not)."""
+        rc = self.wait_exit(name, timeout)
+        s = self._svc[name]
+        s.checked = True
+        check_sanitizer(name, self.raw_log(name))
+        return rc
+
+    def metrics(self, name):
+        """The service's /metrics, parsed by metrics_text(); the service must
+        have COMPACT_METRICS_LISTEN in its env."""
+        addr = self._svc[name].env.get("COMPACT_METRICS_LISTEN")
+        assert addr, "%s has no COMPACT_METRICS_LISTEN" % name
+        return scrape_metrics(addr)
+
     def wait_exit(self, name, timeout=None):
         """Waits for the service to exit and returns its exit code (fails if
         it does not exit in time). Does not judge the code; see stop()."""
@@ -977,6 +1082,7 @@ class Suite:
         s = self._svc[name]
         if s.proc is None:
             return
+        self.resume(name)
         if s.proc.poll() is None:
             # Our idle connection would only slow the server's shutdown down.
             ch = self._channels.pop(name, None)
@@ -986,6 +1092,13 @@ class Suite:
         self.wait_exit(name)
         if not s.checked:
             self.check_exit(name)
+
+    def expect_crash(self, name):
+        """The service's current run is meant to die (a crash the test causes):
+        waits for it to exit and returns its exit code, which is not judged."""
+        rc = self.wait_exit(name)
+        self._svc[name].checked = True
+        return rc
 
     def restart(self, name, faults=None, env=None, wait=None):
         """stop() then start(); `faults`/`env` replace the service's own
@@ -1047,6 +1160,8 @@ class Suite:
             ch.close()
         self._channels.clear()
         self.resume_redis()
+        for n in list(self._paused):
+            self.resume(n)
         for n in self.names:
             s = self._svc[n]
             if s.proc is None:
@@ -1093,6 +1208,71 @@ def code_of(fn, *args, **kw):
         return e.code(), e.details() or ""
     raise AssertionError("call succeeded unexpectedly: %r" % (rep,))
 
+
+
+def scaled(seconds):
+    """An upper bound of `seconds` on the plain build, several times that
+    under the sanitizers (see SLOW). For bounds against hangs only."""
+    return seconds * SLOW
+
+
+def outcome(fn, *args, **kw):
+    """Runs a call; returns (grpc.StatusCode, reply or details): OK and the
+    reply, or the failure's code and details."""
+    try:
+        return grpc.StatusCode.OK, fn(*args, **kw)
+    except grpc.RpcError as e:
+        return e.code(), e.details() or ""
+
+
+# ---- reflection -----------------------------------------------------------------
+
+REFLECTION_MODULES = {REFLECTION_V1ALPHA: reflection_v1alpha_pb2, REFLECTION_V1: reflection_v1_pb2}
+
+
+def reflect(channel, full, requests, timeout=None):
+    """Sends `requests` (dicts of ServerReflectionRequest fields) on one
+    ServerReflectionInfo stream of reflection service `full`
+    (REFLECTION_V1ALPHA or REFLECTION_V1); returns the responses."""
+    mod = REFLECTION_MODULES[full]
+    reqs = [mod.ServerReflectionRequest(**r) for r in requests]
+    return list(Stub(channel, full).ServerReflectionInfo(iter(reqs), timeout=timeout))
+
+
+def file_descriptors(response):
+    """The FileDescriptorProtos of one file_descriptor_response, by name."""
+    assert response.WhichOneof("message_response") == "file_descriptor_response", response
+    out = {}
+    for raw in response.file_descriptor_response.file_descriptor_proto:
+        fdp = descriptor_pb2.FileDescriptorProto()
+        fdp.ParseFromString(raw)
+        out[fdp.name] = fdp
+    return out
+
+
+# ---- the event streams -------------------------------------------------------------
+
+def stream_events(suite, service):
+    """The events of compact:events:<service>, decoded from each entry's
+    "event" field alone (the other fields may change form): a list of
+    (entry id, events_pb2.Event) in stream order."""
+    return [(eid, decode_event(f)) for eid, f in suite.stream(service)]
+
+
+def event_key(ev):
+    """What identifies one change: (aggregate id, aggregate sequence)."""
+    return ev.aggregate_id, ev.aggregate_sequence
+
+
+def wait_event_keys(suite, service, keys, timeout=None):
+    """Polls until every (aggregate id, sequence) of `keys` is in the stream
+    of `service`; returns the decoded events (see stream_events)."""
+    keys = set(keys)
+
+    def there():
+        evs = stream_events(suite, service)
+        return evs if keys <= {event_key(e) for _, e in evs} else None
+    return poll(there, timeout, what="%d events in compact:events:%s" % (len(keys), service))
 
 
 # ---- membership helpers ------------------------------------------------------

@@ -418,6 +418,7 @@ static const auth_rule membership_rules[] = {
      .entity = "entity.id"},
     {.method = "WithdrawEntity", .roles = AUTH_ROLE_SECRETARIAT},
     {.method = "BatchGetEntities", .roles = AUTH_ANYONE, .flags = AUTH_RULE_READ},
+    {.method = "CountEntities", .roles = AUTH_ANYONE, .flags = AUTH_RULE_READ},
     {.method = NULL},
 };
 
@@ -441,7 +442,7 @@ static void test_rules_cover(void **state)
                                       err, sizeof err),
                      -EINVAL);
     assert_non_null(strstr(err, "ListEntities: no rule"));
-    auth_rule typo[7];
+    auth_rule typo[8];
     memcpy(typo, membership_rules, sizeof typo);
     typo[3].entity = "entity.idd";
     assert_int_equal(

@@ -75,6 +75,20 @@ static void test_verified_only_by_secretariat(void **state)
     assert_int_equal(auth_rule_allows(r, fp, &req.base, NULL, why, sizeof why), -EACCES);
     e.verified = 0;
     assert_int_equal(auth_rule_allows(r, fp, &req.base, NULL, why, sizeof why), 0);
+    /* Confirming a fact is verifying it; stating an assumption is not. */
+    Compact__Common__V1__Provenance p = COMPACT__COMMON__V1__PROVENANCE__INIT;
+    Compact__Common__V1__Provenance *ps[] = {&p};
+    p.field = "affiliation";
+    p.status = COMPACT__COMMON__V1__FACT_STATUS__FACT_STATUS_ASSUMED;
+    e.n_provenance = 1;
+    e.provenance = ps;
+    assert_int_equal(auth_rule_allows(r, fp, &req.base, NULL, why, sizeof why), 0);
+    p.status = COMPACT__COMMON__V1__FACT_STATUS__FACT_STATUS_CONFIRMED;
+    assert_int_equal(auth_rule_allows(r, fp, &req.base, NULL, why, sizeof why), -EACCES);
+    assert_non_null(strstr(why, "entity.provenance[0]"));
+    auth_identity *sec = auth_identity_new("s", AUTH_ROLE_SECRETARIAT, "", NULL, 0, 1);
+    assert_int_equal(auth_rule_allows(r, sec, &req.base, NULL, why, sizeof why), 0);
+    auth_identity_unref(sec);
     auth_identity_unref(fp);
 }
 
