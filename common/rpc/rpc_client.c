@@ -204,17 +204,23 @@ static grpc_call *create_core_call(rpc_channel *ch, const ProtobufCServiceDescri
     return core;
 }
 
+/* The channel's authorization, if any, as the call's initial metadata. */
+static void add_authorization(rpc__client_call *c, grpc_op *send_initial_metadata)
+{
+    if (GRPC_SLICE_IS_EMPTY(c->ch->authorization))
+        return;
+    c->md.key = grpc_slice_from_static_string("authorization");
+    c->md.value = grpc_slice_ref(c->ch->authorization); /* unref'd with the call */
+    send_initial_metadata->data.send_initial_metadata.count = 1;
+    send_initial_metadata->data.send_initial_metadata.metadata = &c->md;
+}
+
 static int start_call_batch(rpc__client_call *c)
 {
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    if (!GRPC_SLICE_IS_EMPTY(c->ch->authorization)) {
-        c->md.key = grpc_slice_from_static_string("authorization");
-        c->md.value = grpc_slice_ref(c->ch->authorization); /* unref'd with the call */
-        ops[0].data.send_initial_metadata.count = 1;
-        ops[0].data.send_initial_metadata.metadata = &c->md;
-    }
+    add_authorization(c, &ops[0]);
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = c->send_buf;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -345,6 +351,7 @@ static int start_watch_batches(rpc__client_call *c)
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    add_authorization(c, &ops[0]);
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = c->send_buf;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;

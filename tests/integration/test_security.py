@@ -463,3 +463,31 @@ def test_analytics_counts_changes_per_actor(world):
             code, _ = code_of(s.stub("analytics", channel=ch).ListChangesByActor,
                               AN.ListChangesByActorRequest())
             assert code == C.PERMISSION_DENIED
+
+
+def test_a_focal_point_follows_groups_for_its_own_entity(world):
+    s, e1, e2, g1 = world["suite"], world["e1"], world["e2"], world["g1"]
+    from google.protobuf import timestamp_pb2
+    fp = s.token("focal-point", subject="follower@unoct", entity=e1.id)
+    other = s.token("focal-point", subject="follower@unodc", entity=e2.id)
+    s.stub("membership").UpdateEntity(M.UpdateEntityRequest(
+        entity=M.Entity(id=e1.id, focal_points=[M.FocalPoint(
+            name="A. Focal", title="Focal point", email="fp@unoct.example")]),
+        update_mask=field_mask_pb2.FieldMask(paths=["focal_points"])))
+    with s.channel_with("workgroups", fp) as ch:
+        wg = s.stub("workgroups", channel=ch)
+        sub = wg.Subscribe(W.SubscribeRequest(subscription=W.Subscription(
+            entity_id=e1.id, focal_point_email="fp@unoct.example", working_group_ids=[g1.id])))
+        digest = wg.GetDigest(W.GetDigestRequest(subscription_id=sub.id,
+                                                 since=timestamp_pb2.Timestamp(seconds=1)))
+        assert digest.until.seconds > 0
+        code, _ = code_of(wg.Subscribe, W.SubscribeRequest(subscription=W.Subscription(
+            entity_id=e2.id, focal_point_email="x@unodc.example", working_group_ids=[g1.id])))
+        assert code == C.PERMISSION_DENIED
+    with s.channel_with("workgroups", other) as ch:
+        wg = s.stub("workgroups", channel=ch)
+        for call_, req in ((wg.GetDigest, W.GetDigestRequest(
+                subscription_id=sub.id, since=timestamp_pb2.Timestamp(seconds=1))),
+                           (wg.Unsubscribe, W.UnsubscribeRequest(subscription_id=sub.id))):
+            code, details = code_of(call_, req)
+            assert code == C.PERMISSION_DENIED and "subscription_id" in details, details
