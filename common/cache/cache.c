@@ -811,6 +811,12 @@ static int cache_apply_options(cache *c, const cache_options *o)
     snprintf(c->get_last, sizeof c->get_last, "%zu", c->max_value_bytes);
     c->ttl_seconds = o->ttl_seconds ? o->ttl_seconds : CACHE_DEFAULT_TTL;
     c->ttl_jitter = o->ttl_jitter > 0 ? o->ttl_jitter : CACHE_DEFAULT_JITTER;
+    if ((o->user && strlen(o->user) >= sizeof c->user) ||
+        (o->password_file && strlen(o->password_file) >= sizeof c->password_file))
+        return -EINVAL;
+    snprintf(c->user, sizeof c->user, "%s", o->user ? o->user : "");
+    snprintf(c->password_file, sizeof c->password_file, "%s",
+             o->password_file ? o->password_file : "");
     return cache_parse_addr(c, o->addr);
 }
 

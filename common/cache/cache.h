@@ -36,6 +36,13 @@ typedef struct cache_options {
     size_t max_value_bytes; /* the largest value a GET accepts; default 4 MiB */
     int ttl_seconds;        /* default 300 */
     double ttl_jitter;      /* fraction, 0..1; default 0.1 (plus or minus 10%) */
+    /* Redis ACL: with a user, every connection (reconnects too) first sends
+     * AUTH user password, the password read from `password_file` at each
+     * connection (so a rotated password is picked up), and is used only once
+     * Redis accepted it. Neither the password nor the file's text is ever
+     * logged. NULL or "": no AUTH. */
+    const char *user;
+    const char *password_file;
 } cache_options;
 
 /* Creates the cache and starts connecting; returns 0 or a negative errno

@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "rpc.h"
+#include "rule.h"
 #include "store.h"
 
 typedef struct service service;
@@ -34,6 +35,11 @@ typedef struct service_def {
     const char *name; /* "membership" */
     const ProtobufCServiceDescriptor *descriptor;
     const rpc_method *methods; /* terminated by { .name = NULL } */
+    /* Who may call what: one rule per method of `descriptor` (auth/rule.h),
+     * terminated by { .method = NULL }. A service whose table misses a
+     * method does not start; the runtime checks the rule before the
+     * handler runs. */
+    const auth_rule *rules;
     const store_migration *migrations;
     size_t migrations_count;
     const char *const *peers; /* NULL-terminated, may be NULL */
@@ -74,6 +80,16 @@ metrics *service_metrics(const service *svc);
  * and read by its handlers; the service frees it in its fini hook. */
 void service_set_state(service *svc, void *state);
 void *service_state(const service *svc);
+
+/* Who made the call, for its change's event and audit row: the verified
+ * token's subject, role and entity ("" each without authentication) and the
+ * client's address, written into `peer`. The strings stay valid while the
+ * call is not answered. */
+void service_call_actor(const rpc_call *call, outbox_actor *out, char *peer, size_t size);
+
+/* The verified identity of the call (auth/identity.h), or NULL (Health,
+ * authentication off, a local call). Valid while the call is not answered. */
+const auth_identity *service_call_identity(const rpc_call *call);
 
 /* After a write committed: wakes the outbox relay. */
 void service_events_committed(service *svc);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors.h"
 #include "alerts.h"
 #include "analytics.h"
 #include "analytics_store.h"
@@ -46,6 +47,7 @@ static const rpc_method analytics_methods[] = {
     {.name = "Rebuild", .handler = handle_rebuild},
     {.name = "PutExchangeRate", .handler = handle_put_exchange_rate},
     {.name = "ListExchangeRates", .handler = handle_list_exchange_rates},
+    {.name = "ListChangesByActor", .handler = handle_list_changes_by_actor},
     {.name = NULL},
 };
 
@@ -303,6 +305,7 @@ const service_def *analytics_service_def(void)
             .name = "analytics",
             .descriptor = &compact__analytics__v1__analytics__descriptor,
             .methods = analytics_methods,
+            .rules = analytics_rules,
             .migrations = analytics_store_migrations,
             .migrations_count = analytics_store_migrations_count,
             .peers = analytics_peers,

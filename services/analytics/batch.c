@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "actors.h"
 #include "alerts.h"
 #include "analytics_store.h"
 #include "compact/events/v1/events.pb-c.h"
@@ -179,6 +180,7 @@ static int store_pending(store *st, const pending *p)
     if (p->state)
         rc = analytics_store_put_snapshot(st, ev->aggregate_type, ev->aggregate_id,
                                           ev->aggregate_sequence, ev->state.data, ev->state.len);
+    rc = rc ? rc : actors_count(st, ev);
     if (rc == 0 && p->count_activity) {
         month_of(event_ms(ev), month);
         rc = analytics_store_count_activity(st, month, ev->type, 1);

@@ -519,7 +519,10 @@ static void new_instance_id(char *buf, size_t size)
 int consumer_start(analytics *a, const char *const *services, consumer **out)
 {
     const config *cfg = service_config(a->svc);
-    cache_options opts = {.addr = cfg->redis_addr, .timeout_ms = cfg->redis_timeout_ms};
+    cache_options opts = {.addr = cfg->redis_addr,
+                          .timeout_ms = cfg->redis_timeout_ms,
+                          .user = cfg->redis_user,
+                          .password_file = cfg->redis_password_file};
     consumer *c = calloc(1, sizeof *c);
     int64_t applied = 0;
     int rc = c ? 0 : -ENOMEM;

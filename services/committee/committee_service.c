@@ -94,6 +94,7 @@ const service_def *committee_service_def(void)
             .name = "committee",
             .descriptor = &compact__committee__v1__committee__descriptor,
             .methods = committee_methods,
+            .rules = committee_rules,
             .migrations = committee_store_migrations,
             .migrations_count = committee_store_migrations_count,
             .peers = committee_peers,

@@ -293,8 +293,12 @@ static int approve_one(aggregate_write *w, Decision *d, size_t i)
 {
     store *st = service_store(w->svc);
     const char *id = d->actions[i]->allocate_catalytic_funding->proposal_id;
-    outbox_event ev = {
-        .service = "committee", .aggregate_type = "proposal", .type = "proposal.approved"};
+    outbox_actor actor;
+    char peer[128];
+    outbox_event ev = {.service = "committee",
+                       .aggregate_type = "proposal",
+                       .type = "proposal.approved",
+                       .actor = &actor};
     Proposal *p = NULL;
     char why[300];
     const char *problem = NULL;
@@ -302,6 +306,7 @@ static int approve_one(aggregate_write *w, Decision *d, size_t i)
     rpc_code code;
     int rc = docstore_load(st, &committee_proposals, id, (ProtobufCMessage **)&p, &version);
 
+    service_call_actor(w->call, &actor, peer, sizeof peer);
     if (rc == -ENOENT) {
         aggregate_fail(w, RPC_INVALID_ARGUMENT,
                        "decision.actions[%zu].allocate_catalytic_funding.proposal_id: no "
