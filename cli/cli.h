@@ -59,9 +59,12 @@ typedef struct call_result {
     ProtobufCMessage *reply;
 } call_result;
 
-/* Opens a client of `target` ("host:port"). Returns 0 and sets *out, or a
- * negative errno (nothing is left open then). Connecting is lazy. */
-int call_client_open(const char *target, call_client **out);
+/* Opens a client of `target` ("host:port"), over TLS when `tls` is not
+ * NULL, sending `authorization` ("Bearer <token>", may be NULL) with every
+ * call. Returns 0 and sets *out, or a negative errno (nothing is left open
+ * then; -EINVAL when a TLS file cannot be read). Connecting is lazy. */
+int call_client_open(const char *target, const rpc_tls *tls, const char *authorization,
+                     call_client **out);
 
 /* Closes the channel, frees the runtime and closes the loop. NULL ok. */
 void call_client_close(call_client *c);
@@ -105,9 +108,10 @@ typedef struct cli_command {
 } cli_command;
 
 struct cli_ctx {
-    const char *addr; /* --addr, or NULL: each service's default */
-    int json;         /* --json */
-    int timeout_ms;   /* --timeout-ms */
+    const char *addr;  /* --addr, or NULL: each service's default */
+    const char *token; /* --token, or NULL: COMPACT_TOKEN (never printed) */
+    int json;          /* --json */
+    int timeout_ms;    /* --timeout-ms */
     const cli_command *cmd;
     /* private: the merged option table of cli_getopt and open clients */
     struct option merged[CLI_MAX_OPTIONS];
@@ -242,6 +246,8 @@ extern const cli_command notices_commands[];     /* notices.c */
 extern const cli_command analytics_commands[];   /* analytics.c */
 extern const cli_command committee_commands[];   /* committee.c */
 extern const cli_command seed_commands[];        /* seed.c */
+extern const cli_command token_commands[];       /* token.c */
+extern const cli_command audit_commands[];       /* audit.c */
 
 /* A new CreateEntityRequest from proto3 JSON holding either a
  * CreateEntityRequest ({"entity": {...}}) or an Entity. Caller frees with

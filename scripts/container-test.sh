@@ -195,6 +195,33 @@ free_port() {
 # compactctl from the image, on the host's network namespace: it reaches the
 # services only through the ports published on 127.0.0.1. ctl_stdin also
 # passes standard input on (--from-json -).
+# Security (docs/DEPLOY.md): SECRETS is the directory of the suite under
+# test's secrets (scripts/dev-secrets.sh); compactctl gets it mounted, the
+# client certificate and a secretariat token ($TOKEN, minted per stage).
+SECRETS=""
+TOKEN=""
+use_secrets() {
+    SECRETS=$1
+    TOKEN=$(podman run --rm -v "$SECRETS:/run/secrets/compact:ro" "$IMAGE" compactctl token issue \
+        --key /run/secrets/compact/auth/dev.pem --kid dev --subject container-test \
+        --role secretariat --ttl 7200) || fail "compactctl token issue"
+    # redis-cli inside the Redis container, as the ACL user (password from the file).
+    printf '%s\n' '#!/bin/sh' 'c=$1; shift' \
+        "exec podman exec -e REDISCLI_AUTH=\"\$(cat '$SECRETS/redis/password')\" \"\$c\" redis-cli --no-auth-warning --user compact \"\$@\"" \
+        >"$WORK/rcli"
+    chmod 700 "$WORK/rcli"
+}
+# The dev overlay with Secrets made for the pods kube play makes (their names
+# in the certificates), in a copy under $WORK: the tree's own is untouched.
+dev_overlay() {
+    if [ ! -d "$WORK/k8s" ]; then
+        cp -r "$ROOT/k8s" "$WORK/k8s"
+        rm -rf "$WORK/k8s/overlays/dev/secrets"
+        DEV_SECRETS_EXTRA_SAN="${KPREFIX}%s-0" "$ROOT/scripts/dev-secrets.sh" --readable \
+            "$WORK/k8s/overlays/dev/secrets" >/dev/null || fail "dev-secrets.sh"
+    fi
+    echo "$WORK/k8s/overlays/dev"
+}
 ctl() { ctl_run "" "$@"; }
 ctl_stdin() { ctl_run -i "$@"; }
 ctl_run() {
@@ -204,6 +231,10 @@ ctl_run() {
     for s in "${SERVICES[@]}"; do
         flags+=(-e "COMPACT_${s^^}_ADDR=127.0.0.1:${HOST_PORT[$s]}")
     done
+    flags+=(-v "$SECRETS:/run/secrets/compact:ro" -e COMPACT_TOKEN="$TOKEN"
+            -e COMPACT_TLS_CA=/run/secrets/compact/tls/ca.pem
+            -e COMPACT_TLS_CERT=/run/secrets/compact/tls/client.pem
+            -e COMPACT_TLS_KEY=/run/secrets/compact/tls/client.key)
     podman run "${flags[@]}" "$IMAGE" compactctl --timeout-ms 5000 "$@"
 }
 
@@ -254,7 +285,7 @@ expect_call_fails() {
 # Exit 1 with UNAVAILABLE on stderr: the service is down, not broken.
 expect_unavailable() { expect_call_fails UNAVAILABLE ctl "$@"; }
 
-redis_cli() { podman exec "$1" redis-cli "${@:2}"; }
+redis_cli() { "$WORK/rcli" "$@"; }
 
 # --- client scenarios, one set per service -----------------------------------
 # scenario_<name>_write TAG: creates something through the containers;
@@ -567,6 +598,9 @@ for name, svc in doc["services"].items():
 EOF
 )
     [ ${#SERVICES[@]} -gt 0 ] || fail "no compact-* service in docker/compose.yaml"
+    "$ROOT/scripts/dev-secrets.sh" --readable "$ROOT/docker/secrets" >/dev/null ||
+        fail "dev-secrets.sh docker/secrets"
+    use_secrets "$ROOT/docker/secrets"
     local s
     for s in "${SERVICES[@]}"; do HOST_PORT[$s]=$(free_port); done
     DASHBOARD_PORT=$(free_port)
@@ -583,8 +617,8 @@ EOF
         check "$c: read-only root, not root, only on $NETWORK" hardened "$c"
     done
     check "redis: append-only file, fsync every second" sh -c "
-        podman exec $redis redis-cli config get appendonly | grep -qx yes &&
-        podman exec $redis redis-cli config get appendfsync | grep -qx everysec"
+        $WORK/rcli $redis config get appendonly | grep -qx yes &&
+        $WORK/rcli $redis config get appendfsync | grep -qx everysec"
     for s in "${SERVICES[@]}"; do
         check "$s: compactctl health through 127.0.0.1:${HOST_PORT[$s]}" \
             ctl --addr "127.0.0.1:${HOST_PORT[$s]}" health
@@ -644,7 +678,7 @@ EOF
     run_scenarios check first
     run_scenarios check second
     check "redis: probe key survived in the AOF" sh -c \
-        "test \"\$(podman exec $redis redis-cli get compact-ct:probe)\" = '$aof_value'"
+        "test \"\$($WORK/rcli $redis get compact-ct:probe)\" = '$aof_value'"
     check "every service reconnected to Redis after the restart" redis_has_clients "$redis" \
         "${SERVICES[@]}"
     compose down >"$WORK/compose-down.log" 2>&1
@@ -681,7 +715,7 @@ redis_has_clients() {
         missing=""
         for name in "$@"; do
             ip=$(podman exec "$redis" getent hosts "$name" | awk '{ print $1; exit }')
-            podman exec "$redis" redis-cli client list | grep -q "addr=${ip:-none}:" ||
+            "$WORK/rcli" "$redis" client list | grep -q "addr=${ip:-none}:" ||
                 missing+=" $name(${ip:-unresolved})"
         done
         [ -z "$missing" ] && { echo "connected: $*"; return 0; }
@@ -693,7 +727,10 @@ redis_has_clients() {
 # --- 4. kube play -------------------------------------------------------------
 kube_stage() {
     step "kube: k8s/overlays/dev with podman kube play"
-    "$KUBECTL" kustomize "$ROOT/k8s/overlays/dev" >"$WORK/dev.yaml" ||
+    local overlay
+    overlay=$(dev_overlay)
+    use_secrets "$overlay/secrets"
+    "$KUBECTL" kustomize "$overlay" >"$WORK/dev.yaml" ||
         fail "kubectl kustomize k8s/overlays/dev"
     local publish=() s kube_services=()
     # The services' StatefulSets, in compose order (scenarios build on earlier ones).
@@ -716,7 +753,8 @@ EOF
         publish+=(--publish "$s=${HOST_PORT[$s]}")
     done
     "$PY" "$ROOT/tests/containers/kube_for_podman.py" --prefix "$KPREFIX" "${publish[@]}" \
-        "$WORK/dev.yaml" >"$WORK/play.yaml" || fail "kube_for_podman.py"
+        --secrets-dir "$WORK/kube-secrets" "$WORK/dev.yaml" >"$WORK/play.yaml" ||
+        fail "kube_for_podman.py"
     check "podman kube play (pods: $(grep -c '^kind: Pod$' "$WORK/play.yaml"))" \
         podman kube play --network "$NETWORK" "$WORK/play.yaml"
     local containers
@@ -738,12 +776,14 @@ EOF
 # --- 5. manifests -------------------------------------------------------------
 manifests_stage() {
     step "manifests: kubectl kustomize + check_manifests.py"
+    local overlay
+    overlay=$(dev_overlay)
     check "k8s/overlays/dev and k8s/overlays/production keep the rules" \
-        "$PY" "$ROOT/tests/containers/check_manifests.py" "$ROOT/k8s/overlays/dev" \
+        "$PY" "$ROOT/tests/containers/check_manifests.py" "$overlay" \
         "$ROOT/k8s/overlays/production"
     sed 's/^/       /' "$WORK/check.out"
     check "the checker catches each broken variant (self-test)" \
-        "$PY" "$ROOT/tests/containers/check_manifests.py" --self-test "$ROOT/k8s/overlays/dev"
+        "$PY" "$ROOT/tests/containers/check_manifests.py" --self-test "$overlay"
 }
 
 main() {

@@ -222,8 +222,8 @@ static void reply_from_store(rpc_call *call, const cached_get_spec *spec)
 {
     cached_get g = {.spec = *spec, .call = call};
     ProtobufCMessage *m = NULL;
-    /* Loaded before `m` is passed on: the order in which a call's arguments
-     * are evaluated is unspecified, and GCC read `m` (NULL) first. */
+    /* Loaded first: the order in which a call's arguments are evaluated is
+     * unspecified, so `m` in the same call could be read before it is set. */
     int rc = spec->load(spec->ctx, spec->value, &m, NULL);
 
     answer(&g, rc, m);

@@ -411,7 +411,8 @@ const figures *model_figures(model *m, const facts_filter *f)
     return &v->fig;
 }
 
-void model_carry_sequences(model *dst, const model *src)
+/* The sequences `src` holds, onto the aggregates of `dst`. */
+static void carry_sequences(model *dst, const model *src)
 {
     for (size_t i = 0; i < dst->entities.n; i++) {
         entity_facts *f = dst->entities.v[i];
@@ -428,4 +429,30 @@ void model_carry_sequences(model *dst, const model *src)
         const project_facts *was = model_project(src, f->id);
         f->seq = was ? was->seq : 0;
     }
+}
+
+int model_take_over(model *dst, const model *src)
+{
+    rates copy = {0};
+    int rc = 0;
+
+    carry_sequences(dst, src);
+    dst->version += src->version + 1;
+    for (size_t i = 0; rc == 0 && i < src->rates.n; i++)
+        rc = rates_put(&copy, src->rates.v[i].currency, src->rates.v[i].valid_from,
+                       src->rates.v[i].usd_micros);
+    if (rc != 0) {
+        rates_clear(&copy);
+        dst->all_broken = 1;
+        return rc;
+    }
+    rates_clear(&dst->rates);
+    dst->rates = copy;
+    for (size_t i = 0; rc == 0 && i < dst->projects.n; i++)
+        rc = project_facts_reconvert(dst->projects.v[i], &dst->rates);
+    if (rc == 0)
+        rc = figures_recompute(dst);
+    else
+        dst->all_broken = 1;
+    return rc;
 }

@@ -35,6 +35,7 @@ const service_def *membership_service_def(void)
             .name = "membership",
             .descriptor = &compact__membership__v1__membership__descriptor,
             .methods = membership_methods,
+            .rules = membership_rules,
             .migrations = entity_store_migrations,
             .migrations_count = entity_store_migrations_count,
             .peers = NULL,

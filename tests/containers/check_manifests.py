@@ -11,7 +11,8 @@ rendering error.
 
 The rules (issue 4):
   - every container has readiness, liveness and startup probes; a container
-    serving gRPC (a port named grpc) uses native grpc probes on that port
+    serving gRPC (a port named grpc) uses native grpc probes on that port,
+    or on its port named probe (the plaintext Health port beside a TLS one)
   - every container, init containers too, has cpu and memory requests and limits
   - securityContext: runAsNonRoot (not uid 0), readOnlyRootFilesystem,
     allowPrivilegeEscalation false, capabilities drop ALL, seccomp
@@ -156,6 +157,10 @@ def check_probes(where, container):
             errs.append(f"{where}: {probe} is missing")
     grpc_ports = [p.get("containerPort") for p in container.get("ports") or []
                   if p.get("name") == "grpc"]
+    probe_ports = [p.get("containerPort") for p in container.get("ports") or []
+                   if p.get("name") == "probe"]
+    if grpc_ports and probe_ports:
+        grpc_ports = probe_ports  # TLS on grpc: probes speak plaintext to the probe port
     for port in grpc_ports:
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             spec = container.get(probe) or {}

@@ -755,7 +755,7 @@ def test_seed_counts_stay_within_the_published_totals():
     assert seed_counts("2022-04-30")["observers"] == 1
 
 
-@pytest.mark.suite(services=SERVICES)
+@pytest.mark.suite(services=SERVICES, env=NO_HTTP)
 def test_seed_states_its_facts_and_member_counts_through_the_services(suite):
     ok(seed(suite))
     ms = suite.stub("membership")

@@ -805,7 +805,7 @@ static void test_group_read(void **state)
     freeReplyObject(sync_cmd(main_srv.port, "XADD t:gs2 * k two"));
     freeReplyObject(sync_cmd(main_srv.port, "XADD t:gs2 * k three"));
 
-    cache_group_read(c, "grp", "me", streams, news, 2, 10, 100, on_read, &g);
+    cache_group_read(c, "grp", "me", streams, news, 2, 10, 100, 0, on_read, &g);
     assert_int_equal(g.calls, 0); /* never inside the call */
     wait_calls(&g.calls, 1);
     assert_int_equal(g.rc, 0);
@@ -814,13 +814,13 @@ static void test_group_read(void **state)
     assert_string_equal(g.first_value, "one");
 
     /* Everything was delivered: without a block time, nothing new at once. */
-    cache_group_read(c, "grp", "me", streams, news, 2, 10, 0, on_read, &again);
+    cache_group_read(c, "grp", "me", streams, news, 2, 10, 0, 0, on_read, &again);
     wait_calls(&again.calls, 1);
     assert_int_equal(again.rc, 0);
     assert_int_equal(again.entries, 0);
 
     /* With a block time and nothing new: an empty answer after it. */
-    cache_group_read(c, "grp", "me", streams, news, 1, 10, 50, on_read, &quiet);
+    cache_group_read(c, "grp", "me", streams, news, 1, 10, 50, 0, on_read, &quiet);
     wait_calls(&quiet.calls, 1);
     assert_int_equal(quiet.rc, 0);
     assert_int_equal(quiet.entries, 0);
