@@ -145,6 +145,7 @@ int committee_print_decision(cli_ctx *ctx, const cm_decision *d)
         committee_effect_field(t, d->effects[i]);
     output_table_field(t, "verified", d->verified ? "yes" : "no");
     output_table_field(t, "source_note", d->source_note[0] ? d->source_note : NULL);
+    committee_print_facts(t, d->provenance, d->n_provenance);
     output_table_field(t, "etag", d->etag);
     committee_times(t, d->create_time, d->update_time);
     committee_names_free(&nm);
@@ -685,7 +686,8 @@ static const cli_command committee_decisions_verbs[] = {
               "Field lines; one \"effect\" line per action: the owning service, applied\n"
               "with what it made (a terms-of-reference version, a transaction, a group),\n"
               "or pending or failed with the attempts and the owner's last answer, and\n"
-              "the reference the owner keeps (<decision>/effects/<n>).\n"},
+              "the reference the owner keeps (<decision>/effects/<n>); then each\n"
+              "fact's status and source. --json prints the Decision.\n"},
     {.group = "committee decisions",
      .verb = "record",
      .fn = committee_decisions_record,

@@ -10,6 +10,7 @@ allocation from UNOCT's envelope, and the refusals (beyond the envelope,
 without a token, with a role that may only read)."""
 import json
 import os
+import re
 
 import pytest
 
@@ -124,6 +125,23 @@ def test_composition_meeting_and_a_decision_carried_out_in_workgroups(suite):
     listed = ok_json(suite, "committee", "decisions", "list", "--meeting", "2019-04-16")
     assert [x["id"] for x in listed] == [d["id"]]
     fails(suite.ctl("committee", "decisions", "retry", d["id"]))  # none failed
+
+    # A decision from a file, with its facts: each kept, printed as a fact
+    # line; a fact that names no field of a decision is refused.
+    facts = [{"field": "meeting_id", "status": "FACT_STATUS_ASSUMED",
+              "note": "A test: that it was taken at this meeting is assumed."}]
+    other = {"meetingId": "2019-04-16", "type": "DECISION_TYPE_OTHER",
+             "title": "Something else", "provenance": facts}
+    got = ok_json(suite, "committee", "decisions", "record", "--file", "-",
+                  input=json.dumps(other))
+    assert got["provenance"] == facts and not got.get("effects")
+    shown = ok(suite.ctl("committee", "decisions", "get", got["id"])).stdout
+    assert re.search(r"^fact: +meeting_id: assumed: A test: ", shown, re.M), shown
+    other["provenance"] = [dict(facts[0], field="meeting")]
+    res = fails(suite.ctl("committee", "decisions", "record", "--file", "-",
+                          input=json.dumps(other)))
+    assert res.stderr.startswith("compactctl: INVALID_ARGUMENT: decision.provenance[0].field"), \
+        res.stderr
 
 
 @pytest.mark.suite(services=SERVICES)

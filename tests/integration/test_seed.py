@@ -601,16 +601,6 @@ def test_every_seed_fact_is_marked_and_confirmed_ones_cite_a_public_source():
         # and source note are that fact's marks; they are checked below.)
         text = json.dumps(tree)
         whole_record = ("sourceNote", "\"verified\"") if service != "analytics" else ()
-        if service == "committee":
-            # A decision has no provenance field yet: its facts are marked
-            # one a line in its source note, as compactctl prints facts.
-            for i, e in enumerate(tree):
-                if e["method"] != "RecordDecision":
-                    continue
-                for line in e["request"]["decision"].pop("sourceNote").split("\n"):
-                    n += 1
-                    assert FACT_LINE_RE.match(line), (i, line)
-            text = json.dumps(tree)
         for needle in ("facts sheet", "facts file", "(V)", "(U)", "(V,") + whole_record:
             assert needle not in text, (service, needle)
         for item in tree if service == "analytics" else ():
@@ -678,18 +668,6 @@ def test_every_seed_fact_is_marked_and_confirmed_ones_cite_a_public_source():
     assert cip["startDate"][:4] == "2022" and "2018" in cip["summary"]
 
 
-# "<field>: confirmed (<publisher>, <title>, <date>, <url>)[: <note>]" or
-# "<field>: assumed: <note>": a decision's facts in its source note.
-FACT_LINE_RE = re.compile(r"^[a-z_.]+: (confirmed \(.+, .+, \d{4}(-\d\d(-\d\d)?)?, "
-                          r"https?://[^\s,()]+\)(: .+)?|assumed: \S.*)$")
-
-
-def facts_of(note):
-    """{field: "confirmed"|"assumed"} of a decision's source note."""
-    return {line.split(": ", 1)[0]: line.split(": ", 2)[1].split(" ")[0]
-            for line in note.split("\n")}
-
-
 def check_committee_facts():
     """What the Committee's seed claims, fact by fact (docs/FACTS.md)."""
     by_method = {}
@@ -732,14 +710,20 @@ def check_committee_facts():
              if e["method"] == "CreateWorkingGroup"]
     assert [ref(a["approveTermsOfReference"]["workingGroupId"], "group")
             for a in tor["actions"]] == codes
-    facts = facts_of(tor["sourceNote"])
-    assert facts["type"] == facts["actions"] == "confirmed", facts
-    assert facts["actions.approve_terms_of_reference.text"] == "assumed", facts
+    facts = {f["field"]: f["status"] for f in tor["provenance"]}
+    assert facts["type"] == facts["meeting_id"] == facts["decided_on"] == \
+        "FACT_STATUS_CONFIRMED", facts
+    # The eight approvals are confirmed, but their texts are stand-ins: the
+    # actions as recorded are assumed, the note saying which part is which.
+    assert facts["actions"] == "FACT_STATUS_ASSUMED", facts
+    note = next(f["note"] for f in tor["provenance"] if f["field"] == "actions")
+    assert "confirmed" in note and "stand-in" in note, note
     jpow = decisions["@meeting:2024-01-24"]
     assert jpow["type"] == "DECISION_TYPE_OTHER" and "actions" not in jpow
     assert "2024-2026" in jpow["title"]
-    facts = facts_of(jpow["sourceNote"])
-    assert facts["meeting_id"] == "assumed" and facts["decided_on"] == "confirmed", facts
+    facts = {f["field"]: f["status"] for f in jpow["provenance"]}
+    assert facts["meeting_id"] == "FACT_STATUS_ASSUMED", facts
+    assert facts["decided_on"] == facts["type"] == "FACT_STATUS_CONFIRMED", facts
 
 
 def test_seed_counts_stay_within_the_published_totals():
@@ -795,8 +779,7 @@ def test_seed_states_its_facts_and_member_counts_through_the_services(suite):
                for t in projects[iati].transactions]
         assert sorted(got) == sorted(want), iati
 
-    # The Committee's seats and meetings keep their facts; a decision keeps
-    # the facts of its source note.
+    # The Committee's seats, meetings and decisions keep their facts.
     cm = suite.stub("committee")
     seats = {(r.role, r.from_date): r for r in list_all(
         cm.ListRepresentatives, CM.ListRepresentativesRequest(page_size=100), "representatives")}
@@ -816,8 +799,9 @@ def test_seed_states_its_facts_and_member_counts_through_the_services(suite):
             assert (got.summary, got.number, got.status) == (want.summary, want.number,
                                                              want.status)
         else:
-            d = r["decision"]
+            want = json_format.ParseDict(dict(r["decision"], meetingId="", actions=[]),
+                                         CM.Decision())
             got = [x for x in list_all(cm.ListDecisions, CM.ListDecisionsRequest(page_size=100),
-                                       "decisions") if x.title == d["title"]]
-            assert len(got) == 1 and got[0].source_note == d["sourceNote"], d["title"]
-            assert not got[0].verified
+                                       "decisions") if x.title == want.title]
+            assert len(got) == 1 and list(got[0].provenance) == list(want.provenance), want.title
+            assert not got[0].verified and not got[0].source_note
