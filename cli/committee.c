@@ -698,7 +698,7 @@ static int committee_reps_add(cli_ctx *ctx, int argc, char **argv)
     cm_rep r = COMPACT__COMMITTEE__V1__REPRESENTATIVE__INIT;
     const char *entity = NULL, *from_json = NULL;
     char *entity_id = NULL;
-    int c, rc = 0, role, flags = 0;
+    int c, rc = 0, role = 0, flags = 0;
 
     while ((c = cli_getopt(ctx, argc, argv, committee_reps_add_opts)) != -1) {
         flags += c != 'j';
