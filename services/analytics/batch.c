@@ -210,6 +210,17 @@ int batch_commit(store *st, const batch *bt, const cache_stream_batch *b, size_t
 
 /* ---- the figures ------------------------------------------------------------------------ */
 
+/* 1 if the project event may change what projects' FindOverlaps scores
+ * (text, groups, partners, countries, dates, pillars, themes:
+ * docs/OVERLAPS.md). Money and indicator values are not scored: asking
+ * again after each of them cost projects a search over every project per
+ * transaction (bench/RESULTS.md, "Analytics"). */
+static int may_move_overlaps(const Event *ev)
+{
+    return strcmp(ev->type, "project.transaction_recorded") != 0 &&
+           strcmp(ev->type, "project.indicator_reported") != 0;
+}
+
 static void apply_one(analytics *a, const pending *p)
 {
     uint64_t seq = p->event->aggregate_sequence;
@@ -221,7 +232,8 @@ static void apply_one(analytics *a, const pending *p)
         rc = model_put_entity(a->model, (const Entity *)p->state, seq);
     else if (p->state->descriptor == &compact__workgroups__v1__working_group__descriptor)
         rc = model_put_group(a->model, (const WorkingGroup *)p->state, seq);
-    else if ((rc = model_put_project(a->model, (const Project *)p->state, seq)) == 1)
+    else if ((rc = model_put_project(a->model, (const Project *)p->state, seq)) == 1 &&
+             may_move_overlaps(p->event))
         alerts_project_changed(a->alerts, p->event->aggregate_id);
     if (rc < 0) /* the store has it: the next start loads it */
         log_fmt(LOG_LEVEL_ERROR, "event %s: out of memory applying it", p->event->event_id);

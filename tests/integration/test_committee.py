@@ -297,7 +297,13 @@ def test_an_allocation_becomes_uno_cts_catalytic_commitment_on_the_project(suite
     assert (env.allocated.amount_minor, env.remaining.amount_minor) == (600000, 400000)
 
 
-@pytest.mark.suite(services=SERVICES + ("analytics",))
+def overlap_questions(suite):
+    """How many FindOverlaps calls projects has answered."""
+    return sum(v for k, v in suite.metrics("projects").items()
+               if k.startswith("compact_rpc_calls_total{") and "/FindOverlaps" in k)
+
+
+@pytest.mark.suite(services=SERVICES + ("analytics",), metrics=("projects",))
 def test_analytics_counts_an_allocation_as_catalytic_funding(suite):
     A = harness.pb("compact/analytics/v1/analytics.proto")
     mb, wg, ps, cm, unoct, g, p = catalytic_world(suite)
@@ -308,15 +314,25 @@ def test_analytics_counts_an_allocation_as_catalytic_funding(suite):
 
     def counted():
         o = an.GetOverview(A.GetOverviewRequest())
-        usd = [c for c in o.money.by_currency if c.currency == "USD"]
-        return o if usd and usd[0].catalytic_minor == 600000 else None
+        dollars = [c for c in o.money.by_currency if c.currency == "USD"]
+        return o if dollars and dollars[0].catalytic_minor == 600000 else None
     o = poll(counted, what="analytics counts the allocation")
-    usd = [c for c in o.money.by_currency if c.currency == "USD"][0]
-    assert usd.committed_minor >= 600000
+    dollars = [c for c in o.money.by_currency if c.currency == "USD"][0]
+    assert dollars.committed_minor >= 600000
     assert 0 < o.catalytic_share <= 1
     # By year too: the allocation is 2024's money.
     y = an.GetOverview(A.GetOverviewRequest(filter=A.Filter(year=2024)))
     assert [c.catalytic_minor for c in y.money.by_currency if c.currency == "USD"] == [600000]
+
+    # Money is not what overlaps are scored on: more of it asks projects
+    # nothing more (the creation did, once).
+    asked = poll(lambda: overlap_questions(suite) or None, what="the creation's question")
+    for amount in (100, 200, 300):
+        ps.RecordTransaction(P.RecordTransactionRequest(project_id=p.id, transaction=P.Transaction(
+            type=P.TRANSACTION_TYPE_DISBURSEMENT, date="2024-04-01", value=usd(amount))))
+    poll(lambda: [c.disbursed_minor for c in an.GetOverview(A.GetOverviewRequest())
+                  .money.by_currency if c.currency == "USD"] == [600], what="the money counted")
+    assert overlap_questions(suite) == asked
 
 
 def test_an_allocation_beyond_the_envelope_is_refused_and_nothing_is_recorded(suite):
