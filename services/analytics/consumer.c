@@ -125,6 +125,8 @@ static void close_redis(consumer *c)
     cache_close(c->redis, consumer_closed_one, c);
 }
 
+static void lease_release(consumer *c);
+
 /* One operation of the consumer ended. Returns 1 if the consumer is
  * stopping: the caller then starts nothing new. */
 static int consumer_done(consumer *c)
@@ -134,6 +136,7 @@ static int consumer_done(consumer *c)
         return 0;
     if (c->busy == 0 && c->phase != PHASE_STOPPED) {
         c->phase = PHASE_STOPPED;
+        lease_release(c);
         c->closes_out += 2;
         uv_close((uv_handle_t *)&c->timer, on_timer_closed);
         close_redis(c);
@@ -220,6 +223,31 @@ static void lease_then(consumer *c, lease_next_fn next)
     args[1] = (cache_arg){ttl, strlen(ttl)};
     c->busy++;
     cache_eval_text(c->redis, lease_script, keys, 1, args, 2, on_lease, req);
+}
+
+/* Gives the lease up, if it is still ours, so that an analytics started
+ * right after this one reads at once instead of waiting LEASE_TTL_MS. Over
+ * the service's own connection: ours may be closed already (a blocked read
+ * is ended by closing it). Nothing waits for the answer: a lease not given
+ * up ends with its time. */
+static const char release_script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                                     "  redis.call('DEL', KEYS[1])\n"
+                                     "end\n";
+
+static void on_lease_released(void *arg, int rc)
+{
+    (void)arg;
+    (void)rc;
+}
+
+static void lease_release(consumer *c)
+{
+    const char *keys[] = {LEASE_KEY};
+    cache_arg args[] = {{c->instance, strlen(c->instance)}};
+
+    if (c->lease_ms == 0)
+        return; /* never held */
+    cache_eval(service_cache(c->a->svc), release_script, keys, 1, args, 1, on_lease_released, NULL);
 }
 
 /* ---- rebuilding -------------------------------------------------------------------------- */

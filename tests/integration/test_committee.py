@@ -334,6 +334,13 @@ def test_analytics_counts_an_allocation_as_catalytic_funding(suite):
                   .money.by_currency if c.currency == "USD"] == [600], what="the money counted")
     assert overlap_questions(suite) == asked
 
+    # A clean stop gives the consumer's lease up: the next analytics reads at
+    # once instead of waiting for the lease to run out.
+    lease = "compact:analytics:consumer-lease"
+    assert suite.redis("EXISTS", lease) == 1
+    suite.stop("analytics")
+    assert suite.redis("EXISTS", lease) == 0
+
 
 def test_an_allocation_beyond_the_envelope_is_refused_and_nothing_is_recorded(suite):
     mb, wg, ps, cm, unoct, g, p = catalytic_world(suite)
