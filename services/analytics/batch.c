@@ -24,9 +24,13 @@ typedef Compact__Projects__V1__Project Project;
 /* An event that applies, decoded. */
 typedef struct pending {
     Event *event;
-    ProtobufCMessage *state; /* NULL for a state type analytics does not model */
+    /* NULL for a state type analytics does not model, or once a later event
+     * of the batch carries the same aggregate: each event holds the whole
+     * aggregate, so only the last state of a batch is stored and applied. */
+    ProtobufCMessage *state;
     int gap;
     int count_activity;
+    int moves_overlaps; /* this event or a superseded one may move overlaps */
 } pending;
 
 struct batch {
@@ -68,8 +72,19 @@ static uint64_t held_seq(const model *m, const char *type, const char *id, int *
     return e ? e->seq : g ? g->seq : p ? p->seq : 0;
 }
 
+/* 1 if the project event may change what projects' FindOverlaps scores
+ * (text, groups, partners, countries, dates, pillars, themes:
+ * docs/OVERLAPS.md). Money and indicator values are not scored: asking
+ * again after each of them cost projects a search over every project per
+ * transaction (bench/RESULTS.md, "Analytics"). */
+static int may_move_overlaps(const Event *ev)
+{
+    return strcmp(ev->type, "project.transaction_recorded") != 0 &&
+           strcmp(ev->type, "project.indicator_reported") != 0;
+}
+
 /* The latest event of the same aggregate earlier in this batch, or NULL. */
-static const pending *earlier_of(const batch *bt, const Event *ev)
+static pending *earlier_of(const batch *bt, const Event *ev)
 {
     for (size_t i = bt->n; i-- > 0;) {
         const Event *x = bt->v[i].event;
@@ -88,7 +103,7 @@ static int decide(batch *bt, const model *m, const cache_entry *e)
     Event *ev =
         packed ? compact__events__v1__event__unpack(NULL, len, (const uint8_t *)packed) : NULL;
     const ProtobufCMessageDescriptor *d;
-    const pending *earlier;
+    pending *earlier;
     uint64_t held, seq;
     int known;
     pending *p;
@@ -119,6 +134,12 @@ static int decide(batch *bt, const model *m, const cache_entry *e)
     bt->counts.gaps += p->gap;
     if (d && (p->state = protobuf_c_message_unpack(d, NULL, ev->state.len, ev->state.data)) == NULL)
         log_fmt(LOG_LEVEL_WARN, "event %s: its %s does not decode", e->id, ev->state_type);
+    p->moves_overlaps = may_move_overlaps(ev);
+    if (earlier && earlier->state && p->state) { /* superseded (see pending) */
+        p->moves_overlaps |= earlier->moves_overlaps;
+        protobuf_c_message_free_unpacked(earlier->state, NULL);
+        earlier->state = NULL;
+    }
     return 0;
 }
 
@@ -210,17 +231,6 @@ int batch_commit(store *st, const batch *bt, const cache_stream_batch *b, size_t
 
 /* ---- the figures ------------------------------------------------------------------------ */
 
-/* 1 if the project event may change what projects' FindOverlaps scores
- * (text, groups, partners, countries, dates, pillars, themes:
- * docs/OVERLAPS.md). Money and indicator values are not scored: asking
- * again after each of them cost projects a search over every project per
- * transaction (bench/RESULTS.md, "Analytics"). */
-static int may_move_overlaps(const Event *ev)
-{
-    return strcmp(ev->type, "project.transaction_recorded") != 0 &&
-           strcmp(ev->type, "project.indicator_reported") != 0;
-}
-
 static void apply_one(analytics *a, const pending *p)
 {
     uint64_t seq = p->event->aggregate_sequence;
@@ -233,7 +243,7 @@ static void apply_one(analytics *a, const pending *p)
     else if (p->state->descriptor == &compact__workgroups__v1__working_group__descriptor)
         rc = model_put_group(a->model, (const WorkingGroup *)p->state, seq);
     else if ((rc = model_put_project(a->model, (const Project *)p->state, seq)) == 1 &&
-             may_move_overlaps(p->event))
+             p->moves_overlaps)
         alerts_project_changed(a->alerts, p->event->aggregate_id);
     if (rc < 0) /* the store has it: the next start loads it */
         log_fmt(LOG_LEVEL_ERROR, "event %s: out of memory applying it", p->event->event_id);

@@ -12,6 +12,11 @@
  *     any sequence may follow it, and a creation event after a rebuild is
  *     not counted in the activity again (the rebuild counted it).
  *
+ * Each event carries its whole aggregate, so of several events of one
+ * aggregate in a read only the last state is stored and applied (a project
+ * getting a hundred transactions in a burst is decoded a hundred times but
+ * turned into figures once).
+ *
  * Then batch_commit writes the snapshots, the activity, the stream positions
  * and the counters in one transaction, and batch_apply changes the figures,
  * after that commit and only then. Loop thread only.
