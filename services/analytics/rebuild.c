@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerts.h"
 #include "log.h"
 #include "pbmsg.h"
 #include "sqlrow.h"
@@ -140,6 +141,9 @@ static void rebuild_end(rebuild *rb)
     else
         exec(st, "DELETE FROM rebuilt");
     if (rc == 0) {
+        size_t n;
+        const project_facts *const *ps;
+
         model_carry_sequences(rb->fresh, a->model);
         model_free(a->model);
         a->model = rb->fresh;
@@ -147,6 +151,12 @@ static void rebuild_end(rebuild *rb)
         r.entities = rb->listers[0].count;
         r.working_groups = rb->listers[1].count;
         r.projects = rb->listers[2].count;
+        /* Events may have been lost (or never seen: a new store), and with
+         * them the changes that would have asked about overlaps: ask about
+         * every project (alerts.h). */
+        ps = model_projects(a->model, &n);
+        for (size_t i = 0; a->alerts && i < n; i++)
+            alerts_project_changed(a->alerts, ps[i]->id);
         analytics_changed(a);
     }
     if (rc == -EIO && !rb->message[0])
