@@ -397,7 +397,11 @@ static int decide(consumer *c, const cache_entry *e, const pending *batch, size_
     earlier = pending_of(batch, n, ev);
     held = earlier ? earlier->event->aggregate_sequence : held_seq(c->a->model, ev, &known);
     known = earlier ? 1 : known;
-    if (known && held != 0 && ev->aggregate_sequence <= held) {
+    /* Held sequence 0 is a state a rebuild listed from the source, newer
+     * than its creation: its creation event (sequence 1) is a duplicate too,
+     * or the activity would count the creation twice (the rebuild counted
+     * it already, see rebuild.c). */
+    if (known && (held != 0 ? ev->aggregate_sequence <= held : ev->aggregate_sequence == 1)) {
         c->stats.duplicates++;
         compact__events__v1__event__free_unpacked(ev, NULL);
         return 0;
