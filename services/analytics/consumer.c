@@ -769,7 +769,11 @@ static void reread_start(consumer *c, const Event *ev)
     const ProtobufCMessage *req = NULL;
     reread *r;
 
+    /* The keys are oneofs: a key not named in key_case is never sent. */
     ge.id = gg.id = gp.id = ev->aggregate_id;
+    ge.key_case = COMPACT__MEMBERSHIP__V1__GET_ENTITY_REQUEST__KEY_ID;
+    gg.key_case = COMPACT__WORKGROUPS__V1__GET_WORKING_GROUP_REQUEST__KEY_ID;
+    gp.key_case = COMPACT__PROJECTS__V1__GET_PROJECT_REQUEST__KEY_ID;
     if (strcmp(ev->aggregate_type, "entity") == 0)
         peer = "membership", svc = &compact__membership__v1__membership__descriptor,
         method = "GetEntity", req = &ge.base;
