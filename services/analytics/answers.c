@@ -375,7 +375,7 @@ static const void **sorted_copy(arena *ar, const void *const *v, size_t n,
 {
     const void **copy = ar_array(ar, n, sizeof *copy);
 
-    if (copy) {
+    if (copy && n) { /* v is NULL for an empty model */
         memcpy(copy, v, n * sizeof *copy);
         qsort(copy, n, sizeof *copy, cmp);
     }
@@ -597,7 +597,8 @@ static void add_activity(void *arg, const char *month, const char *kind, int64_t
         return;
     if ((grown = ar_array(ms->ar, m->n_by_kind + 1, sizeof(Count *))) == NULL)
         return;
-    memcpy(grown, m->by_kind, m->n_by_kind * sizeof *grown);
+    if (m->n_by_kind) /* by_kind is NULL until then: memcpy from NULL is undefined */
+        memcpy(grown, m->by_kind, m->n_by_kind * sizeof *grown);
     grown[m->n_by_kind] = count_of(ms->ar, kind, kind, n);
     m->by_kind = grown;
     m->n_by_kind++;
