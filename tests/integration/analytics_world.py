@@ -33,7 +33,7 @@ import urllib.error
 import urllib.request
 
 import grpc
-from google.protobuf import field_mask_pb2, json_format
+from google.protobuf import field_mask_pb2
 
 import harness
 from harness import M, poll
