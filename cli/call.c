@@ -54,7 +54,8 @@ static void call_on_reply(void *arg, rpc_code code, const char *message,
     w->done = 1;
 }
 
-int call_client_open(const char *target, call_client **out)
+int call_client_open(const char *target, const rpc_tls *tls, const char *authorization,
+                     call_client **out)
 {
     call_client *c = calloc(1, sizeof *c);
     if (!c)
@@ -66,7 +67,9 @@ int call_client_open(const char *target, call_client **out)
     }
     rc = rpc_runtime_new(&c->loop, &c->rt);
     if (rc == 0)
-        rc = rpc_channel_new(c->rt, target, &c->ch);
+        rc = rpc_channel_new_tls(c->rt, target, tls, &c->ch);
+    if (rc == 0 && authorization)
+        rc = rpc_channel_set_authorization(c->ch, authorization);
     if (rc < 0) {
         call_client_close(c);
         return rc;

@@ -811,6 +811,12 @@ static int cache_apply_options(cache *c, const cache_options *o)
     snprintf(c->get_last, sizeof c->get_last, "%zu", c->max_value_bytes);
     c->ttl_seconds = o->ttl_seconds ? o->ttl_seconds : CACHE_DEFAULT_TTL;
     c->ttl_jitter = o->ttl_jitter > 0 ? o->ttl_jitter : CACHE_DEFAULT_JITTER;
+    if ((o->user && strlen(o->user) >= sizeof c->user) ||
+        (o->password_file && strlen(o->password_file) >= sizeof c->password_file))
+        return -EINVAL;
+    snprintf(c->user, sizeof c->user, "%s", o->user ? o->user : "");
+    snprintf(c->password_file, sizeof c->password_file, "%s",
+             o->password_file ? o->password_file : "");
     return cache_parse_addr(c, o->addr);
 }
 
@@ -1091,9 +1097,10 @@ static void cache_eval_cmd(cache *c, cache_cmd *cmd, const char *script, const c
 
 void cache_group_read(cache *c, const char *group, const char *consumer, const char *const *streams,
                       const char *const *ids, size_t nstreams, int count, int block_ms,
-                      cache_read_cb cb, void *arg)
+                      unsigned flags, cache_read_cb cb, void *arg)
 {
-    size_t argc = 9 + 2 * nstreams; /* 8 words before STREAMS, it, a key and an id each */
+    /* 8 words before NOACK, it, STREAMS, a key and an id each */
+    size_t argc = 10 + 2 * nstreams;
     const char **argv;
     size_t *lens;
     char count_text[24], block_text[24];
@@ -1116,6 +1123,8 @@ void cache_group_read(cache *c, const char *group, const char *consumer, const c
     /* BLOCK 0 would wait for ever: without a block time, leave it out. */
     if (cmd->block_ms == 0)
         at -= 2;
+    if (flags & CACHE_READ_NOACK)
+        argv[at++] = "NOACK";
     argv[at++] = "STREAMS";
     for (size_t i = 0; i < nstreams; i++)
         argv[at++] = streams[i];

@@ -36,6 +36,13 @@ typedef struct cache_options {
     size_t max_value_bytes; /* the largest value a GET accepts; default 4 MiB */
     int ttl_seconds;        /* default 300 */
     double ttl_jitter;      /* fraction, 0..1; default 0.1 (plus or minus 10%) */
+    /* Redis ACL: with a user, every connection (reconnects too) first sends
+     * AUTH user password, the password read from `password_file` at each
+     * connection (so a rotated password is picked up), and is used only once
+     * Redis accepted it. Neither the password nor the file's text is ever
+     * logged. NULL or "": no AUTH. */
+    const char *user;
+    const char *password_file;
 } cache_options;
 
 /* Creates the cache and starts connecting; returns 0 or a negative errno
@@ -148,14 +155,19 @@ typedef struct cache_stream_batch {
  * or a negative errno. Runs exactly once, later. */
 typedef void (*cache_read_cb)(void *arg, int rc, const cache_stream_batch *batches, size_t n);
 
-/* XREADGROUP GROUP group consumer COUNT count [BLOCK block_ms] STREAMS
- * streams... ids... (">" for new entries, an id for this consumer's pending
- * ones). The command's timeout is the cache's plus `block_ms`. While it
- * blocks, Redis answers nothing else on this connection: a consumer reads
- * on a cache of its own, and sends its other commands between reads. */
+/* XREADGROUP GROUP group consumer COUNT count [BLOCK block_ms] [NOACK]
+ * STREAMS streams... ids... (">" for new entries, an id for this consumer's
+ * pending ones). With CACHE_READ_NOACK nothing is left pending: a consumer
+ * that keeps its own positions needs no acknowledgements. The command's
+ * timeout is the cache's plus `block_ms`. While it blocks, Redis answers
+ * nothing else on this connection: a consumer reads on a cache of its own,
+ * and sends its other commands between reads. */
+enum cache_read_flags {
+    CACHE_READ_NOACK = 1 << 0,
+};
 void cache_group_read(cache *c, const char *group, const char *consumer, const char *const *streams,
                       const char *const *ids, size_t nstreams, int count, int block_ms,
-                      cache_read_cb cb, void *arg);
+                      unsigned flags, cache_read_cb cb, void *arg);
 
 /* Counters for logs and tests. */
 typedef struct cache_stats {

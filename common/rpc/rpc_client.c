@@ -35,6 +35,7 @@ typedef struct rpc__client_call {
     grpc_metadata_array initial_md, trailing_md;
     grpc_status_code status;
     grpc_slice details;
+    grpc_metadata md; /* authorization, when the channel has one */
     rpc_reply_cb cb;
     void *arg;
     /* A watch (rpc_channel_watch) only. */
@@ -50,9 +51,16 @@ struct rpc_channel {
     char *target;
     rpc__client_call *calls;
     int closing;
+    grpc_slice authorization; /* empty: none */
+    grpc_ssl_session_cache *sessions;
 };
 
 int rpc_channel_new(rpc_runtime *rt, const char *target, rpc_channel **out)
+{
+    return rpc_channel_new_tls(rt, target, NULL, out);
+}
+
+int rpc_channel_new_tls(rpc_runtime *rt, const char *target, const rpc_tls *tls, rpc_channel **out)
 {
     rpc_channel *ch = calloc(1, sizeof *ch);
     if (ch == NULL)
@@ -70,16 +78,28 @@ int rpc_channel_new(rpc_runtime *rt, const char *target, rpc_channel **out)
          .key = GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
          .value.integer = 1000},
     };
-    grpc_channel_args channel_args = {.num_args = 3, .args = args};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    ch->core = grpc_channel_create(target, creds, &channel_args);
+    grpc_arg all[4] = {args[0], args[1], args[2]};
+    grpc_channel_args channel_args = {.num_args = 3, .args = all};
+    grpc_channel_credentials *creds = NULL;
+    ch->authorization = grpc_empty_slice();
+    if (tls) {
+        creds = rpc__tls_channel_credentials(tls);
+        ch->sessions = grpc_ssl_session_cache_create_lru(16);
+        all[3] = grpc_ssl_session_cache_create_channel_arg(ch->sessions);
+        channel_args.num_args = 4;
+    } else {
+        creds = grpc_insecure_credentials_create();
+    }
+    ch->core = creds ? grpc_channel_create(target, creds, &channel_args) : NULL;
     grpc_channel_credentials_release(creds);
     if (ch->target == NULL || ch->core == NULL) {
         if (ch->core)
             grpc_channel_destroy(ch->core);
+        if (ch->sessions)
+            grpc_ssl_session_cache_destroy(ch->sessions);
         free(ch->target);
         free(ch);
-        return -ENOMEM;
+        return creds || !tls ? -ENOMEM : -EINVAL;
     }
     ch->rt = rt;
     rpc__runtime_retain(rt);
@@ -92,9 +112,20 @@ const char *rpc_channel_target(const rpc_channel *ch)
     return ch->target;
 }
 
+int rpc_channel_set_authorization(rpc_channel *ch, const char *value)
+{
+    grpc_slice fresh = value ? grpc_slice_from_copied_string(value) : grpc_empty_slice();
+    grpc_slice_unref(ch->authorization);
+    ch->authorization = fresh;
+    return 0;
+}
+
 static void channel_destroy(rpc_channel *ch)
 {
     grpc_channel_destroy(ch->core);
+    grpc_slice_unref(ch->authorization);
+    if (ch->sessions)
+        grpc_ssl_session_cache_destroy(ch->sessions);
     rpc__runtime_release(ch->rt);
     free(ch->target);
     free(ch);
@@ -131,6 +162,7 @@ static void client_call_free(rpc__client_call *c)
     grpc_metadata_array_destroy(&c->initial_md);
     grpc_metadata_array_destroy(&c->trailing_md);
     grpc_slice_unref(c->details);
+    grpc_slice_unref(c->md.value);
     free(c);
     if (ch->closing && ch->calls == NULL)
         channel_destroy(ch);
@@ -172,11 +204,23 @@ static grpc_call *create_core_call(rpc_channel *ch, const ProtobufCServiceDescri
     return core;
 }
 
+/* The channel's authorization, if any, as the call's initial metadata. */
+static void add_authorization(rpc__client_call *c, grpc_op *send_initial_metadata)
+{
+    if (GRPC_SLICE_IS_EMPTY(c->ch->authorization))
+        return;
+    c->md.key = grpc_slice_from_static_string("authorization");
+    c->md.value = grpc_slice_ref(c->ch->authorization); /* unref'd with the call */
+    send_initial_metadata->data.send_initial_metadata.count = 1;
+    send_initial_metadata->data.send_initial_metadata.metadata = &c->md;
+}
+
 static int start_call_batch(rpc__client_call *c)
 {
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    add_authorization(c, &ops[0]);
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = c->send_buf;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -307,6 +351,7 @@ static int start_watch_batches(rpc__client_call *c)
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    add_authorization(c, &ops[0]);
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = c->send_buf;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;

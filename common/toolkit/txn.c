@@ -50,8 +50,17 @@ int txn_finish(rpc_call *call, service *svc, int rc, const outbox_event *ev,
     store *st = service_store(svc);
 
     assert(call != NULL && svc != NULL && ev != NULL && (rc != 0 || reply != NULL));
-    if (rc == 0)
-        rc = outbox_append(st, ev);
+    if (rc == 0) {
+        /* The event names who asked for the change (the audit). */
+        outbox_event with_actor = *ev;
+        outbox_actor actor;
+        char peer[128];
+        if (with_actor.actor == NULL) {
+            service_call_actor(call, &actor, peer, sizeof peer);
+            with_actor.actor = &actor;
+        }
+        rc = outbox_append(st, &with_actor);
+    }
     if (rc != 0) {
         store_rollback(st);
         status_fail_store(call, rc, "the change was not saved; nothing was written");

@@ -26,7 +26,9 @@ typedef struct effects effects;
 
 /* The service's state (service_state). */
 typedef struct committee {
+    service *svc;
     effects *fx;
+    void (*stop_done)(service *svc); /* the stop hook's continuation */
 } committee;
 
 extern const aggregate_def committee_representative_aggregate;

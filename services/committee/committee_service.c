@@ -60,22 +60,22 @@ static int committee_init(service *svc)
     return effects_start(svc, &c->fx);
 }
 
-static void (*stop_done)(service *svc);
-static service *stopping_svc;
-
 static void on_effects_stopped(void *arg)
 {
     committee *c = arg;
 
     c->fx = NULL;
-    stop_done(stopping_svc);
+    c->stop_done(c->svc);
 }
 
+/* Also after an init that failed: no executor then. */
 static void committee_stop(service *svc, void (*done)(service *svc))
 {
-    stop_done = done;
-    stopping_svc = svc;
-    effects_stop(((committee *)service_state(svc))->fx, on_effects_stopped, service_state(svc));
+    committee *c = &the_committee;
+
+    c->svc = svc;
+    c->stop_done = done;
+    effects_stop(c->fx, on_effects_stopped, c);
 }
 
 static void committee_fini(service *svc)
@@ -94,6 +94,7 @@ const service_def *committee_service_def(void)
             .name = "committee",
             .descriptor = &compact__committee__v1__committee__descriptor,
             .methods = committee_methods,
+            .rules = committee_rules,
             .migrations = committee_store_migrations,
             .migrations_count = committee_store_migrations_count,
             .peers = committee_peers,

@@ -6,4 +6,7 @@
 
 const service_def *committee_service_def(void);
 
+/* Who may call which method (committee_rules.c, auth/rule.h). */
+extern const auth_rule committee_rules[];
+
 #endif

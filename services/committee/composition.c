@@ -155,6 +155,7 @@ void handle_end_representative(rpc_call *call, const ProtobufCMessage *request, 
     const Compact__Committee__V1__EndRepresentativeRequest *req = (const void *)request;
     aggregate_write w;
     Representative *r;
+    int rc;
 
     if (validate_id(call, "id", req->id, IDS_REPRESENTATIVE) ||
         validate_date(call, "to_date", req->to_date) ||
@@ -172,11 +173,10 @@ void handle_end_representative(rpc_call *call, const ProtobufCMessage *request, 
                        req->to_date, r->from_date);
         return;
     }
-    aggregate_commit(
-        &w,
-        pbstr_set(&r->to_date, req->to_date) ||
-            docstore_update(service_store(svc), &committee_representatives, &r->base, w.version),
-        "representative.ended", NULL);
+    rc = pbstr_set(&r->to_date, req->to_date);
+    if (rc == 0)
+        rc = docstore_update(service_store(svc), &committee_representatives, &r->base, w.version);
+    aggregate_commit(&w, rc, "representative.ended", NULL);
 }
 
 static void representative_key(const ProtobufCMessage *item, char *buf, size_t size)
@@ -317,7 +317,14 @@ static void on_groups(void *arg, rpc_code code, const char *message, const Proto
     const Compact__Workgroups__V1__ListWorkingGroupsResponse *r = (const void *)reply;
 
     if (code != RPC_OK) {
-        rpc_call_fail(a->call, code == RPC_DEADLINE_EXCEEDED ? code : RPC_UNAVAILABLE,
+        /* Its trouble is ours to report as unavailable; a refusal of our own
+         * request would be our bug. */
+        rpc_code ours = code == RPC_DEADLINE_EXCEEDED || code == RPC_CANCELLED ? code
+                        : code == RPC_INVALID_ARGUMENT || code == RPC_FAILED_PRECONDITION ||
+                                code == RPC_NOT_FOUND
+                            ? RPC_INTERNAL
+                            : RPC_UNAVAILABLE;
+        rpc_call_fail(a->call, ours,
                       "workgroups: the Working Groups' leaders could not be read: %s %s",
                       rpc_code_name(code), message ? message : "");
         asking_free(a);

@@ -184,7 +184,8 @@ static int check_action(rpc_call *call, const Action *a, size_t i, int want)
     case ACTION(CLOSE_WORKING_GROUP):
         snprintf(field, sizeof field, "%.64s.close_working_group.working_group_id", f);
         return validate_id(call, field, a->close_working_group->working_group_id, IDS_GROUP);
-    default: /* ADMIT_ENTITY: refused before */
+    default: /* ADMIT_ENTITY is refused before; nothing else exists */
+        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: an action of no known type", f);
         return -1;
     }
 }
@@ -249,70 +250,101 @@ static void check_peers(rpc_call *call, service *svc, const Decision *d, peer_ch
 
 /* ---- the envelope -------------------------------------------------------------------------- */
 
-/* Approves the proposals the allocations name, within their envelopes: all
- * or (the call failed, -1) none. Inside the decision's transaction. */
-static int approve_proposals(aggregate_write *w, Decision *d)
+/* Why proposal `p` may not be approved now, into why[size] with *code;
+ * NULL when it may. A store failure is -1 in *code's place (rc). */
+static const char *allocation_problem(store *st, const Proposal *p, char *why, size_t size,
+                                      rpc_code *code, int *rc)
+{
+    Envelope *e = NULL;
+    int64_t version, allocated = 0;
+
+    *rc = 0;
+    *code = RPC_FAILED_PRECONDITION;
+    if (p->status != PROPOSED) {
+        snprintf(why, size, "proposal %s is not awaiting a decision", p->id);
+        return why;
+    }
+    *rc = committee_store_envelope(st, p->year, &e, &version);
+    if (*rc == -ENOENT) {
+        *rc = 0;
+        snprintf(why, size, "there is no catalytic envelope for %d", p->year);
+        return why;
+    }
+    if (*rc == 0)
+        *rc = committee_store_allocated(st, p->year, e->amount->currency, &allocated);
+    if (*rc == 0 && strcmp(e->amount->currency, p->amount->currency) != 0)
+        snprintf(why, size, "proposal %s is in %s; the %d envelope is in %s", p->id,
+                 p->amount->currency, p->year, e->amount->currency);
+    else if (*rc == 0 && allocated + p->amount->amount_minor > e->amount->amount_minor)
+        snprintf(why, size,
+                 "proposal %s asks %" PRId64 " %s; the %d envelope has %" PRId64 " %s left", p->id,
+                 p->amount->amount_minor, p->amount->currency, p->year,
+                 e->amount->amount_minor - allocated, e->amount->currency);
+    else
+        why = NULL;
+    if (e)
+        pbmsg_free(&e->base);
+    return *rc ? NULL : why;
+}
+
+/* Approves the proposal allocation `i` names, within its envelope. 0, or
+ * -1 after the write was ended (the call answered). */
+static int approve_one(aggregate_write *w, Decision *d, size_t i)
 {
     store *st = service_store(w->svc);
+    const char *id = d->actions[i]->allocate_catalytic_funding->proposal_id;
+    outbox_actor actor;
+    char peer[128];
+    outbox_event ev = {.service = "committee",
+                       .aggregate_type = "proposal",
+                       .type = "proposal.approved",
+                       .actor = &actor};
+    Proposal *p = NULL;
+    char why[300];
+    const char *problem = NULL;
+    int64_t version;
+    rpc_code code;
+    int rc = docstore_load(st, &committee_proposals, id, (ProtobufCMessage **)&p, &version);
 
-    for (size_t i = 0; i < d->n_actions; i++) {
-        const char *id = d->actions[i]->allocate_catalytic_funding->proposal_id;
-        Proposal *p = NULL;
-        Envelope *e = NULL;
-        int64_t version, env_version, allocated = 0;
-        outbox_event ev = {
-            .service = "committee", .aggregate_type = "proposal", .type = "proposal.approved"};
-        int rc = docstore_load(st, &committee_proposals, id, (ProtobufCMessage **)&p, &version);
-
-        if (rc == -ENOENT) {
-            aggregate_fail(w, RPC_INVALID_ARGUMENT,
-                           "decision.actions[%zu].allocate_catalytic_funding.proposal_id: no "
-                           "proposal \"%s\"",
-                           i, id);
-            return -1;
-        }
-        if (rc == 0 && p->status != PROPOSED) {
-            aggregate_fail(w, RPC_FAILED_PRECONDITION,
-                           "decision.actions[%zu].allocate_catalytic_funding.proposal_id: "
-                           "proposal %s is not awaiting a decision",
-                           i, id);
-            pbmsg_free(&p->base);
-            return -1;
-        }
-        rc = rc ? rc : committee_store_envelope(st, p->year, &e, &env_version);
-        if (rc == -ENOENT) {
-            aggregate_fail(w, RPC_FAILED_PRECONDITION,
-                           "decision.actions[%zu]: there is no catalytic envelope for %d", i,
-                           p->year);
-            pbmsg_free(&p->base);
-            return -1;
-        }
-        rc = rc ? rc : committee_store_allocated(st, p->year, e->amount->currency, &allocated);
-        if (rc == 0 && (strcmp(e->amount->currency, p->amount->currency) != 0 ||
-                        allocated + p->amount->amount_minor > e->amount->amount_minor)) {
-            aggregate_fail(w, RPC_FAILED_PRECONDITION,
-                           "decision.actions[%zu]: proposal %s asks %" PRId64 " %s; the %d "
-                           "envelope has %" PRId64 " %s left",
-                           i, id, p->amount->amount_minor, p->amount->currency, p->year,
-                           e->amount->amount_minor - allocated, e->amount->currency);
-            pbmsg_free(&p->base);
-            pbmsg_free(&e->base);
-            return -1;
-        }
-        p->status = APPROVED;
-        rc = rc ? rc : pbstr_set(&p->decision_id, d->id);
-        rc = rc ? rc : docstore_update(st, &committee_proposals, &p->base, version);
-        ev.aggregate_id = p->id;
-        ev.state = &p->base;
-        rc = rc ? rc : outbox_append(st, &ev);
-        if (e)
-            pbmsg_free(&e->base);
-        pbmsg_free(&p->base);
-        if (rc != 0) {
-            aggregate_commit(w, rc, "decision.recorded", NULL);
-            return -1;
-        }
+    service_call_actor(w->call, &actor, peer, sizeof peer);
+    if (rc == -ENOENT) {
+        aggregate_fail(w, RPC_INVALID_ARGUMENT,
+                       "decision.actions[%zu].allocate_catalytic_funding.proposal_id: no "
+                       "proposal \"%s\"",
+                       i, id);
+        return -1;
     }
+    if (rc == 0)
+        problem = allocation_problem(st, p, why, sizeof why, &code, &rc);
+    if (problem) {
+        aggregate_fail(w, code, "decision.actions[%zu].allocate_catalytic_funding: %s", i, problem);
+        pbmsg_free(&p->base);
+        return -1;
+    }
+    if (rc == 0) {
+        p->status = APPROVED;
+        rc = pbstr_set(&p->decision_id, d->id);
+    }
+    rc = rc ? rc : docstore_update(st, &committee_proposals, &p->base, version);
+    ev.aggregate_id = p ? p->id : "";
+    ev.state = p ? &p->base : NULL;
+    rc = rc ? rc : outbox_append(st, &ev);
+    if (p)
+        pbmsg_free(&p->base);
+    if (rc != 0) {
+        aggregate_commit(w, rc, "decision.recorded", NULL); /* fails and rolls back */
+        return -1;
+    }
+    return 0;
+}
+
+/* Approves every proposal the allocations name, within their envelopes, in
+ * the decision's transaction: all, or (the call answered, -1) none. */
+static int approve_proposals(aggregate_write *w, Decision *d)
+{
+    for (size_t i = 0; i < d->n_actions; i++)
+        if (approve_one(w, d, i) != 0)
+            return -1;
     return 0;
 }
 

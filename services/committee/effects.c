@@ -32,9 +32,14 @@ typedef Compact__Projects__V1__Project Project;
 struct effects {
     service *svc;
     uv_timer_t timer;
-    int busy;  /* a call, a flush or the timer is out */
+    int busy;  /* a flush, a call or the backoff timer is out */
     int again; /* woken while busy: look again after */
     int backoff_ms;
+    /* Passing trouble of one effect in a row: only the first attempt and
+     * every EFFECTS_RECORD_EVERY-th are written down, so that a long outage
+     * does not write a version of the decision (and an event) every 30 s. */
+    char streak_decision[IDS_SIZE];
+    int streak_number, streak;
     int stopping;
     void (*stopped_cb)(void *arg);
     void *stopped_arg;
@@ -73,24 +78,25 @@ static void on_timer_closed(uv_handle_t *h)
     cb(arg);
 }
 
-/* Nothing is out any more: stop if asked to, else go on (`look` 1) or
- * wait for a wake-up. */
-static void effects_idle(effects *fx, int look)
+static void effects_kick(effects *fx);
+
+/* Nothing is out any more. Returns 1 (and the executor is closing) if it is
+ * stopping. */
+static int effects_settle(effects *fx)
 {
     fx->busy = 0;
-    if (fx->stopping) {
-        uv_close((uv_handle_t *)&fx->timer, on_timer_closed);
-        return;
-    }
-    if (look || fx->again) {
-        fx->again = 0;
-        effects_next(fx);
-    }
+    if (!fx->stopping)
+        return 0;
+    uv_close((uv_handle_t *)&fx->timer, on_timer_closed);
+    return 1;
 }
 
 static void on_backoff(uv_timer_t *t)
 {
-    effects_idle(t->data, 1);
+    effects *fx = t->data;
+
+    if (!effects_settle(fx))
+        effects_kick(fx);
 }
 
 /* Passing trouble: wait, then take the head of the queue again. */
@@ -100,9 +106,10 @@ static void effects_back_off(effects *fx)
     if (fx->backoff_ms > EFFECTS_BACKOFF_MAX_MS)
         fx->backoff_ms = EFFECTS_BACKOFF_MAX_MS;
     if (fx->stopping) {
-        effects_idle(fx, 0);
+        effects_settle(fx);
         return;
     }
+    fx->busy = 1;
     uv_timer_start(&fx->timer, on_backoff, (uint64_t)fx->backoff_ms, 0);
 }
 
@@ -178,14 +185,34 @@ static int record(attempt *at, rpc_code code, const char *message, const char *r
 }
 
 /* The owning service answered (or not): record, then go on. */
+/* 1 if the outcome of this attempt is to be written down (see effects). */
+static int worth_recording(effects *fx, const attempt *at, rpc_code code)
+{
+    if (!transient(code)) {
+        fx->streak = 0;
+        return 1;
+    }
+    if (fx->streak > 0 && fx->streak_number == at->number &&
+        strcmp(fx->streak_decision, at->decision_id) == 0) {
+        fx->streak++;
+    } else {
+        snprintf(fx->streak_decision, sizeof fx->streak_decision, "%s", at->decision_id);
+        fx->streak_number = at->number;
+        fx->streak = 1;
+    }
+    return fx->streak == 1 || fx->streak % EFFECTS_RECORD_EVERY == 0;
+}
+
+/* The owning service answered (or not): record, then go on. */
 static void finish(attempt *at, rpc_code code, const char *message, const char *result_id)
 {
     effects *fx = at->fx;
-    int rc;
+    int rc = 0;
 
     if (code == RPC_OK && fault_armed("committee.crash_after_effect"))
         raise(SIGKILL); /* a test's crash between the effect and its record */
-    rc = record(at, code, message, result_id);
+    if (worth_recording(fx, at, code))
+        rc = record(at, code, message, result_id);
     if (rc != 0)
         log_fmt(LOG_LEVEL_ERROR, "decision %s effect %d: outcome not recorded: %s", at->decision_id,
                 at->number, strerror(-rc));
@@ -194,12 +221,14 @@ static void finish(attempt *at, rpc_code code, const char *message, const char *
                 "decision %s effect %d: %s %s%s", at->decision_id, at->number, rpc_code_name(code),
                 message ? message : "", transient(code) ? " (will retry)" : "");
     attempt_free(at);
+    if (effects_settle(fx))
+        return;
     if (rc != 0 || transient(code)) {
         effects_back_off(fx);
         return;
     }
     fx->backoff_ms = 0;
-    effects_idle(fx, 1);
+    effects_kick(fx);
 }
 
 /* ---- what each action asks of its owner ------------------------------------------------------ */
@@ -404,40 +433,40 @@ static void effect_send(attempt *at)
         finish(at, RPC_UNIMPLEMENTED, "this kind of action has no effect to carry out", NULL);
         return;
     }
-    if (rc != 0)
+    if (rc == -ENOENT) /* the proposal is gone: nothing to allocate, ever */
+        finish(at, RPC_FAILED_PRECONDITION, "the proposal it allocates does not exist", NULL);
+    else if (rc != 0)
         finish(at, RPC_UNAVAILABLE, strerror(-rc), NULL);
 }
 
 /* ---- the queue ------------------------------------------------------------------------------ */
 
-/* Takes the oldest decision with a pending effect and starts that effect. */
+/* Takes the oldest decision with a pending effect and starts that effect
+ * (busy until it is done); nothing to do leaves the executor idle. */
 static void effects_next(effects *fx)
 {
     ProtobufCMessage **v = NULL;
     size_t n = 0;
     attempt *at;
     Decision *d;
-    int rc;
+    int rc = committee_store_pending_decisions(service_store(fx->svc), 1, &v, &n);
 
-    if (fx->busy) {
-        fx->again = 1;
-        return;
-    }
-    rc = committee_store_pending_decisions(service_store(fx->svc), 1, &v, &n);
     if (rc != 0) {
         log_fmt(LOG_LEVEL_ERROR, "pending decisions not read: %s", strerror(-rc));
-        fx->busy = 1;
         effects_back_off(fx);
         return;
     }
     if (n == 0) {
         docstore_rows_free(v, n);
+        if (fx->again) /* woken meanwhile: what woke it may be on disk only now */
+            effects_kick(fx);
         return;
     }
     d = (Decision *)v[0];
     free(v);
     if ((at = calloc(1, sizeof *at)) == NULL) {
         pbmsg_free(&d->base);
+        effects_back_off(fx);
         return;
     }
     at->fx = fx;
@@ -450,29 +479,40 @@ static void effects_next(effects *fx)
     effect_send(at);
 }
 
-/* Decisions are acted on only once on disk (store_sync). */
+/* A decision is acted on only once it is on disk: every attempt starts
+ * after a flush (group commit: one for everything committed so far, or
+ * none when nothing is waiting). */
 static void on_synced(void *arg, int rc)
 {
     effects *fx = arg;
 
+    if (effects_settle(fx))
+        return;
     if (rc != 0) {
         log_fmt(LOG_LEVEL_ERROR, "decisions not known to be on disk: %s", strerror(-rc));
         effects_back_off(fx);
         return;
     }
-    effects_idle(fx, 1);
+    effects_next(fx);
 }
 
-void effects_wake(effects *fx)
+static void effects_kick(effects *fx)
 {
-    if (fx == NULL || fx->stopping)
+    if (fx->stopping)
         return;
     if (fx->busy) {
         fx->again = 1;
         return;
     }
+    fx->again = 0;
     fx->busy = 1;
     store_sync(service_store(fx->svc), on_synced, fx);
+}
+
+void effects_wake(effects *fx)
+{
+    if (fx != NULL)
+        effects_kick(fx);
 }
 
 int effects_start(service *svc, effects **out)
@@ -500,8 +540,9 @@ void effects_stop(effects *fx, void (*cb)(void *arg), void *arg)
     fx->stopped_arg = arg;
     if (uv_is_active((uv_handle_t *)&fx->timer)) { /* backing off: nothing is out */
         uv_timer_stop(&fx->timer);
-        effects_idle(fx, 0);
+        effects_settle(fx);
     } else if (!fx->busy) {
-        effects_idle(fx, 0);
+        effects_settle(fx);
     }
+    /* Otherwise a flush or a call is out: it ends soon and finds `stopping`. */
 }

@@ -10,13 +10,14 @@
  *   refused            FAILED, with the status and message (INVALID_ARGUMENT,
  *                      FAILED_PRECONDITION, NOT_FOUND, ALREADY_EXISTS, ...):
  *                      the data does not allow it; RetryDecision tries again
- *   passing trouble    still PENDING, attempts and last_error kept; tried
- *                      again after a backoff (1 s doubling to 30 s)
+ *   passing trouble    still PENDING, attempts and last_error kept (the
+ *                      first of a run and every 20th: EFFECTS_RECORD_EVERY);
+ *                      tried again after a backoff (1 s doubling to 30 s)
  *                      (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
  *                      ABORTED, INTERNAL, DATA_LOSS, CANCELLED)
  *
- * Exactly once: an effect is only attempted after its decision is on disk
- * (store_sync), and a crash anywhere between the call and the record of its
+ * Exactly once: every attempt starts after a flush, so an effect is only
+ * carried out once its decision is on disk (store_sync), and a crash anywhere between the call and the record of its
  * outcome only means the call is made again, which the owner answers from
  * what it recorded the first time. Effects run one at a time, in the order
  * the decisions were taken: a group is established before its terms of
@@ -33,6 +34,10 @@
 
 #define EFFECTS_BACKOFF_MIN_MS 1000
 #define EFFECTS_BACKOFF_MAX_MS 30000
+/* Of a run of passing failures of one effect, the first and every this
+ * many-th are written into the decision (about every 10 minutes at the
+ * longest backoff): a long outage does not fill the outbox. */
+#define EFFECTS_RECORD_EVERY 20
 
 /* 0 and *out (it starts with whatever is pending), or -ENOMEM. */
 int effects_start(service *svc, effects **out);

@@ -60,13 +60,25 @@ static int load_proposal(void *st, const char *id, ProtobufCMessage **out, int64
     return docstore_load(st, &committee_proposals, id, out, version);
 }
 
+static int no_cache_form(const char *value, char *buf, size_t size)
+{
+    (void)value, (void)buf, (void)size;
+    return -1;
+}
+
 const aggregate_def committee_proposal_aggregate = {
     .service = "committee",
     .type = "proposal",
     .noun = "proposal",
     .descriptor = &compact__committee__v1__proposal__descriptor,
     .id_prefix = IDS_PROPOSAL,
-    .keys = {{.field = "id", .label = "id", .cache_kind = "proposal", .load = load_proposal}},
+    /* Read from the store, never cached: a decision approves proposals in
+     * its own write, which drops only the decision's cache keys. */
+    .keys = {{.field = "id",
+              .label = "id",
+              .cache_kind = "proposal",
+              .load = load_proposal,
+              .cache_id = no_cache_form}},
 };
 
 /* ---- money ---------------------------------------------------------------------------- */
@@ -240,7 +252,8 @@ void handle_set_envelope(rpc_call *call, const ProtobufCMessage *request, void *
         return;
     }
     if ((e = envelope_new(in, pbtime_now_ms())) == NULL) {
-        txn_finish(call, svc, -ENOMEM, NULL, NULL);
+        store_rollback(st);
+        rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
     rc = committee_store_put_envelope(st, e, version);
@@ -254,7 +267,7 @@ void handle_get_envelope(rpc_call *call, const ProtobufCMessage *request, void *
 {
     const Compact__Committee__V1__GetEnvelopeRequest *req = (const void *)request;
     store *st = service_store(svc);
-    Envelope *e;
+    Envelope *e = NULL;
     int64_t version;
     int rc;
 
@@ -270,7 +283,7 @@ void handle_get_envelope(rpc_call *call, const ProtobufCMessage *request, void *
         status_fail_store(call, rc, "the envelope could not be read");
     else
         rpc_call_reply(call, &e->base);
-    if (rc != -ENOENT && e)
+    if (e)
         pbmsg_free(&e->base);
 }
 
@@ -279,8 +292,8 @@ void handle_list_envelopes(rpc_call *call, const ProtobufCMessage *request, void
     Compact__Committee__V1__ListEnvelopesResponse resp =
         COMPACT__COMMITTEE__V1__LIST_ENVELOPES_RESPONSE__INIT;
     store *st = service_store(svc);
-    ProtobufCMessage **v;
-    size_t n;
+    ProtobufCMessage **v = NULL;
+    size_t n = 0;
     int rc = committee_store_envelopes(st, &v, &n);
 
     (void)request;
@@ -293,7 +306,7 @@ void handle_list_envelopes(rpc_call *call, const ProtobufCMessage *request, void
         resp.n_envelopes = n;
         rpc_call_reply(call, &resp.base);
     }
-    if (rc == 0 || v)
+    if (v) /* rows were read, whether or not their totals were */
         docstore_rows_free(v, n);
 }
 
@@ -381,8 +394,12 @@ static void ask_project(rpc_call *call, service *svc, void *arg, int ok)
 
     if (!ok)
         return;
-    if (ch == NULL || (p = malloc(sizeof *p)) == NULL) {
-        rpc_call_fail(call, RPC_INTERNAL, "projects: not configured, or out of memory");
+    if (ch == NULL) {
+        rpc_call_fail(call, RPC_UNAVAILABLE, "projects: not configured (COMPACT_PROJECTS_ADDR)");
+        return;
+    }
+    if ((p = malloc(sizeof *p)) == NULL) {
+        rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
     *p = (proposing){call, svc, req};

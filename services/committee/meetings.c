@@ -428,6 +428,7 @@ static void write_action_point_update(rpc_call *call, service *svc, void *arg, i
     ActionPoint *a = NULL;
     Meeting *m;
     unsigned mask;
+    int rc;
 
     fieldmask_parse(call, req->update_mask, action_fields, &mask); /* checked already */
     if (!ok || aggregate_begin(&w, call, svc, &committee_meeting_aggregate, "meeting_id",
@@ -442,11 +443,10 @@ static void write_action_point_update(rpc_call *call, service *svc, void *arg, i
                        m->id, req->action_point->id);
         return;
     }
-    aggregate_commit(
-        &w,
-        aggregate_apply(&a->base, &req->action_point->base, action_fields, mask) ||
-            docstore_update(service_store(svc), &committee_meetings, &m->base, w.version),
-        "meeting.action_point_updated", NULL);
+    rc = aggregate_apply(&a->base, &req->action_point->base, action_fields, mask);
+    if (rc == 0)
+        rc = docstore_update(service_store(svc), &committee_meetings, &m->base, w.version);
+    aggregate_commit(&w, rc, "meeting.action_point_updated", NULL);
 }
 
 void handle_update_action_point(rpc_call *call, const ProtobufCMessage *request, void *svc)

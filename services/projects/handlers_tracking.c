@@ -29,6 +29,7 @@
 #include "project.h"
 #include "project_check.h"
 #include "project_edit.h"
+#include "provenance.h"
 #include "status.h"
 #include "validate.h"
 
@@ -120,6 +121,7 @@ static int record_change(rpc_call *call, store *st, Project *p, const void *arg)
     }
     if ((t = (Transaction *)pbmsg_copy(&in->base)) == NULL)
         return -ENOMEM;
+    provenance_normalize(t->provenance, t->n_provenance);
     if ((rc = ids_new(IDS_TRANSACTION, id, sizeof id)) != 0 || (rc = pbstr_set(&t->id, id)) != 0 ||
         (rc = pbtime_set(&t->record_time, pbtime_now_ms())) != 0 ||
         (rc = project_store_add_transaction(st, p->id, t)) != 0 ||

@@ -36,12 +36,14 @@ enum project_field {
     PF_BUDGET = 1u << 11,
     PF_VERIFIED = 1u << 12,
     PF_SOURCE_NOTE = 1u << 13,
-    PF_UPDATABLE = (1u << 14) - 1,
     /* Set on create only. */
     PF_IATI = 1u << 14,
     PF_REPORTING_ORG = 1u << 15,
     PF_RESULTS = 1u << 16,
-    PF_ALL = (1u << 17) - 1,
+    /* Updatable, added later (issue 12). */
+    PF_PROVENANCE = 1u << 17,
+    PF_UPDATABLE = ((1u << 14) - 1) | PF_PROVENANCE,
+    PF_ALL = (1u << 18) - 1,
 };
 
 /* Frees and clears the output-only fields of `p` (id, transactions, totals,

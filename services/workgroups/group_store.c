@@ -12,6 +12,7 @@
 #include "pbstr.h"
 #include "pbtime.h"
 #include "plan_store.h"
+#include "provenance_store.h"
 #include "sqlrow.h"
 
 /* ---- schema ------------------------------------------------------------- */
@@ -200,9 +201,15 @@ static const char schema_v2[] =
     ") STRICT, WITHOUT ROWID;"
     "CREATE INDEX subscription_groups_by_group ON subscription_groups (group_id);";
 
+/* Version 3: the per-fact provenance of each group (issue 12), rows of
+ * `provenance` with scope "" (provenance_store.h). Existing groups have none:
+ * nothing of them is claimed confirmed or assumed until someone says. */
+static const char schema_v3[] = PROVENANCE_STORE_SCHEMA;
+
 const store_migration group_store_migrations[] = {
     {.version = 1, .sql = schema_v1},
     {.version = 2, .sql = schema_v2},
+    {.version = 3, .sql = schema_v3},
 };
 const size_t group_store_migrations_count =
     sizeof group_store_migrations / sizeof group_store_migrations[0];
@@ -477,8 +484,20 @@ static int load_terms(store *st, WorkingGroup *g)
     return rc;
 }
 
+/* provenance_store_fn: the group's own facts; other scopes are not ours. */
+static int put_provenance(void *arg, const char *scope, Compact__Common__V1__Provenance *p)
+{
+    WorkingGroup *g = arg;
+
+    if (scope[0] == '\0')
+        return provenance_store_append(&g->provenance, &g->n_provenance, p);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    return 0;
+}
+
 /* Everything but the row: pillars, leadership and its history, members, the
- * current terms of reference, the work plan and its approved versions. */
+ * current terms of reference, the work plan and its approved versions, and
+ * the provenance. */
 static int load_children(store *st, WorkingGroup *g, const char *chair)
 {
     int rc;
@@ -500,7 +519,7 @@ static int load_children(store *st, WorkingGroup *g, const char *chair)
         return rc;
     g->approved_work_plans = plans;
     g->n_approved_work_plans = n;
-    return 0;
+    return provenance_store_each(st, g->id, put_provenance, g);
 }
 
 /* ---- reading groups ----------------------------------------------------- */
@@ -709,9 +728,9 @@ int group_store_insert(store *st, const WorkingGroup *g)
     sqlite3_bind_int64(s, 9, pbtime_ms(g->create_time));
     sqlite3_bind_int64(s, 10, pbtime_ms(g->update_time));
     sqlite3_bind_text(s, 11, g->established_by, -1, SQLITE_STATIC);
-    if ((rc = sqlrow_step_write(st, s)) != 0)
+    if ((rc = sqlrow_step_write(st, s)) != 0 || (rc = write_pillars(st, g)) != 0)
         return rc;
-    return write_pillars(st, g);
+    return provenance_store_write(st, g->id, "", g->provenance, g->n_provenance);
 }
 
 int group_store_established_by(store *st, const char *decision_ref, char *id)
@@ -748,7 +767,9 @@ int group_store_update_fields(store *st, const WorkingGroup *g)
         return rc;
     if (sqlite3_changes(store_db(st)) == 0)
         return -ENOENT;
-    return write_pillars(st, g);
+    if ((rc = write_pillars(st, g)) != 0)
+        return rc;
+    return provenance_store_write(st, g->id, "", g->provenance, g->n_provenance);
 }
 
 int group_store_touch(store *st, const char *id, int64_t version, int64_t now_ms)

@@ -82,12 +82,13 @@ int group_store_list(store *st, const group_store_filter *f, const char *after_k
 
 /* ---- writing (inside a transaction) ------------------------------------ */
 
-/* Inserts the row and pillars of `g` (id, code, title, mandate, pillars,
- * status, verified, source_note, established_by, times) as version 1.
- * -EEXIST if the id, the code or established_by is taken. */
+/* Inserts the row, pillars and provenance of `g` (id, code, title, mandate,
+ * pillars, status, verified, source_note, established_by, provenance, times)
+ * as version 1. -EEXIST if the id, the code or established_by is taken. */
 int group_store_insert(store *st, const WorkingGroup *g);
 
-/* Writes the group's own columns and pillars from `g` (not its version). */
+/* Writes the group's own columns, pillars and provenance from `g` (not its
+ * version). */
 int group_store_update_fields(store *st, const WorkingGroup *g);
 
 /* Moves group `id` from `version` to version + 1 with update time `now_ms`:

@@ -11,6 +11,7 @@
 #include "group.h"
 #include "page.h"
 #include "pbmsg.h"
+#include "provenance.h"
 #include "rules.h"
 #include "status.h"
 #include "validate.h"
@@ -44,8 +45,9 @@ enum group_field {
     F_STATUS = 1 << 4,
     F_VERIFIED = 1 << 5,
     F_SOURCE_NOTE = 1 << 6,
-    F_ESTABLISHED_BY = 1 << 7, /* creates only */
-    F_ALL = (1 << 8) - 1,
+    F_PROVENANCE = 1 << 7,
+    F_ESTABLISHED_BY = 1 << 8, /* creates only */
+    F_ALL = (1 << 9) - 1,
 };
 
 /* ---- validation of a group ---------------------------------------------- */
@@ -101,6 +103,10 @@ static int check_group(rpc_call *call, const WorkingGroup *g, unsigned mask, int
     if ((mask & F_ESTABLISHED_BY) &&
         validate_decision_ref(call, "group.established_by", g->established_by))
         return -1;
+    if ((mask & F_PROVENANCE) &&
+        provenance_check(call, "group.provenance", g->provenance, g->n_provenance,
+                         &compact__workgroups__v1__working_group__descriptor))
+        return -1;
     return 0;
 }
 
@@ -115,6 +121,7 @@ static const fieldmask_field group_fields[] = {
     {"status", F_STATUS, NULL},
     {"verified", F_VERIFIED, NULL},
     {"source_note", F_SOURCE_NOTE, NULL},
+    {"provenance", F_PROVENANCE, NULL},
     {"leadership", 0, "cannot be updated here; use SetLeadership"},
     {"members", 0, "cannot be updated here; use AddMember and RemoveMember"},
     {"terms_of_reference", 0, "cannot be updated here; use ApproveTermsOfReference"},
@@ -210,6 +217,7 @@ void handle_create_working_group(rpc_call *call, const ProtobufCMessage *request
     if (g->status == 0)
         g->status = STATUS_ACTIVE;
     sort_pillars(g);
+    provenance_normalize(g->provenance, g->n_provenance);
     if (check_code_free(call, st, g->code, NULL)) {
         aggregate_abort(&w);
         return;
@@ -292,6 +300,7 @@ void handle_update_working_group(rpc_call *call, const ProtobufCMessage *request
     }
     rc = aggregate_apply(&g->base, &req->group->base, group_fields, mask);
     sort_pillars(g);
+    provenance_normalize(g->provenance, g->n_provenance);
     if (rc == 0)
         rc = group_store_update_fields(st, g);
     aggregate_commit(&w, rc, "workgroup.updated", NULL);

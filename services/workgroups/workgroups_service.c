@@ -98,6 +98,7 @@ const service_def *workgroups_service_def(void)
             .name = "workgroups",
             .descriptor = &compact__workgroups__v1__working_groups__descriptor,
             .methods = workgroups_methods,
+            .rules = workgroups_rules,
             .migrations = group_store_migrations,
             .migrations_count = group_store_migrations_count,
             .peers = workgroups_peers,

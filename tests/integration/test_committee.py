@@ -250,6 +250,14 @@ def test_meetings_and_overdue_action_points(suite):
                 attendance=[CM.Attendee(entity_id=unoct, representative="The chair"),
                             CM.Attendee(entity_id=cted)])
     assert (m.number, m.status, len(m.attendance)) == (6, CM.MEETING_STATUS_HELD, 2)
+    # By its date too (read from the store: a date has no cache key).
+    assert cm.GetMeeting(CM.GetMeetingRequest(date="2019-04-16")) == m
+    with pytest.raises(grpc.RpcError) as e:
+        cm.GetMeeting(CM.GetMeetingRequest(date="2019-04-17"))
+    assert e.value.code() == C.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as e:
+        meeting(cm, date="2019-04-16")  # once a day at most
+    assert e.value.code() == C.ALREADY_EXISTS
     planned = meeting(cm, date="2099-01-01", status=CM.MEETING_STATUS_UNSPECIFIED)
     assert planned.status == CM.MEETING_STATUS_PLANNED
     for due, owner in (("2020-01-01", unoct), ("2098-01-01", cted)):

@@ -319,15 +319,7 @@ def test_an_existing_database_gets_its_leadership_as_one_term(suite, wg, ents):
     suite.stop("workgroups")
     # Back to the schema of version 1, as an older build left it.
     db = sqlite3.connect(os.path.join(suite.data_dir("workgroups"), "workgroups.db"))
-    db.executescript("""
-        DROP INDEX groups_by_established_by; ALTER TABLE groups DROP COLUMN established_by;
-        DROP INDEX terms_of_reference_by_decision;
-        ALTER TABLE terms_of_reference DROP COLUMN decision_ref;
-        DROP TABLE approved_work_plan_items; DROP TABLE approved_work_plans;
-        DROP TABLE leadership_term_vice_chairs; DROP TABLE leadership_terms;
-        DROP TABLE subscription_groups; DROP TABLE subscriptions; DROP TABLE notices;
-        DELETE FROM schema_migrations WHERE component = 'workgroups' AND version = 2;
-    """)
+    db.executescript(harness.WORKGROUPS_DOWN_TO_V1)
     db.close()
     suite.start("workgroups")
     wg = suite.stub("workgroups")

@@ -126,7 +126,7 @@ def test_reflection(suite_factory, name, version):
     (listed,) = harness.reflect(ch, version, [{"list_services": ""}])
     names = {s.name for s in listed.list_services_response.service}
     assert names == {kit.full, harness.HEALTH, harness.REFLECTION_V1ALPHA,
-                     harness.REFLECTION_V1}, names
+                     harness.REFLECTION_V1, "compact.audit.v1.Audit"}, names
 
     # The file of the service's own API, then every file it imports, by
     # name: together they describe the service exactly as our protos do.

@@ -387,8 +387,9 @@ def test_a_watch_that_is_not_read_is_cut_off(suite, wg, world):
     s = subscribe(wg, world, "UNODC", [world["group"]])
     # No window growth on the client (BDP probing): flow control holds the
     # server's writes as soon as the client's 64 KiB window is full.
-    ch = grpc.insecure_channel(suite.addr("workgroups"),
-                               options=harness.CHANNEL_OPTIONS + [("grpc.http2.bdp_probe", 0)])
+    ch = harness._AuthChannel(grpc.insecure_channel(
+        suite.addr("workgroups"), options=harness.CHANNEL_OPTIONS + [("grpc.http2.bdp_probe", 0)]),
+        suite.admin_token)
     try:
         call = suite.stub("workgroups", channel=ch).WatchNotices(
             W.WatchNoticesRequest(subscription_id=s.id), timeout=STREAM_TIMEOUT)

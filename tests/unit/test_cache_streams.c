@@ -426,13 +426,18 @@ static void on_read(void *arg, int rc, const cache_stream_batch *batches, size_t
     }
 }
 
+/* The flags of the reads read_start makes (a test sets them). */
+static unsigned read_flags;
+
 static read_got *read_start(cache *c, const char *group, const char *const *streams,
                             const char *const *ids, size_t n, int count, int block_ms)
 {
+    unsigned flags = read_flags;
+
     read_got *g = calloc(1, sizeof *g);
 
     assert_non_null(g);
-    cache_group_read(c, group, "consumer-1", streams, ids, n, count, block_ms, on_read, g);
+    cache_group_read(c, group, "consumer-1", streams, ids, n, count, block_ms, flags, on_read, g);
     assert_int_equal(g->calls, 0); /* never inside */
     return g;
 }
@@ -517,6 +522,32 @@ static void test_read_entries(void **state)
     close_cache(c);
 }
 
+/* NOACK: entries are delivered once and nothing is left pending. */
+static void test_read_noack(void **state)
+{
+    cache *c = open_cache(redis_port, 1000, 1);
+    const char *stream = "t:noack", *news = ">", *pending = "0";
+    char id[32];
+    read_got *g;
+
+    (void)state;
+    make_group(stream, "g");
+    xadd_kv(stream, id, sizeof id, "n", "v");
+    read_flags = CACHE_READ_NOACK;
+    g = read_now(c, "g", &stream, &news, 1, 10, 0);
+    assert_int_equal(g->rc, 0);
+    assert_int_equal(g->n, 1);
+    assert_string_equal(g->b[0].entries[0].id, id);
+    free(g);
+    g = read_now(c, "g", &stream, &pending, 1, 10, 0);
+    assert_int_equal(g->rc, 0);
+    assert_int_equal(g->n, 1);
+    assert_int_equal(g->b[0].n, 0); /* nothing pending */
+    free(g);
+    read_flags = 0;
+    close_cache(c);
+}
+
 static void test_read_count_and_one_stream(void **state)
 {
     cache *c = open_cache(redis_port, 2000, 1);
@@ -545,7 +576,10 @@ static void test_read_count_and_one_stream(void **state)
 
 static void test_read_block_empty(void **state)
 {
-    cache *c = open_cache(redis_port, 100, 1); /* a timeout far below the block */
+    /* A timeout well below the block: without the block added the read
+     * would time out after 300 ms; with it, Redis's empty answer at 1 s has
+     * 300 ms to spare on a busy machine. */
+    cache *c = open_cache(redis_port, 300, 1);
     const char *stream = "t:quiet", *news = ">";
     text_got t;
     uint64_t start;
@@ -554,10 +588,10 @@ static void test_read_block_empty(void **state)
     (void)state;
     make_group(stream, "g");
     start = uv_hrtime();
-    g = read_now(c, "g", &stream, &news, 1, 10, 600);
+    g = read_now(c, "g", &stream, &news, 1, 10, 1000);
     assert_int_equal(g->rc, 0); /* not -ETIMEDOUT: the block time is added */
     assert_int_equal(g->n, 0);
-    assert_true(g->at - start >= 595ull * 1000 * 1000);
+    assert_true(g->at - start >= 995ull * 1000 * 1000);
     assert_true(cache_connected(c));
     free(g);
     /* the connection answers other commands after the read */
@@ -703,6 +737,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eval_text_replies, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_eval_text_without_redis, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_read_entries, loop_setup, loop_teardown),
+        cmocka_unit_test_setup_teardown(test_read_noack, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_read_count_and_one_stream, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_read_block_empty, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_read_block_woken, loop_setup, loop_teardown),

@@ -24,7 +24,7 @@
  * Smaller tests: what a put returns and holds (sequences, version), money
  * that cancels out (a reversed transaction), an entity in two roles of one
  * project, the rates converted again by model_put_rate, model_new_like and
- * model_carry_sequences (a rebuild), and the eviction of the least recently
+ * model_take_over (a rebuild), and the eviction of the least recently
  * asked view beyond MODEL_VIEWS_MAX.
  *
  * COMPACT_TEST_SEED=<n> replays one seed; a failure prints the seed.
@@ -1118,7 +1118,8 @@ static void compare_facts(const model *m, const model *fresh)
         assert_string_equal(e[i]->id, ef[i]->id);
         assert_int_equal(e[i]->seq, ef[i]->seq);
         assert_string_equal(e[i]->acronym, ef[i]->acronym);
-        assert_int_equal(e[i]->kind, ef[i]->kind);
+        assert_int_equal(e[i]->affiliation, ef[i]->affiliation);
+        assert_int_equal(e[i]->n_periods, ef[i]->n_periods);
         assert_int_equal(e[i]->active, ef[i]->active);
         assert_true(i == 0 || strcmp(e[i - 1]->id, e[i]->id) < 0);
     }
@@ -1447,7 +1448,7 @@ static void test_put_rate_reconverts(void **state)
     model_free(m);
 }
 
-/* ---- a rebuild: model_new_like and model_carry_sequences ------------------------------------ */
+/* ---- a rebuild: model_new_like and model_take_over ------------------------------------ */
 
 static void test_new_like_and_carry(void **state)
 {
@@ -1479,7 +1480,12 @@ static void test_new_like_and_carry(void **state)
     assert_int_equal(put_small(fresh, "prj_c", "c read", 0), 1);
     assert_int_equal(model_put_entity(fresh, e, 0), 1);
     assert_int_equal(model_put_group(fresh, g, 0), 1);
-    model_carry_sequences(fresh, old);
+    /* a rate set while the rebuild ran is not lost with the old figures */
+    assert_int_equal(model_put_rate(old, "CHF", "2020-01-01", 1050000), 0);
+    assert_int_equal(model_take_over(fresh, old), 0);
+    assert_int_equal(model_rates(fresh)->n, 3);
+    /* and answers kept for the old figures are never taken for the new */
+    assert_true(model_version(fresh) > model_version(old));
     assert_int_equal(model_project(fresh, "prj_a")->seq, 7);
     assert_int_equal(model_project(fresh, "prj_c")->seq, 0); /* old never had it */
     assert_int_equal(model_entity(fresh, "ent_03")->seq, 4);
