@@ -2,8 +2,8 @@
 the figures compact-analytics must show for them, computed here from what
 the test wrote (never from analytics itself).
 
-`World` makes the writes and keeps its own record of them: entities (kind,
-withdrawn), groups (code, pillars, open, leadership and members), projects
+`World` makes the writes and keeps its own record of them: entities (affiliation,
+participation, withdrawn), groups (code, pillars, open, leadership and members), projects
 (groups, pillars, countries, participants, dates, status, budget) with a
 ledger of every transaction recorded and the indicator states each report
 must give. `Expect` turns that record (and the exchange rates put) into the
@@ -193,8 +193,10 @@ class World:
         self.lock = threading.Lock()
 
     # -- membership
-    def entity(self, acronym, kind=M.ENTITY_KIND_UN_ENTITY):
-        e = harness.create(self.mb, acronym, kind=kind)
+    def entity(self, acronym, affiliation=M.AFFILIATION_UN_SYSTEM,
+               role=M.PARTICIPATION_ROLE_MEMBER, since="2018-02-23"):
+        e = harness.create(self.mb, acronym, affiliation=affiliation, joined_on="",
+                           participation=[M.Participation(role=role, from_date=since)])
         self.entities[acronym] = e
         return e
 
@@ -320,6 +322,14 @@ class World:
         return sum(len(self.suite.stream(s)) for s in STREAMS)
 
 
+def role_on(entity, day):
+    """The entity's ParticipationRole on `day` (YYYY-MM-DD), 0 if none."""
+    for p in entity.participation:
+        if p.from_date <= day and (not p.to_date or day < p.to_date):
+            return p.role
+    return 0
+
+
 def build_basic(world):
     """The standard world: six entities (one withdrawn), three groups (one
     closed), four projects in USD and EUR with donors, catalytic money,
@@ -328,9 +338,9 @@ def build_basic(world):
     w = world
     w.entity("UNOCT")
     w.entity("UNODC")
-    w.entity("INTERPOL", kind=M.ENTITY_KIND_NON_UN_MEMBER)
-    w.entity("WCO", kind=M.ENTITY_KIND_NON_UN_MEMBER)
-    w.entity("OSCE", kind=M.ENTITY_KIND_OBSERVER)
+    w.entity("INTERPOL", affiliation=M.AFFILIATION_NON_UN)
+    w.entity("WCO", affiliation=M.AFFILIATION_NON_UN)
+    w.entity("OSCE", affiliation=M.AFFILIATION_NON_UN, role=M.PARTICIPATION_ROLE_OBSERVER)
     w.entity("UNICRI")
     w.group("BMLE", "Border management and law enforcement relating to counter-terrorism",
             (2, 3), chair="UNOCT", vices=("INTERPOL",), members=("UNODC", "WCO"),
@@ -517,13 +527,18 @@ class Expect:
     # -- the replies (freshness left empty: the caller clears the reply's)
     def overview(self, year=0, group="", pillar=0):
         fig = self.figures(year, group, pillar)
-        active = [e for a, e in self.w.entities.items() if a not in self.w.withdrawn]
+        # Those taking part today (UTC), by their role today and their
+        # affiliation (a withdrawal ends the open period that day).
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        roles = [(role_on(e, day), e.affiliation) for a, e in self.w.entities.items()
+                 if a not in self.w.withdrawn]
+        roles = [(r, af) for r, af in roles if r]
         o = A.Overview(filter=self.filter_msg(year, group, pillar))
-        o.entities = len(active)
-        o.observers = sum(e.kind == M.ENTITY_KIND_OBSERVER for e in active)
-        o.un_entities = sum(e.kind == M.ENTITY_KIND_UN_ENTITY for e in active)
-        o.members = o.entities - o.observers
-        o.non_un_entities = o.entities - o.un_entities
+        o.entities = len(roles)
+        o.members = sum(r == M.PARTICIPATION_ROLE_MEMBER for r, _ in roles)
+        o.observers = sum(r == M.PARTICIPATION_ROLE_OBSERVER for r, _ in roles)
+        o.un_entities = sum(af == M.AFFILIATION_UN_SYSTEM for _, af in roles)
+        o.non_un_entities = sum(af == M.AFFILIATION_NON_UN for _, af in roles)
         o.working_groups = sum(1 for c in self.w.groups if c not in self.w.closed)
         o.projects = fig.projects
         for s in range(1, 7):
