@@ -154,8 +154,11 @@ start_server() {
     else
         local binary="$BUILD/compact-membership"
         [[ "$kind" == base-* ]] && binary="$BASE_BUILD/compact-membership"
+        # COMPACT_AUTH=off: the runtime against bare gRPC core, as before
+        # tokens existed (older revisions ignore it); what tokens and TLS
+        # cost is bench/security.sh's to measure.
         COMPACT_LISTEN="$ADDR" COMPACT_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
-        COMPACT_DATA_DIR="$WORK/data" COMPACT_LOG_LEVEL="$LOG_LEVEL" \
+        COMPACT_DATA_DIR="$WORK/data" COMPACT_LOG_LEVEL="$LOG_LEVEL" COMPACT_AUTH=off \
             "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
             >"$WORK/server.out" 2>"$WORK/server.err" &
     fi

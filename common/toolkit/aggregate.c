@@ -579,3 +579,19 @@ void aggregate_abort(aggregate_write *w)
     assert(w->state != NULL);
     give_up(w, 0);
 }
+
+void aggregate_reply_stored(aggregate_write *w, const char *field, const char *id)
+{
+    rpc_call *call = w->call;
+    service *svc = w->svc;
+    const aggregate_def *def = w->def;
+    ProtobufCMessage *stored;
+    char copy[IDS_SIZE];
+
+    snprintf(copy, sizeof copy, "%s", id); /* `id` may die with the state */
+    aggregate_abort(w);
+    if (aggregate_peek(call, svc, def, field, copy, "", &stored) == 0) {
+        rpc_call_reply(call, stored);
+        pbmsg_free(stored);
+    }
+}

@@ -237,4 +237,10 @@ void aggregate_fail(aggregate_write *w, rpc_code code, const char *fmt, ...)
 /* Ends the write after the handler failed the call itself. */
 void aggregate_abort(aggregate_write *w);
 
+/* Ends the write without a change and answers its call with aggregate `id`
+ * (request field `field`) as stored, read again: w->state has an update time
+ * for a change that does not happen. For a retry that finds its change
+ * already made. `id` may point into w->state. */
+void aggregate_reply_stored(aggregate_write *w, const char *field, const char *id);
+
 #endif

@@ -40,8 +40,10 @@ typedef struct analytics {
     service *svc;
     model *model;
     freshness fresh;
-    uint64_t alerts_version; /* moves on when the stored alerts change */
-    int rebuild_on_start;    /* a snapshot did not load: rebuild before reading */
+    uint64_t alerts_version;   /* moves on when the stored alerts change */
+    uint64_t activity_version; /* moves on when a batch counts activity (batch_apply) */
+    int rebuild_on_start;      /* a snapshot did not load: rebuild before reading */
+    int stopping;              /* going away: a rebuild ends at its next page */
     consumer *consumer;
     alerts *alerts;
     feed *feed;

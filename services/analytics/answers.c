@@ -665,7 +665,7 @@ static ProtobufCMessage *activity(analytics *a, const answer_question *q, arena 
 typedef struct cached {
     answer_question q;
     answer_format format;
-    uint64_t version, alerts_version;
+    uint64_t version, alerts_version, activity_version;
     int64_t day; /* days since 1970 (UTC): "taking part now" changes at midnight */
     int reachable;
     void *data;
@@ -765,9 +765,10 @@ int answers_get(answers *as, const answer_question *q, answer_format format, con
     for (size_t i = 0; i < ANSWERS_CACHED; i++) {
         cached *c = &as->slots[i];
         if (same_question(c, q, format)) {
-            /* Activity reads the store: its answer lasts while the figures do. */
+            /* Alerts and activity read the store: their versions count too. */
             if (c->version == version && c->alerts_version == a->alerts_version &&
-                c->reachable == reachable && c->day == day) {
+                c->activity_version == a->activity_version && c->reachable == reachable &&
+                c->day == day) {
                 c->used = ++as->clock;
                 *data = c->data;
                 *len = c->len;
@@ -791,6 +792,7 @@ int answers_get(answers *as, const answer_question *q, answer_format format, con
     slot->format = format;
     slot->version = version;
     slot->alerts_version = a->alerts_version;
+    slot->activity_version = a->activity_version;
     slot->reachable = reachable;
     slot->day = day;
     slot->used = ++as->clock;

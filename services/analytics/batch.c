@@ -232,6 +232,10 @@ void batch_apply(analytics *a, const batch *bt, batch_gap_fn gap, void *arg)
     for (size_t i = 0; i < bt->n; i++) {
         const Event *ev = bt->v[i].event;
         apply_one(a, &bt->v[i]);
+        /* Events of aggregates the model does not hold (a notice) change
+         * the activity alone: its cached answers must see that too. */
+        if (bt->v[i].count_activity)
+            a->activity_version++;
         if (bt->v[i].gap)
             gap(arg, ev->aggregate_type, ev->aggregate_id, ev->aggregate_sequence);
     }

@@ -184,7 +184,14 @@ static int check_action(rpc_call *call, const Action *a, size_t i, int want)
     case ACTION(CLOSE_WORKING_GROUP):
         snprintf(field, sizeof field, "%.64s.close_working_group.working_group_id", f);
         return validate_id(call, field, a->close_working_group->working_group_id, IDS_GROUP);
-    default: /* ADMIT_ENTITY is refused before; nothing else exists */
+    case ACTION(ADMIT_ENTITY):
+        snprintf(field, sizeof field, "%.64s.admit_entity.entity_id", f);
+        if (validate_id(call, field, a->admit_entity->entity_id, IDS_ENTITY))
+            return -1;
+        snprintf(field, sizeof field, "%.64s.admit_entity.role", f);
+        return validate_enum(call, field, &compact__committee__v1__admission_role__descriptor,
+                             (int)a->admit_entity->role, 1);
+    default: /* nothing else exists */
         rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: an action of no known type", f);
         return -1;
     }
@@ -202,13 +209,6 @@ static int check_decision(rpc_call *call, const Decision *d)
         validate_text(call, "decision.source_note", d->source_note, COMMITTEE_NOTE_MAX) ||
         validate_max_items(call, "decision.actions", d->n_actions, COMMITTEE_ACTIONS_MAX))
         return -1;
-    if (d->type == TYPE(ADMIT_ENTITY)) {
-        /* Admissions need membership to keep an entity's participation with
-         * its dates, which it does not do yet. */
-        rpc_call_fail(call, RPC_UNIMPLEMENTED,
-                      "decision.type: admitting entities by decision is not supported yet");
-        return -1;
-    }
     want = action_case_of((int)d->type);
     if (want == 0 && d->n_actions > 0) {
         rpc_call_fail(call, RPC_INVALID_ARGUMENT,
@@ -227,7 +227,8 @@ static int check_decision(rpc_call *call, const Decision *d)
 }
 
 /* The groups the actions name must exist (and be open, but for one being
- * closed: that one must be open too, to be closed). */
+ * closed: that one must be open too, to be closed); so must the entities
+ * admitted. */
 static void check_peers(rpc_call *call, service *svc, const Decision *d, peer_check_done_fn done,
                         void *arg)
 {
@@ -244,6 +245,9 @@ static void check_peers(rpc_call *call, service *svc, const Decision *d, peer_ch
                                 : NULL;
         if (group)
             peer_check_add(c, &peer_groups, group, "decision.actions[%zu]", i);
+        if (a->action_case == ACTION(ADMIT_ENTITY))
+            peer_check_add(c, &peer_entities, a->admit_entity->entity_id,
+                           "decision.actions[%zu].admit_entity.entity_id", i);
     }
     peer_check_run(c, call, svc, done, arg);
 }

@@ -184,7 +184,6 @@ static int record(attempt *at, rpc_code code, const char *message, const char *r
     return rc == -ESTALE ? 0 : rc;
 }
 
-/* The owning service answered (or not): record, then go on. */
 /* 1 if the outcome of this attempt is to be written down (see effects). */
 static int worth_recording(effects *fx, const attempt *at, rpc_code code)
 {
@@ -352,6 +351,30 @@ static int send_close(attempt *at, const Compact__Committee__V1__CloseWorkingGro
                       "UpdateWorkingGroup", &req.base, on_group);
 }
 
+static void on_entity(void *arg, rpc_code code, const char *message, const ProtobufCMessage *reply)
+{
+    attempt *at = arg;
+
+    finish(at, code, message,
+           code == RPC_OK ? ((const Compact__Membership__V1__Entity *)reply)->id : NULL);
+}
+
+/* An admission: the entity takes part in the role from the decision's day. */
+static int send_admit(attempt *at, const Compact__Committee__V1__AdmitEntity *a, const char *ref)
+{
+    Compact__Membership__V1__AdmitEntityRequest req =
+        COMPACT__MEMBERSHIP__V1__ADMIT_ENTITY_REQUEST__INIT;
+
+    req.entity_id = a->entity_id;
+    req.role = a->role == COMPACT__COMMITTEE__V1__ADMISSION_ROLE__ADMISSION_ROLE_OBSERVER
+                   ? COMPACT__MEMBERSHIP__V1__PARTICIPATION_ROLE__PARTICIPATION_ROLE_OBSERVER
+                   : COMPACT__MEMBERSHIP__V1__PARTICIPATION_ROLE__PARTICIPATION_ROLE_MEMBER;
+    req.from_date = at->d->decided_on;
+    req.decision_ref = (char *)ref;
+    return call_owner(at, "membership", &compact__membership__v1__membership__descriptor,
+                      "AdmitEntity", &req.base, on_entity);
+}
+
 /* An allocation: UNOCT's entity id first (membership), then the catalytic
  * commitment on the project (projects). */
 static void on_unoct(void *arg, rpc_code code, const char *message, const ProtobufCMessage *reply)
@@ -428,6 +451,9 @@ static void effect_send(attempt *at)
         break;
     case ACTION(CLOSE_WORKING_GROUP):
         rc = send_close(at, a->close_working_group);
+        break;
+    case ACTION(ADMIT_ENTITY):
+        rc = send_admit(at, a->admit_entity, ref);
         break;
     default:
         finish(at, RPC_UNIMPLEMENTED, "this kind of action has no effect to carry out", NULL);

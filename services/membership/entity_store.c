@@ -93,9 +93,18 @@ static const char schema_v2[] =
     "  FROM entities WHERE joined_on <> '' AND (withdraw_time_ms IS NULL"
     "        OR date(withdraw_time_ms / 1000, 'unixepoch') > joined_on);" PROVENANCE_STORE_SCHEMA;
 
+/* Version 3: the Committee's admissions. A period an admission began keeps
+ * the decision effect's reference, unique across all periods, so that a
+ * retried admission finds the period it already made. */
+static const char schema_v3[] =
+    "ALTER TABLE participation ADD COLUMN decision_ref TEXT NOT NULL DEFAULT '';"
+    "CREATE UNIQUE INDEX participation_by_decision ON participation (decision_ref)"
+    "  WHERE decision_ref <> '';";
+
 const store_migration entity_store_migrations[] = {
     {.version = 1, .sql = schema_v1},
     {.version = 2, .sql = schema_v2},
+    {.version = 3, .sql = schema_v3},
 };
 const size_t entity_store_migrations_count =
     sizeof entity_store_migrations / sizeof entity_store_migrations[0];
@@ -120,12 +129,14 @@ static const char SQL_COUNT[] =
     " JOIN entities e ON e.id = p.entity_id"
     " WHERE p.from_date <= ?1 AND (p.to_date = '' OR p.to_date > ?1)"
     " GROUP BY p.role, e.affiliation, p.confirmed";
-static const char SQL_PARTICIPATION[] = "SELECT role, from_date, to_date FROM participation"
-                                        " WHERE entity_id = ?1 ORDER BY position";
+static const char SQL_PARTICIPATION[] =
+    "SELECT role, from_date, to_date, decision_ref FROM participation"
+    " WHERE entity_id = ?1 ORDER BY position";
+static const char SQL_ADMITTED_BY[] = "SELECT entity_id FROM participation WHERE decision_ref = ?1";
 static const char SQL_DELETE_PARTICIPATION[] = "DELETE FROM participation WHERE entity_id = ?1";
 static const char SQL_INSERT_PARTICIPATION[] =
-    "INSERT INTO participation (entity_id, position, role, from_date, to_date, confirmed)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO participation (entity_id, position, role, from_date, to_date, confirmed,"
+    " decision_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 static const char SQL_FOCAL_POINTS[] =
     "SELECT name, title, email FROM focal_points WHERE entity_id = ?1 ORDER BY position";
 static const char SQL_INSERT[] =
@@ -214,7 +225,8 @@ static int load_participation(store *st, Entity *e)
         compact__membership__v1__participation__init(p);
         e->participation[e->n_participation++] = p;
         p->role = sqlite3_column_int(s, 0);
-        if (sqlrow_text(s, 1, &p->from_date) || sqlrow_text(s, 2, &p->to_date)) {
+        if (sqlrow_text(s, 1, &p->from_date) || sqlrow_text(s, 2, &p->to_date) ||
+            sqlrow_text(s, 3, &p->decision_ref)) {
             sqlite3_reset(s);
             return -ENOMEM;
         }
@@ -468,6 +480,7 @@ static int write_participation(store *st, const Entity *e)
         sqlite3_bind_text(s, 4, p->from_date, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 5, p->to_date, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 6, entity_store_period_confirmed(p));
+        sqlite3_bind_text(s, 7, p->decision_ref, -1, SQLITE_STATIC);
         snprintf(scope, sizeof scope, "%s%zu", ENTITY_STORE_PERIOD_SCOPE, i);
         if ((rc = sqlrow_step_write(st, s)) != 0 ||
             (rc = provenance_store_write(st, e->id, scope, p->provenance, p->n_provenance)) != 0)
@@ -564,4 +577,9 @@ int entity_store_update(store *st, Entity *e, int64_t version)
     if ((rc = write_focal_points(st, e)) != 0 || (rc = write_participation(st, e)) != 0)
         return rc;
     return etag_set(&e->etag, e->id, version + 1);
+}
+
+int entity_store_admitted_by(store *st, const char *decision_ref, char *id)
+{
+    return sqlrow_lookup(st, SQL_ADMITTED_BY, decision_ref, id, IDS_SIZE);
 }

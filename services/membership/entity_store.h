@@ -54,6 +54,11 @@ void entity_store_acronym_key(const char *acronym, char *buf, size_t size);
  * a negative errno with *out NULL. */
 int entity_store_get(store *st, const char *id, Entity **out, int64_t *version);
 
+/* The entity one of whose periods an admission with `decision_ref` began:
+ * its id into `id` (IDS_SIZE bytes). Returns 0, -ENOENT or a negative
+ * errno. */
+int entity_store_admitted_by(store *st, const char *decision_ref, char *id);
+
 /* As entity_store_get, by acronym, case-insensitively. */
 int entity_store_get_by_acronym(store *st, const char *acronym, Entity **out);
 

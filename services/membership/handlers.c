@@ -27,6 +27,7 @@ typedef Compact__Membership__V1__BatchGetEntitiesRequest BatchGetEntitiesRequest
 typedef Compact__Membership__V1__BatchGetEntitiesResponse BatchGetEntitiesResponse;
 typedef Compact__Membership__V1__CountEntitiesRequest CountEntitiesRequest;
 typedef Compact__Membership__V1__CountEntitiesResponse CountEntitiesResponse;
+typedef Compact__Membership__V1__AdmitEntityRequest AdmitEntityRequest;
 
 #define STATUS_ACTIVE COMPACT__MEMBERSHIP__V1__ENTITY_STATUS__ENTITY_STATUS_ACTIVE
 #define STATUS_WITHDRAWN COMPACT__MEMBERSHIP__V1__ENTITY_STATUS__ENTITY_STATUS_WITHDRAWN
@@ -421,6 +422,26 @@ static int check_acronym_free(rpc_call *call, store *st, const char *acronym, co
     return -1;
 }
 
+/* ---- decision references ------------------------------------------------ */
+
+/* decision_ref is output only: a period keeps the one of the stored period
+ * with its role and from_date (`old[0..n)`), and has none otherwise. 0 or
+ * -ENOMEM. */
+static int keep_decision_refs(Entity *e, Participation *const *old, size_t n)
+{
+    for (size_t i = 0; i < e->n_participation; i++) {
+        Participation *p = e->participation[i];
+        const char *ref = "";
+
+        for (size_t j = 0; j < n; j++)
+            if (old[j]->role == p->role && strcmp(old[j]->from_date, p->from_date) == 0)
+                ref = old[j]->decision_ref;
+        if (strcmp(p->decision_ref, ref) != 0 && pbstr_set(&p->decision_ref, ref) != 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 /* ---- CreateEntity ------------------------------------------------------- */
 
 void handle_create_entity(rpc_call *call, const ProtobufCMessage *request, void *svc)
@@ -443,6 +464,11 @@ void handle_create_entity(rpc_call *call, const ProtobufCMessage *request, void 
     e = (Entity *)w.state;
     e->status = STATUS_ACTIVE;
     e->affiliation = affiliation;
+    rc = keep_decision_refs(e, NULL, 0);
+    if (rc != 0) {
+        aggregate_commit(&w, rc, "entity.created", NULL); /* fails it */
+        return;
+    }
     if (check_acronym_free(call, st, e->acronym, NULL)) {
         aggregate_abort(&w);
         return;
@@ -514,6 +540,31 @@ void handle_list_entities(rpc_call *call, const ProtobufCMessage *request, void 
 
 /* ---- UpdateEntity ------------------------------------------------------- */
 
+/* aggregate_apply, keeping the periods' decision references. The stored
+ * periods are taken out of `e` first so that they outlive the copy. */
+static int apply_update(Entity *e, const Entity *req, unsigned mask)
+{
+    Participation **old = e->participation;
+    size_t n = e->n_participation;
+    int rc;
+
+    if (!(mask & F_PARTICIPATION))
+        return aggregate_apply(&e->base, &req->base, entity_fields, mask);
+    e->participation = NULL;
+    e->n_participation = 0;
+    rc = aggregate_apply(&e->base, &req->base, entity_fields, mask);
+    if (rc != 0) { /* `e` unchanged: its periods go back */
+        e->participation = old;
+        e->n_participation = n;
+        return rc;
+    }
+    rc = keep_decision_refs(e, old, n);
+    for (size_t i = 0; i < n; i++)
+        protobuf_c_message_free_unpacked(&old[i]->base, NULL);
+    free(old);
+    return rc;
+}
+
 void handle_update_entity(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const UpdateEntityRequest *req = (const UpdateEntityRequest *)request;
@@ -535,7 +586,7 @@ void handle_update_entity(rpc_call *call, const ProtobufCMessage *request, void 
         aggregate_abort(&w);
         return;
     }
-    rc = aggregate_apply(&e->base, &req->entity->base, entity_fields, mask & ~F_LEGACY);
+    rc = apply_update(e, req->entity, mask & ~F_LEGACY);
     if (rc == 0 && (mask & F_LEGACY) && (rc = apply_legacy_update(&w, e, req->entity, mask)) > 0)
         return; /* refused: the write is over */
     if (rc == 0)
@@ -590,6 +641,124 @@ void handle_withdraw_entity(rpc_call *call, const ProtobufCMessage *request, voi
     if (rc == 0)
         rc = entity_store_update(service_store(svc), e, w.version);
     aggregate_commit(&w, rc, "entity.withdrawn", NULL);
+}
+
+/* ---- AdmitEntity -------------------------------------------------------- */
+
+/* Why `e` cannot take part in `role` from `day`, into why[size]; NULL when
+ * it can. */
+static const char *admission_problem(const Entity *e, int role, const char *day, char *why,
+                                     size_t size)
+{
+    const Participation *last =
+        e->n_participation ? e->participation[e->n_participation - 1] : NULL;
+
+    if (e->status == STATUS_WITHDRAWN)
+        snprintf(why, size, "entity_id: entity %s (%s) is withdrawn", e->id, e->acronym);
+    else if (last && strcmp(last->from_date, day) >= 0)
+        snprintf(why, size,
+                 "from_date: %s (%s) has a period from %s, not before %s; periods are "
+                 "recorded oldest first",
+                 e->id, e->acronym, last->from_date, day);
+    else if (last && last->to_date[0] == '\0' && (int)last->role == role)
+        snprintf(why, size, "role: %s (%s) takes part in that role already, since %s", e->id,
+                 e->acronym, last->from_date);
+    else if (last && strcmp(last->to_date, day) > 0)
+        snprintf(why, size, "from_date: %s (%s) has a period until %s, after %s", e->id, e->acronym,
+                 last->to_date, day);
+    else
+        return NULL;
+    return why;
+}
+
+/* Ends the open period on the request's day and adds one in its role from
+ * that day, begun by its decision. 0 or -ENOMEM (`e` is dropped then). */
+static int admit(Entity *e, const AdmitEntityRequest *req)
+{
+    Participation *last = e->n_participation ? e->participation[e->n_participation - 1] : NULL;
+    Participation **grown, *p;
+
+    if (last && last->to_date[0] == '\0' && pbstr_set(&last->to_date, req->from_date) != 0)
+        return -ENOMEM;
+    grown = realloc(e->participation, (e->n_participation + 1) * sizeof *grown);
+    if (grown == NULL)
+        return -ENOMEM;
+    e->participation = grown;
+    if ((p = malloc(sizeof *p)) == NULL)
+        return -ENOMEM;
+    compact__membership__v1__participation__init(p);
+    e->participation[e->n_participation++] = p;
+    p->role = req->role;
+    if (pbstr_set(&p->from_date, req->from_date) != 0 ||
+        pbstr_set(&p->decision_ref, req->decision_ref) != 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* The entity an admission's decision_ref was carried out on: 0 and the
+ * call goes on when none; 1 when the call was answered (the entity as
+ * stored for a retry, ALREADY_EXISTS for another entity, a store failure). */
+static int admitted_before(aggregate_write *w, const AdmitEntityRequest *req)
+{
+    const Entity *e = (const Entity *)w->state;
+    char owner[IDS_SIZE];
+    int rc = entity_store_admitted_by(service_store(w->svc), req->decision_ref, owner);
+
+    if (rc == -ENOENT)
+        return 0;
+    if (rc != 0) {
+        status_fail_store(w->call, rc, "cannot look up the decision");
+        aggregate_abort(w);
+    } else if (strcmp(owner, e->id) == 0) {
+        aggregate_reply_stored(w, "entity_id", e->id);
+    } else {
+        aggregate_fail(w, RPC_ALREADY_EXISTS,
+                       "decision_ref: %s was carried out on entity %s already; a decision's "
+                       "effect is recorded once",
+                       req->decision_ref, owner);
+    }
+    return 1;
+}
+
+/* Required here: an admission is always a decision's. */
+static int check_decision_ref(rpc_call *call, const char *ref)
+{
+    if (ref[0] == '\0') {
+        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "decision_ref: must be set");
+        return -1;
+    }
+    return validate_decision_ref(call, "decision_ref", ref);
+}
+
+void handle_admit_entity(rpc_call *call, const ProtobufCMessage *request, void *svc)
+{
+    const AdmitEntityRequest *req = (const AdmitEntityRequest *)request;
+    aggregate_write w;
+    const char *problem;
+    char why[256];
+    Entity *e;
+    int rc;
+
+    if (validate_id(call, "entity_id", req->entity_id, IDS_ENTITY) ||
+        validate_enum(call, "role", &compact__membership__v1__participation_role__descriptor,
+                      (int)req->role, 1) ||
+        validate_date(call, "from_date", req->from_date) ||
+        check_decision_ref(call, req->decision_ref) ||
+        aggregate_begin(&w, call, svc, &entity_aggregate, "entity_id", req->entity_id, "") ||
+        admitted_before(&w, req))
+        return;
+    e = (Entity *)w.state;
+    problem = admission_problem(e, (int)req->role, req->from_date, why, sizeof why);
+    if (problem) {
+        aggregate_fail(&w, RPC_FAILED_PRECONDITION, "%s", problem);
+        return;
+    }
+    rc = admit(e, req);
+    if (rc == 0)
+        rc = derive_legacy(e);
+    if (rc == 0)
+        rc = entity_store_update(service_store(svc), e, w.version);
+    aggregate_commit(&w, rc, "entity.admitted", NULL);
 }
 
 /* ---- BatchGetEntities --------------------------------------------------- */

@@ -7,8 +7,9 @@
  *
  * The entity is an aggregate (aggregate.h; its table, entity_aggregate, is
  * in handlers.c): Get reads through the cache by id or acronym, writes follow
- * the toolkit's one contract and publish "entity.created", "entity.updated"
- * and "entity.withdrawn". ListEntities and CountEntities read SQLite
+ * the toolkit's one contract and publish "entity.created", "entity.updated",
+ * "entity.withdrawn" and "entity.admitted" (a Committee admission, carried
+ * out once per decision effect). ListEntities and CountEntities read SQLite
  * directly.
  */
 #ifndef COMPACT_MEMBERSHIP_HANDLERS_H
@@ -23,5 +24,6 @@ void handle_update_entity(rpc_call *call, const ProtobufCMessage *request, void 
 void handle_withdraw_entity(rpc_call *call, const ProtobufCMessage *request, void *svc);
 void handle_batch_get_entities(rpc_call *call, const ProtobufCMessage *request, void *svc);
 void handle_count_entities(rpc_call *call, const ProtobufCMessage *request, void *svc);
+void handle_admit_entity(rpc_call *call, const ProtobufCMessage *request, void *svc);
 
 #endif

@@ -2,7 +2,8 @@
  *
  * Entities are the secretariat's to admit and withdraw; an entity's focal
  * point keeps its own record up to date; everyone may read them. The
- * services ("service") create entities for the Committee's admissions. */
+ * services ("service") create entities and admit them for the Committee's
+ * admission decisions. */
 #include "membership_service.h"
 
 #define READ .roles = AUTH_ANYONE, .flags = AUTH_RULE_READ
@@ -18,5 +19,6 @@ const auth_rule membership_rules[] = {
     {.method = "WithdrawEntity", .roles = AUTH_ROLE_SECRETARIAT},
     {.method = "BatchGetEntities", READ},
     {.method = "CountEntities", READ},
+    {.method = "AdmitEntity", .roles = AUTH_ROLE_SECRETARIAT | AUTH_ROLE_SERVICE},
     {.method = NULL},
 };

@@ -20,6 +20,7 @@ static const rpc_method membership_methods[] = {
     {.name = "WithdrawEntity", .handler = handle_withdraw_entity},
     {.name = "BatchGetEntities", .handler = handle_batch_get_entities},
     {.name = "CountEntities", .handler = handle_count_entities},
+    {.name = "AdmitEntity", .handler = handle_admit_entity},
     {.name = NULL},
 };
 

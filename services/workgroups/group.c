@@ -119,21 +119,6 @@ int group_begin(aggregate_write *w, rpc_call *call, service *svc, const char *fi
     return group_continue(w, field, etag);
 }
 
-void group_reply_stored(aggregate_write *w)
-{
-    rpc_call *call = w->call;
-    service *svc = w->svc;
-    ProtobufCMessage *stored;
-    char id[IDS_SIZE];
-
-    snprintf(id, sizeof id, "%s", ((WorkingGroup *)w->state)->id);
-    aggregate_abort(w);
-    if (aggregate_peek(call, svc, &group_aggregate, "group_id", id, "", &stored) == 0) {
-        rpc_call_reply(call, stored);
-        pbmsg_free(stored);
-    }
-}
-
 int group_find_decision(aggregate_write *w, const char *decision_ref, group_decision *d)
 {
     const WorkingGroup *g = (const WorkingGroup *)w->state;

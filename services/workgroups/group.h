@@ -30,11 +30,6 @@ int group_begin(aggregate_write *w, rpc_call *call, service *svc, const char *fi
  * and etag are now. Returns 0, or -1 after ending the write. */
 int group_continue(aggregate_write *w, const char *field, const char *etag);
 
-/* Ends the write without a change and answers its call with the group as
- * stored (w->state has an update time for a change that does not happen):
- * a repeat that approves nothing new. */
-void group_reply_stored(aggregate_write *w);
-
 /* Where the group of a write records a Coordination Committee decision's
  * effect (validate.h): each member is 0 where it does not. */
 typedef struct group_decision {

@@ -89,7 +89,7 @@ static void tor_decided(aggregate_write *w, const TermsOfReference *t, const gro
         pbmsg_free(&held->base);
     }
     if (same)
-        group_reply_stored(w);
+        aggregate_reply_stored(w, "group_id", ((WorkingGroup *)w->state)->id);
     else
         group_fail_decision_taken(w, "terms_of_reference.decision_ref", t->decision_ref, d);
 }
@@ -136,7 +136,7 @@ void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *r
     }
     if (rules_tor_repeats(g->terms_of_reference, t)) {
         /* A retry, or a seed loaded twice: nothing new was approved. */
-        group_reply_stored(&w);
+        aggregate_reply_stored(&w, "group_id", ((WorkingGroup *)w.state)->id);
         return;
     }
     aggregate_commit(&w, plan_store_add_tor(service_store(svc), g->id, t, w.now_ms, &tor_version),
@@ -466,7 +466,7 @@ static void plan_decided(aggregate_write *w, const ApprovedWorkPlan *p, const gr
         d->plan_version ? rules_find_plan((WorkingGroup *)w->state, d->plan_version) : NULL;
 
     if (held && rules_plan_same(held, p))
-        group_reply_stored(w);
+        aggregate_reply_stored(w, "group_id", ((WorkingGroup *)w->state)->id);
     else
         group_fail_decision_taken(w, "plan.decision_ref", p->decision_ref, d);
 }

@@ -70,6 +70,15 @@ def tor(group_id, text):
         working_group_id=group_id, text=text))
 
 
+def admit(entity_id, role=CM.ADMISSION_ROLE_MEMBER):
+    return CM.Action(admit_entity=CM.AdmitEntity(entity_id=entity_id, role=role))
+
+
+def periods(mb, entity_id):
+    e = mb.GetEntity(M.GetEntityRequest(id=entity_id))
+    return [(p.role, p.from_date, p.to_date, p.decision_ref) for p in e.participation]
+
+
 def versions(wg, group_id):
     return list(wg.ListTermsOfReference(W.ListTermsOfReferenceRequest(
         group_id=group_id, page_size=100)).terms_of_reference)
@@ -155,6 +164,85 @@ def test_an_effect_the_owner_refuses_fails_with_its_reason_and_can_be_retried(su
         cm.RetryDecision(CM.RetryDecisionRequest(id=settled(cm, decide(
             cm, m.id, CM.DECISION_TYPE_OTHER).id).id))
     assert e.value.code() == C.FAILED_PRECONDITION
+
+
+def test_an_admission_changes_the_entitys_role_from_the_decisions_day_once(suite):
+    mb, wg, ps, cm = stubs(suite)
+    ipu = entity(mb, "IPU", kind=M.ENTITY_KIND_OBSERVER)
+    m = meeting(cm, date="2020-06-30")
+    d = settled(cm, decide(cm, m.id, CM.DECISION_TYPE_ADMIT_ENTITY, [admit(ipu)]).id)
+    ref = d.id + "/effects/1"
+    assert (d.effects[0].status, d.effects[0].service, d.effects[0].result_id) == (
+        APPLIED, "membership", ipu), d.effects[0].last_error
+    OBS, MEM = M.PARTICIPATION_ROLE_OBSERVER, M.PARTICIPATION_ROLE_MEMBER
+    assert periods(mb, ipu) == [(OBS, "2018-02-23", "2020-06-30", ""),
+                                (MEM, "2020-06-30", "", ref)]
+    # The deprecated kind follows the latest role (affiliation not recorded).
+    assert mb.GetEntity(M.GetEntityRequest(id=ipu)).kind == M.ENTITY_KIND_NON_UN_MEMBER
+
+    # A retry of the same effect (a committee that lost membership's answer)
+    # returns the entity as it is; the reference on another entity is refused.
+    again = mb.AdmitEntity(M.AdmitEntityRequest(entity_id=ipu, role=MEM, from_date="2020-06-30",
+                                                decision_ref=ref))
+    assert [(p.role, p.decision_ref) for p in again.participation] == [(OBS, ""), (MEM, ref)]
+    other = entity(mb, "WCO")
+    with pytest.raises(grpc.RpcError) as e:
+        mb.AdmitEntity(M.AdmitEntityRequest(entity_id=other, role=OBS, from_date="2020-06-30",
+                                            decision_ref=ref))
+    assert e.value.code() == C.ALREADY_EXISTS and e.value.details().startswith("decision_ref")
+
+    # An update that keeps the period keeps its reference; one a client sends
+    # is output only.
+    upd = M.Entity(id=ipu, participation=[
+        M.Participation(role=OBS, from_date="2018-02-23", to_date="2020-06-30",
+                        decision_ref=d.id + "/effects/2"),
+        M.Participation(role=MEM, from_date="2020-06-30")])
+    mb.UpdateEntity(M.UpdateEntityRequest(
+        entity=upd, update_mask=field_mask_pb2.FieldMask(paths=["participation"])))
+    assert [p[3] for p in periods(mb, ipu)] == ["", ref]
+
+    # Admitting it again in the role it has is the owner's refusal: FAILED.
+    d2 = settled(cm, decide(cm, meeting(cm, date="2021-01-05").id,
+                            CM.DECISION_TYPE_ADMIT_ENTITY, [admit(ipu)]).id)
+    assert d2.effects[0].status == FAILED
+    assert d2.effects[0].last_error.startswith("FAILED_PRECONDITION"), d2.effects[0].last_error
+    assert len(periods(mb, ipu)) == 2
+
+
+@pytest.mark.parametrize("change,field", [
+    (dict(entity_id=""), "entity_id"),
+    (dict(role=0), "role"),
+    (dict(from_date="2020-13-01"), "from_date"),
+    (dict(decision_ref=""), "decision_ref"),
+    (dict(decision_ref="dec_x/effects/1"), "decision_ref"),
+])
+def test_bad_admissions_are_refused_naming_the_field(suite, change, field):
+    mb = suite.stub("membership")
+    fields = dict(entity_id=entity(mb, "UNODC"), role=M.PARTICIPATION_ROLE_MEMBER,
+                  from_date="2020-06-30", decision_ref="dec_aaaaaaaaaaaaaaaaaaaa/effects/1")
+    fields.update(change)
+    with pytest.raises(grpc.RpcError) as e:
+        mb.AdmitEntity(M.AdmitEntityRequest(**fields))
+    assert e.value.code() == C.INVALID_ARGUMENT
+    assert e.value.details().startswith(field + ":"), e.value.details()
+    assert suite.health("membership") == harness.SERVING
+
+
+def test_an_admission_before_the_latest_period_or_of_a_withdrawn_entity_is_refused(suite):
+    mb = suite.stub("membership")
+    ref = "dec_aaaaaaaaaaaaaaaaaaaa/effects/1"
+    unodc = entity(mb, "UNODC")
+    for from_date, field in (("2018-02-23", "from_date"), ("2017-01-01", "from_date")):
+        with pytest.raises(grpc.RpcError) as e:
+            mb.AdmitEntity(M.AdmitEntityRequest(entity_id=unodc, role=M.PARTICIPATION_ROLE_OBSERVER,
+                                                from_date=from_date, decision_ref=ref))
+        assert e.value.code() == C.FAILED_PRECONDITION
+        assert e.value.details().startswith(field), e.value.details()
+    mb.WithdrawEntity(M.WithdrawEntityRequest(id=unodc))
+    with pytest.raises(grpc.RpcError) as e:
+        mb.AdmitEntity(M.AdmitEntityRequest(entity_id=unodc, role=M.PARTICIPATION_ROLE_OBSERVER,
+                                            from_date="2099-01-01", decision_ref=ref))
+    assert e.value.code() == C.FAILED_PRECONDITION and "withdrawn" in e.value.details()
 
 
 # ---- catalytic funding -------------------------------------------------------------
@@ -320,7 +408,13 @@ def test_bad_decisions_are_refused_naming_the_field(suite):
         (dict(meeting_id=m.id, type=CM.DECISION_TYPE_OTHER, title=""), C.INVALID_ARGUMENT,
          "decision.title"),
         (dict(meeting_id=m.id, type=CM.DECISION_TYPE_ADMIT_ENTITY, title="x"),
-         C.UNIMPLEMENTED, "decision.type"),
+         C.INVALID_ARGUMENT, "decision.actions"),
+        (dict(meeting_id=m.id, type=CM.DECISION_TYPE_ADMIT_ENTITY, title="x",
+              actions=[admit("ent_aaaaaaaaaaaaaaaaaaaa", 0)]), C.INVALID_ARGUMENT,
+         "decision.actions[0].admit_entity.role"),
+        (dict(meeting_id=m.id, type=CM.DECISION_TYPE_ADMIT_ENTITY, title="x",
+              actions=[admit("ent_aaaaaaaaaaaaaaaaaaaa")]), C.INVALID_ARGUMENT,
+         "decision.actions[0]"),
     ]
     for fields, code, field in cases:
         with pytest.raises(grpc.RpcError) as e:
