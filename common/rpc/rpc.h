@@ -301,6 +301,9 @@ void *rpc_call_attachment(const rpc_call *call);
 typedef void (*rpc_write_cb)(rpc_call *call, int ok, void *arg);
 typedef void (*rpc_read_cb)(rpc_call *call, const ProtobufCMessage *msg, void *arg);
 void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb, void *arg);
+/* As rpc_call_write, with `len` bytes (copied) that already are the packed
+ * message: one answer packed once for many watchers. */
+void rpc_call_write_bytes(rpc_call *call, const void *data, size_t len, rpc_write_cb cb, void *arg);
 void rpc_call_read(rpc_call *call, rpc_read_cb cb, void *arg);
 
 /* Runs `cb` once, on the loop, when the call is over for any reason (ended

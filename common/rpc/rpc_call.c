@@ -237,10 +237,7 @@ void rpc_call_reply_bytes(rpc_call *call, const void *data, size_t len)
     assert(!call->ended && !call->is_stream);
     if (call->ended)
         return;
-    grpc_slice slice = grpc_slice_from_copied_buffer(data, len);
-    grpc_byte_buffer *buf = grpc_raw_byte_buffer_create(&slice, 1);
-    grpc_slice_unref(slice);
-    rpc__call_end_now(call, RPC_OK, NULL, buf);
+    rpc__call_end_now(call, RPC_OK, NULL, rpc__copy_bytes(data, len));
 }
 
 void rpc_call_hold_reply(rpc_call *call, const ProtobufCMessage *reply)

@@ -30,6 +30,9 @@ void rpc__runtime_release(rpc_runtime *rt);
 /* A byte buffer holding `msg` packed (caller destroys), or NULL on ENOMEM. */
 grpc_byte_buffer *rpc__pack(const ProtobufCMessage *msg);
 
+/* A byte buffer holding a copy of data[0..len) (caller destroys). */
+grpc_byte_buffer *rpc__copy_bytes(const void *data, size_t len);
+
 /* `buf` decoded as `desc` (free with protobuf_c_message_free_unpacked), or
  * NULL when it does not decode; *too_many (may be NULL) then says whether it
  * held more values than RPC_UNPACK_ALLOCS_MAX allocations. Does not take

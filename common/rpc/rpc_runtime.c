@@ -256,6 +256,15 @@ grpc_byte_buffer *rpc__pack(const ProtobufCMessage *msg)
     return buf;
 }
 
+grpc_byte_buffer *rpc__copy_bytes(const void *data, size_t len)
+{
+    grpc_slice slice = grpc_slice_from_copied_buffer(data, len);
+    grpc_byte_buffer *buf = grpc_raw_byte_buffer_create(&slice, 1);
+
+    grpc_slice_unref(slice);
+    return buf;
+}
+
 /* Decoding counts its allocations and gives up past RPC_UNPACK_ALLOCS_MAX:
  * protobuf-c allocates per value, so a small message of many empty repeated
  * sub-messages would otherwise cost millions of allocations (4 MiB of them,

@@ -99,7 +99,9 @@ static void write_start_next(rpc_call *call)
     }
 }
 
-void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb, void *arg)
+/* Queues `msg`, or else data[0..len), packed. */
+static void write_queue(rpc_call *call, const ProtobufCMessage *msg, const void *data, size_t len,
+                        rpc_write_cb cb, void *arg)
 {
     rpc__write *w;
 
@@ -119,7 +121,7 @@ void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb
         return;
     }
     call->queued++;
-    w->buf = rpc__pack(msg);
+    w->buf = msg ? rpc__pack(msg) : rpc__copy_bytes(data, len);
     w->cb = cb;
     w->arg = arg;
     if (call->writes_tail)
@@ -129,6 +131,16 @@ void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb
     call->writes_tail = w;
     if (!call->writing)
         write_start_next(call);
+}
+
+void rpc_call_write(rpc_call *call, const ProtobufCMessage *msg, rpc_write_cb cb, void *arg)
+{
+    write_queue(call, msg, NULL, 0, cb, arg);
+}
+
+void rpc_call_write_bytes(rpc_call *call, const void *data, size_t len, rpc_write_cb cb, void *arg)
+{
+    write_queue(call, NULL, data, len, cb, arg);
 }
 
 static void on_read_done(rpc__tag *tag, int ok)

@@ -42,22 +42,17 @@ static void unlink_watcher(watcher *w)
 static void tell(watcher *w)
 {
     answers *as = w->f->a->answers;
+    const void *data;
+    size_t len;
     int rc;
 
+    /* From the answers' cache: watchers of one filter share one encoding. */
     w->heard = w->f->changes;
-    if (w->call) {
-        ProtobufCMessage *m;
-        arena *ar;
-        if ((rc = answers_build(as, &w->q, &ar, &m)) == 0) {
-            rpc_call_write(w->call, m, NULL, NULL);
-            arena_free(ar);
-        }
-    } else {
-        const void *json;
-        size_t len;
-        if ((rc = answers_get(as, &w->q, ANSWER_JSON, &json, &len)) == 0)
-            rc = http_stream_send(w->web, "overview", json, len);
-    }
+    rc = answers_get(as, &w->q, w->call ? ANSWER_PROTOBUF : ANSWER_JSON, &data, &len);
+    if (rc == 0 && w->call)
+        rpc_call_write_bytes(w->call, data, len, NULL, NULL);
+    else if (rc == 0)
+        rc = http_stream_send(w->web, "overview", data, len);
     if (rc != 0)
         log_fmt(LOG_LEVEL_WARN, "a watcher was not told: %s", strerror(-rc));
 }

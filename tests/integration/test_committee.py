@@ -287,6 +287,28 @@ def test_an_allocation_becomes_uno_cts_catalytic_commitment_on_the_project(suite
     assert (env.allocated.amount_minor, env.remaining.amount_minor) == (600000, 400000)
 
 
+@pytest.mark.suite(services=SERVICES + ("analytics",))
+def test_analytics_counts_an_allocation_as_catalytic_funding(suite):
+    A = harness.pb("compact/analytics/v1/analytics.proto")
+    mb, wg, ps, cm, unoct, g, p = catalytic_world(suite)
+    an = suite.stub("analytics")
+    d = settled(cm, allocate(cm, meeting(cm, date="2024-03-05").id,
+                             propose(cm, g, p.id, 600000).id).id)
+    assert d.effects[0].status == APPLIED, d.effects[0].last_error
+
+    def counted():
+        o = an.GetOverview(A.GetOverviewRequest())
+        usd = [c for c in o.money.by_currency if c.currency == "USD"]
+        return o if usd and usd[0].catalytic_minor == 600000 else None
+    o = poll(counted, what="analytics counts the allocation")
+    usd = [c for c in o.money.by_currency if c.currency == "USD"][0]
+    assert usd.committed_minor >= 600000
+    assert 0 < o.catalytic_share <= 1
+    # By year too: the allocation is 2024's money.
+    y = an.GetOverview(A.GetOverviewRequest(filter=A.Filter(year=2024)))
+    assert [c.catalytic_minor for c in y.money.by_currency if c.currency == "USD"] == [600000]
+
+
 def test_an_allocation_beyond_the_envelope_is_refused_and_nothing_is_recorded(suite):
     mb, wg, ps, cm, unoct, g, p = catalytic_world(suite)
     m = meeting(cm, date="2024-03-05")
