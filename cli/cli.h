@@ -244,6 +244,7 @@ extern const cli_command groups_plan_commands[]; /* groups_plan.c */
 extern const cli_command projects_commands[];    /* projects.c */
 extern const cli_command notices_commands[];     /* notices.c */
 extern const cli_command analytics_commands[];   /* analytics.c */
+extern const cli_command committee_commands[];   /* committee.c */
 extern const cli_command seed_commands[];        /* seed.c */
 extern const cli_command token_commands[];       /* token.c */
 extern const cli_command audit_commands[];       /* audit.c */

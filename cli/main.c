@@ -15,17 +15,9 @@
 #include "log.h"
 
 static const cli_command *const cli_tables[] = {
-    health_commands,
-    entities_commands,
-    groups_commands,
-    groups_plan_commands,
-    notices_commands,
-    projects_commands,
-    analytics_commands,
-    seed_commands,
-    token_commands,
-    audit_commands,
-    NULL,
+    health_commands,  entities_commands, groups_commands,    groups_plan_commands,
+    notices_commands, projects_commands, analytics_commands, committee_commands,
+    seed_commands,    token_commands,    audit_commands,     NULL,
 };
 
 /* Global flags: values above every command option's (those are < 256). */

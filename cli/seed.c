@@ -3,21 +3,25 @@
  * Design
  * ------
  * The services are seeded in dependency order (membership, workgroups,
- * projects, then analytics' exchange rates), each from one file under the
- * seed directory; a service without its file is skipped. A file is a JSON array of entries
+ * projects, the committee, then analytics' exchange rates), each from one
+ * file under the seed directory; a service without its file is skipped. A
+ * file is a JSON array of entries
  *     {"method": "<RPC name>", "request": {<the request in proto3 JSON>}}
  * sent one after the other to that service. membership's file may instead
  * hold bare CreateEntityRequest (or Entity) objects, which mean CreateEntity.
  *
  * Cross-service references. Before an entry's request is built, every JSON
- * string of the form "@entity:<ACRONYM>", "@group:<CODE>" or
- * "@project:<IATI identifier>" is replaced by the id the owning service
- * answers for that key (GetEntity, GetWorkingGroup, GetProject). Answers are
- * cached for the run; a reference nobody knows fails its entry.
+ * string of the form "@entity:<ACRONYM>", "@group:<CODE>", "@project:<IATI
+ * identifier>" or "@meeting:<YYYY-MM-DD>" is replaced by the id the owning
+ * service answers for that key (GetEntity, GetWorkingGroup, GetProject,
+ * GetMeeting by date). Answers are cached for the run; a reference nobody
+ * knows fails its entry.
  *
- * Idempotence. A seed file is a sequence of aggregates: a Create* entry and
- * the entries after it up to the next Create* (a group's leadership and
- * members, a project's funding). When the Create* answers ALREADY_EXISTS the
+ * Idempotence. A seed file is a sequence of aggregates: a Create* entry (or
+ * the committee's AddRepresentative, a standing seat unique by role, entity
+ * and start) and the entries after it up to the next one (a group's
+ * leadership and members, a project's funding, the decisions taken at a
+ * meeting). When the Create* answers ALREADY_EXISTS the
  * aggregate was loaded before, so its following entries are skipped as
  * already present: sending them again would, for instance, count a project's
  * funding twice. When the Create* fails, its following entries fail unsent.
@@ -25,6 +29,16 @@
  * write (and publish) the same thing once more: analytics' rates are read
  * first (ListExchangeRates, once per run), and a PutExchangeRate whose rate
  * is held already, equal in every field, is already present and not sent.
+ *
+ * The Committee's decisions. A RecordDecision answers once the decision is
+ * recorded; its effects (the terms of reference approved in workgroups, for
+ * instance) are carried out by the committee afterwards. Before the next
+ * service is seeded (analytics reads what the effects wrote), every decision
+ * of the committee's file, recorded now or before, is read again
+ * (GetDecision, every SEED_POLL_MS, at most SEED_SETTLE_MS for the run)
+ * until none of its effects is PENDING; a decision with an effect FAILED,
+ * or still pending at the bound, counts as a failed entry, with the
+ * effect's last error.
  *
  * Counting. Each entry of a file ends in exactly one of: created (the service
  * accepted it), already present, failed. A service that cannot be reached is
@@ -35,10 +49,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "compact/analytics/v1/analytics.pb-c.h"
+#include "compact/committee/v1/committee.pb-c.h"
 #include "compact/membership/v1/membership.pb-c.h"
 #include "compact/projects/v1/projects.pb-c.h"
 #include "compact/workgroups/v1/workgroups.pb-c.h"
@@ -51,13 +67,17 @@ typedef struct seed_service {
     const ProtobufCServiceDescriptor *svc;
 } seed_service;
 
-enum { SEED_NSERVICES = 4, SEED_ANALYTICS = 3 };
+enum { SEED_NSERVICES = 5, SEED_COMMITTEE = 3, SEED_ANALYTICS = 4 };
+
+#define SEED_SETTLE_MS 60000 /* decisions' effects: at most this long, all told */
+#define SEED_POLL_MS 250
 
 /* In dependency order: each service's seed refers only to those before it. */
 static const seed_service seed_services[SEED_NSERVICES] = {
     {"membership", "membership/entities.json", &compact__membership__v1__membership__descriptor},
     {"workgroups", "workgroups/groups.json", &compact__workgroups__v1__working_groups__descriptor},
     {"projects", "projects/projects.json", &compact__projects__v1__projects__descriptor},
+    {"committee", "committee/committee.json", &compact__committee__v1__committee__descriptor},
     {"analytics", "analytics/rates.json", &compact__analytics__v1__analytics__descriptor},
 };
 
@@ -75,6 +95,7 @@ static const seed_ref_kind seed_ref_kinds[] = {
     {"@entity:", 0, "GetEntity", "acronym", "entity with acronym"},
     {"@group:", 1, "GetWorkingGroup", "code", "working group with code"},
     {"@project:", 2, "GetProject", "iatiIdentifier", "project with IATI identifier"},
+    {"@meeting:", SEED_COMMITTEE, "GetMeeting", "date", "meeting on"},
 };
 
 #define SEED_NKINDS (sizeof seed_ref_kinds / sizeof seed_ref_kinds[0])
@@ -101,6 +122,16 @@ typedef struct seed_file {
     json_t *items;            /* a JSON array; NULL: the service is skipped */
 } seed_file;
 
+/* A RecordDecision entry of the committee's file, whose effects the run
+ * waits for (seed_settle). */
+typedef struct seed_decision {
+    size_t index;         /* the entry in the file */
+    seed_outcome outcome; /* SEED_CREATED or SEED_PRESENT, until settled */
+    char *id;             /* NULL: recorded by an earlier run, to be found */
+    int settled;
+    char last_error[512];
+} seed_decision;
+
 /* The state of one `compactctl seed`. */
 typedef struct seed_run {
     cli_ctx *ctx;
@@ -111,6 +142,8 @@ typedef struct seed_run {
      * read on the first PutExchangeRate. */
     Compact__Analytics__V1__ListExchangeRatesResponse *rates;
     int rates_read;
+    seed_decision *decisions; /* owned; the committee's RecordDecision entries */
+    size_t n_decisions;
 } seed_run;
 
 /* What the entry being sent is, for messages. */
@@ -145,10 +178,11 @@ static void seed_say(const seed_entry *e, const char *fmt, ...)
 }
 
 /* The natural key of the aggregate a Create* request makes (the acronym,
- * code or IATI identifier of its one message field), or "". */
+ * code, IATI identifier or date of its one message field), or "". */
 static const char *seed_label(const json_t *request)
 {
-    static const char *const keys[] = {"acronym", "code", "iatiIdentifier", "iati_identifier"};
+    static const char *const keys[] = {"acronym", "code", "iatiIdentifier", "iati_identifier",
+                                       "date"};
     const char *name;
     json_t *v;
     json_object_foreach((json_t *)request, name, v)
@@ -391,9 +425,36 @@ static ProtobufCMessage *seed_request(const seed_entry *e, const ProtobufCMethod
     return req;
 }
 
-/* Resolves, builds and sends one entry of service `si`. */
+/* Whether `method` heads an aggregate of the file (see the header). */
+static int seed_is_head(size_t si, const char *method)
+{
+    return strncmp(method, "Create", 6) == 0 ||
+           (si == SEED_COMMITTEE && strcmp(method, "AddRepresentative") == 0);
+}
+
+/* The request message of entry `e` with its references resolved, or NULL
+ * after printing why. */
+static ProtobufCMessage *seed_build(seed_run *run, const seed_entry *e,
+                                    const ProtobufCMethodDescriptor *m, const json_t *request,
+                                    int bare)
+{
+    json_t *json = json_deep_copy(request);
+    ProtobufCMessage *req = NULL;
+    if (!json) {
+        seed_say(e, "out of memory");
+        return NULL;
+    }
+    if (seed_resolve(run, e, json) == 0)
+        req = seed_request(e, m, json, bare);
+    json_decref(json);
+    return req;
+}
+
+/* Resolves, builds and sends one entry of service `si`. With `made`, the
+ * id an accepted entry's reply names goes to *made (caller frees; NULL if
+ * none). */
 static seed_outcome seed_send(seed_run *run, size_t si, const seed_entry *e, const json_t *request,
-                              int bare)
+                              int bare, char **made)
 {
     const ProtobufCMethodDescriptor *m =
         protobuf_c_service_descriptor_get_method_by_name(seed_services[si].svc, e->method);
@@ -401,15 +462,7 @@ static seed_outcome seed_send(seed_run *run, size_t si, const seed_entry *e, con
         seed_say(e, "%s has no method %s", seed_services[si].svc->name, e->method);
         return SEED_FAILED;
     }
-    json_t *json = json_deep_copy(request);
-    if (!json) {
-        seed_say(e, "out of memory");
-        return SEED_FAILED;
-    }
-    ProtobufCMessage *req = NULL;
-    if (seed_resolve(run, e, json) == 0)
-        req = seed_request(e, m, json, bare);
-    json_decref(json);
+    ProtobufCMessage *req = seed_build(run, e, m, request, bare);
     if (!req)
         return SEED_FAILED;
     if (si == SEED_ANALYTICS && strcmp(e->method, "PutExchangeRate") == 0 &&
@@ -425,10 +478,17 @@ static seed_outcome seed_send(seed_run *run, size_t si, const seed_entry *e, con
     seed_outcome out = SEED_FAILED;
     if (res.code == RPC_OK)
         out = SEED_CREATED;
-    else if (res.code == RPC_ALREADY_EXISTS && strncmp(e->method, "Create", 6) == 0)
+    else if (res.code == RPC_ALREADY_EXISTS && seed_is_head(si, e->method))
         out = SEED_PRESENT;
     else
         seed_say(e, "%s: %s", rpc_code_name(res.code), res.message);
+    if (out == SEED_CREATED && made) {
+        const char *id = seed_reply_id(res.reply);
+        if (id && !(*made = strdup(id))) {
+            seed_say(e, "out of memory");
+            out = SEED_FAILED;
+        }
+    }
     call_result_clear(&res);
     return out;
 }
@@ -443,12 +503,28 @@ static void seed_count(seed_counts *n, seed_outcome out)
         n->failed++;
 }
 
+/* Remembers a RecordDecision entry of the committee's file that was not
+ * refused, for seed_settle; `id` NULL when it was recorded by an earlier run.
+ * -1 (said) on ENOMEM. */
+static int seed_decision_keep(seed_run *run, const seed_entry *e, seed_outcome out, char *id)
+{
+    seed_decision *grown = realloc(run->decisions, (run->n_decisions + 1) * sizeof *grown);
+    if (!grown) {
+        seed_say(e, "out of memory");
+        free(id);
+        return -1;
+    }
+    run->decisions = grown;
+    grown[run->n_decisions++] = (seed_decision){.index = e->index, .outcome = out, .id = id};
+    return 0;
+}
+
 /* Sends the entries of one file in order, following the aggregate rule of
  * the header comment. */
 static void seed_file_load(seed_run *run, size_t si, const seed_file *f)
 {
     seed_counts *n = &run->counts[si];
-    /* How the current aggregate's Create* ended; SEED_CREATED: send on. */
+    /* How the current aggregate's head ended; SEED_CREATED: send on. */
     seed_outcome head = SEED_CREATED;
     const char *head_method = "", *label = "";
     for (size_t i = 0; i < json_array_size(f->items); i++) {
@@ -459,22 +535,175 @@ static void seed_file_load(seed_run *run, size_t si, const seed_file *f)
             n->failed++;
             continue;
         }
-        int create = strncmp(method, "Create", 6) == 0;
+        int create = seed_is_head(si, method);
         if (create) {
             label = seed_label(request);
             head_method = method;
         }
         seed_entry e = {.file = f, .index = i, .method = method, .label = label};
+        int decision = si == SEED_COMMITTEE && strcmp(method, "RecordDecision") == 0;
+        seed_outcome out;
+        char *id = NULL;
         if (!create && head != SEED_CREATED) {
             if (head == SEED_FAILED && !run->unreachable[si])
                 seed_say(&e, "not sent: its %s failed", head_method);
-            seed_count(n, head);
-            continue;
+            out = head;
+        } else {
+            out = seed_send(run, si, &e, request, bare, decision ? &id : NULL);
         }
-        seed_outcome out = seed_send(run, si, &e, request, bare);
         if (create)
             head = out;
+        if (decision && out != SEED_FAILED && seed_decision_keep(run, &e, out, id) < 0)
+            out = SEED_FAILED;
         seed_count(n, out);
+    }
+}
+
+/* ---- the committee's decisions: waiting for their effects ----------------------- */
+
+static long seed_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void seed_sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The id of the decision of entry `e` recorded by an earlier run: the one
+ * of its meeting, type and title (ListDecisions). NULL after saying why
+ * (nothing when the committee is unreachable). */
+static char *seed_decision_find(seed_run *run, const seed_entry *e, const json_t *request)
+{
+    const ProtobufCMethodDescriptor *m = protobuf_c_service_descriptor_get_method_by_name(
+        seed_services[SEED_COMMITTEE].svc, "RecordDecision");
+    Compact__Committee__V1__RecordDecisionRequest *rec = (void *)seed_build(run, e, m, request, 0);
+    Compact__Committee__V1__ListDecisionsRequest list =
+        COMPACT__COMMITTEE__V1__LIST_DECISIONS_REQUEST__INIT;
+    call_result res;
+    char *id = NULL;
+    if (!rec)
+        return NULL;
+    if (!rec->decision) {
+        seed_say(e, "no decision in the request");
+        protobuf_c_message_free_unpacked(&rec->base, NULL);
+        return NULL;
+    }
+    list.meeting_id = rec->decision->meeting_id;
+    list.type = rec->decision->type;
+    list.page_size = 1000;
+    if (seed_call(run, SEED_COMMITTEE, "ListDecisions", &list.base, &res) == 0) {
+        const Compact__Committee__V1__ListDecisionsResponse *r = (const void *)res.reply;
+        for (size_t i = 0; res.code == RPC_OK && i < r->n_decisions && !id; i++)
+            if (strcmp(r->decisions[i]->title, rec->decision->title) == 0 &&
+                !(id = strdup(r->decisions[i]->id)))
+                seed_say(e, "out of memory");
+        if (res.code != RPC_OK)
+            seed_say(e, "the decisions could not be read: %s: %s", rpc_code_name(res.code),
+                     res.message);
+        else if (!id)
+            seed_say(e,
+                     "its meeting was loaded before, but no decision \"%s\" was recorded "
+                     "at it: record it with `compactctl committee decisions record --file`",
+                     rec->decision->title);
+        call_result_clear(&res);
+    }
+    protobuf_c_message_free_unpacked(&rec->base, NULL);
+    return id;
+}
+
+/* One look at decision `d`: settled (no effect pending) or not. A failed
+ * effect is said and makes the entry failed. */
+static void seed_decision_look(seed_run *run, const seed_entry *e, seed_decision *d)
+{
+    Compact__Committee__V1__GetDecisionRequest get =
+        COMPACT__COMMITTEE__V1__GET_DECISION_REQUEST__INIT;
+    call_result res;
+    get.id = d->id;
+    if (seed_call(run, SEED_COMMITTEE, "GetDecision", &get.base, &res) < 0) {
+        d->settled = 1;
+        d->outcome = SEED_FAILED;
+        return;
+    }
+    if (res.code != RPC_OK) {
+        seed_say(e, "decision %s could not be read: %s: %s", d->id, rpc_code_name(res.code),
+                 res.message);
+        d->settled = 1;
+        d->outcome = SEED_FAILED;
+        call_result_clear(&res);
+        return;
+    }
+    const Compact__Committee__V1__Decision *dec = (const void *)res.reply;
+    int pending = 0;
+    for (size_t i = 0; i < dec->n_effects; i++) {
+        const Compact__Committee__V1__Effect *x = dec->effects[i];
+        if (x->status == COMPACT__COMMITTEE__V1__EFFECT_STATUS__EFFECT_STATUS_PENDING) {
+            pending++;
+            snprintf(d->last_error, sizeof d->last_error, "%s", x->last_error);
+        }
+    }
+    for (size_t i = 0; !pending && i < dec->n_effects; i++) {
+        const Compact__Committee__V1__Effect *x = dec->effects[i];
+        if (x->status == COMPACT__COMMITTEE__V1__EFFECT_STATUS__EFFECT_STATUS_FAILED) {
+            seed_say(e, "decision %s: effect %d in %s failed: %s", d->id, (int)x->number,
+                     x->service, x->last_error);
+            d->outcome = SEED_FAILED;
+        }
+    }
+    d->settled = !pending;
+    call_result_clear(&res);
+}
+
+/* Waits until no effect of the file's decisions is pending (see the
+ * header), and counts a decision whose effect failed, or still waits at
+ * the bound, as a failed entry instead of created or present. */
+static void seed_settle(seed_run *run, const seed_file *f)
+{
+    seed_counts *n = &run->counts[SEED_COMMITTEE];
+    long deadline = seed_now_ms() + SEED_SETTLE_MS;
+    for (size_t k = 0; k < run->n_decisions; k++) {
+        seed_decision *d = &run->decisions[k];
+        seed_entry e = {.file = f, .index = d->index, .method = "RecordDecision", .label = ""};
+        const char *method;
+        const json_t *request;
+        int bare;
+        if (d->id || seed_entry_read(f, d->index, &method, &request, &bare) < 0)
+            continue;
+        if (!(d->id = seed_decision_find(run, &e, request))) {
+            d->settled = 1;
+            seed_count(n, SEED_FAILED);
+            *(d->outcome == SEED_CREATED ? &n->created : &n->present) -= 1;
+            d->outcome = SEED_FAILED;
+        }
+    }
+    for (;;) {
+        int waiting = 0, late = seed_now_ms() >= deadline;
+        for (size_t k = 0; k < run->n_decisions; k++) {
+            seed_decision *d = &run->decisions[k];
+            seed_entry e = {.file = f, .index = d->index, .method = "RecordDecision", .label = ""};
+            seed_outcome was = d->outcome;
+            if (d->settled)
+                continue;
+            seed_decision_look(run, &e, d);
+            if (!d->settled && late) {
+                seed_say(&e, "decision %s: effects still pending after %d s%s%s", d->id,
+                         SEED_SETTLE_MS / 1000, d->last_error[0] ? ": " : "", d->last_error);
+                d->settled = 1;
+                d->outcome = SEED_FAILED;
+            }
+            if (d->outcome == SEED_FAILED && was != SEED_FAILED) {
+                *(was == SEED_CREATED ? &n->created : &n->present) -= 1;
+                n->failed++;
+            }
+            waiting += !d->settled;
+        }
+        if (!waiting)
+            return;
+        seed_sleep_ms(SEED_POLL_MS);
     }
 }
 
@@ -608,6 +837,11 @@ static void seed_run_clear(seed_run *run, seed_file *files)
     if (run->rates)
         protobuf_c_message_free_unpacked(&run->rates->base, NULL);
     run->rates = NULL;
+    for (size_t i = 0; i < run->n_decisions; i++)
+        free(run->decisions[i].id);
+    free(run->decisions);
+    run->decisions = NULL;
+    run->n_decisions = 0;
     for (size_t i = 0; i < SEED_NSERVICES; i++)
         json_decref(files[i].items);
 }
@@ -627,9 +861,13 @@ static int seed_load(cli_ctx *ctx, const char *file, const seed_service *only)
     else if ((rc = seed_find_dir(only, dir, sizeof dir)) == 0)
         rc = seed_files_from_dir(files, dir, only);
     if (rc == 0) {
-        for (size_t i = 0; i < SEED_NSERVICES; i++)
-            if (files[i].items)
-                seed_file_load(&run, i, &files[i]);
+        for (size_t i = 0; i < SEED_NSERVICES; i++) {
+            if (!files[i].items)
+                continue;
+            seed_file_load(&run, i, &files[i]);
+            if (i == SEED_COMMITTEE)
+                seed_settle(&run, &files[i]);
+        }
         rc = seed_print(ctx, &run, files);
     } else {
         rc = CLI_EXIT_FAIL;
@@ -663,8 +901,8 @@ static int seed_cmd(cli_ctx *ctx, int argc, char **argv)
     const seed_service *only = service ? seed_service_find(service) : NULL;
     if (service && !only)
         return cli_usage_error(ctx,
-                               "--service: expected membership, workgroups, projects or "
-                               "analytics, got \"%s\"",
+                               "--service: expected membership, workgroups, projects, committee "
+                               "or analytics, got \"%s\"",
                                service);
     if (file && !only)
         only = &seed_services[0];
@@ -676,20 +914,26 @@ const cli_command seed_commands[] = {
      .fn = seed_cmd,
      .summary = "load the seed data of every service (idempotent)",
      .usage = "seed [--service NAME] [--file PATH]\n\n"
-              "Loads the seed files of membership, workgroups, projects and analytics\n"
-              "(its dated exchange rates), in this order, from the seed directory:\n"
-              "$COMPACT_SEED_DIR, else <binary>/../share/compact/seed, else ./seed. A\n"
-              "service without its file (membership/entities.json,\n"
-              "workgroups/groups.json, projects/projects.json, analytics/rates.json) is\n"
-              "skipped.\n\n"
+              "Loads the seed files of membership, workgroups, projects, the committee\n"
+              "and analytics (its dated exchange rates), in this order, from the seed\n"
+              "directory: $COMPACT_SEED_DIR, else <binary>/../share/compact/seed, else\n"
+              "./seed. A service without its file (membership/entities.json,\n"
+              "workgroups/groups.json, projects/projects.json, committee/committee.json,\n"
+              "analytics/rates.json) is skipped.\n\n"
               "A file is a JSON array of {\"method\": \"<RPC name>\", \"request\": {...}}\n"
               "in proto3 JSON (membership's may hold bare CreateEntityRequest). The\n"
-              "strings \"@entity:<ACRONYM>\", \"@group:<CODE>\" and \"@project:<IATI id>\"\n"
-              "are replaced by the ids the services give them.\n\n"
-              "Idempotent: a Create* answered ALREADY_EXISTS is already present, and so\n"
-              "are the entries after it up to the next Create* (they belong to the\n"
-              "existing aggregate and are not sent again); a PutExchangeRate whose rate\n"
-              "analytics holds already, equal in every field, is already present.\n\n"
+              "strings \"@entity:<ACRONYM>\", \"@group:<CODE>\", \"@project:<IATI id>\"\n"
+              "and \"@meeting:<YYYY-MM-DD>\" are replaced by the ids the services give\n"
+              "them.\n\n"
+              "Idempotent: a Create* (or the committee's AddRepresentative) answered\n"
+              "ALREADY_EXISTS is already present, and so are the entries after it up to\n"
+              "the next one (they belong to the existing aggregate and are not sent\n"
+              "again); a PutExchangeRate whose rate analytics holds already, equal in\n"
+              "every field, is already present.\n\n"
+              "The committee's decisions are carried out after they are recorded: before\n"
+              "analytics, the seed waits (at most 60 s) until none of their effects is\n"
+              "pending; a decision whose effect failed, or still waits, is a failed\n"
+              "entry.\n\n"
               "Prints \"<service>: created N, already present M, failed K\" (entries\n"
               "of its file) for each service loaded; exits 1 if any entry failed.\n"
               "Each service's address: COMPACT_<SERVICE>_ADDR, else its default;\n"

@@ -422,6 +422,37 @@ scenario_projects_peer_down() {
     touch "$WORK/draft-$1.refused"   # scenario_projects_check: nothing was written
 }
 
+# committee: a meeting of its own (its store), and a decision approving the
+# scenario group's terms of reference, carried out in workgroups over the
+# container network (--wait: until the effect is applied).
+meeting_date() {  # a meeting day per tag: 2026-01-05, 2026-01-06, ...
+    case "$1" in first) echo 2026-01-05 ;; second) echo 2026-01-06 ;; *) echo 2026-01-07 ;; esac
+}
+
+scenario_committee_write() {
+    ctl --json committee meetings create --date "$(meeting_date "$1")" --status held \
+        --agenda "Container test $1" >"$WORK/meeting-$1.json" || return 1
+    echo "Terms of reference of $(group_code "$1"), container test $1." |
+        ctl_stdin --json committee decisions record --meeting "$(meeting_date "$1")" \
+            --type approve-terms-of-reference --title "Container test $1" \
+            --group "$(group_code "$1")" --tor-file - --wait >"$WORK/decision-$1.json"
+}
+
+scenario_committee_check() {
+    ctl --json committee meetings get "$(meeting_date "$1")" >"$WORK/meeting-got-$1.json" &&
+        ctl --json groups get "$(group_code "$1")" >"$WORK/group-tor-$1.json" || return 1
+    "$PY" - "$WORK/meeting-$1.json" "$WORK/meeting-got-$1.json" "$WORK/decision-$1.json" \
+        "$WORK/group-tor-$1.json" <<'PYEOF'
+import json, sys
+made, got, decision, group = (json.load(open(p)) for p in sys.argv[1:5])
+assert made["id"] == got["id"] and got["status"] == "MEETING_STATUS_HELD", got
+assert [e["status"] for e in decision["effects"]] == ["EFFECT_STATUS_APPLIED"], decision
+tor = group["termsOfReference"]
+assert tor["decisionRef"] == decision["id"] + "/effects/1", (tor, decision["id"])
+print("meeting", got["date"], "decision", decision["id"], "-> terms of reference v%s" % tor["version"])
+PYEOF
+}
+
 # analytics: a rate of its own (its store), and the scenario's project seen
 # in its figures (the projects service's events, through Redis).
 rate_date() {  # a valid-from date per tag: 2031-01-01, 2031-02-01, ...

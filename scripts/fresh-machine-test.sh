@@ -77,7 +77,7 @@ grep -q UNAUTHENTICATED /tmp/noauth.txt
 build/compactctl entities list >/tmp/entities.txt
 head -5 /tmp/entities.txt
 grep -q UNOCT /tmp/entities.txt
-groups=$(build/compactctl --json groups list | grep -c '"code"' || true)
+groups=$(build/compactctl --json groups list | grep -Ec '^ *"code": ' || true)
 echo "working groups: $groups"
 [ "$groups" -eq 8 ]
 build/compactctl projects list >/tmp/projects.txt

@@ -20,6 +20,7 @@
 #include "pbmsg.h"
 #include "pbstr.h"
 #include "peers.h"
+#include "provenance.h"
 #include "status.h"
 #include "validate.h"
 
@@ -40,7 +41,8 @@ enum representative_field {
     R_TO = 1 << 5,
     R_VERIFIED = 1 << 6,
     R_SOURCE_NOTE = 1 << 7,
-    R_ALL = (1 << 8) - 1,
+    R_PROVENANCE = 1 << 8,
+    R_ALL = (1 << 9) - 1,
 };
 
 static const fieldmask_field representative_fields[] = {
@@ -52,6 +54,7 @@ static const fieldmask_field representative_fields[] = {
     {"to_date", R_TO, NULL},
     {"verified", R_VERIFIED, NULL},
     {"source_note", R_SOURCE_NOTE, NULL},
+    {"provenance", R_PROVENANCE, NULL},
     {"id", 0, "is output only"},
     {"create_time", 0, "is output only"},
     {"update_time", 0, "is output only"},
@@ -102,7 +105,9 @@ static int check_representative(rpc_call *call, const Representative *r)
         validate_optional_string(call, "representative.title", r->title, COMMITTEE_NAME_MAX) ||
         validate_date(call, "representative.from_date", r->from_date) ||
         (r->to_date[0] && validate_date(call, "representative.to_date", r->to_date)) ||
-        validate_text(call, "representative.source_note", r->source_note, COMMITTEE_NOTE_MAX))
+        validate_text(call, "representative.source_note", r->source_note, COMMITTEE_NOTE_MAX) ||
+        provenance_check(call, "representative.provenance", r->provenance, r->n_provenance,
+                         &compact__committee__v1__representative__descriptor))
         return -1;
     if (r->to_date[0] && strcmp(r->to_date, r->from_date) <= 0) {
         rpc_call_fail(call, RPC_INVALID_ARGUMENT,
@@ -124,6 +129,8 @@ static void write_representative(rpc_call *call, service *svc, void *arg, int ok
     if (!ok || aggregate_begin_new(&w, call, svc, &committee_representative_aggregate,
                                    aggregate_new(&in->base, representative_fields, R_ALL)))
         return;
+    provenance_normalize(((Representative *)w.state)->provenance,
+                         ((Representative *)w.state)->n_provenance);
     rc = committee_store_seat_taken(service_store(svc), (int)in->role, in->entity_id, in->from_date,
                                     id, sizeof id);
     if (rc == 0) {

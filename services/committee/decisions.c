@@ -20,6 +20,7 @@
 #include "pbmsg.h"
 #include "pbstr.h"
 #include "peers.h"
+#include "provenance.h"
 #include "status.h"
 #include "validate.h"
 
@@ -47,7 +48,8 @@ enum decision_field {
     D_ACTIONS = 1 << 4,
     D_VERIFIED = 1 << 5,
     D_SOURCE_NOTE = 1 << 6,
-    D_ALL = (1 << 7) - 1,
+    D_PROVENANCE = 1 << 7,
+    D_ALL = (1 << 8) - 1,
 };
 
 static const fieldmask_field decision_fields[] = {
@@ -58,6 +60,7 @@ static const fieldmask_field decision_fields[] = {
     {"actions", D_ACTIONS, NULL},
     {"verified", D_VERIFIED, NULL},
     {"source_note", D_SOURCE_NOTE, NULL},
+    {"provenance", D_PROVENANCE, NULL},
     {NULL, 0, NULL},
 };
 
@@ -207,6 +210,8 @@ static int check_decision(rpc_call *call, const Decision *d)
         validate_required_string(call, "decision.title", d->title, COMMITTEE_TITLE_MAX) ||
         validate_text(call, "decision.text", d->text, COMMITTEE_TEXT_MAX) ||
         validate_text(call, "decision.source_note", d->source_note, COMMITTEE_NOTE_MAX) ||
+        provenance_check(call, "decision.provenance", d->provenance, d->n_provenance,
+                         &compact__committee__v1__decision__descriptor) ||
         validate_max_items(call, "decision.actions", d->n_actions, COMMITTEE_ACTIONS_MAX))
         return -1;
     want = action_case_of((int)d->type);
@@ -399,6 +404,7 @@ static void write_decision(rpc_call *call, service *svc, void *arg, int ok)
                                    aggregate_new(&req->decision->base, decision_fields, D_ALL)))
         return;
     d = (Decision *)w.state;
+    provenance_normalize(d->provenance, d->n_provenance);
     rc = docstore_load(st, &committee_meetings, d->meeting_id, (ProtobufCMessage **)&m, NULL);
     if (rc == -ENOENT ||
         (rc == 0 &&

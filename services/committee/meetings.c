@@ -11,6 +11,7 @@
 #include "pbmsg.h"
 #include "pbstr.h"
 #include "peers.h"
+#include "provenance.h"
 #include "status.h"
 #include "validate.h"
 
@@ -31,7 +32,8 @@ enum meeting_field {
     M_STATUS = 1 << 6,
     M_VERIFIED = 1 << 7,
     M_SOURCE_NOTE = 1 << 8,
-    M_ALL = (1 << 9) - 1,
+    M_PROVENANCE = 1 << 9,
+    M_ALL = (1 << 10) - 1,
 };
 
 static const fieldmask_field meeting_fields[] = {
@@ -44,6 +46,7 @@ static const fieldmask_field meeting_fields[] = {
     {"status", M_STATUS, NULL},
     {"verified", M_VERIFIED, NULL},
     {"source_note", M_SOURCE_NOTE, NULL},
+    {"provenance", M_PROVENANCE, NULL},
     {"action_points", 0, "cannot be updated here; use AddActionPoint and UpdateActionPoint"},
     {"id", 0, "is output only"},
     {"create_time", 0, "is output only"},
@@ -173,7 +176,10 @@ static int check_meeting(rpc_call *call, const Meeting *m, unsigned mask)
          validate_enum(call, "meeting.status", &compact__committee__v1__meeting_status__descriptor,
                        (int)m->status, 0)) ||
         ((mask & M_SOURCE_NOTE) &&
-         validate_text(call, "meeting.source_note", m->source_note, COMMITTEE_NOTE_MAX)))
+         validate_text(call, "meeting.source_note", m->source_note, COMMITTEE_NOTE_MAX)) ||
+        ((mask & M_PROVENANCE) &&
+         provenance_check(call, "meeting.provenance", m->provenance, m->n_provenance,
+                          &compact__committee__v1__meeting__descriptor)))
         return -1;
     committee_today(today);
     if ((mask & M_STATUS) && (mask & M_DATE) && m->status == STATUS(HELD) &&
@@ -231,6 +237,7 @@ static void write_new_meeting(rpc_call *call, service *svc, void *arg, int ok)
     m = (Meeting *)w.state;
     if (m->status == 0)
         m->status = STATUS(PLANNED);
+    provenance_normalize(m->provenance, m->n_provenance);
     if (check_meeting_free(call, service_store(svc), m, NULL)) {
         aggregate_abort(&w);
         return;
@@ -302,6 +309,7 @@ static void write_meeting_update(rpc_call *call, service *svc, void *arg, int ok
         return;
     m = (Meeting *)w.state;
     rc = aggregate_apply(&m->base, &req->meeting->base, meeting_fields, mask);
+    provenance_normalize(m->provenance, m->n_provenance);
     if (rc == 0 && (mask & (M_DATE | M_NUMBER)) &&
         check_meeting_free(call, service_store(svc), m, m->id)) {
         aggregate_abort(&w);

@@ -556,7 +556,9 @@ def test_seed_the_project_seed_file(suite):
 # (COMPACT_HTTP_LISTEN ""), so that parallel runs never meet on 8054.
 
 AN = harness.pb("compact/analytics/v1/analytics.proto")
-FOUR = ("membership", "workgroups", "projects", "analytics")
+# compactctl seed loads the committee too (its decision approves the groups'
+# terms of reference), so the suites that load the real seed run it.
+SEEDED = ("membership", "workgroups", "projects", "committee", "analytics")
 NO_HTTP = {"analytics": {"COMPACT_HTTP_LISTEN": ""}}
 SEED_DIR = os.path.join(harness.SOURCE_DIR, "seed")
 STAGE_OF_TYPE = {"TRANSACTION_TYPE_INCOMING_PLEDGE": "pledged",
@@ -753,8 +755,8 @@ def test_overall_help_lists_the_analytics_commands():
       "--usd", "1.0.8"], '--usd: expected', "usage: compactctl analytics rates"),
     (["analytics", "rates", "put", "--currency", "EUR", "--valid-from", "2024-01-01",
       "--usd", "99999999999999999999"], '--usd: expected', "usage: compactctl analytics rates"),
-    (["seed", "--service", "nowhere"], "--service: expected membership, workgroups, projects "
-     "or analytics", "usage: compactctl seed"),
+    (["seed", "--service", "nowhere"], "--service: expected membership, workgroups, projects, "
+     "committee or analytics", "usage: compactctl seed"),
 ])
 def test_analytics_usage_errors_exit_2_with_the_usage(args, message, usage_of):
     res = fails(ctl_alone(*args), 2)
@@ -781,7 +783,7 @@ def test_analytics_unreachable_names_the_address(args):
 
 # -- against the seeded suite
 
-@pytest.mark.suite(services=FOUR, env=NO_HTTP)
+@pytest.mark.suite(services=SEEDED, env=NO_HTTP)
 def test_analytics_overview_shows_the_seed(suite):
     rates = seed_rates()
     seed_all(suite)
@@ -856,7 +858,7 @@ def test_analytics_overview_shows_the_seed(suite):
     assert int(j["freshness"]["eventsApplied"]) > 0
 
 
-@pytest.mark.suite(services=FOUR, env=NO_HTTP)
+@pytest.mark.suite(services=SEEDED, env=NO_HTTP)
 def test_analytics_filters_by_group_code_or_id_year_and_pillar(suite):
     rates = seed_rates()
     seed_all(suite)
@@ -896,7 +898,7 @@ def test_analytics_filters_by_group_code_or_id_year_and_pillar(suite):
     assert res.stderr.startswith("compactctl: INVALID_ARGUMENT: filter.year: "), res.stderr
 
 
-@pytest.mark.suite(services=FOUR, env=NO_HTTP)
+@pytest.mark.suite(services=SEEDED, env=NO_HTTP)
 def test_analytics_funding_by_group_and_year(suite):
     rates = seed_rates()
     seed_all(suite)
@@ -951,7 +953,7 @@ def test_analytics_funding_by_group_and_year(suite):
     assert total >= want["USD*"].get("committed", 0)   # a project counts in each of its groups
 
 
-@pytest.mark.suite(services=FOUR, env=NO_HTTP)
+@pytest.mark.suite(services=SEEDED, env=NO_HTTP)
 def test_analytics_alerts_and_rebuild(suite):
     rates = seed_rates()
     seed_all(suite)
@@ -990,7 +992,7 @@ def test_analytics_alerts_and_rebuild(suite):
     assert j["projects"] == str(n_projects)
 
 
-@pytest.mark.suite(services=FOUR, env=NO_HTTP)
+@pytest.mark.suite(services=SEEDED, env=NO_HTTP)
 def test_analytics_rates_list_put_and_the_seed(suite):
     rates = seed_rates()
     n_rates = sum(len(v) for v in rates.values())

@@ -435,6 +435,7 @@ def test_a_version_1_database_upgrades(suite):
     # Upgraded through every migration, to the latest (3: the Committee's admissions).
     db = sqlite3.connect(os.path.join(data_dir, "membership.db"))
     try:
+        # Up to the newest: 3 added the periods' decision references.
         assert db.execute("SELECT max(version) FROM schema_migrations"
                           " WHERE component = 'membership'").fetchone()[0] == 3
     finally:

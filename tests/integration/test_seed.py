@@ -1,6 +1,9 @@
 """`compactctl seed` across services: membership, then workgroups, then
-projects, then analytics' exchange rates, with "@entity:", "@group:" and
-"@project:" references resolved to the ids the services assigned.
+projects, then the Coordination Committee, then analytics' exchange rates,
+with "@entity:", "@group:", "@project:" and "@meeting:" references resolved to
+the ids the services assigned. The Committee's decision of 16 April 2019 is
+what approves the Working Groups' terms of reference: the seed waits for its
+effects in workgroups before analytics.
 
 The seed's facts (issue 12): every fact marked confirmed or assumed on its
 own, every confirmed one citing a public source (publisher, title, date,
@@ -31,13 +34,15 @@ from harness import M, poll
 P = harness.pb("compact/projects/v1/projects.proto")
 W = harness.pb("compact/workgroups/v1/workgroups.proto")
 A = harness.pb("compact/analytics/v1/analytics.proto")
-SERVICES = ("membership", "workgroups", "projects", "analytics")
+CM = harness.pb("compact/committee/v1/committee.proto")
+SERVICES = ("membership", "workgroups", "projects", "committee", "analytics")
 # analytics' dashboard off: parallel runs never meet on its port 8054.
 NO_HTTP = {"analytics": {"COMPACT_HTTP_LISTEN": ""}}
 SEED_DIR = os.path.join(harness.SOURCE_DIR, "seed")
 FILES = {"membership": "membership/entities.json",
          "workgroups": "workgroups/groups.json",
          "projects": "projects/projects.json",
+         "committee": "committee/committee.json",
          "analytics": "analytics/rates.json"}
 SEED_TIMEOUT = 120 * harness.SLOW   # bound against a hang; 80-odd calls
 
@@ -144,23 +149,51 @@ class Acronyms:
 # ---- what the real seed files say ------------------------------------------------
 
 def expected_groups():
-    """code -> {"chair", "vice", "members": {acronym: role}, "approved_on"}."""
+    """code -> {"chair", "vice", "members": {acronym: role}, "leaders_from",
+    "approved_on", "tor_text", "tor_effect"}: the groups' entries, and the
+    Committee's decisions approving their terms of reference (the meeting's
+    date; the effect's number in the decision)."""
     out, code = {}, None
     for e in load("workgroups"):
         r = e["request"]
+        assert e["method"] != "ApproveTermsOfReference", "approvals come from the committee"
         if e["method"] == "CreateWorkingGroup":
             code = r["group"]["code"]
-            out[code] = {"chair": None, "vice": [], "members": {}, "approved_on": None}
+            out[code] = {"chair": None, "vice": [], "members": {}, "leaders_from": None,
+                         "approved_on": None, "tor_text": None, "tor_effect": None}
             continue
         g = out[ref(r["groupId"], "group")]
         if e["method"] == "SetLeadership":
             g["chair"] = ref(r["leadership"]["chairEntityId"], "entity")
             g["vice"] = [ref(v, "entity") for v in r["leadership"].get("viceChairEntityIds", [])]
+            g["leaders_from"] = r["effectiveOn"]
         elif e["method"] == "AddMember":
             g["members"][ref(r["entityId"], "entity")] = W.MemberRole.Value(r["role"])
-        elif e["method"] == "ApproveTermsOfReference":
-            g["approved_on"] = r["termsOfReference"]["approvedOn"]
+    for d, _ in seed_decisions():
+        for n, a in enumerate(d.get("actions", []), 1):
+            if "approveTermsOfReference" in a:
+                t = a["approveTermsOfReference"]
+                g = out[ref(t["workingGroupId"], "group")]
+                g["approved_on"] = ref(d["meetingId"], "meeting")
+                g["tor_text"], g["tor_effect"] = t["text"], (d["title"], n)
     return out
+
+
+def seed_decisions():
+    """(decision, index of its entry) of the committee's seed, in order."""
+    return [(e["request"]["decision"], i) for i, e in enumerate(load("committee"))
+            if e["method"] == "RecordDecision"]
+
+
+def committee_events(suite):
+    """The committee's events the seed made: one per entry, and one per
+    attempt at an effect (its outcome, recorded in the decision)."""
+    cm = suite.stub("committee")
+    attempts = sum(e.attempts for d in list_all(cm.ListDecisions,
+                                                CM.ListDecisionsRequest(page_size=100),
+                                                "decisions")
+                   for e in d.effects)
+    return len(load("committee")) + attempts
 
 
 TOTAL_OF_TYPE = {"TRANSACTION_TYPE_INCOMING_PLEDGE": "pledged_minor",
@@ -225,6 +258,9 @@ def test_seed_loads_every_service_with_references_resolved(suite):
 
     want = expected_groups()
     groups = groups_by_code(suite)
+    decisions = {d.title: d for d in list_all(suite.stub("committee").ListDecisions,
+                                              CM.ListDecisionsRequest(page_size=100),
+                                              "decisions")}
     assert len(groups) == 8 and sorted(groups) == sorted(want)
     for code, g in groups.items():
         w = want[code]
@@ -232,8 +268,15 @@ def test_seed_loads_every_service_with_references_resolved(suite):
         assert acronym(g.leadership.chair_entity_id) == w["chair"], code
         assert [acronym(v) for v in g.leadership.vice_chair_entity_ids] == w["vice"], code
         assert {acronym(m.entity_id): m.role for m in g.members} == w["members"], code
-        assert g.terms_of_reference.version == 1, code
-        assert g.terms_of_reference.approved_on == w["approved_on"], code
+        # Leadership from the day the seed says, not the day it was loaded.
+        assert [t.from_date for t in g.leadership_history] == [w["leaders_from"]], code
+        # The terms of reference come from the Committee's decision, which
+        # the version in workgroups points back to.
+        d = decisions[w["tor_effect"][0]]
+        tor = g.terms_of_reference
+        assert (tor.version, tor.approved_on, tor.text) == (1, w["approved_on"], w["tor_text"])
+        assert tor.decision_ref == "%s/effects/%d" % (d.id, w["tor_effect"][1]), code
+        assert d.effects[w["tor_effect"][1] - 1].status == CM.EFFECT_STATUS_APPLIED, code
 
     want = expected_projects()
     projects = projects_by_iati(suite)
@@ -249,6 +292,41 @@ def test_seed_loads_every_service_with_references_resolved(suite):
     provided = [t for p in projects.values() for t in p.transactions if t.provider_entity_id]
     assert provided and all(acronym(t.provider_entity_id) for t in provided)
 
+    # The Committee: its standing seats, meetings and decisions, each decision
+    # settled (the seed waited for its effects) with every effect applied.
+    cm = suite.stub("committee")
+    seats = list_all(cm.ListRepresentatives, CM.ListRepresentativesRequest(page_size=100),
+                     "representatives")
+    want_seats = [e["request"]["representative"] for e in load("committee")
+                  if e["method"] == "AddRepresentative"]
+    assert sorted((CM.SeatRole.Name(r.role), acronym(r.entity_id), r.from_date) for r in seats) \
+        == sorted((r["role"], ref(r["entityId"], "entity"), r["fromDate"]) for r in want_seats)
+    meetings = list_all(cm.ListMeetings, CM.ListMeetingsRequest(page_size=100), "meetings")
+    assert [m.date for m in meetings] == sorted(
+        e["request"]["meeting"]["date"] for e in load("committee")
+        if e["method"] == "CreateMeeting")
+    assert sorted(decisions) == sorted(d["title"] for d, _ in seed_decisions())
+    for want_d, _ in seed_decisions():
+        d = decisions[want_d["title"]]
+        assert d.decided_on == ref(want_d["meetingId"], "meeting")
+        assert cm.GetMeeting(CM.GetMeetingRequest(id=d.meeting_id)).date == d.decided_on
+        assert len(d.effects) == len(want_d.get("actions", []))
+        assert all(e.status == CM.EFFECT_STATUS_APPLIED for e in d.effects), d
+    # Who sat on the Committee the day it approved the terms: the chair, the
+    # secretariat, CTED, and each group's chair and vice-chairs.
+    comp = cm.GetComposition(CM.GetCompositionRequest(as_of="2019-04-16"))
+    code_of = {g.id: code for code, g in groups.items()}
+    got = sorted((CM.SeatRole.Name(s.role), acronym(s.entity_id),
+                  code_of.get(s.working_group_id, "")) for s in comp.seats)
+    expected = [(r["role"], ref(r["entityId"], "entity"), "") for r in want_seats]
+    for code, w in expected_groups().items():
+        expected.append(("SEAT_ROLE_WORKING_GROUP_CHAIR", w["chair"], code))
+        expected += [("SEAT_ROLE_WORKING_GROUP_VICE_CHAIR", v, code) for v in w["vice"]]
+    assert got == sorted(expected)
+    chair = next(s for s in comp.seats if s.role == CM.SEAT_ROLE_CHAIR)
+    assert (chair.person, chair.title) == ("Vladimir Voronkov",
+                                           "Under-Secretary-General for Counter-Terrorism")
+
 
 def snapshot(suite):
     ms = suite.stub("membership")
@@ -258,6 +336,21 @@ def snapshot(suite):
         "groups": {c: (g.id, g.etag) for c, g in groups_by_code(suite).items()},
         "projects": {i: (p.id, p.etag, len(p.transactions), totals_of(p))
                      for i, p in projects_by_iati(suite).items()},
+        "committee": committee_snapshot(suite),
+    }
+
+
+def committee_snapshot(suite):
+    cm = suite.stub("committee")
+    return {
+        "representatives": sorted((r.id, r.etag) for r in list_all(
+            cm.ListRepresentatives, CM.ListRepresentativesRequest(page_size=100),
+            "representatives")),
+        "meetings": [(m.id, m.date, m.etag) for m in list_all(
+            cm.ListMeetings, CM.ListMeetingsRequest(page_size=100), "meetings")],
+        "decisions": [(d.id, d.etag, [(e.status, e.attempts) for e in d.effects])
+                      for d in list_all(cm.ListDecisions,
+                                        CM.ListDecisionsRequest(page_size=100), "decisions")],
     }
 
 
@@ -278,21 +371,29 @@ def sentinel_writes(suite, groups, projects):
         status=P.ACTIVITY_STATUS_PIPELINE))).project
     suite.stub("analytics").PutExchangeRate(A.PutExchangeRateRequest(rate=A.ExchangeRate(
         currency="NZD", valid_from="2026-01-01", usd_micros=600000)))
+    mtg = suite.stub("committee").CreateMeeting(CM.CreateMeetingRequest(meeting=CM.Meeting(
+        date="2030-01-01")))
     return {"membership": ent.id, "workgroups": grp.id, "projects": prj.id,
-            "analytics": "NZD:2026-01-01"}
+            "analytics": "NZD:2026-01-01", "committee": mtg.id}
 
 
 @pytest.mark.suite(services=SERVICES, env=NO_HTTP)
 def test_second_run_creates_nothing_and_changes_nothing(suite):
     ok(seed(suite))
-    first = {s: len(load(s)) for s in SERVICES}
-    # One event per write: every entry of the first run wrote once.
-    streams = {s: len(harness.wait_events(suite, first[s], s)) for s in SERVICES}
-    assert streams == first
+    entries = {s: len(load(s)) for s in SERVICES}
+    # One event per write: every entry of the first run wrote once; the
+    # Committee's decision approved each group's terms of reference once in
+    # workgroups, and recorded the outcome of each attempt in the decision.
+    events = dict(entries)
+    events["workgroups"] += sum(
+        "approveTermsOfReference" in a for d, _ in seed_decisions() for a in d.get("actions", []))
+    events["committee"] = committee_events(suite)
+    streams = {s: len(harness.wait_events(suite, events[s], s)) for s in SERVICES}
+    assert streams == events
     before = snapshot(suite)
 
     res = ok(seed(suite))
-    assert res.stdout == summary(**{s: (0, first[s], 0) for s in SERVICES})
+    assert res.stdout == summary(**{s: (0, entries[s], 0) for s in SERVICES})
     assert res.stderr == ""
     assert snapshot(suite) == before
 
@@ -378,7 +479,7 @@ def test_unreachable_service_reported_once_and_json(suite, tmp_path):
         "membership": {"created": 1, "alreadyPresent": 0, "failed": 0},
         "workgroups": {"created": 0, "alreadyPresent": 0, "failed": 3}}
     lines = [l for l in res.stderr.splitlines()
-             if not l.endswith(("projects skipped", "analytics skipped"))]
+             if not l.endswith(("projects skipped", "committee skipped", "analytics skipped"))]
     assert len(lines) == 1 and lines[0].startswith(
         "compactctl: UNAVAILABLE: cannot reach workgroups at " + closed), res.stderr
     assert [e.acronym for e in suite.stub("membership").ListEntities(
@@ -528,6 +629,18 @@ def test_every_seed_fact_is_marked_and_confirmed_ones_cite_a_public_source():
         assert status_of(facts, "terms_of_reference.approved_on") == "FACT_STATUS_CONFIRMED"
         for field in ("code", "leadership", "pillars"):
             assert status_of(facts, field) == "FACT_STATUS_ASSUMED", (g["code"], field)
+    for entry in load("workgroups"):
+        r = entry["request"]
+        # The terms of reference are the Committee's decision's; leadership
+        # starts on the day of that decision (assumed), not on the day the
+        # seed is loaded.
+        assert entry["method"] != "ApproveTermsOfReference"
+        if entry["method"] == "SetLeadership":
+            assert r["effectiveOn"] == "2019-04-16", r
+        if entry["method"] == "CreateWorkingGroup":
+            assert status_of(r["group"]["provenance"], "leadership_history") == \
+                "FACT_STATUS_ASSUMED"
+    check_committee_facts()
     for entry in load("projects"):
         r = entry["request"]
         if entry["method"] == "CreateProject":
@@ -553,6 +666,64 @@ def test_every_seed_fact_is_marked_and_confirmed_ones_cite_a_public_source():
     assert (victims["startDate"][:7], victims["endDate"]) == ("2020-07", "2022-02-04")
     cip = by_iati["XM-COMPACT-CIP-COMPENDIUM"]
     assert cip["startDate"][:4] == "2022" and "2018" in cip["summary"]
+
+
+def check_committee_facts():
+    """What the Committee's seed claims, fact by fact (docs/FACTS.md)."""
+    by_method = {}
+    for e in load("committee"):
+        by_method.setdefault(e["method"], []).append(e["request"])
+    # No invented money: no envelope, no proposal.
+    assert sorted(by_method) == ["AddRepresentative", "CreateMeeting", "RecordDecision"]
+    seats = {r["representative"]["role"]: r["representative"]
+             for r in by_method["AddRepresentative"]}
+    assert sorted(seats) == ["SEAT_ROLE_CHAIR", "SEAT_ROLE_CTED", "SEAT_ROLE_SECRETARIAT"]
+    chair = seats["SEAT_ROLE_CHAIR"]
+    assert (chair["entityId"], chair["person"]) == ("@entity:UNOCT", "Vladimir Voronkov")
+    for field in ("role", "entity_id", "person", "title"):
+        assert status_of(chair["provenance"], field) == "FACT_STATUS_CONFIRMED", field
+    for seat in seats.values():
+        assert status_of(seat["provenance"], "from_date") == "FACT_STATUS_ASSUMED"
+        assert status_of(seat["provenance"], "role") == "FACT_STATUS_CONFIRMED"
+    assert seats["SEAT_ROLE_SECRETARIAT"]["entityId"] == "@entity:UNOCT"
+    assert seats["SEAT_ROLE_CTED"]["entityId"] == "@entity:CTED"
+
+    meetings = {m["meeting"]["date"]: m["meeting"] for m in by_method["CreateMeeting"]}
+    assert sorted(meetings) == ["2019-04-16", "2021-10-08", "2021-12-14", "2024-01-24"]
+    date_status = {d: status_of(m["provenance"], "date") for d, m in meetings.items()}
+    # The 6th meeting's day is assumed (its month is confirmed); that a
+    # meeting adopted the Joint Programme of Work is assumed too.
+    assert date_status == {"2019-04-16": "FACT_STATUS_CONFIRMED",
+                           "2021-10-08": "FACT_STATUS_ASSUMED",
+                           "2021-12-14": "FACT_STATUS_CONFIRMED",
+                           "2024-01-24": "FACT_STATUS_ASSUMED"}
+    assert "October 2021 is confirmed" in next(
+        p["note"] for p in meetings["2021-10-08"]["provenance"] if p["field"] == "date")
+    assert status_of(meetings["2024-01-24"]["provenance"], "status") == "FACT_STATUS_ASSUMED"
+    assert [meetings[d].get("number", 0) for d in sorted(meetings)] == [0, 6, 7, 0]
+
+    decisions = {d["meetingId"]: d for d, _ in seed_decisions()}
+    assert sorted(decisions) == ["@meeting:2019-04-16", "@meeting:2024-01-24"]
+    tor = decisions["@meeting:2019-04-16"]
+    assert tor["type"] == "DECISION_TYPE_APPROVE_TERMS_OF_REFERENCE"
+    codes = [e["request"]["group"]["code"] for e in load("workgroups")
+             if e["method"] == "CreateWorkingGroup"]
+    assert [ref(a["approveTermsOfReference"]["workingGroupId"], "group")
+            for a in tor["actions"]] == codes
+    facts = {f["field"]: f["status"] for f in tor["provenance"]}
+    assert facts["type"] == facts["meeting_id"] == facts["decided_on"] == \
+        "FACT_STATUS_CONFIRMED", facts
+    # The eight approvals are confirmed, but their texts are stand-ins: the
+    # actions as recorded are assumed, the note saying which part is which.
+    assert facts["actions"] == "FACT_STATUS_ASSUMED", facts
+    note = next(f["note"] for f in tor["provenance"] if f["field"] == "actions")
+    assert "confirmed" in note and "stand-in" in note, note
+    jpow = decisions["@meeting:2024-01-24"]
+    assert jpow["type"] == "DECISION_TYPE_OTHER" and "actions" not in jpow
+    assert "2024-2026" in jpow["title"]
+    facts = {f["field"]: f["status"] for f in jpow["provenance"]}
+    assert facts["meeting_id"] == "FACT_STATUS_ASSUMED", facts
+    assert facts["decided_on"] == facts["type"] == "FACT_STATUS_CONFIRMED", facts
 
 
 def test_seed_counts_stay_within_the_published_totals():
@@ -607,3 +778,30 @@ def test_seed_states_its_facts_and_member_counts_through_the_services(suite):
                 [f.SerializeToString() for f in t.provenance])
                for t in projects[iati].transactions]
         assert sorted(got) == sorted(want), iati
+
+    # The Committee's seats, meetings and decisions keep their facts.
+    cm = suite.stub("committee")
+    seats = {(r.role, r.from_date): r for r in list_all(
+        cm.ListRepresentatives, CM.ListRepresentativesRequest(page_size=100), "representatives")}
+    for entry in load("committee"):
+        r = entry["request"]
+        if entry["method"] == "AddRepresentative":
+            want = json_format.ParseDict(dict(r["representative"], entityId=""),
+                                         CM.Representative())
+            got = seats[(want.role, want.from_date)]
+            assert list(got.provenance) == list(want.provenance), r
+            assert not got.verified
+        elif entry["method"] == "CreateMeeting":
+            want = json_format.ParseDict(
+                dict(r["meeting"], attendance=[]), CM.Meeting())
+            got = cm.GetMeeting(CM.GetMeetingRequest(date=want.date))
+            assert list(got.provenance) == list(want.provenance), want.date
+            assert (got.summary, got.number, got.status) == (want.summary, want.number,
+                                                             want.status)
+        else:
+            want = json_format.ParseDict(dict(r["decision"], meetingId="", actions=[]),
+                                         CM.Decision())
+            got = [x for x in list_all(cm.ListDecisions, CM.ListDecisionsRequest(page_size=100),
+                                       "decisions") if x.title == want.title]
+            assert len(got) == 1 and list(got[0].provenance) == list(want.provenance), want.title
+            assert not got[0].verified and not got[0].source_note

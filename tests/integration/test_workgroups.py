@@ -873,6 +873,28 @@ def load_seed(wg, mb, items):
     return codes
 
 
+def committee_approvals():
+    """The terms of reference the Committee's seed approves, as the
+    ApproveTermsOfReference entries its decisions' effects send to workgroups
+    (approved on the meeting's date; the decision's reference left out, as
+    there is no committee here: test_seed.py loads it through the real
+    committee)."""
+    with open(os.path.join(harness.SOURCE_DIR, "seed", "committee", "committee.json")) as f:
+        entries = json.load(f)
+    out = []
+    for e in entries:
+        d = e["request"].get("decision") if e["method"] == "RecordDecision" else None
+        for a in (d or {}).get("actions", []):
+            t = a.get("approveTermsOfReference")
+            if t:
+                assert d["meetingId"].startswith("@meeting:"), d["meetingId"]
+                out.append({"method": "ApproveTermsOfReference", "request": {
+                    "groupId": t["workingGroupId"],
+                    "termsOfReference": {"text": t["text"],
+                                         "approvedOn": d["meetingId"][len("@meeting:"):]}}})
+    return out
+
+
 def test_seed_file_loads_and_reloads(wg, mb):
     from google.protobuf import json_format
     PV = harness.pb("compact/common/v1/provenance.proto")
@@ -882,6 +904,11 @@ def test_seed_file_loads_and_reloads(wg, mb):
     with open(os.path.join(harness.SOURCE_DIR, "seed", "workgroups", "groups.json")) as f:
         items = json.load(f)
     assert all(set(i) == {"method", "request"} for i in items)
+    # The approvals are the Committee's: one per group, from its decision.
+    assert not [i for i in items if i["method"] == "ApproveTermsOfReference"]
+    approvals = committee_approvals()
+    assert len(approvals) == 8
+    items += approvals
 
     codes = load_seed(wg, mb, items)
     assert all(c == C.OK for cs in codes.values() for c in cs), codes

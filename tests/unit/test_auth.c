@@ -443,7 +443,7 @@ static void test_rules_cover(void **state)
                                       err, sizeof err),
                      -EINVAL);
     assert_non_null(strstr(err, "ListEntities: no rule"));
-    auth_rule typo[8];
+    auth_rule typo[sizeof membership_rules / sizeof membership_rules[0]];
     memcpy(typo, membership_rules, sizeof typo);
     typo[3].entity = "entity.idd";
     assert_int_equal(

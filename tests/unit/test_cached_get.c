@@ -2,8 +2,10 @@
  * a real redis-server on a free 127.0.0.1 port: a miss loads from the
  * "store" and fills Redis, a hit unpacks without loading, a mangled entry
  * falls back to the store, a missing row is -ENOENT, and with Redis
- * unreachable every read comes from the store. The message is a
- * google.protobuf.Timestamp; the store is a counter and a value.
+ * unreachable every read comes from the store. A value with no cache key
+ * (cached_get_reply with a NULL key) is answered from the store alone. The
+ * message is a google.protobuf.Timestamp; the store is a counter and a
+ * value.
  *
  * Each test closes its cache and asserts the loop closes with no handle
  * left; waits poll with a generous safety deadline.
@@ -312,6 +314,71 @@ static void test_redis_unreachable_reads_the_store(void **state)
     close_cache(c);
 }
 
+/* The answer of a local call (rpc_call_new_local). */
+typedef struct answered {
+    int calls;
+    rpc_code code;
+    int64_t ms;
+    char message[128];
+} answered;
+
+static void on_answer(void *arg, rpc_code code, const char *message, const void *reply, size_t len)
+{
+    answered *a = arg;
+    Google__Protobuf__Timestamp *ts;
+
+    a->calls++;
+    a->code = code;
+    snprintf(a->message, sizeof a->message, "%s", message);
+    if (code != RPC_OK)
+        return;
+    ts = google__protobuf__timestamp__unpack(NULL, len, reply);
+    assert_non_null(ts);
+    a->ms = pbtime_ms(ts);
+    google__protobuf__timestamp__free_unpacked(ts, NULL);
+}
+
+static answered reply_without_key(cache *c, fake_store *fs)
+{
+    cached_get_spec spec = {
+        .descriptor = &google__protobuf__timestamp__descriptor,
+        .load = load_time,
+        .ctx = fs,
+        .value = "t_2",
+        .field = "date",
+        .noun = "meeting",
+        .label = "date",
+    };
+    answered a = {0};
+    rpc_call *call;
+
+    assert_int_equal(rpc_call_new_local("/test.Test/Get", on_answer, &a, &call), 0);
+    cached_get_reply(call, c, NULL, &spec);
+    assert_int_equal(a.calls, 1); /* the store alone: answered before it returns */
+    return a;
+}
+
+/* Regression: the message loaded was passed on before the load ran (an
+ * argument read before the call beside it), so every such read answered
+ * a NULL message and the service crashed packing it. */
+static void test_no_cache_key_reads_the_store_at_once(void **state)
+{
+    cache *c = open_cache(redis_port, 1);
+    fake_store fs = {.ms = 1555372800000LL};
+    answered a = reply_without_key(c, &fs);
+
+    assert_int_equal(a.code, RPC_OK);
+    assert_int_equal(a.ms, fs.ms);
+    assert_int_equal(fs.loads, 1);
+    assert_string_equal(fs.asked, "t_2");
+    fs.rc = -ENOENT;
+    a = reply_without_key(c, &fs);
+    assert_int_equal(a.code, RPC_NOT_FOUND);
+    assert_string_equal(a.message, "date: no meeting with date \"t_2\"");
+    assert_int_equal(fs.loads, 2);
+    close_cache(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +388,8 @@ int main(void)
                                         loop_teardown),
         cmocka_unit_test_setup_teardown(test_not_found_and_errors, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_redis_unreachable_reads_the_store, loop_setup,
+                                        loop_teardown),
+        cmocka_unit_test_setup_teardown(test_no_cache_key_reads_the_store_at_once, loop_setup,
                                         loop_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -69,7 +69,7 @@ typedef Compact__Workgroups__V1__Member Member;
 
 static uint64_t rng;
 static uint64_t seed_of_run;
-static char where[160]; /* what was being checked, for failure messages */
+static char where[320]; /* what was being checked, for failure messages */
 
 static uint64_t rnd(void)
 {
