@@ -231,11 +231,19 @@ ctl_run() {
     for s in "${SERVICES[@]}"; do
         flags+=(-e "COMPACT_${s^^}_ADDR=127.0.0.1:${HOST_PORT[$s]}")
     done
-    flags+=(-v "$SECRETS:/run/secrets/compact:ro" -e COMPACT_TOKEN="$TOKEN"
-            -e COMPACT_TLS_CA=/run/secrets/compact/tls/ca.pem
-            -e COMPACT_TLS_CERT=/run/secrets/compact/tls/client.pem
-            -e COMPACT_TLS_KEY=/run/secrets/compact/tls/client.key)
+    ctl_credentials flags
     podman run "${flags[@]}" "$IMAGE" compactctl --timeout-ms 5000 "$@"
+}
+
+# Adds to the array named $1 what every compactctl in a container carries:
+# the token, and the client certificate for mutual TLS (the suite's
+# secrets, read-only).
+ctl_credentials() {
+    local -n into=$1
+    into+=(-v "$SECRETS:/run/secrets/compact:ro" -e COMPACT_TOKEN="$TOKEN"
+           -e COMPACT_TLS_CA=/run/secrets/compact/tls/ca.pem
+           -e COMPACT_TLS_CERT=/run/secrets/compact/tls/client.pem
+           -e COMPACT_TLS_KEY=/run/secrets/compact/tls/client.key)
 }
 
 # Waits until every named container's healthcheck passes (podman runs them
@@ -500,10 +508,10 @@ seed_projects() {
 }
 
 analytics_seeded() {
-    local want deadline=$((SECONDS + HEALTH_DEADLINE))
+    local want deadline=$((SECONDS + HEALTH_DEADLINE)) flags=(--rm --network="$NETWORK" --read-only)
     want=$(seed_projects)
-    until podman run --rm --network="$NETWORK" --read-only \
-        -e COMPACT_ANALYTICS_ADDR=analytics:50054 "$IMAGE" \
+    ctl_credentials flags
+    until podman run "${flags[@]}" -e COMPACT_ANALYTICS_ADDR=analytics:50054 "$IMAGE" \
         compactctl --timeout-ms 5000 --json analytics overview >"$WORK/overview.json" &&
         "$PY" -c 'import json, sys; o = json.load(open(sys.argv[1]))
 assert o.get("projects") == sys.argv[2], o.get("projects")
