@@ -432,7 +432,6 @@ def test_a_version_1_database_upgrades(suite):
         entity=M.Entity(id=got["FATF"].id, affiliation=NON_UN), etag=got["FATF"].etag,
         update_mask={"paths": ["affiliation"]}))
     assert u.affiliation == NON_UN and u.kind == M.ENTITY_KIND_OBSERVER
-    # Upgraded through every migration, to the latest (3: the Committee's admissions).
     db = sqlite3.connect(os.path.join(data_dir, "membership.db"))
     try:
         # Up to the newest: 3 added the periods' decision references.
