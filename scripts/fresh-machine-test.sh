@@ -105,7 +105,10 @@ if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
 fi
 
 start=$SECONDS
+# Root on a machine may mount a file system and set the immutable flag:
+# test_store_errors fills a small tmpfs and makes a database file immutable.
 podman run --rm --name "$NAME" --pull=never \
+    --cap-add SYS_ADMIN --cap-add LINUX_IMMUTABLE \
     -v "$WORK/src:/src" -v "$WORK/inside.sh:/inside.sh:ro" \
     -v "$CACHE/fresh-apt:/var/cache/apt/archives" "${ca_args[@]}" \
     "$IMAGE" bash /inside.sh

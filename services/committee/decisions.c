@@ -172,9 +172,14 @@ static int check_action(rpc_call *call, const Action *a, size_t i, int want)
         snprintf(field, sizeof field, "%.64s.approve_terms_of_reference.working_group_id", f);
         if (validate_id(call, field, a->approve_terms_of_reference->working_group_id, IDS_GROUP))
             return -1;
+        /* A document: several lines, as workgroups keeps it. */
         snprintf(field, sizeof field, "%.64s.approve_terms_of_reference.text", f);
-        return validate_required_string(call, field, a->approve_terms_of_reference->text,
-                                        COMMITTEE_TOR_TEXT_MAX);
+        if (a->approve_terms_of_reference->text[0] == '\0') {
+            rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s: must not be empty", field);
+            return -1;
+        }
+        return validate_text(call, field, a->approve_terms_of_reference->text,
+                             COMMITTEE_TOR_TEXT_MAX);
     case ACTION(APPROVE_WORK_PLAN):
         snprintf(field, sizeof field, "%.64s.approve_work_plan", f);
         return check_work_plan(call, field, a->approve_work_plan);

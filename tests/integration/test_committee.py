@@ -116,6 +116,16 @@ def test_a_decision_approves_terms_of_reference_in_workgroups_pointing_back(suit
     assert d.effects[0].result_id == "%s/terms_of_reference/%d" % (g, vs[0].version)
 
 
+def test_terms_of_reference_of_several_lines_reach_workgroups_as_written(suite):
+    mb, wg, ps, cm = stubs(suite)
+    g = group(wg, "PCVE")
+    text = "Terms of reference\n\n1. Mandate.\n2. Membership.\n"
+    d = settled(cm, decide(cm, meeting(cm).id, CM.DECISION_TYPE_APPROVE_TERMS_OF_REFERENCE,
+                           [tor(g, text)]).id)
+    assert d.effects[0].status == APPLIED, d.effects[0].last_error
+    assert [v.text for v in versions(wg, g)] == [text]
+
+
 def test_killed_between_two_effects_it_finishes_after_restart_applying_nothing_twice(suite):
     mb, wg, ps, cm = stubs(suite)
     g1, g2 = group(wg, "ONE"), group(wg, "TWO")
