@@ -2,11 +2,18 @@
  * gRPC core, with what h2load cannot do: mutual TLS (a client certificate)
  * and a bearer token in the metadata (bench/security.sh).
  *
- *   grpc_load --target HOST:PORT --method /pkg.Svc/Method --body FILE
+ *   grpc_load --target HOST:PORT --method /pkg.Svc/Method
+ *             (--body FILE | --bodies FILE [--count N])
  *             [--ca CA --cert CERT --key KEY] [--token TOKEN]
  *             [--conns 8] [--streams 16] [--seconds 10] [--warmup 3]
  *
- * FILE holds the request message (protobuf bytes, no gRPC framing). Each of
+ * FILE holds the request message (protobuf bytes, no gRPC framing). With
+ * --bodies, FILE holds many requests, each as a 4-byte little-endian length
+ * and the message: each call sends the next one, in order, from the start
+ * again after the last (bench/analytics.py: distinct RecordTransaction
+ * requests). --count N starts at most N calls in all (warm-up included) and
+ * ends when they have all answered or --seconds (after the warm-up) is
+ * over, whichever comes first: a load of N writes. Each of
  * `conns` channels (its own connection) keeps `streams` calls in flight; a
  * call that ends restarts at once. One thread, one completion queue. With
  * TLS every channel shares one TLS session cache, so a reconnect resumes
@@ -68,6 +75,9 @@ static const char *arg(int argc, char **argv, const char *name, const char *dflt
 static grpc_completion_queue *cq;
 static grpc_slice method_slice;
 static grpc_byte_buffer *body;
+static grpc_byte_buffer **bodies; /* --bodies: one request each */
+static size_t n_bodies, next_body;
+static long started, max_calls = -1; /* --count */
 static grpc_metadata auth_md;
 static int has_auth;
 
@@ -87,7 +97,13 @@ static void start(slot *s)
         ops[0].data.send_initial_metadata.metadata = &auth_md;
     }
     ops[1].op = GRPC_OP_SEND_MESSAGE;
-    s->send = grpc_byte_buffer_copy(body);
+    if (bodies) {
+        s->send = grpc_byte_buffer_copy(bodies[next_body]);
+        next_body = (next_body + 1) % n_bodies;
+    } else {
+        s->send = grpc_byte_buffer_copy(body);
+    }
+    started++;
     ops[1].data.send_message.send_message = s->send;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
     ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
@@ -116,6 +132,39 @@ static void finish(slot *s)
     grpc_slice_unref(s->details);
 }
 
+/* --bodies FILE: records of a 4-byte little-endian length and the bytes. */
+static void read_bodies(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char h[4];
+    size_t cap = 1024;
+
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    bodies = malloc(cap * sizeof *bodies);
+    while (fread(h, 1, 4, f) == 4) {
+        size_t n = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16 | (size_t)h[3] << 24;
+        char *buf = malloc(n ? n : 1);
+        if (fread(buf, 1, n, f) != n) {
+            fprintf(stderr, "grpc_load: %s: a record is cut short\n", path);
+            exit(2);
+        }
+        if (n_bodies == cap)
+            bodies = realloc(bodies, (cap *= 2) * sizeof *bodies);
+        grpc_slice sl = grpc_slice_from_copied_buffer(buf, n);
+        bodies[n_bodies++] = grpc_raw_byte_buffer_create(&sl, 1);
+        grpc_slice_unref(sl);
+        free(buf);
+    }
+    fclose(f);
+    if (n_bodies == 0) {
+        fprintf(stderr, "grpc_load: %s holds no request\n", path);
+        exit(2);
+    }
+}
+
 static int cmp(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -127,6 +176,7 @@ int main(int argc, char **argv)
     const char *target = arg(argc, argv, "--target", NULL);
     const char *method = arg(argc, argv, "--method", NULL);
     const char *body_file = arg(argc, argv, "--body", NULL);
+    const char *bodies_file = arg(argc, argv, "--bodies", NULL);
     const char *ca = arg(argc, argv, "--ca", NULL), *cert = arg(argc, argv, "--cert", NULL);
     const char *key = arg(argc, argv, "--key", NULL), *token = arg(argc, argv, "--token", NULL);
     int conns = atoi(arg(argc, argv, "--conns", "8"));
@@ -136,17 +186,23 @@ int main(int argc, char **argv)
     size_t len;
     char bearer[8192];
 
-    if (!target || !method || !body_file) {
-        fprintf(stderr, "usage: grpc_load --target H:P --method /p.S/M --body FILE [...]\n");
+    max_calls = atol(arg(argc, argv, "--count", "-1"));
+    if (!target || !method || (!body_file == !bodies_file)) {
+        fprintf(stderr, "usage: grpc_load --target H:P --method /p.S/M "
+                        "(--body FILE | --bodies FILE [--count N]) [...]\n");
         return 2;
     }
     grpc_init();
     cq = grpc_completion_queue_create_for_next(NULL);
     method_slice = grpc_slice_from_copied_string(method);
-    char *raw = read_file(body_file, &len);
-    grpc_slice bs = grpc_slice_from_copied_buffer(raw, len);
-    body = grpc_raw_byte_buffer_create(&bs, 1);
-    grpc_slice_unref(bs);
+    if (bodies_file) {
+        read_bodies(bodies_file);
+    } else {
+        char *raw = read_file(body_file, &len);
+        grpc_slice bs = grpc_slice_from_copied_buffer(raw, len);
+        body = grpc_raw_byte_buffer_create(&bs, 1);
+        grpc_slice_unref(bs);
+    }
     if (token) {
         snprintf(bearer, sizeof bearer, "Bearer %s", token);
         auth_md.key = grpc_slice_from_static_string("authorization");
@@ -187,9 +243,9 @@ int main(int argc, char **argv)
     size_t nlat = 0;
     long calls = 0, failures = 0;
     double t0 = now_s(), measure_from = t0 + warmup, end = measure_from + seconds;
-    for (int i = 0; i < conns * streams; i++)
+    int in_flight = 0;
+    for (int i = 0; i < conns * streams && started != max_calls; i++, in_flight++)
         start(&slots[i]);
-    int in_flight = conns * streams;
     while (in_flight > 0) {
         grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         slot *s = ev.tag;
@@ -208,15 +264,18 @@ int main(int argc, char **argv)
                 lat[nlat++] = (float)((t - s->start) * 1e6);
         }
         finish(s);
-        if (t < end && failures == 0)
+        if (t < end && failures == 0 && started != max_calls)
             start(s);
         else
             in_flight--;
     }
+    double took = now_s() - measure_from; /* --count: the load may end early */
+    if (took > seconds || took <= 0)
+        took = seconds;
     qsort(lat, nlat, sizeof *lat, cmp);
     printf("{\"calls\": %ld, \"calls_per_s\": %.0f, \"p50_us\": %.0f, \"p99_us\": %.0f, "
-           "\"failures\": %ld}\n",
-           calls, (double)calls / seconds, nlat ? lat[nlat / 2] : 0.0,
-           nlat ? lat[(size_t)((double)nlat * 0.99)] : 0.0, failures);
+           "\"failures\": %ld, \"seconds\": %.3f}\n",
+           calls, (double)calls / took, nlat ? lat[nlat / 2] : 0.0,
+           nlat ? lat[(size_t)((double)nlat * 0.99)] : 0.0, failures, took);
     return failures ? 1 : 0;
 }
