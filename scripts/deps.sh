@@ -6,7 +6,9 @@
 #   scripts/deps.sh [PURPOSE...]          install (default purpose: test)
 #   scripts/deps.sh --list PURPOSE...     print the packages, one per line
 #
-# Purposes: build, run, runtime, unit, browser, test, bench, containers (see the list).
+# Purposes: build, run, runtime, unit, browser, node, test, bench, containers (see the list).
+# "node" (Debian's nodejs and npm) comes with "browser" only when no `node` is on
+# PATH, so that a machine's own Node is never replaced (see the list's comment).
 # Runs as root, or through sudo. docker/Dockerfile calls it too, so the image
 # and a machine can never install different packages for the same purpose.
 set -euo pipefail
@@ -26,8 +28,13 @@ packages_of() {
         }
         /^[ \t]*(#|$)/ { next }
         { p = $1; sub(/:$/, "", p); $1 = ""; lines[p] = lines[p] " " $0 }
-        END { add(want) }' "$list_file"
+        END { add(want); if (seen_purpose["browser"] && want_node) add("node") }' \
+        want_node="$want_node" "$list_file"
 }
+
+# Debian's Node only where there is none: "browser" brings "node" then.
+want_node=0
+command -v node >/dev/null 2>&1 || want_node=1
 
 list_only=0
 if [ "${1:-}" = --list ]; then

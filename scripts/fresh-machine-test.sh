@@ -90,12 +90,26 @@ COMPACT_SKIP_SANITIZE=1 COMPACT_SKIP_FUZZ=1 COMPACT_SKIP_CONTAINERS=1 scripts/te
 step "both README commands passed"
 EOF
 
+# The CA certificates this host added itself (/usr/local/share/ca-certificates):
+# on a network that inspects TLS, as this one does, npm reaches its registry
+# (https, for `npm ci` in tests/browser) only with them, and a new machine on
+# that network would be given them too. apt (http) needs none, and a machine
+# on an open network has none to pass on. The ca-certificates package (npm
+# depends on it) adds them to /etc/ssl/certs when it is installed; node reads
+# that bundle through NODE_EXTRA_CA_CERTS.
+ca_args=()
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    ca_args=(-v /usr/local/share/ca-certificates:/usr/local/share/ca-certificates:ro
+        -e NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+    say "passing on the host's own CA certificates: $(ls /usr/local/share/ca-certificates | tr '\n' ' ')"
+fi
+
 start=$SECONDS
 # Root on a machine may mount a file system and set the immutable flag:
 # test_store_errors fills a small tmpfs and makes a database file immutable.
 podman run --rm --name "$NAME" --pull=never \
     --cap-add SYS_ADMIN --cap-add LINUX_IMMUTABLE \
     -v "$WORK/src:/src" -v "$WORK/inside.sh:/inside.sh:ro" \
-    -v "$CACHE/fresh-apt:/var/cache/apt/archives" \
+    -v "$CACHE/fresh-apt:/var/cache/apt/archives" "${ca_args[@]}" \
     "$IMAGE" bash /inside.sh
 say "PASS in $((SECONDS - start)) s"

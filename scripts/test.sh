@@ -25,6 +25,19 @@ run_ctest() {
 echo "== style =="
 scripts/format.sh --check
 
+# The dashboard's browser test (tests/integration/test_dashboard.py) drives
+# chromium with playwright-core, installed here from tests/browser's lock file.
+echo "== npm ci (tests/browser) =="
+if ! command -v npm >/dev/null 2>&1; then
+  echo "test.sh: npm is missing (scripts/deps.sh test installs Debian's nodejs and npm" >&2
+  echo "         when no node is on PATH; a machine with its own node needs its npm too)" >&2
+  exit 1
+fi
+if ! (cd tests/browser && npm ci --no-audit --no-fund); then
+  echo "test.sh: npm ci in tests/browser failed: the dashboard test cannot run" >&2
+  exit 1
+fi
+
 echo "== build and test =="
 build build
 run_ctest build

@@ -372,6 +372,36 @@ static ProtobufCMessage *funding(analytics *a, const answer_question *q, arena *
     return &fb->base;
 }
 
+static int by_acronym(const void *x, const void *y)
+{
+    const entity_facts *a = *(const entity_facts *const *)x, *b = *(const entity_facts *const *)y;
+    int c = strcmp(a->acronym, b->acronym);
+
+    return c ? c : strcmp(a->id, b->id);
+}
+
+static int by_code(const void *x, const void *y)
+{
+    const group_facts *a = *(const group_facts *const *)x, *b = *(const group_facts *const *)y;
+    int c = strcmp(a->code, b->code);
+
+    return c ? c : strcmp(a->id, b->id);
+}
+
+/* A copy of the model's pointers (sorted by id) in the order the reply
+ * promises: entities by acronym, groups by code. NULL when the arena fails. */
+static const void **sorted_copy(arena *ar, const void *const *v, size_t n,
+                                int (*cmp)(const void *, const void *))
+{
+    const void **copy = ar_array(ar, n, sizeof *copy);
+
+    if (copy && n) { /* v is NULL for an empty model */
+        memcpy(copy, v, n * sizeof *copy);
+        qsort(copy, n, sizeof *copy, cmp);
+    }
+    return copy;
+}
+
 static ProtobufCMessage *participation(analytics *a, const answer_question *q, arena *ar)
 {
     facts_filter f = filter_from(q);
@@ -382,6 +412,10 @@ static ProtobufCMessage *participation(analytics *a, const answer_question *q, a
     const group_facts *const *gs = model_groups(a->model, &ng);
 
     if (p == NULL || fig == NULL)
+        return NULL;
+    es = (const entity_facts *const *)sorted_copy(ar, (const void *const *)es, ne, by_acronym);
+    gs = (const group_facts *const *)sorted_copy(ar, (const void *const *)gs, ng, by_code);
+    if (es == NULL || gs == NULL)
         return NULL;
     p->freshness = freshness_of(a, ar);
     p->filter = filter_of(q, ar);
@@ -583,7 +617,8 @@ static void add_activity(void *arg, const char *month, const char *kind, int64_t
         return;
     if ((grown = ar_array(ms->ar, m->n_by_kind + 1, sizeof(Count *))) == NULL)
         return;
-    memcpy(grown, m->by_kind, m->n_by_kind * sizeof *grown);
+    if (m->n_by_kind) /* by_kind is NULL until then: memcpy from NULL is undefined */
+        memcpy(grown, m->by_kind, m->n_by_kind * sizeof *grown);
     grown[m->n_by_kind] = count_of(ms->ar, kind, kind, n);
     m->by_kind = grown;
     m->n_by_kind++;

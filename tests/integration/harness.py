@@ -87,6 +87,9 @@ SERVICE_FULL_NAMES = {
     "projects": "compact.projects.v1.Projects",
     "analytics": "compact.analytics.v1.Analytics",
 }
+# Services that also serve HTTP of their own (COMPACT_HTTP_LISTEN): each gets
+# a free port, see Suite.http_url().
+HTTP_SERVICES = ("analytics",)
 HEALTH = "grpc.health.v1.Health"
 REFLECTION_V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
@@ -632,6 +635,7 @@ class _Service:
         self.log_paths = []
         self.faults = None
         self.env = {}
+        self.http_port = None  # COMPACT_HTTP_LISTEN's port (analytics' dashboard)
         self.checked = True   # exit of the last run judged (or no run yet)
         self.probe_port = None  # with TLS: the plaintext Health port
 
@@ -677,6 +681,8 @@ class Suite:
         for n in self.names:
             s = _Service(n, free_port(), os.path.join(self.tmp, n, "data"))
             os.makedirs(s.data_dir)
+            if n in HTTP_SERVICES:
+                s.http_port = free_port()
             s.faults = faults.get(n) if isinstance(faults, dict) else faults
             if env and all(k in self.names for k in env):
                 s.env = dict(env.get(n, {}))
@@ -708,6 +714,13 @@ class Suite:
 
     def bin(self, name):
         return binary(name)
+
+    def http_url(self, name, path=""):
+        """http://127.0.0.1:<port><path> of the service's own HTTP server
+        (COMPACT_HTTP_LISTEN; services in HTTP_SERVICES get a free port)."""
+        port = self._svc[name].http_port
+        assert port, "%s serves no HTTP in this suite" % name
+        return "http://127.0.0.1:%d%s" % (port, path)
 
     def proc(self, name):
         return self._svc[name].proc
@@ -916,6 +929,8 @@ class Suite:
         for n in self.names:
             if n != s.name:
                 env["COMPACT_%s_ADDR" % n.upper()] = self.addr(n)
+        if s.http_port:
+            env["COMPACT_HTTP_LISTEN"] = "127.0.0.1:%d" % s.http_port
         if s.faults:
             env["COMPACT_FAULTS"] = s.faults
         env.update(s.env)
@@ -946,6 +961,8 @@ class Suite:
                 _forget(s.proc)
                 s.checked = True
                 s.port = free_port()
+                if s.http_port:
+                    s.http_port = free_port()
         raise AssertionError("%s: could not bind a port:\n%s" % (name, self.raw_log(name)))
 
     def _wait_health(self, name, wait):

@@ -241,6 +241,9 @@
       var v = attrs[k];
       if (v === null || v === undefined || v === false) return;
       if (k === 'class') e.className = v;
+      // Through the CSSOM: the Content-Security-Policy (no 'unsafe-inline')
+      // blocks a style attribute, not style properties set by the script.
+      else if (k === 'style') e.style.cssText = String(v);
       else if (k.slice(0, 2) === 'on') e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v === true ? '' : String(v));
     });
