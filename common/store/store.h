@@ -60,7 +60,10 @@ int store_open(const char *dir, const char *name, const store_migration *migrati
  * ahead of this program (older code could misread it); or a negative errno. */
 int store_migrate(store *st, const char *component, const store_migration *migrations, size_t n);
 
-/* Finalizes the cached statements and closes the database. NULL is a no-op. */
+/* Commits the writes of the turn, answers every store_sync (after a last
+ * flush), finalizes the cached statements and closes the database. With a
+ * loop (store_use_loop) it also closes the store's two handles on it: run
+ * the loop once more before uv_loop_close. NULL is a no-op. */
 void store_close(store *st);
 
 /* The connection, for the service's own queries in its store file. */
@@ -70,23 +73,45 @@ sqlite3 *store_db(store *st);
  * NULL if it does not compile (logged). Valid until store_close(). */
 sqlite3_stmt *store_stmt(store *st, const char *sql);
 
-/* Transactions. store_begin starts BEGIN IMMEDIATE (-EIO once a flush has
- * failed: no write could be made durable); store_commit returns 0 once the
- * change is committed (visible to later reads, not yet known to be on disk),
- * otherwise rolls back and returns a negative errno; store_rollback never
- * fails. Not nestable. */
+/* Writes. store_begin starts one (-EIO once a flush has failed: no write
+ * could be made durable); store_commit returns 0 once the change is part of
+ * the store (every later read sees it; not yet known to be on disk),
+ * otherwise rolls it back and returns a negative errno; store_rollback
+ * undoes it and never fails. Not nestable.
+ *
+ * Without a loop each write is a transaction of its own (BEGIN IMMEDIATE ..
+ * COMMIT). With one (store_use_loop, a file database), the writes of a loop
+ * turn are savepoints of one transaction committed at the end of the turn
+ * (store.c, "Batched commits"): store_sync waits for that COMMIT, then for
+ * the flush; a failed COMMIT fails every waiter of the turn with
+ * -ECANCELED, and none of its writes is kept. */
 int store_begin(store *st);
 int store_commit(store *st);
 void store_rollback(store *st);
 
-/* Flushes run on `loop`'s thread pool from now on (service.c calls this
- * right after store_open). Without a loop, store_sync flushes in place. */
+/* 1 between store_begin and store_commit/store_rollback: a statement run
+ * now would join that write. (A batch of committed writes may be open
+ * otherwise: a statement then joins the batch, which is fine.) */
+int store_writing(const store *st);
+
+/* 1 while writes released by store_commit are not yet committed (a batch
+ * is open until the end of the loop turn): what a read returns now may
+ * still be undone, so it must not be copied anywhere that outlives a
+ * failed COMMIT (the Redis cache). Always 0 without a loop. */
+int store_uncommitted(const store *st);
+
+/* Flushes run on `loop`'s thread pool and the writes of a loop turn are
+ * committed together from now on (service.c calls this right after
+ * store_open); a file database only. Without a loop, store_sync flushes in
+ * place and every write commits alone. */
 void store_use_loop(store *st, uv_loop_t *loop);
 
-/* Calls cb(arg, rc) once everything committed before this call is on disk
- * (rc 0), or with a negative errno if that cannot be known (-EIO: a flush
- * failed; the store then stays unhealthy and refuses writes until a
- * restart). Later on the loop, or at once when there is nothing to wait for
+/* Calls cb(arg, rc) once everything committed (store_commit) before this
+ * call is on disk (rc 0), or with a negative errno if that cannot be known
+ * or did not happen: -EIO, a flush failed (the write is in the store but
+ * may be lost; the store then stays unhealthy and refuses writes until a
+ * restart); -ECANCELED, the COMMIT of the turn's writes failed (nothing of
+ * them is kept; later writes may succeed); -ENOMEM. Later on the loop, or at once when there is nothing to wait for
  * (an in-memory store, no loop, a failed store). Acknowledge a write only
  * from this callback. */
 void store_sync(store *st, store_sync_cb cb, void *arg);

@@ -37,6 +37,8 @@ static void txn_on_durable(void *arg, int rc)
     rpc_call *call = arg;
     if (rc == 0)
         rpc_call_release_reply(call);
+    else if (rc == -ECANCELED) /* the turn's COMMIT failed (store.h) */
+        status_fail_store(call, rc, "the change could not be committed; nothing was written");
     else
         rpc_call_fail(call, RPC_DATA_LOSS,
                       "store: the change was committed but could not be flushed to disk (%s);"
