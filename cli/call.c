@@ -1,4 +1,4 @@
-/* call.c: blocking unary calls for compactctl, on top of common/rpc.h.
+/* call.c: blocking calls for compactctl, on top of common/rpc.h.
  *
  * A command-line tool wants "call and wait", the runtime offers "call and be
  * called back on the loop". Each client owns a private loop; call_unary()
@@ -54,7 +54,8 @@ static void call_on_reply(void *arg, rpc_code code, const char *message,
     w->done = 1;
 }
 
-int call_client_open(const char *target, call_client **out)
+int call_client_open(const char *target, const rpc_tls *tls, const char *authorization,
+                     call_client **out)
 {
     call_client *c = calloc(1, sizeof *c);
     if (!c)
@@ -66,7 +67,9 @@ int call_client_open(const char *target, call_client **out)
     }
     rc = rpc_runtime_new(&c->loop, &c->rt);
     if (rc == 0)
-        rc = rpc_channel_new(c->rt, target, &c->ch);
+        rc = rpc_channel_new_tls(c->rt, target, tls, &c->ch);
+    if (rc == 0 && authorization)
+        rc = rpc_channel_set_authorization(c->ch, authorization);
     if (rc < 0) {
         call_client_close(c);
         return rc;
@@ -114,4 +117,51 @@ void call_result_clear(call_result *res)
     if (res->reply)
         protobuf_c_message_free_unpacked(res->reply, NULL);
     res->reply = NULL;
+}
+
+/* A watch in progress: the caller's message callback and the wait. */
+typedef struct call_watching {
+    rpc_message_cb on_message;
+    void *arg;
+    call_wait wait;
+} call_watching;
+
+static void call_on_watch_message(void *arg, const ProtobufCMessage *msg)
+{
+    call_watching *w = arg;
+    w->on_message(w->arg, msg);
+}
+
+/* A watch's end: its status. */
+static void call_on_watch_end(void *arg, rpc_code code, const char *message,
+                              const ProtobufCMessage *reply)
+{
+    call_watching *w = arg;
+    (void)reply;
+    w->wait.res->code = code;
+    snprintf(w->wait.res->message, sizeof w->wait.res->message, "%s", message ? message : "");
+    w->wait.done = 1;
+}
+
+int call_watch(call_client *c, const ProtobufCServiceDescriptor *svc, const char *method,
+               const ProtobufCMessage *req, int timeout_ms, rpc_message_cb on_message, void *arg,
+               call_result *res)
+{
+    memset(res, 0, sizeof *res);
+    call_watching w = {.on_message = on_message, .arg = arg, .wait = {.done = 0, .res = res}};
+    int rc = rpc_channel_watch(c->ch, svc, method, req, timeout_ms, NULL, call_on_watch_message,
+                               call_on_watch_end, &w);
+    if (rc < 0) {
+        res->code = RPC_INTERNAL;
+        snprintf(res->message, sizeof res->message, "cannot start %s: %s", method, strerror(-rc));
+        return rc;
+    }
+    while (!w.wait.done) {
+        if (uv_run(&c->loop, UV_RUN_ONCE) == 0 && !w.wait.done) {
+            res->code = RPC_INTERNAL;
+            snprintf(res->message, sizeof res->message, "%s: the runtime stopped", method);
+            return -EPIPE;
+        }
+    }
+    return 0;
 }

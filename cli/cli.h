@@ -28,6 +28,7 @@
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <uv.h>
 
@@ -58,9 +59,12 @@ typedef struct call_result {
     ProtobufCMessage *reply;
 } call_result;
 
-/* Opens a client of `target` ("host:port"). Returns 0 and sets *out, or a
- * negative errno (nothing is left open then). Connecting is lazy. */
-int call_client_open(const char *target, call_client **out);
+/* Opens a client of `target` ("host:port"), over TLS when `tls` is not
+ * NULL, sending `authorization` ("Bearer <token>", may be NULL) with every
+ * call. Returns 0 and sets *out, or a negative errno (nothing is left open
+ * then; -EINVAL when a TLS file cannot be read). Connecting is lazy. */
+int call_client_open(const char *target, const rpc_tls *tls, const char *authorization,
+                     call_client **out);
 
 /* Closes the channel, frees the runtime and closes the loop. NULL ok. */
 void call_client_close(call_client *c);
@@ -71,6 +75,14 @@ void call_client_close(call_client *c);
  * RPC_INTERNAL with the reason in res->message). */
 int call_unary(call_client *c, const ProtobufCServiceDescriptor *svc, const char *method,
                const ProtobufCMessage *req, int timeout_ms, call_result *res);
+
+/* Calls server-streaming `method` with `req` and waits for its end:
+ * `on_message` runs with each message (valid only during the callback), then
+ * *res gets the final status (its reply stays NULL). `timeout_ms` <= 0: no
+ * deadline. Returns as call_unary. */
+int call_watch(call_client *c, const ProtobufCServiceDescriptor *svc, const char *method,
+               const ProtobufCMessage *req, int timeout_ms, rpc_message_cb on_message, void *arg,
+               call_result *res);
 
 /* Frees res->reply and sets it to NULL. */
 void call_result_clear(call_result *res);
@@ -96,9 +108,10 @@ typedef struct cli_command {
 } cli_command;
 
 struct cli_ctx {
-    const char *addr; /* --addr, or NULL: each service's default */
-    int json;         /* --json */
-    int timeout_ms;   /* --timeout-ms */
+    const char *addr;  /* --addr, or NULL: each service's default */
+    const char *token; /* --token, or NULL: COMPACT_TOKEN (never printed) */
+    int json;          /* --json */
+    int timeout_ms;    /* --timeout-ms */
     const cli_command *cmd;
     /* private: the merged option table of cli_getopt and open clients */
     struct option merged[CLI_MAX_OPTIONS];
@@ -161,6 +174,15 @@ int cli_call(cli_ctx *ctx, const char *svc_name, const ProtobufCServiceDescripto
 int cli_call_quiet(cli_ctx *ctx, const char *svc_name, const ProtobufCServiceDescriptor *svc,
                    const char *method, const ProtobufCMessage *req, call_result *res);
 
+/* Watches server-streaming `method` of service `svc_name` (see call_watch)
+ * for at most `timeout_ms` (<= 0: until the server ends it). Returns 0 when
+ * the stream ended with OK, or with DEADLINE_EXCEEDED when `timeout_ms` was
+ * given (the watch ran its time); else prints as cli_call and returns
+ * CLI_EXIT_FAIL. */
+int cli_watch(cli_ctx *ctx, const char *svc_name, const ProtobufCServiceDescriptor *svc,
+              const char *method, const ProtobufCMessage *req, int timeout_ms,
+              rpc_message_cb on_message, void *arg);
+
 /* Prints "compactctl: <CODE>: <message>" for a failed result. Returns
  * CLI_EXIT_FAIL. */
 int cli_report(cli_ctx *ctx, const char *svc_name, const call_result *res);
@@ -205,6 +227,14 @@ int output_json(json_t *json);
  * unset: ""), into buf. Returns buf. */
 const char *output_time(const Google__Protobuf__Timestamp *ts, char *buf, size_t len);
 
+/* "1,250,000.50" (with_currency 0) or "USD 1,250,000.50" (1) from `minor`
+ * units of `currency`, by integer arithmetic with the currency's ISO 4217
+ * decimals ("USD*", the US dollar equivalent, has the dollar's two; a code
+ * the list does not know, two). Never a floating point number. Returns buf
+ * (truncated to len). */
+const char *output_money(const char *currency, int64_t minor, int with_currency, char *buf,
+                         size_t len);
+
 /* ---- command tables of the resource groups -------------------------------- */
 
 extern const cli_command health_commands[];      /* health.c */
@@ -212,7 +242,11 @@ extern const cli_command entities_commands[];    /* entities.c */
 extern const cli_command groups_commands[];      /* groups.c */
 extern const cli_command groups_plan_commands[]; /* groups_plan.c */
 extern const cli_command projects_commands[];    /* projects.c */
+extern const cli_command notices_commands[];     /* notices.c */
+extern const cli_command analytics_commands[];   /* analytics.c */
 extern const cli_command seed_commands[];        /* seed.c */
+extern const cli_command token_commands[];       /* token.c */
+extern const cli_command audit_commands[];       /* audit.c */
 
 /* A new CreateEntityRequest from proto3 JSON holding either a
  * CreateEntityRequest ({"entity": {...}}) or an Entity. Caller frees with

@@ -1,9 +1,10 @@
 /* entities.c: `compactctl entities ...`, the client of compact.membership.v1.
  *
- * list, get, create, update and withdraw. Entity flags (--name, --kind,
- * --focal ...) are shared by create and update through an entities_draft: the
- * Entity being built plus the storage its pointers need, and for update the
- * update_mask paths named by the flags given.
+ * list, get, count, create, update and withdraw. Entity flags (--name,
+ * --affiliation, --period, --focal ...) are shared by create and update
+ * through an entities_draft: the Entity being built plus the storage its
+ * pointers need, and for update the update_mask paths named by the flags
+ * given.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,9 +17,12 @@
 
 typedef Compact__Membership__V1__Entity mb_entity;
 typedef Compact__Membership__V1__FocalPoint mb_focal;
+typedef Compact__Membership__V1__Participation mb_period;
+typedef Compact__Common__V1__Provenance mb_fact;
 
 #define ENTITIES_MAX_FOCAL 32
-#define ENTITIES_MAX_PATHS 8
+#define ENTITIES_MAX_PERIODS 20
+#define ENTITIES_MAX_PATHS 12
 
 static const char entities_service[] = "membership";
 static const ProtobufCServiceDescriptor *const entities_svc =
@@ -35,6 +39,24 @@ static const entities_name entities_kinds[] = {
     {"un", COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_UN_ENTITY},
     {"non-un", COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_NON_UN_MEMBER},
     {"observer", COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_OBSERVER},
+    {NULL, 0},
+};
+
+static const entities_name entities_affiliations[] = {
+    {"un", COMPACT__MEMBERSHIP__V1__AFFILIATION__AFFILIATION_UN_SYSTEM},
+    {"non-un", COMPACT__MEMBERSHIP__V1__AFFILIATION__AFFILIATION_NON_UN},
+    {NULL, 0},
+};
+
+static const entities_name entities_roles[] = {
+    {"member", COMPACT__MEMBERSHIP__V1__PARTICIPATION_ROLE__PARTICIPATION_ROLE_MEMBER},
+    {"observer", COMPACT__MEMBERSHIP__V1__PARTICIPATION_ROLE__PARTICIPATION_ROLE_OBSERVER},
+    {NULL, 0},
+};
+
+static const entities_name entities_fact_statuses[] = {
+    {"confirmed", COMPACT__COMMON__V1__FACT_STATUS__FACT_STATUS_CONFIRMED},
+    {"assumed", COMPACT__COMMON__V1__FACT_STATUS__FACT_STATUS_ASSUMED},
     {NULL, 0},
 };
 
@@ -77,12 +99,55 @@ static int entities_parse_kind(cli_ctx *ctx, const char *s, int *out)
     return cli_usage_error(ctx, "--kind: expected un, non-un or observer, got \"%s\"", s);
 }
 
+static int entities_parse_affiliation(cli_ctx *ctx, const char *s, int *out)
+{
+    if (entities_name_parse(entities_affiliations,
+                            &compact__membership__v1__affiliation__descriptor, s, out) == 0)
+        return 0;
+    return cli_usage_error(ctx, "--affiliation: expected un or non-un, got \"%s\"", s);
+}
+
+static int entities_parse_role(cli_ctx *ctx, const char *flag, const char *s, int *out)
+{
+    if (entities_name_parse(entities_roles,
+                            &compact__membership__v1__participation_role__descriptor, s, out) == 0)
+        return 0;
+    return cli_usage_error(ctx, "%s: expected member or observer, got \"%s\"", flag, s);
+}
+
 /* ---- printing ------------------------------------------------------------ */
+
+/* "member 2018-02-23 .. 2021-10-01" or "observer 2022-04-01 .." */
+static const char *entities_period_text(const mb_period *p, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s %s ..%s%s", entities_name_of(entities_roles, p->role), p->from_date,
+             p->to_date[0] ? " " : "", p->to_date);
+    return buf;
+}
+
+/* One line per fact: "<field>: confirmed (<publisher>, <title>, <date>,
+ * <url>)" or "<field>: assumed: <note>"; `scope` prefixes period facts. */
+static void entities_print_facts(output_table *t, const char *scope, mb_fact *const *v, size_t n)
+{
+    char line[4096];
+    for (size_t i = 0; i < n; i++) {
+        const mb_fact *f = v[i];
+        const Compact__Common__V1__Source *src = f->source;
+        int used = snprintf(line, sizeof line, "%s%s: %s", scope, f->field,
+                            entities_name_of(entities_fact_statuses, f->status));
+        if (used >= 0 && (size_t)used < sizeof line && src)
+            used += snprintf(line + used, sizeof line - (size_t)used, " (%s, %s, %s, %s)",
+                             src->publisher, src->title, src->date, src->url);
+        if (used >= 0 && (size_t)used < sizeof line && f->note[0])
+            snprintf(line + used, sizeof line - (size_t)used, ": %s", f->note);
+        output_table_field(t, "fact", line);
+    }
+}
 
 /* Field lines; the focal points get one line each, "Name | Title | email". */
 static int entities_print_fields(const mb_entity *e)
 {
-    char created[32], updated[32], withdrawn[32], focal[1024];
+    char created[32], updated[32], withdrawn[32], focal[1024], period[96], scope[40];
     output_table *t = output_table_new(NULL, 2);
     if (!t)
         return output_oom();
@@ -90,8 +155,18 @@ static int entities_print_fields(const mb_entity *e)
     output_table_field(t, "acronym", e->acronym);
     output_table_field(t, "name", e->name);
     output_table_field(t, "kind", entities_name_of(entities_kinds, e->kind));
+    output_table_field(t, "affiliation", entities_name_of(entities_affiliations, e->affiliation));
     output_table_field(t, "status", entities_name_of(entities_statuses, e->status));
     output_table_field(t, "joined_on", e->joined_on[0] ? e->joined_on : NULL);
+    for (size_t i = 0; i < e->n_participation; i++)
+        output_table_field(t, "participation",
+                           entities_period_text(e->participation[i], period, sizeof period));
+    entities_print_facts(t, "", e->provenance, e->n_provenance);
+    for (size_t i = 0; i < e->n_participation; i++) {
+        snprintf(scope, sizeof scope, "participation[%zu].", i);
+        entities_print_facts(t, scope, e->participation[i]->provenance,
+                             e->participation[i]->n_provenance);
+    }
     output_table_field(t, "verified", e->verified ? "yes" : "no");
     output_table_field(t, "source_note", e->source_note[0] ? e->source_note : NULL);
     for (size_t i = 0; i < e->n_focal_points; i++) {
@@ -145,6 +220,9 @@ typedef struct entities_sink {
 static const struct option entities_list_opts[] = {
     {"kind", required_argument, NULL, 'k'},
     {"status", required_argument, NULL, 's'},
+    {"affiliation", required_argument, NULL, 'f'},
+    {"as-of", required_argument, NULL, 'o'},
+    {"role", required_argument, NULL, 'r'},
     {"page-size", required_argument, NULL, 'p'},
     {"page-token", required_argument, NULL, 't'},
     {"all", no_argument, NULL, 'a'},
@@ -176,6 +254,19 @@ static int entities_list_flag(cli_ctx *ctx, entities_list_args *a, int c, const 
         return 0;
     case 't':
         a->req.page_token = (char *)v;
+        return 0;
+    case 'f':
+        if (entities_parse_affiliation(ctx, v, &value) != 0)
+            return CLI_EXIT_USAGE;
+        a->req.affiliation = value;
+        return 0;
+    case 'o':
+        a->req.as_of_date = (char *)v;
+        return 0;
+    case 'r':
+        if (entities_parse_role(ctx, "--role", v, &value) != 0)
+            return CLI_EXIT_USAGE;
+        a->req.role = value;
         return 0;
     default: /* 'a' */
         a->all = 1;
@@ -273,6 +364,54 @@ static int entities_cmd_list(cli_ctx *ctx, int argc, char **argv)
     return rc;
 }
 
+/* ---- entities count -------------------------------------------------------- */
+
+static const struct option entities_count_opts[] = {
+    {"as-of", required_argument, NULL, 'o'},
+    {0},
+};
+
+static int entities_cmd_count(cli_ctx *ctx, int argc, char **argv)
+{
+    Compact__Membership__V1__CountEntitiesRequest req =
+        COMPACT__MEMBERSHIP__V1__COUNT_ENTITIES_REQUEST__INIT;
+    call_result res;
+    int c, rc;
+    while ((c = cli_getopt(ctx, argc, argv, entities_count_opts)) != -1) {
+        if (c != 'o')
+            return cli_getopt_stop(ctx, c);
+        req.as_of_date = optarg;
+    }
+    if (optind < argc)
+        return cli_usage_error(ctx, "unexpected argument \"%s\"", argv[optind]);
+    if ((rc = cli_call(ctx, entities_service, entities_svc, "CountEntities", &req.base, &res)) != 0)
+        return rc;
+    const Compact__Membership__V1__CountEntitiesResponse *r = (const void *)res.reply;
+    if (ctx->json) {
+        rc = output_json(pbjson_from_message(res.reply));
+    } else {
+        char v[6][16];
+        const int32_t n[6] = {r->total,     r->members, r->observers,
+                              r->un_system, r->non_un,  r->confirmed};
+        static const char *const names[6] = {"total",     "members", "observers",
+                                             "un_system", "non_un",  "confirmed"};
+        output_table *t = output_table_new(NULL, 2);
+        if (!t) {
+            call_result_clear(&res);
+            return output_oom();
+        }
+        output_table_field(t, "as_of_date", r->as_of_date);
+        for (int i = 0; i < 6; i++) {
+            snprintf(v[i], sizeof v[i], "%d", (int)n[i]);
+            output_table_field(t, names[i], v[i]);
+        }
+        rc = output_table_print(t, stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        output_table_free(t);
+    }
+    call_result_clear(&res);
+    return rc;
+}
+
 /* ---- entities get ---------------------------------------------------------- */
 
 static int entities_is_id(const char *key)
@@ -319,6 +458,8 @@ typedef struct entities_draft {
     mb_entity entity;
     mb_focal focal[ENTITIES_MAX_FOCAL];
     mb_focal *focal_ptrs[ENTITIES_MAX_FOCAL];
+    mb_period period[ENTITIES_MAX_PERIODS];
+    mb_period *period_ptrs[ENTITIES_MAX_PERIODS];
     char *paths[ENTITIES_MAX_PATHS]; /* update_mask, from the flags given */
     size_t n_paths;
     const char *etag;
@@ -330,6 +471,7 @@ static void entities_draft_init(entities_draft *d)
     memset(d, 0, sizeof *d);
     compact__membership__v1__entity__init(&d->entity);
     d->entity.focal_points = d->focal_ptrs;
+    d->entity.participation = d->period_ptrs;
 }
 
 static void entities_draft_mark(entities_draft *d, const char *path)
@@ -376,13 +518,41 @@ static int entities_draft_focal(cli_ctx *ctx, entities_draft *d, char *text)
     return 0;
 }
 
+/* "ROLE:FROM[:TO]" ("member:2018-02-23", "observer:2022-04-01:2023-01-01"),
+ * split in place; the dates are checked by the service. */
+static int entities_draft_period(cli_ctx *ctx, entities_draft *d, char *text)
+{
+    char *from = strchr(text, ':'), *to;
+    int role;
+    if (d->entity.n_participation == ENTITIES_MAX_PERIODS)
+        return cli_usage_error(ctx, "--period: at most %d periods", ENTITIES_MAX_PERIODS);
+    if (!from)
+        return cli_usage_error(ctx, "--period: expected ROLE:FROM[:TO], got \"%s\"", text);
+    *from++ = '\0';
+    if ((to = strchr(from, ':')) != NULL)
+        *to++ = '\0';
+    if (entities_parse_role(ctx, "--period", text, &role) != 0)
+        return CLI_EXIT_USAGE;
+    mb_period *p = &d->period[d->entity.n_participation];
+    compact__membership__v1__participation__init(p);
+    p->role = role;
+    p->from_date = from;
+    p->to_date = to ? to : "";
+    d->period_ptrs[d->entity.n_participation++] = p;
+    entities_draft_mark(d, "participation");
+    return 0;
+}
+
 enum {
+    ENT_AFFILIATION = 'a',
+    ENT_PERIOD = 'p',
     ENT_ACRONYM = 'A',
     ENT_NAME = 'n',
     ENT_KIND = 'k',
     ENT_JOINED = 'j',
     ENT_FOCAL = 'f',
     ENT_CLEAR_FOCAL = 'C',
+    ENT_CLEAR_PERIODS = 'P',
     ENT_VERIFIED = 'v',
     ENT_UNVERIFIED = 'u',
     ENT_SOURCE_NOTE = 'S',
@@ -425,6 +595,9 @@ static int entities_draft_flag(cli_ctx *ctx, void *draft, int c, char *v)
     case ENT_CLEAR_FOCAL:
         entities_draft_mark(d, "focal_points");
         return 0;
+    case ENT_CLEAR_PERIODS:
+        entities_draft_mark(d, "participation");
+        return 0;
     case ENT_ETAG:
         d->etag = v;
         return 0;
@@ -433,6 +606,14 @@ static int entities_draft_flag(cli_ctx *ctx, void *draft, int c, char *v)
         return 0;
     case ENT_FOCAL:
         return entities_draft_focal(ctx, d, v);
+    case ENT_PERIOD:
+        return entities_draft_period(ctx, d, v);
+    case ENT_AFFILIATION:
+        if (entities_parse_affiliation(ctx, v, &kind) != 0)
+            return CLI_EXIT_USAGE;
+        e->affiliation = kind;
+        entities_draft_mark(d, "affiliation");
+        return 0;
     case ENT_KIND:
         if (entities_parse_kind(ctx, v, &kind) != 0)
             return CLI_EXIT_USAGE;
@@ -449,6 +630,8 @@ static int entities_draft_flag(cli_ctx *ctx, void *draft, int c, char *v)
 static const struct option entities_create_opts[] = {
     {"acronym", required_argument, NULL, ENT_ACRONYM},
     {"name", required_argument, NULL, ENT_NAME},
+    {"affiliation", required_argument, NULL, ENT_AFFILIATION},
+    {"period", required_argument, NULL, ENT_PERIOD},
     {"kind", required_argument, NULL, ENT_KIND},
     {"joined", required_argument, NULL, ENT_JOINED},
     {"focal", required_argument, NULL, ENT_FOCAL},
@@ -512,8 +695,8 @@ static int entities_cmd_create(cli_ctx *ctx, int argc, char **argv)
         return cli_usage_error(ctx, "--from-json takes no other entity flags");
     if (d.from_json)
         return entities_create_from_json(ctx, d.from_json);
-    if (!d.entity.acronym[0] || !d.entity.name[0] || !d.entity.kind)
-        return cli_usage_error(ctx, "--acronym, --name and --kind are required");
+    if (!d.entity.acronym[0] || !d.entity.name[0] || (!d.entity.kind && !d.entity.affiliation))
+        return cli_usage_error(ctx, "--acronym, --name and --kind or --affiliation are required");
     Compact__Membership__V1__CreateEntityRequest req =
         COMPACT__MEMBERSHIP__V1__CREATE_ENTITY_REQUEST__INIT;
     req.entity = &d.entity;
@@ -550,6 +733,9 @@ static int entities_resolve_id(cli_ctx *ctx, const char *key, char **id)
 static const struct option entities_update_opts[] = {
     {"acronym", required_argument, NULL, ENT_ACRONYM},
     {"name", required_argument, NULL, ENT_NAME},
+    {"affiliation", required_argument, NULL, ENT_AFFILIATION},
+    {"period", required_argument, NULL, ENT_PERIOD},
+    {"clear-periods", no_argument, NULL, ENT_CLEAR_PERIODS},
     {"kind", required_argument, NULL, ENT_KIND},
     {"joined", required_argument, NULL, ENT_JOINED},
     {"focal", required_argument, NULL, ENT_FOCAL},
@@ -625,10 +811,23 @@ const cli_command entities_commands[] = {
      .fn = entities_cmd_list,
      .summary = "list the Compact's entities (a table, or --json)",
      .usage = "entities list [--kind un|non-un|observer] [--status active|withdrawn]\n"
-              "                [--page-size N] [--page-token T] [--all]\n\n"
+              "                [--affiliation un|non-un] [--as-of YYYY-MM-DD]\n"
+              "                [--role member|observer] [--page-size N] [--page-token T]\n"
+              "                [--all]\n\n"
               "Lists entities ordered by acronym: a table (ID, ACRONYM, KIND, STATUS,\n"
               "JOINED, VERIFIED, NAME) or, with --json, a JSON array. One page unless\n"
-              "--all, which follows the page tokens to the end.\n"},
+              "--all, which follows the page tokens to the end. --as-of keeps the\n"
+              "entities taking part on that day; --role those in that role on that day\n"
+              "(today without --as-of). KIND is derived from the affiliation and the\n"
+              "role of the latest participation period.\n"},
+    {.group = "entities",
+     .verb = "count",
+     .fn = entities_cmd_count,
+     .summary = "how many entities take part on a day, by role and affiliation",
+     .usage = "entities count [--as-of YYYY-MM-DD]\n\n"
+              "Counts the entities whose participation period holds the day (today,\n"
+              "UTC, without --as-of): total, members, observers, un_system, non_un, and\n"
+              "confirmed: those whose period rests on confirmed facts only.\n"},
     {.group = "entities",
      .verb = "get",
      .fn = entities_cmd_get,
@@ -640,22 +839,31 @@ const cli_command entities_commands[] = {
      .verb = "create",
      .fn = entities_cmd_create,
      .summary = "add an entity from flags or a JSON file",
-     .usage = "entities create --acronym A --name N --kind un|non-un|observer\n"
-              "                [--joined YYYY-MM-DD] [--focal \"Name|Title|email\"]...\n"
+     .usage = "entities create --acronym A --name N --affiliation un|non-un\n"
+              "                [--period ROLE:FROM[:TO]]... [--focal \"Name|Title|email\"]...\n"
               "                [--verified] [--source-note T]\n"
+              "       compactctl entities create --acronym A --name N\n"
+              "                --kind un|non-un|observer [--joined YYYY-MM-DD] ...\n"
               "       compactctl entities create --from-json FILE|-\n\n"
-              "Creates an entity and prints it. --from-json reads a CreateEntityRequest\n"
-              "or an Entity in proto3 JSON from FILE or standard input.\n"},
+              "Creates an entity and prints it. --period adds a participation period\n"
+              "(member or observer, from a day, to a day excluded or open), oldest\n"
+              "first. The older --kind and --joined stand for the affiliation and one\n"
+              "period. --from-json reads a CreateEntityRequest or an Entity in proto3\n"
+              "JSON from FILE or standard input: the way to give provenance.\n"},
     {.group = "entities",
      .verb = "update",
      .fn = entities_cmd_update,
      .summary = "change the fields named by flags",
      .usage = "entities update ID|ACRONYM [--etag E] [--name N] [--acronym A]\n"
-              "                [--kind K] [--joined D] [--focal \"Name|Title|email\"]...\n"
-              "                [--clear-focal] [--verified|--unverified] [--source-note T]\n\n"
+              "                [--affiliation un|non-un] [--period ROLE:FROM[:TO]]...\n"
+              "                [--clear-periods] [--kind K] [--joined D]\n"
+              "                [--focal \"Name|Title|email\"]... [--clear-focal]\n"
+              "                [--verified|--unverified] [--source-note T]\n\n"
               "Changes only the fields given (the update_mask is built from the flags);\n"
-              "--focal replaces all focal points, --clear-focal removes them. With\n"
-              "--etag, a stale etag is refused with ABORTED.\n"},
+              "--period replaces all participation periods, --clear-periods removes\n"
+              "them; --focal replaces all focal points, --clear-focal removes them.\n"
+              "--kind sets the affiliation and the latest period's role, --joined the\n"
+              "first period's start. With --etag, a stale etag is refused with ABORTED.\n"},
     {.group = "entities",
      .verb = "withdraw",
      .fn = entities_cmd_withdraw,

@@ -1,8 +1,9 @@
 /* groups.c: `compactctl groups ...`, the client of compact.workgroups.v1.
  *
  * list, get, create, update, leadership, add-member and remove-member here;
- * approve-tor, tor, plan-add and plan-update in groups_plan.c, which uses the
- * helpers this file shares through groups.h. Groups are named by id
+ * approve-tor, tor, plan-add, plan-update and approve-plan in groups_plan.c,
+ * and `notices ...` in notices.c, which use the helpers this file shares
+ * through groups.h. Groups are named by id
  * ("wg_...") or code ("BMLE"), entities by id ("ent_...") or acronym
  * ("UNODC"); a code or acronym is looked up first (GetWorkingGroup,
  * membership's GetEntity), so these commands need COMPACT_MEMBERSHIP_ADDR as
@@ -193,6 +194,11 @@ static void groups_names_add_group(groups_names *nm, const wg_group *g)
         groups_names_add(nm, g->members[i]->entity_id);
     for (size_t i = 0; i < g->n_work_plan; i++)
         groups_names_add(nm, g->work_plan[i]->owner_entity_id);
+    for (size_t i = 0; i < g->n_leadership_history; i++) {
+        const Compact__Workgroups__V1__Leadership *l = g->leadership_history[i]->leadership;
+        if (l)
+            groups_names_add(nm, l->chair_entity_id);
+    }
 }
 
 /* One BatchGetEntities for every id added; quiet: on failure ids are shown. */
@@ -274,6 +280,30 @@ static void groups_leadership_fields(output_table *t, const groups_names *nm, co
                      l->vice_chair_entity_ids[i]);
 }
 
+/* "2019-04-16 to 2021-06-30: chair UNOCT, 2 vice-chair(s)", oldest first. */
+static void groups_history_fields(output_table *t, const groups_names *nm, const wg_group *g)
+{
+    for (size_t i = 0; i < g->n_leadership_history; i++) {
+        const Compact__Workgroups__V1__LeadershipTerm *term = g->leadership_history[i];
+        const Compact__Workgroups__V1__Leadership *l = term->leadership;
+        groups_field(t, "leadership_term", "%s to %s: chair %s, %zu vice-chair(s)", term->from_date,
+                     term->to_date[0] ? term->to_date : "now",
+                     l ? groups_acronym(nm, l->chair_entity_id) : "-",
+                     l ? l->n_vice_chair_entity_ids : 0);
+    }
+}
+
+/* "version 1, 2024-01-01 to 2026-12-31, approved 2024-01-24, 3 item(s)". */
+static void groups_approved_plan_fields(output_table *t, const wg_group *g)
+{
+    for (size_t i = 0; i < g->n_approved_work_plans; i++) {
+        const Compact__Workgroups__V1__ApprovedWorkPlan *p = g->approved_work_plans[i];
+        groups_field(t, "approved_work_plan", "version %d, %s to %s, approved %s, %zu item(s)%s%s",
+                     (int)p->version, p->period_start, p->period_end, p->approved_on, p->n_item_ids,
+                     p->decision_ref[0] ? ", decision " : "", p->decision_ref);
+    }
+}
+
 static int groups_print_group(cli_ctx *ctx, const wg_group *g)
 {
     groups_names nm = {0};
@@ -294,15 +324,20 @@ static int groups_print_group(cli_ctx *ctx, const wg_group *g)
     output_table_field(t, "verified", g->verified ? "yes" : "no");
     output_table_field(t, "source_note", g->source_note[0] ? g->source_note : NULL);
     output_table_field(t, "mandate", g->mandate[0] ? g->mandate : NULL);
+    output_table_field(t, "established_by", g->established_by[0] ? g->established_by : NULL);
     groups_leadership_fields(t, &nm, g);
+    groups_history_fields(t, &nm, g);
     for (size_t i = 0; i < g->n_members; i++)
         groups_field(t, "member", "%s (%s) %s", groups_acronym(&nm, g->members[i]->entity_id),
                      g->members[i]->entity_id, groups_name_of(groups_roles, g->members[i]->role));
     if (g->terms_of_reference)
-        groups_field(t, "terms_of_reference", "version %d, approved %s",
-                     (int)g->terms_of_reference->version, g->terms_of_reference->approved_on);
+        groups_field(t, "terms_of_reference", "version %d, approved %s%s%s",
+                     (int)g->terms_of_reference->version, g->terms_of_reference->approved_on,
+                     g->terms_of_reference->decision_ref[0] ? ", decision " : "",
+                     g->terms_of_reference->decision_ref);
     for (size_t i = 0; i < g->n_work_plan; i++)
         groups_item_field(t, &nm, g->work_plan[i]);
+    groups_approved_plan_fields(t, g);
     output_table_field(t, "etag", g->etag);
     output_table_field(t, "create_time", output_time(g->create_time, t1, sizeof t1));
     output_table_field(t, "update_time", output_time(g->update_time, t2, sizeof t2));
@@ -612,6 +647,7 @@ enum {
     GRP_SOURCE_NOTE = 'S',
     GRP_ETAG = 'e',
     GRP_FROM_JSON = 'F',
+    GRP_ESTABLISHED_BY = 'B',
 };
 
 /* Applies one group flag. Returns 0, an exit status, or -1 if `c` is not
@@ -652,6 +688,10 @@ static int groups_draft_flag(cli_ctx *ctx, void *draft, int c, char *v)
     case GRP_FROM_JSON:
         d->from_json = v;
         return 0;
+    case GRP_ESTABLISHED_BY:
+        g->established_by = v;
+        groups_mark(d->paths, &d->n_paths, "established_by");
+        return 0;
     case GRP_STATUS:
         if (groups_parse_enum(ctx, "--status", groups_statuses,
                               &compact__workgroups__v1__group_status__descriptor,
@@ -685,6 +725,7 @@ static const struct option groups_create_opts[] = {
     {"status", required_argument, NULL, GRP_STATUS},
     {"verified", no_argument, NULL, GRP_VERIFIED},
     {"source-note", required_argument, NULL, GRP_SOURCE_NOTE},
+    {"established-by", required_argument, NULL, GRP_ESTABLISHED_BY},
     {"from-json", required_argument, NULL, GRP_FROM_JSON},
     {0},
 };
@@ -792,13 +833,14 @@ static int groups_cmd_update(cli_ctx *ctx, int argc, char **argv)
 static const struct option groups_leadership_opts[] = {
     {"chair", required_argument, NULL, 'c'},
     {"vice", required_argument, NULL, 'V'},
+    {"effective-on", required_argument, NULL, 'd'},
     {"etag", required_argument, NULL, 'e'},
     {0},
 };
 
 /* Resolves the group and the entities, then calls SetLeadership. */
 static int groups_set_leadership(cli_ctx *ctx, const char *group, const char *chair, char **vices,
-                                 size_t n_vices, const char *etag)
+                                 size_t n_vices, const char *effective_on, const char *etag)
 {
     Compact__Workgroups__V1__Leadership l = COMPACT__WORKGROUPS__V1__LEADERSHIP__INIT;
     char *ids[GROUPS_MAX_VICE] = {0}, *chair_id = NULL, *group_id = NULL;
@@ -816,6 +858,7 @@ static int groups_set_leadership(cli_ctx *ctx, const char *group, const char *ch
         req.group_id = group_id;
         req.leadership = &l;
         req.etag = etag ? (char *)etag : "";
+        req.effective_on = effective_on ? (char *)effective_on : "";
         rc = groups_call_print(ctx, "SetLeadership", &req.base, 0);
     }
     for (size_t i = 0; i < n_vices; i++)
@@ -827,13 +870,15 @@ static int groups_set_leadership(cli_ctx *ctx, const char *group, const char *ch
 
 static int groups_cmd_leadership(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *chair = NULL, *etag = NULL;
+    const char *chair = NULL, *etag = NULL, *effective_on = NULL;
     char *vices[GROUPS_MAX_VICE];
     size_t n_vices = 0;
     int c;
     while ((c = cli_getopt(ctx, argc, argv, groups_leadership_opts)) != -1) {
         if (c == 'c')
             chair = optarg;
+        else if (c == 'd')
+            effective_on = optarg;
         else if (c == 'e')
             etag = optarg;
         else if (c == 'V' && n_vices < GROUPS_MAX_VICE)
@@ -847,7 +892,7 @@ static int groups_cmd_leadership(cli_ctx *ctx, int argc, char **argv)
         return CLI_EXIT_USAGE;
     if (!chair || n_vices == 0)
         return cli_usage_error(ctx, "--chair and at least one --vice are required");
-    return groups_set_leadership(ctx, argv[optind], chair, vices, n_vices, etag);
+    return groups_set_leadership(ctx, argv[optind], chair, vices, n_vices, effective_on, etag);
 }
 
 static const struct option groups_member_opts[] = {
@@ -934,17 +979,20 @@ const cli_command groups_commands[] = {
      .fn = groups_cmd_get,
      .summary = "show one group by id or code",
      .usage = "groups get ID|CODE\n\n"
-              "Shows a group with its leaders, members, current terms of reference and\n"
-              "work plan, as field lines or --json. \"wg_...\" is an id, anything else a\n"
-              "code (case-insensitive).\n"},
+              "Shows a group with its leaders and their terms, members, current terms of\n"
+              "reference, work plan and approved work plans, as field lines or --json.\n"
+              "\"wg_...\" is an id, anything else a code (case-insensitive).\n"},
     {.group = "groups",
      .verb = "create",
      .fn = groups_cmd_create,
      .summary = "add a group from flags or a JSON file",
      .usage = "groups create --code C --title T --pillar P [--pillar P]... [--mandate M]\n"
               "                [--status active|closed] [--verified] [--source-note N]\n"
+              "                [--established-by dec_ID/effects/N]\n"
               "       compactctl groups create --from-json FILE|-\n\n"
-              "Creates a group and prints it. Pillars are I, II, III or IV. --from-json\n"
+              "Creates a group and prints it. Pillars are I, II, III or IV. With\n"
+              "--established-by (the Coordination Committee's decision), creating again\n"
+              "under the same decision prints the group made the first time. --from-json\n"
               "reads a CreateWorkingGroupRequest or a WorkingGroup in proto3 JSON.\n"},
     {.group = "groups",
      .verb = "update",
@@ -960,9 +1008,11 @@ const cli_command groups_commands[] = {
      .fn = groups_cmd_leadership,
      .summary = "set a group's chair and vice-chairs",
      .usage = "groups leadership GROUP --chair ENTITY --vice ENTITY [--vice ENTITY]...\n"
-              "                [--etag E]\n\n"
-              "Replaces the leadership. GROUP is an id or code, ENTITY an id or acronym;\n"
-              "each entity must be an active member of the Compact.\n"},
+              "                [--effective-on YYYY-MM-DD] [--etag E]\n\n"
+              "Replaces the leadership from --effective-on (default today), which ends\n"
+              "the current term that day (groups get shows every term); it may not be\n"
+              "before the current term began. GROUP is an id or code, ENTITY an id or\n"
+              "acronym; each entity must be an active member of the Compact.\n"},
     {.group = "groups",
      .verb = "add-member",
      .fn = groups_cmd_add_member,

@@ -1,6 +1,7 @@
 /* groups_plan.c: `compactctl groups ...`, second half: a group's terms of
- * reference (approve-tor, tor) and work plan (plan-add, plan-update). The
- * first half, and the helpers used here, are in groups.c (see groups.h).
+ * reference (approve-tor, tor) and work plan (plan-add, plan-update,
+ * approve-plan). The first half, and the helpers used here, are in groups.c
+ * (see groups.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -52,21 +53,22 @@ static char *groups_plan_read_text(const char *path)
 }
 
 static const struct option groups_plan_tor_opts[] = {
-    {"approved-on", required_argument, NULL, 'd'},
-    {"text", required_argument, NULL, 'x'},
-    {"text-file", required_argument, NULL, 'f'},
-    {"etag", required_argument, NULL, 'e'},
-    {0},
+    {"approved-on", required_argument, NULL, 'd'}, {"text", required_argument, NULL, 'x'},
+    {"text-file", required_argument, NULL, 'f'},   {"decision-ref", required_argument, NULL, 'r'},
+    {"etag", required_argument, NULL, 'e'},        {0},
 };
 
 static int groups_plan_cmd_approve_tor(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *on = NULL, *text = NULL, *file = NULL, *etag = "";
+    const char *on = NULL, *text = NULL, *file = NULL, *etag = "", *decision = "";
     int c;
     while ((c = cli_getopt(ctx, argc, argv, groups_plan_tor_opts)) != -1) {
         switch (c) {
         case 'd':
             on = optarg;
+            break;
+        case 'r':
+            decision = optarg;
             break;
         case 'x':
             text = optarg;
@@ -97,6 +99,7 @@ static int groups_plan_cmd_approve_tor(cli_ctx *ctx, int argc, char **argv)
             COMPACT__WORKGROUPS__V1__APPROVE_TERMS_OF_REFERENCE_REQUEST__INIT;
         tor.text = from_file ? from_file : (char *)text;
         tor.approved_on = (char *)on;
+        tor.decision_ref = (char *)decision;
         req.group_id = group_id;
         req.terms_of_reference = &tor;
         req.etag = (char *)etag;
@@ -343,6 +346,62 @@ static int groups_plan_cmd_update(cli_ctx *ctx, int argc, char **argv)
     return rc;
 }
 
+/* ---- groups approve-plan ---------------------------------------------------------- */
+
+#define GROUPS_PLAN_MAX_ITEMS 200
+
+static const struct option groups_plan_approve_opts[] = {
+    {"period-start", required_argument, NULL, 's'},
+    {"period-end", required_argument, NULL, 'E'},
+    {"approved-on", required_argument, NULL, 'd'},
+    {"item", required_argument, NULL, 'i'},
+    {"decision-ref", required_argument, NULL, 'r'},
+    {"etag", required_argument, NULL, 'e'},
+    {0},
+};
+
+static int groups_plan_cmd_approve(cli_ctx *ctx, int argc, char **argv)
+{
+    Compact__Workgroups__V1__ApprovedWorkPlan plan =
+        COMPACT__WORKGROUPS__V1__APPROVED_WORK_PLAN__INIT;
+    Compact__Workgroups__V1__ApproveWorkPlanRequest req =
+        COMPACT__WORKGROUPS__V1__APPROVE_WORK_PLAN_REQUEST__INIT;
+    char *items[GROUPS_PLAN_MAX_ITEMS], *group_id = NULL;
+    int c, rc;
+    while ((c = cli_getopt(ctx, argc, argv, groups_plan_approve_opts)) != -1) {
+        if (c == 's')
+            plan.period_start = optarg;
+        else if (c == 'E')
+            plan.period_end = optarg;
+        else if (c == 'd')
+            plan.approved_on = optarg;
+        else if (c == 'r')
+            plan.decision_ref = optarg;
+        else if (c == 'e')
+            req.etag = optarg;
+        else if (c == 'i' && plan.n_item_ids < GROUPS_PLAN_MAX_ITEMS)
+            items[plan.n_item_ids++] = optarg;
+        else if (c == 'i')
+            return cli_usage_error(ctx, "--item: at most %d", GROUPS_PLAN_MAX_ITEMS);
+        else
+            return cli_getopt_stop(ctx, c);
+    }
+    if (groups_args(ctx, argc, argv, 1, "GROUP"))
+        return CLI_EXIT_USAGE;
+    if (!plan.period_start[0] || !plan.period_end[0] || !plan.approved_on[0] ||
+        plan.n_item_ids == 0)
+        return cli_usage_error(ctx, "--period-start, --period-end, --approved-on and at least "
+                                    "one --item are required");
+    if ((rc = groups_resolve_group(ctx, argv[optind], &group_id)) != 0)
+        return rc;
+    plan.item_ids = items;
+    req.group_id = group_id;
+    req.plan = &plan;
+    rc = groups_call_print(ctx, "ApproveWorkPlan", &req.base, 0);
+    free(group_id);
+    return rc;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 const cli_command groups_plan_commands[] = {
@@ -351,9 +410,11 @@ const cli_command groups_plan_commands[] = {
      .fn = groups_plan_cmd_approve_tor,
      .summary = "record a new version of the terms of reference",
      .usage = "groups approve-tor GROUP --approved-on YYYY-MM-DD\n"
-              "                (--text T | --text-file FILE|-) [--etag E]\n\n"
+              "                (--text T | --text-file FILE|-) [--decision-ref R] [--etag E]\n\n"
               "Adds the next version, approved by the Coordination Committee on the date\n"
-              "given; earlier versions stay readable (groups tor).\n"},
+              "given; earlier versions stay readable (groups tor). --decision-ref names\n"
+              "the Committee's decision (dec_ID/effects/N): approving again under it\n"
+              "adds nothing and prints the group as it is.\n"},
     {.group = "groups",
      .verb = "tor",
      .fn = groups_plan_cmd_tor,
@@ -378,5 +439,16 @@ const cli_command groups_plan_commands[] = {
               "                [--etag E]\n\n"
               "Changes only the fields given; --project replaces all linked projects,\n"
               "--clear-projects removes them. --etag is the item's.\n"},
+    {.group = "groups",
+     .verb = "approve-plan",
+     .fn = groups_plan_cmd_approve,
+     .summary = "record a work plan as the Committee approved it",
+     .usage = "groups approve-plan GROUP --period-start YYYY-MM-DD --period-end YYYY-MM-DD\n"
+              "                --approved-on YYYY-MM-DD --item ITEM [--item ITEM]...\n"
+              "                [--decision-ref R] [--etag E]\n\n"
+              "Adds the next approved version of the work plan: its period, the items\n"
+              "(ids \"wpi_...\" of the group's work plan, at most 200) and the day of the\n"
+              "Committee's approval. Approved versions never change; groups get lists\n"
+              "them. Approving again under the same --decision-ref adds nothing.\n"},
     {0},
 };

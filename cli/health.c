@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -49,7 +50,11 @@ static int health_cmd_check(cli_ctx *ctx, int argc, char **argv)
     /* No SERVICE: the server's overall status, named "" by the protocol. */
     const char *probed = name ? svc->api : "";
     const char *addr = cli_service_addr(ctx, svc);
-    int rc = health_probe(addr, probed, ctx->timeout_ms);
+    const char *ca = getenv("COMPACT_TLS_CA");
+    rpc_tls tls = {.cert_file = getenv("COMPACT_TLS_CERT"),
+                   .key_file = getenv("COMPACT_TLS_KEY"),
+                   .ca_file = ca};
+    int rc = health_probe_tls(addr, ca && *ca ? &tls : NULL, probed, ctx->timeout_ms);
     if (rc == -ETIMEDOUT) {
         fprintf(stderr, "compactctl: DEADLINE_EXCEEDED: %s at %s gave no answer within %d ms\n",
                 svc->name, addr, ctx->timeout_ms);

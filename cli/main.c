@@ -19,18 +19,23 @@ static const cli_command *const cli_tables[] = {
     entities_commands,
     groups_commands,
     groups_plan_commands,
+    notices_commands,
     projects_commands,
+    analytics_commands,
     seed_commands,
+    token_commands,
+    audit_commands,
     NULL,
 };
 
 /* Global flags: values above every command option's (those are < 256). */
-enum { CLI_G_ADDR = 0x1000, CLI_G_JSON, CLI_G_TIMEOUT };
+enum { CLI_G_ADDR = 0x1000, CLI_G_JSON, CLI_G_TIMEOUT, CLI_G_TOKEN };
 
 static const struct option cli_global_opts[] = {
     {"addr", required_argument, NULL, CLI_G_ADDR},
     {"json", no_argument, NULL, CLI_G_JSON},
     {"timeout-ms", required_argument, NULL, CLI_G_TIMEOUT},
+    {"token", required_argument, NULL, CLI_G_TOKEN},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -42,6 +47,10 @@ static const char cli_global_help[] =
     "                    else 127.0.0.1:50051 for membership\n"
     "  --json            print JSON instead of tables and field lines\n"
     "  --timeout-ms N    deadline of each call in milliseconds (default 10000)\n"
+    "  --token JWT       the bearer token sent with every call; default\n"
+    "                    COMPACT_TOKEN (`compactctl token issue` makes one)\n"
+    "TLS: COMPACT_TLS_CA (the CA servers' certificates chain to), with\n"
+    "COMPACT_TLS_CERT and COMPACT_TLS_KEY (this client's certificate): mutual TLS.\n"
     "  --help, -h        help; `compactctl <command> --help` for one command\n"
     "Exit status: 0 success, 1 the call failed, 2 bad command line.\n";
 
@@ -49,7 +58,7 @@ static const char cli_global_help[] =
 
 static void cli_print_overview(FILE *out)
 {
-    fprintf(out, "usage: compactctl [--addr HOST:PORT] [--json] [--timeout-ms N] "
+    fprintf(out, "usage: compactctl [--addr HOST:PORT] [--json] [--timeout-ms N] [--token JWT] "
                  "<command> [flags] [args]\n\nCommands:\n");
     for (const cli_command *const *t = cli_tables; *t; t++) {
         for (const cli_command *c = *t; c->group; c++) {
@@ -135,6 +144,9 @@ static int cli_apply_global(cli_ctx *ctx, int c, const char *value)
         return 0;
     case CLI_G_JSON:
         ctx->json = 1;
+        return 0;
+    case CLI_G_TOKEN:
+        ctx->token = value;
         return 0;
     default:
         return cli_parse_timeout(ctx, value);
@@ -238,7 +250,16 @@ static call_client *cli_client(cli_ctx *ctx, const cli_service *svc)
     if (ctx->clients[i])
         return ctx->clients[i];
     const char *addr = cli_service_addr(ctx, svc);
-    int rc = call_client_open(addr, &ctx->clients[i]);
+    const char *token = ctx->token ? ctx->token : getenv("COMPACT_TOKEN");
+    const char *ca = getenv("COMPACT_TLS_CA");
+    rpc_tls tls = {.cert_file = getenv("COMPACT_TLS_CERT"),
+                   .key_file = getenv("COMPACT_TLS_KEY"),
+                   .ca_file = ca};
+    char *authorization = NULL;
+    if (token && *token && asprintf(&authorization, "Bearer %s", token) < 0)
+        return NULL;
+    int rc = call_client_open(addr, ca && *ca ? &tls : NULL, authorization, &ctx->clients[i]);
+    free(authorization);
     if (rc < 0) {
         fprintf(stderr, "compactctl: cannot open a client of %s at %s: %s\n", svc->name, addr,
                 strerror(-rc));
@@ -289,6 +310,24 @@ int cli_call(cli_ctx *ctx, const char *svc_name, const ProtobufCServiceDescripto
     if (rc != 0)
         call_result_clear(res);
     return rc;
+}
+
+int cli_watch(cli_ctx *ctx, const char *svc_name, const ProtobufCServiceDescriptor *svc,
+              const char *method, const ProtobufCMessage *req, int timeout_ms,
+              rpc_message_cb on_message, void *arg)
+{
+    const cli_service *s = cli_service_find(svc_name);
+    call_client *c = s ? cli_client(ctx, s) : NULL;
+    call_result res;
+    if (!c) {
+        if (!s)
+            fprintf(stderr, "compactctl: internal error: no service \"%s\"\n", svc_name);
+        return CLI_EXIT_FAIL;
+    }
+    call_watch(c, svc, method, req, timeout_ms, on_message, arg, &res);
+    if (res.code == RPC_OK || (res.code == RPC_DEADLINE_EXCEEDED && timeout_ms > 0))
+        return 0;
+    return cli_report(ctx, svc_name, &res);
 }
 
 json_t *cli_read_json(const char *path)

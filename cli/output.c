@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "iso_codes.h"
 
 struct output_table {
     size_t ncols;
@@ -147,5 +148,36 @@ const char *output_time(const Google__Protobuf__Timestamp *ts, char *buf, size_t
     struct tm tm;
     if (gmtime_r(&secs, &tm))
         strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+const char *output_money(const char *currency, int64_t minor, int with_currency, char *buf,
+                         size_t len)
+{
+    int d = strcmp(currency, "USD*") == 0 ? 2 : iso_currency_minor_units(currency);
+    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor, scale = 1;
+    char whole[24], grouped[40];
+    int n, at = 0;
+
+    if (d < 0 || d > 4)
+        d = 2;
+    for (int i = 0; i < d; i++)
+        scale *= 10;
+    n = snprintf(whole, sizeof whole, "%llu", (unsigned long long)(a / scale));
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            grouped[at++] = ',';
+        grouped[at++] = whole[i];
+    }
+    grouped[at] = '\0';
+    if (d) {
+        uint64_t rest = a % scale;
+        grouped[at++] = '.';
+        for (int i = d - 1; i >= 0; i--, rest /= 10)
+            grouped[at + i] = (char)('0' + rest % 10);
+        grouped[at + d] = '\0';
+    }
+    snprintf(buf, len, "%s%s%s%s", with_currency ? currency : "", with_currency ? " " : "",
+             minor < 0 ? "-" : "", grouped);
     return buf;
 }

@@ -669,12 +669,32 @@ static int projects_cmd_overlaps(cli_ctx *ctx, int argc, char **argv)
 /* ---- funding record ------------------------------------------------------ */
 
 static const struct option projects_funding_opts[] = {
-    {"type", required_argument, NULL, 't'},     {"date", required_argument, NULL, 'd'},
-    {"amount", required_argument, NULL, 'a'},   {"currency", required_argument, NULL, 'c'},
-    {"provider", required_argument, NULL, 'p'}, {"provider-entity", required_argument, NULL, 'P'},
-    {"catalytic", no_argument, NULL, 'k'},      {"description", required_argument, NULL, 'D'},
-    {"etag", required_argument, NULL, 'e'},     {0},
+    {"type", required_argument, NULL, 't'},
+    {"date", required_argument, NULL, 'd'},
+    {"amount", required_argument, NULL, 'a'},
+    {"currency", required_argument, NULL, 'c'},
+    {"provider", required_argument, NULL, 'p'},
+    {"provider-entity", required_argument, NULL, 'P'},
+    {"catalytic", no_argument, NULL, 'k'},
+    {"description", required_argument, NULL, 'D'},
+    {"etag", required_argument, NULL, 'e'},
+    {"provider-org-ref", required_argument, NULL, 'R'},
+    {"provider-org-name", required_argument, NULL, 'N'},
+    {"provider-org-type", required_argument, NULL, 'O'},
+    {0},
 };
+
+/* Says which of the provider flags was given first, so that a second kind
+ * of provider is a usage error rather than a silent overwrite. */
+static int projects_provider_kind(cli_ctx *ctx, int *kind, int c)
+{
+    int k = c == 'p' ? 1 : c == 'P' ? 2 : 3;
+    if (*kind && *kind != k)
+        return cli_usage_error(ctx, "give one provider: --provider, --provider-entity or "
+                                    "--provider-org-*");
+    *kind = k;
+    return 0;
+}
 
 static int projects_cmd_funding(cli_ctx *ctx, int argc, char **argv)
 {
@@ -682,10 +702,14 @@ static int projects_cmd_funding(cli_ctx *ctx, int argc, char **argv)
     Compact__Projects__V1__Money value = COMPACT__PROJECTS__V1__MONEY__INIT;
     Compact__Projects__V1__RecordTransactionRequest req =
         COMPACT__PROJECTS__V1__RECORD_TRANSACTION_REQUEST__INIT;
+    Compact__Projects__V1__Organisation org = COMPACT__PROJECTS__V1__ORGANISATION__INIT;
     const char *amount = NULL, *id = NULL;
-    int c, type;
+    int c, type, provider = 0;
 
     while ((c = cli_getopt(ctx, argc, argv, projects_funding_opts)) != -1) {
+        if ((c == 'p' || c == 'P' || c == 'R' || c == 'N' || c == 'O') &&
+            projects_provider_kind(ctx, &provider, c) != 0)
+            return CLI_EXIT_USAGE;
         switch (c) {
         case 't':
             if (projects_enum(&compact__projects__v1__transaction_type__descriptor,
@@ -723,9 +747,32 @@ static int projects_cmd_funding(cli_ctx *ctx, int argc, char **argv)
             t.provider_case = COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID;
             t.provider_entity_id = optarg;
             break;
+        case 'R':
+            org.ref = optarg;
+            break;
+        case 'N':
+            org.name = optarg;
+            break;
+        case 'O':
+            if (projects_enum(&compact__projects__v1__organisation_type__descriptor,
+                              "ORGANISATION_TYPE_", optarg, &type) != 0)
+                return cli_usage_error(ctx,
+                                       "--provider-org-type: expected an IATI organisation "
+                                       "type such as government, multilateral, foundation or "
+                                       "its code (10, 40, 60), got \"%s\"",
+                                       optarg);
+            org.type = type;
+            break;
         default:
             return cli_getopt_stop(ctx, c);
         }
+    }
+    if (provider == 3 && !org.name[0])
+        return cli_usage_error(ctx, "--provider-org-name is required with --provider-org-ref "
+                                    "and --provider-org-type");
+    if (provider == 3) {
+        t.provider_case = COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG;
+        t.provider_org = &org;
     }
     if (projects_one_arg(ctx, argc, argv, "project ID", &id) != 0)
         return CLI_EXIT_USAGE;
@@ -845,11 +892,18 @@ const cli_command projects_commands[] = {
      .fn = projects_cmd_funding,
      .summary = "record a funding transaction of a project",
      .usage = "funding record PROJECT_ID --type T --date YYYY-MM-DD --amount 1250000.50\n"
-              "                --currency USD [--provider NAME | --provider-entity ENT_ID]\n"
+              "                --currency USD [--provider-entity ENT_ID\n"
+              "                | --provider-org-name NAME [--provider-org-ref REF]\n"
+              "                  [--provider-org-type TYPE] | --provider NAME]\n"
               "                [--catalytic] [--description T] [--etag E]\n\n"
               "Types are IATI's: incoming-pledge, incoming-commitment, incoming-funds,\n"
               "disbursement, expenditure, ... or their codes (13, 11, 1, 3, 4). The amount\n"
-              "is in the currency's major unit; a negative amount is a correction.\n"},
+              "is in the currency's major unit; a negative amount is a correction.\n"
+              "The provider is a Compact entity, or an organisation outside the Compact\n"
+              "named as IATI names it: its organisation identifier (\"XM-DAC-7\",\n"
+              "\"XI-IATI-EC_FPI\"), name and IATI organisation type (government,\n"
+              "multilateral, other-public-sector, foundation, ... or the code). --provider\n"
+              "names a donor by free text only (older form).\n"},
     {.group = "indicator",
      .verb = "report",
      .fn = projects_cmd_indicator,

@@ -3,8 +3,8 @@
  * Design
  * ------
  * The services are seeded in dependency order (membership, workgroups,
- * projects), each from one file under the seed directory; a service without
- * its file is skipped. A file is a JSON array of entries
+ * projects, then analytics' exchange rates), each from one file under the
+ * seed directory; a service without its file is skipped. A file is a JSON array of entries
  *     {"method": "<RPC name>", "request": {<the request in proto3 JSON>}}
  * sent one after the other to that service. membership's file may instead
  * hold bare CreateEntityRequest (or Entity) objects, which mean CreateEntity.
@@ -21,6 +21,10 @@
  * aggregate was loaded before, so its following entries are skipped as
  * already present: sending them again would, for instance, count a project's
  * funding twice. When the Create* fails, its following entries fail unsent.
+ * A Put* entry replaces what it names, so sending it again would succeed and
+ * write (and publish) the same thing once more: analytics' rates are read
+ * first (ListExchangeRates, once per run), and a PutExchangeRate whose rate
+ * is held already, equal in every field, is already present and not sent.
  *
  * Counting. Each entry of a file ends in exactly one of: created (the service
  * accepted it), already present, failed. A service that cannot be reached is
@@ -34,6 +38,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "compact/analytics/v1/analytics.pb-c.h"
 #include "compact/membership/v1/membership.pb-c.h"
 #include "compact/projects/v1/projects.pb-c.h"
 #include "compact/workgroups/v1/workgroups.pb-c.h"
@@ -46,13 +51,14 @@ typedef struct seed_service {
     const ProtobufCServiceDescriptor *svc;
 } seed_service;
 
-enum { SEED_NSERVICES = 3 };
+enum { SEED_NSERVICES = 4, SEED_ANALYTICS = 3 };
 
 /* In dependency order: each service's seed refers only to those before it. */
 static const seed_service seed_services[SEED_NSERVICES] = {
     {"membership", "membership/entities.json", &compact__membership__v1__membership__descriptor},
     {"workgroups", "workgroups/groups.json", &compact__workgroups__v1__working_groups__descriptor},
     {"projects", "projects/projects.json", &compact__projects__v1__projects__descriptor},
+    {"analytics", "analytics/rates.json", &compact__analytics__v1__analytics__descriptor},
 };
 
 /* A kind of reference "<prefix><key>" and the call that resolves it: `method`
@@ -101,6 +107,10 @@ typedef struct seed_run {
     seed_ref *refs;                  /* owned; freed by seed_run_clear() */
     int unreachable[SEED_NSERVICES]; /* reported once; later calls not sent */
     seed_counts counts[SEED_NSERVICES];
+    /* analytics' rates as they were before the run (seed_rate_held), owned;
+     * read on the first PutExchangeRate. */
+    Compact__Analytics__V1__ListExchangeRatesResponse *rates;
+    int rates_read;
 } seed_run;
 
 /* What the entry being sent is, for messages. */
@@ -299,6 +309,45 @@ static int seed_resolve(seed_run *run, const seed_entry *e, json_t *j)
     return 0;
 }
 
+/* ---- rates held already ------------------------------------------------------ */
+
+static int seed_rate_equal(const Compact__Analytics__V1__ExchangeRate *a,
+                           const Compact__Analytics__V1__ExchangeRate *b)
+{
+    return strcmp(a->currency, b->currency) == 0 && strcmp(a->valid_from, b->valid_from) == 0 &&
+           a->usd_micros == b->usd_micros && !a->verified == !b->verified &&
+           strcmp(a->source_note, b->source_note) == 0;
+}
+
+/* Whether analytics holds the rate of PutExchangeRate request `req` already,
+ * equal in every field. The rates are asked for once per run; if they cannot
+ * be read (the reason is printed by the call that then fails), nothing
+ * counts as held. */
+static int seed_rate_held(seed_run *run, const ProtobufCMessage *req)
+{
+    const Compact__Analytics__V1__ExchangeRate *want =
+        ((const Compact__Analytics__V1__PutExchangeRateRequest *)req)->rate;
+    if (!want)
+        return 0;
+    if (!run->rates_read) {
+        Compact__Analytics__V1__ListExchangeRatesRequest list =
+            COMPACT__ANALYTICS__V1__LIST_EXCHANGE_RATES_REQUEST__INIT;
+        call_result res;
+        run->rates_read = 1;
+        if (seed_call(run, SEED_ANALYTICS, "ListExchangeRates", &list.base, &res) < 0)
+            return 0;
+        if (res.code == RPC_OK) {
+            run->rates = (Compact__Analytics__V1__ListExchangeRatesResponse *)res.reply;
+            res.reply = NULL; /* the run owns it now */
+        }
+        call_result_clear(&res);
+    }
+    for (size_t i = 0; run->rates && i < run->rates->n_rates; i++)
+        if (seed_rate_equal(run->rates->rates[i], want))
+            return 1;
+    return 0;
+}
+
 /* ---- one entry -------------------------------------------------------------- */
 
 /* The method and request of item `i` of `f`; *bare tells a bare
@@ -363,6 +412,11 @@ static seed_outcome seed_send(seed_run *run, size_t si, const seed_entry *e, con
     json_decref(json);
     if (!req)
         return SEED_FAILED;
+    if (si == SEED_ANALYTICS && strcmp(e->method, "PutExchangeRate") == 0 &&
+        seed_rate_held(run, req)) {
+        protobuf_c_message_free_unpacked(req, NULL);
+        return SEED_PRESENT;
+    }
     call_result res;
     int rc = seed_call(run, si, e->method, req, &res);
     protobuf_c_message_free_unpacked(req, NULL);
@@ -551,6 +605,9 @@ static void seed_run_clear(seed_run *run, seed_file *files)
         free(r->id);
         free(r);
     }
+    if (run->rates)
+        protobuf_c_message_free_unpacked(&run->rates->base, NULL);
+    run->rates = NULL;
     for (size_t i = 0; i < SEED_NSERVICES; i++)
         json_decref(files[i].items);
 }
@@ -606,8 +663,8 @@ static int seed_cmd(cli_ctx *ctx, int argc, char **argv)
     const seed_service *only = service ? seed_service_find(service) : NULL;
     if (service && !only)
         return cli_usage_error(ctx,
-                               "--service: expected membership, workgroups or projects, "
-                               "got \"%s\"",
+                               "--service: expected membership, workgroups, projects or "
+                               "analytics, got \"%s\"",
                                service);
     if (file && !only)
         only = &seed_services[0];
@@ -619,18 +676,20 @@ const cli_command seed_commands[] = {
      .fn = seed_cmd,
      .summary = "load the seed data of every service (idempotent)",
      .usage = "seed [--service NAME] [--file PATH]\n\n"
-              "Loads the seed files of membership, workgroups and projects, in this\n"
-              "order, from the seed directory: $COMPACT_SEED_DIR, else\n"
-              "<binary>/../share/compact/seed, else ./seed. A service without its file\n"
-              "(membership/entities.json, workgroups/groups.json,\n"
-              "projects/projects.json) is skipped.\n\n"
+              "Loads the seed files of membership, workgroups, projects and analytics\n"
+              "(its dated exchange rates), in this order, from the seed directory:\n"
+              "$COMPACT_SEED_DIR, else <binary>/../share/compact/seed, else ./seed. A\n"
+              "service without its file (membership/entities.json,\n"
+              "workgroups/groups.json, projects/projects.json, analytics/rates.json) is\n"
+              "skipped.\n\n"
               "A file is a JSON array of {\"method\": \"<RPC name>\", \"request\": {...}}\n"
               "in proto3 JSON (membership's may hold bare CreateEntityRequest). The\n"
               "strings \"@entity:<ACRONYM>\", \"@group:<CODE>\" and \"@project:<IATI id>\"\n"
               "are replaced by the ids the services give them.\n\n"
               "Idempotent: a Create* answered ALREADY_EXISTS is already present, and so\n"
               "are the entries after it up to the next Create* (they belong to the\n"
-              "existing aggregate and are not sent again).\n\n"
+              "existing aggregate and are not sent again); a PutExchangeRate whose rate\n"
+              "analytics holds already, equal in every field, is already present.\n\n"
               "Prints \"<service>: created N, already present M, failed K\" (entries\n"
               "of its file) for each service loaded; exits 1 if any entry failed.\n"
               "Each service's address: COMPACT_<SERVICE>_ADDR, else its default;\n"

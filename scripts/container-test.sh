@@ -14,10 +14,13 @@
 #      the runtime image (unit tests run inside the build) and the redis target
 #   3. docker/compose.yaml with podman-compose: waits for every healthcheck,
 #      drives compactctl (from the image) through ports published on
-#      127.0.0.1, stops membership (calls get UNAVAILABLE, the container exits
-#      0 on SIGTERM) and starts it again; stops Redis (the services keep
-#      serving, reads and writes); restarts the whole suite and checks that
-#      the SQLite data and the Redis AOF survived
+#      127.0.0.1, seeds the suite and finds the seed in analytics' figures
+#      (asked inside the container network too) and on its dashboard (GET /,
+#      /healthz, /api/overview, Chart.js from the binary), stops membership
+#      (calls get UNAVAILABLE, the container exits 0 on SIGTERM) and starts it
+#      again; stops Redis (the services keep serving, reads and writes);
+#      restarts the whole suite and checks that the SQLite data and the Redis
+#      AOF survived
 #   4. k8s/overlays/dev through `podman kube play` (tests/containers/
 #      kube_for_podman.py makes the Pods and volumes podman can play) until the
 #      pods are healthy and answer
@@ -55,6 +58,7 @@ PASSED=0
 FAILED=0
 SERVICES=()
 declare -A HOST_PORT=() STEP_TIME=()
+DASHBOARD_PORT=""   # analytics' HTTP port published by compose (COMPACT_ANALYTICS_HTTP_PORT)
 IMAGE_MB="?"
 
 # --- reporting --------------------------------------------------------------
@@ -191,6 +195,33 @@ free_port() {
 # compactctl from the image, on the host's network namespace: it reaches the
 # services only through the ports published on 127.0.0.1. ctl_stdin also
 # passes standard input on (--from-json -).
+# Security (docs/DEPLOY.md): SECRETS is the directory of the suite under
+# test's secrets (scripts/dev-secrets.sh); compactctl gets it mounted, the
+# client certificate and a secretariat token ($TOKEN, minted per stage).
+SECRETS=""
+TOKEN=""
+use_secrets() {
+    SECRETS=$1
+    TOKEN=$(podman run --rm -v "$SECRETS:/run/secrets/compact:ro" "$IMAGE" compactctl token issue \
+        --key /run/secrets/compact/auth/dev.pem --kid dev --subject container-test \
+        --role secretariat --ttl 7200) || fail "compactctl token issue"
+    # redis-cli inside the Redis container, as the ACL user (password from the file).
+    printf '%s\n' '#!/bin/sh' 'c=$1; shift' \
+        "exec podman exec -e REDISCLI_AUTH=\"\$(cat '$SECRETS/redis/password')\" \"\$c\" redis-cli --no-auth-warning --user compact \"\$@\"" \
+        >"$WORK/rcli"
+    chmod 700 "$WORK/rcli"
+}
+# The dev overlay with Secrets made for the pods kube play makes (their names
+# in the certificates), in a copy under $WORK: the tree's own is untouched.
+dev_overlay() {
+    if [ ! -d "$WORK/k8s" ]; then
+        cp -r "$ROOT/k8s" "$WORK/k8s"
+        rm -rf "$WORK/k8s/overlays/dev/secrets"
+        DEV_SECRETS_EXTRA_SAN="${KPREFIX}%s-0" "$ROOT/scripts/dev-secrets.sh" --readable \
+            "$WORK/k8s/overlays/dev/secrets" >/dev/null || fail "dev-secrets.sh"
+    fi
+    echo "$WORK/k8s/overlays/dev"
+}
 ctl() { ctl_run "" "$@"; }
 ctl_stdin() { ctl_run -i "$@"; }
 ctl_run() {
@@ -200,6 +231,10 @@ ctl_run() {
     for s in "${SERVICES[@]}"; do
         flags+=(-e "COMPACT_${s^^}_ADDR=127.0.0.1:${HOST_PORT[$s]}")
     done
+    flags+=(-v "$SECRETS:/run/secrets/compact:ro" -e COMPACT_TOKEN="$TOKEN"
+            -e COMPACT_TLS_CA=/run/secrets/compact/tls/ca.pem
+            -e COMPACT_TLS_CERT=/run/secrets/compact/tls/client.pem
+            -e COMPACT_TLS_KEY=/run/secrets/compact/tls/client.key)
     podman run "${flags[@]}" "$IMAGE" compactctl --timeout-ms 5000 "$@"
 }
 
@@ -250,7 +285,7 @@ expect_call_fails() {
 # Exit 1 with UNAVAILABLE on stderr: the service is down, not broken.
 expect_unavailable() { expect_call_fails UNAVAILABLE ctl "$@"; }
 
-redis_cli() { podman exec "$1" redis-cli "${@:2}"; }
+redis_cli() { "$WORK/rcli" "$@"; }
 
 # --- client scenarios, one set per service -----------------------------------
 # scenario_<name>_write TAG: creates something through the containers;
@@ -387,6 +422,116 @@ scenario_projects_peer_down() {
     touch "$WORK/draft-$1.refused"   # scenario_projects_check: nothing was written
 }
 
+# analytics: a rate of its own (its store), and the scenario's project seen
+# in its figures (the projects service's events, through Redis).
+rate_date() {  # a valid-from date per tag: 2031-01-01, 2031-02-01, ...
+    case "$1" in first) echo 2031-01-01 ;; second) echo 2031-02-01 ;; *) echo 2031-03-01 ;; esac
+}
+
+scenario_analytics_write() {
+    ctl --json analytics rates put --currency NZD --valid-from "$(rate_date "$1")" \
+        --usd 0.612345 --note "container test $1" >"$WORK/rate-$1.json"
+}
+
+# Polls: the figures follow the events with a lag, and after a restart the
+# consumer first catches up.
+scenario_analytics_check() {
+    local deadline=$((SECONDS + HEALTH_DEADLINE))
+    until analytics_has_scenario "$1" >"$WORK/analytics-$1.out" 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || { cat "$WORK/analytics-$1.out"; return 1; }
+        sleep 1
+    done
+    cat "$WORK/analytics-$1.out"
+}
+
+analytics_has_scenario() {
+    ctl --json analytics rates list --currency NZD >"$WORK/rates-got-$1.json" || return 1
+    ctl --json analytics funding --by group >"$WORK/funding-$1.json" || return 1
+    "$PY" - "$WORK/rates-got-$1.json" "$(rate_date "$1")" "$WORK/funding-$1.json" \
+        "$(group_code "$1")" <<'EOF'
+import json, sys
+rates, date, funding, code = (json.load(open(sys.argv[1])), sys.argv[2],
+                              json.load(open(sys.argv[3])), sys.argv[4])
+held = [r for r in rates if r["validFrom"] == date]
+assert held and held[0]["usdMicros"] == "612345", (date, rates)
+rows = {r.get("label"): r for r in funding.get("rows", [])}
+# The scenario's project, and those projects_peer_back adds to the group.
+assert code in rows and int(rows[code].get("projects", 0)) >= 1, (code, sorted(rows))
+print("rate", date, "held; group", code, "with", rows[code]["projects"], "project(s)")
+EOF
+}
+
+# The seed in analytics: its rates, and every seeded project in the figures,
+# asked from inside the container network (by the compose service's name).
+seed_projects() {
+    "$PY" -c 'import json, sys; print(sum(e["method"] == "CreateProject"
+              for e in json.load(open(sys.argv[1]))))' "$ROOT/seed/projects/projects.json"
+}
+
+analytics_seeded() {
+    local want deadline=$((SECONDS + HEALTH_DEADLINE))
+    want=$(seed_projects)
+    until podman run --rm --network="$NETWORK" --read-only \
+        -e COMPACT_ANALYTICS_ADDR=analytics:50054 "$IMAGE" \
+        compactctl --timeout-ms 5000 --json analytics overview >"$WORK/overview.json" &&
+        "$PY" -c 'import json, sys; o = json.load(open(sys.argv[1]))
+assert o.get("projects") == sys.argv[2], o.get("projects")
+assert o["money"]["usd"]["currency"] == "USD*" and o["money"]["usdComplete"], o["money"]
+print("projects", o["projects"], "USD* committed", o["money"]["usd"]["committedMinor"],
+      "as of", o["freshness"]["asOf"])' "$WORK/overview.json" "$want"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 1
+    done
+}
+
+analytics_rates_seeded() {
+    ctl --json analytics rates list >"$WORK/rates.json" || return 1
+    "$PY" - "$WORK/rates.json" "$ROOT/seed/analytics/rates.json" <<'EOF'
+import json, sys
+got, seed = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+want = sorted((e["request"]["rate"]["currency"], e["request"]["rate"]["validFrom"],
+               e["request"]["rate"]["usdMicros"]) for e in seed)
+assert sorted((r["currency"], r["validFrom"], r["usdMicros"]) for r in got) == want
+print(len(got), "rates, as in seed/analytics/rates.json")
+EOF
+}
+
+# GET http://127.0.0.1:$DASHBOARD_PORT$1 (no proxy): the status code on
+# stdout (0: no answer), the body in $WORK/http.out.
+http_get() {
+    "$PY" - "http://127.0.0.1:$DASHBOARD_PORT$1" "$WORK/http.out" <<'EOF'
+import sys, urllib.error, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+try:
+    with opener.open(sys.argv[1], timeout=5) as r:
+        code, body = r.status, r.read()
+except urllib.error.HTTPError as e:
+    code, body = e.code, e.read()
+except OSError as e:
+    code, body = 0, str(e).encode()
+open(sys.argv[2], "wb").write(body)
+print(code)
+EOF
+}
+
+dashboard_healthz() {
+    [ "$(http_get /healthz)" = 200 ] && grep -qx ok "$WORK/http.out" && echo "200 ok"
+}
+
+dashboard_page() {
+    [ "$(http_get /)" = 200 ] && grep -q '<title>Compact analytics' "$WORK/http.out" || return 1
+    # Chart.js, from Debian's libjs-chart.js at build time, served from the binary.
+    [ "$(http_get /assets/chart.umd.js)" = 200 ] && grep -q 'Chart' "$WORK/http.out" &&
+        echo "page and Chart.js ($(wc -c <"$WORK/http.out") bytes)"
+}
+
+dashboard_api() {
+    [ "$(http_get /api/overview)" = 200 ] || return 1
+    "$PY" -c 'import json, sys; o = json.load(open(sys.argv[1]))
+assert int(o.get("projects", 0)) >= int(sys.argv[2]), o.get("projects")
+print("projects", o["projects"])' "$WORK/http.out" "$(seed_projects)"
+}
+
 # Polls each service's scenario_<name>_peer_back until one try passes: its
 # calls to a restarted peer succeed again, with nothing restarted.
 run_peer_back() {  # run_peer_back TAG
@@ -424,8 +569,8 @@ run_scenarios() {  # run_scenarios write|check|peer_down TAG
 compose() {
     local env=() s
     for s in "${SERVICES[@]}"; do env+=("COMPACT_${s^^}_PORT=${HOST_PORT[$s]}"); done
-    env "${env[@]}" COMPACT_IMAGE="$IMAGE" COMPACT_REDIS_IMAGE="$REDIS_IMAGE" \
-        podman-compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"
+    env "${env[@]}" COMPACT_ANALYTICS_HTTP_PORT="$DASHBOARD_PORT" COMPACT_IMAGE="$IMAGE" \
+        COMPACT_REDIS_IMAGE="$REDIS_IMAGE" podman-compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"
 }
 
 compose_containers() {
@@ -453,8 +598,12 @@ for name, svc in doc["services"].items():
 EOF
 )
     [ ${#SERVICES[@]} -gt 0 ] || fail "no compact-* service in docker/compose.yaml"
+    "$ROOT/scripts/dev-secrets.sh" --readable "$ROOT/docker/secrets" >/dev/null ||
+        fail "dev-secrets.sh docker/secrets"
+    use_secrets "$ROOT/docker/secrets"
     local s
     for s in "${SERVICES[@]}"; do HOST_PORT[$s]=$(free_port); done
+    DASHBOARD_PORT=$(free_port)
     say "  services: ${SERVICES[*]}"
     # The network the suite talks on, made here (compose finds it by name;
     # the kube stage plays its pods on it too), and its resolver.
@@ -468,13 +617,21 @@ EOF
         check "$c: read-only root, not root, only on $NETWORK" hardened "$c"
     done
     check "redis: append-only file, fsync every second" sh -c "
-        podman exec $redis redis-cli config get appendonly | grep -qx yes &&
-        podman exec $redis redis-cli config get appendfsync | grep -qx everysec"
+        $WORK/rcli $redis config get appendonly | grep -qx yes &&
+        $WORK/rcli $redis config get appendfsync | grep -qx everysec"
     for s in "${SERVICES[@]}"; do
         check "$s: compactctl health through 127.0.0.1:${HOST_PORT[$s]}" \
             ctl --addr "127.0.0.1:${HOST_PORT[$s]}" health
     done
-    check "membership: compactctl seed from the image's share/compact/seed" ctl seed
+    check "compactctl seed from the image's share/compact/seed (every service)" ctl seed
+    if [ -n "${HOST_PORT[analytics]:-}" ]; then
+        check "analytics: the seed's exchange rates" analytics_rates_seeded
+        check "analytics: every seeded project in the figures (asked on $NETWORK)" \
+            analytics_seeded
+        check "analytics dashboard: GET /healthz on 127.0.0.1:$DASHBOARD_PORT" dashboard_healthz
+        check "analytics dashboard: GET / and Chart.js" dashboard_page
+        check "analytics dashboard: GET /api/overview has the seeded projects" dashboard_api
+    fi
     run_scenarios write first
     run_scenarios check first
     check "every service holds a Redis connection on the network" redis_has_clients "$redis" \
@@ -503,6 +660,9 @@ EOF
     for s in "${SERVICES[@]}"; do
         check "redis down: $s still SERVING" ctl --addr "127.0.0.1:${HOST_PORT[$s]}" health
     done
+    if [ -n "${HOST_PORT[analytics]:-}" ]; then
+        check "redis down: the dashboard still answers from analytics' store" dashboard_api
+    fi
     run_scenarios write second
     run_scenarios check first
     check "redis started again" podman start "$redis"
@@ -518,7 +678,7 @@ EOF
     run_scenarios check first
     run_scenarios check second
     check "redis: probe key survived in the AOF" sh -c \
-        "test \"\$(podman exec $redis redis-cli get compact-ct:probe)\" = '$aof_value'"
+        "test \"\$($WORK/rcli $redis get compact-ct:probe)\" = '$aof_value'"
     check "every service reconnected to Redis after the restart" redis_has_clients "$redis" \
         "${SERVICES[@]}"
     compose down >"$WORK/compose-down.log" 2>&1
@@ -555,7 +715,7 @@ redis_has_clients() {
         missing=""
         for name in "$@"; do
             ip=$(podman exec "$redis" getent hosts "$name" | awk '{ print $1; exit }')
-            podman exec "$redis" redis-cli client list | grep -q "addr=${ip:-none}:" ||
+            "$WORK/rcli" "$redis" client list | grep -q "addr=${ip:-none}:" ||
                 missing+=" $name(${ip:-unresolved})"
         done
         [ -z "$missing" ] && { echo "connected: $*"; return 0; }
@@ -567,7 +727,10 @@ redis_has_clients() {
 # --- 4. kube play -------------------------------------------------------------
 kube_stage() {
     step "kube: k8s/overlays/dev with podman kube play"
-    "$KUBECTL" kustomize "$ROOT/k8s/overlays/dev" >"$WORK/dev.yaml" ||
+    local overlay
+    overlay=$(dev_overlay)
+    use_secrets "$overlay/secrets"
+    "$KUBECTL" kustomize "$overlay" >"$WORK/dev.yaml" ||
         fail "kubectl kustomize k8s/overlays/dev"
     local publish=() s kube_services=()
     # The services' StatefulSets, in compose order (scenarios build on earlier ones).
@@ -590,7 +753,8 @@ EOF
         publish+=(--publish "$s=${HOST_PORT[$s]}")
     done
     "$PY" "$ROOT/tests/containers/kube_for_podman.py" --prefix "$KPREFIX" "${publish[@]}" \
-        "$WORK/dev.yaml" >"$WORK/play.yaml" || fail "kube_for_podman.py"
+        --secrets-dir "$WORK/kube-secrets" "$WORK/dev.yaml" >"$WORK/play.yaml" ||
+        fail "kube_for_podman.py"
     check "podman kube play (pods: $(grep -c '^kind: Pod$' "$WORK/play.yaml"))" \
         podman kube play --network "$NETWORK" "$WORK/play.yaml"
     local containers
@@ -612,12 +776,14 @@ EOF
 # --- 5. manifests -------------------------------------------------------------
 manifests_stage() {
     step "manifests: kubectl kustomize + check_manifests.py"
+    local overlay
+    overlay=$(dev_overlay)
     check "k8s/overlays/dev and k8s/overlays/production keep the rules" \
-        "$PY" "$ROOT/tests/containers/check_manifests.py" "$ROOT/k8s/overlays/dev" \
+        "$PY" "$ROOT/tests/containers/check_manifests.py" "$overlay" \
         "$ROOT/k8s/overlays/production"
     sed 's/^/       /' "$WORK/check.out"
     check "the checker catches each broken variant (self-test)" \
-        "$PY" "$ROOT/tests/containers/check_manifests.py" --self-test "$ROOT/k8s/overlays/dev"
+        "$PY" "$ROOT/tests/containers/check_manifests.py" --self-test "$overlay"
 }
 
 main() {

@@ -70,7 +70,10 @@ cd /src
 step() { printf '\n== [%4ds] %s\n' "$SECONDS" "$*"; }
 step "scripts/run.sh"
 scripts/run.sh
-step "the seeded services answer"
+step "the seeded services answer (with the token run.sh wrote; without, UNAUTHENTICATED)"
+if build/compactctl entities list >/dev/null 2>/tmp/noauth.txt; then exit 1; fi
+grep -q UNAUTHENTICATED /tmp/noauth.txt
+. .run/env
 build/compactctl entities list >/tmp/entities.txt
 head -5 /tmp/entities.txt
 grep -q UNOCT /tmp/entities.txt

@@ -21,6 +21,10 @@ const catalog_service catalog_services[] = {
      .port = 50054,
      .metrics_port = 9454,
      .http_port = 8054},
+    {.name = "committee",
+     .api = "compact.committee.v1.Committee",
+     .port = 50055,
+     .metrics_port = 9455},
     {.name = NULL},
 };
 

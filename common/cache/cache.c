@@ -73,6 +73,7 @@ struct cache_cmd {
     cache *c;
     cache_cmd_kind kind;
     int finished;
+    int invalidates;   /* a DEL: its failure makes the cache untrusted */
     int refs;          /* 1 until finished, +1 per hiredis reply still due */
     int rc;            /* the result, while in the ready list */
     uint64_t deadline; /* cache_now_ms() after which it times out */
@@ -320,6 +321,9 @@ static void cache_cmd_finish(cache *c, cache_cmd *cmd, int rc, const void *value
     case CACHE_CMD_WRITE:
         if (rc < 0 && rc != -ECANCELED)
             c->stats.errors++;
+        /* A DEL whose fate is unknown: the entry may still be there. */
+        if (rc < 0 && cmd->invalidates)
+            c->untrusted = 1;
         break;
     }
     cache_cmd_unref(cmd);
@@ -807,6 +811,12 @@ static int cache_apply_options(cache *c, const cache_options *o)
     snprintf(c->get_last, sizeof c->get_last, "%zu", c->max_value_bytes);
     c->ttl_seconds = o->ttl_seconds ? o->ttl_seconds : CACHE_DEFAULT_TTL;
     c->ttl_jitter = o->ttl_jitter > 0 ? o->ttl_jitter : CACHE_DEFAULT_JITTER;
+    if ((o->user && strlen(o->user) >= sizeof c->user) ||
+        (o->password_file && strlen(o->password_file) >= sizeof c->password_file))
+        return -EINVAL;
+    snprintf(c->user, sizeof c->user, "%s", o->user ? o->user : "");
+    snprintf(c->password_file, sizeof c->password_file, "%s",
+             o->password_file ? o->password_file : "");
     return cache_parse_addr(c, o->addr);
 }
 
@@ -901,6 +911,21 @@ int cache_ttl_with_jitter(int ttl_seconds, double jitter)
 
 /* ---- operations --------------------------------------------------------- */
 
+void cache_trust(cache *c)
+{
+    c->untrusted = 0;
+}
+
+void cache_distrust(cache *c)
+{
+    c->untrusted = 1;
+}
+
+int cache_trusted(const cache *c)
+{
+    return !c->untrusted;
+}
+
 void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg)
 {
     cache_waiter *w;
@@ -910,6 +935,15 @@ void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg)
     w = cache_xalloc(sizeof(*w));
     w->cb = cb;
     w->arg = arg;
+    if (c->untrusted) {
+        c->stats.untrusted++;
+        cmd = cache_cmd_new(c, CACHE_CMD_GET);
+        cmd->waiters = w;
+        cmd->waiters_tail = &w->next;
+        cmd->key = cache_xstrdup(key);
+        cache_cmd_fail_later(c, cmd, -ESTALE);
+        return;
+    }
     cmd = key ? cache_flight_find(c, key) : NULL;
     if (cmd) {
         *cmd->waiters_tail = w;
@@ -993,9 +1027,14 @@ void cache_del(cache *c, const char *const *keys, size_t n)
     assert(c != NULL && (keys != NULL || n == 0));
     for (size_t i = 0; keys && i < n; i++)
         cache_flight_forget(c, keys[i]);
-    if (cache_count_keys(keys, n) == 0 || n > INT_MAX - 1 || !cache_write_wanted(c))
+    if (cache_count_keys(keys, n) == 0 || n > INT_MAX - 1)
         return;
+    if (!cache_write_wanted(c)) {
+        c->untrusted = 1; /* not even sent */
+        return;
+    }
     cmd = cache_cmd_new(c, CACHE_CMD_WRITE);
+    cmd->invalidates = 1;
     cache_cmd_add_keys(cmd, "DEL", keys, n);
     cache_cmd_submit(c, cmd);
 }
@@ -1058,9 +1097,10 @@ static void cache_eval_cmd(cache *c, cache_cmd *cmd, const char *script, const c
 
 void cache_group_read(cache *c, const char *group, const char *consumer, const char *const *streams,
                       const char *const *ids, size_t nstreams, int count, int block_ms,
-                      cache_read_cb cb, void *arg)
+                      unsigned flags, cache_read_cb cb, void *arg)
 {
-    size_t argc = 8 + 2 * nstreams;
+    /* 8 words before NOACK, it, STREAMS, a key and an id each */
+    size_t argc = 10 + 2 * nstreams;
     const char **argv;
     size_t *lens;
     char count_text[24], block_text[24];
@@ -1083,6 +1123,8 @@ void cache_group_read(cache *c, const char *group, const char *consumer, const c
     /* BLOCK 0 would wait for ever: without a block time, leave it out. */
     if (cmd->block_ms == 0)
         at -= 2;
+    if (flags & CACHE_READ_NOACK)
+        argv[at++] = "NOACK";
     argv[at++] = "STREAMS";
     for (size_t i = 0; i < nstreams; i++)
         argv[at++] = streams[i];

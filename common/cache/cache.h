@@ -36,6 +36,13 @@ typedef struct cache_options {
     size_t max_value_bytes; /* the largest value a GET accepts; default 4 MiB */
     int ttl_seconds;        /* default 300 */
     double ttl_jitter;      /* fraction, 0..1; default 0.1 (plus or minus 10%) */
+    /* Redis ACL: with a user, every connection (reconnects too) first sends
+     * AUTH user password, the password read from `password_file` at each
+     * connection (so a rotated password is picked up), and is used only once
+     * Redis accepted it. Neither the password nor the file's text is ever
+     * logged. NULL or "": no AUTH. */
+    const char *user;
+    const char *password_file;
 } cache_options;
 
 /* Creates the cache and starts connecting; returns 0 or a negative errno
@@ -70,8 +77,22 @@ void cache_get(cache *c, const char *key, cache_get_cb cb, void *arg);
 /* SET key value EX ttl-with-jitter; fire and forget (does nothing if down). */
 void cache_set(cache *c, const char *key, const void *value, size_t len);
 
-/* DEL keys; fire and forget. */
+/* DEL keys; fire and forget. An invalidation that cannot be confirmed
+ * (Redis down, the command failed or timed out) makes the cache untrusted,
+ * below. */
 void cache_del(cache *c, const char *const *keys, size_t n);
+
+/* Trust. After an invalidation was lost, Redis may hold entries older than
+ * the store (it may also come back from its append-only file with them):
+ * from then on cache_get answers -ESTALE (a miss: read the store) until
+ * cache_trust() says every lost invalidation has been made again. The
+ * outbox relay says so when it has published every committed event, since
+ * each event carries its change's invalidations, and calls
+ * cache_distrust() at start when a crash left events unpublished. A cache
+ * starts trusted. */
+void cache_trust(cache *c);
+void cache_distrust(cache *c);
+int cache_trusted(const cache *c);
 
 /* Read-through: get `key`; on a miss or any Redis failure call `load`
  * (synchronously, on the loop) which returns 0 with a malloc'd value, or
@@ -140,18 +161,24 @@ typedef struct cache_stream_batch {
  * or a negative errno. Runs exactly once, later. */
 typedef void (*cache_read_cb)(void *arg, int rc, const cache_stream_batch *batches, size_t n);
 
-/* XREADGROUP GROUP group consumer COUNT count [BLOCK block_ms] STREAMS
- * streams... ids... (">" for new entries, an id for this consumer's pending
- * ones). The command's timeout is the cache's plus `block_ms`. While it
- * blocks, Redis answers nothing else on this connection: a consumer reads
- * on a cache of its own, and sends its other commands between reads. */
+/* XREADGROUP GROUP group consumer COUNT count [BLOCK block_ms] [NOACK]
+ * STREAMS streams... ids... (">" for new entries, an id for this consumer's
+ * pending ones). With CACHE_READ_NOACK nothing is left pending: a consumer
+ * that keeps its own positions needs no acknowledgements. The command's
+ * timeout is the cache's plus `block_ms`. While it blocks, Redis answers
+ * nothing else on this connection: a consumer reads on a cache of its own,
+ * and sends its other commands between reads. */
+enum cache_read_flags {
+    CACHE_READ_NOACK = 1 << 0,
+};
 void cache_group_read(cache *c, const char *group, const char *consumer, const char *const *streams,
                       const char *const *ids, size_t nstreams, int count, int block_ms,
-                      cache_read_cb cb, void *arg);
+                      unsigned flags, cache_read_cb cb, void *arg);
 
 /* Counters for logs and tests. */
 typedef struct cache_stats {
     uint64_t hits, misses, errors, coalesced, reconnects;
+    uint64_t untrusted; /* reads refused while untrusted (-ESTALE) */
 } cache_stats;
 void cache_get_stats(const cache *c, cache_stats *out);
 

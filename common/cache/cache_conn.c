@@ -31,7 +31,9 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CACHE_BACKOFF_MAX_MS 5000
 #define CACHE_CONNECT_TIMEOUT_MS 1000 /* or the command timeout if longer */
@@ -179,6 +181,82 @@ static void cache_on_connect_timeout(uv_timer_t *timer)
     cache__conn_drop(c); /* freeing it schedules the next attempt */
 }
 
+/* The connection is ready for commands (after AUTH, when there is one). */
+static void cache_conn_ready(cache *c, int reconnect)
+{
+    c->connected = 1;
+    c->down_logged = 0;
+    if (reconnect)
+        c->stats.reconnects++;
+    log_msg(LOG_LEVEL_INFO, "redis connected", "addr", c->addr, "user", c->user[0] ? c->user : "",
+            NULL);
+}
+
+#define CACHE_PASSWORD_MAX 512
+
+/* The password, from its file (trailing newlines cut) into `buf`. Returns
+ * its length, or -1 (logged without any of the file's text). */
+static int cache_read_password(cache *c, char *buf, size_t size)
+{
+    FILE *f = fopen(c->password_file, "rb");
+    size_t n = 0;
+
+    if (f == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "redis password file cannot be read", "file", c->password_file,
+                "error", strerror(errno), NULL);
+        return -1;
+    }
+    n = fread(buf, 1, size, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    if (n == 0 || n >= size) {
+        log_msg(LOG_LEVEL_ERROR, "redis password file is empty or too long", "file",
+                c->password_file, NULL);
+        return -1;
+    }
+    return (int)n;
+}
+
+/* AUTH's reply: the connection is used only once Redis accepted. */
+static void cache_on_auth(redisAsyncContext *ac, void *r, void *privdata)
+{
+    cache *c = privdata;
+    redisReply *reply = r;
+
+    if (reply == NULL || c->ac != ac || c->closing || c->drop_requested)
+        return; /* the connection is going anyway */
+    uv_timer_stop(&c->reconnect_timer);
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* Redis's words ("WRONGPASS invalid username-password pair"), never ours. */
+        cache_log_down(c, "AUTH refused: check COMPACT_REDIS_USER and COMPACT_REDIS_PASSWORD_FILE");
+        cache__conn_drop(c);
+        return;
+    }
+    cache_conn_ready(c, c->from_reconnect);
+    c->from_reconnect = 0;
+}
+
+/* Sends AUTH first on a fresh connection; 0, or -1 when it cannot. */
+static int cache_send_auth(cache *c, redisAsyncContext *ac)
+{
+    char pw[CACHE_PASSWORD_MAX];
+    int n = cache_read_password(c, pw, sizeof pw);
+    int rc = -1;
+
+    if (n > 0)
+        rc = redisAsyncCommand(ac, cache_on_auth, c, "AUTH %b %b", c->user, strlen(c->user), pw,
+                               (size_t)n) == REDIS_OK
+                 ? 0
+                 : -1;
+    volatile char *p = pw; /* no copy of the password stays on the stack */
+    for (size_t i = 0; i < sizeof pw; i++)
+        p[i] = 0;
+    if (rc == 0) /* an answer must come in time, as a connect's */
+        uv_timer_start(&c->reconnect_timer, cache_on_connect_timeout, cache_connect_timeout(c), 0);
+    return rc;
+}
+
 static void cache_on_connect(const redisAsyncContext *ac, int status)
 {
     cache *c = ac->data;
@@ -196,11 +274,15 @@ static void cache_on_connect(const redisAsyncContext *ac, int status)
     }
     if (c->closing || c->drop_requested)
         return;
-    c->connected = 1;
-    c->down_logged = 0;
-    if (reconnect)
-        c->stats.reconnects++;
-    log_msg(LOG_LEVEL_INFO, "redis connected", "addr", c->addr, NULL);
+    if (c->user[0] != '\0') {
+        c->from_reconnect = reconnect;
+        if (cache_send_auth(c, (redisAsyncContext *)ac) != 0) {
+            cache_log_down(c, "AUTH could not be sent");
+            cache__conn_drop(c);
+        }
+        return;
+    }
+    cache_conn_ready(c, reconnect);
 }
 
 static void cache_on_disconnect(const redisAsyncContext *ac, int status)

@@ -44,12 +44,15 @@ struct cache {
     int ttl_seconds;
     double ttl_jitter;
     long delay_ms;                /* the "redis.delay_ms" fault, 0 when unarmed */
+    char user[128];               /* "": no AUTH */
+    char password_file[1024];     /* read at every connection, never kept */
     int (*fills_held)(void *arg); /* cache_hold_fills, or NULL */
     void *fills_held_arg;
 
     /* The connection: ac is NULL while none is being made or held. */
     redisAsyncContext *ac;
     int connected;      /* ac is connected and accepts commands */
+    int untrusted;      /* an invalidation was lost: GETs answer -ESTALE (cache.h) */
     int drop_requested; /* the idle callback frees ac */
     int resolving;      /* resolve_req is outstanding */
     int from_reconnect; /* the current attempt was started by the backoff */

@@ -79,6 +79,27 @@ static const store_migration outbox_migrations[] = {
      .sql = "CREATE TABLE outbox_epoch (epoch_ms INTEGER NOT NULL);"
             "INSERT INTO outbox_epoch VALUES (CAST(strftime('%s', 'now') AS INTEGER) * 1000"
             " + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER));"},
+    /* Who made each change: on the event (published with it) and in the
+     * audit table, which is kept as long as the service's data (the outbox's
+     * sent rows are pruned after the retention; audit rows are not). */
+    {.version = 3,
+     .sql = "ALTER TABLE outbox ADD COLUMN actor_subject TEXT;"
+            "ALTER TABLE outbox ADD COLUMN actor_role TEXT;"
+            "ALTER TABLE outbox ADD COLUMN actor_entity_id TEXT;"
+            "ALTER TABLE outbox ADD COLUMN actor_peer TEXT;"
+            "CREATE TABLE audit ("
+            " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " event_id TEXT NOT NULL UNIQUE,"
+            " aggregate_type TEXT NOT NULL,"
+            " aggregate_id TEXT NOT NULL,"
+            " aggregate_seq INTEGER NOT NULL,"
+            " type TEXT NOT NULL,"
+            " occur_time_ms INTEGER NOT NULL,"
+            " subject TEXT NOT NULL,"
+            " role TEXT NOT NULL,"
+            " entity_id TEXT NOT NULL,"
+            " peer TEXT NOT NULL);"
+            "CREATE INDEX audit_aggregate ON audit(aggregate_id, seq);"},
 };
 int outbox_migrate(store *st)
 {
@@ -91,7 +112,11 @@ int outbox_migrate(store *st)
     " ON CONFLICT(aggregate_type, aggregate_id) DO UPDATE SET seq = seq + 1 RETURNING seq"
 #define SQL_INSERT_EVENT                                                                           \
     "INSERT INTO outbox(event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"     \
-    " occur_time_ms, state_type, state, cache_keys) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"   \
+    " occur_time_ms, state_type, state, cache_keys, actor_subject, actor_role, actor_entity_id,"   \
+    " actor_peer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+#define SQL_INSERT_AUDIT                                                                           \
+    "INSERT INTO audit(event_id, aggregate_type, aggregate_id, aggregate_seq, type,"               \
+    " occur_time_ms, subject, role, entity_id, peer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"  \
     " ?10)"
 #define SQL_PRUNE                                                                                  \
     "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE sent_at_ms IS NOT NULL"         \
@@ -100,8 +125,8 @@ int outbox_migrate(store *st)
 #define SQL_CACHE_KEYS "SELECT value FROM json_each(?1) WHERE type = 'text'"
 #define SQL_READ_BATCH                                                                             \
     "SELECT seq, event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"            \
-    " occur_time_ms, state_type, state, cache_keys FROM outbox WHERE sent_at_ms IS NULL"           \
-    " ORDER BY seq LIMIT ?1"
+    " occur_time_ms, state_type, state, cache_keys, actor_subject, actor_role, actor_entity_id,"   \
+    " actor_peer FROM outbox WHERE sent_at_ms IS NULL ORDER BY seq LIMIT ?1"
 #define SQL_MARK_SENT                                                                              \
     "UPDATE outbox SET sent_at_ms = ?1 WHERE seq BETWEEN ?2 AND ?3 AND sent_at_ms IS NULL"
 
@@ -217,9 +242,51 @@ static uint8_t *outbox_pack_state(const ProtobufCMessage *state, size_t *len)
     return buf;
 }
 
+/* The actor of `ev`, or the service itself for a change no call asked for. */
+static outbox_actor outbox_actor_of(const outbox_event *ev, char *subject, size_t size)
+{
+    outbox_actor a = {.subject = "", .role = "", .entity_id = "", .peer = ""};
+    if (ev->actor != NULL) {
+        a = *ev->actor;
+        a.subject = a.subject ? a.subject : "";
+        a.role = a.role ? a.role : "";
+        a.entity_id = a.entity_id ? a.entity_id : "";
+        a.peer = a.peer ? a.peer : "";
+        return a;
+    }
+    snprintf(subject, size, "service:%s", ev->service);
+    a.subject = subject;
+    a.role = "service";
+    return a;
+}
+
+static int outbox_insert_audit(store *st, const outbox_event *ev, const char *event_id,
+                               int64_t agg_seq, int64_t now_ms, const outbox_actor *a)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_INSERT_AUDIT);
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, ev->aggregate_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, ev->aggregate_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, agg_seq);
+    sqlite3_bind_text(s, 5, ev->type, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, now_ms);
+    sqlite3_bind_text(s, 7, a->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 8, a->role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 9, a->entity_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 10, a->peer, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return store_result(st, rc);
+}
+
 static int outbox_insert(store *st, const outbox_event *ev, const char *event_id, int64_t agg_seq,
                          const uint8_t *state, size_t state_len, const char *keys)
 {
+    char service_subject[96];
+    outbox_actor a = outbox_actor_of(ev, service_subject, sizeof service_subject);
+    int64_t now_ms = outbox_now_ms();
     sqlite3_stmt *s = store_stmt(st, SQL_INSERT_EVENT);
     if (s == NULL)
         return -EIO;
@@ -230,21 +297,26 @@ static int outbox_insert(store *st, const outbox_event *ev, const char *event_id
     sqlite3_bind_text(s, 4, ev->aggregate_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, agg_seq);
     sqlite3_bind_text(s, 6, ev->type, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, outbox_now_ms());
+    sqlite3_bind_int64(s, 7, now_ms);
     sqlite3_bind_text(s, 8, state_type, -1, SQLITE_STATIC);
     sqlite3_bind_blob64(s, 9, state, state_len, SQLITE_STATIC);
     if (keys != NULL)
         sqlite3_bind_text(s, 10, keys, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 11, a.subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 12, a.role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 13, a.entity_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 14, a.peer, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return store_result(st, rc);
+    rc = store_result(st, rc);
+    return rc ? rc : outbox_insert_audit(st, ev, event_id, agg_seq, now_ms, &a);
 }
 
 int outbox_append(store *st, const outbox_event *ev)
 {
     if (st == NULL || !outbox_event_valid(ev))
         return -EINVAL;
-    if (sqlite3_get_autocommit(store_db(st))) {
+    if (!store_writing(st)) {
         log_msg(LOG_LEVEL_ERROR, "outbox_append outside a transaction", "type", ev->type, NULL);
         return -EINVAL;
     }
@@ -348,6 +420,14 @@ static int outbox_item_pack(outbox_item *it, sqlite3_stmt *s)
     ev.state_type = (char *)outbox_col_text(s, 8);
     ev.state.data = (uint8_t *)sqlite3_column_blob(s, 9);
     ev.state.len = (size_t)sqlite3_column_bytes(s, 9);
+    Compact__Events__V1__Actor actor = COMPACT__EVENTS__V1__ACTOR__INIT;
+    if (sqlite3_column_type(s, 11) != SQLITE_NULL) { /* rows from before migration 3 have none */
+        actor.subject = (char *)outbox_col_text(s, 11);
+        actor.role = (char *)outbox_col_text(s, 12);
+        actor.entity_id = (char *)outbox_col_text(s, 13);
+        actor.peer = (char *)outbox_col_text(s, 14);
+        ev.actor = &actor;
+    }
     it->packed_len = compact__events__v1__event__get_packed_size(&ev);
     it->packed = malloc(it->packed_len > 0 ? it->packed_len : 1);
     if (it->packed == NULL)
@@ -670,6 +750,8 @@ static void outbox_publish(outbox_relay *r)
         outbox_outage(r, err);
     else if (b != NULL)
         outbox_batch_send(r, b);
+    else /* every committed event is out, with the invalidations it carries */
+        cache_trust(r->cache);
 }
 
 static void outbox_publish_timer_cb(uv_timer_t *t)
@@ -705,6 +787,9 @@ int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service
     r->cache = c;
     r->retention_ms = (int64_t)retention_hours * 3600 * 1000;
     r->pending = pending;
+    /* Events a crash left unpublished carry invalidations not made yet. */
+    if (pending > 0 && c != NULL)
+        cache_distrust(c);
     /* uv_timer_init cannot fail on Unix, so no half-built relay to close */
     uv_timer_init(loop, &r->backstop);
     uv_timer_init(loop, &r->soon);

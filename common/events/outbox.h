@@ -37,6 +37,15 @@
  * returns. */
 int outbox_migrate(store *st);
 
+/* Who made a change (compact.events.v1.Actor): kept on the event and in
+ * the service's audit table, in the change's transaction. */
+typedef struct outbox_actor {
+    const char *subject;   /* the token's sub; "" without authentication */
+    const char *role;      /* "secretariat", ...; "" without authentication */
+    const char *entity_id; /* "" when none */
+    const char *peer;      /* the caller's address */
+} outbox_actor;
+
 typedef struct outbox_event {
     const char *service;        /* "membership" */
     const char *aggregate_type; /* "entity" */
@@ -45,11 +54,16 @@ typedef struct outbox_event {
     const ProtobufCMessage *state; /* the aggregate after the change */
     const char *const *cache_keys; /* keys to delete when published; may be NULL */
     size_t cache_keys_count;
+    /* Who asked for it; NULL: the service itself (a change no call asked
+     * for, as the committee's effects carried out later), recorded as
+     * subject "service:<service>", role "service". */
+    const outbox_actor *actor;
 } outbox_event;
 
 /* Appends `ev` to the outbox inside the caller's open transaction: assigns a
  * random 32-hex event id, the next sequence number of the aggregate and the
- * time. Returns 0 or a negative errno (the caller then rolls back). */
+ * time, and writes its audit row (who, when, what). Returns 0 or a negative
+ * errno (the caller then rolls back). */
 int outbox_append(store *st, const outbox_event *ev);
 
 /* Number of events not yet published, counted in the store, or a negative

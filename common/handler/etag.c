@@ -26,10 +26,14 @@ void etag_of(const char *id, int64_t version, char *buf, size_t size)
 
 int etag_matches(const char *given, const char *current)
 {
-    size_t n = strlen(given), cur = strlen(current);
+    size_t n = strlen(given), cur;
 
-    return n == 0 || strcmp(given, current) == 0 ||
-           (cur == n + 2 && strncmp(current + 1, given, n) == 0);
+    if (n == 0)
+        return 1;
+    if (current == NULL) /* a message without an etag: no etag given matches it */
+        return 0;
+    cur = strlen(current);
+    return strcmp(given, current) == 0 || (cur == n + 2 && strncmp(current + 1, given, n) == 0);
 }
 
 int etag_set(char **field, const char *id, int64_t version)

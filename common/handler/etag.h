@@ -26,7 +26,9 @@ void etag_of(const char *id, int64_t version, char *buf, size_t size);
 int etag_set(char **field, const char *id, int64_t version);
 
 /* 1 if the client's `given` etag passes against `current`: `given` is
- * empty, equals `current`, or equals `current` without its quotes. Else 0. */
+ * empty, equals `current`, or equals `current` without its quotes. Else 0.
+ * `current` may be NULL (a message with no etag): only an empty `given`
+ * passes. */
 int etag_matches(const char *given, const char *current);
 
 #endif

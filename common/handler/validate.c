@@ -185,6 +185,34 @@ const char *validate_id_problem(const char *s, const char *prefix)
     return NULL;
 }
 
+const char *validate_decision_ref_problem(const char *s)
+{
+    static const char bad[] = "not a decision effect (dec_<id>/effects/<n>)";
+    static const char effects[] = "/effects/";
+    const size_t id_len = sizeof IDS_DECISION - 1 + IDS_RANDOM_CHARS;
+    char id[sizeof IDS_DECISION + IDS_RANDOM_CHARS];
+    const char *n;
+    size_t digits;
+
+    if (s[0] == '\0')
+        return "must not be empty";
+    if (strlen(s) <= id_len || strncmp(s + id_len, effects, sizeof effects - 1) != 0)
+        return bad;
+    memcpy(id, s, id_len);
+    id[id_len] = '\0';
+    if (validate_id_problem(id, IDS_DECISION) != NULL)
+        return bad;
+    n = s + id_len + sizeof effects - 1;
+    digits = strlen(n);
+    if (digits == 0 || digits > 4 || n[0] == '0')
+        return bad;
+    for (size_t i = 0; i < digits; i++) {
+        if (!is_digit(n[i]))
+            return bad;
+    }
+    return digits_value(n, digits) <= VALIDATE_DECISION_EFFECTS_MAX ? NULL : bad;
+}
+
 int validate_page_size_value(int32_t requested, int *out)
 {
     if (requested < 0)
@@ -297,6 +325,13 @@ int validate_id(rpc_call *call, const char *field, const char *s, const char *pr
                   "%s: not a valid id (expected \"%s\" followed by %d characters a-z, 2-7)", field,
                   prefix, IDS_RANDOM_CHARS);
     return -1;
+}
+
+int validate_decision_ref(rpc_call *call, const char *field, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return 0;
+    return validate_problem(call, field, validate_decision_ref_problem(s));
 }
 
 int validate_enum(rpc_call *call, const char *field, const ProtobufCEnumDescriptor *desc, int value,

@@ -70,6 +70,14 @@ const char *validate_date_problem(const char *s);
  * "must not be empty" or "not a valid id". */
 const char *validate_id_problem(const char *s, const char *prefix);
 
+/* A Coordination Committee decision's effect, "dec_<id>/effects/<n>": an
+ * IDS_DECISION id, then "/effects/" and a number from 1 to
+ * VALIDATE_DECISION_EFFECTS_MAX without leading zeros. The owning service's
+ * idempotency key for what the decision does (kept for good, unlike request
+ * ids). "must not be empty" or "not a decision effect (dec_<id>/effects/<n>)". */
+#define VALIDATE_DECISION_EFFECTS_MAX 9999
+const char *validate_decision_ref_problem(const char *s);
+
 /* The page size to use for `requested`: 0 and -EINVAL if negative. */
 int validate_page_size_value(int32_t requested, int *out);
 
@@ -99,6 +107,10 @@ int validate_max_length(rpc_call *call, const char *field, const char *s, size_t
 int validate_email(rpc_call *call, const char *field, const char *s);
 int validate_date(rpc_call *call, const char *field, const char *s);
 int validate_id(rpc_call *call, const char *field, const char *s, const char *prefix);
+
+/* An optional decision_ref field: "" (none) is fine, else as
+ * validate_decision_ref_problem. */
+int validate_decision_ref(rpc_call *call, const char *field, const char *s);
 
 /* `value` is a number of `desc` ("unknown value 7"); with `required` it must
  * also not be the zero value ("must be set"). */

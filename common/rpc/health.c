@@ -230,6 +230,11 @@ static void on_probe_reply(void *arg, rpc_code code, const char *message,
 
 int health_probe(const char *target, const char *service, int timeout_ms)
 {
+    return health_probe_tls(target, NULL, service, timeout_ms);
+}
+
+int health_probe_tls(const char *target, const rpc_tls *tls, const char *service, int timeout_ms)
+{
     uv_loop_t loop;
     rpc_runtime *rt = NULL;
     rpc_channel *ch = NULL;
@@ -239,7 +244,7 @@ int health_probe(const char *target, const char *service, int timeout_ms)
         return rc;
     rc = rpc_runtime_new(&loop, &rt);
     if (rc == 0)
-        rc = rpc_channel_new(rt, target, &ch);
+        rc = rpc_channel_new_tls(rt, target, tls, &ch);
     if (rc == 0) {
         check_request req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
         req.service = (char *)(service ? service : "");

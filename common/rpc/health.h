@@ -35,4 +35,7 @@ void health_free(health *h);
  * unreachable, -ETIMEDOUT when no answer came in time, -EPROTO otherwise. */
 int health_probe(const char *target, const char *service, int timeout_ms);
 
+/* The same over TLS when `tls` is not NULL (rpc.h: rpc_tls). */
+int health_probe_tls(const char *target, const rpc_tls *tls, const char *service, int timeout_ms);
+
 #endif

@@ -125,8 +125,25 @@ typedef struct rpc_method {
 #define RPC_STREAM_WRITES_MAX 16
 #define RPC_KEEPALIVE_TIMEOUT_MS 20000
 
+/* TLS, from PEM files. For a server: its certificate chain and key, and the
+ * CA that client certificates must chain to (mutual TLS: a client without a
+ * certificate, or with one the CA did not sign, is refused during the
+ * handshake). For a client: the CA that servers' certificates must chain to,
+ * and its own certificate and key to present. Files are read when the
+ * server starts or the channel is made; a change needs a restart. */
+typedef struct rpc_tls {
+    const char *cert_file;
+    const char *key_file;
+    const char *ca_file;
+} rpc_tls;
+
 typedef struct rpc_server_options {
-    const char *listen;             /* "host:port"; port 0 picks a free one */
+    const char *listen; /* "host:port"; port 0 picks a free one */
+    const rpc_tls *tls; /* NULL: plaintext on `listen` */
+    /* With TLS: a second, plaintext port for probes (kubelet's gRPC probe
+     * speaks no TLS), where only grpc.health.v1.Health answers; every other
+     * call there is refused with UNAUTHENTICATED. NULL or "": none. */
+    const char *probe_listen;
     int max_calls;                  /* unary calls in flight (1000); beyond: RESOURCE_EXHAUSTED */
     int max_streams;                /* streaming calls in flight (100); beyond: the same */
     int max_message_bytes;          /* both directions (4 MiB) */
@@ -148,9 +165,32 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
 int rpc_server_add_service(rpc_server *srv, const ProtobufCServiceDescriptor *svc,
                            const rpc_method *methods, void *arg);
 
-/* Binds the listening address and starts serving. Returns the bound port
- * (> 0) or a negative errno (-EADDRINUSE if the address cannot be bound). */
+/* Binds the listening address (and the probe address, if any) and starts
+ * serving. Returns the bound port (> 0) or a negative errno (-EADDRINUSE if
+ * an address cannot be bound, -EINVAL when the TLS files cannot be read).
+ * rpc_server_probe_port then answers the probe port (0: none). */
 int rpc_server_start(rpc_server *srv);
+int rpc_server_probe_port(const rpc_server *srv);
+
+/* The gate every call passes before its handler runs: authentication from
+ * the call's metadata alone (before the request is decoded), then
+ * authorization with the decoded request (for a client-streaming call, its
+ * first message). Each returns RPC_OK to let the call go on, or a code (and
+ * a message written into `msg`) with which the runtime fails the call; the
+ * handler then never runs. They run on the loop, for every method the
+ * server registered (Health and reflection too: the gate decides what is
+ * public), never for an unknown method (UNIMPLEMENTED first). Local calls
+ * (rpc_call_new_local) pass no gate. `arg` must outlive the server. */
+typedef struct rpc_gate {
+    rpc_code (*authenticate)(void *arg, rpc_call *call, char *msg, size_t size);
+    rpc_code (*authorize)(void *arg, rpc_call *call, const ProtobufCMessage *request, char *msg,
+                          size_t size);
+    void *arg;
+} rpc_gate;
+
+/* Sets the gate (copied; NULL: none, every call goes to its handler). Only
+ * before rpc_server_start. */
+void rpc_server_set_gate(rpc_server *srv, const rpc_gate *gate);
 
 /* Graceful stop: no new calls are accepted; calls in flight have
  * `grace_ms` to finish, then the rest are cancelled (their handlers still
@@ -229,6 +269,27 @@ const ProtobufCMessage *rpc_call_request(const rpc_call *call);
 /* "/compact.membership.v1.Membership/GetEntity" */
 const char *rpc_call_method(const rpc_call *call);
 
+/* ---- who is calling --------------------------------------------------------- */
+
+/* The value of the request metadata `key` (lower case, e.g. "authorization"):
+ * a pointer to `*len` bytes, not NUL-terminated, valid until the call is
+ * freed; NULL when absent (always for a local call). The first of repeats. */
+const char *rpc_call_metadata(const rpc_call *call, const char *key, size_t *len);
+
+/* The client's address as gRPC names it ("ipv4:10.0.0.7:51234"), written
+ * into `buf` (cut to fit); "local" for a local call. Returns its length. */
+size_t rpc_call_peer(const rpc_call *call, char *buf, size_t size);
+
+/* 1 if the call came over TLS with a verified client certificate (mutual
+ * TLS), 0 over plaintext (or for a local call). */
+int rpc_call_secure(const rpc_call *call);
+
+/* One pointer of the gate's (the caller's identity) riding with the call:
+ * `release`, if not NULL, runs once with it when the call is freed (or when
+ * it is replaced). rpc_call_attachment answers it (NULL when none). */
+void rpc_call_attach(rpc_call *call, void *data, void (*release)(void *data));
+void *rpc_call_attachment(const rpc_call *call);
+
 /* Streaming. rpc_call_write queues a message (packed now, the caller keeps
  * it); `cb`, if not NULL, runs once on the loop when it was sent (ok=1) or
  * the call broke (ok=0); it may write again or finish the call. Writes are
@@ -282,6 +343,17 @@ int rpc_call_new_local(const char *method_path, rpc_local_done_fn done, void *ar
  * is lazy and reconnects on its own. Returns 0 or a negative errno. */
 int rpc_channel_new(rpc_runtime *rt, const char *target, rpc_channel **out);
 
+/* As rpc_channel_new, over TLS when `tls` is not NULL (mutual TLS when it
+ * names a certificate and key; the server's name is checked against its
+ * certificate). TLS sessions are resumed on reconnects (a session cache per
+ * channel). -EINVAL when the files cannot be read. */
+int rpc_channel_new_tls(rpc_runtime *rt, const char *target, const rpc_tls *tls, rpc_channel **out);
+
+/* Sends `value` as the "authorization" metadata of every call started from
+ * now on ("Bearer <token>"; copied; NULL: none). Returns 0 or -ENOMEM (the
+ * value before stays). */
+int rpc_channel_set_authorization(rpc_channel *ch, const char *value);
+
 /* Cancels the channel's calls in flight (their callbacks run with CANCELLED)
  * and frees the channel once they are gone. NULL is a no-op. */
 void rpc_channel_close(rpc_channel *ch);
@@ -302,5 +374,19 @@ typedef void (*rpc_reply_cb)(void *arg, rpc_code code, const char *message,
 int rpc_channel_call(rpc_channel *ch, const ProtobufCServiceDescriptor *svc, const char *method,
                      const ProtobufCMessage *request, int timeout_ms, rpc_call *parent,
                      rpc_reply_cb cb, void *arg);
+
+/* Called on the loop thread with each message of a server-streaming call, in
+ * order; `msg` is valid only during the callback. */
+typedef void (*rpc_message_cb)(void *arg, const ProtobufCMessage *msg);
+
+/* Starts a server-streaming call of `method` with `request` (packed now; the
+ * caller keeps it): `on_message` runs for every message the server sends,
+ * then `cb` runs once with the final status (its reply always NULL). Deadline
+ * and parent as rpc_channel_call; closing the channel cancels the call
+ * (CANCELLED), and a message that does not decode ends it with INTERNAL.
+ * Returns 0, or a negative errno (then neither callback is ever called). */
+int rpc_channel_watch(rpc_channel *ch, const ProtobufCServiceDescriptor *svc, const char *method,
+                      const ProtobufCMessage *request, int timeout_ms, rpc_call *parent,
+                      rpc_message_cb on_message, rpc_reply_cb cb, void *arg);
 
 #endif

@@ -33,6 +33,8 @@
 
 void rpc__call_free(rpc_call *call)
 {
+    if (call->attachment_release)
+        call->attachment_release(call->attachment);
     if (call->core)
         grpc_call_unref(call->core);
     grpc_metadata_array_destroy(&call->request_md);

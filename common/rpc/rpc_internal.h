@@ -10,6 +10,7 @@
 
 #include <grpc/byte_buffer.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
 #include "rpc.h"
@@ -44,6 +45,12 @@ gpr_timespec rpc__deadline_in(int64_t ms);
  * starts watching the call's close, so that core can cancel the children
  * when the client cancels. */
 grpc_call *rpc__call_as_parent(rpc_call *call);
+
+/* Server and channel credentials from rpc_tls files (rpc_tls.c; the caller
+ * releases them), or NULL when a file cannot be read (logged, naming it). */
+grpc_server_credentials *rpc__tls_server_credentials(const char *cert, const char *key,
+                                                     const char *ca);
+grpc_channel_credentials *rpc__tls_channel_credentials(const rpc_tls *tls);
 
 /* Monotonic nanoseconds. */
 uint64_t rpc__now_ns(void);

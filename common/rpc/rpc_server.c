@@ -49,6 +49,13 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
     srv->service_name = strdup(opts->service_name ? opts->service_name : "compact");
     srv->max_calls = or_default(opts->max_calls, 1000);
     srv->max_streams = or_default(opts->max_streams, 100);
+    if (opts->tls) { /* TLS and the probe port: rpc_gate.c, rpc_tls.c */
+        srv->tls_cert_file = strdup(opts->tls->cert_file ? opts->tls->cert_file : "");
+        srv->tls_key_file = strdup(opts->tls->key_file ? opts->tls->key_file : "");
+        srv->tls_ca_file = strdup(opts->tls->ca_file ? opts->tls->ca_file : "");
+    }
+    if (opts->probe_listen && *opts->probe_listen)
+        srv->probe_listen = strdup(opts->probe_listen);
     int max_msg = or_default(opts->max_message_bytes, 4 << 20);
     /* No SO_REUSEPORT: a second server on our port must fail to start, not
      * silently share the port's connections with us. */
@@ -171,11 +178,23 @@ int rpc_server_add_service(rpc_server *srv, const ProtobufCServiceDescriptor *sv
 
 int rpc_server_start(rpc_server *srv)
 {
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds =
+        srv->tls_cert_file
+            ? rpc__tls_server_credentials(srv->tls_cert_file, srv->tls_key_file, srv->tls_ca_file)
+            : grpc_insecure_server_credentials_create();
+    if (creds == NULL)
+        return -EINVAL;
     int port = grpc_server_add_http2_port(srv->core, srv->listen, creds);
     grpc_server_credentials_release(creds);
     if (port <= 0)
         return -EADDRINUSE;
+    if (srv->probe_listen) {
+        creds = grpc_insecure_server_credentials_create();
+        srv->probe_port = grpc_server_add_http2_port(srv->core, srv->probe_listen, creds);
+        grpc_server_credentials_release(creds);
+        if (srv->probe_port <= 0)
+            return -EADDRINUSE;
+    }
     grpc_server_start(srv->core);
     srv->started = 1;
     for (size_t i = 0; i < srv->methods_count; i++) {
@@ -260,11 +279,20 @@ void rpc_server_free(rpc_server *srv)
     free(srv->listen);
     free(srv->service_name);
     rpc__access_log_free(srv->access_log);
+    free(srv->tls_cert_file);
+    free(srv->tls_key_file);
+    free(srv->tls_ca_file);
+    free(srv->probe_listen);
     if (srv->rt == NULL || srv->grace_timer.loop == NULL) {
         free(srv);
         return;
     }
     uv_close((uv_handle_t *)&srv->grace_timer, on_grace_timer_closed);
+}
+
+int rpc_server_probe_port(const rpc_server *srv)
+{
+    return srv->probe_port;
 }
 
 int rpc_server_calls_in_flight(const rpc_server *srv)
@@ -398,7 +426,11 @@ static void call_dispatch(rpc_call *call)
                           NULL);
         return;
     }
-    if (m->handler == NULL) {
+    /* The gate comes first: a caller it refuses learns nothing more, not
+     * even whether the method is implemented (rpc_stream.c for streams). */
+    if (rpc__gate_authenticate(call) != 0)
+        return;
+    if (m->handler == NULL && !is_streaming(m) && call->payload == NULL) {
         rpc__call_end_now(call, RPC_UNIMPLEMENTED, "method not implemented by this server", NULL);
         return;
     }
@@ -431,6 +463,12 @@ static void call_dispatch(rpc_call *call)
             snprintf(msg, sizeof msg, "request: not a valid %s message", m->input->name);
         rpc__call_end_now(call, too_many ? RPC_RESOURCE_EXHAUSTED : RPC_INVALID_ARGUMENT, msg,
                           NULL);
+        return;
+    }
+    if (rpc__gate_authorize(call, call->request) != 0)
+        return;
+    if (m->handler == NULL) {
+        rpc__call_end_now(call, RPC_UNIMPLEMENTED, "method not implemented by this server", NULL);
         return;
     }
     m->handler(call, call->request, m->data);

@@ -55,6 +55,12 @@ struct rpc_server {
     rpc_call_end_fn on_call_end; /* NULL: nobody counts calls */
     void *on_call_end_arg;
     rpc__access_log *access_log;
+    rpc_gate gate;       /* fields NULL: no gate (rpc_gate.c) */
+    char *tls_cert_file; /* NULL: plaintext */
+    char *tls_key_file;
+    char *tls_ca_file;
+    char *probe_listen; /* NULL: no probe port */
+    int probe_port;
 };
 
 struct rpc_call {
@@ -90,6 +96,8 @@ struct rpc_call {
     void *read_arg;
     rpc_call_done_cb done_cb;
     void *done_arg;
+    void *attachment; /* rpc_call_attach's */
+    void (*attachment_release)(void *data);
     /* local calls only (rpc_call_new_local): no core, no server */
     rpc_local_done_fn local_done;
     void *local_arg;
@@ -146,6 +154,13 @@ void rpc__access_log_call(rpc__access_log *al, const char *method, rpc_code code
 /* Writes what is batched, closes the timer; the memory goes in its close
  * callback, which also releases the runtime. NULL is a no-op. */
 void rpc__access_log_free(rpc__access_log *al);
+
+/* ---- rpc_gate.c --------------------------------------------------------- */
+
+/* The gate's two checks (rpc.h, rpc_server_set_gate). Each returns 0 when
+ * the call may go on, or -1 after failing the call with the gate's code. */
+int rpc__gate_authenticate(rpc_call *call);
+int rpc__gate_authorize(rpc_call *call, const ProtobufCMessage *request);
 
 /* ---- rpc_server.c ------------------------------------------------------- */
 

@@ -20,6 +20,12 @@ static void on_first_read(rpc_call *call, const ProtobufCMessage *msg, void *arg
             rpc_call_finish(call, RPC_OK, NULL);
         return;
     }
+    if (rpc__gate_authorize(call, msg) != 0)
+        return;
+    if (call->method->handler == NULL) {
+        rpc_call_finish(call, RPC_UNIMPLEMENTED, "method not implemented by this server");
+        return;
+    }
     call->method->handler(call, msg, call->method->data);
 }
 
@@ -40,7 +46,13 @@ void rpc__call_start_streaming(rpc_call *call)
         rpc_call_finish(call, RPC_INVALID_ARGUMENT, "request: not a valid message");
         return;
     }
-    call->method->handler(call, call->request, call->method->data);
+    if (rpc__gate_authorize(call, call->request) != 0) {
+        /* refused by the gate */
+    } else if (call->method->handler == NULL) {
+        rpc_call_finish(call, RPC_UNIMPLEMENTED, "method not implemented by this server");
+    } else {
+        call->method->handler(call, call->request, call->method->data);
+    }
     /* A stream may last as long as its client wants: it keeps nothing of its
      * request (rpc.h: valid only during the handler of a streaming call). */
     protobuf_c_message_free_unpacked(call->request, NULL);

@@ -30,6 +30,9 @@ typedef enum config_kind {
     CONFIG_DIR,
     CONFIG_LEVEL,
     CONFIG_INT,
+    CONFIG_FILE,   /* a file path, or "" for none */
+    CONFIG_TEXT,   /* printable ASCII, at most CONFIG_TEXT_MAX - 1; may be empty */
+    CONFIG_SWITCH, /* on or off */
 } config_kind;
 
 typedef struct config_setting {
@@ -112,6 +115,74 @@ static const config_setting config_settings[] = {
     CONFIG_INT_ROW("COMPACT_PEER_TIMEOUT_MS", "peer-timeout-ms",
                    "deadline of calls to peer services", "milliseconds", 1, 300000, 2000,
                    peer_timeout_ms),
+    /* ---- security ---- */
+    {.env = "COMPACT_AUTH",
+     .flag = "auth",
+     .kind = CONFIG_SWITCH,
+     .meaning = "on: every call but Health and reflection needs a bearer token; off: none does "
+                "(local runs only; logged loudly)",
+     .offset = offsetof(config, auth_on)},
+    {.env = "COMPACT_AUTH_KEYS_FILE",
+     .flag = "auth-keys-file",
+     .kind = CONFIG_FILE,
+     .meaning = "the public keys tokens are checked with, a JSON Web Key Set (read again when it "
+                "changes); required while COMPACT_AUTH is on",
+     .offset = offsetof(config, auth_keys_file)},
+    {.env = "COMPACT_AUTH_ISSUER",
+     .flag = "auth-issuer",
+     .kind = CONFIG_TEXT,
+     .meaning = "the issuer (iss) tokens must name",
+     .offset = offsetof(config, auth_issuer)},
+    {.env = "COMPACT_AUTH_AUDIENCE",
+     .flag = "auth-audience",
+     .kind = CONFIG_TEXT,
+     .meaning = "the audience (aud) tokens must name",
+     .offset = offsetof(config, auth_audience)},
+    CONFIG_INT_ROW("COMPACT_AUTH_CLOCK_SKEW_SECONDS", "auth-clock-skew-seconds",
+                   "tolerance of the tokens' exp and nbf for clocks that differ", "seconds", 0, 600,
+                   60, auth_clock_skew_seconds),
+    {.env = "COMPACT_AUTH_SERVICE_KEY_FILE",
+     .flag = "auth-service-key-file",
+     .kind = CONFIG_FILE,
+     .meaning = "the P-256 private key (PEM) this service signs its own token to its peers with",
+     .offset = offsetof(config, auth_service_key_file)},
+    {.env = "COMPACT_AUTH_SERVICE_KID",
+     .flag = "auth-service-kid",
+     .kind = CONFIG_TEXT,
+     .meaning = "the key id of that key in the peers' keys file",
+     .offset = offsetof(config, auth_service_kid)},
+    {.env = "COMPACT_TLS_CERT",
+     .flag = "tls-cert",
+     .kind = CONFIG_FILE,
+     .meaning = "this service's certificate chain (PEM), served and shown to peers; with "
+                "COMPACT_TLS_KEY and COMPACT_TLS_CA: mutual TLS (empty: plaintext)",
+     .offset = offsetof(config, tls_cert)},
+    {.env = "COMPACT_TLS_KEY",
+     .flag = "tls-key",
+     .kind = CONFIG_FILE,
+     .meaning = "the certificate's private key (PEM)",
+     .offset = offsetof(config, tls_key)},
+    {.env = "COMPACT_TLS_CA",
+     .flag = "tls-ca",
+     .kind = CONFIG_FILE,
+     .meaning = "the CA (PEM) clients' and peers' certificates must chain to",
+     .offset = offsetof(config, tls_ca)},
+    {.env = "COMPACT_PROBE_LISTEN",
+     .flag = "probe-listen",
+     .kind = CONFIG_OPT_LISTEN,
+     .meaning = "host:port of a plaintext gRPC port serving grpc.health.v1.Health only, for "
+                "probes that speak no TLS (empty: off)",
+     .offset = offsetof(config, probe_listen)},
+    {.env = "COMPACT_REDIS_USER",
+     .flag = "redis-user",
+     .kind = CONFIG_TEXT,
+     .meaning = "the Redis ACL user (empty: no AUTH)",
+     .offset = offsetof(config, redis_user)},
+    {.env = "COMPACT_REDIS_PASSWORD_FILE",
+     .flag = "redis-password-file",
+     .kind = CONFIG_FILE,
+     .meaning = "a file holding that user's password (read at every connection)",
+     .offset = offsetof(config, redis_password_file)},
 };
 
 #define CONFIG_NSETTINGS (sizeof(config_settings) / sizeof(config_settings[0]))
@@ -276,6 +347,34 @@ static int config_apply(config *cfg, const config_setting *st, const char *who, 
         config_error(err, errlen, "%s: expected one of debug, info, warn, error, got \"%s\"", who,
                      value);
         return -EINVAL;
+    case CONFIG_FILE:
+        if (strlen(value) < CONFIG_PATH_MAX) {
+            strcpy(dst, value);
+            return 0;
+        }
+        config_error(err, errlen, "%s: expected a file path of at most %d characters", who,
+                     CONFIG_PATH_MAX - 1);
+        return -EINVAL;
+    case CONFIG_TEXT: {
+        size_t n = strlen(value);
+        int ok = n < CONFIG_TEXT_MAX;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = value[i] > ' ' && value[i] < 0x7f;
+        if (ok) {
+            strcpy(dst, value);
+            return 0;
+        }
+        config_error(err, errlen, "%s: expected at most %d printable characters without spaces",
+                     who, CONFIG_TEXT_MAX - 1);
+        return -EINVAL;
+    }
+    case CONFIG_SWITCH:
+        if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
+            *(int *)(void *)dst = strcmp(value, "on") == 0;
+            return 0;
+        }
+        config_error(err, errlen, "%s: expected on or off, got \"%s\"", who, value);
+        return -EINVAL;
     case CONFIG_INT:
         if (config_parse_int(value, st->min, st->max, (int *)(void *)dst) == 0)
             return 0;
@@ -299,6 +398,9 @@ void config_defaults(config *cfg, const char *service)
     snprintf(cfg->redis_addr, sizeof(cfg->redis_addr), "127.0.0.1:6379");
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./data");
     cfg->log_level = LOG_LEVEL_INFO;
+    cfg->auth_on = 1;
+    snprintf(cfg->auth_issuer, sizeof(cfg->auth_issuer), "compact");
+    snprintf(cfg->auth_audience, sizeof(cfg->auth_audience), "compact");
     for (size_t i = 0; i < CONFIG_NSETTINGS; i++) {
         if (config_settings[i].kind == CONFIG_INT)
             *(int *)(void *)((char *)cfg + config_settings[i].offset) = config_settings[i].dflt;
@@ -355,6 +457,10 @@ static int config_read_flags(config *cfg, config_source *src, size_t nsrc, int a
             return 1;
         if (strcmp(arg, "--health-probe") == 0) {
             cfg->health_probe = 1;
+            continue;
+        }
+        if (strcmp(arg, "--auth-rules") == 0) {
+            cfg->print_rules = 1;
             continue;
         }
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
@@ -521,6 +627,17 @@ static void config_help_default(const config_setting *st, const char *service, c
     case CONFIG_INT:
         snprintf(buf, size, "%d", st->dflt);
         break;
+    case CONFIG_SWITCH:
+        snprintf(buf, size, "on");
+        break;
+    case CONFIG_TEXT:
+        snprintf(buf, size, "%s",
+                 st->offset == offsetof(config, auth_issuer) ||
+                         st->offset == offsetof(config, auth_audience)
+                     ? "compact"
+                     : "");
+        break;
+    case CONFIG_FILE:
     case CONFIG_TARGET:
         buf[0] = '\0';
         break;
@@ -542,6 +659,12 @@ static const char *config_help_arg(const config_setting *st)
         return "LEVEL";
     case CONFIG_INT:
         return "N";
+    case CONFIG_FILE:
+        return "FILE";
+    case CONFIG_TEXT:
+        return "TEXT";
+    case CONFIG_SWITCH:
+        return "on|off";
     }
     return "VALUE";
 }
@@ -587,7 +710,10 @@ void config_print_help(const char *service, const char *const *peers)
     printf("\n");
     config_help_row("health-probe", "", "",
                     "ask the local server's health service and exit 0 if SERVING, 1 otherwise "
-                    "(container health check)",
+                    "(container health check; with TLS it asks the COMPACT_PROBE_LISTEN port)",
+                    "", "");
+    config_help_row("auth-rules", "", "",
+                    "print the service's rule table (who may call which method) as JSON and exit",
                     "", "");
     config_help_row("help", "", "", "print this help and exit", "", "");
 }

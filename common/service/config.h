@@ -22,6 +22,20 @@
  *   COMPACT_PEER_TIMEOUT_MS     --peer-timeout-ms    deadline of calls to peers
  *   COMPACT_<PEER>_ADDR         --<peer>-addr        a peer service, e.g. COMPACT_MEMBERSHIP_ADDR
  *
+ * and security (docs/DEPLOY.md, "Security"):
+ *
+ *   COMPACT_AUTH                --auth               on (default) or off: bearer tokens required
+ *   COMPACT_AUTH_KEYS_FILE      --auth-keys-file     the public keys tokens are checked with (JWKS)
+ *   COMPACT_AUTH_ISSUER         --auth-issuer        the tokens' iss ("compact")
+ *   COMPACT_AUTH_AUDIENCE       --auth-audience      the tokens' aud ("compact")
+ *   COMPACT_AUTH_CLOCK_SKEW_SECONDS                  exp and nbf tolerance (60)
+ *   COMPACT_AUTH_SERVICE_KEY_FILE                    private key of this service's own token to peers
+ *   COMPACT_AUTH_SERVICE_KID    --auth-service-kid   its key id in the keys file
+ *   COMPACT_TLS_CERT, COMPACT_TLS_KEY, COMPACT_TLS_CA   TLS (mutual) for the server and to peers
+ *   COMPACT_PROBE_LISTEN        --probe-listen       plaintext port serving Health only (with TLS)
+ *   COMPACT_REDIS_USER          --redis-user         Redis ACL user ("" : none)
+ *   COMPACT_REDIS_PASSWORD_FILE --redis-password-file  a file holding its password
+ *
  * plus --health-probe (check the local server's health and exit 0 if it is
  * SERVING, 1 otherwise: the container health check) and --help.
  * A bad value is refused at start with a message naming the variable or flag.
@@ -36,6 +50,7 @@
 #define CONFIG_MAX_PEERS 4
 #define CONFIG_ADDR_MAX 256
 #define CONFIG_PATH_MAX 1024
+#define CONFIG_TEXT_MAX 128
 
 typedef struct config_peer {
     const char *name; /* "membership" */
@@ -65,6 +80,21 @@ typedef struct config {
     config_peer peers[CONFIG_MAX_PEERS];
     size_t peers_count;
     int health_probe; /* --health-probe given */
+    int print_rules;  /* --auth-rules given: print the rule table as JSON, exit */
+    /* security */
+    int auth_on; /* COMPACT_AUTH: 1 on (the default), 0 off */
+    char auth_keys_file[CONFIG_PATH_MAX];
+    char auth_issuer[CONFIG_TEXT_MAX];
+    char auth_audience[CONFIG_TEXT_MAX];
+    int auth_clock_skew_seconds;
+    char auth_service_key_file[CONFIG_PATH_MAX];
+    char auth_service_kid[CONFIG_TEXT_MAX];
+    char tls_cert[CONFIG_PATH_MAX]; /* "" (all three): plaintext */
+    char tls_key[CONFIG_PATH_MAX];
+    char tls_ca[CONFIG_PATH_MAX];
+    char probe_listen[CONFIG_ADDR_MAX]; /* "": none */
+    char redis_user[CONFIG_TEXT_MAX];   /* "": no AUTH */
+    char redis_password_file[CONFIG_PATH_MAX];
 } config;
 
 /* Default port of each service (catalog.h), so that a suite on one host

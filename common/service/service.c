@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "reflection.h"
 #include "service.h"
+#include "service_internal.h"
 #include "store_requests.h"
 
 #define STORE_PROBE_INTERVAL_MS 5000
@@ -53,11 +54,12 @@ struct service {
     http_server *metrics_http; /* GET /metrics */
     double start_time;         /* seconds since the epoch */
     rpc_channel *peers[CONFIG_MAX_PEERS];
-    void *state; /* the service's own (service_set_state) */
+    service_auth *auth; /* tokens, the gate, the service's own token */
+    void *state;        /* the service's own (service_set_state) */
     uv_signal_t sigterm, sigint;
     uv_timer_t probe_timer;
     int stopping;
-    int initialized; /* the init hook succeeded: fini is owed */
+    int initialized; /* the init hook ran (or was due): stop and fini are owed */
     int exit_code;
 };
 
@@ -124,6 +126,8 @@ static void on_cache_closed(void *arg)
     close_handle((uv_handle_t *)&svc->sigterm);
     close_handle((uv_handle_t *)&svc->sigint);
     close_handle((uv_handle_t *)&svc->probe_timer);
+    service__auth_close(svc->auth);
+    svc->auth = NULL;
     log_msg(LOG_LEVEL_INFO, "stopped", NULL);
 }
 
@@ -253,6 +257,8 @@ static int open_store_and_cache(service *svc)
     }
     store_use_loop(svc->store, &svc->loop);
     cache_options copts = {.addr = cfg->redis_addr,
+                           .user = cfg->redis_user,
+                           .password_file = cfg->redis_password_file,
                            .timeout_ms = cfg->redis_timeout_ms,
                            .ttl_seconds = cfg->cache_ttl_seconds,
                            .ttl_jitter = 0.1};
@@ -265,11 +271,24 @@ static int open_store_and_cache(service *svc)
     return rc;
 }
 
+/* A new token of the service's own, for its calls from now on. */
+static void on_token_renewed(void *arg, const char *value)
+{
+    service *svc = arg;
+    for (size_t i = 0; i < svc->cfg.peers_count; i++)
+        if (svc->peers[i])
+            rpc_channel_set_authorization(svc->peers[i], value);
+}
+
 static int open_server(service *svc)
 {
     const config *cfg = &svc->cfg;
+    rpc_tls tls = {.cert_file = cfg->tls_cert, .key_file = cfg->tls_key, .ca_file = cfg->tls_ca};
+    const rpc_tls *use_tls = cfg->tls_cert[0] ? &tls : NULL;
     rpc_server_options opts = {
         .listen = cfg->listen,
+        .tls = use_tls,
+        .probe_listen = cfg->probe_listen,
         .max_calls = cfg->max_calls,
         .max_streams = cfg->max_streams,
         .max_streams_per_connection = cfg->max_streams_per_connection,
@@ -279,20 +298,35 @@ static int open_server(service *svc)
         .max_connection_age_ms = cfg->max_connection_age_ms,
         .service_name = svc->def->name,
     };
-    const char *names[] = {svc->def->descriptor->name, "grpc.health.v1.Health",
+    const char *names[] = {svc->def->descriptor->name,
+                           "grpc.health.v1.Health",
                            "grpc.reflection.v1alpha.ServerReflection",
-                           "grpc.reflection.v1.ServerReflection", NULL};
+                           "grpc.reflection.v1.ServerReflection",
+                           "compact.audit.v1.Audit",
+                           NULL};
+    rpc_gate gate;
     int rc = rpc_runtime_new(&svc->loop, &svc->rt);
     if (rc == 0)
         rc = rpc_server_new(svc->rt, &opts, &svc->server);
     if (rc == 0)
         rc = rpc_server_add_service(svc->server, svc->def->descriptor, svc->def->methods, svc);
     if (rc == 0)
+        rc = service__audit_register(svc->server, svc);
+    if (rc == 0) {
+        service__auth_gate(svc->auth, &gate);
+        rpc_server_set_gate(svc->server, &gate);
+        service__auth_on_renew(svc->auth, on_token_renewed, svc);
+    }
+    if (rc == 0)
         rc = health_new(svc->server, names, &svc->health);
     if (rc == 0)
         rc = reflection_new(svc->server, names, &svc->reflection);
-    for (size_t i = 0; rc == 0 && i < cfg->peers_count; i++)
-        rc = rpc_channel_new(svc->rt, cfg->peers[i].addr, &svc->peers[i]);
+    for (size_t i = 0; rc == 0 && i < cfg->peers_count; i++) {
+        rc = rpc_channel_new_tls(svc->rt, cfg->peers[i].addr, use_tls, &svc->peers[i]);
+        if (rc == 0)
+            rc = rpc_channel_set_authorization(svc->peers[i],
+                                               service__auth_peer_authorization(svc->auth));
+    }
     return rc;
 }
 
@@ -321,6 +355,10 @@ static double sample_serving(void *arg)
 static double sample_cache_connected(void *arg)
 {
     return cache_connected(((service *)arg)->cache);
+}
+static double sample_cache_trusted(void *arg)
+{
+    return cache_trusted(((service *)arg)->cache);
 }
 
 static double sample_outbox_pending(void *arg)
@@ -369,6 +407,10 @@ static const struct {
      "Cache reads that joined a load already in flight for the same key.", sample_cache_coalesced},
     {METRICS_GAUGE, "compact_cache_connected", "1 while connected to Redis.",
      sample_cache_connected},
+    {METRICS_GAUGE, "compact_cache_trusted",
+     "0 while an invalidation may have been lost: reads go to the store until the outbox has "
+     "published every committed event.",
+     sample_cache_trusted},
     {METRICS_GAUGE, "compact_outbox_pending_events",
      "Committed events not yet published to the Redis stream.", sample_outbox_pending},
     {METRICS_GAUGE, "compact_store_healthy", "1 while the SQLite store works.",
@@ -386,7 +428,8 @@ static int register_methods(service *svc, metrics_rpc **out)
     static const char *const fixed[] = {
         "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
         "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"};
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "/compact.audit.v1.Audit/ListChanges"};
     const ProtobufCServiceDescriptor *d = svc->def->descriptor;
     size_t nfixed = sizeof fixed / sizeof fixed[0];
     int rc = metrics_add_rpc(svc->metrics, d->n_methods + nfixed, sample_in_flight, svc, out);
@@ -478,13 +521,22 @@ static int start_serving(service *svc)
 {
     int port = rpc_server_start(svc->server);
     if (port < 0) {
-        log_fmt(LOG_LEVEL_ERROR, "cannot listen on %s (COMPACT_LISTEN)", svc->cfg.listen);
+        if (port == -EINVAL)
+            log_fmt(LOG_LEVEL_ERROR, "cannot serve TLS: see the error above (COMPACT_TLS_*)");
+        else
+            log_fmt(LOG_LEVEL_ERROR,
+                    "cannot listen on %s (COMPACT_LISTEN) or %s "
+                    "(COMPACT_PROBE_LISTEN)",
+                    svc->cfg.listen, svc->cfg.probe_listen);
         return port;
     }
-    char port_text[16];
+    char port_text[16], probe_text[16];
     snprintf(port_text, sizeof port_text, "%d", port);
-    log_msg(LOG_LEVEL_INFO, "serving", "listen", svc->cfg.listen, "port", port_text, "redis",
-            svc->cfg.redis_addr, "data_dir", svc->cfg.data_dir, NULL);
+    snprintf(probe_text, sizeof probe_text, "%d", rpc_server_probe_port(svc->server));
+    log_msg(LOG_LEVEL_INFO, "serving", "listen", svc->cfg.listen, "port", port_text, "tls",
+            svc->cfg.tls_cert[0] ? "mutual" : "off", "probe_port", probe_text, "auth",
+            svc->cfg.auth_on ? "on" : "off", "redis", svc->cfg.redis_addr, "data_dir",
+            svc->cfg.data_dir, NULL);
     int rc = start_metrics(svc);
     if (rc != 0)
         return rc;
@@ -526,6 +578,17 @@ static void use_batch_scheduling(void)
         log_fmt(LOG_LEVEL_DEBUG, "SCHED_BATCH not set: %s", strerror(errno));
 }
 
+/* TLS is all three files or none. */
+static int service_check_tls(const config *cfg)
+{
+    int n = (cfg->tls_cert[0] != 0) + (cfg->tls_key[0] != 0) + (cfg->tls_ca[0] != 0);
+    if (n == 0 || n == 3)
+        return 0;
+    log_fmt(LOG_LEVEL_ERROR, "COMPACT_TLS_CERT, COMPACT_TLS_KEY and COMPACT_TLS_CA: set all three "
+                             "(mutual TLS) or none (plaintext)");
+    return -EINVAL;
+}
+
 /* "host:port" of our own server as seen from this host, for --health-probe. */
 static void local_target(const char *listen, char *out, size_t size)
 {
@@ -546,9 +609,13 @@ int service_main(const service_def *def, int argc, char **argv)
         fprintf(stderr, "compact-%s: %s\n", def->name, err);
         return 2;
     }
+    if (svc->cfg.print_rules)
+        return service__auth_print_rules(def);
     if (svc->cfg.health_probe) {
         char target[CONFIG_ADDR_MAX];
-        local_target(svc->cfg.listen, target, sizeof target);
+        /* With TLS, the plaintext probe port answers Health. */
+        local_target(svc->cfg.probe_listen[0] ? svc->cfg.probe_listen : svc->cfg.listen, target,
+                     sizeof target);
         return health_probe(target, "", 2000) == 1 ? 0 : 1;
     }
     log_init(def->name, svc->cfg.log_level);
@@ -562,16 +629,22 @@ int service_main(const service_def *def, int argc, char **argv)
     clock_gettime(CLOCK_REALTIME, &now);
     svc->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
     uv_loop_init(&svc->loop);
-    rc = make_data_dir(svc);
+    rc = service_check_tls(&svc->cfg);
+    if (rc == 0)
+        rc = service__auth_open(def, &svc->cfg, &svc->loop, svc, &svc->auth);
+    if (rc == 0)
+        rc = make_data_dir(svc);
     if (rc == 0)
         rc = open_store_and_cache(svc);
     if (rc == 0)
         rc = open_server(svc);
     if (rc == 0)
         rc = open_metrics(svc);
+    /* From the moment init runs, stop and fini are owed, also when init
+     * fails part way: they close whatever it had opened (service.h). */
+    svc->initialized = rc == 0;
     if (rc == 0 && def->init)
         rc = def->init(svc);
-    svc->initialized = rc == 0;
     if (rc == 0)
         rc = start_serving(svc);
     if (rc != 0)
@@ -611,9 +684,9 @@ int service_open_for_test(const service_def *def, const char *data_dir, const ch
     svc->cfg.http_listen[0] = '\0'; /* no servers in process */
     uv_loop_init(&svc->loop);
     rc = open_store_and_cache(svc);
+    svc->initialized = rc == 0;
     if (rc == 0 && def->init)
         rc = def->init(svc);
-    svc->initialized = rc == 0;
     if (rc != 0) {
         service_close_for_test(svc);
         return rc;

@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "rpc.h"
+#include "rule.h"
 #include "store.h"
 
 typedef struct service service;
@@ -34,11 +35,18 @@ typedef struct service_def {
     const char *name; /* "membership" */
     const ProtobufCServiceDescriptor *descriptor;
     const rpc_method *methods; /* terminated by { .name = NULL } */
+    /* Who may call what: one rule per method of `descriptor` (auth/rule.h),
+     * terminated by { .method = NULL }. A service whose table misses a
+     * method does not start; the runtime checks the rule before the
+     * handler runs. */
+    const auth_rule *rules;
     const store_migration *migrations;
     size_t migrations_count;
     const char *const *peers; /* NULL-terminated, may be NULL */
     /* After everything is open, before serving. Returns 0 or a negative errno
-     * (the service then exits with 1). */
+     * (the service then exits with 1). Whatever it returns, `stop` and `fini`
+     * run at the end, so after a failure part way they must close what it
+     * had opened and pass over what it had not. */
     int (*init)(service *svc);
     /* At the start of shutdown, right after health went NOT_SERVING: ends
      * the streams the service holds open (watches), so that the server need
@@ -72,6 +80,16 @@ metrics *service_metrics(const service *svc);
  * and read by its handlers; the service frees it in its fini hook. */
 void service_set_state(service *svc, void *state);
 void *service_state(const service *svc);
+
+/* Who made the call, for its change's event and audit row: the verified
+ * token's subject, role and entity ("" each without authentication) and the
+ * client's address, written into `peer`. The strings stay valid while the
+ * call is not answered. */
+void service_call_actor(const rpc_call *call, outbox_actor *out, char *peer, size_t size);
+
+/* The verified identity of the call (auth/identity.h), or NULL (Health,
+ * authentication off, a local call). Valid while the call is not answered. */
+const auth_identity *service_call_identity(const rpc_call *call);
 
 /* After a write committed: wakes the outbox relay. */
 void service_events_committed(service *svc);

@@ -43,7 +43,14 @@
 #include "fault.h"
 #include "log.h"
 
-#define STORE_BUSY_TIMEOUT_MS 5000
+/* How long a statement waits for a lock another process holds (a backup,
+ * the sqlite3 shell): long while opening, when nothing else runs yet; short
+ * once the store serves a loop, because SQLite waits by sleeping on the
+ * calling thread, which is then the loop, and every call the service would
+ * answer meanwhile waits too. A write that meets the lock fails UNAVAILABLE
+ * ("busy") and may be retried. */
+#define STORE_OPEN_BUSY_TIMEOUT_MS 5000
+#define STORE_LOOP_BUSY_TIMEOUT_MS 50
 #define STORE_CHECKPOINT_PAGES "8000"
 #define STORE_STMT_BUCKETS 64
 
@@ -83,7 +90,10 @@ struct store {
     struct store_turn *end_of_turn;        /* heap: freed in its close callbacks */
     int batch_open;                        /* BEGIN IMMEDIATE issued, COMMIT due */
     int writing;                           /* between store_begin and commit/rollback */
-    store_waiter *waiters, **waiters_tail; /* for the batch's COMMIT */
+    store_waiter *waiters, **waiters_tail; /* store_sync: the COMMIT, then the flush */
+    store_waiter *hooks, **hooks_tail;     /* store_after_commit: the COMMIT */
+    int unbatched;                         /* store_set_batching(st, 0) */
+    int commit_error;                      /* of the last failed batch COMMIT */
 };
 
 /* --- errors and health ----------------------------------------------------- */
@@ -276,7 +286,7 @@ static int store_exec(store *st, const char *sql)
 
 static int store_batching(const store *st)
 {
-    return st->end_of_turn != NULL;
+    return st->end_of_turn != NULL && !st->unbatched;
 }
 
 /* Answers the batch's waiters: with the COMMIT's result `rc`, after the
@@ -298,12 +308,28 @@ static void store_release_waiters(store *st, int rc)
     }
 }
 
+/* Answers the store_after_commit hooks with `rc`, in the order taken. */
+static void store_release_hooks(store *st, int rc)
+{
+    store_waiter *w = st->hooks;
+
+    st->hooks = NULL;
+    st->hooks_tail = &st->hooks;
+    while (w != NULL) {
+        store_waiter *next = w->next;
+        w->cb(w->arg, rc);
+        free(w);
+        w = next;
+    }
+}
+
 /* The batch is over (committed, rolled back, or lost to an I/O error). */
 static void store_batch_end(store *st, int rc)
 {
     st->batch_open = 0;
     uv_check_stop(&st->end_of_turn->check);
     uv_idle_stop(&st->end_of_turn->idle);
+    store_release_hooks(st, rc);
     store_release_waiters(st, rc);
 }
 
@@ -312,8 +338,12 @@ static void store_batch_end(store *st, int rc)
 static void store_batch_check_alive(store *st)
 {
     if (st->batch_open && sqlite3_get_autocommit(st->db)) {
-        log_msg(LOG_LEVEL_ERROR, "the batch of writes was rolled back by an error", NULL);
+        log_msg(LOG_LEVEL_ERROR, "the batch of writes was rolled back by an error", "error",
+                sqlite3_errmsg(st->db), NULL);
         st->writing = 0;
+        st->commit_error = store_result(st, sqlite3_errcode(st->db));
+        if (st->commit_error == 0)
+            st->commit_error = -EIO;
         store_batch_end(st, -ECANCELED);
     }
 }
@@ -341,6 +371,7 @@ static void store_batch_commit(store *st)
         if (!sqlite3_get_autocommit(st->db) &&
             sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
             store_result(st, sqlite3_errcode(st->db));
+        st->commit_error = err;
         err = -ECANCELED; /* nothing of the batch was written */
     }
     store_batch_end(st, err);
@@ -392,6 +423,11 @@ int store_writing(const store *st)
 int store_uncommitted(const store *st)
 {
     return st->batch_open;
+}
+
+int store_commit_error(const store *st)
+{
+    return st->commit_error;
 }
 
 void store_rollback(store *st)
@@ -586,7 +622,7 @@ static int store_pragma(store *st, const char *sql, const char *want)
 static int store_configure(store *st)
 {
     sqlite3_extended_result_codes(st->db, 1);
-    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(st->db, STORE_OPEN_BUSY_TIMEOUT_MS);
     int err = store_pragma(st, "PRAGMA journal_mode=WAL", st->memory ? NULL : "wal");
     if (err == 0)
         err = store_pragma(st, "PRAGMA synchronous=NORMAL", NULL);
@@ -708,6 +744,7 @@ void store_close(store *st)
     if (st->writing)
         store_rollback(st);
     if (st->end_of_turn != NULL) {
+        store_release_hooks(st, -ESHUTDOWN);
         store_batch_commit(st); /* its waiters go to the syncer's last flush */
         st->end_of_turn->check.data = st->end_of_turn;
         st->end_of_turn->idle.data = st->end_of_turn;
@@ -735,6 +772,7 @@ sqlite3 *store_db(store *st)
 
 void store_use_loop(store *st, uv_loop_t *loop)
 {
+    sqlite3_busy_timeout(st->db, STORE_LOOP_BUSY_TIMEOUT_MS);
     if (st->syncer == NULL || st->end_of_turn != NULL)
         return; /* in memory: nothing to flush, nothing to batch */
     store_syncer_use_loop(st->syncer, loop);
@@ -746,6 +784,17 @@ void store_use_loop(store *st, uv_loop_t *loop)
     st->end_of_turn->open_handles = 2;
     st->waiters = NULL;
     st->waiters_tail = &st->waiters;
+    st->hooks = NULL;
+    st->hooks_tail = &st->hooks;
+}
+
+static store_waiter *store_waiter_new(store_sync_cb cb, void *arg)
+{
+    store_waiter *w = malloc(sizeof *w);
+
+    if (w != NULL)
+        *w = (store_waiter){.cb = cb, .arg = arg};
+    return w;
 }
 
 void store_sync(store *st, store_sync_cb cb, void *arg)
@@ -756,17 +805,38 @@ void store_sync(store *st, store_sync_cb cb, void *arg)
         return;
     }
     if (st->batch_open) {
-        store_waiter *w = malloc(sizeof *w);
+        store_waiter *w = store_waiter_new(cb, arg);
         if (w == NULL) {
             cb(arg, -ENOMEM);
             return;
         }
-        *w = (store_waiter){.cb = cb, .arg = arg};
         *st->waiters_tail = w;
         st->waiters_tail = &w->next;
         return;
     }
     store_syncer_wait(st->syncer, cb, arg);
+}
+
+void store_after_commit(store *st, store_sync_cb cb, void *arg)
+{
+    assert(st != NULL && cb != NULL && !st->writing);
+    if (!st->batch_open) {
+        cb(arg, 0); /* store_commit committed it already */
+        return;
+    }
+    store_waiter *w = store_waiter_new(cb, arg);
+    if (w == NULL) {
+        cb(arg, -ENOMEM);
+        return;
+    }
+    *st->hooks_tail = w;
+    st->hooks_tail = &w->next;
+}
+
+void store_set_batching(store *st, int on)
+{
+    assert(st != NULL && !st->batch_open && !st->writing);
+    st->unbatched = !on;
 }
 
 uint64_t store_flushes(const store *st)

@@ -102,8 +102,10 @@ int store_uncommitted(const store *st);
 
 /* Flushes run on `loop`'s thread pool and the writes of a loop turn are
  * committed together from now on (service.c calls this right after
- * store_open); a file database only. Without a loop, store_sync flushes in
- * place and every write commits alone. */
+ * store_open; batching needs a file database), and a statement waits at
+ * most 50 ms for a lock another process holds (5 s until then): SQLite's
+ * wait sleeps the loop. Without a loop, store_sync flushes in place and
+ * every write commits alone. */
 void store_use_loop(store *st, uv_loop_t *loop);
 
 /* Calls cb(arg, rc) once everything committed (store_commit) before this
@@ -115,6 +117,27 @@ void store_use_loop(store *st, uv_loop_t *loop);
  * (an in-memory store, no loop, a failed store). Acknowledge a write only
  * from this callback. */
 void store_sync(store *st, store_sync_cb cb, void *arg);
+
+/* Calls cb(arg, rc) once the writes released by store_commit so far are
+ * committed: at once (rc 0) when no batch is open (store_commit committed
+ * them); otherwise on the loop at the end of the turn, rc 0 after the
+ * batch's COMMIT, -ECANCELED when it failed (nothing of them is kept), or
+ * -ESHUTDOWN from store_close (the service is stopping). -ENOMEM at once.
+ * In-memory state that follows the writes (an index, the feed of a watch)
+ * is updated from here, so that it never shows a write a failed COMMIT
+ * undid. Not between store_begin and store_commit (asserted). */
+void store_after_commit(store *st, store_sync_cb cb, void *arg);
+
+/* The error of the last batch COMMIT that failed (-ENOSPC, -EROFS, -EIO,
+ * ...), 0 if none has: what a callback given -ECANCELED reports as the
+ * cause. */
+int store_commit_error(const store *st);
+
+/* Batched commits on (the default once store_use_loop ran) or off: off,
+ * every write is a transaction of its own again, committed by store_commit
+ * (for a service whose in-memory state follows store_commit's return).
+ * Only between writes, with no batch open (asserted): call it at start. */
+void store_set_batching(store *st, int on);
 
 /* Flushes of the WAL finished so far (0 in memory), for metrics. */
 uint64_t store_flushes(const store *st);

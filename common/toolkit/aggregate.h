@@ -118,8 +118,10 @@ typedef struct aggregate_def {
      * w->state what the event and the reply carry (rows read back, the
      * version moved on, derived totals). Returns 0 or a negative errno. */
     int (*refresh)(aggregate_write *w);
-    /* Optional. After a commit, with the committed state (an in-memory
-     * index). */
+    /* Optional. After the write's COMMIT, with the committed state (an
+     * in-memory index, the feed of a watch): with batched commits at the end
+     * of the loop turn (store_after_commit), and never for a write that a
+     * failed COMMIT undid. */
     void (*committed)(service *svc, const ProtobufCMessage *state);
     size_t max_bytes; /* 0: AGGREGATE_MAX_BYTES */
 } aggregate_def;
@@ -236,5 +238,11 @@ void aggregate_fail(aggregate_write *w, rpc_code code, const char *fmt, ...)
 
 /* Ends the write after the handler failed the call itself. */
 void aggregate_abort(aggregate_write *w);
+
+/* Ends the write without a change and answers its call with aggregate `id`
+ * (request field `field`) as stored, read again: w->state has an update time
+ * for a change that does not happen. For a retry that finds its change
+ * already made. `id` may point into w->state. */
+void aggregate_reply_stored(aggregate_write *w, const char *field, const char *id);
 
 #endif

@@ -222,8 +222,11 @@ static void reply_from_store(rpc_call *call, const cached_get_spec *spec)
 {
     cached_get g = {.spec = *spec, .call = call};
     ProtobufCMessage *m = NULL;
+    /* Loaded first: the order in which a call's arguments are evaluated is
+     * unspecified, so `m` in the same call could be read before it is set. */
+    int rc = spec->load(spec->ctx, spec->value, &m, NULL);
 
-    answer(&g, spec->load(spec->ctx, spec->value, &m, NULL), m);
+    answer(&g, rc, m);
 }
 
 void cached_get_reply(rpc_call *call, cache *c, const char *key, const cached_get_spec *spec)

@@ -8,7 +8,8 @@
  *     ... check, change rows: rc = 0 or a negative errno ...
  *     txn_finish(call, svc, rc, &event, reply);
  *
- * txn_finish appends the event and commits; it then drops the cache keys the
+ * txn_finish appends the event (with the call's actor, service_call_actor,
+ * unless the event names one) and commits; it then drops the cache keys the
  * event names, wakes the outbox relay, and replies once the commit is on
  * disk (store_sync: group commit, the loop never waits for the disk). Any
  * failure before the commit rolls everything back and fails the call

@@ -25,6 +25,9 @@ struct alerts {
     char (*waiting)[FACTS_KEY_SIZE];
     size_t n_waiting, cap_waiting;
     int in_flight;
+    /* The projects asked about now: one question per project at a time,
+     * so that an older answer is never stored over a newer one. */
+    question *out[ALERTS_IN_FLIGHT];
     alerts_stats stats;
     /* What the store holds, read again when `loaded` is behind. */
     DuplicationAlert **list;
@@ -161,6 +164,9 @@ static void on_answer(void *arg, rpc_code code, const char *message, const Proto
     int rc;
 
     al->in_flight--;
+    for (int i = 0; i < ALERTS_IN_FLIGHT; i++)
+        if (al->out[i] == q)
+            al->out[i] = NULL;
     if (code == RPC_OK &&
         (rc = store_answer(al, q->id, (const FindOverlapsResponse *)reply)) == 0) {
         al->a->alerts_version++;
@@ -182,6 +188,29 @@ static void on_answer(void *arg, rpc_code code, const char *message, const Proto
     ask_next(al);
 }
 
+static int asked_now(const alerts *al, const char *id)
+{
+    for (int i = 0; i < ALERTS_IN_FLIGHT; i++)
+        if (al->out[i] && strcmp(al->out[i]->id, id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Takes the last waiting project not asked about now into `q`; 0 if none. */
+static int take_waiting(alerts *al, question *q)
+{
+    for (size_t i = al->n_waiting; i-- > 0;) {
+        if (asked_now(al, al->waiting[i]))
+            continue;
+        snprintf(q->id, sizeof q->id, "%s", al->waiting[i]);
+        memmove(&al->waiting[i], &al->waiting[i + 1],
+                (al->n_waiting - i - 1) * sizeof *al->waiting);
+        al->n_waiting--;
+        return 1;
+    }
+    return 0;
+}
+
 /* Asks about waiting projects while fewer than ALERTS_IN_FLIGHT are out. */
 static void ask_next(alerts *al)
 {
@@ -191,11 +220,14 @@ static void ask_next(alerts *al)
         Compact__Projects__V1__FindOverlapsRequest req =
             COMPACT__PROJECTS__V1__FIND_OVERLAPS_REQUEST__INIT;
         question *q = malloc(sizeof *q);
+        int slot = 0;
         if (q == NULL)
             return;
         q->al = al;
-        /* The last one: no memmove. */
-        snprintf(q->id, sizeof q->id, "%s", al->waiting[--al->n_waiting]);
+        if (!take_waiting(al, q)) { /* every waiting one is being asked about */
+            free(q);
+            return;
+        }
         req.subject_case = COMPACT__PROJECTS__V1__FIND_OVERLAPS_REQUEST__SUBJECT_PROJECT_ID;
         req.project_id = q->id;
         req.limit = ALERTS_PER_PROJECT;
@@ -206,6 +238,9 @@ static void ask_next(alerts *al)
             free(q);
             continue;
         }
+        while (al->out[slot] != NULL)
+            slot++; /* a free one: in_flight < ALERTS_IN_FLIGHT */
+        al->out[slot] = q;
         al->in_flight++;
         al->stats.asked++;
     }

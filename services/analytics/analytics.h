@@ -1,7 +1,9 @@
 /* analytics.h: the state of compact-analytics, shared by its modules.
  *
  *   model.c      the figures, in memory (pure)
- *   consumer.c   the event streams -> store and model, exactly once
+ *   consumer.c   the event streams, exactly once: setup, lease, reads
+ *   batch.c      one read into the store, then into the model
+ *   reread.c     an aggregate read again from its service after a gap
  *   rebuild.c    the figures again from the source services' List calls
  *   alerts.c     duplication alerts, asked of projects' FindOverlaps
  *   answers.c    the reply messages, for the RPCs and the web alike
@@ -38,12 +40,15 @@ typedef struct analytics {
     service *svc;
     model *model;
     freshness fresh;
-    uint64_t alerts_version; /* moves on when the stored alerts change */
+    uint64_t alerts_version;   /* moves on when the stored alerts change */
+    uint64_t activity_version; /* moves on when a batch counts activity (batch_apply) */
+    int rebuild_on_start;      /* a snapshot did not load: rebuild before reading */
     consumer *consumer;
     alerts *alerts;
     feed *feed;
     web *web;
     answers *answers;
+    void (*stop_done)(service *svc); /* the stop hook's continuation */
 } analytics;
 
 analytics *analytics_of(const service *svc);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors.h"
 #include "alerts.h"
 #include "analytics.h"
 #include "analytics_store.h"
@@ -46,6 +47,7 @@ static const rpc_method analytics_methods[] = {
     {.name = "Rebuild", .handler = handle_rebuild},
     {.name = "PutExchangeRate", .handler = handle_put_exchange_rate},
     {.name = "ListExchangeRates", .handler = handle_list_exchange_rates},
+    {.name = "ListChangesByActor", .handler = handle_list_changes_by_actor},
     {.name = NULL},
 };
 
@@ -78,9 +80,10 @@ static int load_snapshot(void *arg, const char *type, const char *id, uint64_t s
     ProtobufCMessage *msg = protobuf_c_message_unpack(d, NULL, len, state);
     int rc;
 
-    if (msg == NULL) {
-        log_fmt(LOG_LEVEL_ERROR, "snapshot of %s %s does not decode", type, id);
-        return -EIO;
+    if (msg == NULL) { /* only this program writes them: a rebuild puts it right */
+        log_fmt(LOG_LEVEL_ERROR, "snapshot of %s %s does not decode: rebuilding", type, id);
+        the_analytics.rebuild_on_start = 1;
+        return 0;
     }
     if (d == &compact__membership__v1__entity__descriptor)
         rc = model_put_entity(m, (const Entity *)msg, seq);
@@ -213,6 +216,9 @@ static int analytics_init(service *svc)
     a->svc = svc;
     a->fresh.lag_ms = -1;
     service_set_state(svc, a);
+    /* The figures follow store_commit's return (the consumer's batches,
+     * rates): each write commits alone, so a failed COMMIT is seen there. */
+    store_set_batching(service_store(svc), 0);
     rc = model_new(&a->model);
     rc = rc ? rc : load_model(a);
     rc = rc ? rc : answers_new(a, &a->answers);
@@ -229,18 +235,20 @@ static int analytics_init(service *svc)
 
 static void analytics_drain(service *svc)
 {
-    feed_drain(analytics_of(svc)->feed);
+    analytics *a = analytics_of(svc);
+
+    if (a && a->feed)
+        feed_drain(a->feed);
 }
 
 /* Stopping, one piece after the other: web, consumer, alerts, feed. */
-static void (*stop_done)(service *svc);
 
 static void on_feed_freed(void *arg)
 {
     analytics *a = arg;
 
     a->feed = NULL;
-    stop_done(a->svc);
+    a->stop_done(a->svc);
 }
 
 static void on_alerts_stopped(void *arg)
@@ -267,18 +275,21 @@ static void on_web_stopped(void *arg)
     consumer_stop(a->consumer, on_consumer_stopped, a);
 }
 
+/* Also after an init that failed part way: what it did not make is NULL. */
 static void analytics_stop(service *svc, void (*done)(service *svc))
 {
-    analytics *a = analytics_of(svc);
+    analytics *a = &the_analytics;
 
-    stop_done = done;
-    feed_drain(a->feed); /* a start that failed never drained */
+    a->svc = svc;
+    a->stop_done = done;
+    if (a->feed) /* a start that failed was never drained */
+        feed_drain(a->feed);
     web_stop(a->web, on_web_stopped, a);
 }
 
 static void analytics_fini(service *svc)
 {
-    analytics *a = analytics_of(svc);
+    analytics *a = &the_analytics;
 
     answers_free(a->answers);
     model_free(a->model);
@@ -297,6 +308,7 @@ const service_def *analytics_service_def(void)
             .name = "analytics",
             .descriptor = &compact__analytics__v1__analytics__descriptor,
             .methods = analytics_methods,
+            .rules = analytics_rules,
             .migrations = analytics_store_migrations,
             .migrations_count = analytics_store_migrations_count,
             .peers = analytics_peers,

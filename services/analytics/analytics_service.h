@@ -6,4 +6,7 @@
 
 const service_def *analytics_service_def(void);
 
+/* Who may call which method (analytics_rules.c, auth/rule.h). */
+extern const auth_rule analytics_rules[];
+
 #endif

@@ -54,6 +54,15 @@ static const char schema_v1[] = "CREATE TABLE snapshots ("
 
 const store_migration analytics_store_migrations[] = {
     {.version = 1, .sql = schema_v1},
+    /* Changes per actor (actors.c). */
+    {.version = 2,
+     .sql = "CREATE TABLE actor_changes ("
+            "  subject TEXT NOT NULL,"
+            "  role    TEXT NOT NULL,"
+            "  n       INTEGER NOT NULL,"
+            "  last_ms INTEGER NOT NULL,"
+            "  PRIMARY KEY (subject, role)"
+            ") STRICT, WITHOUT ROWID;"},
 };
 const size_t analytics_store_migrations_count =
     sizeof analytics_store_migrations / sizeof analytics_store_migrations[0];

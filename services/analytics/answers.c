@@ -217,6 +217,16 @@ static facts_filter filter_from(const answer_question *q)
     return (facts_filter){.year = q->year, .group_id = q->group_id, .pillar = q->pillar};
 }
 
+/* Today (UTC), YYYY-MM-DD: who takes part "now" is who takes part today. */
+static void today(char *day)
+{
+    time_t now = (time_t)(pbtime_now_ms() / 1000);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(day, FACTS_DAY_SIZE, "%Y-%m-%d", &tm);
+}
+
 /* ---- the replies ----------------------------------------------------------------------------- */
 
 static ProtobufCMessage *overview(analytics *a, const answer_question *q, arena *ar)
@@ -227,22 +237,27 @@ static ProtobufCMessage *overview(analytics *a, const answer_question *q, arena 
     size_t n;
     const entity_facts *const *es = model_entities(a->model, &n);
     const group_facts *const *gs;
-    char key[8];
+    char key[8], day[FACTS_DAY_SIZE];
 
     if (o == NULL || fig == NULL)
         return NULL;
     o->freshness = freshness_of(a, ar);
     o->filter = filter_of(q, ar);
+    today(day);
     for (size_t i = 0; i < n; i++) {
-        if (!es[i]->active)
+        int role = es[i]->active ? entity_facts_role_on(es[i], day) : 0;
+        if (role == 0) /* not taking part today */
             continue;
         o->entities++;
-        o->observers += es[i]->kind == COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_OBSERVER;
+        o->members +=
+            role == COMPACT__MEMBERSHIP__V1__PARTICIPATION_ROLE__PARTICIPATION_ROLE_MEMBER;
+        o->observers +=
+            role == COMPACT__MEMBERSHIP__V1__PARTICIPATION_ROLE__PARTICIPATION_ROLE_OBSERVER;
         o->un_entities +=
-            es[i]->kind == COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_UN_ENTITY;
+            es[i]->affiliation == COMPACT__MEMBERSHIP__V1__AFFILIATION__AFFILIATION_UN_SYSTEM;
+        o->non_un_entities +=
+            es[i]->affiliation == COMPACT__MEMBERSHIP__V1__AFFILIATION__AFFILIATION_NON_UN;
     }
-    o->members = o->entities - o->observers;
-    o->non_un_entities = o->entities - o->un_entities;
     gs = model_groups(a->model, &n);
     for (size_t i = 0; i < n; i++)
         o->working_groups += gs[i]->open;
@@ -266,6 +281,7 @@ static const char *row_label(const model *m, int by, const char *key)
 {
     const group_facts *g;
     const entity_facts *e;
+    const char *donor;
     int pillar = atoi(key);
 
     switch (by) {
@@ -277,6 +293,8 @@ static const char *row_label(const model *m, int by, const char *key)
     case COMPACT__ANALYTICS__V1__BREAKDOWN_BY__BREAKDOWN_BY_DONOR:
         if ((e = model_entity(m, key)) != NULL)
             return e->acronym;
+        if (strncmp(key, "org:", 4) == 0) /* an organisation named by its IATI identifier */
+            return (donor = model_donor_name(m, key)) != NULL ? donor : key + 4;
         return strncmp(key, "name:", 5) == 0 ? key + 5 : key;
     default:
         return key;
@@ -612,7 +630,8 @@ static ProtobufCMessage *activity(analytics *a, const answer_question *q, arena 
 typedef struct cached {
     answer_question q;
     answer_format format;
-    uint64_t version, alerts_version;
+    uint64_t version, alerts_version, activity_version;
+    int64_t day; /* days since 1970 (UTC): "taking part now" changes at midnight */
     int reachable;
     void *data;
     size_t len;
@@ -702,6 +721,7 @@ int answers_get(answers *as, const answer_question *q, answer_format format, con
     int reachable =
         a->fresh.last_read_ms > 0 && pbtime_now_ms() - a->fresh.last_read_ms < SOURCES_QUIET_MS;
     uint64_t version = model_version(a->model);
+    int64_t day = pbtime_now_ms() / 86400000;
     cached *slot = &as->slots[0];
     ProtobufCMessage *m;
     arena *ar;
@@ -710,9 +730,10 @@ int answers_get(answers *as, const answer_question *q, answer_format format, con
     for (size_t i = 0; i < ANSWERS_CACHED; i++) {
         cached *c = &as->slots[i];
         if (same_question(c, q, format)) {
-            /* Activity reads the store: its answer lasts while the figures do. */
+            /* Alerts and activity read the store: their versions count too. */
             if (c->version == version && c->alerts_version == a->alerts_version &&
-                c->reachable == reachable) {
+                c->activity_version == a->activity_version && c->reachable == reachable &&
+                c->day == day) {
                 c->used = ++as->clock;
                 *data = c->data;
                 *len = c->len;
@@ -736,7 +757,9 @@ int answers_get(answers *as, const answer_question *q, answer_format format, con
     slot->format = format;
     slot->version = version;
     slot->alerts_version = a->alerts_version;
+    slot->activity_version = a->activity_version;
     slot->reachable = reachable;
+    slot->day = day;
     slot->used = ++as->clock;
     *data = slot->data;
     *len = slot->len;

@@ -57,8 +57,10 @@ int answers_get(answers *as, const answer_question *q, answer_format format, con
                 size_t *len);
 
 /* The reply message itself (WatchOverview writes messages), with all it
- * points to in one arena: 0 with *msg and *ar (the caller frees the lot with
- * arena_free), or a negative errno as answers_get. */
+ * points to in one arena (but an alert's strings, which stay the alert
+ * list's until the alerts next change: use the reply at once): 0 with *msg
+ * and *ar (the caller frees the lot with arena_free), or a negative errno as
+ * answers_get. */
 typedef struct arena arena;
 int answers_build(answers *as, const answer_question *q, arena **ar, ProtobufCMessage **msg);
 void arena_free(arena *ar);

@@ -2,32 +2,34 @@
  *
  * The consumer reads the streams "compact:events:<service>" in the Redis
  * consumer group "analytics" (XREADGROUP, on a Redis connection of its own,
- * since a blocking read holds its connection). Each batch it reads is
- * applied in one SQLite transaction together with the stream positions it
- * reaches; the model is changed once that transaction committed, and the
- * entries are acknowledged (XACK) once it is on disk. So:
+ * since a blocking read holds its connection). Each read is applied in one
+ * SQLite transaction together with the stream positions it reaches, and the
+ * figures change once that transaction committed (batch.h). Positions live
+ * in SQLite, not in Redis: reads are NOACK, and every setup sets the group
+ * back to the positions on disk. So:
  *
- *   - a crash before the commit leaves the store at the old positions, and
- *     at start the group is set back to them (XGROUP SETID): the batch is
- *     read again, and applied once;
- *   - a crash after the commit, before the XACK, reads the batch again too,
- *     but every aggregate in it now holds the sequence the batch reached,
- *     and older or equal sequences are ignored (model.h);
- *   - a sequence that skips (the aggregate's sequence is known and the event
- *     is more than one past it) is applied, since events carry the whole
- *     state, and the aggregate is also read again from its service over
- *     gRPC in case something newer was lost too;
- *   - Redis that lost the group (restarted without its data) or trimmed
- *     entries past our position (analytics was down longer than the
- *     retention) lost events for good: the consumer then rebuilds every
- *     figure from the services' List calls (rebuild.h) before reading on.
- *     A new store (the first start) does the same, from the streams' ends.
+ *   - a crash before a commit leaves the store at the old positions, and the
+ *     read is made again: applied once;
+ *   - a commit lost with the machine (committed, not yet flushed) takes its
+ *     positions with it: read again too;
+ *   - every event carries its aggregate's sequence and whole state: a
+ *     sequence not above the one held is ignored, one that skips is applied
+ *     and the aggregate is read again over gRPC (reread.h);
+ *   - Redis that lost the group (a restart without its data, a stream
+ *     deleted), trimmed entries past our position (analytics down longer
+ *     than the retention) or came back behind our position (its append-only
+ *     file lost its tail) lost events for good: the consumer then rebuilds
+ *     every figure from the services' List calls (rebuild.h) and reads on
+ *     from where the group stands. A new store (the first start) does the
+ *     same, from the streams' ends.
+ *
+ * One analytics at a time: all instances share the group, so a second one
+ * would take half the entries. A lease in Redis (taken at setup, renewed
+ * between reads, 15 s) keeps the others waiting; one whose lease was taken
+ * over stops reading until it can have it again.
  *
  * With Redis down the consumer retries every second and analytics answers
- * from what it has; Freshness says as of when.
- *
- * The life of a consumer: setup (the group, per stream) -> [rebuild] ->
- * read -> apply -> sync -> ack -> read ... Loop thread only.
+ * from what it has; Freshness says as of when. Loop thread only.
  */
 #ifndef COMPACT_ANALYTICS_CONSUMER_H
 #define COMPACT_ANALYTICS_CONSUMER_H
@@ -38,7 +40,7 @@
 #include "rebuild.h"
 
 #define CONSUMER_GROUP "analytics"
-#define CONSUMER_BATCH 500
+#define CONSUMER_BATCH 200 /* entries per stream per read; halved after a timeout */
 #define CONSUMER_BLOCK_MS 1000
 
 /* Starts reading `streams` (NULL-terminated names of services whose streams

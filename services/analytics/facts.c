@@ -46,7 +46,10 @@ static currency_sums *money_slot(money_sum *m, const char *currency)
     return &m->cur[at];
 }
 
-/* Drops the currencies whose sums came back to zero. */
+/* Drops the currencies whose sums came back to zero. After every change, an
+ * addition too: otherwise a currency whose sums cancel out (a reversed
+ * transaction) shows as a row of zeros in figures made in one pass and not in
+ * the same figures kept change by change, once anything was taken away. */
 static void money_prune(money_sum *m)
 {
     size_t kept = 0;
@@ -70,8 +73,7 @@ int money_add(money_sum *dst, const money_sum *src, int sign)
     for (int k = 0; k < STAGES; k++)
         dst->usd.v[k] += sign * src->usd.v[k];
     dst->unconverted += sign * src->unconverted;
-    if (sign < 0)
-        money_prune(dst);
+    money_prune(dst);
     return 0;
 }
 
@@ -105,8 +107,25 @@ int entity_facts_of(const Compact__Membership__V1__Entity *e, entity_facts *out)
     memset(out, 0, sizeof *out);
     snprintf(out->id, sizeof out->id, "%s", e->id);
     snprintf(out->acronym, sizeof out->acronym, "%s", e->acronym);
-    out->kind = (int)e->kind;
+    out->affiliation = (int)e->affiliation;
     out->active = e->status != COMPACT__MEMBERSHIP__V1__ENTITY_STATUS__ENTITY_STATUS_WITHDRAWN;
+    for (size_t i = 0; i < e->n_participation && out->n_periods < FACTS_PERIODS_MAX; i++) {
+        const Compact__Membership__V1__Participation *p = e->participation[i];
+        fact_period *f = &out->periods[out->n_periods++];
+        snprintf(f->from, sizeof f->from, "%s", p->from_date);
+        snprintf(f->to, sizeof f->to, "%s", p->to_date);
+        f->role = (int)p->role;
+    }
+    return 0;
+}
+
+int entity_facts_role_on(const entity_facts *f, const char *day)
+{
+    for (size_t i = 0; i < f->n_periods; i++) {
+        const fact_period *p = &f->periods[i];
+        if (strcmp(p->from, day) <= 0 && (p->to[0] == '\0' || strcmp(day, p->to) < 0))
+            return p->role;
+    }
     return 0;
 }
 
@@ -199,21 +218,36 @@ static money_sum *year_slot(project_facts *f, int year)
     return &f->years[f->n_years++].money;
 }
 
-/* The donor of a transaction, as a key: its entity id, or "name:<text>". */
-static void donor_key(const Transaction *t, char *buf, size_t size)
+/* The donor of a transaction, as a key: its entity id; "org:<ref>" for an
+ * organisation outside the Compact with an IATI identifier (the same
+ * organisation under any spelling of its name is one donor), its name in
+ * `name`; "name:<text>" for a donor named only (free text, or an
+ * organisation without an identifier); "unknown". */
+static void donor_key(const Transaction *t, char *buf, size_t size, const char **name)
 {
+    const Compact__Projects__V1__Organisation *o = t->provider_org;
+
+    *name = "";
     if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID)
         snprintf(buf, size, "%s", t->provider_entity_id);
     else if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME)
         snprintf(buf, size, "name:%s", t->provider_name);
+    else if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG && o &&
+             o->ref[0]) {
+        snprintf(buf, size, "org:%s", o->ref);
+        *name = o->name;
+    } else if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG && o)
+        snprintf(buf, size, "name:%s", o->name);
     else
         snprintf(buf, size, "unknown");
 }
 
-/* The index of donor `key` in f->donor_keys, added if new; -1 on ENOMEM. */
-static int donor_index(project_facts *f, const char *key)
+/* The index of donor `key` in f->donor_keys (with its `name`, see
+ * donor_key), added if new; -1 on ENOMEM. */
+static int donor_index(project_facts *f, const char *key, const char *name)
 {
     char(*grown)[FACTS_KEY_SIZE];
+    char(*names)[FACTS_LABEL_SIZE];
 
     for (size_t i = 0; i < f->n_donor_keys; i++) {
         if (strcmp(f->donor_keys[i], key) == 0)
@@ -223,7 +257,11 @@ static int donor_index(project_facts *f, const char *key)
         (grown = realloc(f->donor_keys, (f->n_donor_keys + 1) * sizeof *grown)) == NULL)
         return -1;
     f->donor_keys = grown;
+    if ((names = realloc(f->donor_names, (f->n_donor_keys + 1) * sizeof *names)) == NULL)
+        return -1;
+    f->donor_names = names;
     snprintf(f->donor_keys[f->n_donor_keys], sizeof *grown, "%s", key);
+    snprintf(f->donor_names[f->n_donor_keys], sizeof *names, "%s", name);
     return (int)f->n_donor_keys++;
 }
 
@@ -238,10 +276,11 @@ static int keep_transactions(project_facts *f, const Project *p)
         const Transaction *t = p->transactions[i];
         int stage = stage_of(t->type), donor;
         fact_tx *x = &f->tx[f->n_tx];
+        const char *name;
         if (stage < 0 || t->value == NULL)
             continue;
-        donor_key(t, key, sizeof key);
-        if ((donor = donor_index(f, key)) < 0)
+        donor_key(t, key, sizeof key, &name);
+        if ((donor = donor_index(f, key, name)) < 0)
             return -ENOMEM;
         snprintf(x->currency, sizeof x->currency, "%s", t->value->currency);
         snprintf(x->date, sizeof x->date, "%s", t->date);
@@ -335,6 +374,22 @@ static int copy_keys(char (**dst)[FACTS_KEY_SIZE], size_t *n, char *const *src, 
     return 0;
 }
 
+/* Adds `key` to keys[0..*n) unless it is there already. */
+static void add_key_once(char (*keys)[FACTS_KEY_SIZE], size_t *n, const char *key)
+{
+    char k[FACTS_KEY_SIZE];
+
+    snprintf(k, sizeof k, "%s", key);
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(keys[i], k) == 0)
+            return;
+    }
+    memcpy(keys[(*n)++], k, sizeof k);
+}
+
+/* Every participant once, and every partner once: an entity may hold
+ * several roles in one project (accountable and implementing), each its own
+ * participant, and still takes part in one project. */
 static int add_participants(project_facts *f, const Project *p)
 {
     f->entities = calloc(p->n_participants ? p->n_participants : 1, sizeof *f->entities);
@@ -343,10 +398,10 @@ static int add_participants(project_facts *f, const Project *p)
         return -ENOMEM;
     for (size_t i = 0; i < p->n_participants; i++) {
         const Compact__Projects__V1__Participant *pt = p->participants[i];
-        snprintf(f->entities[f->n_entities++], sizeof *f->entities, "%s", pt->entity_id);
+        add_key_once(f->entities, &f->n_entities, pt->entity_id);
         if (pt->role == COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_ACCOUNTABLE ||
             pt->role == COMPACT__PROJECTS__V1__ORGANISATION_ROLE__ORGANISATION_ROLE_IMPLEMENTING)
-            snprintf(f->partners[f->n_partners++], sizeof *f->partners, "%s", pt->entity_id);
+            add_key_once(f->partners, &f->n_partners, pt->entity_id);
     }
     return 0;
 }
@@ -416,6 +471,7 @@ void project_facts_clear(project_facts *f)
     free(f->entities);
     free(f->tx);
     free(f->donor_keys);
+    free(f->donor_names);
     money_of_project_clear(f);
     memset(f, 0, sizeof *f);
 }
@@ -613,12 +669,11 @@ int figures_add_project(figures *fig, const project_facts *p, const facts_filter
         rc = add_years_and_donors(fig, p, f, sign);
     if (rc == 0)
         rc = add_coverage(fig, p, m, sign);
-    if (sign < 0) {
-        rows_prune(&fig->by_group);
-        rows_prune(&fig->by_entity);
-        rows_prune(&fig->by_donor);
-        rows_prune(&fig->by_year);
-    }
+    /* after an addition too: a donor's row whose money cancels out is empty */
+    rows_prune(&fig->by_group);
+    rows_prune(&fig->by_entity);
+    rows_prune(&fig->by_donor);
+    rows_prune(&fig->by_year);
     return rc;
 }
 

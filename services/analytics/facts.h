@@ -102,12 +102,25 @@ typedef struct figures {
 
 /* ---- the facts of one aggregate -------------------------------------------- */
 
+#define FACTS_PERIODS_MAX 20 /* as many as membership keeps */
+#define FACTS_DAY_SIZE 11    /* YYYY-MM-DD and NUL */
+#define FACTS_LABEL_SIZE 128
+
+/* One period of an entity's participation: a role from one day (included)
+ * to another (excluded; "" while open). */
+typedef struct fact_period {
+    char from[FACTS_DAY_SIZE], to[FACTS_DAY_SIZE];
+    int role; /* compact.membership.v1.ParticipationRole */
+} fact_period;
+
 typedef struct entity_facts {
     char id[FACTS_KEY_SIZE];
     uint64_t seq;
     char acronym[64];
-    int kind;   /* compact.membership.v1.EntityKind */
-    int active; /* not withdrawn */
+    int affiliation; /* compact.membership.v1.Affiliation */
+    int active;      /* not withdrawn */
+    fact_period periods[FACTS_PERIODS_MAX];
+    size_t n_periods;
 } entity_facts;
 
 typedef struct member_facts {
@@ -132,7 +145,7 @@ typedef struct year_money {
 } year_money;
 
 typedef struct donor_money {
-    char key[FACTS_KEY_SIZE]; /* an entity id, an org ref, or a name */
+    char key[FACTS_KEY_SIZE]; /* an entity id, "org:<IATI ref>", or "name:<name>" */
     money_sum money;
 } donor_money;
 
@@ -164,7 +177,8 @@ typedef struct project_facts {
     size_t n_entities;
     fact_tx *tx; /* the transactions that count in a stage */
     size_t n_tx;
-    char (*donor_keys)[FACTS_KEY_SIZE]; /* an entity id, or "name:<text>" */
+    char (*donor_keys)[FACTS_KEY_SIZE];    /* an entity id, "org:<ref>" or "name:<text>" */
+    char (*donor_names)[FACTS_LABEL_SIZE]; /* the name of an "org:" donor, else "" */
     size_t n_donor_keys;
     char budget_currency[4];
     int64_t budget;
@@ -180,6 +194,12 @@ typedef struct project_facts {
 /* The facts of each kind of aggregate, from its state. Return 0 or -ENOMEM
  * (then *out holds nothing to free). */
 int entity_facts_of(const Compact__Membership__V1__Entity *e, entity_facts *out);
+
+/* The role (compact.membership.v1.ParticipationRole) the entity holds on
+ * `day` (YYYY-MM-DD), or 0 when it does not take part that day. A withdrawn
+ * entity takes part on no day after its withdrawal (membership ends its
+ * period then). */
+int entity_facts_role_on(const entity_facts *f, const char *day);
 int group_facts_of(const Compact__Workgroups__V1__WorkingGroup *g, group_facts *out);
 int project_facts_of(const Compact__Projects__V1__Project *p, const rates *r, project_facts *out);
 
@@ -214,7 +234,8 @@ void figures_clear(figures *fig);
 /* The row of `key` in `rows`, or NULL. */
 const fig_row *fig_rows_find(const fig_rows *rows, const char *key);
 
-/* Money arithmetic, exposed for the answers and the tests: dst += sign * src. */
+/* Money arithmetic, exposed for the answers and the tests: dst += sign * src;
+ * a currency whose sums all come to zero leaves dst. 0 or -ENOMEM. */
 int money_add(money_sum *dst, const money_sum *src, int sign);
 void money_clear(money_sum *m);
 

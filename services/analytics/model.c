@@ -330,6 +330,18 @@ const project_facts *const *model_projects(const model *m, size_t *n)
     return (const project_facts *const *)m->projects.v;
 }
 
+const char *model_donor_name(const model *m, const char *key)
+{
+    for (size_t i = 0; i < m->projects.n; i++) {
+        const project_facts *p = m->projects.v[i];
+        for (size_t k = 0; k < p->n_donor_keys; k++) {
+            if (p->donor_names[k][0] && strcmp(p->donor_keys[k], key) == 0)
+                return p->donor_names[k];
+        }
+    }
+    return NULL;
+}
+
 uint64_t model_version(const model *m)
 {
     return m->version;
@@ -399,7 +411,8 @@ const figures *model_figures(model *m, const facts_filter *f)
     return &v->fig;
 }
 
-void model_carry_sequences(model *dst, const model *src)
+/* The sequences `src` holds, onto the aggregates of `dst`. */
+static void carry_sequences(model *dst, const model *src)
 {
     for (size_t i = 0; i < dst->entities.n; i++) {
         entity_facts *f = dst->entities.v[i];
@@ -416,4 +429,30 @@ void model_carry_sequences(model *dst, const model *src)
         const project_facts *was = model_project(src, f->id);
         f->seq = was ? was->seq : 0;
     }
+}
+
+int model_take_over(model *dst, const model *src)
+{
+    rates copy = {0};
+    int rc = 0;
+
+    carry_sequences(dst, src);
+    dst->version += src->version + 1;
+    for (size_t i = 0; rc == 0 && i < src->rates.n; i++)
+        rc = rates_put(&copy, src->rates.v[i].currency, src->rates.v[i].valid_from,
+                       src->rates.v[i].usd_micros);
+    if (rc != 0) {
+        rates_clear(&copy);
+        dst->all_broken = 1;
+        return rc;
+    }
+    rates_clear(&dst->rates);
+    dst->rates = copy;
+    for (size_t i = 0; rc == 0 && i < dst->projects.n; i++)
+        rc = project_facts_reconvert(dst->projects.v[i], &dst->rates);
+    if (rc == 0)
+        rc = figures_recompute(dst);
+    else
+        dst->all_broken = 1;
+    return rc;
 }

@@ -60,6 +60,10 @@ const entity_facts *const *model_entities(const model *m, size_t *n);
 const group_facts *const *model_groups(const model *m, size_t *n);
 const project_facts *const *model_projects(const model *m, size_t *n);
 
+/* The name a project gives the donor `key` ("org:<IATI ref>"), or NULL. A
+ * scan of every project's donors: for labelling a breakdown's rows. */
+const char *model_donor_name(const model *m, const char *key);
+
 /* The figures of filter `f` (NULL or empty: the standing figures), valid
  * until the next change; NULL for -ENOMEM. */
 const figures *model_figures(model *m, const facts_filter *f);
@@ -69,9 +73,13 @@ uint64_t model_version(const model *m);
 
 /* A rebuild makes a model of its own and then takes the place of the old:
  * model_new_like makes an empty model with m's rates (0 or -ENOMEM), and
- * model_carry_sequences gives every aggregate of `dst` the sequence `src`
- * holds for it, so that events already applied stay ignored. */
+ * model_take_over readies `dst` to replace `src`: every aggregate of `dst`
+ * gets the sequence `src` holds for it (so events already applied stay
+ * ignored), `dst` takes `src`'s rates as they are now (one may have been
+ * set during the rebuild) and a version past `src`'s (answers kept for the
+ * old figures are never served for the new). 0, or -ENOMEM (the figures are
+ * then recomputed on the next question). */
 int model_new_like(const model *m, model **out);
-void model_carry_sequences(model *dst, const model *src);
+int model_take_over(model *dst, const model *src);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerts.h"
 #include "log.h"
 #include "pbmsg.h"
 #include "sqlrow.h"
@@ -128,6 +129,17 @@ static int swap_snapshots(store *st, int64_t *differences)
     return rc;
 }
 
+/* A rebuild may have brought projects no event announced: their overlaps
+ * are asked for too (alerts.h coalesces and paces the questions). */
+static void ask_about_every_project(analytics *a)
+{
+    size_t n;
+    const project_facts *const *p = model_projects(a->model, &n);
+
+    for (size_t i = 0; i < n; i++)
+        alerts_project_changed(a->alerts, p[i]->id);
+}
+
 static void rebuild_end(rebuild *rb)
 {
     analytics *a = rb->a;
@@ -140,13 +152,15 @@ static void rebuild_end(rebuild *rb)
     else
         exec(st, "DELETE FROM rebuilt");
     if (rc == 0) {
-        model_carry_sequences(rb->fresh, a->model);
+        if (model_take_over(rb->fresh, a->model) != 0)
+            log_fmt(LOG_LEVEL_ERROR, "rebuilt figures: out of memory converting money");
         model_free(a->model);
         a->model = rb->fresh;
         rb->fresh = NULL;
         r.entities = rb->listers[0].count;
         r.working_groups = rb->listers[1].count;
         r.projects = rb->listers[2].count;
+        ask_about_every_project(a);
         analytics_changed(a);
     }
     if (rc == -EIO && !rb->message[0])

@@ -186,8 +186,7 @@ static void serve_api(void *arg, const http_request *req, http_response *res)
 
     if (question_of(w, req, res, &q))
         return;
-    if (strcmp(req->path, "/api/events") == 0) {
-        http_add_header(res, "Cache-Control", "no-store");
+    if (strcmp(req->path, "/api/events") == 0) { /* http_stream_start sets its headers */
         feed_listen(w->a->feed, res, &q);
         return;
     }

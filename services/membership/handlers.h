@@ -7,8 +7,10 @@
  *
  * The entity is an aggregate (aggregate.h; its table, entity_aggregate, is
  * in handlers.c): Get reads through the cache by id or acronym, writes follow
- * the toolkit's one contract and publish "entity.created", "entity.updated"
- * and "entity.withdrawn". ListEntities reads SQLite directly.
+ * the toolkit's one contract and publish "entity.created", "entity.updated",
+ * "entity.withdrawn" and "entity.admitted" (a Committee admission, carried
+ * out once per decision effect). ListEntities and CountEntities read SQLite
+ * directly.
  */
 #ifndef COMPACT_MEMBERSHIP_HANDLERS_H
 #define COMPACT_MEMBERSHIP_HANDLERS_H
@@ -21,5 +23,7 @@ void handle_list_entities(rpc_call *call, const ProtobufCMessage *request, void 
 void handle_update_entity(rpc_call *call, const ProtobufCMessage *request, void *svc);
 void handle_withdraw_entity(rpc_call *call, const ProtobufCMessage *request, void *svc);
 void handle_batch_get_entities(rpc_call *call, const ProtobufCMessage *request, void *svc);
+void handle_count_entities(rpc_call *call, const ProtobufCMessage *request, void *svc);
+void handle_admit_entity(rpc_call *call, const ProtobufCMessage *request, void *svc);
 
 #endif

@@ -19,6 +19,8 @@ static const rpc_method membership_methods[] = {
     {.name = "UpdateEntity", .handler = handle_update_entity},
     {.name = "WithdrawEntity", .handler = handle_withdraw_entity},
     {.name = "BatchGetEntities", .handler = handle_batch_get_entities},
+    {.name = "CountEntities", .handler = handle_count_entities},
+    {.name = "AdmitEntity", .handler = handle_admit_entity},
     {.name = NULL},
 };
 
@@ -34,6 +36,7 @@ const service_def *membership_service_def(void)
             .name = "membership",
             .descriptor = &compact__membership__v1__membership__descriptor,
             .methods = membership_methods,
+            .rules = membership_rules,
             .migrations = entity_store_migrations,
             .migrations_count = entity_store_migrations_count,
             .peers = NULL,

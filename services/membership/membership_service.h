@@ -9,4 +9,7 @@
  * process. */
 const service_def *membership_service_def(void);
 
+/* Who may call which method (membership_rules.c, auth/rule.h). */
+extern const auth_rule membership_rules[];
+
 #endif

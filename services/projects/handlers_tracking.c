@@ -1,11 +1,25 @@
 /* handlers_tracking.c: money and results: RecordTransaction, AddResult,
- * AddIndicator and ReportIndicatorValue (see handlers.h). */
+ * AddIndicator and ReportIndicatorValue (see handlers.h).
+ *
+ * Two rules of the Coordination Committee reach RecordTransaction:
+ * - catalytic money is UNOCT's: a catalytic transaction must name UNOCT as
+ *   its provider_entity_id (checked with membership, with the rest of the
+ *   entity check), else FAILED_PRECONDITION and nothing is written;
+ * - a transaction may carry the decision effect that allocated it
+ *   (decision_ref), the idempotency key, kept for good: recording one whose
+ *   decision_ref the project already has is answered before anything else
+ *   (etag, the peer check, the rule above) with the project as it is, and
+ *   writes nothing; under the same decision_ref other money is refused with
+ *   ALREADY_EXISTS naming transaction.decision_ref, as a request id used for
+ *   another request is (AIP-155).
+ */
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compact/membership/v1/membership.pb-c.h"
 #include "handlers.h"
 #include "ids.h"
 #include "pbmsg.h"
@@ -15,6 +29,7 @@
 #include "project.h"
 #include "project_check.h"
 #include "project_edit.h"
+#include "provenance.h"
 #include "status.h"
 #include "validate.h"
 
@@ -108,6 +123,7 @@ static int record_change(rpc_call *call, store *st, Project *p, const void *arg)
     }
     if ((t = (Transaction *)pbmsg_copy(&in->base)) == NULL)
         return -ENOMEM;
+    provenance_normalize(t->provenance, t->n_provenance);
     if ((rc = ids_new(IDS_TRANSACTION, id, sizeof id)) != 0 || (rc = pbstr_set(&t->id, id)) != 0 ||
         (rc = pbtime_set(&t->record_time, pbtime_now_ms())) != 0 ||
         (rc = project_store_add_transaction(st, p->id, t)) != 0 ||
@@ -118,30 +134,152 @@ static int record_change(rpc_call *call, store *st, Project *p, const void *arg)
     return 0;
 }
 
-/* peer_check_done_fn: the provider (if an entity) is active; record. */
+/* ---- RecordTransaction: the Committee's rules ----------------------------- */
+
+static const char *catalytic_provider_unusable(const ProtobufCMessage *item)
+{
+    const Compact__Membership__V1__Entity *e = (const Compact__Membership__V1__Entity *)item;
+    const char *why = peer_entities.unusable(item); /* withdrawn first */
+
+    return why ? why : project_check_catalytic_provider_problem(e->acronym);
+}
+
+/* The provider of a catalytic transaction: an active entity, and UNOCT. */
+static const peer_kind catalytic_provider = {
+    .peer = "membership",
+    .noun = "entity",
+    .id_prefix = IDS_ENTITY,
+    .service = &compact__membership__v1__membership__descriptor,
+    .method = "BatchGetEntities",
+    .label_field = "acronym",
+    .unusable = catalytic_provider_unusable,
+};
+
+enum decided { DECISION_NEW = 0, DECISION_FAILED = 1, DECISION_RECORDED = 2 };
+
+/* Whether `p` records the decision of `in` already: DECISION_NEW (or no
+ * decision_ref), DECISION_RECORDED with the same money (answer with the
+ * project as it is), DECISION_FAILED after failing the call with
+ * ALREADY_EXISTS (other money under it). */
+static enum decided decided(rpc_call *call, const Project *p, const Transaction *in)
+{
+    const Transaction *held = project_edit_find_decision(p, in->decision_ref);
+
+    if (held == NULL)
+        return DECISION_NEW;
+    if (project_edit_same_transaction(held, in))
+        return DECISION_RECORDED;
+    rpc_call_fail(call, RPC_ALREADY_EXISTS,
+                  "transaction.decision_ref: %s is already recorded on project %s as transaction "
+                  "%s, with other money; a decision's effect is recorded once and never changed "
+                  "(a retry must repeat the request)",
+                  in->decision_ref, p->id, held->id);
+    return DECISION_FAILED;
+}
+
+/* Ends the write without a change and answers with the project as stored
+ * (w->state has an update time for a change that does not happen). */
+static void reply_stored(aggregate_write *w)
+{
+    rpc_call *call = w->call;
+    service *svc = w->svc;
+    ProtobufCMessage *stored;
+    char id[IDS_SIZE];
+
+    snprintf(id, sizeof id, "%s", ((Project *)w->state)->id);
+    aggregate_abort(w);
+    if (aggregate_peek(call, svc, &project_aggregate, "project_id", id, "", &stored) == 0) {
+        rpc_call_reply(call, stored);
+        pbmsg_free(stored);
+    }
+}
+
+/* peer_check_done_fn: the provider (if an entity) is active (and UNOCT for
+ * catalytic money); record, unless the decision was recorded meanwhile. */
 static void write_transaction(rpc_call *call, service *svc, void *arg, int ok)
 {
     const RecordTransactionRequest *req = arg;
+    store *st = service_store(svc);
+    aggregate_write w;
+    Project *p;
+    int rc;
 
-    if (ok)
-        tracking_write(call, svc, req->project_id, req->etag, record_change, req,
-                       "project.transaction_recorded");
+    if (!ok ||
+        aggregate_begin(&w, call, svc, &project_aggregate, "project_id", req->project_id, ""))
+        return;
+    p = (Project *)w.state;
+    switch (decided(call, p, req->transaction)) {
+    case DECISION_RECORDED:
+        reply_stored(&w);
+        return;
+    case DECISION_FAILED:
+        aggregate_abort(&w);
+        return;
+    case DECISION_NEW:
+        break;
+    }
+    if (aggregate_check_etag(&w, req->etag))
+        return;
+    if ((rc = record_change(call, st, p, req)) == 1) {
+        aggregate_abort(&w);
+        return;
+    }
+    if (rc == 0) {
+        project_edit_normalise(p);
+        rc = project_store_update(st, p, w.version);
+    }
+    aggregate_commit(&w, rc, "project.transaction_recorded", NULL);
+}
+
+/* Answers a decision recorded already (see the top); returns 1 when the call
+ * is over, 0 when it goes on. */
+static int replay_decision(rpc_call *call, service *svc, const RecordTransactionRequest *req)
+{
+    ProtobufCMessage *m;
+    enum decided d;
+
+    if (req->transaction->decision_ref[0] == '\0')
+        return 0;
+    if (aggregate_peek(call, svc, &project_aggregate, "project_id", req->project_id, "", &m))
+        return 1;
+    d = decided(call, (const Project *)m, req->transaction);
+    if (d == DECISION_RECORDED)
+        rpc_call_reply(call, m);
+    pbmsg_free(m);
+    return d != DECISION_NEW;
+}
+
+/* FAILED_PRECONDITION for catalytic money whose provider is not an entity
+ * (the entity itself is checked with membership). */
+static int check_catalytic(rpc_call *call, const Transaction *t)
+{
+    if (!t->catalytic ||
+        t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID)
+        return 0;
+    rpc_call_fail(call, RPC_FAILED_PRECONDITION,
+                  "transaction.catalytic: a catalytic transaction must name UNOCT as its provider "
+                  "(transaction.provider_entity_id)%s",
+                  t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME
+                      ? ", not a provider_name"
+                      : "");
+    return -1;
 }
 
 void handle_record_transaction(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const RecordTransactionRequest *req = (const RecordTransactionRequest *)request;
+    const Transaction *t = req->transaction;
     peer_check *c;
 
     if (aggregate_replay(call, svc) || check_project_ref(call, req->project_id, req->etag) ||
-        validate_present(call, "transaction", req->transaction) ||
-        project_check_transaction(call, "transaction", req->transaction))
+        validate_present(call, "transaction", t) ||
+        project_check_transaction(call, "transaction", t) || replay_decision(call, svc, req) ||
+        check_catalytic(call, t))
         return;
     c = peer_check_new();
-    if (req->transaction->provider_case ==
-        COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID)
-        peer_check_add(c, &peer_entities, req->transaction->provider_entity_id,
-                       "transaction.provider_entity_id");
+    if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID)
+        peer_check_add(c, t->catalytic ? &catalytic_provider : &peer_entities,
+                       t->provider_entity_id, "transaction.provider_entity_id");
     peer_check_run(c, call, svc, write_transaction, (void *)req);
 }
 

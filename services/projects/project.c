@@ -108,6 +108,7 @@ const fieldmask_field project_fields[] = {
     {"budget", PF_BUDGET, NULL},
     {"verified", PF_VERIFIED, NULL},
     {"source_note", PF_SOURCE_NOTE, NULL},
+    {"provenance", PF_PROVENANCE, NULL},
     {"iati_identifier", PF_IATI, "is set on create only"},
     {"reporting_org_ref", PF_REPORTING_ORG, "is set on create only"},
     {"results", PF_RESULTS,

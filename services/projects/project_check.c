@@ -9,6 +9,7 @@
 #include "iso_codes.h"
 #include "project_edit.h"
 #include "project_store.h"
+#include "provenance.h"
 #include "validate.h"
 
 typedef Compact__Projects__V1__Project Project;
@@ -27,6 +28,7 @@ typedef Compact__Projects__V1__Baseline Baseline;
 #define DESCRIPTION_MAX 4000
 #define COMMENT_MAX 500
 #define PROVIDER_NAME_MAX 200
+#define ORG_NAME_MAX 256
 #define ORG_REF_MAX 100
 
 /* ---- identifiers -------------------------------------------------------- */
@@ -53,6 +55,20 @@ static int check_org_ref(rpc_call *call, const char *field, const char *s)
     if (validate_required_string(call, field, s, ORG_REF_MAX))
         return -1;
     return (problem = iati_chars_problem(s)) ? validate_problem(call, field, problem) : 0;
+}
+
+/* An IATI organisation identifier names its registration agency first: the
+ * agency's country code (or XI, XM) and a "-", as in "GB-GOV-1",
+ * "XM-DAC-7", "XI-IATI-EC_FPI". */
+static int check_agency_ref(rpc_call *call, const char *field, const char *s)
+{
+    if (check_org_ref(call, field, s))
+        return -1;
+    if (!(s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] == '-' && s[3]))
+        return validate_problem(call, field,
+                                "not an IATI organisation identifier (a registration agency "
+                                "prefix such as \"XM-DAC-\" or \"GB-GOV-\", then the number)");
+    return 0;
 }
 
 static int check_iati(rpc_call *call, const char *prefix, const Project *p)
@@ -270,6 +286,10 @@ static int check_text_fields(rpc_call *call, const char *prefix, const Project *
     snprintf(field, sizeof field, "%s.source_note", prefix);
     if ((mask & PF_SOURCE_NOTE) && validate_text(call, field, p->source_note, NOTE_MAX))
         return -1;
+    snprintf(field, sizeof field, "%s.provenance", prefix);
+    if ((mask & PF_PROVENANCE) && provenance_check(call, field, p->provenance, p->n_provenance,
+                                                   &compact__projects__v1__project__descriptor))
+        return -1;
     return (mask & PF_THEMES) ? check_themes(call, prefix, p) : 0;
 }
 
@@ -481,6 +501,19 @@ static int check_provider(rpc_call *call, const char *field,
     case COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID:
         snprintf(sub, sizeof sub, "%s.provider_entity_id", field);
         return validate_id(call, sub, t->provider_entity_id, IDS_ENTITY);
+    case COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG:
+        snprintf(sub, sizeof sub, "%s.provider_org", field);
+        if (validate_present(call, sub, t->provider_org))
+            return -1;
+        snprintf(sub, sizeof sub, "%s.provider_org.name", field);
+        if (validate_required_string(call, sub, t->provider_org->name, ORG_NAME_MAX))
+            return -1;
+        snprintf(sub, sizeof sub, "%s.provider_org.ref", field);
+        if (t->provider_org->ref[0] && check_agency_ref(call, sub, t->provider_org->ref))
+            return -1;
+        snprintf(sub, sizeof sub, "%s.provider_org.type", field);
+        return validate_enum(call, sub, &compact__projects__v1__organisation_type__descriptor,
+                             (int)t->provider_org->type, 0);
     default:
         return 0;
     }
@@ -511,5 +544,21 @@ int project_check_transaction(rpc_call *call, const char *field,
     if (validate_text(call, sub, t->description, DESCRIPTION_MAX))
         return -1;
     snprintf(sub, sizeof sub, "%s.source_note", field);
-    return validate_text(call, sub, t->source_note, NOTE_MAX);
+    if (validate_text(call, sub, t->source_note, NOTE_MAX))
+        return -1;
+    snprintf(sub, sizeof sub, "%s.decision_ref", field);
+    if (validate_decision_ref(call, sub, t->decision_ref))
+        return -1;
+    snprintf(sub, sizeof sub, "%s.provenance", field);
+    return provenance_check(call, sub, t->provenance, t->n_provenance,
+                            &compact__projects__v1__transaction__descriptor);
+}
+
+const char *project_check_catalytic_provider_problem(const char *acronym)
+{
+    /* Acronyms are unique regardless of case (membership). */
+    if (strcasecmp(acronym, "UNOCT") == 0)
+        return NULL;
+    return "not UNOCT: a catalytic transaction (transaction.catalytic) must name UNOCT as its "
+           "provider";
 }

@@ -64,6 +64,11 @@ int project_check_value(rpc_call *call, const char *field,
 int project_check_transaction(rpc_call *call, const char *field,
                               const Compact__Projects__V1__Transaction *t);
 
+/* Catalytic money is UNOCT's: NULL when an entity with `acronym` may provide
+ * a catalytic transaction (UNOCT, in any case), else the problem, for a
+ * message after the entity ("... (UNODC) is not UNOCT: ..."). Pure. */
+const char *project_check_catalytic_provider_problem(const char *acronym);
+
 /* The period dates of an indicator value: both dates, end not before start. */
 int project_check_period(rpc_call *call, const char *start_field, const char *start,
                          const char *end_field, const char *end);

@@ -8,6 +8,7 @@
 #include "ids.h"
 #include "pbstr.h"
 #include "project_store.h"
+#include "provenance.h"
 
 typedef Compact__Projects__V1__Project Project;
 typedef Compact__Projects__V1__IndicatorPeriod IndicatorPeriod;
@@ -89,6 +90,9 @@ static void sort_transactions(Project *p)
 
 void project_edit_normalise(Project *p)
 {
+    provenance_normalize(p->provenance, p->n_provenance);
+    for (size_t i = 0; i < p->n_transactions; i++)
+        provenance_normalize(p->transactions[i]->provenance, p->transactions[i]->n_provenance);
     sort_transactions(p);
     if (p->n_pillars > 1)
         qsort(p->pillars, p->n_pillars, sizeof p->pillars[0], compare_pillars);
@@ -159,3 +163,54 @@ Indicator *project_edit_find_indicator(const Project *p, const char *id)
 }
 
 /* ---- time --------------------------------------------------------------- */
+
+const Compact__Projects__V1__Transaction *project_edit_find_decision(const Project *p,
+                                                                     const char *decision_ref)
+{
+    for (size_t i = 0; decision_ref[0] && i < p->n_transactions; i++) {
+        if (strcmp(p->transactions[i]->decision_ref, decision_ref) == 0)
+            return p->transactions[i];
+    }
+    return NULL;
+}
+
+static const char *provider_of(const Compact__Projects__V1__Transaction *t)
+{
+    switch (t->provider_case) {
+    case COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME:
+        return t->provider_name;
+    case COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID:
+        return t->provider_entity_id;
+    case COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG:
+        return t->provider_org ? t->provider_org->name : "";
+    default:
+        return "";
+    }
+}
+
+/* The same organisation outside the Compact: reference, name and type. */
+static int same_provider_org(const Compact__Projects__V1__Transaction *a,
+                             const Compact__Projects__V1__Transaction *b)
+{
+    const Compact__Projects__V1__Organisation *x = a->provider_org, *y = b->provider_org;
+
+    if (a->provider_case != COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG)
+        return 1;
+    if (x == NULL || y == NULL)
+        return x == y;
+    return strcmp(x->ref, y->ref) == 0 && strcmp(x->name, y->name) == 0 && x->type == y->type;
+}
+
+int project_edit_same_transaction(const Compact__Projects__V1__Transaction *a,
+                                  const Compact__Projects__V1__Transaction *b)
+{
+    if (a->value == NULL || b->value == NULL)
+        return a->value == b->value;
+    return a->type == b->type && strcmp(a->date, b->date) == 0 &&
+           strcmp(a->value->currency, b->value->currency) == 0 &&
+           a->value->amount_minor == b->value->amount_minor &&
+           a->provider_case == b->provider_case && strcmp(provider_of(a), provider_of(b)) == 0 &&
+           same_provider_org(a, b) && !a->catalytic == !b->catalytic &&
+           strcmp(a->description, b->description) == 0 && !a->verified == !b->verified &&
+           strcmp(a->source_note, b->source_note) == 0;
+}

@@ -36,12 +36,14 @@ enum project_field {
     PF_BUDGET = 1u << 11,
     PF_VERIFIED = 1u << 12,
     PF_SOURCE_NOTE = 1u << 13,
-    PF_UPDATABLE = (1u << 14) - 1,
     /* Set on create only. */
     PF_IATI = 1u << 14,
     PF_REPORTING_ORG = 1u << 15,
     PF_RESULTS = 1u << 16,
-    PF_ALL = (1u << 17) - 1,
+    /* Updatable, added later (issue 12). */
+    PF_PROVENANCE = 1u << 17,
+    PF_UPDATABLE = ((1u << 14) - 1) | PF_PROVENANCE,
+    PF_ALL = (1u << 18) - 1,
 };
 
 /* Frees and clears the output-only fields of `p` (id, transactions, totals,
@@ -70,5 +72,16 @@ Result *project_edit_find_result(const Compact__Projects__V1__Project *p, const 
 
 /* The indicator with id `id` anywhere in `p`, or NULL. */
 Indicator *project_edit_find_indicator(const Compact__Projects__V1__Project *p, const char *id);
+
+/* The transaction of `p` that records Committee decision effect
+ * `decision_ref` (not empty), or NULL. */
+const Compact__Projects__V1__Transaction *
+project_edit_find_decision(const Compact__Projects__V1__Project *p, const char *decision_ref);
+
+/* 1 if `a` and `b` record the same money the same way: type, date, value,
+ * provider, catalytic, description, verified and source_note (not id,
+ * record_time or decision_ref). */
+int project_edit_same_transaction(const Compact__Projects__V1__Transaction *a,
+                                  const Compact__Projects__V1__Transaction *b);
 
 #endif

@@ -89,7 +89,35 @@ static const char schema_v1[] =
     ") STRICT;"
     "CREATE INDEX transactions_by_project ON transactions (project_id, date);";
 
-/* ListProjects at 100,000 projects (issue 14). The list is in IATI-key
+/* A transaction may carry the Coordination Committee's decision effect that
+ * allocated it ("dec_.../effects/n"): the idempotency key, kept for good, so
+ * a partial unique index keeps each effect recorded once per project.
+ * Existing transactions have none (''). */
+static const char schema_v2[] =
+    "ALTER TABLE transactions ADD COLUMN decision_ref TEXT NOT NULL DEFAULT '';"
+    "CREATE UNIQUE INDEX transactions_by_decision ON transactions (project_id, decision_ref)"
+    "  WHERE decision_ref <> '';";
+
+/* Version 3 (issue 12): a transaction's provider may be an organisation
+ * outside the Compact named as IATI names it (provider_org_ref, may be NULL
+ * when it has no identifier; provider_org_name, set exactly for such a
+ * provider; provider_org_type, the IATI OrganisationType code, 0 when not
+ * stated), and a transaction's facts carry their provenance. A project's own
+ * provenance is part of its body and needed no change. The provenance of a
+ * transaction is kept like the body, as packed protobuf (a Transaction
+ * holding only its provenance): it is read with the row, no query more per
+ * project. Existing transactions keep their provider_name or entity and have
+ * no provenance. */
+static const char schema_v3[] =
+    "ALTER TABLE transactions ADD COLUMN provider_org_name TEXT"
+    "  CHECK (provider_org_name IS NULL OR (provider_name IS NULL AND provider_entity_id IS NULL));"
+    "ALTER TABLE transactions ADD COLUMN provider_org_ref TEXT"
+    "  CHECK (provider_org_ref IS NULL OR provider_org_name IS NOT NULL);"
+    "ALTER TABLE transactions ADD COLUMN provider_org_type INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (provider_org_type BETWEEN 0 AND 99);"
+    "ALTER TABLE transactions ADD COLUMN provenance BLOB;";
+
+/* Version 4: ListProjects at 100,000 projects (issue 14). The list is in IATI-key
  * order, and a filter used to be tested project by project along that order
  * (a correlated subquery each): a rare filter read most of the table, and
  * the text filter ran instr() over every row when nothing matched.
@@ -105,7 +133,7 @@ static const char schema_v1[] =
  *   keyed by search_rowid, a number of the project's own: the rowid of a
  *   table with a text primary key may change in a VACUUM, FTS5's do not.
  *   Triggers keep it in step with every insert, change and delete. */
-static const char schema_v2[] =
+static const char schema_v4[] =
     "ALTER TABLE project_groups ADD COLUMN iati_key TEXT NOT NULL DEFAULT '';"
     "UPDATE project_groups SET iati_key ="
     "  (SELECT p.iati_key FROM projects p WHERE p.id = project_id);"
@@ -149,6 +177,8 @@ static const char schema_v2[] =
 const store_migration project_store_migrations[] = {
     {.version = 1, .sql = schema_v1},
     {.version = 2, .sql = schema_v2},
+    {.version = 3, .sql = schema_v3},
+    {.version = 4, .sql = schema_v4},
 };
 const size_t project_store_migrations_count =
     sizeof project_store_migrations / sizeof project_store_migrations[0];
@@ -184,12 +214,15 @@ static const char SQL_ADD_PILLAR[] = "INSERT OR IGNORE INTO project_pillars"
                                      " (pillar, project_id, iati_key) VALUES (?1, ?2, ?3)";
 static const char SQL_TRANSACTIONS[] =
     "SELECT id, type, date, currency, amount_minor, provider_name, provider_entity_id,"
-    " catalytic, description, verified, source_note, record_time_ms"
+    " catalytic, description, verified, source_note, record_time_ms, provider_org_ref,"
+    " provider_org_name, provider_org_type, provenance, decision_ref"
     " FROM transactions WHERE project_id = ?1 ORDER BY date, rowid";
 static const char SQL_ADD_TRANSACTION[] =
     "INSERT INTO transactions (id, project_id, type, date, currency, amount_minor,"
     " provider_name, provider_entity_id, catalytic, description, verified, source_note,"
-    " record_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    " record_time_ms, provider_org_ref, provider_org_name, provider_org_type, provenance,"
+    " decision_ref)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -212,6 +245,41 @@ void project_store_free_list(Project **v, size_t n)
 }
 
 /* ---- reading ------------------------------------------------------------ */
+
+/* The provider organisation of the current transaction row, into t. */
+static int row_to_provider_org(sqlite3_stmt *s, Transaction *t)
+{
+    Compact__Projects__V1__Organisation *o = malloc(sizeof *o);
+
+    if (o == NULL)
+        return -ENOMEM;
+    compact__projects__v1__organisation__init(o);
+    t->provider_case = COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG;
+    t->provider_org = o;
+    o->type = sqlite3_column_int(s, 14);
+    return sqlrow_text(s, 12, &o->ref) || sqlrow_text(s, 13, &o->name) ? -ENOMEM : 0;
+}
+
+/* The provenance of the current transaction row (column 15, a packed
+ * Transaction holding only it), moved into t. -EBADMSG if it does not
+ * unpack. */
+static int row_to_provenance(sqlite3_stmt *s, Transaction *t)
+{
+    const void *blob = sqlite3_column_blob(s, 15);
+    size_t len = (size_t)sqlite3_column_bytes(s, 15);
+    Transaction *holder;
+
+    if (blob == NULL || len == 0)
+        return 0;
+    if ((holder = compact__projects__v1__transaction__unpack(NULL, len, blob)) == NULL)
+        return -EBADMSG;
+    t->provenance = holder->provenance;
+    t->n_provenance = holder->n_provenance;
+    holder->provenance = NULL;
+    holder->n_provenance = 0;
+    protobuf_c_message_free_unpacked(&holder->base, NULL);
+    return 0;
+}
 
 static int row_to_transaction(sqlite3_stmt *s, Transaction **out)
 {
@@ -239,10 +307,16 @@ static int row_to_transaction(sqlite3_stmt *s, Transaction **out)
     } else if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
         t->provider_case = COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID;
         rc = sqlrow_text(s, 6, &t->provider_entity_id);
+    } else if (sqlite3_column_type(s, 13) != SQLITE_NULL) {
+        rc = row_to_provider_org(s, t);
     }
+    if (rc == 0)
+        rc = row_to_provenance(s, t);
+    if (rc == -EBADMSG)
+        return rc;
     if (rc || sqlrow_text(s, 0, &t->id) || sqlrow_text(s, 2, &t->date) ||
         sqlrow_text(s, 3, &m->currency) || sqlrow_text(s, 8, &t->description) ||
-        sqlrow_text(s, 10, &t->source_note) ||
+        sqlrow_text(s, 10, &t->source_note) || sqlrow_text(s, 16, &t->decision_ref) ||
         (t->record_time = pbtime_new(sqlite3_column_int64(s, 11))) == NULL)
         return -ENOMEM;
     return 0;
@@ -387,7 +461,7 @@ static int collect(store *st, sqlite3_stmt *s, size_t limit, Project ***out, siz
 
 /* ---- listing ---------------------------------------------------------------- */
 
-/* ListProjects (see schema_v2 for the indexes). A page is read along one
+/* ListProjects (see schema_v4 for the indexes). A page is read along one
  * index, the driver, in IATI-key order, every other filter being a
  * condition: the table of the first filter set among entity, country,
  * group, pillar (roughly from the most to the least selective), else the
@@ -873,13 +947,40 @@ int project_store_update_body(store *st, Project *p, int64_t version)
     return etag_set(&p->etag, p->id, version + 1);
 }
 
+/* The provenance of `t` as stored: a packed Transaction holding only it, or
+ * NULL (*len 0) when it has none. Caller frees *out. */
+static int pack_provenance(const Transaction *t, uint8_t **out, size_t *len)
+{
+    Transaction holder = COMPACT__PROJECTS__V1__TRANSACTION__INIT;
+
+    *out = NULL;
+    *len = 0;
+    if (t->n_provenance == 0)
+        return 0;
+    holder.provenance = t->provenance;
+    holder.n_provenance = t->n_provenance;
+    *len = compact__projects__v1__transaction__get_packed_size(&holder);
+    if ((*out = malloc(*len)) == NULL)
+        return -ENOMEM;
+    compact__projects__v1__transaction__pack(&holder, *out);
+    return 0;
+}
+
 int project_store_add_transaction(store *st, const char *project_id, const Transaction *t)
 {
     sqlite3_stmt *s = store_stmt(st, SQL_ADD_TRANSACTION);
+    const Compact__Projects__V1__Organisation *org =
+        t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG
+            ? t->provider_org
+            : NULL;
+    uint8_t *provenance;
+    size_t len;
     int rc;
 
     if (s == NULL)
         return -EIO;
+    if ((rc = pack_provenance(t, &provenance, &len)) != 0)
+        return rc;
     sqlite3_bind_text(s, 1, t->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, project_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, (int)t->type);
@@ -895,8 +996,17 @@ int project_store_add_transaction(store *st, const char *project_id, const Trans
     sqlite3_bind_int(s, 11, t->verified ? 1 : 0);
     sqlite3_bind_text(s, 12, t->source_note, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 13, pbtime_ms(t->record_time));
+    if (org && org->ref[0])
+        sqlite3_bind_text(s, 14, org->ref, -1, SQLITE_STATIC);
+    if (org)
+        sqlite3_bind_text(s, 15, org->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 16, org ? (int)org->type : 0);
+    if (provenance)
+        sqlite3_bind_blob(s, 17, provenance, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 18, t->decision_ref, -1, SQLITE_STATIC);
     rc = sqlite3_step(s);
     sqlite3_reset(s);
+    free(provenance);
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return -EEXIST;
     return store_result(st, rc);

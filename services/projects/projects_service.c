@@ -87,6 +87,7 @@ const service_def *projects_service_def(void)
             .name = "projects",
             .descriptor = &compact__projects__v1__projects__descriptor,
             .methods = projects_methods,
+            .rules = projects_rules,
             .migrations = project_store_migrations,
             .migrations_count = project_store_migrations_count,
             .peers = projects_peers,

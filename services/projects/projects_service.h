@@ -9,4 +9,7 @@
  * and its hooks (the overlap index). Valid for the whole process. */
 const service_def *projects_service_def(void);
 
+/* Who may call which method (projects_rules.c, auth/rule.h). */
+extern const auth_rule projects_rules[];
+
 #endif

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "pbmsg.h"
+#include "plan_store.h"
 #include "rules.h"
+#include "status.h"
 #include "validate.h"
 
 #define CLOSED COMPACT__WORKGROUPS__V1__GROUP_STATUS__GROUP_STATUS_CLOSED
@@ -100,16 +102,58 @@ static int check_open(rpc_call *call, const char *field, const WorkingGroup *g)
     return -1;
 }
 
+int group_continue(aggregate_write *w, const char *field, const char *etag)
+{
+    if (check_open(w->call, field, (WorkingGroup *)w->state)) {
+        aggregate_abort(w);
+        return -1;
+    }
+    return aggregate_check_etag(w, etag);
+}
+
 int group_begin(aggregate_write *w, rpc_call *call, service *svc, const char *field, const char *id,
                 const char *etag)
 {
     if (aggregate_begin(w, call, svc, &group_aggregate, field, id, ""))
         return -1;
-    if (check_open(call, field, (WorkingGroup *)w->state)) {
-        aggregate_abort(w);
-        return -1;
-    }
-    return aggregate_check_etag(w, etag);
+    return group_continue(w, field, etag);
+}
+
+int group_find_decision(aggregate_write *w, const char *decision_ref, group_decision *d)
+{
+    const WorkingGroup *g = (const WorkingGroup *)w->state;
+    int rc;
+
+    memset(d, 0, sizeof *d);
+    if (decision_ref[0] == '\0')
+        return 0;
+    d->established = strcmp(g->established_by, decision_ref) == 0;
+    rc = plan_store_find_decision(service_store(w->svc), g->id, decision_ref, &d->tor_version,
+                                  &d->plan_version);
+    if (rc == 0)
+        return 0;
+    status_fail_store(w->call, rc, "cannot look up the decision");
+    aggregate_abort(w);
+    return -1;
+}
+
+void group_fail_decision_taken(aggregate_write *w, const char *field, const char *decision_ref,
+                               const group_decision *d)
+{
+    const WorkingGroup *g = (const WorkingGroup *)w->state;
+    char what[96];
+
+    if (d->tor_version)
+        snprintf(what, sizeof what, "version %d of its terms of reference", (int)d->tor_version);
+    else if (d->plan_version)
+        snprintf(what, sizeof what, "version %d of its approved work plan", (int)d->plan_version);
+    else
+        snprintf(what, sizeof what, "the decision that established it");
+    aggregate_fail(w, RPC_ALREADY_EXISTS,
+                   "%s: %s is already recorded on working group %s (%s) as %s, with other "
+                   "content; a decision's effect is recorded once and never changed (a retry "
+                   "must repeat the request)",
+                   field, decision_ref, g->id, g->code, what);
 }
 
 int group_check_open(rpc_call *call, service *svc, const char *field, const char *id,

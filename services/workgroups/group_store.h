@@ -5,8 +5,9 @@
  * A working group is one aggregate spread over child tables (see the schema
  * in group_store.c): `groups` holds the row and its version; pillars,
  * vice-chairs, members, terms of reference and work plan items hang off it.
- * Reading a group reads them all, so a group comes back whole: leadership,
- * members, the current terms of reference and the work plan.
+ * Reading a group reads them all, so a group comes back whole: leadership
+ * and its history, members, the current terms of reference, the work plan
+ * and its approved versions.
  *
  * Every function runs on the loop thread against the service's store. Writes
  * happen inside the caller's store_begin()/store_commit(), with the outbox
@@ -36,6 +37,8 @@ typedef Compact__Workgroups__V1__Leadership Leadership;
 typedef Compact__Workgroups__V1__Member Member;
 typedef Compact__Workgroups__V1__TermsOfReference TermsOfReference;
 typedef Compact__Workgroups__V1__WorkPlanItem WorkPlanItem;
+typedef Compact__Workgroups__V1__ApprovedWorkPlan ApprovedWorkPlan;
+typedef Compact__Workgroups__V1__LeadershipTerm LeadershipTerm;
 
 #define GROUP_CODE_MAX 16 /* characters (all ASCII) */
 
@@ -79,20 +82,31 @@ int group_store_list(store *st, const group_store_filter *f, const char *after_k
 
 /* ---- writing (inside a transaction) ------------------------------------ */
 
-/* Inserts the row and pillars of `g` (id, code, title, mandate, pillars,
- * status, verified, source_note, times) as version 1. -EEXIST if the id or
- * code is taken. */
+/* Inserts the row, pillars and provenance of `g` (id, code, title, mandate,
+ * pillars, status, verified, source_note, established_by, provenance, times)
+ * as version 1. -EEXIST if the id, the code or established_by is taken. */
 int group_store_insert(store *st, const WorkingGroup *g);
 
-/* Writes the group's own columns and pillars from `g` (not its version). */
+/* Writes the group's own columns, pillars and provenance from `g` (not its
+ * version). */
 int group_store_update_fields(store *st, const WorkingGroup *g);
 
 /* Moves group `id` from `version` to version + 1 with update time `now_ms`:
  * -ESTALE if it is no longer at `version`, -ENOENT if gone. */
 int group_store_touch(store *st, const char *id, int64_t version, int64_t now_ms);
 
-/* Replaces the chair and vice-chairs of group `id`. */
-int group_store_set_leadership(store *st, const char *id, const Leadership *l);
+/* Replaces the chair and vice-chairs of group `id`. With `from_date`
+ * (YYYY-MM-DD, not before the current term's start: the caller checks) the
+ * history moves on too: the current term ends on `from_date` and a new one
+ * starts there, or, when the current term started that same day, the current
+ * term gets `l` instead (a term of no days is no term). NULL: the current
+ * term stays as it is (the leadership it already has, named again). */
+int group_store_set_leadership(store *st, const char *id, const Leadership *l,
+                               const char *from_date);
+
+/* The group that decision effect `decision_ref` established: its id into
+ * `id` (IDS_SIZE bytes). Returns 0, -ENOENT or a negative errno. */
+int group_store_established_by(store *st, const char *decision_ref, char *id);
 
 /* Adds entity `entity_id` as `role`: -EEXIST if it is already a member. */
 int group_store_add_member(store *st, const char *id, const char *entity_id, int role,

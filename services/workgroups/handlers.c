@@ -10,6 +10,8 @@
 #include "fieldmask.h"
 #include "group.h"
 #include "page.h"
+#include "pbmsg.h"
+#include "provenance.h"
 #include "rules.h"
 #include "status.h"
 #include "validate.h"
@@ -43,7 +45,9 @@ enum group_field {
     F_STATUS = 1 << 4,
     F_VERIFIED = 1 << 5,
     F_SOURCE_NOTE = 1 << 6,
-    F_ALL = (1 << 7) - 1,
+    F_PROVENANCE = 1 << 7,
+    F_ESTABLISHED_BY = 1 << 8, /* creates only */
+    F_ALL = (1 << 9) - 1,
 };
 
 /* ---- validation of a group ---------------------------------------------- */
@@ -96,6 +100,13 @@ static int check_group(rpc_call *call, const WorkingGroup *g, unsigned mask, int
     if ((mask & F_SOURCE_NOTE) &&
         validate_text(call, "group.source_note", g->source_note, SOURCE_NOTE_MAX_CHARS))
         return -1;
+    if ((mask & F_ESTABLISHED_BY) &&
+        validate_decision_ref(call, "group.established_by", g->established_by))
+        return -1;
+    if ((mask & F_PROVENANCE) &&
+        provenance_check(call, "group.provenance", g->provenance, g->n_provenance,
+                         &compact__workgroups__v1__working_group__descriptor))
+        return -1;
     return 0;
 }
 
@@ -110,10 +121,14 @@ static const fieldmask_field group_fields[] = {
     {"status", F_STATUS, NULL},
     {"verified", F_VERIFIED, NULL},
     {"source_note", F_SOURCE_NOTE, NULL},
+    {"provenance", F_PROVENANCE, NULL},
     {"leadership", 0, "cannot be updated here; use SetLeadership"},
     {"members", 0, "cannot be updated here; use AddMember and RemoveMember"},
     {"terms_of_reference", 0, "cannot be updated here; use ApproveTermsOfReference"},
     {"work_plan", 0, "cannot be updated here; use AddWorkPlanItem and UpdateWorkPlanItem"},
+    {"approved_work_plans", 0, "cannot be updated here; use ApproveWorkPlan"},
+    {"leadership_history", 0, "is output only"},
+    {"established_by", F_ESTABLISHED_BY, "is set only when the group is created"},
     {"id", 0, "is output only"},
     {"create_time", 0, "is output only"},
     {"update_time", 0, "is output only"},
@@ -154,6 +169,38 @@ static int check_code_free(rpc_call *call, store *st, const char *code, const ch
 
 /* ---- CreateWorkingGroup --------------------------------------------------- */
 
+/* A group established by a Committee decision is made once: a create naming
+ * a decision_ref a group already records gets that group, however it has
+ * changed since (it is not compared with the request: a group's fields may
+ * be updated, and a retry must still find it), at any time later. Ends the
+ * write and returns 1 when it did so; 0 when the decision is new; -1 after
+ * ending the write on a store failure. */
+static int established_already(aggregate_write *w)
+{
+    const WorkingGroup *g = (const WorkingGroup *)w->state;
+    rpc_call *call = w->call;
+    service *svc = w->svc;
+    ProtobufCMessage *stored;
+    char id[IDS_SIZE];
+    int rc;
+
+    if (g->established_by[0] == '\0')
+        return 0;
+    rc = group_store_established_by(service_store(svc), g->established_by, id);
+    if (rc == -ENOENT)
+        return 0;
+    aggregate_abort(w);
+    if (rc != 0) {
+        status_fail_store(call, rc, "cannot look up the decision");
+        return -1;
+    }
+    if (aggregate_peek(call, svc, &group_aggregate, "group.established_by", id, "", &stored) == 0) {
+        rpc_call_reply(call, stored);
+        pbmsg_free(stored);
+    }
+    return 1;
+}
+
 void handle_create_working_group(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const CreateWorkingGroupRequest *req = (const CreateWorkingGroupRequest *)request;
@@ -163,12 +210,14 @@ void handle_create_working_group(rpc_call *call, const ProtobufCMessage *request
 
     if (validate_present(call, "group", req->group) || check_group(call, req->group, F_ALL, 1) ||
         aggregate_begin_new(&w, call, svc, &group_aggregate,
-                            aggregate_new(&req->group->base, group_fields, F_ALL)))
+                            aggregate_new(&req->group->base, group_fields, F_ALL)) ||
+        established_already(&w))
         return;
     g = (WorkingGroup *)w.state;
     if (g->status == 0)
         g->status = STATUS_ACTIVE;
     sort_pillars(g);
+    provenance_normalize(g->provenance, g->n_provenance);
     if (check_code_free(call, st, g->code, NULL)) {
         aggregate_abort(&w);
         return;
@@ -251,6 +300,7 @@ void handle_update_working_group(rpc_call *call, const ProtobufCMessage *request
     }
     rc = aggregate_apply(&g->base, &req->group->base, group_fields, mask);
     sort_pillars(g);
+    provenance_normalize(g->provenance, g->n_provenance);
     if (rc == 0)
         rc = group_store_update_fields(st, g);
     aggregate_commit(&w, rc, "workgroup.updated", NULL);

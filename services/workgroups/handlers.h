@@ -11,12 +11,22 @@
  *               List, Update, BatchGet
  *   roles.c     who leads and who takes part: SetLeadership, AddMember,
  *               RemoveMember
- *   plan.c      terms of reference and the work plan
+ *   plan.c      terms of reference, the work plan and its approvals
+ *   notices.c   information-sharing: notices, subscriptions, the watch
+ *               (notice_watch.h) and the digest
  *
  * Events (aggregate type "working_group", state: the whole group after the
  * change): workgroup.created, workgroup.updated, workgroup.leadership_set,
  * workgroup.member_added, workgroup.member_removed, workgroup.tor_approved,
- * workgroup.work_item_added, workgroup.work_item_updated.
+ * workgroup.work_item_added, workgroup.work_item_updated,
+ * workgroup.work_plan_approved. Aggregate type "notice": notice.posted;
+ * "subscription": subscription.created, subscription.removed (state: the
+ * subscription as it was).
+ *
+ * Committee decisions (decision_ref, established_by: "dec_.../effects/n")
+ * are idempotency keys kept for good: a repeat of a recorded decision is
+ * answered with the group as it is and writes nothing (see plan.c and
+ * CreateWorkingGroup in handlers.c).
  */
 #ifndef COMPACT_WORKGROUPS_HANDLERS_H
 #define COMPACT_WORKGROUPS_HANDLERS_H
@@ -40,5 +50,14 @@ void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *r
 void handle_list_terms_of_reference(rpc_call *call, const ProtobufCMessage *request, void *svc);
 void handle_add_work_plan_item(rpc_call *call, const ProtobufCMessage *request, void *svc);
 void handle_update_work_plan_item(rpc_call *call, const ProtobufCMessage *request, void *svc);
+void handle_approve_work_plan(rpc_call *call, const ProtobufCMessage *request, void *svc);
+
+/* notices.c */
+void handle_post_notice(rpc_call *call, const ProtobufCMessage *request, void *svc);
+void handle_list_notices(rpc_call *call, const ProtobufCMessage *request, void *svc);
+void handle_subscribe(rpc_call *call, const ProtobufCMessage *request, void *svc);
+void handle_unsubscribe(rpc_call *call, const ProtobufCMessage *request, void *svc);
+void handle_watch_notices(rpc_call *call, const ProtobufCMessage *request, void *svc);
+void handle_get_digest(rpc_call *call, const ProtobufCMessage *request, void *svc);
 
 #endif

@@ -1,6 +1,18 @@
 /* plan.c: a working group's terms of reference and work plan:
- * ApproveTermsOfReference, ListTermsOfReference, AddWorkPlanItem and
- * UpdateWorkPlanItem (see handlers.h).
+ * ApproveTermsOfReference, ListTermsOfReference, AddWorkPlanItem,
+ * UpdateWorkPlanItem and ApproveWorkPlan (see handlers.h).
+ *
+ * The Coordination Committee's decisions: terms of reference and approved
+ * work plans may carry the decision effect that approved them
+ * (decision_ref), the owning service's idempotency key, kept for good. An
+ * approval whose decision_ref the group already records is answered before
+ * anything else is checked (the group may have moved on, been closed, or
+ * have a new etag since): the same content again returns the group as it is,
+ * with no new version and no event; other content is refused with
+ * ALREADY_EXISTS naming the decision_ref, as a request id used for another
+ * request is (AIP-155): a decision's effect is recorded once and never
+ * changed, and a client that sends something else under it has a bug worth
+ * hearing about.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +39,7 @@ typedef Compact__Workgroups__V1__ListTermsOfReferenceRequest ListTermsOfReferenc
 typedef Compact__Workgroups__V1__ListTermsOfReferenceResponse ListTermsOfReferenceResponse;
 typedef Compact__Workgroups__V1__AddWorkPlanItemRequest AddWorkPlanItemRequest;
 typedef Compact__Workgroups__V1__UpdateWorkPlanItemRequest UpdateWorkPlanItemRequest;
+typedef Compact__Workgroups__V1__ApproveWorkPlanRequest ApproveWorkPlanRequest;
 
 #define NOT_STARTED COMPACT__WORKGROUPS__V1__WORK_ITEM_STATUS__WORK_ITEM_STATUS_NOT_STARTED
 
@@ -50,9 +63,35 @@ static int check_tor(rpc_call *call, const TermsOfReference *t)
         return -1;
     }
     if (validate_text(call, "terms_of_reference.text", t->text, TOR_TEXT_MAX_CHARS) ||
-        validate_date(call, "terms_of_reference.approved_on", t->approved_on))
+        validate_date(call, "terms_of_reference.approved_on", t->approved_on) ||
+        validate_decision_ref(call, "terms_of_reference.decision_ref", t->decision_ref))
         return -1;
     return 0;
+}
+
+/* The decision of `t` is recorded on the group already (where `d` says):
+ * the group as it is if that version says what `t` says, else
+ * ALREADY_EXISTS. */
+static void tor_decided(aggregate_write *w, const TermsOfReference *t, const group_decision *d)
+{
+    TermsOfReference *held = NULL;
+    int same = 0, rc;
+
+    if (d->tor_version) {
+        rc = plan_store_get_tor(service_store(w->svc), ((WorkingGroup *)w->state)->id,
+                                d->tor_version, &held);
+        if (rc != 0) {
+            status_fail_store(w->call, rc, "cannot read the terms of reference");
+            aggregate_abort(w);
+            return;
+        }
+        same = rules_tor_same(held, t);
+        pbmsg_free(&held->base);
+    }
+    if (same)
+        aggregate_reply_stored(w, "group_id", ((WorkingGroup *)w->state)->id);
+    else
+        group_fail_decision_taken(w, "terms_of_reference.decision_ref", t->decision_ref, d);
 }
 
 /* FAILED_PRECONDITION if `t` would come before the current version. */
@@ -75,12 +114,20 @@ void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *r
     const ApproveTermsOfReferenceRequest *req = (const ApproveTermsOfReferenceRequest *)request;
     const TermsOfReference *t = req->terms_of_reference;
     aggregate_write w;
+    group_decision d;
     WorkingGroup *g;
     int32_t tor_version;
 
     if (validate_id(call, "group_id", req->group_id, IDS_GROUP) || check_tor(call, t) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS) ||
-        group_begin(&w, call, svc, "group_id", req->group_id, req->etag))
+        aggregate_begin(&w, call, svc, &group_aggregate, "group_id", req->group_id, "") ||
+        group_find_decision(&w, t->decision_ref, &d))
+        return;
+    if (d.tor_version || d.plan_version || d.established) {
+        tor_decided(&w, t, &d);
+        return;
+    }
+    if (group_continue(&w, "group_id", req->etag))
         return;
     g = (WorkingGroup *)w.state;
     if (check_tor_order(call, g, t)) {
@@ -88,21 +135,11 @@ void handle_approve_terms_of_reference(rpc_call *call, const ProtobufCMessage *r
         return;
     }
     if (rules_tor_repeats(g->terms_of_reference, t)) {
-        /* A retry, or a seed loaded twice: nothing new was approved. The
-         * group is as stored but for update_time, set for a change that
-         * does not happen: read it again. */
-        ProtobufCMessage *stored;
-        aggregate_abort(&w);
-        if (aggregate_peek(call, svc, &group_aggregate, "group_id", req->group_id, "", &stored) ==
-            0) {
-            rpc_call_reply(call, stored);
-            pbmsg_free(stored);
-        }
+        /* A retry, or a seed loaded twice: nothing new was approved. */
+        aggregate_reply_stored(&w, "group_id", ((WorkingGroup *)w.state)->id);
         return;
     }
-    aggregate_commit(&w,
-                     plan_store_add_tor(service_store(svc), g->id, t->text, t->approved_on,
-                                        w.now_ms, &tor_version),
+    aggregate_commit(&w, plan_store_add_tor(service_store(svc), g->id, t, w.now_ms, &tor_version),
                      "workgroup.tor_approved", NULL);
 }
 
@@ -387,4 +424,106 @@ void handle_update_work_plan_item(rpc_call *call, const ProtobufCMessage *reques
         peer_check_add(c, &peer_entities, req->item->owner_entity_id, "item.owner_entity_id");
     pbmsg_free(&it->base);
     peer_check_run(c, call, svc, write_item_update, u);
+}
+
+/* ---- ApproveWorkPlan -------------------------------------------------------- */
+
+/* The plan by itself (the items of the group are checked in the write). */
+static int check_plan(rpc_call *call, const ApprovedWorkPlan *p)
+{
+    char field[FIELD_SIZE];
+    const char *problem;
+    size_t at, first;
+
+    if (validate_present(call, "plan", p) ||
+        validate_date(call, "plan.period_start", p->period_start) ||
+        validate_date(call, "plan.period_end", p->period_end) ||
+        validate_problem(call, "plan.period_end",
+                         rules_plan_period_problem(p->period_start, p->period_end)) ||
+        validate_date(call, "plan.approved_on", p->approved_on) ||
+        validate_decision_ref(call, "plan.decision_ref", p->decision_ref) ||
+        validate_max_items(call, "plan.item_ids", p->n_item_ids, RULES_PLAN_ITEMS_MAX))
+        return -1;
+    for (size_t i = 0; i < p->n_item_ids; i++) {
+        snprintf(field, sizeof field, "plan.item_ids[%zu]", i);
+        if (validate_id(call, field, p->item_ids[i], IDS_PLAN_ITEM))
+            return -1;
+    }
+    if ((problem = rules_plan_items_problem(p, NULL, &at, &first)) == NULL)
+        return 0;
+    if (p->n_item_ids == 0)
+        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "plan.item_ids: %s", problem);
+    else
+        rpc_call_fail(call, RPC_INVALID_ARGUMENT, "plan.item_ids[%zu]: repeats plan.item_ids[%zu]",
+                      at, first);
+    return -1;
+}
+
+/* The decision of `p` is recorded on the group already (see tor_decided). */
+static void plan_decided(aggregate_write *w, const ApprovedWorkPlan *p, const group_decision *d)
+{
+    const ApprovedWorkPlan *held =
+        d->plan_version ? rules_find_plan((WorkingGroup *)w->state, d->plan_version) : NULL;
+
+    if (held && rules_plan_same(held, p))
+        aggregate_reply_stored(w, "group_id", ((WorkingGroup *)w->state)->id);
+    else
+        group_fail_decision_taken(w, "plan.decision_ref", p->decision_ref, d);
+}
+
+/* The rules between the plan and the group: its items, the order of
+ * approvals, the most versions. 0, or -1 after ending the write. */
+static int check_plan_of_group(aggregate_write *w, const ApprovedWorkPlan *p)
+{
+    const WorkingGroup *g = (const WorkingGroup *)w->state;
+    const ApprovedWorkPlan *last;
+    size_t at, first;
+
+    if (rules_plan_items_problem(p, g, &at, &first) != NULL) {
+        aggregate_fail(w, RPC_INVALID_ARGUMENT,
+                       "plan.item_ids[%zu]: \"%s\" is not an item of the work plan of working "
+                       "group %s (%s)",
+                       at, p->item_ids[at], g->id, g->code);
+        return -1;
+    }
+    if (rules_plan_order_problem(g, p) != NULL) {
+        last = g->approved_work_plans[g->n_approved_work_plans - 1];
+        aggregate_fail(w, RPC_FAILED_PRECONDITION,
+                       "plan.approved_on: %s is before %s, when the latest approved work plan "
+                       "(%d) was approved",
+                       p->approved_on, last->approved_on, (int)last->version);
+        return -1;
+    }
+    if (g->n_approved_work_plans >= RULES_APPROVED_PLANS_MAX) {
+        aggregate_fail(w, RPC_FAILED_PRECONDITION,
+                       "group_id: working group %s has %d approved work plans, the most one group "
+                       "may hold",
+                       g->id, RULES_APPROVED_PLANS_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+void handle_approve_work_plan(rpc_call *call, const ProtobufCMessage *request, void *svc)
+{
+    const ApproveWorkPlanRequest *req = (const ApproveWorkPlanRequest *)request;
+    const ApprovedWorkPlan *p = req->plan;
+    aggregate_write w;
+    group_decision d;
+    int32_t version;
+
+    if (validate_id(call, "group_id", req->group_id, IDS_GROUP) || check_plan(call, p) ||
+        validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS) ||
+        aggregate_begin(&w, call, svc, &group_aggregate, "group_id", req->group_id, "") ||
+        group_find_decision(&w, p->decision_ref, &d))
+        return;
+    if (d.tor_version || d.plan_version || d.established) {
+        plan_decided(&w, p, &d);
+        return;
+    }
+    if (group_continue(&w, "group_id", req->etag) || check_plan_of_group(&w, p))
+        return;
+    aggregate_commit(
+        &w, plan_store_add_approved_plan(service_store(svc), req->group_id, p, w.now_ms, &version),
+        "workgroup.work_plan_approved", NULL);
 }

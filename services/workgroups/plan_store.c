@@ -11,17 +11,39 @@
 
 /* The tables are created by group_store.c's migration. */
 
-static const char SQL_CURRENT_TOR[] =
-    "SELECT version, text, approved_on, record_time_ms FROM terms_of_reference"
-    " WHERE group_id = ?1 ORDER BY version DESC LIMIT 1";
+#define TOR_COLUMNS "version, text, approved_on, record_time_ms, decision_ref"
+
+static const char SQL_CURRENT_TOR[] = "SELECT " TOR_COLUMNS " FROM terms_of_reference"
+                                      " WHERE group_id = ?1 ORDER BY version DESC LIMIT 1";
+static const char SQL_GET_TOR[] =
+    "SELECT " TOR_COLUMNS " FROM terms_of_reference WHERE group_id = ?1 AND version = ?2";
 static const char SQL_NEXT_TOR_VERSION[] =
     "SELECT COALESCE(MAX(version), 0) + 1 FROM terms_of_reference WHERE group_id = ?1";
 static const char SQL_INSERT_TOR[] =
-    "INSERT INTO terms_of_reference (group_id, version, text, approved_on, record_time_ms)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO terms_of_reference (group_id, version, text, approved_on, record_time_ms,"
+    " decision_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_LIST_TOR[] =
-    "SELECT version, text, approved_on, record_time_ms FROM terms_of_reference"
+    "SELECT " TOR_COLUMNS " FROM terms_of_reference"
     " WHERE group_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3";
+static const char SQL_TOR_BY_DECISION[] =
+    "SELECT version FROM terms_of_reference WHERE group_id = ?1 AND decision_ref = ?2";
+static const char SQL_PLAN_BY_DECISION[] =
+    "SELECT version FROM approved_work_plans WHERE group_id = ?1 AND decision_ref = ?2";
+
+static const char SQL_PLANS[] =
+    "SELECT version, period_start, period_end, approved_on, decision_ref, record_time_ms"
+    " FROM approved_work_plans WHERE group_id = ?1 ORDER BY version";
+static const char SQL_PLAN_ITEMS[] =
+    "SELECT version, item_id FROM approved_work_plan_items WHERE group_id = ?1"
+    " ORDER BY version, position";
+static const char SQL_NEXT_PLAN_VERSION[] =
+    "SELECT COALESCE(MAX(version), 0) + 1 FROM approved_work_plans WHERE group_id = ?1";
+static const char SQL_INSERT_PLAN[] =
+    "INSERT INTO approved_work_plans (group_id, version, period_start, period_end, approved_on,"
+    " decision_ref, record_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char SQL_INSERT_PLAN_ITEM[] =
+    "INSERT INTO approved_work_plan_items (group_id, version, position, item_id)"
+    " VALUES (?1, ?2, ?3, ?4)";
 
 #define ITEM_COLUMNS                                                                               \
     "id, title, description, owner_entity_id, due_on, status, create_time_ms, "                    \
@@ -49,8 +71,7 @@ static const char SQL_INSERT_ITEM_PROJECT[] =
 
 /* ---- terms of reference --------------------------------------------------- */
 
-/* A TermsOfReference from the current row (version, text, approved_on,
- * record_time_ms). */
+/* A TermsOfReference from the current row (TOR_COLUMNS). */
 static int row_to_tor(sqlite3_stmt *s, TermsOfReference **out)
 {
     TermsOfReference *t = malloc(sizeof *t);
@@ -62,7 +83,7 @@ static int row_to_tor(sqlite3_stmt *s, TermsOfReference **out)
     t->version = sqlite3_column_int(s, 0);
     t->record_time = pbtime_new(sqlite3_column_int64(s, 3));
     if (t->record_time == NULL || sqlrow_text(s, 1, &t->text) ||
-        sqlrow_text(s, 2, &t->approved_on)) {
+        sqlrow_text(s, 2, &t->approved_on) || sqlrow_text(s, 4, &t->decision_ref)) {
         protobuf_c_message_free_unpacked(&t->base, NULL);
         return -ENOMEM;
     }
@@ -70,16 +91,11 @@ static int row_to_tor(sqlite3_stmt *s, TermsOfReference **out)
     return 0;
 }
 
-int plan_store_current_tor(store *st, const char *group_id, TermsOfReference **out)
+/* One version from `s`, bound by the caller. */
+static int get_tor(store *st, sqlite3_stmt *s, TermsOfReference **out)
 {
-    sqlite3_stmt *s = store_stmt(st, SQL_CURRENT_TOR);
-    int rc;
+    int rc = sqlite3_step(s);
 
-    *out = NULL;
-    if (s == NULL)
-        return -EIO;
-    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         rc = row_to_tor(s, out);
     else
@@ -88,10 +104,62 @@ int plan_store_current_tor(store *st, const char *group_id, TermsOfReference **o
     return rc;
 }
 
-int plan_store_add_tor(store *st, const char *group_id, const char *text, const char *approved_on,
-                       int64_t now_ms, int32_t *version)
+int plan_store_current_tor(store *st, const char *group_id, TermsOfReference **out)
 {
-    sqlite3_stmt *s = store_stmt(st, SQL_NEXT_TOR_VERSION);
+    sqlite3_stmt *s = store_stmt(st, SQL_CURRENT_TOR);
+
+    *out = NULL;
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+    return get_tor(st, s, out);
+}
+
+int plan_store_get_tor(store *st, const char *group_id, int32_t version, TermsOfReference **out)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_GET_TOR);
+
+    *out = NULL;
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, version);
+    return get_tor(st, s, out);
+}
+
+/* The version `sql` (?1 the group, ?2 the decision) selects, or 0. */
+static int version_of(store *st, const char *sql, const char *group_id, const char *ref,
+                      int32_t *version)
+{
+    sqlite3_stmt *s = store_stmt(st, sql);
+    int rc;
+
+    *version = 0;
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, ref, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *version = sqlite3_column_int(s, 0);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(s);
+    return store_result(st, rc);
+}
+
+int plan_store_find_decision(store *st, const char *group_id, const char *decision_ref,
+                             int32_t *tor_version, int32_t *plan_version)
+{
+    int rc = version_of(st, SQL_TOR_BY_DECISION, group_id, decision_ref, tor_version);
+
+    return rc ? rc : version_of(st, SQL_PLAN_BY_DECISION, group_id, decision_ref, plan_version);
+}
+
+/* The next version number `sql` (?1 the group) gives. */
+static int next_version(store *st, const char *sql, const char *group_id, int32_t *version)
+{
+    sqlite3_stmt *s = store_stmt(st, sql);
     int rc;
 
     if (s == NULL)
@@ -102,13 +170,25 @@ int plan_store_add_tor(store *st, const char *group_id, const char *text, const 
     sqlite3_reset(s);
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? -EIO : store_result(st, rc);
+    return 0;
+}
+
+int plan_store_add_tor(store *st, const char *group_id, const TermsOfReference *t, int64_t now_ms,
+                       int32_t *version)
+{
+    sqlite3_stmt *s;
+    int rc = next_version(st, SQL_NEXT_TOR_VERSION, group_id, version);
+
+    if (rc != 0)
+        return rc;
     if ((s = store_stmt(st, SQL_INSERT_TOR)) == NULL)
         return -EIO;
     sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, *version);
-    sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, approved_on, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, t->text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, t->approved_on, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, now_ms);
+    sqlite3_bind_text(s, 6, t->decision_ref, -1, SQLITE_STATIC);
     return sqlrow_step_write(st, s);
 }
 
@@ -341,4 +421,140 @@ int plan_store_update_item(store *st, WorkPlanItem *it, int64_t version)
     if ((rc = write_projects(st, it)) != 0)
         return rc;
     return etag_set(&it->etag, it->id, version + 1);
+}
+
+/* ---- approved work plans ---------------------------------------------------- */
+
+void plan_store_free_plans(ApprovedWorkPlan **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        protobuf_c_message_free_unpacked(&v[i]->base, NULL);
+    free(v);
+}
+
+/* An ApprovedWorkPlan from the current row of SQL_PLANS. */
+static int row_to_plan(sqlite3_stmt *s, ApprovedWorkPlan **out)
+{
+    ApprovedWorkPlan *p = malloc(sizeof *p);
+
+    *out = NULL;
+    if (p == NULL)
+        return -ENOMEM;
+    compact__workgroups__v1__approved_work_plan__init(p);
+    p->version = sqlite3_column_int(s, 0);
+    p->record_time = pbtime_new(sqlite3_column_int64(s, 5));
+    if (p->record_time == NULL || sqlrow_text(s, 1, &p->period_start) ||
+        sqlrow_text(s, 2, &p->period_end) || sqlrow_text(s, 3, &p->approved_on) ||
+        sqlrow_text(s, 4, &p->decision_ref)) {
+        protobuf_c_message_free_unpacked(&p->base, NULL);
+        return -ENOMEM;
+    }
+    *out = p;
+    return 0;
+}
+
+static int add_item_id(ApprovedWorkPlan *p, sqlite3_stmt *s)
+{
+    size_t n = p->n_item_ids;
+    char **grown = realloc(p->item_ids, (n + 1) * sizeof *grown);
+
+    if (grown == NULL)
+        return -ENOMEM;
+    p->item_ids = grown;
+    grown[n] = NULL;
+    p->n_item_ids++;
+    return sqlrow_text(s, 1, &grown[n]);
+}
+
+/* The item ids of every plan of v[0..n) (in version order). */
+static int load_plan_items(store *st, const char *group_id, ApprovedWorkPlan **v, size_t n)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_PLAN_ITEMS);
+    size_t at = 0;
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int32_t version = sqlite3_column_int(s, 0);
+        while (at < n && v[at]->version < version)
+            at++;
+        if (at == n || v[at]->version != version)
+            continue; /* cannot be: the foreign key */
+        if (add_item_id(v[at], s)) {
+            sqlite3_reset(s);
+            return -ENOMEM;
+        }
+    }
+    sqlite3_reset(s);
+    return store_result(st, rc);
+}
+
+int plan_store_approved_plans(store *st, const char *group_id, ApprovedWorkPlan ***out, size_t *n)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_PLANS);
+    ApprovedWorkPlan **v = NULL;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ApprovedWorkPlan **grown = realloc(v, (*n + 1) * sizeof *grown);
+        if (grown == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        v = grown;
+        if ((rc = row_to_plan(s, &v[*n])) != 0)
+            break;
+        (*n)++;
+    }
+    sqlite3_reset(s);
+    if (rc > 0) /* a SQLite code: 0 for DONE */
+        rc = store_result(st, rc);
+    if (rc == 0 && *n > 0)
+        rc = load_plan_items(st, group_id, v, *n);
+    if (rc != 0) {
+        plan_store_free_plans(v, *n);
+        *n = 0;
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+int plan_store_add_approved_plan(store *st, const char *group_id, const ApprovedWorkPlan *p,
+                                 int64_t now_ms, int32_t *version)
+{
+    sqlite3_stmt *s;
+    int rc = next_version(st, SQL_NEXT_PLAN_VERSION, group_id, version);
+
+    if (rc != 0)
+        return rc;
+    if ((s = store_stmt(st, SQL_INSERT_PLAN)) == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, *version);
+    sqlite3_bind_text(s, 3, p->period_start, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, p->period_end, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, p->approved_on, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, p->decision_ref, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, now_ms);
+    if ((rc = sqlrow_step_write(st, s)) != 0)
+        return rc;
+    for (size_t i = 0; i < p->n_item_ids; i++) {
+        if ((s = store_stmt(st, SQL_INSERT_PLAN_ITEM)) == NULL)
+            return -EIO;
+        sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, *version);
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)i);
+        sqlite3_bind_text(s, 4, p->item_ids[i], -1, SQLITE_STATIC);
+        if ((rc = sqlrow_step_write(st, s)) != 0)
+            return rc;
+    }
+    return 0;
 }

@@ -6,7 +6,15 @@
  * checked first, so that a wrong group fails without a peer call. Removing a
  * member asks nothing: an entity withdrawn from the Compact must still be
  * removable from a group.
+ *
+ * Leadership keeps its history (WorkingGroup.leadership_history): a new
+ * leadership takes office on effective_on (default: today, UTC), which ends
+ * the current term there; not before the current term began
+ * (FAILED_PRECONDITION). A new leadership taking office the day the current
+ * term began replaces that term's leaders (a term of no days is no term);
+ * the leadership the group already has, named again, keeps its term.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "group.h"
@@ -63,16 +71,60 @@ static int check_leadership(rpc_call *call, const Leadership *l)
     return -1;
 }
 
+/* The day the new leadership takes office: effective_on, or today. */
+static void effective_day(const SetLeadershipRequest *req, int64_t now_ms, char *day)
+{
+    if (req->effective_on[0])
+        snprintf(day, RULES_DATE_SIZE, "%s", req->effective_on);
+    else
+        rules_date_of_ms(now_ms, day);
+}
+
+/* FAILED_PRECONDITION if the new term cannot start on `day` in `g`. */
+static int check_term(rpc_call *call, const WorkingGroup *g, const SetLeadershipRequest *req,
+                      const char *day)
+{
+    const LeadershipTerm *t = rules_current_term(g);
+    int same = rules_leadership_same(g->leadership, req->leadership);
+
+    if (rules_term_start_problem(g, day) != NULL) {
+        rpc_call_fail(call, RPC_FAILED_PRECONDITION,
+                      "effective_on: %s is before %s, when the current leadership of working "
+                      "group %s (%s) took office",
+                      day, t->from_date, g->id, g->code);
+        return -1;
+    }
+    if (!same && g->n_leadership_history >= RULES_LEADERSHIP_TERMS_MAX &&
+        strcmp(t->from_date, day) != 0) {
+        rpc_call_fail(call, RPC_FAILED_PRECONDITION,
+                      "group_id: working group %s has %d leadership terms, the most one history "
+                      "may hold",
+                      g->id, RULES_LEADERSHIP_TERMS_MAX);
+        return -1;
+    }
+    return 0;
+}
+
 /* peer_check_done_fn: the entities are active; write. */
 static void write_leadership(rpc_call *call, service *svc, void *arg, int ok)
 {
     const SetLeadershipRequest *req = arg;
+    char day[RULES_DATE_SIZE];
     aggregate_write w;
+    WorkingGroup *g;
 
     if (!ok || group_begin(&w, call, svc, "group_id", req->group_id, req->etag))
         return;
+    g = (WorkingGroup *)w.state;
+    effective_day(req, w.now_ms, day);
+    if (check_term(call, g, req, day)) {
+        aggregate_abort(&w);
+        return;
+    }
     aggregate_commit(&w,
-                     group_store_set_leadership(service_store(svc), req->group_id, req->leadership),
+                     group_store_set_leadership(
+                         service_store(svc), req->group_id, req->leadership,
+                         rules_leadership_same(g->leadership, req->leadership) ? NULL : day),
                      "workgroup.leadership_set", NULL);
 }
 
@@ -80,11 +132,21 @@ void handle_set_leadership(rpc_call *call, const ProtobufCMessage *request, void
 {
     const SetLeadershipRequest *req = (const SetLeadershipRequest *)request;
     const Leadership *l = req->leadership;
+    char day[RULES_DATE_SIZE];
+    WorkingGroup *g;
     peer_check *c;
+    int late;
 
     if (validate_id(call, "group_id", req->group_id, IDS_GROUP) || check_leadership(call, l) ||
+        (req->effective_on[0] && validate_date(call, "effective_on", req->effective_on)) ||
         validate_max_length(call, "etag", req->etag, ETAG_MAX_CHARS) ||
-        group_check_open(call, svc, "group_id", req->group_id, req->etag, NULL))
+        group_check_open(call, svc, "group_id", req->group_id, req->etag, &g))
+        return;
+    /* Before asking membership; checked again in the write. */
+    effective_day(req, pbtime_now_ms(), day);
+    late = check_term(call, g, req, day);
+    group_store_free(g);
+    if (late)
         return;
     c = peer_check_new();
     peer_check_add(c, &peer_entities, l->chair_entity_id, "leadership.chair_entity_id");

@@ -9,4 +9,7 @@
  * whole process. */
 const service_def *workgroups_service_def(void);
 
+/* Who may call which method (workgroups_rules.c, auth/rule.h). */
+extern const auth_rule workgroups_rules[];
+
 #endif

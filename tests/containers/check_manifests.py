@@ -11,7 +11,8 @@ rendering error.
 
 The rules (issue 4):
   - every container has readiness, liveness and startup probes; a container
-    serving gRPC (a port named grpc) uses native grpc probes on that port
+    serving gRPC (a port named grpc) uses native grpc probes on that port,
+    or on its port named probe (the plaintext Health port beside a TLS one)
   - every container, init containers too, has cpu and memory requests and limits
   - securityContext: runAsNonRoot (not uid 0), readOnlyRootFilesystem,
     allowPrivilegeEscalation false, capabilities drop ALL, seccomp
@@ -23,6 +24,15 @@ The rules (issue 4):
     a PodDisruptionBudget selecting its pods
   - a Service in front of a gRPC port names that port grpc
   - a Namespace, and a default-deny NetworkPolicy for Ingress and Egress
+  - a compact service listens where its pod says: the port of COMPACT_LISTEN
+    is its containerPort named grpc, that of COMPACT_HTTP_LISTEN the one named
+    http (analytics' dashboard)
+  - compact-analytics runs as exactly one replica, with no autoscaler: it
+    consumes the event streams in one Redis consumer group, and a second
+    replica would split the events between them
+  - every edge a pod declares with a label compact.un.org/client-of-<x> is
+    allowed both ways: a policy selecting the pod lets it reach <x>'s pods,
+    and a policy selecting <x>'s pods admits pods with the label
 
 --self-test breaks a rendered overlay in each of those ways, one at a time,
 and fails unless the checker catches every one (a checker that cannot fail
@@ -147,6 +157,10 @@ def check_probes(where, container):
             errs.append(f"{where}: {probe} is missing")
     grpc_ports = [p.get("containerPort") for p in container.get("ports") or []
                   if p.get("name") == "grpc"]
+    probe_ports = [p.get("containerPort") for p in container.get("ports") or []
+                   if p.get("name") == "probe"]
+    if grpc_ports and probe_ports:
+        grpc_ports = probe_ports  # TLS on grpc: probes speak plaintext to the probe port
     for port in grpc_ports:
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             spec = container.get(probe) or {}
@@ -160,9 +174,20 @@ def is_compact_service(container):
     return bool(cmd) and os.path.basename(str(cmd[0])).startswith("compact-")
 
 
+def listen_port(value):
+    """The port of "host:port", or None."""
+    host, sep, port = (value or "").rpartition(":")
+    return int(port) if sep and port.isdigit() else None
+
+
 def check_compact_service(where, doc, pod, container, configmaps):
     errs = []
     env = container_env(container, configmaps)
+    named = {p.get("name"): p.get("containerPort") for p in container.get("ports") or []}
+    for var, port_name in (("COMPACT_LISTEN", "grpc"), ("COMPACT_HTTP_LISTEN", "http")):
+        if port_name in named and listen_port(env.get(var)) != named[port_name]:
+            errs.append(f"{where}: {var} {env.get(var)!r} does not listen on the containerPort "
+                        f"named {port_name} ({named[port_name]})")
     try:
         grace = int(env.get("COMPACT_GRACE_SECONDS", SERVICE_GRACE_DEFAULT))
     except ValueError:
@@ -263,10 +288,89 @@ def check_namespace_and_policies(docs):
     return errs
 
 
+SINGLE_CONSUMERS = ("compact-analytics",)   # programs that must run as one replica
+
+
+def program_of(doc):
+    containers = (pod_spec(doc) or {}).get("containers") or []
+    cmd = (containers[0].get("command") or []) if containers else []
+    return os.path.basename(str(cmd[0])) if cmd else None
+
+
+def check_single_consumers(docs):
+    errs = []
+    for doc in docs:
+        if doc.get("kind") not in WORKLOAD_KINDS or program_of(doc) not in SINGLE_CONSUMERS:
+            continue
+        if doc.get("kind") not in ("StatefulSet", "Deployment", "Pod"):
+            errs.append(f"{name_of(doc)}: {program_of(doc)} must run as one pod")
+        replicas = (doc.get("spec") or {}).get("replicas", 1)
+        if doc.get("kind") != "Pod" and replicas != 1:
+            errs.append(f"{name_of(doc)}: replicas {replicas}: {program_of(doc)} consumes the "
+                        "event streams in one consumer group and must run as exactly 1")
+        for hpa in (d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"):
+            ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+            if ref.get("kind") == doc.get("kind") and ref.get("name") == doc["metadata"]["name"]:
+                errs.append(f"{name_of(hpa)}: scales {name_of(doc)}, which must stay at 1")
+    return errs
+
+
+def policy_rules(policies, labels, direction):
+    """The ingress or egress rules of every policy selecting pods with `labels`."""
+    out = []
+    for pol in policies:
+        spec = pol.get("spec") or {}
+        sel = (spec.get("podSelector") or {}).get("matchLabels")
+        if sel is None or all(labels.get(k) == v for k, v in sel.items()):
+            out += spec.get(direction) or []
+    return out
+
+
+def peer_selects(rule_peers, labels):
+    """Whether one of a rule's peers (its `to` or `from`) is a podSelector of
+    this namespace matching `labels`."""
+    for peer in rule_peers or []:
+        if "namespaceSelector" in peer:
+            continue
+        if selects((peer.get("podSelector") or {}).get("matchLabels"), labels):
+            return True
+    return False
+
+
+def check_edges(docs):
+    errs = []
+    policies = [d for d in docs if d.get("kind") == "NetworkPolicy"]
+    pods = {}   # app.kubernetes.io/name -> pod labels
+    for doc in docs:
+        if doc.get("kind") in WORKLOAD_KINDS:
+            labels = pod_meta(doc).get("labels") or {}
+            if labels.get("app.kubernetes.io/name"):
+                pods[labels["app.kubernetes.io/name"]] = labels
+    prefix = "compact.un.org/client-of-"
+    for name, labels in sorted(pods.items()):
+        for key, value in sorted(labels.items()):
+            if not key.startswith(prefix) or value != "true":
+                continue
+            target = key[len(prefix):]
+            if target not in pods:
+                errs.append(f"pods {name}: label {key}, but no workload {target}")
+                continue
+            if not any(peer_selects(r.get("to"), pods[target])
+                       for r in policy_rules(policies, labels, "egress")):
+                errs.append(f"pods {name}: label {key}, but no NetworkPolicy lets them reach "
+                            f"{target}")
+            if not any(peer_selects(r.get("from"), labels)
+                       for r in policy_rules(policies, pods[target], "ingress")):
+                errs.append(f"pods {target}: no NetworkPolicy admits their clients "
+                            f"({key}), such as {name}")
+    return errs
+
+
 def check(docs):
     configmaps = {d["metadata"]["name"]: {k: str(v) for k, v in (d.get("data") or {}).items()}
                   for d in docs if d.get("kind") == "ConfigMap"}
     errs = check_namespace_and_policies(docs) + check_services(docs)
+    errs += check_single_consumers(docs) + check_edges(docs)
     for doc in docs:
         if doc.get("kind") in WORKLOAD_KINDS:
             errs += check_workload(doc, configmaps)
@@ -346,9 +450,40 @@ def mutations():
     def no_pvc(docs):
         service_container(docs)[0]["spec"].pop("volumeClaimTemplates")
 
+    def analytics(docs):
+        return first(docs, lambda d: d.get("kind") == "StatefulSet"
+                     and program_of(d) == "compact-analytics")
+
+    def two_analytics(docs):
+        analytics(docs)["spec"]["replicas"] = 2
+
+    def scaled_analytics(docs):
+        docs.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                     "metadata": {"name": "analytics", "namespace": "compact"},
+                     "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "StatefulSet",
+                                                 "name": "analytics"},
+                              "minReplicas": 1, "maxReplicas": 3}})
+
+    def http_elsewhere(docs):
+        pod_spec(analytics(docs))["containers"][0]["env"].append(
+            {"name": "COMPACT_HTTP_LISTEN", "value": "0.0.0.0:9999"})
+
+    def no_egress_to_projects(docs):
+        pol = first(docs, lambda d: d.get("kind") == "NetworkPolicy"
+                    and d["metadata"]["name"] == "analytics")
+        pol["spec"]["egress"] = [r for r in pol["spec"]["egress"] if not any(
+            (p.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+            == "projects" for p in r.get("to") or [])]
+
+    def projects_shut(docs):
+        pol = first(docs, lambda d: d.get("kind") == "NetworkPolicy"
+                    and d["metadata"]["name"] == "projects")
+        pol["spec"]["ingress"] = []
+
     return [drop_probe, tcp_probe, drop_limits, drop_startup_redis, root, writable_root,
             escalation, caps, seccomp, short_grace, no_conn_age, no_pdb, no_deny,
-            unnamed_port, no_pvc]
+            unnamed_port, no_pvc, two_analytics, scaled_analytics, http_elsewhere,
+            no_egress_to_projects, projects_shut]
 
 
 def self_test(docs):

@@ -15,14 +15,20 @@ unchanged: image, command, resources, securityContext, volumes) with:
   - addresses of Services (`redis:6379`, `membership-headless:50051`) rewritten
     to the pod they select, since podman resolves pod names but has no Services
   - grpc probes turned into `compact-<name> --health-probe`, the same gRPC
-    health check run inside the container (podman has no grpc probe)
+    health check run inside the container (podman has no grpc probe), and
+    `sh -c SCRIPT` exec probes into SCRIPT (podman runs exec probes with a shell)
   - with --publish NAME=PORT, the first port of NAME's pods on 127.0.0.1:PORT
+  - with --secrets-dir DIR, Secret volumes turned into hostPath volumes of
+    files written under DIR from the rendered Secrets (podman 4.3 mounts no
+    Secret), readable by the pods' user
 Every name gets --prefix, so a test's pods and volumes stay apart from others.
 Other kinds (Namespace, Service, PodDisruptionBudget, NetworkPolicy) are left
 out: podman has nothing to apply them to; check_manifests.py checks them.
 """
 import argparse
+import base64
 import copy
+import os
 import re
 import sys
 
@@ -72,7 +78,17 @@ def container_env(container, configmaps, hosts):
 
 
 def podman_probe(probe, container):
-    """A grpc probe becomes the program's own --health-probe (same gRPC check)."""
+    """A grpc probe becomes the program's own --health-probe (same gRPC check).
+    An exec probe `sh -c SCRIPT` becomes SCRIPT alone: podman joins the words
+    of an exec probe with spaces and runs them with a shell (CMD-SHELL), which
+    would hand `sh -c` only the script's first word."""
+    if probe and "exec" in probe:
+        cmd = probe["exec"].get("command") or []
+        if len(cmd) == 3 and cmd[0] in ("sh", "/bin/sh") and cmd[1] == "-c":
+            out = copy.deepcopy(probe)
+            out["exec"]["command"] = [cmd[2]]
+            return out
+        return probe
     if not probe or "grpc" not in probe:
         return probe
     cmd = container.get("command") or container.get("args") or []
@@ -83,7 +99,31 @@ def podman_probe(probe, container):
     return out
 
 
-def make_pod(sts, index, prefix, configmaps, hosts, publish):
+def secret_volumes(spec, secrets, secrets_dir, pod_name):
+    """Secret volumes become hostPath directories holding the same files."""
+    for vol in spec.get("volumes") or []:
+        src = vol.pop("secret", None)
+        if src is None:
+            continue
+        name = src["secretName"]
+        if name not in secrets:
+            sys.exit(f"kube_for_podman: a volume names an unknown Secret {name!r}")
+        if not secrets_dir:
+            sys.exit("kube_for_podman: Secret volumes need --secrets-dir")
+        data = secrets[name]
+        items = src.get("items") or [{"key": k, "path": k} for k in data]
+        d = os.path.abspath(os.path.join(secrets_dir, f"{pod_name}-{vol['name']}"))
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        for item in items:
+            path = os.path.join(d, item["path"])
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(data[item["key"]]))
+            os.chmod(path, 0o644)
+        vol["hostPath"] = {"path": d, "type": "Directory"}
+
+
+def make_pod(sts, index, prefix, configmaps, hosts, publish, secrets=None, secrets_dir=None):
     name = sts["metadata"]["name"]
     template = copy.deepcopy(sts["spec"]["template"])
     spec = template["spec"]
@@ -108,6 +148,7 @@ def make_pod(sts, index, prefix, configmaps, hosts, publish):
             container["ports"] = ports
         else:
             container.pop("ports", None)
+    secret_volumes(spec, secrets or {}, secrets_dir, pod_name)
     claims = []
     for tmpl in sts["spec"].get("volumeClaimTemplates") or []:
         claim = f"{prefix}{tmpl['metadata']['name']}-{name}-{index}"
@@ -123,9 +164,11 @@ def make_pod(sts, index, prefix, configmaps, hosts, publish):
     return claims + [pod]
 
 
-def convert(docs, prefix, publish):
+def convert(docs, prefix, publish, secrets_dir=None):
     configmaps = {d["metadata"]["name"]: {k: str(v) for k, v in (d.get("data") or {}).items()}
                   for d in docs if d.get("kind") == "ConfigMap"}
+    secrets = {d["metadata"]["name"]: d.get("data") or {}
+               for d in docs if d.get("kind") == "Secret"}
     statefulsets = [d for d in docs if d.get("kind") == "StatefulSet"]
     if not statefulsets:
         sys.exit("kube_for_podman: no StatefulSet in the input")
@@ -138,7 +181,8 @@ def convert(docs, prefix, publish):
     out = []
     for sts in statefulsets:
         for index in range(int(sts["spec"].get("replicas", 1))):
-            out += make_pod(sts, index, prefix, configmaps, hosts, publish)
+            out += make_pod(sts, index, prefix, configmaps, hosts, publish, secrets,
+                            secrets_dir)
     # Volumes first: a pod's claim must exist when the pod is played.
     return sorted(out, key=lambda d: d["kind"] != "PersistentVolumeClaim")
 
@@ -149,6 +193,8 @@ def main():
     parser.add_argument("--prefix", default="", help="prefix for pod and volume names")
     parser.add_argument("--publish", action="append", default=[], metavar="NAME=PORT",
                         help="publish the first port of StatefulSet NAME on 127.0.0.1:PORT")
+    parser.add_argument("--secrets-dir", default=None,
+                        help="write the Secrets' files here and mount them as hostPath")
     args = parser.parse_args()
     publish = {}
     for item in args.publish:
@@ -158,7 +204,8 @@ def main():
         publish[name] = int(port)
     text = sys.stdin.read() if args.input == "-" else open(args.input, encoding="utf-8").read()
     docs = [d for d in yaml.safe_load_all(text) if d]
-    yaml.safe_dump_all(convert(docs, args.prefix, publish), sys.stdout, sort_keys=False)
+    yaml.safe_dump_all(convert(docs, args.prefix, publish, args.secrets_dir), sys.stdout,
+                       sort_keys=False)
 
 
 if __name__ == "__main__":

@@ -31,12 +31,16 @@ static int write_fixtures(store *st, void *arg)
     Timestamp t = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     FocalPoint fp = COMPACT__MEMBERSHIP__V1__FOCAL_POINT__INIT;
     FocalPoint *fps[] = {&fp};
+    Participation period = COMPACT__MEMBERSHIP__V1__PARTICIPATION__INIT;
+    Participation *periods[] = {&period};
     Entity active = COMPACT__MEMBERSHIP__V1__ENTITY__INIT;
     Entity gone = COMPACT__MEMBERSHIP__V1__ENTITY__INIT;
     int rc;
 
     (void)arg;
     t.seconds = FIXTURE_TIME_S;
+    period.role = COMPACT__MEMBERSHIP__V1__PARTICIPATION_ROLE__PARTICIPATION_ROLE_MEMBER;
+    period.from_date = "2017-06-15";
     fp.name = "Focal Point";
     fp.title = "Programme Officer";
     fp.email = "focal@example.org";
@@ -46,6 +50,9 @@ static int write_fixtures(store *st, void *arg)
     active.kind = COMPACT__MEMBERSHIP__V1__ENTITY_KIND__ENTITY_KIND_UN_ENTITY;
     active.status = COMPACT__MEMBERSHIP__V1__ENTITY_STATUS__ENTITY_STATUS_ACTIVE;
     active.joined_on = "2017-06-15";
+    active.affiliation = COMPACT__MEMBERSHIP__V1__AFFILIATION__AFFILIATION_UN_SYSTEM;
+    active.n_participation = 1;
+    active.participation = periods;
     active.n_focal_points = 1;
     active.focal_points = fps;
     active.create_time = active.update_time = &t;

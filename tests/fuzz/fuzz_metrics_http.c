@@ -1,13 +1,14 @@
 /* fuzz_metrics_http.c: any bytes as an HTTP request to GET /metrics.
  *
- * Each input gets an endpoint of its own (metrics_http_new, listening on a
- * free loopback port) on the harness's loop, serving a registry with a few
- * families, and one client connection on the same loop that sends the bytes.
+ * Each input gets an endpoint of its own (http_server.h with the /metrics
+ * route as service.c makes it, listening on a free loopback port) on the
+ * harness's loop, serving a registry with a few families, and one client
+ * connection on the same loop that sends the bytes.
  * The endpoint must never crash or leak, and:
  *   - what it sends back, if anything, starts with an HTTP/1.1 status line;
  *   - after the client half-closed, it answers and closes, or just closes,
  *     within ANSWER_MS (it never waits for more);
- *   - metrics_http_close ends with its callback and with every handle of
+ *   - http_server_close ends with its callback and with every handle of
  *     its own and of H2O closed (the loop is left with none).
  *
  * An input is one byte of flags and the request's bytes. Flag HALF_CLOSE:
@@ -25,7 +26,7 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "metrics_http.h"
+#include "http_server.h"
 
 #define HALF_CLOSE 0x01
 #define ANSWER_MS 5000
@@ -166,6 +167,21 @@ static void on_endpoint_closed(void *arg)
     *(int *)arg = 1;
 }
 
+/* The /metrics route, as service.c serves it. */
+static void serve_metrics(void *arg, const http_request *req, http_response *res)
+{
+    char *text = NULL;
+    size_t len = 0;
+
+    (void)req;
+    if (metrics_render(arg, &text, &len) != 0) {
+        http_reply_error(res, 500, "out of memory");
+        return;
+    }
+    http_reply(res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
 /* ---- one input --------------------------------------------------------------- */
 
 static void run_until(const int *flag)
@@ -177,7 +193,8 @@ static void run_until(const int *flag)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static client c; /* 64 KiB: not on the stack */
-    metrics_http *h = NULL;
+    http_options opts = {.max_conns = 8, .request_timeout_ms = 5000, .keep_alive = 0};
+    http_server *h = NULL;
     struct sockaddr_in addr;
     int port, endpoint_closed = 0, rc;
 
@@ -186,8 +203,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&c, 0, sizeof c);
     c.half_close = data[0] & HALF_CLOSE;
     c.request = uv_buf_init((char *)data + 1, (unsigned)(size - 1));
-    if (metrics_http_new(&loop, registry, &h) != 0 ||
-        (port = metrics_http_listen(h, "127.0.0.1:0")) <= 0)
+    if (http_server_new(&loop, &opts, &h) != 0 ||
+        http_server_route(h, "/metrics", 0, serve_metrics, registry) != 0 ||
+        (port = http_server_listen(h, "127.0.0.1:0")) <= 0)
         fail("cannot start the endpoint");
 
     uv_tcp_init(&loop, &c.tcp);
@@ -204,7 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("the request ended and the endpoint neither answered nor closed in %d ms", ANSWER_MS);
 
     /* Closed with the client's connection perhaps still open. */
-    metrics_http_close(h, on_endpoint_closed, &endpoint_closed);
+    http_server_close(h, on_endpoint_closed, &endpoint_closed);
     run_until(&endpoint_closed);
     uv_close((uv_handle_t *)&c.tcp, on_client_closed);
     uv_close((uv_handle_t *)&c.timer, on_client_closed);

@@ -77,7 +77,7 @@ static ProtobufCMessage *decode(const ProtobufCMessageDescriptor *desc, const ui
 {
     grpc_slice slice = grpc_slice_from_copied_buffer((const char *)data, size);
     grpc_byte_buffer *buf = grpc_raw_byte_buffer_create(&slice, 1);
-    ProtobufCMessage *msg = rpc__unpack(desc, buf);
+    ProtobufCMessage *msg = rpc__unpack(desc, buf, NULL);
 
     grpc_slice_unref(slice);
     grpc_byte_buffer_destroy(buf);

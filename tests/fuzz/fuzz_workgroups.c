@@ -12,6 +12,7 @@
 
 #include "fuzz_service.h"
 #include "group_store.h"
+#include "notice_store.h"
 #include "plan_store.h"
 #include "workgroups_service.h"
 
@@ -21,7 +22,10 @@
 #define FIXTURE_CHAIR_ID "ent_aaaaaaaaaaaaaaaaaaaa"
 #define FIXTURE_VICE_CHAIR_ID "ent_cccccccccccccccccccc"
 #define FIXTURE_OBSERVER_ID "ent_dddddddddddddddddddd"
-#define FIXTURE_TIME_MS 1700000000000LL /* 2023-11-14 */
+#define FIXTURE_TIME_MS 1700000000000LL                       /* 2023-11-14 */
+#define FIXTURE_DECISION "dec_aaaaaaaaaaaaaaaaaaaa/effects/1" /* on the terms of reference */
+#define FIXTURE_NOTICE_ID "ntc_aaaaaaaaaaaaaaaaaaaa"          /* BMLE's, members only */
+#define FIXTURE_SUBSCRIPTION_ID "sub_aaaaaaaaaaaaaaaaaaaa"    /* the observer's, of BMLE */
 
 typedef Google__Protobuf__Timestamp Timestamp;
 typedef Compact__Workgroups__V1__StrategyPillar StrategyPillar;
@@ -34,6 +38,7 @@ static int write_group(store *st)
     WorkingGroup g = COMPACT__WORKGROUPS__V1__WORKING_GROUP__INIT;
     char *vice[] = {FIXTURE_VICE_CHAIR_ID};
     Leadership l = COMPACT__WORKGROUPS__V1__LEADERSHIP__INIT;
+    TermsOfReference tor = COMPACT__WORKGROUPS__V1__TERMS_OF_REFERENCE__INIT;
     int32_t tor_version;
     int rc;
 
@@ -50,7 +55,7 @@ static int write_group(store *st)
     l.n_vice_chair_entity_ids = 1;
     l.vice_chair_entity_ids = vice;
     if ((rc = group_store_insert(st, &g)) != 0 ||
-        (rc = group_store_set_leadership(st, g.id, &l)) != 0 ||
+        (rc = group_store_set_leadership(st, g.id, &l, "2023-01-15")) != 0 ||
         (rc = group_store_add_member(st, g.id, FIXTURE_CHAIR_ID,
                                      COMPACT__WORKGROUPS__V1__MEMBER_ROLE__MEMBER_ROLE_MEMBER,
                                      FIXTURE_TIME_MS)) != 0 ||
@@ -58,8 +63,10 @@ static int write_group(store *st)
                                      COMPACT__WORKGROUPS__V1__MEMBER_ROLE__MEMBER_ROLE_OBSERVER,
                                      FIXTURE_TIME_MS)) != 0)
         return rc;
-    return plan_store_add_tor(st, g.id, "The group's terms of reference.", "2023-01-15",
-                              FIXTURE_TIME_MS, &tor_version);
+    tor.text = "The group's terms of reference.";
+    tor.approved_on = "2023-01-15";
+    tor.decision_ref = FIXTURE_DECISION;
+    return plan_store_add_tor(st, g.id, &tor, FIXTURE_TIME_MS, &tor_version);
 }
 
 static int write_item(store *st)
@@ -101,12 +108,41 @@ static int write_closed_group(store *st)
     return group_store_insert(st, &g);
 }
 
+/* A members-only notice of BMLE and the observer's subscription to BMLE. */
+static int write_notice_and_subscription(store *st)
+{
+    Timestamp t = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    Notice n = COMPACT__WORKGROUPS__V1__NOTICE__INIT;
+    Subscription s = COMPACT__WORKGROUPS__V1__SUBSCRIPTION__INIT;
+    char *groups[] = {FIXTURE_GROUP_ID};
+    int rc;
+
+    t.seconds = FIXTURE_TIME_MS / 1000;
+    n.id = FIXTURE_NOTICE_ID;
+    n.working_group_id = FIXTURE_GROUP_ID;
+    n.kind = COMPACT__WORKGROUPS__V1__NOTICE_KIND__NOTICE_KIND_REPORT;
+    n.title = "Workshop report";
+    n.visibility = COMPACT__WORKGROUPS__V1__VISIBILITY__VISIBILITY_GROUP_MEMBERS;
+    n.author_entity_id = FIXTURE_CHAIR_ID;
+    n.post_time = &t;
+    s.id = FIXTURE_SUBSCRIPTION_ID;
+    s.entity_id = FIXTURE_OBSERVER_ID;
+    s.focal_point_email = "observer@example.org";
+    s.n_working_group_ids = 1;
+    s.working_group_ids = groups;
+    s.create_time = &t;
+    if ((rc = notice_store_insert(st, &n)) != 0)
+        return rc;
+    return notice_store_insert_subscription(st, &s);
+}
+
 static int write_fixtures(store *st, void *arg)
 {
     int rc;
 
     (void)arg;
-    if ((rc = write_group(st)) != 0 || (rc = write_item(st)) != 0)
+    if ((rc = write_group(st)) != 0 || (rc = write_item(st)) != 0 ||
+        (rc = write_notice_and_subscription(st)) != 0)
         return rc;
     return write_closed_group(st);
 }

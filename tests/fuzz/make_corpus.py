@@ -45,6 +45,8 @@ ENT_OTHER = "ent_eeeeeeeeeeeeeeeeeeee"      # in no fixture
 GROUP = "wg_aaaaaaaaaaaaaaaaaaaa"           # BMLE, active
 GROUP_CLOSED = "wg_bbbbbbbbbbbbbbbbbbbb"    # OLD, closed
 ITEM = "wpi_aaaaaaaaaaaaaaaaaaaa"
+DECISION = "dec_aaaaaaaaaaaaaaaaaaaa/effects/1"  # workgroups: on the terms of reference
+SUBSCRIPTION = "sub_aaaaaaaaaaaaaaaaaaaa"   # workgroups: the observer's, of BMLE
 PROJECT = "prj_aaaaaaaaaaaaaaaaaaaa"        # XM-DAC-47066-FUZZ-1
 PROJECT_CLOSED = "prj_bbbbbbbbbbbbbbbbbbbb"  # XM-DAC-47066-FUZZ-2
 RESULT = "res_aaaaaaaaaaaaaaaaaaaa"
@@ -83,6 +85,10 @@ PB = load_protos()
 M = PB["compact/membership/v1/membership.proto"]
 W = PB["compact/workgroups/v1/workgroups.proto"]
 P = PB["compact/projects/v1/projects.proto"]
+PV = PB["compact/common/v1/provenance.proto"]
+SOURCE = PV.Source(publisher="United Nations Office of Counter-Terrorism (UNOCT)",
+                   title="UN Global Counter-Terrorism Coordination Compact", date="2022-04",
+                   url="https://www.un.org/counterterrorism/global-ct-compact")
 from google.protobuf import field_mask_pb2, timestamp_pb2  # noqa: E402 (after sys.path)
 
 
@@ -159,8 +165,42 @@ def membership():
     new = M.Entity(acronym="UNODC", name="United Nations Office on Drugs and Crime",
                    kind=M.ENTITY_KIND_UN_ENTITY, joined_on="2017-06-15", focal_points=[fp],
                    verified=True, source_note="The Compact's list of entities.")
-    filters = ["membership.entities", "0", "0"]
+    filters = ["membership.entities", "0", "0", "0", "", "0"]
+    period = M.Participation(
+        role=M.PARTICIPATION_ROLE_MEMBER, from_date="2018-02-23", to_date="2021-10-08",
+        provenance=[PV.Provenance(field="from_date", status=PV.FACT_STATUS_CONFIRMED,
+                                  source=SOURCE)])
+    facts = [PV.Provenance(field="participation", status=PV.FACT_STATUS_CONFIRMED, source=SOURCE),
+             PV.Provenance(field="affiliation", status=PV.FACT_STATUS_ASSUMED, note="assumed")]
+    history = M.Entity(acronym="IPU", name="Inter-Parliamentary Union",
+                       affiliation=M.AFFILIATION_NON_UN,
+                       participation=[period, M.Participation(
+                           role=M.PARTICIPATION_ROLE_OBSERVER, from_date="2021-10-08")],
+                       provenance=facts)
     return service_corpus("membership", [
+        ("CreateEntity", "history", M.CreateEntityRequest(entity=history)),
+        ("CreateEntity", "overlapping-periods", M.CreateEntityRequest(entity=M.Entity(
+            acronym="X", name="X", affiliation=M.AFFILIATION_UN_SYSTEM,
+            participation=[M.Participation(role=M.PARTICIPATION_ROLE_MEMBER,
+                                           from_date="2020-01-01", to_date="2021-01-01"),
+                           M.Participation(role=M.PARTICIPATION_ROLE_MEMBER,
+                                           from_date="2020-06-01")]))),
+        ("CreateEntity", "bad-fact", M.CreateEntityRequest(entity=M.Entity(
+            acronym="Y", name="Y", affiliation=M.AFFILIATION_UN_SYSTEM,
+            provenance=[PV.Provenance(field="participation.role",
+                                      status=PV.FACT_STATUS_CONFIRMED)]))),
+        ("ListEntities", "as-of", M.ListEntitiesRequest(
+            as_of_date="2022-04-30", role=M.PARTICIPATION_ROLE_MEMBER,
+            affiliation=M.AFFILIATION_UN_SYSTEM)),
+        ("UpdateEntity", "participation", M.UpdateEntityRequest(
+            entity=M.Entity(id=ENT_ACTIVE, affiliation=M.AFFILIATION_NON_UN,
+                            participation=[period], provenance=facts),
+            update_mask=mask("affiliation", "participation", "provenance"))),
+        ("UpdateEntity", "legacy-kind", M.UpdateEntityRequest(
+            entity=M.Entity(id=ENT_ACTIVE, kind=M.ENTITY_KIND_OBSERVER, joined_on="2019-01-01"),
+            update_mask=mask("kind", "joined_on"))),
+        ("CountEntities", "day", M.CountEntitiesRequest(as_of_date="2018-02-23")),
+        ("CountEntities", "today", M.CountEntitiesRequest()),
         ("CreateEntity", "valid", M.CreateEntityRequest(entity=new)),
         ("CreateEntity", "acronym-taken", M.CreateEntityRequest(
             entity=M.Entity(acronym="unoct", name="Again", kind=M.ENTITY_KIND_OBSERVER))),
@@ -206,7 +246,11 @@ def workgroups():
     new = W.WorkingGroup(code="CTED", title="Countering Terrorist Financing",
                          mandate="Line one.\nLine two.",
                          pillars=[W.STRATEGY_PILLAR_II, W.STRATEGY_PILLAR_IV],
-                         verified=True)
+                         verified=True,
+                         provenance=[PV.Provenance(field="title", status=PV.FACT_STATUS_CONFIRMED,
+                                                   source=SOURCE),
+                                     PV.Provenance(field="leadership.chair_entity_id",
+                                                   status=PV.FACT_STATUS_ASSUMED, note="a lead")])
     item = W.WorkPlanItem(title="A workshop", description="With the member States.",
                           owner_entity_id=ENT_ACTIVE, due_on="2024-10-01",
                           project_ids=["prj_aaaaaaaaaaaaaaaaaaaa"])
@@ -265,6 +309,34 @@ def workgroups():
             update_mask=mask("project_ids", "title"))),
         ("BatchGetWorkingGroups", "both", W.BatchGetWorkingGroupsRequest(
             ids=[GROUP, GROUP_CLOSED, "wg_cccccccccccccccccccc"], allow_missing=True)),
+        ("ApproveTermsOfReference", "decided", W.ApproveTermsOfReferenceRequest(
+            group_id=GROUP, terms_of_reference=W.TermsOfReference(
+                text="The group's terms of reference.", approved_on="2023-01-15",
+                decision_ref=DECISION))),
+        ("ApproveTermsOfReference", "decided-other", W.ApproveTermsOfReferenceRequest(
+            group_id=GROUP, terms_of_reference=W.TermsOfReference(
+                text="Other terms.", approved_on="2023-01-15", decision_ref=DECISION))),
+        ("ApproveWorkPlan", "valid", W.ApproveWorkPlanRequest(group_id=GROUP, plan=W.ApprovedWorkPlan(
+            period_start="2024-01-01", period_end="2026-12-31", approved_on="2024-01-24",
+            item_ids=[ITEM], decision_ref="dec_aaaaaaaaaaaaaaaaaaaa/effects/2"))),
+        ("ApproveWorkPlan", "no-items", W.ApproveWorkPlanRequest(group_id=GROUP, plan=W.ApprovedWorkPlan(
+            period_start="2024-01-01", period_end="2026-12-31", approved_on="2024-01-24"))),
+        ("SetLeadership", "effective-early", W.SetLeadershipRequest(
+            group_id=GROUP, effective_on="2020-01-01", leadership=W.Leadership(
+                chair_entity_id=ENT_OBSERVER, vice_chair_entity_ids=[ENT_VICE]))),
+        ("PostNotice", "members", W.PostNoticeRequest(notice=W.Notice(
+            working_group_id=GROUP, kind=W.NOTICE_KIND_REPORT, title="Report",
+            visibility=W.VISIBILITY_GROUP_MEMBERS, author_entity_id=ENT_ACTIVE,
+            document_url="https://www.un.org/report.pdf"))),
+        ("ListNotices", "public", W.ListNoticesRequest()),
+        ("ListNotices", "group", W.ListNoticesRequest(working_group_id=GROUP, page_size=1)),
+        ("Subscribe", "valid", W.SubscribeRequest(subscription=W.Subscription(
+            entity_id=ENT_ACTIVE, focal_point_email="jane.doe@example.org",
+            working_group_ids=[GROUP], compact_wide=True))),
+        ("Unsubscribe", "fixture", W.UnsubscribeRequest(subscription_id=SUBSCRIPTION)),
+        ("WatchNotices", "fixture", W.WatchNoticesRequest(subscription_id=SUBSCRIPTION)),
+        ("GetDigest", "fixture", W.GetDigestRequest(subscription_id=SUBSCRIPTION,
+                                                    since={"seconds": 1600000000})),
     ])
 
 
@@ -320,7 +392,23 @@ def projects():
             project_id=PROJECT, transaction=P.Transaction(
                 type=P.TRANSACTION_TYPE_DISBURSEMENT, date="2023-03-01",
                 value=P.Money(currency="USD", amount_minor=2500000),
+                provider_name="A Member State",
+                decision_ref="dec_aaaaaaaaaaaaaaaaaaaa/effects/1"))),
+        ("RecordTransaction", "catalytic-named", P.RecordTransactionRequest(
+            project_id=PROJECT, transaction=P.Transaction(
+                type=P.TRANSACTION_TYPE_INCOMING_COMMITMENT, date="2023-03-01",
+                value=P.Money(currency="USD", amount_minor=2500000),
                 provider_name="A Member State", catalytic=True))),
+        ("RecordTransaction", "org-provider", P.RecordTransactionRequest(
+            project_id=PROJECT, transaction=P.Transaction(
+                type=P.TRANSACTION_TYPE_INCOMING_COMMITMENT, date="2023-03-01",
+                value=P.Money(currency="EUR", amount_minor=400),
+                provider_org=P.Organisation(ref="XI-IATI-EC_FPI", name="European Union",
+                                            type=P.ORGANISATION_TYPE_MULTILATERAL),
+                provenance=[PV.Provenance(field="provider_org", status=PV.FACT_STATUS_CONFIRMED,
+                                          source=SOURCE),
+                            PV.Provenance(field="value", status=PV.FACT_STATUS_ASSUMED,
+                                          note="illustrative")]))),
         ("RecordTransaction", "entity-provider", P.RecordTransactionRequest(
             project_id=PROJECT, transaction=P.Transaction(
                 type=P.TRANSACTION_TYPE_INCOMING_FUNDS, date="2023-03-01",

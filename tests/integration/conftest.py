@@ -7,6 +7,14 @@
 The marker's keyword arguments go to harness.Suite. On a failed test the
 services' stderr is printed (pytest shows it); at teardown every service must
 exit 0 on SIGTERM with no sanitizer report, or the test errors.
+
+When the test itself decides how to start the system (a parametrized test
+whose services differ per case), `suite_factory` starts it:
+
+    def test_z(suite_factory, name):
+        s = suite_factory(services=PEERS[name] + (name,), env={...})
+
+with the same keyword arguments and the same teardown as `suite`.
 """
 import os
 import sys
@@ -50,3 +58,27 @@ def suite(request):
             # A service that exits non-zero or with a sanitizer report fails
             # the test; the report is the message, the traceback is noise.
             pytest.fail(problem, pytrace=False)
+
+
+@pytest.fixture
+def suite_factory(request):
+    """Starts harness.Suite(**kwargs) on call; every suite started is closed
+    at teardown with the checks of the `suite` fixture."""
+    started = []
+
+    def make(**kwargs):
+        s = harness.Suite(**kwargs)
+        s.__enter__()
+        started.append(s)
+        return s
+
+    yield make
+    rep = getattr(request.node, "rep_call", None)
+    problems = []
+    for s in started:
+        try:
+            s.close(test_failed=rep is None or rep.failed)
+        except AssertionError as e:
+            problems.append(str(e))
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)

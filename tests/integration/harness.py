@@ -12,6 +12,18 @@ What it gives a test
   until each one's health Check says SERVING, and on exit sends SIGTERM and
   requires exit code 0 and a stderr free of sanitizer reports.
 
+Security, on by default as in a deployment: each suite makes its own token
+signing keys (`Secrets`), starts the services with authentication on
+(COMPACT_AUTH_KEYS_FILE and a service key of their own for their peers), and
+Redis with an ACL user and a password file. `suite.channel()` and
+`suite.new_channel()` send a secretariat token with every call, as does
+`suite.ctl()` (COMPACT_TOKEN); `suite.token(role=...)` mints others and
+`suite.channel_with(name, token)` uses one. With `tls=True` the services
+serve mutual TLS (certificates from scripts/dev-secrets.sh) and the
+channels present the client's certificate. At close, every log the suite's
+processes wrote is searched for every token it minted and for the Redis
+password: a secret in a log fails the test.
+
 Ownership and cleanup
 ---------------------
 Every child process is started through `setpriv --pdeathsig KILL`, so it dies
@@ -37,9 +49,10 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import grpc
-from google.protobuf import symbol_database
+from google.protobuf import descriptor_pb2, symbol_database
 
 # ---- where things are -------------------------------------------------------
 
@@ -94,6 +107,22 @@ def binary(name):
 def full_name(service):
     return SERVICE_FULL_NAMES.get(service) or "compact.%s.v1.%s" % (
         service, service.capitalize())
+
+
+# What takes a workgroups database back to schema version 1, as an older
+# build left it: the tables and columns of versions 2 (decisions' references,
+# leadership terms, notices) and 3 (provenance), and their records. For the
+# upgrade tests.
+WORKGROUPS_DOWN_TO_V1 = """
+    DROP INDEX groups_by_established_by; ALTER TABLE groups DROP COLUMN established_by;
+    DROP INDEX terms_of_reference_by_decision;
+    ALTER TABLE terms_of_reference DROP COLUMN decision_ref;
+    DROP TABLE approved_work_plan_items; DROP TABLE approved_work_plans;
+    DROP TABLE leadership_term_vice_chairs; DROP TABLE leadership_terms;
+    DROP TABLE subscription_groups; DROP TABLE subscriptions; DROP TABLE notices;
+    DROP TABLE provenance;
+    DELETE FROM schema_migrations WHERE component = 'workgroups' AND version >= 2;
+"""
 
 
 # ---- generated message modules ----------------------------------------------
@@ -376,12 +405,21 @@ def _resp_read(f):
     raise RedisError("bad reply line %r" % line)
 
 
+REDIS_AUTH = {}   # port -> (user, password) of a redis-server started with an ACL user
+
+
 def redis_command(port, *args, timeout=10):
-    """One command on a fresh connection. Bulk strings come back as bytes,
-    status replies as str, errors raise RedisError."""
+    """One command on a fresh connection (AUTH first when the server on
+    `port` has an ACL user). Bulk strings come back as bytes, status replies
+    as str, errors raise RedisError."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        auth = REDIS_AUTH.get(port)
+        if auth:
+            s.sendall(_resp_encode(("AUTH",) + auth))
         s.sendall(_resp_encode(args))
         with s.makefile("rb") as f:
+            if auth:
+                _resp_read(f)
             return _resp_read(f)
 
 
@@ -392,6 +430,193 @@ def stream_entries(port, stream):
         d = {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
         out.append((eid.decode(), d))
     return out
+
+
+# ---- secrets: token keys, tokens, Redis password, TLS ------------------------
+
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature  # noqa: E402
+import base64  # noqa: E402
+import secrets as _pysecrets  # noqa: E402
+
+ISSUER = "compact"
+AUDIENCE = "compact"
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwk_of(key, kid):
+    nums = key.public_key().public_numbers()
+    return {"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
+            "x": b64url(nums.x.to_bytes(32, "big")), "y": b64url(nums.y.to_bytes(32, "big"))}
+
+
+def sign_jwt(key, header, payload):
+    """A compact JWS of the two dicts (or raw str parts), ES256 with `key`."""
+    h = header if isinstance(header, str) else b64url(json.dumps(header).encode())
+    p = payload if isinstance(payload, str) else b64url(json.dumps(payload).encode())
+    der = key.sign(("%s.%s" % (h, p)).encode(), ec.ECDSA(hashes.SHA256()))
+    r, s_ = decode_dss_signature(der)
+    return "%s.%s.%s" % (h, p, b64url(r.to_bytes(32, "big") + s_.to_bytes(32, "big")))
+
+
+class Secrets:
+    """What one suite trusts: a token key ("dev"), the services' own key
+    ("service"), a key nobody trusts ("other"), the Redis ACL user's
+    password, and with tls=True a CA with a certificate per service and one
+    for clients. Files in `dir`; every secret handed out is remembered so
+    that the logs can be searched for it."""
+
+    def __init__(self, dir, tls=False, names=()):
+        self.dir = dir
+        os.makedirs(dir, exist_ok=True)
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.service_key = ec.generate_private_key(ec.SECP256R1())
+        self.other_key = ec.generate_private_key(ec.SECP256R1())
+        self.keys_file = os.path.join(dir, "keys.json")
+        self.write_keys([("dev", self.key), ("service", self.service_key)])
+        self.service_key_file = self._pem(self.service_key, "service.pem")
+        self.signing_key_file = self._pem(self.key, "dev.pem")
+        self.redis_user = "compact"
+        self.redis_password = _pysecrets.token_hex(24)
+        self.redis_password_file = os.path.join(dir, "redis.password")
+        with open(self.redis_password_file, "w") as f:
+            f.write(self.redis_password + "\n")
+        self.given = [self.redis_password]
+        self.tls_dir = None
+        if tls:
+            self.tls_dir = os.path.join(dir, "tls")
+            res = subprocess.run(["bash", os.path.join(SOURCE_DIR, "scripts", "dev-secrets.sh"),
+                                  "--tls-only", self.tls_dir] + list(names) + ["client"],
+                                 capture_output=True, text=True)
+            if res.returncode != 0:
+                raise RuntimeError("dev-secrets.sh failed:\n" + res.stderr)
+
+    def _pem(self, key, name):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+        return path
+
+    def write_keys(self, pairs):
+        """Replaces the key file (a new inode, as an operator's mv would)."""
+        tmp = self.keys_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"keys": [jwk_of(k, kid) for kid, k in pairs]}, f)
+        os.replace(tmp, self.keys_file)
+
+    def token(self, role="secretariat", subject=None, entity=None, groups=None, ttl=3600,
+              key=None, kid="dev", exp=None, nbf=None, iss=ISSUER, aud=AUDIENCE, header=None):
+        now = int(time.time())
+        payload = {"iss": iss, "aud": aud, "sub": subject or "test-%s" % role, "role": role,
+                   "iat": now, "exp": exp if exp is not None else now + ttl}
+        if nbf is not None:
+            payload["nbf"] = nbf
+        if entity:
+            payload["entity_id"] = entity
+        if groups:
+            payload["group_ids"] = list(groups)
+        t = sign_jwt(key or self.key, header or {"alg": "ES256", "typ": "JWT", "kid": kid},
+                     payload)
+        self.given.append(t)
+        return t
+
+    def tls_files(self, name):
+        d = self.tls_dir
+        return {"cert": os.path.join(d, name + ".pem"), "key": os.path.join(d, name + ".key"),
+                "ca": os.path.join(d, "ca.pem")}
+
+    def channel_credentials(self, name="client", with_cert=True):
+        f = self.tls_files(name)
+        read = lambda p: open(p, "rb").read()  # noqa: E731
+        if with_cert:
+            return grpc.ssl_channel_credentials(read(f["ca"]), read(f["key"]), read(f["cert"]))
+        return grpc.ssl_channel_credentials(read(f["ca"]))
+
+
+class _TokenAuth(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                 grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds "authorization: Bearer <token>" to every call of a channel."""
+
+    def __init__(self, token):
+        self.token = token
+
+    def _details(self, d):
+        md = list(d.metadata or [])
+        if self.token and not any(k == "authorization" for k, _ in md):
+            md.append(("authorization", "Bearer " + self.token))
+        return _CallDetails(d.method, d.timeout, md, d.credentials,
+                            getattr(d, "wait_for_ready", None), getattr(d, "compression", None))
+
+    def intercept_unary_unary(self, cont, d, req):
+        return cont(self._details(d), req)
+
+    def intercept_unary_stream(self, cont, d, req):
+        return cont(self._details(d), req)
+
+    def intercept_stream_unary(self, cont, d, reqs):
+        return cont(self._details(d), reqs)
+
+    def intercept_stream_stream(self, cont, d, reqs):
+        return cont(self._details(d), reqs)
+
+
+class _CallDetails(grpc.ClientCallDetails):
+    def __init__(self, method, timeout, metadata, credentials, wait_for_ready, compression):
+        self.method = method
+        self.timeout = timeout
+        self.metadata = metadata
+        self.credentials = credentials
+        self.wait_for_ready = wait_for_ready
+        self.compression = compression
+
+
+class _AuthChannel:
+    """A channel sending a token with every call; close() closes the real
+    one (grpc.intercept_channel's wrapper alone leaves it open)."""
+
+    def __init__(self, raw, token):
+        self._raw = raw
+        self._ch = grpc.intercept_channel(raw, _TokenAuth(token)) if token else raw
+
+    def __getattr__(self, name):
+        return getattr(self._ch, name)
+
+    def close(self):
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+        return False
+
+
+# ---- metrics ------------------------------------------------------------------
+
+_METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$')
+
+
+def metrics_text(text):
+    """Prometheus text -> {"name" or 'name{labels}' as written: float}."""
+    out = {}
+    for line in text.splitlines():
+        m = _METRIC_RE.match(line.strip())
+        if m and not line.startswith("#"):
+            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def scrape_metrics(addr):
+    """GET http://<addr>/metrics, parsed by metrics_text()."""
+    with urllib.request.urlopen("http://%s/metrics" % addr, timeout=CALL_TIMEOUT) as r:
+        return metrics_text(r.read().decode())
 
 
 # ---- the suite --------------------------------------------------------------
@@ -408,6 +633,7 @@ class _Service:
         self.faults = None
         self.env = {}
         self.checked = True   # exit of the last run judged (or no run yet)
+        self.probe_port = None  # with TLS: the plaintext Health port
 
 
 class Suite:
@@ -418,18 +644,34 @@ class Suite:
     env:      extra environment for every service, or {name: {..}} when its
               keys are service names.
     wait:     "serving" (default) waits for health SERVING; "answer" only for
-              any health answer (for a service meant to be NOT_SERVING).
+              any health answer (for a service meant to be NOT_SERVING);
+              "exit" not at all (for a run meant to end by itself, see
+              expect_exit()).
+    redis_appendonly: run redis-server with its append-only file (as
+              production does), so that a Redis stopped and started again
+              comes back with its old data; by default it restarts empty.
+    metrics:  True (every service) or service names: COMPACT_METRICS_LISTEN
+              on a port picked now, read with metrics(name).
     """
 
-    def __init__(self, services=("membership",), faults=None, env=None, wait="serving"):
+    def __init__(self, services=("membership",), faults=None, env=None, wait="serving",
+                 redis_appendonly=False, metrics=False, auth=True, tls=False,
+                 redis_auth=True):
         if not BUILD_DIR:
             raise RuntimeError("COMPACT_BUILD_DIR is not set (ctest sets it)")
         self.names = list(services)
         self.wait = wait
         self.tmp = tempfile.mkdtemp(prefix="compact-suite-")
+        self.auth = auth
+        self.tls = tls
+        self.redis_auth = redis_auth
+        self.secrets = Secrets(os.path.join(self.tmp, "secrets"), tls=tls, names=self.names)
+        self.admin_token = self.secrets.token("secretariat", subject="harness@unoct")
         self.redis_port = free_port()
         self.redis_proc = None
         self._redis_paused = False
+        self.redis_appendonly = redis_appendonly
+        self._paused = set()    # services stopped with pause()
         self._channels = {}
         self._svc = {}
         for n in self.names:
@@ -440,6 +682,8 @@ class Suite:
                 s.env = dict(env.get(n, {}))
             else:
                 s.env = dict(env or {})
+            if metrics is True or (metrics and n in metrics):
+                s.env.setdefault("COMPACT_METRICS_LISTEN", "127.0.0.1:%d" % free_port())
             self._svc[n] = s
         self._closed = False
 
@@ -472,20 +716,46 @@ class Suite:
         return self._svc[name].data_dir
 
     def channel(self, name):
-        """One shared channel (one HTTP/2 connection) per service run."""
+        """One shared channel (one HTTP/2 connection) per service run, sending
+        the secretariat's token."""
         ch = self._channels.get(name)
         if ch is None:
-            ch = grpc.insecure_channel(self.addr(name), options=CHANNEL_OPTIONS)
+            ch = self.channel_with(name, self.admin_token)
             self._channels[name] = ch
         return ch
 
     def new_channel(self, name):
-        """A channel of its own; the caller closes it."""
+        """A channel of its own, sending the secretariat's token; the caller
+        closes it."""
+        return self.channel_with(name, self.admin_token)
+
+    def raw_channel(self, name, credentials=None):
+        """A channel of its own with no token; over TLS with the client's
+        certificate when the suite has TLS (or `credentials`)."""
+        if self.tls or credentials is not None:
+            creds = credentials or self.secrets.channel_credentials()
+            return grpc.secure_channel(self.addr(name), creds, options=CHANNEL_OPTIONS)
         return grpc.insecure_channel(self.addr(name), options=CHANNEL_OPTIONS)
+
+    def channel_with(self, name, token, credentials=None):
+        """A channel of its own sending `token` (None: none); closed by the
+        caller."""
+        return _AuthChannel(self.raw_channel(name, credentials), token)
+
+    def token(self, role="secretariat", **kw):
+        """A token this suite's services trust (see Secrets.token)."""
+        return self.secrets.token(role, **kw)
 
     def stub(self, name, service=None, channel=None):
         """Stub of `service` (default: the service's own API) on `name`."""
         return Stub(channel or self.channel(name), service or full_name(name))
+
+    def health_channel(self, name):
+        """A channel for Health alone: the plaintext probe port with TLS."""
+        s = self._svc[name]
+        if self.tls:
+            return grpc.insecure_channel("127.0.0.1:%d" % s.probe_port, options=CHANNEL_OPTIONS)
+        return self.new_channel(name)
 
     def health(self, name, service="", timeout=None):
         """The status of one health Check (raises grpc.RpcError on failure)."""
@@ -496,9 +766,14 @@ class Suite:
     def peer_env(self):
         """COMPACT_REDIS_ADDR and COMPACT_<NAME>_ADDR of every service, for
         clients such as compactctl."""
-        env = {"COMPACT_REDIS_ADDR": "127.0.0.1:%d" % self.redis_port}
+        env = {"COMPACT_REDIS_ADDR": "127.0.0.1:%d" % self.redis_port,
+               "COMPACT_TOKEN": self.admin_token}
         for n in self.names:
             env["COMPACT_%s_ADDR" % n.upper()] = self.addr(n)
+        if self.tls:
+            f = self.secrets.tls_files("client")
+            env.update({"COMPACT_TLS_CA": f["ca"], "COMPACT_TLS_CERT": f["cert"],
+                        "COMPACT_TLS_KEY": f["key"]})
         return env
 
     def ctl(self, *args, env=None, timeout=None, input=None):
@@ -544,14 +819,31 @@ class Suite:
         return out
 
     # -- Redis
-    def start_redis(self):
+    def start_redis(self, appendonly=None):
+        """Starts redis-server on the suite's port and directory. appendonly
+        (default: the suite's redis_appendonly) keeps every write in the
+        append-only file, fsynced at once, and loads it at start."""
         d = os.path.join(self.tmp, "redis")
         os.makedirs(d, exist_ok=True)
+        if appendonly is None:
+            appendonly = self.redis_appendonly
+        persistence = (["--appendonly", "yes", "--appendfsync", "always"] if appendonly
+                       else ["--appendonly", "no"])
         log = open(os.path.join(d, "redis.log"), "ab")
+        argv = [REDIS_SERVER, "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                "--save", ""] + persistence + ["--dir", d]
+        if self.redis_auth:
+            # The services' ACL user; the default user is off, so nothing
+            # else gets in. The password reaches Redis in a config file, not
+            # on its command line (ps would show it).
+            conf = os.path.join(d, "acl.conf")
+            with open(conf, "w") as f:
+                f.write("user default off\nuser %s on >%s ~* &* +@all\n" % (
+                    self.secrets.redis_user, self.secrets.redis_password))
+            argv[1:1] = [conf]
+            REDIS_AUTH[self.redis_port] = (self.secrets.redis_user, self.secrets.redis_password)
         try:
-            self.redis_proc = spawn([REDIS_SERVER, "--port", str(self.redis_port),
-                                     "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                     "--dir", d], child_env(), log, log, cwd=d)
+            self.redis_proc = spawn(argv, child_env(), log, log, cwd=d)
         finally:
             log.close()
         self._redis_paused = False
@@ -605,6 +897,22 @@ class Suite:
             "COMPACT_DATA_DIR": s.data_dir,
             "COMPACT_LOG_LEVEL": "debug",
         }
+        sec = self.secrets
+        if self.auth:
+            env.update({"COMPACT_AUTH_KEYS_FILE": sec.keys_file,
+                        "COMPACT_AUTH_SERVICE_KEY_FILE": sec.service_key_file,
+                        "COMPACT_AUTH_SERVICE_KID": "service"})
+        else:
+            env["COMPACT_AUTH"] = "off"
+        if self.redis_auth:
+            env.update({"COMPACT_REDIS_USER": sec.redis_user,
+                        "COMPACT_REDIS_PASSWORD_FILE": sec.redis_password_file})
+        if self.tls:
+            f = sec.tls_files(s.name)
+            s.probe_port = getattr(s, "probe_port", None) or free_port()
+            env.update({"COMPACT_TLS_CERT": f["cert"], "COMPACT_TLS_KEY": f["key"],
+                        "COMPACT_TLS_CA": f["ca"],
+                        "COMPACT_PROBE_LISTEN": "127.0.0.1:%d" % s.probe_port})
         for n in self.names:
             if n != s.name:
                 env["COMPACT_%s_ADDR" % n.upper()] = self.addr(n)
@@ -615,7 +923,8 @@ class Suite:
 
     def start(self, name, wait=None):
         """Starts the service (again) on its port and data dir and waits for
-        health (wait: "serving", "answer" or None; default the suite's)."""
+        health (wait: "serving", "answer", "exit" or None; default the
+        suite's)."""
         s = self._svc[name]
         assert s.proc is None or s.proc.poll() is not None, name + " is running"
         for attempt in range(3):
@@ -641,10 +950,10 @@ class Suite:
 
     def _wait_health(self, name, wait):
         s = self._svc[name]
-        if not wait:
+        if not wait or wait == "exit":
             return
         self._wait_listening(name)
-        ch = self.new_channel(name)
+        ch = self.health_channel(name)
         try:
             check = Stub(ch, HEALTH).Check
             req = health_pb2.HealthCheckRequest(service="")
@@ -690,6 +999,53 @@ class Suite:
     def signal(self, name, sig=signal.SIGTERM):
         self._svc[name].proc.send_signal(sig)
 
+    def pause(self, name):
+        """SIGSTOP the service: its sockets stay open, it answers nothing.
+        stop() and close() send SIGCONT first."""
+        self._svc[name].proc.send_signal(signal.SIGSTOP)
+        self._paused.add(name)
+
+    def resume(self, name):
+        if name in self._paused:
+            self._paused.discard(name)
+            p = self._svc[name].proc
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+
+    def kill(self, name):
+        """SIGKILL (kill -9) the service and reap it; its exit is not judged
+        (no exit code or sanitizer report can be asked of a killed process).
+        Returns the exit status (-9). start() runs it again on its data."""
+        s = self._svc[name]
+        self._paused.discard(name)
+        ch = self._channels.pop(name, None)
+        if ch is not None:
+            ch.close()
+        s.proc.send_signal(signal.SIGKILL)
+        try:
+            rc = s.proc.wait(STOP_TIMEOUT)
+        finally:
+            _forget(s.proc)
+            s.checked = True
+        return rc
+
+    def expect_exit(self, name, timeout=None):
+        """For a run meant to end by itself (a refused start): waits for the
+        exit, requires a stderr free of sanitizer reports and returns the
+        exit code, which the caller judges (teardown will not)."""
+        rc = self.wait_exit(name, timeout)
+        s = self._svc[name]
+        s.checked = True
+        check_sanitizer(name, self.raw_log(name))
+        return rc
+
+    def metrics(self, name):
+        """The service's /metrics, parsed by metrics_text(); the service must
+        have COMPACT_METRICS_LISTEN in its env."""
+        addr = self._svc[name].env.get("COMPACT_METRICS_LISTEN")
+        assert addr, "%s has no COMPACT_METRICS_LISTEN" % name
+        return scrape_metrics(addr)
+
     def wait_exit(self, name, timeout=None):
         """Waits for the service to exit and returns its exit code (fails if
         it does not exit in time). Does not judge the code; see stop()."""
@@ -726,6 +1082,7 @@ class Suite:
         s = self._svc[name]
         if s.proc is None:
             return
+        self.resume(name)
         if s.proc.poll() is None:
             # Our idle connection would only slow the server's shutdown down.
             ch = self._channels.pop(name, None)
@@ -735,6 +1092,13 @@ class Suite:
         self.wait_exit(name)
         if not s.checked:
             self.check_exit(name)
+
+    def expect_crash(self, name):
+        """The service's current run is meant to die (a crash the test causes):
+        waits for it to exit and returns its exit code, which is not judged."""
+        rc = self.wait_exit(name)
+        self._svc[name].checked = True
+        return rc
 
     def restart(self, name, faults=None, env=None, wait=None):
         """stop() then start(); `faults`/`env` replace the service's own
@@ -748,6 +1112,31 @@ class Suite:
         self.start(name, wait)
 
     # -- teardown
+    def log_files(self):
+        """Every log the suite's processes wrote: the services' stderr, Redis's."""
+        out = [p for n in self.names for p in self._svc[n].log_paths]
+        out.append(os.path.join(self.tmp, "redis", "redis.log"))
+        return out
+
+    def secrets_in_logs(self):
+        """[(file: what)] for every minted token (or its signature) and the
+        Redis password found in a log; [] when none is."""
+        found = []
+        for path in self.log_files():
+            try:
+                with open(path, "rb") as f:
+                    text = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            for secret in self.secrets.given:
+                parts = [secret] + ([secret.rsplit(".", 1)[1]] if secret.count(".") == 2 else [])
+                if any(p and p in text for p in parts):
+                    found.append("%s holds %s" % (os.path.basename(os.path.dirname(path)) + "/" +
+                                                  os.path.basename(path),
+                                                  "a token" if "." in secret else
+                                                  "the Redis password"))
+        return found
+
     def _tail(self, path, lines=150):
         try:
             with open(path, "rb") as f:
@@ -771,6 +1160,8 @@ class Suite:
             ch.close()
         self._channels.clear()
         self.resume_redis()
+        for n in list(self._paused):
+            self.resume(n)
         for n in self.names:
             s = self._svc[n]
             if s.proc is None:
@@ -793,6 +1184,10 @@ class Suite:
                 for i, path in enumerate(self._svc[n].log_paths, 1):
                     print("==== %s stderr (run %d) ====" % (n, i))
                     print(self._tail(path, 300))
+        leaked = self.secrets_in_logs()
+        if leaked:
+            problems.append("secrets in logs: " + "; ".join(leaked))
+        REDIS_AUTH.pop(self.redis_port, None)
         shutil.rmtree(self.tmp, ignore_errors=True)
         if problems:
             raise AssertionError("\n\n".join(problems))
@@ -813,6 +1208,71 @@ def code_of(fn, *args, **kw):
         return e.code(), e.details() or ""
     raise AssertionError("call succeeded unexpectedly: %r" % (rep,))
 
+
+
+def scaled(seconds):
+    """An upper bound of `seconds` on the plain build, several times that
+    under the sanitizers (see SLOW). For bounds against hangs only."""
+    return seconds * SLOW
+
+
+def outcome(fn, *args, **kw):
+    """Runs a call; returns (grpc.StatusCode, reply or details): OK and the
+    reply, or the failure's code and details."""
+    try:
+        return grpc.StatusCode.OK, fn(*args, **kw)
+    except grpc.RpcError as e:
+        return e.code(), e.details() or ""
+
+
+# ---- reflection -----------------------------------------------------------------
+
+REFLECTION_MODULES = {REFLECTION_V1ALPHA: reflection_v1alpha_pb2, REFLECTION_V1: reflection_v1_pb2}
+
+
+def reflect(channel, full, requests, timeout=None):
+    """Sends `requests` (dicts of ServerReflectionRequest fields) on one
+    ServerReflectionInfo stream of reflection service `full`
+    (REFLECTION_V1ALPHA or REFLECTION_V1); returns the responses."""
+    mod = REFLECTION_MODULES[full]
+    reqs = [mod.ServerReflectionRequest(**r) for r in requests]
+    return list(Stub(channel, full).ServerReflectionInfo(iter(reqs), timeout=timeout))
+
+
+def file_descriptors(response):
+    """The FileDescriptorProtos of one file_descriptor_response, by name."""
+    assert response.WhichOneof("message_response") == "file_descriptor_response", response
+    out = {}
+    for raw in response.file_descriptor_response.file_descriptor_proto:
+        fdp = descriptor_pb2.FileDescriptorProto()
+        fdp.ParseFromString(raw)
+        out[fdp.name] = fdp
+    return out
+
+
+# ---- the event streams -------------------------------------------------------------
+
+def stream_events(suite, service):
+    """The events of compact:events:<service>, decoded from each entry's
+    "event" field alone (the other fields may change form): a list of
+    (entry id, events_pb2.Event) in stream order."""
+    return [(eid, decode_event(f)) for eid, f in suite.stream(service)]
+
+
+def event_key(ev):
+    """What identifies one change: (aggregate id, aggregate sequence)."""
+    return ev.aggregate_id, ev.aggregate_sequence
+
+
+def wait_event_keys(suite, service, keys, timeout=None):
+    """Polls until every (aggregate id, sequence) of `keys` is in the stream
+    of `service`; returns the decoded events (see stream_events)."""
+    keys = set(keys)
+
+    def there():
+        evs = stream_events(suite, service)
+        return evs if keys <= {event_key(e) for _, e in evs} else None
+    return poll(there, timeout, what="%d events in compact:events:%s" % (len(keys), service))
 
 
 # ---- membership helpers ------------------------------------------------------

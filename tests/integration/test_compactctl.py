@@ -4,6 +4,7 @@ Every command is run as a person or a container would run it: the real
 binary, its exit status, its stdout (parsed when --json) and its stderr. What
 the CLI claims to have done is checked through the service's own gRPC API.
 """
+import datetime
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -541,3 +543,538 @@ def test_seed_the_project_seed_file(suite):
     assert len(listed) == len(items)
     res = ok(suite.ctl("seed", "--file", path))
     assert res.stdout == "membership: created 0, already present %d, failed 0\n" % len(items)
+
+
+# ---- analytics -----------------------------------------------------------------------
+#
+# `compactctl analytics ...` against the four real services, loaded with the
+# real seed (seed/, as scripts/run.sh loads it). What the CLI prints is
+# checked against figures computed here from the seed files themselves (the
+# funding stages of projects.proto, the rates of seed/analytics/rates.json,
+# the conversion rules of services/analytics/rates.h), and what it writes
+# through analytics' own gRPC API. The dashboard's HTTP port is off
+# (COMPACT_HTTP_LISTEN ""), so that parallel runs never meet on 8054.
+
+AN = harness.pb("compact/analytics/v1/analytics.proto")
+FOUR = ("membership", "workgroups", "projects", "analytics")
+NO_HTTP = {"analytics": {"COMPACT_HTTP_LISTEN": ""}}
+SEED_DIR = os.path.join(harness.SOURCE_DIR, "seed")
+STAGE_OF_TYPE = {"TRANSACTION_TYPE_INCOMING_PLEDGE": "pledged",
+                 "TRANSACTION_TYPE_INCOMING_COMMITMENT": "committed",
+                 "TRANSACTION_TYPE_INCOMING_FUNDS": "received",
+                 "TRANSACTION_TYPE_DISBURSEMENT": "disbursed",
+                 "TRANSACTION_TYPE_EXPENDITURE": "spent"}
+MONEY_HEADERS = ["CURRENCY", "BUDGET", "PLEDGED", "COMMITTED", "RECEIVED", "DISBURSED",
+                 "SPENT", "GAP", "DELIVERY"]
+DECIMALS = {"JPY": 0}   # every other currency the seed uses has two
+FRESH_RE = (r"^as of \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, lag \d+ ms, \d+ events applied, "
+            r"sources reachable$")
+
+
+def seed_file(path):
+    with open(os.path.join(SEED_DIR, path)) as f:
+        return json.load(f)
+
+
+def seed_rates():
+    """currency -> [(valid_from, usd_micros)] sorted, from seed/analytics/rates.json."""
+    out = {}
+    for e in seed_file("analytics/rates.json"):
+        assert e["method"] == "PutExchangeRate", e
+        r = e["request"]["rate"]
+        out.setdefault(r["currency"], []).append((r["validFrom"], int(r["usdMicros"])))
+    return {c: sorted(v) for c, v in out.items()}
+
+
+def to_usd_cents(rates, currency, date, minor):
+    """services/analytics/rates.h: the rate of the date (before the first
+    one: the first), half away from zero, in integers."""
+    if currency == "USD":
+        return minor
+    table = rates[currency]
+    micros = table[0][1]
+    for valid_from, m in table:
+        if valid_from <= date:
+            micros = m
+    num = minor * micros * 100
+    den = 10 ** DECIMALS.get(currency, 2) * 1000000
+    q = (abs(num) + den // 2) // den
+    return q if num >= 0 else -q
+
+
+def seed_figures(rates, year=0, group=None):
+    """{currency or "USD*": {stage: minor}} of the seed's projects and
+    transactions (a transaction counts in its date's year, a budget in its
+    project's start year), and the number of projects."""
+    groups_of, start_of, money = {}, {}, {}
+    projects = 0
+
+    def add(cur, stage, date, minor):
+        money.setdefault(cur, {}).setdefault(stage, 0)
+        money[cur][stage] += minor
+        money.setdefault("USD*", {}).setdefault(stage, 0)
+        money["USD*"][stage] += to_usd_cents(rates, cur, date, minor)
+
+    for e in seed_file("projects/projects.json"):
+        r = e["request"]
+        if e["method"] == "CreateProject":
+            p = r["project"]
+            key = "@project:" + p["iatiIdentifier"]
+            groups_of[key] = {g.split(":", 1)[1] for g in p["workingGroupIds"]}
+            start_of[key] = p["startDate"]
+            if group and group not in groups_of[key]:
+                continue
+            if not year or int(p["startDate"][:4]) == year:
+                projects += 1
+                if p.get("budget"):
+                    add(p["budget"]["currency"], "budget", p["startDate"],
+                        int(p["budget"]["amountMinor"]))
+            continue
+        t = r["transaction"]
+        if group and group not in groups_of[r["projectId"]]:
+            continue
+        if year and int(t["date"][:4]) != year:
+            continue
+        stage = STAGE_OF_TYPE.get(t["type"])
+        if stage:
+            add(t["value"]["currency"], stage, t["date"], int(t["value"]["amountMinor"]))
+    return money, projects
+
+
+def major(currency, minor):
+    """Minor units as compactctl prints them: "4,000,000.00"."""
+    d = DECIMALS.get(currency, 2)
+    sign, a = ("-" if minor < 0 else ""), abs(minor)
+    whole = "{:,}".format(a // 10 ** d)
+    return sign + whole + ("." + str(a % 10 ** d).rjust(d, "0") if d else "")
+
+
+def seed_all(suite):
+    res = ok(suite.ctl("seed", env={"COMPACT_SEED_DIR": SEED_DIR}, timeout=120 * harness.SLOW))
+    assert "analytics: created %d, already present 0, failed 0\n" % len(
+        seed_file("analytics/rates.json")) in res.stdout, res.stdout
+    return res
+
+
+def settled_overview(suite, rates):
+    """Waits until analytics' figures hold the whole seed (every project,
+    the US dollar equivalent of every commitment), and returns the Overview."""
+    want, n = seed_figures(rates)
+    stub = suite.stub("analytics")
+
+    def done():
+        o = stub.GetOverview(AN.GetOverviewRequest())
+        return o if (o.projects == n and o.money.usd.committed_minor ==
+                     want["USD*"]["committed"] and o.money.usd_complete) else None
+    return harness.poll(done, what="analytics to apply the seed's events")
+
+
+def blocks(text):
+    """The blank-line separated blocks of an output."""
+    return [b for b in text.rstrip("\n").split("\n\n")]
+
+
+def money_rows(text_block):
+    """The rows of a money table (without its USD* note line), by currency."""
+    lines = text_block.split("\n")
+    assert lines[-1].startswith("USD*: the US dollar equivalent at the dated exchange rates"), \
+        text_block
+    rows = table("\n".join(lines[:-1]))
+    return rows[0], rows[1:], lines[-1]
+
+
+# -- without a server
+
+@pytest.mark.parametrize("args,usage_of", [
+    (["analytics", "--help"], "usage: compactctl analytics overview"),
+    (["analytics", "overview", "--help"], "usage: compactctl analytics overview"),
+    (["analytics", "funding", "-h"], "usage: compactctl analytics funding --by"),
+    (["analytics", "alerts", "--help"], "usage: compactctl analytics alerts"),
+    (["analytics", "rebuild", "--help"], "usage: compactctl analytics rebuild"),
+    (["analytics", "rates", "--help"], "usage: compactctl analytics rates list"),
+    (["analytics", "rates", "put", "--help"], "usage: compactctl analytics rates list"),
+    (["--json", "analytics", "rates", "list", "-h"], "usage: compactctl analytics rates list"),
+])
+def test_analytics_help_goes_to_stdout_and_exits_0(args, usage_of):
+    res = ok(ctl_alone(*args))
+    assert res.stdout.startswith(usage_of), res.stdout
+    assert res.stderr == ""
+
+
+def test_overall_help_lists_the_analytics_commands():
+    out = ok(ctl_alone("--help")).stdout
+    for cmd in ("analytics overview", "analytics funding", "analytics alerts",
+                "analytics rebuild", "analytics rates"):
+        assert "\n  " + cmd + " " in out, cmd
+    # Listed before seed, which loads analytics' rates last.
+    assert out.index("analytics rates") < out.index("\n  seed ")
+    assert "analytics/rates.json" in ok(ctl_alone("seed", "--help")).stdout
+
+
+@pytest.mark.parametrize("args,message,usage_of", [
+    (["analytics"], "which verb", "usage: compactctl analytics overview"),
+    (["analytics", "summary"], 'unknown verb "summary"', "usage: compactctl analytics rates"),
+    (["analytics", "overview", "extra"], 'unexpected argument "extra"',
+     "usage: compactctl analytics overview"),
+    (["analytics", "overview", "--year", "soon"], "--year: expected a year",
+     "usage: compactctl analytics overview"),
+    (["analytics", "overview", "--year"], "--year needs a value",
+     "usage: compactctl analytics overview"),
+    (["analytics", "overview", "--pillar", "V"], "--pillar: expected I, II, III or IV",
+     "usage: compactctl analytics overview"),
+    (["analytics", "overview", "--by", "group"], "unknown flag --by",
+     "usage: compactctl analytics overview"),
+    (["analytics", "funding"], "--by is required", "usage: compactctl analytics funding"),
+    (["analytics", "funding", "--by", "week"], '--by: expected group, pillar, entity, donor '
+     'or year, got "week"', "usage: compactctl analytics funding"),
+    (["analytics", "alerts", "--limit", "0"], "--limit: expected 1 to 100",
+     "usage: compactctl analytics alerts"),
+    (["analytics", "alerts", "--limit", "101"], "--limit: expected 1 to 100",
+     "usage: compactctl analytics alerts"),
+    (["analytics", "rebuild", "--year", "2020"], "unknown flag --year",
+     "usage: compactctl analytics rebuild"),
+    (["analytics", "rates"], "rates: which verb? list or put", "usage: compactctl analytics rates"),
+    (["analytics", "rates", "drop"], 'rates: unknown verb "drop"',
+     "usage: compactctl analytics rates"),
+    (["analytics", "rates", "list", "EUR"], 'unexpected argument "EUR"',
+     "usage: compactctl analytics rates"),
+    (["analytics", "rates", "put", "--currency", "EUR", "--usd", "1.08"],
+     "--currency, --valid-from and --usd are required", "usage: compactctl analytics rates"),
+    (["analytics", "rates", "put", "--currency", "EUR", "--valid-from", "2024-01-01",
+      "--usd", "1.0800001"], '--usd: expected US dollars per unit above 0 with at most 6 '
+     'decimals, such as 1.08, got "1.0800001"', "usage: compactctl analytics rates"),
+    (["analytics", "rates", "put", "--currency", "EUR", "--valid-from", "2024-01-01",
+      "--usd", "-1.08"], '--usd: expected', "usage: compactctl analytics rates"),
+    (["analytics", "rates", "put", "--currency", "EUR", "--valid-from", "2024-01-01",
+      "--usd", "0.000"], '--usd: expected', "usage: compactctl analytics rates"),
+    (["analytics", "rates", "put", "--currency", "EUR", "--valid-from", "2024-01-01",
+      "--usd", "1e3"], '--usd: expected', "usage: compactctl analytics rates"),
+    (["analytics", "rates", "put", "--currency", "EUR", "--valid-from", "2024-01-01",
+      "--usd", "1.0.8"], '--usd: expected', "usage: compactctl analytics rates"),
+    (["analytics", "rates", "put", "--currency", "EUR", "--valid-from", "2024-01-01",
+      "--usd", "99999999999999999999"], '--usd: expected', "usage: compactctl analytics rates"),
+    (["seed", "--service", "nowhere"], "--service: expected membership, workgroups, projects "
+     "or analytics", "usage: compactctl seed"),
+])
+def test_analytics_usage_errors_exit_2_with_the_usage(args, message, usage_of):
+    res = fails(ctl_alone(*args), 2)
+    assert res.stdout == ""
+    assert res.stderr.startswith("compactctl: ") and message in res.stderr, res.stderr
+    assert usage_of in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["analytics", "overview"], ["analytics", "funding", "--by", "year"],
+    ["analytics", "alerts"], ["analytics", "rebuild"], ["analytics", "rates", "list"],
+    ["--json", "analytics", "rates", "put", "--currency", "EUR", "--valid-from",
+     "2024-01-01", "--usd", "1.08"],
+    # A code is looked up in analytics itself: the same address, the same message.
+    ["analytics", "overview", "--group", "BMLE"],
+])
+def test_analytics_unreachable_names_the_address(args):
+    addr = "127.0.0.1:%d" % closed_port()
+    res = fails(ctl_alone(*args, env={"COMPACT_ANALYTICS_ADDR": addr}))
+    assert res.stdout == ""
+    assert res.stderr.startswith("compactctl: UNAVAILABLE: cannot reach analytics at " + addr), \
+        res.stderr
+
+
+# -- against the seeded suite
+
+@pytest.mark.suite(services=FOUR, env=NO_HTTP)
+def test_analytics_overview_shows_the_seed(suite):
+    rates = seed_rates()
+    seed_all(suite)
+    o = settled_overview(suite, rates)
+    want, n = seed_figures(rates)
+    # Who takes part today, in which role, UN or not: from the seed's
+    # participation periods and affiliations, as analytics counts them.
+    today = datetime.date.today().isoformat()
+
+    def role_today(e):
+        for p in e.get("participation", []):
+            if p["fromDate"] <= today and (not p.get("toDate") or today < p["toDate"]):
+                return p["role"]
+        return None
+    entities = [i["entity"] for i in seed_file("membership/entities.json")
+                if role_today(i["entity"])]
+    members = sum(role_today(e) == "PARTICIPATION_ROLE_MEMBER" for e in entities)
+    observers = sum(role_today(e) == "PARTICIPATION_ROLE_OBSERVER" for e in entities)
+    un = sum(e.get("affiliation") == "AFFILIATION_UN_SYSTEM" for e in entities)
+    non_un = sum(e.get("affiliation") == "AFFILIATION_NON_UN" for e in entities)
+
+    out = ok(suite.ctl("analytics", "overview")).stdout
+    head, status, money = blocks(out)
+    f = fields(head)
+    assert re.match(FRESH_RE, f["freshness"][0]), f["freshness"]
+    assert "filter" not in f
+    assert f["entities"] == [str(len(entities))]
+    assert f["members"] == [str(members)]
+    assert f["observers"] == [str(observers)]
+    assert f["un_entities"] == [str(un)] and f["non_un_entities"] == [str(non_un)]
+    open_groups = [e for e in seed_file("workgroups/groups.json")
+                   if e["method"] == "CreateWorkingGroup"
+                   and e["request"]["group"].get("status") != "GROUP_STATUS_CLOSED"]
+    assert f["working_groups"] == [str(len(open_groups))]
+    assert f["projects"] == [str(n)]
+    assert re.match(r"^\d+\.\d% of committed \(USD\*\)$", f["catalytic_share"][0])
+
+    statuses = {}
+    for e in seed_file("projects/projects.json"):
+        if e["method"] == "CreateProject":
+            s = e["request"]["project"]["status"].split("_")[-1].capitalize()
+            statuses[s] = statuses.get(s, 0) + 1
+    rows = table(status)
+    assert rows[0] == ["STATUS", "PROJECTS"]
+    assert [r[0] for r in rows[1:]] == ["Pipeline", "Implementation", "Finalisation", "Closed",
+                                        "Cancelled", "Suspended"]
+    assert {r[0]: int(r[1]) for r in rows[1:] if r[1] != "0"} == statuses
+
+    header, rows, note = money_rows(money)
+    assert header == MONEY_HEADERS
+    # One row per currency of the seed, in currency order, then USD*.
+    assert [r[0] for r in rows] == sorted(c for c in want if c != "USD*") + ["USD*"]
+    assert note.endswith("(compactctl analytics rates list)")   # complete: no "incomplete"
+    stages = ["budget", "pledged", "committed", "received", "disbursed", "spent"]
+    for r in rows:
+        cur = r[0]
+        assert r[1:7] == [major(cur, want[cur].get(s, 0)) for s in stages], (cur, r)
+        gap = max(want[cur].get("budget", 0) - want[cur].get("committed", 0), 0)
+        assert r[7] == major(cur, gap), (cur, r)
+    # The USD* committed is the US dollars plus the euros at the seed's rate
+    # of the commitment's month, to the cent.
+    assert rows[-1][3] == major("USD", o.money.usd.committed_minor)
+    assert want["USD*"]["committed"] != want["USD"]["committed"]
+
+    j = ok_json(suite, "analytics", "overview")
+    assert j["projects"] == str(n) and j["money"]["usdComplete"] is True
+    assert j["money"]["usd"]["currency"] == "USD*"
+    assert j["money"]["usd"]["committedMinor"] == str(want["USD*"]["committed"])
+    assert {m["currency"]: m.get("committedMinor", "0") for m in j["money"]["byCurrency"]} == {
+        c: str(v.get("committed", 0)) for c, v in want.items() if c != "USD*"}
+    assert j["freshness"]["sourcesReachable"] is True
+    assert int(j["freshness"]["eventsApplied"]) > 0
+
+
+@pytest.mark.suite(services=FOUR, env=NO_HTTP)
+def test_analytics_filters_by_group_code_or_id_year_and_pillar(suite):
+    rates = seed_rates()
+    seed_all(suite)
+    settled_overview(suite, rates)
+    bmle = suite.stub("workgroups").GetWorkingGroup(
+        harness.pb("compact/workgroups/v1/workgroups.proto").GetWorkingGroupRequest(
+            code="BMLE"))
+
+    def no_freshness(j):
+        j.pop("freshness")
+        return j
+
+    by_code = no_freshness(ok_json(suite, "analytics", "overview", "--group", "bmle"))
+    by_id = no_freshness(ok_json(suite, "analytics", "overview", "--group", bmle.id))
+    assert by_code == by_id
+    assert by_code["filter"] == {"workingGroupId": bmle.id}
+    want, n = seed_figures(rates, group="BMLE")
+    assert by_code["projects"] == str(n)
+    assert by_code["money"]["usd"]["committedMinor"] == str(want["USD*"]["committed"])
+
+    head = fields(blocks(ok(suite.ctl("analytics", "overview", "--group", "BMLE", "--year",
+                                      "2021", "--pillar", "II")).stdout)[0])
+    assert head["filter"] == ["year 2021, group BMLE (%s), pillar II" % bmle.id]
+    j = ok_json(suite, "analytics", "overview", "--pillar", "2", "--year", "2021")
+    assert j["filter"] == {"year": 2021, "pillar": 2}
+    assert no_freshness(j) == no_freshness(ok_json(suite, "analytics", "overview", "--pillar",
+                                                   "ii", "--year", "2021"))
+
+    res = fails(suite.ctl("analytics", "overview", "--group", "NOPE"))
+    assert res.stdout == ""
+    assert res.stderr == ('compactctl: NOT_FOUND: --group: analytics knows no working group '
+                          'with code "NOPE"\n')
+    res = fails(suite.ctl("analytics", "funding", "--by", "group", "--group",
+                          harness.unknown_id(bmle.id)))
+    assert res.stderr.startswith("compactctl: NOT_FOUND: "), res.stderr
+    res = fails(suite.ctl("analytics", "overview", "--year", "1800"))
+    assert res.stderr.startswith("compactctl: INVALID_ARGUMENT: filter.year: "), res.stderr
+
+
+@pytest.mark.suite(services=FOUR, env=NO_HTTP)
+def test_analytics_funding_by_group_and_year(suite):
+    rates = seed_rates()
+    seed_all(suite)
+    settled_overview(suite, rates)
+    codes = sorted({g.split(":", 1)[1] for e in seed_file("projects/projects.json")
+                    if e["method"] == "CreateProject"
+                    for g in e["request"]["project"]["workingGroupIds"]})
+
+    out = ok(suite.ctl("analytics", "funding", "--by", "group")).stdout
+    head, body = blocks(out)
+    assert re.match(FRESH_RE, fields(head)["freshness"][0])
+    header, rows, _ = money_rows(body)
+    assert header == ["GROUP", "PROJECTS"] + MONEY_HEADERS
+    # A group's first line carries its code and projects; its other
+    # currencies follow with empty lead cells; USD* closes it.
+    got, current = {}, None
+    for r in rows:
+        if r[0]:
+            current = r[0]
+            got[current] = {"projects": int(r[1]), "lines": {}}
+            cells = r[2:]
+        else:
+            cells = r[1:]   # the two empty lead cells are one run of spaces
+        assert len(cells) == len(MONEY_HEADERS), r
+        got[current]["lines"][cells[0]] = cells
+    assert sorted(got) == codes
+    for code in codes:
+        want, n = seed_figures(rates, group=code)
+        assert got[code]["projects"] == n, code
+        assert list(got[code]["lines"])[-1] == "USD*", code
+        for cur, cells in got[code]["lines"].items():
+            assert cells[3] == major(cur, want.get(cur, {}).get("committed", 0)), (code, cur)
+    # Largest US dollar equivalent committed first.
+    usd = [int(got[c]["lines"]["USD*"][3].replace(",", "").replace(".", "")) for c in got]
+    assert usd == sorted(usd, reverse=True)
+
+    j = ok_json(suite, "analytics", "funding", "--by", "year")
+    assert j["by"] == "BREAKDOWN_BY_YEAR"
+    years = sorted({int(e["request"]["transaction"]["date"][:4])
+                    for e in seed_file("projects/projects.json")
+                    if e["method"] == "RecordTransaction"})
+    for y in years:
+        want, _ = seed_figures(rates, year=y)
+        row = next(r for r in j["rows"] if r["key"] == str(y))
+        assert row["money"]["usd"].get("committedMinor", "0") == str(
+            want["USD*"].get("committed", 0)), y
+    # --year filters the transactions of a breakdown too.
+    j2 = ok_json(suite, "analytics", "funding", "--by", "group", "--year", str(years[0]))
+    assert j2["filter"] == {"year": years[0]}
+    total = sum(int(r["money"]["usd"].get("committedMinor", "0")) for r in j2["rows"])
+    want, _ = seed_figures(rates, year=years[0])
+    assert total >= want["USD*"].get("committed", 0)   # a project counts in each of its groups
+
+
+@pytest.mark.suite(services=FOUR, env=NO_HTTP)
+def test_analytics_alerts_and_rebuild(suite):
+    rates = seed_rates()
+    seed_all(suite)
+    settled_overview(suite, rates)
+    stub = suite.stub("analytics")
+    n_projects = seed_figures(rates)[1]
+
+    def stable():
+        a = stub.ListDuplicationAlerts(AN.ListDuplicationAlertsRequest()).alerts
+        time.sleep(0.5)
+        b = stub.ListDuplicationAlerts(AN.ListDuplicationAlertsRequest()).alerts
+        return list(b) if a and list(a) == list(b) else None
+    alerts = harness.poll(stable, what="duplication alerts to settle")
+
+    head, body = blocks(ok(suite.ctl("analytics", "alerts")).stdout)
+    assert re.match(FRESH_RE, fields(head)["freshness"][0])
+    rows = table(body)
+    assert rows[0] == ["SCORE", "DUPLICATE", "PROJECT", "OTHER", "REASONS"]
+    assert len(rows) == 1 + len(alerts)
+    for r, a in zip(rows[1:], alerts):
+        assert r[0] == "%.2f" % a.score
+        assert r[1] == ("likely" if a.likely_duplicate else "-")
+        assert r[2:4] == [a.project_title, a.other_project_title]
+        assert r[4] == ", ".join(a.reasons)
+    one = ok_json(suite, "analytics", "alerts", "--limit", "1")
+    assert len(one["alerts"]) == 1 and one["alerts"][0]["projectId"] == alerts[0].project_id
+
+    f = fields(ok(suite.ctl("analytics", "rebuild")).stdout)
+    assert re.match(FRESH_RE, f["freshness"][0])
+    assert f["projects"] == [str(n_projects)]
+    assert f["working_groups"] == ["8"]
+    assert f["entities"] == [str(len(seed_file("membership/entities.json")))]
+    assert f["differences"] == ["0"]      # every event had arrived
+    j = ok_json(suite, "analytics", "rebuild")
+    assert j.get("differences", "0") == "0"     # proto3 JSON leaves zeros out
+    assert j["projects"] == str(n_projects)
+
+
+@pytest.mark.suite(services=FOUR, env=NO_HTTP)
+def test_analytics_rates_list_put_and_the_seed(suite):
+    rates = seed_rates()
+    n_rates = sum(len(v) for v in rates.values())
+    res = seed_all(suite)
+    settled_overview(suite, rates)
+    stub = suite.stub("analytics")
+
+    rows = table(ok(suite.ctl("analytics", "rates", "list")).stdout)
+    assert rows[0] == ["CURRENCY", "FROM", "USD", "VERIFIED", "NOTE"]
+    assert len(rows) == 1 + n_rates
+    assert {r[0] for r in rows[1:]} >= {"EUR", "GBP", "CHF", "JPY", "SEK", "NOK", "DKK", "CAD",
+                                        "AUD"}
+    jpy = [r for r in rows[1:] if r[0] == "JPY"]
+    assert [r[1] for r in jpy] == [d for d, _ in rates["JPY"]]
+    # Millionths printed exactly: 9174 -> 0.009174, 1111000 -> 1.111.
+    assert jpy[0][2] == "0.%06d" % rates["JPY"][0][1]
+    eur = ok_json(suite, "analytics", "rates", "list", "--currency", "EUR")
+    assert [(r["validFrom"], int(r["usdMicros"])) for r in eur] == rates["EUR"]
+    for r in eur:   # none of them taken from the published table here
+        assert r.get("verified", False) is False
+        assert r["sourceNote"].startswith(
+            "illustrative: close to the published UN operational rate for "), r
+        assert r["sourceNote"].endswith(
+            "https://treasury.un.org/operationalrates/OperationalRates.php"), r
+
+    # put: --usd is taken by digits, exactly.
+    for usd, micros in (("1.08", 1080000), ("0.000001", 1), ("12345.678901", 12345678901),
+                        ("2", 2000000)):
+        f = fields(ok(suite.ctl("analytics", "rates", "put", "--currency", "NZD",
+                                "--valid-from", "2024-01-01", "--usd", usd,
+                                "--note", "test " + usd)).stdout)
+        assert f["currency"] == ["NZD"] and f["valid_from"] == ["2024-01-01"]
+        assert f["verified"] == ["no"] and f["source_note"] == ["test " + usd]
+        held = stub.ListExchangeRates(AN.ListExchangeRatesRequest(currency="NZD")).rates
+        assert [(r.valid_from, r.usd_micros) for r in held] == [("2024-01-01", micros)]
+    j = ok_json(suite, "analytics", "rates", "put", "--currency", "NZD", "--valid-from",
+                "2024-02-01", "--usd", "0.61", "--verified", "--note", "UN Treasury")
+    assert j == {"currency": "NZD", "validFrom": "2024-02-01", "usdMicros": "610000",
+                 "verified": True, "sourceNote": "UN Treasury"}
+    res = fails(suite.ctl("analytics", "rates", "put", "--currency", "USD", "--valid-from",
+                          "2024-01-01", "--usd", "1"))
+    assert res.stderr.startswith("compactctl: INVALID_ARGUMENT: rate.currency: "), res.stderr
+    res = fails(suite.ctl("analytics", "rates", "put", "--currency", "EUR", "--valid-from",
+                          "2024-13-01", "--usd", "1"))
+    assert res.stderr.startswith("compactctl: INVALID_ARGUMENT: rate.valid_from"), res.stderr
+
+    # A rate the figures use: the seed's euro commitment converts at it.
+    want, _ = seed_figures(rates)
+    eur_tx = [e["request"]["transaction"] for e in seed_file("projects/projects.json")
+              if e["method"] == "RecordTransaction"
+              and e["request"]["transaction"]["value"]["currency"] == "EUR"]
+    assert eur_tx, "the seed has a euro transaction"
+    month = next(d for d, _ in reversed(rates["EUR"]) if d <= eur_tx[0]["date"])
+    ok(suite.ctl("analytics", "rates", "put", "--currency", "EUR", "--valid-from", month,
+                 "--usd", "2"))
+    rate_id = "EUR:" + month
+
+    def events_of(aggregate_id):
+        return [f for _, f in suite.stream("analytics")
+                if f["aggregate_id"].decode() == aggregate_id]
+    # Its events: the seed's put, then this one.
+    harness.poll(lambda: len(events_of(rate_id)) == 2, what="the event of the euro rate put")
+    changed = dict(rates, EUR=[(d, 2000000 if d == month else m) for d, m in rates["EUR"]])
+    new, _ = seed_figures(changed)
+    assert new["USD*"]["committed"] != want["USD*"]["committed"]
+    harness.poll(lambda: stub.GetOverview(AN.GetOverviewRequest()).money.usd.committed_minor ==
+                 new["USD*"]["committed"], what="the figures at the new euro rate")
+    _, rows, _ = money_rows(blocks(ok(suite.ctl("analytics", "overview")).stdout)[2])
+    assert rows[-1][0] == "USD*" and rows[-1][3] == major("USD", new["USD*"]["committed"])
+
+    # The seed again: the changed rate is put back, the others are held
+    # already and not sent: one event of analytics' own, for the euro rate.
+    before = len(suite.stream("analytics"))
+    res = ok(suite.ctl("seed", "--service", "analytics", env={"COMPACT_SEED_DIR": SEED_DIR}))
+    assert res.stdout == "analytics: created 1, already present %d, failed 0\n" % (n_rates - 1)
+    assert res.stderr == ""
+    harness.poll(lambda: stub.GetOverview(AN.GetOverviewRequest()).money.usd.committed_minor ==
+                 want["USD*"]["committed"], what="the figures at the seed's euro rate")
+    res = ok(suite.ctl("seed", "--service", "analytics", env={"COMPACT_SEED_DIR": SEED_DIR}))
+    assert res.stdout == "analytics: created 0, already present %d, failed 0\n" % n_rates
+    # A sentinel write after both runs: once its event is in the stream, every
+    # earlier one is (the outbox relays in order), and there is exactly one.
+    ok(suite.ctl("analytics", "rates", "put", "--currency", "NZD", "--valid-from",
+                 "2024-03-01", "--usd", "0.6"))
+    harness.poll(lambda: len(events_of("NZD:2024-03-01")) == 1, what="the sentinel's event")
+    assert len(events_of(rate_id)) == 3
+    assert len(suite.stream("analytics")) == before + 2

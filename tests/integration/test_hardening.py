@@ -40,11 +40,23 @@ def code_of(fn, *args, **kw):
 
 
 def rss_kb(pid):
+    """The resident size of `pid` in kB."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError("no VmRSS for %d" % pid)
+
+
+def assert_grew_less(grown_kb, bound_kb):
+    """Memory bounds hold for the plain build. Under AddressSanitizer freed
+    memory waits in a quarantine of up to 256 MB and every block has red
+    zones, so the resident size measures the sanitizer, not our code: there
+    the same traffic still runs and the sanitizer checks it for errors and
+    leaks instead."""
+    if harness.SANITIZED:
+        return
+    assert grown_kb < bound_kb, "the server grew by %d kB (bound %d kB)" % (grown_kb, bound_kb)
 
 
 def health_stub(suite, name="membership"):
@@ -153,7 +165,7 @@ def test_reflection_reads_only_what_it_can_answer(suite):
     responses.cancel()
     channel.close()
     # Each reply is about 3 kB: 40,000 queued replies would be over 100 MB.
-    assert grown < 16 * 1024, "the server grew by %d kB" % grown
+    assert_grew_less(grown, 16 * 1024)
     assert suite.health("membership") == harness.SERVING
 
 
@@ -450,7 +462,7 @@ def test_a_request_of_many_empty_values_is_refused_cheaply(suite):
         raw(req, timeout=30)
     assert err.value.code() == C.RESOURCE_EXHAUSTED
     assert "values" in err.value.details()
-    assert rss_kb(pid) - before < 40 * 1024
+    assert_grew_less(rss_kb(pid) - before, 40 * 1024)
     assert suite.health("membership") == harness.SERVING
 
 
@@ -480,14 +492,23 @@ def test_the_metrics_endpoint_holds_few_connections():
              what="every idle connection closed")
         for s in idle:
             s.close()
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+
+        def scrape():
+            # The server may still count a connection the client already saw
+            # closed (its handle closes on the next turn of the loop): a
+            # refusal in that moment is the limit working; ask again.
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                    data = b""
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            return data or None
+                        data += chunk
+            except ConnectionResetError:
+                return None
+        data = poll(scrape, timeout=3 * harness.SLOW, what="a scrape after the idle ones left")
         assert data.startswith(b"HTTP/1.1 200") and b"compact_outbox_pending_events" in data
         assert suite.health("membership") == harness.SERVING
 

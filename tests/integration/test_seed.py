@@ -1,6 +1,12 @@
 """`compactctl seed` across services: membership, then workgroups, then
-projects, with "@entity:", "@group:" and "@project:" references resolved to
-the ids the services assigned.
+projects, then analytics' exchange rates, with "@entity:", "@group:" and
+"@project:" references resolved to the ids the services assigned.
+
+The seed's facts (issue 12): every fact marked confirmed or assumed on its
+own, every confirmed one citing a public source (publisher, title, date,
+address), nothing pointing at material outside the project, and the
+membership's history giving, on each day the Compact published its size, the
+counts the seed states (and never more than was published).
 
 The real seed files (seed/*/...) are loaded into the real binaries, as
 scripts/run.sh does it (COMPACT_SEED_DIR and COMPACT_<SERVICE>_ADDR, no
@@ -17,17 +23,22 @@ import os
 import re
 
 import pytest
+from google.protobuf import json_format
 
 import harness
 from harness import M, poll
 
 P = harness.pb("compact/projects/v1/projects.proto")
 W = harness.pb("compact/workgroups/v1/workgroups.proto")
-SERVICES = ("membership", "workgroups", "projects")
+A = harness.pb("compact/analytics/v1/analytics.proto")
+SERVICES = ("membership", "workgroups", "projects", "analytics")
+# analytics' dashboard off: parallel runs never meet on its port 8054.
+NO_HTTP = {"analytics": {"COMPACT_HTTP_LISTEN": ""}}
 SEED_DIR = os.path.join(harness.SOURCE_DIR, "seed")
 FILES = {"membership": "membership/entities.json",
          "workgroups": "workgroups/groups.json",
-         "projects": "projects/projects.json"}
+         "projects": "projects/projects.json",
+         "analytics": "analytics/rates.json"}
 SEED_TIMEOUT = 120 * harness.SLOW   # bound against a hang; 80-odd calls
 
 
@@ -200,7 +211,7 @@ def totals_of(project):
 
 # ---- the real seed ------------------------------------------------------------------
 
-@pytest.mark.suite(services=SERVICES)
+@pytest.mark.suite(services=SERVICES, env=NO_HTTP)
 def test_seed_loads_every_service_with_references_resolved(suite):
     counts = {s: (len(load(s)), 0, 0) for s in SERVICES}
     res = ok(seed(suite))
@@ -265,10 +276,13 @@ def sentinel_writes(suite, groups, projects):
         participants=[P.Participant(entity_id=ent.id, role=P.ORGANISATION_ROLE_IMPLEMENTING)],
         global_scope=True, pillars=[P.STRATEGY_PILLAR_I], start_date="2026-01-01",
         status=P.ACTIVITY_STATUS_PIPELINE))).project
-    return {"membership": ent.id, "workgroups": grp.id, "projects": prj.id}
+    suite.stub("analytics").PutExchangeRate(A.PutExchangeRateRequest(rate=A.ExchangeRate(
+        currency="NZD", valid_from="2026-01-01", usd_micros=600000)))
+    return {"membership": ent.id, "workgroups": grp.id, "projects": prj.id,
+            "analytics": "NZD:2026-01-01"}
 
 
-@pytest.mark.suite(services=SERVICES)
+@pytest.mark.suite(services=SERVICES, env=NO_HTTP)
 def test_second_run_creates_nothing_and_changes_nothing(suite):
     ok(seed(suite))
     first = {s: len(load(s)) for s in SERVICES}
@@ -363,7 +377,8 @@ def test_unreachable_service_reported_once_and_json(suite, tmp_path):
     assert json.loads(res.stdout) == {
         "membership": {"created": 1, "alreadyPresent": 0, "failed": 0},
         "workgroups": {"created": 0, "alreadyPresent": 0, "failed": 3}}
-    lines = [l for l in res.stderr.splitlines() if not l.endswith("projects skipped")]
+    lines = [l for l in res.stderr.splitlines()
+             if not l.endswith(("projects skipped", "analytics skipped"))]
     assert len(lines) == 1 and lines[0].startswith(
         "compactctl: UNAVAILABLE: cannot reach workgroups at " + closed), res.stderr
     assert [e.acronym for e in suite.stub("membership").ListEntities(
@@ -406,3 +421,189 @@ def test_service_flag_and_seed_dir_rules(suite, tmp_path):
     assert "COMPACT_SEED_DIR" in res.stderr and res.stdout == ""
     res = fails(seed(suite, "--service", "nowhere"), 2)
     assert "--service" in res.stderr and "usage: compactctl seed" in res.stderr
+
+
+# ---- facts, sources and the history of membership (issue 12) ----------------------------------
+
+PV = harness.pb("compact/common/v1/provenance.proto")
+# The Compact's published size on a day, and its UN entities where the source
+# splits them: 38 signatories (36 UN) in February 2018, 43 (40 UN) in October
+# 2021, 45 (41 UN) in April 2022, 46 in March 2024. The register holds fewer:
+# it names only the entities a source (or a stated assumption) gives it.
+PUBLISHED = {"2018-02-23": (38, 36), "2021-10-31": (43, 40), "2022-04-30": (45, 41),
+             "2024-03-31": (46, None)}
+DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def provenance_lists(node, where=""):
+    """(where, provenance list) for every "provenance" array in a seed tree."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "provenance":
+                yield where, v
+            else:
+                yield from provenance_lists(v, where + "." + k)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from provenance_lists(v, "%s[%d]" % (where, i))
+
+
+def status_of(facts, field):
+    return next((f["status"] for f in facts if f["field"] == field), None)
+
+
+def seed_entities():
+    return [i["entity"] for i in load("membership")]
+
+
+def seed_counts(day):
+    """What the membership seed states for CountEntities on `day`."""
+    out = {"total": 0, "members": 0, "observers": 0, "unSystem": 0, "nonUn": 0,
+           "confirmed": 0}
+    for e in seed_entities():
+        for p in e.get("participation", []):
+            if p["fromDate"] <= day and (not p.get("toDate") or day < p["toDate"]):
+                out["total"] += 1
+                out["members" if p["role"] == "PARTICIPATION_ROLE_MEMBER" else "observers"] += 1
+                if e["affiliation"] == "AFFILIATION_UN_SYSTEM":
+                    out["unSystem"] += 1
+                elif e["affiliation"] == "AFFILIATION_NON_UN":
+                    out["nonUn"] += 1
+                facts = p.get("provenance", [])
+                out["confirmed"] += all(
+                    status_of(facts, f) == "FACT_STATUS_CONFIRMED"
+                    for f in ("role", "from_date") + (("to_date",) if p.get("toDate") else ()))
+    return out
+
+
+def test_every_seed_fact_is_marked_and_confirmed_ones_cite_a_public_source():
+    n = 0
+    for service in SERVICES:
+        tree = load(service)
+        for where, facts in provenance_lists(tree):
+            fields = [f["field"] for f in facts]
+            assert len(fields) == len(set(fields)), (service, where, fields)
+            for f in facts:
+                n += 1
+                what = "%s%s %s" % (service, where, f["field"])
+                assert f["status"] in ("FACT_STATUS_CONFIRMED", "FACT_STATUS_ASSUMED"), what
+                src = f.get("source")
+                if f["status"] == "FACT_STATUS_CONFIRMED":
+                    assert src and src["publisher"] and src["title"], what
+                    assert DATE_RE.match(src["date"]), what
+                    assert re.match(r"^https?://[^/\s]+", src["url"]), what
+                else:
+                    assert f["note"].strip(), what
+        # Nothing points at material outside the project, nor keeps the old
+        # V/U markers of a notes file, nor claims a whole record verified.
+        # (An exchange rate is one fact, its figure: its own verified flag
+        # and source note are that fact's marks; they are checked below.)
+        text = json.dumps(tree)
+        whole_record = ("sourceNote", "\"verified\"") if service != "analytics" else ()
+        for needle in ("facts sheet", "facts file", "(V)", "(U)", "(V,") + whole_record:
+            assert needle not in text, (service, needle)
+        for item in tree if service == "analytics" else ():
+            rate = item["request"]["rate"]
+            assert "verified" in rate and rate["sourceNote"].strip(), rate
+            if not rate["verified"]:
+                assert rate["sourceNote"].startswith("illustrative"), rate
+        # No pointer at a file a user cannot open (notes kept beside the project).
+        assert not re.search(r"[\w/.-]+\.md\b", text), service
+    assert n > 300
+
+    for e in seed_entities():
+        assert status_of(e["provenance"], "participation"), e["acronym"]
+        assert status_of(e["provenance"], "affiliation"), e["acronym"]
+        assert e["participation"], e["acronym"]
+        for p in e["participation"]:
+            assert status_of(p["provenance"], "role") and status_of(p["provenance"], "from_date")
+    for entry in load("workgroups"):
+        if entry["method"] != "CreateWorkingGroup":
+            continue
+        g = entry["request"]["group"]
+        facts = g["provenance"]
+        # Name and terms-of-reference date confirmed; codes, leadership and
+        # pillars are not (the April 2019 announcement has no codes).
+        assert status_of(facts, "title") == "FACT_STATUS_CONFIRMED", g["code"]
+        assert status_of(facts, "terms_of_reference.approved_on") == "FACT_STATUS_CONFIRMED"
+        for field in ("code", "leadership", "pillars"):
+            assert status_of(facts, field) == "FACT_STATUS_ASSUMED", (g["code"], field)
+    for entry in load("projects"):
+        r = entry["request"]
+        if entry["method"] == "CreateProject":
+            p = r["project"]
+            for field in ("title", "participants", "working_group_ids", "start_date", "status"):
+                assert status_of(p["provenance"], field), (p["iatiIdentifier"], field)
+            if "budget" in p:
+                assert status_of(p["provenance"], "budget") == "FACT_STATUS_ASSUMED"
+            # Never date a Working Group's project before the groups existed.
+            assert p["startDate"] >= "2019-04-16", p["iatiIdentifier"]
+        else:
+            t = r["transaction"]
+            # The figures are illustrative: no amount or date is claimed.
+            assert status_of(t["provenance"], "value") == "FACT_STATUS_ASSUMED"
+            assert status_of(t["provenance"], "date") == "FACT_STATUS_ASSUMED"
+            assert "providerName" not in t    # donors are organisations or entities
+            if "providerOrg" in t:
+                assert t["providerOrg"]["name"]
+                assert re.match(r"^[A-Z]{2}-[A-Za-z0-9_.:-]+$", t["providerOrg"].get("ref", "XX-1"))
+    by_iati = {e["request"]["project"]["iatiIdentifier"]: e["request"]["project"]
+               for e in load("projects") if e["method"] == "CreateProject"}
+    victims = by_iati["XM-COMPACT-VICTIMS-MODEL-PROVISIONS"]
+    assert (victims["startDate"][:7], victims["endDate"]) == ("2020-07", "2022-02-04")
+    cip = by_iati["XM-COMPACT-CIP-COMPENDIUM"]
+    assert cip["startDate"][:4] == "2022" and "2018" in cip["summary"]
+
+
+def test_seed_counts_stay_within_the_published_totals():
+    for day, (total, un) in PUBLISHED.items():
+        c = seed_counts(day)
+        assert 0 < c["total"] <= total, (day, c)
+        assert un is None or c["unSystem"] <= un, (day, c)
+    # The four signatories the sources name, members from the signature.
+    assert seed_counts("2018-02-23")["confirmed"] == 4
+    assert seed_counts("2018-02-22")["total"] == 0
+    # The IPU joins in 2021, the FATF (an observer) in 2022.
+    assert seed_counts("2021-10-31")["nonUn"] == seed_counts("2018-02-23")["nonUn"] + 1
+    assert seed_counts("2022-04-30")["observers"] == 1
+
+
+@pytest.mark.suite(services=SERVICES, env=NO_HTTP)
+def test_seed_states_its_facts_and_member_counts_through_the_services(suite):
+    ok(seed(suite))
+    ms = suite.stub("membership")
+    for item in seed_entities():
+        want = json_format.ParseDict(item, M.Entity())
+        got = ms.GetEntity(M.GetEntityRequest(acronym=want.acronym))
+        assert list(got.provenance) == list(want.provenance), want.acronym
+        assert list(got.participation) == list(want.participation), want.acronym
+        assert got.affiliation == want.affiliation, want.acronym
+    for day in list(PUBLISHED) + ["2018-02-22", "2020-01-01"]:
+        r = ms.CountEntities(M.CountEntitiesRequest(as_of_date=day))
+        assert json_format.MessageToDict(r, including_default_value_fields=True) == dict(
+            seed_counts(day), asOfDate=day), day
+    res = ok(suite.ctl("--json", "entities", "count", "--as-of", "2018-02-23"))
+    assert json.loads(res.stdout)["confirmed"] == 4
+
+    groups = groups_by_code(suite)
+    for entry in load("workgroups"):
+        if entry["method"] == "CreateWorkingGroup":
+            want = json_format.ParseDict(entry["request"]["group"], W.WorkingGroup())
+            assert list(groups[want.code].provenance) == list(want.provenance), want.code
+    projects = projects_by_iati(suite)
+    tx_facts = {}
+    for entry in load("projects"):
+        r = entry["request"]
+        if entry["method"] == "CreateProject":
+            want = json_format.ParseDict(r["project"], P.Project())
+            assert list(projects[want.iati_identifier].provenance) == list(want.provenance)
+        else:
+            t = json_format.ParseDict(r["transaction"], P.Transaction())
+            tx_facts.setdefault(ref(r["projectId"], "project"), []).append(
+                (t.date, t.value.amount_minor, t.provider_org.SerializeToString(),
+                 [f.SerializeToString() for f in t.provenance]))
+    for iati, want in tx_facts.items():
+        got = [(t.date, t.value.amount_minor, t.provider_org.SerializeToString(),
+                [f.SerializeToString() for f in t.provenance])
+               for t in projects[iati].transactions]
+        assert sorted(got) == sorted(want), iati

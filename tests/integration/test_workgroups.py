@@ -730,8 +730,10 @@ def test_failed_commit_acknowledges_nothing(suite, wg, ents):
         lambda: add_item(wg, g.id, ents["UNOCT"].id),
     ]
     for attempt in attempts:
-        code, _ = code_of(attempt)
-        assert code not in (C.OK, C.INVALID_ARGUMENT, C.NOT_FOUND)
+        # The commit refused (common/store.c): nothing of the change is kept.
+        code, details = code_of(attempt)
+        assert code == C.UNAVAILABLE, (code, details)
+        assert "could not be committed; nothing was written" in details, details
     suite.restart("workgroups", faults="")
     wg = suite.stub("workgroups", FULL_NAME)
     assert list_all(wg) == [g]
@@ -873,6 +875,7 @@ def load_seed(wg, mb, items):
 
 def test_seed_file_loads_and_reloads(wg, mb):
     from google.protobuf import json_format
+    PV = harness.pb("compact/common/v1/provenance.proto")
     with open(os.path.join(harness.SOURCE_DIR, "seed", "membership", "entities.json")) as f:
         for e in json.load(f):
             mb.CreateEntity(json_format.ParseDict(e, M.CreateEntityRequest()))
@@ -896,9 +899,13 @@ def test_seed_file_loads_and_reloads(wg, mb):
         assert g.leadership.vice_chair_entity_ids, g.code
         assert g.terms_of_reference.version == 1
         assert g.terms_of_reference.approved_on == "2019-04-16"
-        # Assumptions are marked: the leads always, invented codes unverified.
-        assert "(U)" in g.source_note and "Leadership" in g.source_note
-        assert g.verified == (g.code in ("BMLE", "ETCIP", "PCVE", "RMME")), g.code
+        # Facts are marked one by one (issue 12): the name is confirmed; the
+        # leads and the codes are not (the April 2019 announcement has no
+        # codes), so no group is wholly verified.
+        status = {f.field: f.status for f in g.provenance}
+        assert status["title"] == PV.FACT_STATUS_CONFIRMED, g.code
+        assert status["leadership"] == status["code"] == PV.FACT_STATUS_ASSUMED, g.code
+        assert not g.verified, g.code
 
     # Loading again changes nothing that matters: creates and member
     # additions are refused as present, approvals are retries.

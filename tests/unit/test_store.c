@@ -725,6 +725,77 @@ static void test_batch_commit_failure(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* store_after_commit: at once without a batch; at the end of the turn
+ * with one, with the COMMIT's outcome, before the flush waiters; with
+ * -ESHUTDOWN when the store closes first. */
+static void test_after_commit_hooks(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st = open_on_loop(f, &loop);
+    sync_seen now = {0, -1}, ok = {0, -1}, lost = {0, 0}, closing = {0, 0}, flushed = {0, -1};
+
+    store_after_commit(st, on_synced, &now); /* nothing open */
+    assert_int_equal(now.calls, 1);
+    assert_int_equal(now.rc, 0);
+
+    commit_item(st, "h1");
+    store_after_commit(st, on_synced, &ok);
+    store_sync(st, on_synced, &flushed);
+    assert_int_equal(ok.calls, 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_NOWAIT), 1); /* one turn commits */
+    assert_int_equal(ok.calls, 1);
+    assert_int_equal(ok.rc, 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(flushed.calls, 1);
+    assert_int_equal(flushed.rc, 0);
+
+    arm_faults("store.batch_commit");
+    commit_item(st, "h2");
+    store_after_commit(st, on_synced, &lost);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(lost.calls, 1);
+    assert_int_equal(lost.rc, -ECANCELED);
+    arm_faults(NULL);
+
+    commit_item(st, "h3");
+    store_after_commit(st, on_synced, &closing);
+    store_close(st);
+    assert_int_equal(closing.calls, 1);
+    assert_int_equal(closing.rc, -ESHUTDOWN);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Batching off (store_set_batching): store_commit commits, as without a
+ * loop; the flush waiters still wait for the flush. */
+static void test_batching_off(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st = open_on_loop(f, &loop);
+    char path[512];
+    sync_seen seen = {0, -1}, hook = {0, -1};
+
+    snprintf(path, sizeof path, "%s/svc.db", f->dir);
+    store_set_batching(st, 0);
+    arm_faults("store.batch_commit"); /* no batch: never consulted */
+    commit_item(st, "alone");
+    assert_int_equal(store_uncommitted(st), 0);
+    assert_int_equal(count_rows(path, "name = 'alone'"), 1);
+    store_after_commit(st, on_synced, &hook);
+    assert_int_equal(hook.calls, 1);
+    assert_int_equal(hook.rc, 0);
+    store_sync(st, on_synced, &seen);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.rc, 0);
+    arm_faults(NULL);
+    store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* Closing with a batch open commits it and answers its waiters. */
 static void test_batch_close_commits(void **state)
 {
@@ -773,6 +844,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_commits_at_end_of_turn, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_batch_commit_failure, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_batch_close_commits, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_after_commit_hooks, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_batching_off, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,6 +162,44 @@ static void test_id(void **state)
     assert_string_equal(validate_id_problem("UNOCT", "ent_"), "not a valid id");
 }
 
+/* A Committee decision's effect: "dec_" and an id, "/effects/", 1 to 9999. */
+static void test_decision_ref(void **state)
+{
+    static const char *const good[] = {
+        "dec_abcdefghijklmnopqrst/effects/1",
+        "dec_234567uvwxyz234567ab/effects/12",
+        "dec_abcdefghijklmnopqrst/effects/9999",
+    };
+    static const char *const bad[] = {
+        "dec_abcdefghijklmnopqrst",               /* no effect */
+        "dec_abcdefghijklmnopqrst/effects/",      /* no number */
+        "dec_abcdefghijklmnopqrst/effects/0",     /* from 1 */
+        "dec_abcdefghijklmnopqrst/effects/01",    /* no leading zero */
+        "dec_abcdefghijklmnopqrst/effects/10000", /* at most 9999 */
+        "dec_abcdefghijklmnopqrst/effects/1a",
+        "dec_abcdefghijklmnopqrst/effects/-1",
+        "dec_abcdefghijklmnopqrst/effect/1",
+        "dec_abcdefghijklmnopqrst/effects/1/",
+        "dec_abcdefghijklmnopqrs/effects/1", /* id one character short */
+        "dec_Abcdefghijklmnopqrst/effects/1",
+        "ent_abcdefghijklmnopqrst/effects/1", /* not a decision */
+        " dec_abcdefghijklmnopqrst/effects/1",
+        "dec_abcdefghijklmnopqrst/effects/1 ",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        const char *p = validate_decision_ref_problem(good[i]);
+        if (p)
+            fail_msg("refused %s: %s", good[i], p);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *p = validate_decision_ref_problem(bad[i]);
+        if (p == NULL || strcmp(p, "not a decision effect (dec_<id>/effects/<n>)") != 0)
+            fail_msg("accepted %s", bad[i]);
+    }
+    assert_string_equal(validate_decision_ref_problem(""), "must not be empty");
+}
+
 static void test_page_size(void **state)
 {
     int out = -7;
@@ -328,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_email_bad),
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_id),
+        cmocka_unit_test(test_decision_ref),
         cmocka_unit_test(test_page_size),
         cmocka_unit_test(test_filter_hash),
         cmocka_unit_test(test_token_roundtrip),

@@ -407,7 +407,8 @@ static void test_listings_match_brute_force(void **state)
     corpus_free(corpus, N_PROJECTS);
 }
 
-/* The first schema's writes, as the service made them before migration 2. */
+/* The first schema's writes, as the service made them before migration 4
+ * (migrations 2 and 3 changed only transactions). */
 static const char V1_INSERT[] =
     "INSERT INTO projects (id, iati_identifier, iati_key, title, status, start_date,"
     " end_date, search_text, create_time_ms, update_time_ms, version, body)"
@@ -475,7 +476,9 @@ static void v1_insert(store *st, Project *p)
     }
 }
 
-static void test_upgrade_from_first_schema(void **state)
+/* A database at schema `from` (1, or 3: the last before the indexes of
+ * migration 4), written as the service then wrote it, upgraded. */
+static void upgrade_from(size_t from)
 {
     char dir[] = "/tmp/test_project_list.XXXXXX";
     size_t old_n = N_PROJECTS / 2;
@@ -483,10 +486,9 @@ static void test_upgrade_from_first_schema(void **state)
     store *st = NULL;
     char path[256];
 
-    (void)state;
     assert_non_null(mkdtemp(dir));
-    assert_int_equal(store_open(dir, "projects", project_store_migrations, 1, &st), 0);
-    assert_int_equal(store_schema_version(st, "projects"), 1);
+    assert_int_equal(store_open(dir, "projects", project_store_migrations, from, &st), 0);
+    assert_int_equal(store_schema_version(st, "projects"), (int)from);
     assert_int_equal(store_begin(st), 0);
     for (size_t i = 0; i < old_n; i++)
         v1_insert(st, corpus[i]);
@@ -513,11 +515,24 @@ static void test_upgrade_from_first_schema(void **state)
     rmdir(dir);
 }
 
+static void test_upgrade_from_first_schema(void **state)
+{
+    (void)state;
+    upgrade_from(1);
+}
+
+static void test_upgrade_from_third_schema(void **state)
+{
+    (void)state;
+    upgrade_from(3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listings_match_brute_force),
         cmocka_unit_test(test_upgrade_from_first_schema),
+        cmocka_unit_test(test_upgrade_from_third_schema),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,257 @@
+/* batch.c: one read of the event streams, into the store and the figures
+ * (see batch.h). */
+#include "batch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actors.h"
+#include "alerts.h"
+#include "analytics_store.h"
+#include "compact/events/v1/events.pb-c.h"
+#include "log.h"
+
+typedef Compact__Events__V1__Event Event;
+typedef Compact__Membership__V1__Entity Entity;
+typedef Compact__Workgroups__V1__WorkingGroup WorkingGroup;
+typedef Compact__Projects__V1__Project Project;
+
+#define MONTH_SIZE 32
+
+/* An event that applies, decoded. */
+typedef struct pending {
+    Event *event;
+    ProtobufCMessage *state; /* NULL for a state type analytics does not model */
+    int gap;
+    int count_activity;
+} pending;
+
+struct batch {
+    pending *v;
+    size_t n;
+    batch_counts counts;
+};
+
+static const char *field_of(const cache_entry *e, const char *name, size_t *len)
+{
+    for (size_t i = 0; i < e->nfields; i++) {
+        if (strcmp(e->fields[i].name, name) == 0) {
+            *len = e->fields[i].len;
+            return e->fields[i].value;
+        }
+    }
+    return NULL;
+}
+
+static const ProtobufCMessageDescriptor *state_descriptor(const char *state_type)
+{
+    if (strcmp(state_type, "compact.membership.v1.Entity") == 0)
+        return &compact__membership__v1__entity__descriptor;
+    if (strcmp(state_type, "compact.workgroups.v1.WorkingGroup") == 0)
+        return &compact__workgroups__v1__working_group__descriptor;
+    if (strcmp(state_type, "compact.projects.v1.Project") == 0)
+        return &compact__projects__v1__project__descriptor;
+    return NULL;
+}
+
+/* The sequence `m` holds for aggregate (type, id), and whether it knows it. */
+static uint64_t held_seq(const model *m, const char *type, const char *id, int *known)
+{
+    const entity_facts *e = strcmp(type, "entity") == 0 ? model_entity(m, id) : NULL;
+    const group_facts *g = strcmp(type, "working_group") == 0 ? model_group(m, id) : NULL;
+    const project_facts *p = strcmp(type, "project") == 0 ? model_project(m, id) : NULL;
+
+    *known = e || g || p;
+    return e ? e->seq : g ? g->seq : p ? p->seq : 0;
+}
+
+/* The latest event of the same aggregate earlier in this batch, or NULL. */
+static const pending *earlier_of(const batch *bt, const Event *ev)
+{
+    for (size_t i = bt->n; i-- > 0;) {
+        const Event *x = bt->v[i].event;
+        if (strcmp(x->aggregate_id, ev->aggregate_id) == 0 &&
+            strcmp(x->aggregate_type, ev->aggregate_type) == 0)
+            return &bt->v[i];
+    }
+    return NULL;
+}
+
+/* Decides entry `e` (see batch.h); an event that applies joins the batch. */
+static int decide(batch *bt, const model *m, const cache_entry *e)
+{
+    size_t len;
+    const char *packed = field_of(e, "event", &len);
+    Event *ev =
+        packed ? compact__events__v1__event__unpack(NULL, len, (const uint8_t *)packed) : NULL;
+    const ProtobufCMessageDescriptor *d;
+    const pending *earlier;
+    uint64_t held, seq;
+    int known;
+    pending *p;
+
+    if (ev == NULL || !ev->aggregate_id[0] || ev->aggregate_sequence == 0) {
+        log_fmt(LOG_LEVEL_WARN, "event %s cannot be read: skipped", e->id);
+        bt->counts.unreadable++;
+        if (ev)
+            compact__events__v1__event__free_unpacked(ev, NULL);
+        return 0;
+    }
+    seq = ev->aggregate_sequence;
+    earlier = earlier_of(bt, ev);
+    held = earlier ? earlier->event->aggregate_sequence
+                   : held_seq(m, ev->aggregate_type, ev->aggregate_id, &known);
+    known = earlier || known;
+    if (known && held != 0 && seq <= held) {
+        bt->counts.duplicates++;
+        compact__events__v1__event__free_unpacked(ev, NULL);
+        return 0;
+    }
+    d = state_descriptor(ev->state_type);
+    p = &bt->v[bt->n++];
+    *p = (pending){.event = ev, .count_activity = !(known && held == 0 && seq == 1)};
+    /* Gaps only of what analytics models: other aggregates' sequences (a
+     * notice's, say) are not kept. */
+    p->gap = d != NULL && (known ? held != 0 && seq > held + 1 : seq > 1);
+    bt->counts.gaps += p->gap;
+    if (d && (p->state = protobuf_c_message_unpack(d, NULL, ev->state.len, ev->state.data)) == NULL)
+        log_fmt(LOG_LEVEL_WARN, "event %s: its %s does not decode", e->id, ev->state_type);
+    return 0;
+}
+
+int batch_decode(const model *m, const cache_stream_batch *b, size_t nb, batch **out)
+{
+    size_t total = 0;
+    batch *bt = calloc(1, sizeof *bt);
+
+    for (size_t i = 0; i < nb; i++)
+        total += b[i].n;
+    if (bt == NULL || (bt->v = calloc(total ? total : 1, sizeof *bt->v)) == NULL) {
+        free(bt);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < nb; i++)
+        for (size_t k = 0; k < b[i].n; k++)
+            decide(bt, m, &b[i].entries[k]);
+    bt->counts.events = bt->n;
+    *out = bt;
+    return 0;
+}
+
+void batch_free(batch *bt)
+{
+    if (bt == NULL)
+        return;
+    for (size_t i = 0; i < bt->n; i++) {
+        if (bt->v[i].state)
+            protobuf_c_message_free_unpacked(bt->v[i].state, NULL);
+        compact__events__v1__event__free_unpacked(bt->v[i].event, NULL);
+    }
+    free(bt->v);
+    free(bt);
+}
+
+/* ---- the store ---------------------------------------------------------------------- */
+
+static int64_t event_ms(const Event *ev)
+{
+    return ev->occur_time ? ev->occur_time->seconds * 1000 + ev->occur_time->nanos / 1000000 : 0;
+}
+
+/* "YYYY-MM" of `ms` (UTC) into month[MONTH_SIZE]. */
+static void month_of(int64_t ms, char *month)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    snprintf(month, MONTH_SIZE, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+}
+
+static int store_pending(store *st, const pending *p)
+{
+    const Event *ev = p->event;
+    char month[MONTH_SIZE];
+    int rc = 0;
+
+    if (p->state)
+        rc = analytics_store_put_snapshot(st, ev->aggregate_type, ev->aggregate_id,
+                                          ev->aggregate_sequence, ev->state.data, ev->state.len);
+    rc = rc ? rc : actors_count(st, ev);
+    if (rc == 0 && p->count_activity) {
+        month_of(event_ms(ev), month);
+        rc = analytics_store_count_activity(st, month, ev->type, 1);
+    }
+    return rc;
+}
+
+int batch_commit(store *st, const batch *bt, const cache_stream_batch *b, size_t nb,
+                 int64_t applied_before)
+{
+    int rc = store_begin(st);
+
+    for (size_t i = 0; rc == 0 && i < bt->n; i++)
+        rc = store_pending(st, &bt->v[i]);
+    for (size_t i = 0; rc == 0 && i < nb; i++)
+        if (b[i].n > 0)
+            rc = analytics_store_set_position(st, b[i].stream, b[i].entries[b[i].n - 1].id);
+    if (rc == 0 && bt->n > 0)
+        rc = analytics_store_set_meta(st, "events_applied", applied_before + (int64_t)bt->n);
+    if (rc == 0 && bt->n > 0)
+        rc = analytics_store_set_meta(st, "last_event_ms", batch_last_ms(bt));
+    if (rc == 0)
+        return store_commit(st);
+    store_rollback(st);
+    return rc;
+}
+
+/* ---- the figures ------------------------------------------------------------------------ */
+
+static void apply_one(analytics *a, const pending *p)
+{
+    uint64_t seq = p->event->aggregate_sequence;
+    int rc;
+
+    if (p->state == NULL)
+        return;
+    if (p->state->descriptor == &compact__membership__v1__entity__descriptor)
+        rc = model_put_entity(a->model, (const Entity *)p->state, seq);
+    else if (p->state->descriptor == &compact__workgroups__v1__working_group__descriptor)
+        rc = model_put_group(a->model, (const WorkingGroup *)p->state, seq);
+    else if ((rc = model_put_project(a->model, (const Project *)p->state, seq)) == 1)
+        alerts_project_changed(a->alerts, p->event->aggregate_id);
+    if (rc < 0) /* the store has it: the next start loads it */
+        log_fmt(LOG_LEVEL_ERROR, "event %s: out of memory applying it", p->event->event_id);
+}
+
+void batch_apply(analytics *a, const batch *bt, batch_gap_fn gap, void *arg)
+{
+    for (size_t i = 0; i < bt->n; i++) {
+        const Event *ev = bt->v[i].event;
+        apply_one(a, &bt->v[i]);
+        /* Events of aggregates the model does not hold (a notice) change
+         * the activity alone: its cached answers must see that too. */
+        if (bt->v[i].count_activity)
+            a->activity_version++;
+        if (bt->v[i].gap)
+            gap(arg, ev->aggregate_type, ev->aggregate_id, ev->aggregate_sequence);
+    }
+}
+
+size_t batch_size(const batch *bt)
+{
+    return bt->n;
+}
+
+int64_t batch_last_ms(const batch *bt)
+{
+    return bt->n ? event_ms(bt->v[bt->n - 1].event) : 0;
+}
+
+batch_counts batch_get_counts(const batch *bt)
+{
+    return bt->counts;
+}
