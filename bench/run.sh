@@ -140,7 +140,8 @@ build() {
     fi
     mkdir -p "$PYDIR"
     protoc -I"$ROOT/proto" -I/usr/include --python_out="$PYDIR" \
-        grpc/health/v1/health.proto compact/membership/v1/membership.proto
+        grpc/health/v1/health.proto compact/common/v1/provenance.proto \
+        compact/membership/v1/membership.proto
 }
 
 # ---- processes --------------------------------------------------------------
@@ -187,17 +188,21 @@ start_server() {
         "${wrap[@]}" taskset -c "$SERVER_CPU" "$BUILD/bench/bare_server" --listen "$ADDR" \
             "${minimal[@]}" >"$WORK/server.out" 2>"$WORK/server.err" &
     else
-        local binary="$BUILD/compact-membership"
-        [[ "$kind" == base-* ]] && binary="$BASE_BUILD/compact-membership"
+        # The base has a store of its own: ours may be of a newer schema.
+        local binary="$BUILD/compact-membership" data="$WORK/data"
+        [[ "$kind" == base-* ]] && binary="$BASE_BUILD/compact-membership" data="$WORK/data-base"
+        # COMPACT_AUTH=off: the runtime against bare gRPC core, as before
+        # tokens existed (older revisions ignore it); what tokens and TLS
+        # cost is bench/security.sh's to measure.
         if [ "$errout" = pipe ]; then
             COMPACT_LISTEN="$ADDR" COMPACT_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
-            COMPACT_DATA_DIR="$WORK/data" COMPACT_LOG_LEVEL="$level" \
+            COMPACT_DATA_DIR="$data" COMPACT_LOG_LEVEL="$level" COMPACT_AUTH=off \
             COMPACT_METRICS_LISTEN="$metrics" \
                 "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
                 >"$WORK/server.out" 2> >(taskset -c "$LOAD_CPU" cat >/dev/null) &
         else
             COMPACT_LISTEN="$ADDR" COMPACT_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
-            COMPACT_DATA_DIR="$WORK/data" COMPACT_LOG_LEVEL="$level" \
+            COMPACT_DATA_DIR="$data" COMPACT_LOG_LEVEL="$level" COMPACT_AUTH=off \
             COMPACT_METRICS_LISTEN="$metrics" \
                 "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
                 >"$WORK/server.out" 2>"$errout" &
@@ -345,9 +350,9 @@ run_target() {
         measure "$kind" "membership Health/Check [base]$suffix" "$WORK/health.bin" \
             "$HEALTH_PATH" "$HEALTH_LEN" ;;
     base-get)
-        client get "$ADDR" "$ENTITY_ID" >&2 || die "sanity call to the base's GetEntity"
-        measure "$kind" "membership GetEntity (cached) [base]$suffix" "$WORK/get.bin" \
-            "$GET_PATH" "$GET_LEN" ;;
+        client get "$ADDR" "$BASE_ENTITY_ID" >&2 || die "sanity call to the base's GetEntity"
+        measure "$kind" "membership GetEntity (cached) [base]$suffix" "$WORK/get-base.bin" \
+            "$GET_PATH" "$BASE_GET_LEN" ;;
     *) die "unknown target $kind" ;;
     esac
     stop_server
@@ -365,7 +370,7 @@ prepare() {
     fi
     if wants_membership; then
         start_redis
-        mkdir -p "$WORK/data"
+        mkdir -p "$WORK/data" "$WORK/data-base"
         start_server health
         HEALTH_LEN=$(client reply-len health "$ADDR")
         if wants get || wants base-get; then
@@ -374,6 +379,13 @@ prepare() {
             GET_LEN=$(client reply-len get "$ADDR" "$ENTITY_ID")
         fi
         stop_server
+        if wants base-get; then
+            start_server base-health
+            BASE_ENTITY_ID=$(client create "$ADDR") || die "CreateEntity on the base"
+            client body-get "$WORK/get-base.bin" "$BASE_ENTITY_ID"
+            BASE_GET_LEN=$(client reply-len get "$ADDR" "$BASE_ENTITY_ID")
+            stop_server
+        fi
     fi
 }
 

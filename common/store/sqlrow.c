@@ -39,3 +39,21 @@ int sqlrow_exists(store *st, const char *sql, const char *key)
         return 1;
     return rc == SQLITE_DONE ? 0 : store_result(st, rc);
 }
+
+int sqlrow_lookup(store *st, const char *sql, const char *key, char *out, size_t size)
+{
+    sqlite3_stmt *s = store_stmt(st, sql);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *text = sqlite3_column_text(s, 0);
+        snprintf(out, size, "%s", text ? (const char *)text : "");
+    }
+    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : store_result(st, rc);
+    sqlite3_reset(s);
+    return rc;
+}

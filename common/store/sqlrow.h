@@ -26,4 +26,10 @@ int sqlrow_step_write(store *st, sqlite3_stmt *s);
  * it does not compile, or what store_result() makes of a failure. */
 int sqlrow_exists(store *st, const char *sql, const char *key);
 
+/* Runs the statement `sql`, which takes one text parameter ?1 (`key`), and
+ * copies text column 0 of its first row into out[size] (cut to fit; NULL
+ * reads as ""). Returns 0, -ENOENT with no row, -EIO if it does not compile,
+ * or what store_result() makes of a failure. */
+int sqlrow_lookup(store *st, const char *sql, const char *key, char *out, size_t size);
+
 #endif

@@ -43,6 +43,7 @@ typedef struct analytics {
     uint64_t alerts_version;   /* moves on when the stored alerts change */
     uint64_t activity_version; /* moves on when a batch counts activity (batch_apply) */
     int rebuild_on_start;      /* a snapshot did not load: rebuild before reading */
+    int stopping;              /* going away: a rebuild ends at its next page */
     consumer *consumer;
     alerts *alerts;
     feed *feed;

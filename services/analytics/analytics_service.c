@@ -237,6 +237,8 @@ static void analytics_drain(service *svc)
 {
     analytics *a = analytics_of(svc);
 
+    if (a)
+        a->stopping = 1;
     if (a && a->feed)
         feed_drain(a->feed);
 }
@@ -282,6 +284,7 @@ static void analytics_stop(service *svc, void (*done)(service *svc))
 
     a->svc = svc;
     a->stop_done = done;
+    a->stopping = 1;
     if (a->feed) /* a start that failed was never drained */
         feed_drain(a->feed);
     web_stop(a->web, on_web_stopped, a);

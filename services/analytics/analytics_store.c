@@ -142,18 +142,11 @@ int analytics_store_delete_snapshot(store *st, const char *type, const char *id)
 
 int analytics_store_position(store *st, const char *stream, char *id, size_t size)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT entry_id FROM positions WHERE stream = ?1");
-    int rc;
+    int rc =
+        sqlrow_lookup(st, "SELECT entry_id FROM positions WHERE stream = ?1", stream, id, size);
 
-    snprintf(id, size, "0-0");
-    if (s == NULL)
-        return -EIO;
-    sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        snprintf(id, size, "%s", (const char *)sqlite3_column_text(s, 0));
-    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : store_result(st, rc);
-    sqlite3_reset(s);
+    if (rc != 0)
+        snprintf(id, size, "0-0");
     return rc;
 }
 

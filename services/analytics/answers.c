@@ -293,8 +293,10 @@ static const char *row_label(const model *m, int by, const char *key)
     case COMPACT__ANALYTICS__V1__BREAKDOWN_BY__BREAKDOWN_BY_DONOR:
         if ((e = model_entity(m, key)) != NULL)
             return e->acronym;
+        if ((donor = model_donor_name(m, key)) != NULL) /* the name in full, not the key */
+            return donor;
         if (strncmp(key, "org:", 4) == 0) /* an organisation named by its IATI identifier */
-            return (donor = model_donor_name(m, key)) != NULL ? donor : key + 4;
+            return key + 4;
         return strncmp(key, "name:", 5) == 0 ? key + 5 : key;
     default:
         return key;

@@ -5,6 +5,7 @@
 #include "compact/analytics/v1/analytics.pb-c.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,28 +219,52 @@ static money_sum *year_slot(project_facts *f, int year)
     return &f->years[f->n_years++].money;
 }
 
+void facts_donor_key_fit(const char *full, char *buf, size_t size)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a, 64 bits */
+    size_t len = strlen(full), cut;
+
+    if (len < size) {
+        memcpy(buf, full, len + 1);
+        return;
+    }
+    for (const unsigned char *c = (const unsigned char *)full; *c; c++)
+        h = (h ^ *c) * 1099511628211ULL;
+    cut = size - 18; /* "~" and 16 hex digits and the NUL */
+    while (cut > 0 && ((unsigned char)full[cut] & 0xC0) == 0x80)
+        cut--; /* not inside a UTF-8 sequence */
+    snprintf(buf, size, "%.*s~%016" PRIx64, (int)cut, full, h);
+}
+
 /* The donor of a transaction, as a key: its entity id; "org:<ref>" for an
  * organisation outside the Compact with an IATI identifier (the same
  * organisation under any spelling of its name is one donor), its name in
  * `name`; "name:<text>" for a donor named only (free text, or an
- * organisation without an identifier); "unknown". */
+ * organisation without an identifier), the text in `name`; "unknown". A
+ * key too long for `size` is cut and told apart by a hash
+ * (facts_donor_key_fit): two donors never share a row. */
 static void donor_key(const Transaction *t, char *buf, size_t size, const char **name)
 {
     const Compact__Projects__V1__Organisation *o = t->provider_org;
+    int pc = (int)t->provider_case;
+    char full[512];
 
     *name = "";
-    if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID)
-        snprintf(buf, size, "%s", t->provider_entity_id);
-    else if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME)
-        snprintf(buf, size, "name:%s", t->provider_name);
-    else if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG && o &&
-             o->ref[0]) {
-        snprintf(buf, size, "org:%s", o->ref);
+    if (pc == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID) {
+        snprintf(full, sizeof full, "%s", t->provider_entity_id);
+    } else if (pc == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME) {
+        snprintf(full, sizeof full, "name:%s", t->provider_name);
+        *name = t->provider_name;
+    } else if (pc == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG && o && o->ref[0]) {
+        snprintf(full, sizeof full, "org:%s", o->ref);
         *name = o->name;
-    } else if (t->provider_case == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG && o)
-        snprintf(buf, size, "name:%s", o->name);
-    else
-        snprintf(buf, size, "unknown");
+    } else if (pc == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG && o) {
+        snprintf(full, sizeof full, "name:%s", o->name);
+        *name = o->name;
+    } else {
+        snprintf(full, sizeof full, "unknown");
+    }
+    facts_donor_key_fit(full, buf, size);
 }
 
 /* The index of donor `key` in f->donor_keys (with its `name`, see
@@ -296,10 +321,10 @@ static int keep_transactions(project_facts *f, const Project *p)
 static money_sum *donor_slot(project_facts *f, unsigned short donor, int year)
 {
     donor_money *grown;
-    char full[FACTS_KEY_SIZE];
+    char full[sizeof f->donors[0].key];
 
     /* one row per donor and year: a year filter keeps only its own */
-    snprintf(full, sizeof full, "%.38s|%04d", f->donor_keys[donor], year);
+    snprintf(full, sizeof full, "%s|%04d", f->donor_keys[donor], year);
     for (size_t i = 0; i < f->n_donors; i++) {
         if (strcmp(f->donors[i].key, full) == 0)
             return &f->donors[i].money;

@@ -145,7 +145,7 @@ typedef struct year_money {
 } year_money;
 
 typedef struct donor_money {
-    char key[FACTS_KEY_SIZE]; /* an entity id, "org:<IATI ref>", or "name:<name>" */
+    char key[FACTS_KEY_SIZE + 5]; /* a donor key (donor_keys) and "|<year>" */
     money_sum money;
 } donor_money;
 
@@ -178,7 +178,7 @@ typedef struct project_facts {
     fact_tx *tx; /* the transactions that count in a stage */
     size_t n_tx;
     char (*donor_keys)[FACTS_KEY_SIZE];    /* an entity id, "org:<ref>" or "name:<text>" */
-    char (*donor_names)[FACTS_LABEL_SIZE]; /* the name of an "org:" donor, else "" */
+    char (*donor_names)[FACTS_LABEL_SIZE]; /* the name of an "org:" or "name:" donor, else "" */
     size_t n_donor_keys;
     char budget_currency[4];
     int64_t budget;
@@ -230,6 +230,12 @@ int facts_filter_keeps(const facts_filter *f, const project_facts *p);
 int figures_add_project(figures *fig, const project_facts *p, const facts_filter *f, int sign);
 
 void figures_clear(figures *fig);
+
+/* A donor key that fits in buf[size]: `full` ("<entity id>", "org:<ref>",
+ * "name:<text>") as it is when it fits, else its start cut at a character
+ * and "~<16 hex digits>" of a hash of the whole: keys of different donors
+ * stay different. */
+void facts_donor_key_fit(const char *full, char *buf, size_t size);
 
 /* The row of `key` in `rows`, or NULL. */
 const fig_row *fig_rows_find(const fig_rows *rows, const char *key);

@@ -272,6 +272,10 @@ static void on_page(void *arg, rpc_code code, const char *message, const Protobu
         lister_done(l, -EHOSTUNREACH, text);
         return;
     }
+    if (l->rb->a->stopping) { /* a big rebuild would hold the shutdown for its whole length */
+        lister_done(l, -ECANCELED, "the service is stopping");
+        return;
+    }
     if ((rc = put_page(l, reply)) != 0) {
         snprintf(text, sizeof text, "storing %s states: %s", l->k->type, strerror(-rc));
         lister_done(l, rc == -ENOMEM ? rc : -EIO, text);

@@ -21,7 +21,8 @@ typedef struct rebuild_result {
 } rebuild_result;
 
 /* rc 0 and `r`, or a negative errno (-EHOSTUNREACH: a source did not
- * answer; -EIO: the store failed) with the old figures kept. `message`
+ * answer; -EIO: the store failed; -ECANCELED: the service is stopping, seen
+ * at the next page) with the old figures kept. `message`
  * says which source and why, or is NULL. */
 typedef void (*rebuild_done_cb)(void *arg, int rc, const char *message, const rebuild_result *r);
 

@@ -581,20 +581,5 @@ int entity_store_update(store *st, Entity *e, int64_t version)
 
 int entity_store_admitted_by(store *st, const char *decision_ref, char *id)
 {
-    sqlite3_stmt *s = store_stmt(st, SQL_ADMITTED_BY);
-    int rc;
-
-    if (s == NULL)
-        return -EIO;
-    sqlite3_bind_text(s, 1, decision_ref, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        const unsigned char *text = sqlite3_column_text(s, 0);
-        snprintf(id, IDS_SIZE, "%s", text ? (const char *)text : "");
-        rc = 0;
-    } else {
-        rc = rc == SQLITE_DONE ? -ENOENT : store_result(st, rc);
-    }
-    sqlite3_reset(s);
-    return rc;
+    return sqlrow_lookup(st, SQL_ADMITTED_BY, decision_ref, id, IDS_SIZE);
 }

@@ -417,24 +417,10 @@ int project_store_get_by_iati(store *st, const char *iati, Project **out)
 
 int project_store_iati_owner(store *st, const char *iati, char *id)
 {
-    sqlite3_stmt *s = store_stmt(st, SQL_IATI_OWNER);
     char key[PROJECT_IATI_MAX * 4 + 1];
-    int rc;
 
-    if (s == NULL)
-        return -EIO;
     project_store_iati_key(iati, key, sizeof key);
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        const unsigned char *text = sqlite3_column_text(s, 0);
-        snprintf(id, IDS_SIZE, "%s", text ? (const char *)text : "");
-        sqlite3_reset(s);
-        return 0;
-    }
-    sqlite3_reset(s);
-    rc = store_result(st, rc);
-    return rc ? rc : -ENOENT;
+    return sqlrow_lookup(st, SQL_IATI_OWNER, key, id, IDS_SIZE);
 }
 
 /* Steps `s` collecting up to `limit` projects. */

@@ -735,22 +735,7 @@ int group_store_insert(store *st, const WorkingGroup *g)
 
 int group_store_established_by(store *st, const char *decision_ref, char *id)
 {
-    sqlite3_stmt *s = store_stmt(st, SQL_ESTABLISHED);
-    int rc;
-
-    if (s == NULL)
-        return -EIO;
-    sqlite3_bind_text(s, 1, decision_ref, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        const unsigned char *text = sqlite3_column_text(s, 0);
-        snprintf(id, IDS_SIZE, "%s", text ? (const char *)text : "");
-        rc = 0;
-    } else {
-        rc = rc == SQLITE_DONE ? -ENOENT : store_result(st, rc);
-    }
-    sqlite3_reset(s);
-    return rc;
+    return sqlrow_lookup(st, SQL_ESTABLISHED, decision_ref, id, IDS_SIZE);
 }
 
 int group_store_update_fields(store *st, const WorkingGroup *g)
