@@ -435,6 +435,6 @@ def test_a_version_1_database_upgrades(suite):
     db = sqlite3.connect(os.path.join(data_dir, "membership.db"))
     try:
         assert db.execute("SELECT max(version) FROM schema_migrations"
-                          " WHERE component = 'membership'").fetchone()[0] == 2
+                          " WHERE component = 'membership'").fetchone()[0] == 3
     finally:
         db.close()
