@@ -523,7 +523,7 @@ static int entities_draft_focal(cli_ctx *ctx, entities_draft *d, char *text)
 static int entities_draft_period(cli_ctx *ctx, entities_draft *d, char *text)
 {
     char *from = strchr(text, ':'), *to;
-    int role;
+    int role = 0;
     if (d->entity.n_participation == ENTITIES_MAX_PERIODS)
         return cli_usage_error(ctx, "--period: at most %d periods", ENTITIES_MAX_PERIODS);
     if (!from)
