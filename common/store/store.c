@@ -16,9 +16,9 @@
  * that COMMIT, then for the flush (store_sync.c) as before. At 64 writes in
  * flight a turn carries tens of them, and the pages they all touch (a
  * table's last leaf, its indexes, the outbox) go to the WAL once per turn
- * instead of once per write, with one COMMIT and one round of file locks:
- * CreateEntity took about a dozen page writes each (bench/RESULTS.md,
- * "Durable writes"). If the COMMIT fails (fault point "store.batch_commit"
+ * instead of once per write, with one COMMIT and one round of file locks
+ * (the gain over one COMMIT per write is not yet measured in an
+ * interleaved run: bench/RESULTS.md, "Durable writes"). If the COMMIT fails (fault point "store.batch_commit"
  * makes it), or SQLite rolls the transaction back on an I/O error, every
  * write of the turn fails its waiter (-ECANCELED): none of them was
  * acknowledged, none is kept.
@@ -630,8 +630,8 @@ static int store_configure(store *st)
         err = store_pragma(st, "PRAGMA foreign_keys=ON", NULL);
     /* A checkpoint runs inside the COMMIT that passes the threshold, on the
      * loop thread, and syncs the WAL and the database file there: at the
-     * default 1,000 pages it ran every few dozen writes and its two fsyncs
-     * halved the write rate (bench/RESULTS.md, "Durable writes"). Ten times
+     * default 1,000 pages it ran every few dozen writes, with its two
+     * fsyncs (an earlier session's observation, not in bench/RESULTS.md). Ten times
      * further apart, a checkpoint also copies each hot page once for ten
      * times the writes. The WAL then grows to about 32 MiB. */
     if (err == 0)
