@@ -277,6 +277,14 @@ def cmd_table(path):
             now, base = med.get(what + suffix), med.get(what + " [base]" + suffix)
             if now and base:
                 print(f"{what}{suffix} against the base revision: {100 * now / base:.1f}%")
+    # Other configurations (run.sh's KIND@CONF) against the quiet one.
+    for t in targets:
+        for conf in (" [info, stderr /dev/null]", " [info, stderr pipe]",
+                     " [deployed: info, pipe, metrics]"):
+            if t.endswith(conf) and med.get(t[:-len(conf)]):
+                quiet = t[:-len(conf)]
+                print(f"{t} / {quiet}: {100 * med[t] / med[quiet]:.1f}%"
+                      + (" (aim >= 95%)" if "deployed" in conf else ""))
     return 0
 
 

@@ -52,10 +52,14 @@ def log(*a):
 # ---- processes --------------------------------------------------------------
 
 class Suite:
-    """redis-server and the three services, pinned; see the module comment."""
+    """redis-server and the three services, pinned; see the module comment.
+    `log_level` is their COMPACT_LOG_LEVEL; with `data_from`, a directory
+    holding <service>/<files>, each service starts on a copy of those
+    databases (bench/scale.py keeps a loaded data set that way)."""
 
-    def __init__(self, build, server_cpu, redis_cpu):
+    def __init__(self, build, server_cpu, redis_cpu, log_level="warn", data_from=None):
         self.build, self.server_cpu, self.redis_cpu = build, server_cpu, redis_cpu
+        self.log_level, self.data_from = log_level, data_from
         self.tmp = tempfile.mkdtemp(prefix="bench-mixed-")
         self.redis_port = harness.free_port()
         self.ports = {n: harness.free_port() for n in SERVICES}
@@ -81,10 +85,16 @@ class Suite:
         for n in SERVICES:
             data = os.path.join(self.tmp, n, "data")
             os.makedirs(data)
+            if self.data_from:
+                src = os.path.join(self.data_from, n)
+                for f in os.listdir(src):
+                    shutil.copy(os.path.join(src, f), data)
             env = self.peer_env()
             env.pop("COMPACT_%s_ADDR" % n.upper())
+            # COMPACT_AUTH=off: the services as before tokens (they refuse
+            # to start without keys); bench/security.sh measures tokens.
             env.update(COMPACT_LISTEN=self.addr(n), COMPACT_DATA_DIR=data,
-                       COMPACT_LOG_LEVEL="warn")
+                       COMPACT_LOG_LEVEL=self.log_level, COMPACT_AUTH="off")
             err = open(os.path.join(self.tmp, n, "stderr.log"), "wb")
             self.procs[n] = harness.spawn(
                 ["taskset", "-c", str(self.server_cpu),
@@ -149,6 +159,15 @@ class Suite:
             r.terminate()
             r.wait(30)
         return codes
+
+    def save_data(self, to):
+        """Copies the databases to `to`/<service>/ (the services stopped)."""
+        for n in SERVICES:
+            d = os.path.join(to, n)
+            os.makedirs(d, exist_ok=True)
+            src = os.path.join(self.tmp, n, "data")
+            for f in os.listdir(src):
+                shutil.copy(os.path.join(src, f), d)
 
     def close(self, keep=False):
         harness._kill_all()

@@ -15,6 +15,16 @@
 #   base-health, base-get  the same two on compact-membership built from
 #           the git revision BASE_REV (in a worktree of its own): a change
 #           measured against what it replaces, in the same interleaved run
+#   KIND@CONF  a membership target in another configuration (CONF is one
+#           of the names below), e.g. "health health@deployed get get@deployed":
+#             info      COMPACT_LOG_LEVEL=info, stderr to /dev/null
+#             pipe      COMPACT_LOG_LEVEL=info, stderr to a pipe read by
+#                       `cat >/dev/null` on the load CPU (what a container
+#                       runtime does)
+#             deployed  as the image and compose run it: info, stderr to a
+#                       pipe, metrics on (COMPACT_METRICS_LISTEN)
+#           Without @CONF a target runs with LOG_LEVEL (warn) and stderr
+#           to a file: the quiet configuration.
 #
 # Each run: a fresh server pinned to CPU $SERVER_CPU, a sanity call through
 # Python grpcio (h2load cannot see trailers), idle RSS, a warm-up, then
@@ -75,8 +85,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wants KIND: is KIND (with or without "+batch") among the targets?
-wants() { [[ " $TARGETS " == *" $1 "* || " $TARGETS " == *" $1+batch "* ]]; }
+# wants KIND: is KIND (with or without "+batch" or "@CONF") among the targets?
+wants() {
+    local t
+    for t in $TARGETS; do
+        t=${t%%@*}
+        [ "$t" = "$1" ] || [ "$t" = "$1+batch" ] && return 0
+    done
+    return 1
+}
 
 free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -140,11 +157,29 @@ start_redis() {
     die "redis-server did not answer on port $REDIS_PORT"
 }
 
-# start_server KIND: sets SERVER_PID and ADDR, waits until Health says SERVING.
-# A KIND ending in "+batch" runs the server with SCHED_BATCH (chrt -b 0).
+# The label suffix of configuration CONF (see the header).
+conf_label() {
+    case $1 in
+    "") ;;
+    info) echo " [info, stderr /dev/null]" ;;
+    pipe) echo " [info, stderr pipe]" ;;
+    deployed) echo " [deployed: info, pipe, metrics]" ;;
+    *) die "unknown configuration @$1" ;;
+    esac
+}
+
+# start_server KIND[@CONF]: sets SERVER_PID and ADDR, waits until Health says
+# SERVING. A KIND ending in "+batch" runs the server with SCHED_BATCH (chrt -b 0).
 start_server() {
-    local kind=${1%+batch} port wrap=($SERVER_WRAP)
-    [ "$1" = "$kind" ] || wrap=(chrt -b 0)
+    local conf="" target=$1
+    if [[ "$target" == *@* ]]; then conf=${target#*@}; target=${target%%@*}; fi
+    local kind=${target%+batch} port wrap=($SERVER_WRAP) level=$LOG_LEVEL metrics="" errout="$WORK/server.err"
+    [ "$target" = "$kind" ] || wrap=(chrt -b 0)
+    case $conf in
+    info) level=info errout=/dev/null ;;
+    pipe) level=info errout=pipe ;;
+    deployed) level=info errout=pipe metrics="127.0.0.1:$(free_port)" ;;
+    esac
     port=$(free_port)
     ADDR="127.0.0.1:$port"
     if [ "$kind" = bare ] || [ "$kind" = bare-minimal ]; then
@@ -159,13 +194,22 @@ start_server() {
         # COMPACT_AUTH=off: the runtime against bare gRPC core, as before
         # tokens existed (older revisions ignore it); what tokens and TLS
         # cost is bench/security.sh's to measure.
-        COMPACT_LISTEN="$ADDR" COMPACT_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
-        COMPACT_DATA_DIR="$data" COMPACT_LOG_LEVEL="$LOG_LEVEL" COMPACT_AUTH=off \
-            "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
-            >"$WORK/server.out" 2>"$WORK/server.err" &
+        if [ "$errout" = pipe ]; then
+            COMPACT_LISTEN="$ADDR" COMPACT_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
+            COMPACT_DATA_DIR="$data" COMPACT_LOG_LEVEL="$level" COMPACT_AUTH=off \
+            COMPACT_METRICS_LISTEN="$metrics" \
+                "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
+                >"$WORK/server.out" 2> >(taskset -c "$LOAD_CPU" cat >/dev/null) &
+        else
+            COMPACT_LISTEN="$ADDR" COMPACT_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
+            COMPACT_DATA_DIR="$data" COMPACT_LOG_LEVEL="$level" COMPACT_AUTH=off \
+            COMPACT_METRICS_LISTEN="$metrics" \
+                "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
+                >"$WORK/server.out" 2>"$errout" &
+        fi
     fi
     SERVER_PID=$!
-    client wait "$ADDR" 20 || { cat "$WORK/server.err" >&2; die "$kind did not start"; }
+    client wait "$ADDR" 20 || { cat "$WORK/server.err" >&2 || true; die "$kind did not start"; }
 }
 
 stop_server() {
@@ -173,7 +217,7 @@ stop_server() {
     kill -TERM "$SERVER_PID"
     wait "$SERVER_PID" || rc=$?
     SERVER_PID=""
-    [ "$rc" = 0 ] || { tail -5 "$WORK/server.err" >&2; die "server exited with $rc after SIGTERM"; }
+    [ "$rc" = 0 ] || { tail -5 "$WORK/server.err" >&2 || true; die "server exited with $rc after SIGTERM"; }
 }
 
 rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
@@ -279,9 +323,14 @@ HEALTH_PATH=/grpc.health.v1.Health/Check
 GET_PATH=/compact.membership.v1.Membership/GetEntity
 
 run_target() {
-    local kind=$1 base=${1%+batch} suffix=""
+    local target=$1 conf="" kind base suffix=""
+    if [[ "$target" == *@* ]]; then conf=${target#*@}; fi
+    kind=${target%%@*}
+    base=${kind%+batch}
     [ "$kind" = "$base" ] || suffix=" [SCHED_BATCH]"
-    start_server "$kind"
+    suffix="$suffix$(conf_label "$conf")"
+    start_server "$target"
+    kind="$kind${conf:+-$conf}"   # file names of this run
     case $base in
     bare | bare-minimal)
         client check "$ADDR" >&2 || die "sanity call to the bare server"

@@ -6,6 +6,8 @@
  * Known points:
  *   store.probe      store_check() reports the store unusable
  *   store.commit     store_commit() fails (the write must not be acknowledged)
+ *   store.batch_commit  the COMMIT of every batch of a loop turn's writes
+ *                    fails (store.c): each write of the turn fails, none kept
  *   store.sync       every flush of the WAL fails (store_sync.c)
  *   store.sync_delay_ms  every flush of the WAL takes this much longer
  *   redis.delay_ms   every Redis command is held this long before it is sent

@@ -12,19 +12,27 @@
  *
  * The service name and level are set by log_init() before any thread starts;
  * the level is an atomic anyway so that a late log_init() is not a race.
+ *
+ * Call lines are the hot path (one per RPC): the time's text is kept per
+ * second and thread, strings without anything to escape are copied whole,
+ * and the duration is printed without printf. The batch (log.h) belongs to
+ * one thread and is touched by no other, so it needs no lock.
  */
 #include "log.h"
 #include "utf8.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,6 +135,17 @@ static size_t log_escape_unit(const unsigned char *s, size_t n, char *out, size_
     return ulen;
 }
 
+/* Length of the prefix of p[0..n) that JSON takes as it is: printable
+ * ASCII other than '"' and '\\'. */
+static size_t log_plain_prefix(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\')
+        i++;
+    return i;
+}
+
 /* Appends s as a quoted JSON string. If the line fills up, the string is cut
  * between two units, still closed, and the line marked truncated. */
 static void log_line_string(log_line *ln, const char *s)
@@ -142,6 +161,13 @@ static void log_line_string(log_line *ln, const char *s)
         return;
     }
     ln->buf[ln->len++] = '"';
+    size_t plain = log_plain_prefix(p, n);
+    if (plain > 0 && log_line_room(ln, plain + 1)) {
+        memcpy(ln->buf + ln->len, p, plain);
+        ln->len += plain;
+        p += plain;
+        n -= plain;
+    }
     while (n > 0) {
         size_t used = log_escape_unit(p, n, unit, &ulen);
         if (!log_line_room(ln, ulen + 1)) {
@@ -191,15 +217,35 @@ static void log_line_field_raw(log_line *ln, const char *key, const char *json)
         ln->len = before;
 }
 
+/* The time as "2026-11-30T03:19:51.123Z". The part up to the seconds is
+ * made once per second and thread. */
 static void log_time_now(char *buf, size_t size)
 {
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[40];
+    static _Thread_local size_t cached_len;
     struct timespec ts;
     struct tm tm;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
+    if (ts.tv_sec != cached_sec) {
+        gmtime_r(&ts.tv_sec, &tm);
+        int n = snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cached_len = n > 0 && (size_t)n < sizeof cached ? (size_t)n : 0;
+        cached_sec = ts.tv_sec;
+    }
+    long ms = ts.tv_nsec / 1000000L;
+    if (cached_len == 0 || size < cached_len + 5) {
+        snprintf(buf, size, "?");
+        return;
+    }
+    memcpy(buf, cached, cached_len);
+    buf[cached_len] = (char)('0' + ms / 100);
+    buf[cached_len + 1] = (char)('0' + ms / 10 % 10);
+    buf[cached_len + 2] = (char)('0' + ms % 10);
+    buf[cached_len + 3] = 'Z';
+    buf[cached_len + 4] = '\0';
 }
 
 /* Starts a line with time, level, service and msg. */
@@ -220,23 +266,146 @@ static void log_line_begin(log_line *ln, log_level level, const char *msg)
     log_line_field(ln, "msg", msg ? msg : "");
 }
 
-/* Closes the line and writes it with one write(2). */
-static void log_line_emit(log_line *ln)
+/* Writes buf[0..len) to stderr, however many write(2)s it takes. */
+static void log_write_all(const char *buf, size_t len)
 {
-    const char *tail = ln->truncated ? ",\"truncated\":true}\n" : "}\n";
-    size_t tlen = strlen(tail);
     size_t off = 0;
 
-    memcpy(ln->buf + ln->len, tail, tlen);
-    ln->len += tlen;
-    while (off < ln->len) {
-        ssize_t w = write(STDERR_FILENO, ln->buf + off, ln->len - off);
+    while (off < len) {
+        ssize_t w = write(STDERR_FILENO, buf + off, len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return; /* nowhere to report a failing stderr */
         off += (size_t)w;
     }
+}
+
+/* ---- the batch ---------------------------------------------------------- */
+
+/* Owned by one thread (`owner`); see log.h. `opens` counts the begins. */
+static struct log_batch {
+    char *buf;
+    size_t len, cap;
+    pthread_t owner;
+    int opens;
+    int piecewise; /* stderr is a pipe or socket: PIPE_BUF pieces */
+} log_batch;
+
+static int log_batch_mine(void)
+{
+    return log_batch.opens > 0 && pthread_equal(log_batch.owner, pthread_self());
+}
+
+/* Writes buf[0..len) (whole lines) in pieces of at most PIPE_BUF bytes that
+ * end at a line end. A line is never longer than PIPE_BUF (LOG_LINE_MAX). */
+static void log_write_lines(const char *buf, size_t len)
+{
+    while (len > PIPE_BUF) {
+        size_t piece = PIPE_BUF;
+        while (piece > 0 && buf[piece - 1] != '\n')
+            piece--;
+        if (piece == 0)
+            piece = PIPE_BUF; /* cannot happen: lines fit in PIPE_BUF */
+        log_write_all(buf, piece);
+        buf += piece;
+        len -= piece;
+    }
+    log_write_all(buf, len);
+}
+
+static void log_batch_write(void)
+{
+    if (log_batch.len == 0)
+        return;
+    if (log_batch.piecewise)
+        log_write_lines(log_batch.buf, log_batch.len);
+    else
+        log_write_all(log_batch.buf, log_batch.len);
+    log_batch.len = 0;
+}
+
+int log_batch_begin(size_t bytes)
+{
+    struct stat st;
+
+    if (log_batch.opens > 0) {
+        if (!pthread_equal(log_batch.owner, pthread_self()))
+            return -EBUSY;
+        log_batch.opens++;
+        return 0;
+    }
+    if (bytes < 4 * LOG_LINE_MAX)
+        bytes = 4 * LOG_LINE_MAX;
+    if ((log_batch.buf = malloc(bytes)) == NULL)
+        return -ENOMEM;
+    log_batch.cap = bytes;
+    log_batch.len = 0;
+    log_batch.owner = pthread_self();
+    log_batch.piecewise =
+        fstat(STDERR_FILENO, &st) != 0 || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
+    log_batch.opens = 1;
+    return 0;
+}
+
+void log_batch_flush(void)
+{
+    if (log_batch_mine())
+        log_batch_write();
+}
+
+size_t log_batch_pending(void)
+{
+    return log_batch_mine() ? log_batch.len : 0;
+}
+
+void log_batch_end(void)
+{
+    if (!log_batch_mine())
+        return;
+    if (--log_batch.opens > 0)
+        return;
+    log_batch_write();
+    free(log_batch.buf);
+    log_batch.buf = NULL;
+    log_batch.cap = 0;
+}
+
+/* ---- writing a line ----------------------------------------------------- */
+
+/* Closes the line. */
+static void log_line_close(log_line *ln)
+{
+    const char *tail = ln->truncated ? ",\"truncated\":true}\n" : "}\n";
+    size_t tlen = strlen(tail);
+
+    memcpy(ln->buf + ln->len, tail, tlen);
+    ln->len += tlen;
+}
+
+/* Closes the line and writes it with one write(2), after what the batch
+ * holds when this thread owns it. */
+static void log_line_emit(log_line *ln)
+{
+    log_line_close(ln);
+    if (log_batch_mine())
+        log_batch_write();
+    log_write_all(ln->buf, ln->len);
+}
+
+/* Closes a call line and puts it in the batch if this thread owns one, or
+ * writes it. */
+static void log_line_emit_call(log_line *ln)
+{
+    log_line_close(ln);
+    if (!log_batch_mine()) {
+        log_write_all(ln->buf, ln->len);
+        return;
+    }
+    if (log_batch.len + ln->len > log_batch.cap)
+        log_batch_write();
+    memcpy(log_batch.buf + log_batch.len, ln->buf, ln->len);
+    log_batch.len += ln->len;
 }
 
 static int log_level_valid(log_level level)
@@ -330,6 +499,28 @@ static int log_code_server_side(int code)
     }
 }
 
+/* `ms` (0 <= ms < 1e9) as "%.3f" prints it, rounded to the nearest
+ * microsecond, without printf. */
+static void log_format_ms(double ms, char *buf, size_t size)
+{
+    uint64_t us = (uint64_t)(ms * 1000.0 + 0.5);
+    char digits[24];
+    size_t n = 0, at = 0;
+
+    do {
+        digits[n++] = (char)('0' + us % 10);
+        us /= 10;
+    } while (us > 0 || n < 4); /* at least "0.000" */
+    if (size < n + 2)
+        return;
+    while (n > 3)
+        buf[at++] = digits[--n];
+    buf[at++] = '.';
+    while (n > 0)
+        buf[at++] = digits[--n];
+    buf[at] = '\0';
+}
+
 void log_call(const char *method, int code, const char *code_name, double duration_ms,
               const char *message)
 {
@@ -348,7 +539,9 @@ void log_call(const char *method, int code, const char *code_name, double durati
         log_line_field_raw(&ln, "code", num);
     }
     /* %.3f of a huge value would not fit; %e is valid JSON too. */
-    if (isfinite(duration_ms) && fabs(duration_ms) < 1e15)
+    if (duration_ms >= 0 && duration_ms < 1e9)
+        log_format_ms(duration_ms, num, sizeof num);
+    else if (isfinite(duration_ms) && fabs(duration_ms) < 1e15)
         snprintf(num, sizeof(num), "%.3f", duration_ms);
     else if (isfinite(duration_ms))
         snprintf(num, sizeof(num), "%.6e", duration_ms);
@@ -357,5 +550,5 @@ void log_call(const char *method, int code, const char *code_name, double durati
     log_line_field_raw(&ln, "duration_ms", num);
     if (message && *message)
         log_line_field(&ln, "message", message);
-    log_line_emit(&ln);
+    log_line_emit_call(&ln);
 }

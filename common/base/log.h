@@ -6,9 +6,22 @@
  *
  * Loop thread and CQ thread may both log: each line is built in a local
  * buffer and written with one write(2), so lines never interleave.
+ *
+ * The batch. One line per call, each with a write(2) of its own, cost a
+ * busy service 12-17% of its throughput (bench/RESULTS.md, "The access log").
+ * So one thread (the loop) may open the batch: from then on the call lines
+ * it logs are kept in a buffer and written many at a time, when the buffer
+ * is full or when its owner calls log_batch_flush() (the runtime does, on a
+ * timer: rpc_access_log.c). Every other line that thread logs first flushes
+ * the batch, so its lines still come out in order; other threads write
+ * directly as before. A batch is written at line ends in pieces of at most
+ * PIPE_BUF bytes when stderr is a pipe or socket, so that a line of another
+ * thread can never land inside one of ours.
  */
 #ifndef COMPACT_LOG_H
 #define COMPACT_LOG_H
+
+#include <stddef.h>
 
 typedef enum log_level {
     LOG_LEVEL_DEBUG = 0,
@@ -39,5 +52,20 @@ void log_fmt(log_level level, const char *fmt, ...) __attribute__((format(printf
  * (INTERNAL, UNAVAILABLE, DATA_LOSS, UNKNOWN, DEADLINE_EXCEEDED), info else. */
 void log_call(const char *method, int code, const char *code_name, double duration_ms,
               const char *message);
+
+/* Opens the batch (see the top) for the calling thread, holding up to
+ * `bytes` of call lines (at least a few lines' worth). Opens nest: each
+ * log_batch_begin() needs a log_batch_end(). 0; -EBUSY when another thread
+ * owns the batch (that caller's lines are then written directly); -ENOMEM. */
+int log_batch_begin(size_t bytes);
+
+/* Writes what the batch holds. Owner thread only (a no-op elsewhere). */
+void log_batch_flush(void);
+
+/* Bytes waiting in the batch (0 on any thread but its owner). */
+size_t log_batch_pending(void);
+
+/* Undoes one log_batch_begin(); the last one flushes and frees the batch. */
+void log_batch_end(void);
 
 #endif

@@ -1162,7 +1162,8 @@ static void cache_rt_on_get(void *arg, int rc, const void *value, size_t len)
     } else {
         rc = rt->load(rt->load_arg, &loaded, &n);
         if (rc == 0) {
-            cache_set(rt->c, rt->key, loaded, n);
+            if (rt->c->fills_held == NULL || !rt->c->fills_held(rt->c->fills_held_arg))
+                cache_set(rt->c, rt->key, loaded, n);
             rt->cb(rt->arg, 0, loaded, n);
         } else {
             rt->cb(rt->arg, rc < 0 ? rc : -EIO, NULL, 0);
@@ -1171,6 +1172,13 @@ static void cache_rt_on_get(void *arg, int rc, const void *value, size_t len)
     }
     free(rt->key);
     free(rt);
+}
+
+void cache_hold_fills(cache *c, int (*held)(void *arg), void *arg)
+{
+    assert(c != NULL);
+    c->fills_held = held;
+    c->fills_held_arg = arg;
 }
 
 void cache_read_through(cache *c, const char *key, cache_load_fn load, void *load_arg,

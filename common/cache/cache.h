@@ -103,6 +103,12 @@ typedef int (*cache_load_fn)(void *arg, void **value, size_t *len);
 void cache_read_through(cache *c, const char *key, cache_load_fn load, void *load_arg,
                         cache_get_cb cb, void *arg);
 
+/* While held(arg) returns 1, a value loaded by cache_read_through goes to
+ * its callback but is not stored in Redis: service.c passes
+ * store_uncommitted(), as a value read then may include a write that a
+ * failed COMMIT will undo. `held` runs on the loop; NULL releases. */
+void cache_hold_fills(cache *c, int (*held)(void *arg), void *arg);
+
 /* One argument of a script: bytes, not necessarily text. */
 typedef struct cache_arg {
     const void *value;

@@ -43,9 +43,11 @@ struct cache {
     char get_last[24];      /* GETRANGE's end: max_value_bytes, as text */
     int ttl_seconds;
     double ttl_jitter;
-    long delay_ms;            /* the "redis.delay_ms" fault, 0 when unarmed */
-    char user[128];           /* "": no AUTH */
-    char password_file[1024]; /* read at every connection, never kept */
+    long delay_ms;                /* the "redis.delay_ms" fault, 0 when unarmed */
+    char user[128];               /* "": no AUTH */
+    char password_file[1024];     /* read at every connection, never kept */
+    int (*fills_held)(void *arg); /* cache_hold_fills, or NULL */
+    void *fills_held_arg;
 
     /* The connection: ac is NULL while none is being made or held. */
     redisAsyncContext *ac;

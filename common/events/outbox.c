@@ -316,7 +316,7 @@ int outbox_append(store *st, const outbox_event *ev)
 {
     if (st == NULL || !outbox_event_valid(ev))
         return -EINVAL;
-    if (sqlite3_get_autocommit(store_db(st))) {
+    if (!store_writing(st)) {
         log_msg(LOG_LEVEL_ERROR, "outbox_append outside a transaction", "type", ev->type, NULL);
         return -EINVAL;
     }
@@ -549,11 +549,12 @@ static void outbox_recovered(outbox_relay *r)
 }
 
 /* Marks rows first..last sent in one statement. Skipped while someone's
- * transaction is open (the UPDATE would join it); the rows are then sent
- * again later, and their "seen" keys make that a no-op. */
+ * write is open (the UPDATE would join it); the rows are then sent again
+ * later, and their "seen" keys make that a no-op. Between writes it may
+ * join a batch of committed writes (store.h), which is fine. */
 static int outbox_mark_sent(store *st, int64_t first, int64_t last)
 {
-    if (!sqlite3_get_autocommit(store_db(st)))
+    if (store_writing(st))
         return 0;
     sqlite3_stmt *s = store_stmt(st, SQL_MARK_SENT);
     if (s == NULL)
@@ -571,7 +572,7 @@ static int outbox_mark_sent(store *st, int64_t first, int64_t last)
 static void outbox_prune(outbox_relay *r)
 {
     int64_t now = outbox_now_ms();
-    if (now - r->pruned_at < OUTBOX_PRUNE_INTERVAL_MS || !sqlite3_get_autocommit(store_db(r->st)))
+    if (now - r->pruned_at < OUTBOX_PRUNE_INTERVAL_MS || store_writing(r->st))
         return;
     r->pruned_at = now;
     sqlite3_stmt *s = store_stmt(r->st, SQL_PRUNE);
@@ -739,8 +740,8 @@ static void outbox_publish(outbox_relay *r)
     /* Redis down: the backstop timer tries again; cache.c logs the outage */
     if (!cache_connected(r->cache))
         return;
-    /* a transaction open across a loop turn: its rows are not committed yet */
-    if (!sqlite3_get_autocommit(store_db(r->st)))
+    /* a write open across a loop turn: its rows are not committed yet */
+    if (store_writing(r->st))
         return;
     outbox_prune(r);
     outbox_batch *b;

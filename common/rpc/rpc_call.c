@@ -65,8 +65,8 @@ static void call_log(rpc_call *call)
     if (!log_enabled(LOG_LEVEL_INFO) && call->code == RPC_OK)
         return;
     double ms = (double)(rpc__now_ns() - call->start_ns) / 1e6;
-    log_call(rpc_call_method(call), (int)call->code, rpc_code_name(call->code), ms,
-             call->status_message);
+    rpc__access_log_call(srv->access_log, rpc_call_method(call), call->code, ms,
+                         call->status_message);
 }
 
 void rpc__call_cancel_core(rpc_call *call, rpc_code code, const char *message)

@@ -93,7 +93,8 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
     grpc_channel_args channel_args = {.num_args = opts->max_connection_age_ms > 0 ? 10 : 8,
                                       .args = args};
     srv->core = grpc_server_create(&channel_args, NULL);
-    if (srv->listen == NULL || srv->service_name == NULL || srv->core == NULL) {
+    if (srv->listen == NULL || srv->service_name == NULL || srv->core == NULL ||
+        rpc__access_log_new(rt, &srv->access_log) != 0) {
         rpc_server_free(srv);
         return -ENOMEM;
     }
@@ -277,6 +278,7 @@ void rpc_server_free(rpc_server *srv)
     free(srv->methods);
     free(srv->listen);
     free(srv->service_name);
+    rpc__access_log_free(srv->access_log);
     free(srv->tls_cert_file);
     free(srv->tls_key_file);
     free(srv->tls_ca_file);

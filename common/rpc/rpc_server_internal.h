@@ -25,6 +25,8 @@ typedef struct rpc__method {
     int slots;  /* slots this method keeps in all */
 } rpc__method;
 
+typedef struct rpc__access_log rpc__access_log;
+
 typedef struct rpc__write {
     struct rpc__write *next;
     grpc_byte_buffer *buf;
@@ -52,6 +54,7 @@ struct rpc_server {
     void *done_arg;
     rpc_call_end_fn on_call_end; /* NULL: nobody counts calls */
     void *on_call_end_arg;
+    rpc__access_log *access_log;
     rpc_gate gate;       /* fields NULL: no gate (rpc_gate.c) */
     char *tls_cert_file; /* NULL: plaintext */
     char *tls_key_file;
@@ -136,6 +139,21 @@ void rpc__call_drop_payload(rpc_call *call);
 /* Starts a streaming call: watches its close, reads or decodes the first
  * message, runs the handler. */
 void rpc__call_start_streaming(rpc_call *call);
+
+/* ---- rpc_access_log.c --------------------------------------------------- */
+
+/* The access log of a server: opens log.c's batch on the calling (loop)
+ * thread and a flush timer on the runtime's loop. 0 or -ENOMEM. */
+int rpc__access_log_new(rpc_runtime *rt, rpc__access_log **out);
+
+/* Logs one finished call (log_call) and makes sure the batch is written
+ * within the flush interval. `al` may be NULL: the line is logged anyway. */
+void rpc__access_log_call(rpc__access_log *al, const char *method, rpc_code code, double ms,
+                          const char *message);
+
+/* Writes what is batched, closes the timer; the memory goes in its close
+ * callback, which also releases the runtime. NULL is a no-op. */
+void rpc__access_log_free(rpc__access_log *al);
 
 /* ---- rpc_gate.c --------------------------------------------------------- */
 

@@ -234,6 +234,13 @@ static int make_data_dir(const service *svc)
     return rc;
 }
 
+/* cache_hold_fills: a value read while writes of the turn wait for their
+ * COMMIT must not reach Redis (store.h, store_uncommitted). */
+static int service_fills_held(void *arg)
+{
+    return store_uncommitted(arg);
+}
+
 static int open_store_and_cache(service *svc)
 {
     const config *cfg = &svc->cfg;
@@ -256,6 +263,8 @@ static int open_store_and_cache(service *svc)
                            .ttl_seconds = cfg->cache_ttl_seconds,
                            .ttl_jitter = 0.1};
     rc = cache_new(&svc->loop, &copts, &svc->cache);
+    if (rc == 0)
+        cache_hold_fills(svc->cache, service_fills_held, svc->store);
     if (rc == 0)
         rc = outbox_relay_start(&svc->loop, svc->store, svc->cache, svc->def->name,
                                 RELAY_INTERVAL_MS, cfg->event_retention_hours, &svc->relay);

@@ -60,7 +60,10 @@ int store_open(const char *dir, const char *name, const store_migration *migrati
  * ahead of this program (older code could misread it); or a negative errno. */
 int store_migrate(store *st, const char *component, const store_migration *migrations, size_t n);
 
-/* Finalizes the cached statements and closes the database. NULL is a no-op. */
+/* Commits the writes of the turn, answers every store_sync (after a last
+ * flush), finalizes the cached statements and closes the database. With a
+ * loop (store_use_loop) it also closes the store's two handles on it: run
+ * the loop once more before uv_loop_close. NULL is a no-op. */
 void store_close(store *st);
 
 /* The connection, for the service's own queries in its store file. */
@@ -70,28 +73,71 @@ sqlite3 *store_db(store *st);
  * NULL if it does not compile (logged). Valid until store_close(). */
 sqlite3_stmt *store_stmt(store *st, const char *sql);
 
-/* Transactions. store_begin starts BEGIN IMMEDIATE (-EIO once a flush has
- * failed: no write could be made durable); store_commit returns 0 once the
- * change is committed (visible to later reads, not yet known to be on disk),
- * otherwise rolls back and returns a negative errno; store_rollback never
- * fails. Not nestable. */
+/* Writes. store_begin starts one (-EIO once a flush has failed: no write
+ * could be made durable); store_commit returns 0 once the change is part of
+ * the store (every later read sees it; not yet known to be on disk),
+ * otherwise rolls it back and returns a negative errno; store_rollback
+ * undoes it and never fails. Not nestable.
+ *
+ * Without a loop each write is a transaction of its own (BEGIN IMMEDIATE ..
+ * COMMIT). With one (store_use_loop, a file database), the writes of a loop
+ * turn are savepoints of one transaction committed at the end of the turn
+ * (store.c, "Batched commits"): store_sync waits for that COMMIT, then for
+ * the flush; a failed COMMIT fails every waiter of the turn with
+ * -ECANCELED, and none of its writes is kept. */
 int store_begin(store *st);
 int store_commit(store *st);
 void store_rollback(store *st);
 
-/* Flushes run on `loop`'s thread pool from now on (service.c calls this
- * right after store_open), and a statement waits at most 50 ms for a lock
- * another process holds (5 s until then): SQLite's wait sleeps the loop.
- * Without a loop, store_sync flushes in place. */
+/* 1 between store_begin and store_commit/store_rollback: a statement run
+ * now would join that write. (A batch of committed writes may be open
+ * otherwise: a statement then joins the batch, which is fine.) */
+int store_writing(const store *st);
+
+/* 1 while writes released by store_commit are not yet committed (a batch
+ * is open until the end of the loop turn): what a read returns now may
+ * still be undone, so it must not be copied anywhere that outlives a
+ * failed COMMIT (the Redis cache). Always 0 without a loop. */
+int store_uncommitted(const store *st);
+
+/* Flushes run on `loop`'s thread pool and the writes of a loop turn are
+ * committed together from now on (service.c calls this right after
+ * store_open; batching needs a file database), and a statement waits at
+ * most 50 ms for a lock another process holds (5 s until then): SQLite's
+ * wait sleeps the loop. Without a loop, store_sync flushes in place and
+ * every write commits alone. */
 void store_use_loop(store *st, uv_loop_t *loop);
 
-/* Calls cb(arg, rc) once everything committed before this call is on disk
- * (rc 0), or with a negative errno if that cannot be known (-EIO: a flush
- * failed; the store then stays unhealthy and refuses writes until a
- * restart). Later on the loop, or at once when there is nothing to wait for
+/* Calls cb(arg, rc) once everything committed (store_commit) before this
+ * call is on disk (rc 0), or with a negative errno if that cannot be known
+ * or did not happen: -EIO, a flush failed (the write is in the store but
+ * may be lost; the store then stays unhealthy and refuses writes until a
+ * restart); -ECANCELED, the COMMIT of the turn's writes failed (nothing of
+ * them is kept; later writes may succeed); -ENOMEM. Later on the loop, or at once when there is nothing to wait for
  * (an in-memory store, no loop, a failed store). Acknowledge a write only
  * from this callback. */
 void store_sync(store *st, store_sync_cb cb, void *arg);
+
+/* Calls cb(arg, rc) once the writes released by store_commit so far are
+ * committed: at once (rc 0) when no batch is open (store_commit committed
+ * them); otherwise on the loop at the end of the turn, rc 0 after the
+ * batch's COMMIT, -ECANCELED when it failed (nothing of them is kept), or
+ * -ESHUTDOWN from store_close (the service is stopping). -ENOMEM at once.
+ * In-memory state that follows the writes (an index, the feed of a watch)
+ * is updated from here, so that it never shows a write a failed COMMIT
+ * undid. Not between store_begin and store_commit (asserted). */
+void store_after_commit(store *st, store_sync_cb cb, void *arg);
+
+/* The error of the last batch COMMIT that failed (-ENOSPC, -EROFS, -EIO,
+ * ...), 0 if none has: what a callback given -ECANCELED reports as the
+ * cause. */
+int store_commit_error(const store *st);
+
+/* Batched commits on (the default once store_use_loop ran) or off: off,
+ * every write is a transaction of its own again, committed by store_commit
+ * (for a service whose in-memory state follows store_commit's return).
+ * Only between writes, with no batch open (asserted): call it at start. */
+void store_set_batching(store *st, int on);
 
 /* Flushes of the WAL finished so far (0 in memory), for metrics. */
 uint64_t store_flushes(const store *st);

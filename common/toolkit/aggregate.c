@@ -15,6 +15,7 @@
 
 #include "etag.h"
 #include "ids.h"
+#include "log.h"
 #include "pbmsg.h"
 #include "pbstr.h"
 #include "pbtime.h"
@@ -537,6 +538,41 @@ static int over_size(aggregate_write *w)
     return 1;
 }
 
+/* The `committed` hook of a write, waiting for the COMMIT of its batch. */
+typedef struct aggregate_committed {
+    service *svc;
+    void (*committed)(service *svc, const ProtobufCMessage *state);
+    ProtobufCMessage *state;
+} aggregate_committed;
+
+/* store_sync_cb: the write's batch committed (rc 0), or not (none of it
+ * is kept: the hook must not see it), or the service stops. */
+static void on_committed(void *arg, int rc)
+{
+    aggregate_committed *c = arg;
+
+    if (rc == 0)
+        c->committed(c->svc, c->state);
+    pbmsg_free(c->state);
+    free(c);
+}
+
+/* Hands w->state to the `committed` hook once the write's COMMIT is known
+ * (store_after_commit); w->state is then NULL. */
+static void after_commit(aggregate_write *w)
+{
+    aggregate_committed *c = malloc(sizeof *c);
+
+    if (c == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "out of memory: a committed hook is skipped", "type", w->def->type,
+                NULL);
+        return;
+    }
+    *c = (aggregate_committed){.svc = w->svc, .committed = w->def->committed, .state = w->state};
+    w->state = NULL;
+    store_after_commit(service_store(w->svc), on_committed, c);
+}
+
 void aggregate_commit(aggregate_write *w, int rc, const char *event_type,
                       const ProtobufCMessage *reply)
 {
@@ -557,7 +593,7 @@ void aggregate_commit(aggregate_write *w, int rc, const char *event_type,
         .cache_keys_count = w->keys.n,
     };
     if (txn_finish(w->call, w->svc, rc, &ev, reply ? reply : w->state) == 0 && w->def->committed)
-        w->def->committed(w->svc, w->state);
+        after_commit(w);
     pbmsg_free(w->state);
     w->state = NULL;
 }

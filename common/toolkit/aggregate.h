@@ -118,8 +118,10 @@ typedef struct aggregate_def {
      * w->state what the event and the reply carry (rows read back, the
      * version moved on, derived totals). Returns 0 or a negative errno. */
     int (*refresh)(aggregate_write *w);
-    /* Optional. After a commit, with the committed state (an in-memory
-     * index). */
+    /* Optional. After the write's COMMIT, with the committed state (an
+     * in-memory index, the feed of a watch): with batched commits at the end
+     * of the loop turn (store_after_commit), and never for a write that a
+     * failed COMMIT undid. */
     void (*committed)(service *svc, const ProtobufCMessage *state);
     size_t max_bytes; /* 0: AGGREGATE_MAX_BYTES */
 } aggregate_def;

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
@@ -31,12 +32,26 @@ int txn_begin(rpc_call *call, store *st)
     return -1;
 }
 
-/* store_sync_cb: the commit of `call` is on disk, or cannot be known to be. */
+/* A write waiting for its flush: freed by txn_on_durable. */
+typedef struct txn_wait {
+    rpc_call *call;
+    store *st;
+} txn_wait;
+
+/* store_sync_cb: the commit of the call is on disk, or cannot be known to
+ * be, or the COMMIT of its turn failed and nothing of it was kept. */
 static void txn_on_durable(void *arg, int rc)
 {
-    rpc_call *call = arg;
+    txn_wait *w = arg;
+    rpc_call *call = w->call;
+    int cause = rc == -ECANCELED ? store_commit_error(w->st) : 0;
+
+    free(w);
     if (rc == 0)
         rpc_call_release_reply(call);
+    else if (rc == -ECANCELED) /* the turn's COMMIT failed (store.h) */
+        status_fail_store(call, cause ? cause : rc,
+                          "the change could not be committed; nothing was written");
     else
         rpc_call_fail(call, RPC_DATA_LOSS,
                       "store: the change was committed but could not be flushed to disk (%s);"
@@ -78,6 +93,15 @@ int txn_finish(rpc_call *call, service *svc, int rc, const outbox_event *ev,
     rpc_call_hold_reply(call, reply);
     cache_del(service_cache(svc), ev->cache_keys, ev->cache_keys_count);
     service_events_committed(svc);
-    store_sync(st, txn_on_durable, call);
+    txn_wait *w = malloc(sizeof *w);
+    if (w == NULL) {
+        /* committed (or in the turn's batch): its fate cannot be waited for */
+        rpc_call_fail(call, RPC_DATA_LOSS,
+                      "store: out of memory waiting for the change to reach the disk; it may be"
+                      " lost");
+        return 0;
+    }
+    *w = (txn_wait){.call = call, .st = st};
+    store_sync(st, txn_on_durable, w);
     return 0;
 }

@@ -216,6 +216,9 @@ static int analytics_init(service *svc)
     a->svc = svc;
     a->fresh.lag_ms = -1;
     service_set_state(svc, a);
+    /* The figures follow store_commit's return (the consumer's batches,
+     * rates): each write commits alone, so a failed COMMIT is seen there. */
+    store_set_batching(service_store(svc), 0);
     rc = model_new(&a->model);
     rc = rc ? rc : load_model(a);
     rc = rc ? rc : answers_new(a, &a->answers);

@@ -65,7 +65,9 @@ static void tracking_write(rpc_call *call, service *svc, const char *project_id,
     }
     if (rc == 0) {
         project_edit_normalise(p);
-        rc = project_store_update(st, p, w.version);
+        /* Money and results change no filtered field: the filter rows and
+         * the search text stay as they are. */
+        rc = project_store_update_body(st, p, w.version);
     }
     aggregate_commit(&w, rc, event_type, NULL);
 }

@@ -1,11 +1,19 @@
-/* overlap.c: the overlap index and its scoring (see overlap.h, docs/OVERLAPS.md).
+/* overlap.c: the overlap index: its documents and postings, kept up to date
+ * project by project (see overlap.h; the search is overlap_query.c).
  *
  * Sections: interning (strings to dense ids), bags (the distinct items of
  * one project while it is being read), documents (one project as the index
- * keeps it), the subject of a query, similarities, the query itself, and
- * the Overlap messages of the answer.
+ * keeps it), postings (which documents have an item), the idf and norms of
+ * the index as it is now, and the index itself.
+ *
+ * A put replaces a document only when what it was built from changed (a
+ * fingerprint of the fields the index reads): recording a transaction or
+ * reporting an indicator, most of a project's writes, leaves the index as
+ * it was. Postings are sorted arrays of doc numbers; a new project takes the
+ * next number and goes at their ends, a changed one is moved with a binary
+ * search and a memmove per item.
  */
-#include "overlap.h"
+#include "overlap_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,61 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iso_codes.h"
 #include "overlap_text.h"
-
-typedef Compact__Projects__V1__Project Project;
-typedef Compact__Projects__V1__OverlapReason OverlapReason;
-
-/* The factors, in the order of their weights in docs/OVERLAPS.md. */
-enum ov_factor {
-    OV_TEXT,
-    OV_GROUPS,
-    OV_PARTNERS,
-    OV_COUNTRIES,
-    OV_DATES,
-    OV_PILLARS,
-    OV_THEMES,
-    OV_FACTORS
-};
-
-static const double ov_weights[OV_FACTORS] = {
-    [OV_TEXT] = 0.40,  [OV_GROUPS] = 0.15,  [OV_PARTNERS] = 0.15, [OV_COUNTRIES] = 0.12,
-    [OV_DATES] = 0.08, [OV_PILLARS] = 0.05, [OV_THEMES] = 0.05,
-};
-
-static const int ov_factor_enum[OV_FACTORS] = {
-    [OV_TEXT] = COMPACT__PROJECTS__V1__OVERLAP_FACTOR__OVERLAP_FACTOR_TEXT,
-    [OV_GROUPS] = COMPACT__PROJECTS__V1__OVERLAP_FACTOR__OVERLAP_FACTOR_WORKING_GROUP,
-    [OV_PARTNERS] = COMPACT__PROJECTS__V1__OVERLAP_FACTOR__OVERLAP_FACTOR_PARTNERS,
-    [OV_COUNTRIES] = COMPACT__PROJECTS__V1__OVERLAP_FACTOR__OVERLAP_FACTOR_COUNTRIES,
-    [OV_DATES] = COMPACT__PROJECTS__V1__OVERLAP_FACTOR__OVERLAP_FACTOR_DATES,
-    [OV_PILLARS] = COMPACT__PROJECTS__V1__OVERLAP_FACTOR__OVERLAP_FACTOR_PILLARS,
-    [OV_THEMES] = COMPACT__PROJECTS__V1__OVERLAP_FACTOR__OVERLAP_FACTOR_THEMES,
-};
 
 /* Title words count this many times a summary word. */
 #define OV_TITLE_WEIGHT 2
-/* A global project against one with countries. */
-#define OV_GLOBAL_VS_COUNTRIES 0.5
-#define OV_NO_DAY INT32_MIN
-#define OV_OPEN_END 2932896 /* day number of 9999-12-31: an open end */
-#define OV_SHARED_WORDS 8
-#define OV_UNKNOWN_ID 0x80000000u /* subject items no project has */
 
 /* ---- interning ---------------------------------------------------------- */
-
-/* Strings to dense ids 0, 1, 2 ... (open addressing, FNV-1a). `surface` and
- * `df` are kept for the term table: a word to show and how many projects
- * have the term. */
-typedef struct ov_intern {
-    char **strings;
-    char **surface;
-    uint32_t *df;
-    size_t n, cap;
-    uint32_t *slots; /* id + 1; 0 is empty */
-    size_t nslots;
-} ov_intern;
 
 static uint64_t ov_hash(const char *s)
 {
@@ -243,33 +202,6 @@ static void ov_bag_keys(ov_bag bags[3], const Project *p)
 
 /* ---- documents ---------------------------------------------------------- */
 
-typedef struct ov_set {
-    uint32_t *v; /* sorted, distinct */
-    uint32_t n;
-} ov_set;
-
-typedef struct ov_doc {
-    char *id, *iati, *title;
-    int status;
-    int32_t start, end;
-    uint64_t countries[4];
-    int global;
-    unsigned pillars;
-    ov_set groups, partners, themes, terms;
-    uint16_t *tf; /* beside terms.v */
-} ov_doc;
-
-struct overlap_index {
-    ov_intern terms, keys, ids; /* ids: project id -> index in docs */
-    ov_doc *docs;
-    size_t n_docs, cap_docs;
-    /* The TF-IDF norm of every document changes only when a put changes the
-     * document frequencies, so queries reuse them until the next put. */
-    uint64_t generation, norms_generation;
-    float *norms; /* by doc, valid when norms_generation == generation */
-    size_t cap_norms;
-};
-
 /* Day number (days since 1970-01-01) of "YYYY-MM-DD", or OV_NO_DAY. */
 static int32_t ov_day(const char *s)
 {
@@ -292,7 +224,7 @@ static int compare_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void ov_doc_clear(ov_doc *d)
+void ov__doc_clear(ov_doc *d)
 {
     free(d->id);
     free(d->iati);
@@ -322,6 +254,19 @@ static int ov_set_from_bag(ov_intern *t, const ov_bag *b, int create, ov_set *ou
     }
     qsort(out->v, out->n, sizeof *out->v, compare_u32);
     return 0;
+}
+
+/* A bit per known item (id modulo 64): two masks' AND has at least as many
+ * bits as the sets share items. Unknown items are shared by nobody. */
+static uint64_t ov_set_mask(const ov_set *s)
+{
+    uint64_t m = 0;
+
+    for (uint32_t i = 0; i < s->n; i++) {
+        if (s->v[i] < OV_UNKNOWN_ID)
+            m |= 1ULL << (s->v[i] % 64);
+    }
+    return m;
 }
 
 /* Fills the plain fields of `d` from `p`. */
@@ -379,9 +324,7 @@ static int ov_doc_terms(ov_intern *terms, ov_doc *d, const ov_bag *text, int cre
     return rc;
 }
 
-/* Builds `d` from `p`, interning new items when `create` (an indexed
- * project) or only looking them up (a query's subject). */
-static int ov_doc_build(overlap_index *idx, ov_doc *d, const Project *p, int create)
+int ov__doc_build(overlap_index *idx, ov_doc *d, const Project *p, int create)
 {
     ov_bag text, keys[3];
     int rc;
@@ -408,6 +351,295 @@ static int ov_doc_build(overlap_index *idx, ov_doc *d, const Project *p, int cre
     return rc;
 }
 
+static uint16_t ov_saturate16(uint64_t v)
+{
+    return v > UINT16_MAX ? UINT16_MAX : (uint16_t)v;
+}
+
+void ov__brief_make(const ov_doc *d, ov_brief *b)
+{
+    uint64_t tf2 = 0;
+    uint32_t countries = 0;
+
+    memset(b, 0, sizeof *b);
+    b->group_mask = ov_set_mask(&d->groups);
+    b->partner_mask = ov_set_mask(&d->partners);
+    b->theme_mask = ov_set_mask(&d->themes);
+    for (int c = 0; c < ISO_COUNTRY_COUNT; c++) {
+        if (d->countries[c / 64] & (1ULL << (c % 64))) {
+            b->country_mask |= 1ULL << (c % 64);
+            countries++;
+        }
+    }
+    b->start = d->start;
+    b->end = d->end;
+    for (uint32_t i = 0; i < d->terms.n; i++)
+        tf2 += (uint64_t)d->tf[i] * d->tf[i];
+    b->tf_squares = tf2 > UINT32_MAX ? UINT32_MAX : (uint32_t)tf2;
+    b->groups = ov_saturate16(d->groups.n);
+    b->partners = ov_saturate16(d->partners.n);
+    b->themes = ov_saturate16(d->themes.n);
+    b->countries = ov_saturate16(countries);
+    b->pillars = (uint8_t)d->pillars;
+    b->flags = (uint8_t)((d->id ? OV_BRIEF_LIVE : 0) |
+                         (ov__status_closed(d->status) ? OV_BRIEF_CLOSED : 0) |
+                         (d->global ? OV_BRIEF_GLOBAL : 0));
+}
+
+/* ---- fingerprints -------------------------------------------------------- */
+
+/* Two FNV-1a hashes (different offsets) of every field the index reads,
+ * each string closed by a byte no string holds: a put whose fingerprint
+ * matches the doc's changes nothing. */
+typedef struct ov_fp {
+    uint64_t h[2];
+} ov_fp;
+
+static void ov_fp_bytes(ov_fp *f, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < n; i++) {
+        f->h[0] = (f->h[0] ^ p[i]) * 1099511628211ULL;
+        f->h[1] = (f->h[1] ^ p[i]) * 1099511628211ULL;
+    }
+}
+
+static void ov_fp_str(ov_fp *f, const char *s)
+{
+    ov_fp_bytes(f, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+static void ov_fp_int(ov_fp *f, int64_t v)
+{
+    ov_fp_bytes(f, &v, sizeof v);
+}
+
+static void ov_fp_project(const Project *p, uint64_t out[2])
+{
+    ov_fp f = {{14695981039346656037ULL, 0x84222325cbf29ce4ULL}};
+
+    ov_fp_str(&f, p->id);
+    ov_fp_str(&f, p->iati_identifier);
+    ov_fp_str(&f, p->title);
+    ov_fp_str(&f, p->summary);
+    ov_fp_int(&f, p->status);
+    ov_fp_str(&f, p->start_date);
+    ov_fp_str(&f, p->end_date);
+    ov_fp_int(&f, p->global_scope);
+    ov_fp_int(&f, (int64_t)p->n_working_group_ids);
+    for (size_t i = 0; i < p->n_working_group_ids; i++)
+        ov_fp_str(&f, p->working_group_ids[i]);
+    ov_fp_int(&f, (int64_t)p->n_participants);
+    for (size_t i = 0; i < p->n_participants; i++)
+        ov_fp_str(&f, p->participants[i]->entity_id);
+    ov_fp_int(&f, (int64_t)p->n_recipient_countries);
+    for (size_t i = 0; i < p->n_recipient_countries; i++)
+        ov_fp_str(&f, p->recipient_countries[i]);
+    ov_fp_int(&f, (int64_t)p->n_pillars);
+    for (size_t i = 0; i < p->n_pillars; i++)
+        ov_fp_int(&f, p->pillars[i]);
+    ov_fp_int(&f, (int64_t)p->n_themes);
+    for (size_t i = 0; i < p->n_themes; i++)
+        ov_fp_str(&f, p->themes[i]);
+    out[0] = f.h[0];
+    out[1] = f.h[1];
+}
+
+/* ---- postings ------------------------------------------------------------ */
+
+/* Where doc `doc` is, or would go, in `p`. */
+static uint32_t ov_postings_find(const ov_postings *p, uint32_t doc)
+{
+    uint32_t lo = 0, hi = p->n;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p->doc[mid] < doc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int ov_postings_add(ov_postings *p, uint32_t doc, int with_tf, uint16_t tf)
+{
+    if (p->n == p->cap) {
+        uint32_t cap = p->cap ? p->cap * 2 : 4;
+        uint32_t *docs = realloc(p->doc, cap * sizeof *docs);
+        if (docs == NULL)
+            return -ENOMEM;
+        p->doc = docs;
+        if (with_tf) {
+            uint16_t *tfs = realloc(p->tf, cap * sizeof *tfs);
+            if (tfs == NULL)
+                return -ENOMEM;
+            p->tf = tfs;
+        }
+        p->cap = cap;
+    }
+    uint32_t at = ov_postings_find(p, doc);
+    if (at < p->n && p->doc[at] == doc)
+        return 0;
+    memmove(&p->doc[at + 1], &p->doc[at], (p->n - at) * sizeof *p->doc);
+    p->doc[at] = doc;
+    if (with_tf) {
+        memmove(&p->tf[at + 1], &p->tf[at], (p->n - at) * sizeof *p->tf);
+        p->tf[at] = tf;
+    }
+    p->n++;
+    return 0;
+}
+
+static void ov_postings_remove(ov_postings *p, uint32_t doc)
+{
+    uint32_t at = ov_postings_find(p, doc);
+
+    if (at == p->n || p->doc[at] != doc)
+        return;
+    memmove(&p->doc[at], &p->doc[at + 1], (p->n - at - 1) * sizeof *p->doc);
+    if (p->tf)
+        memmove(&p->tf[at], &p->tf[at + 1], (p->n - at - 1) * sizeof *p->tf);
+    p->n--;
+}
+
+static void ov_postings_free(ov_postings *p)
+{
+    free(p->doc);
+    free(p->tf);
+    memset(p, 0, sizeof *p);
+}
+
+/* Grows an array of postings (zeroed) to hold at least `need`. */
+static int ov_postings_table(ov_postings **table, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t grown_cap = *cap ? *cap : 64;
+    while (grown_cap < need)
+        grown_cap *= 2;
+    ov_postings *grown = realloc(*table, grown_cap * sizeof *grown);
+    if (grown == NULL)
+        return -ENOMEM;
+    memset(grown + *cap, 0, (grown_cap - *cap) * sizeof *grown);
+    *table = grown;
+    *cap = grown_cap;
+    return 0;
+}
+
+/* Adds (add 1) or removes (add 0) doc `at` in the postings of its items.
+ * Removing cannot fail; adding fails with -ENOMEM, leaving the doc in some
+ * of its lists (the caller then removes it from all of them). */
+static int ov_doc_post(overlap_index *idx, const ov_doc *d, uint32_t at, int add)
+{
+    const ov_set *sets[3] = {&d->groups, &d->partners, &d->themes};
+    int rc = 0;
+
+    if (add &&
+        ((rc = ov_postings_table(&idx->term_postings, &idx->cap_term_postings, idx->terms.n)) !=
+             0 ||
+         (rc = ov_postings_table(&idx->key_postings, &idx->cap_key_postings, idx->keys.n)) != 0))
+        return rc;
+    for (uint32_t i = 0; rc == 0 && i < d->terms.n; i++) {
+        ov_postings *p = &idx->term_postings[d->terms.v[i]];
+        if (add)
+            rc = ov_postings_add(p, at, 1, d->tf[i]);
+        else
+            ov_postings_remove(p, at);
+    }
+    for (int s = 0; s < 3; s++) {
+        for (uint32_t i = 0; rc == 0 && i < sets[s]->n; i++) {
+            ov_postings *p = &idx->key_postings[sets[s]->v[i]];
+            if (add)
+                rc = ov_postings_add(p, at, 0, 0);
+            else
+                ov_postings_remove(p, at);
+        }
+    }
+    for (int c = 0; rc == 0 && c < ISO_COUNTRY_COUNT; c++) {
+        if (!(d->countries[c / 64] & (1ULL << (c % 64))))
+            continue;
+        if (add)
+            rc = ov_postings_add(&idx->country_postings[c], at, 0, 0);
+        else
+            ov_postings_remove(&idx->country_postings[c], at);
+    }
+    if (rc == 0 && d->global) {
+        if (add)
+            rc = ov_postings_add(&idx->global_postings, at, 0, 0);
+        else
+            ov_postings_remove(&idx->global_postings, at);
+    }
+    return rc;
+}
+
+/* ---- idf and norms -------------------------------------------------------- */
+
+double ov__idf(size_t n_docs, uint32_t df)
+{
+    return log((1.0 + (double)n_docs) / (1.0 + df)) + 1.0;
+}
+
+float ov__term_idf(overlap_index *idx, uint32_t t)
+{
+    /* +1: a key of 0 is "never computed". */
+    uint64_t key = ((uint64_t)idx->live << 32 | idx->terms.df[t]) + 1;
+
+    if (idx->idf_key[t] != key) {
+        idx->idf[t] = (float)ov__idf(idx->live, idx->terms.df[t]);
+        idx->idf_key[t] = key;
+    }
+    return idx->idf[t];
+}
+
+float ov__doc_norm(overlap_index *idx, const ov_doc *d)
+{
+    double norm = 0;
+
+    /* The same sums in the same order as the norms the index used to keep
+     * for every doc, so that scores do not move by a bit. */
+    for (uint32_t k = 0; k < d->terms.n; k++) {
+        double w = d->tf[k] * (double)ov__term_idf(idx, d->terms.v[k]);
+        norm += w * w;
+    }
+    return (float)sqrt(norm);
+}
+
+/* Makes the idf cache as large as the term table. 0 or -ENOMEM. */
+static int ov_idf_reserve(overlap_index *idx)
+{
+    if (idx->cap_idf >= idx->terms.cap)
+        return 0;
+    float *idf = realloc(idx->idf, idx->terms.cap * sizeof *idf);
+    if (idf == NULL)
+        return -ENOMEM;
+    idx->idf = idf;
+    uint64_t *key = realloc(idx->idf_key, idx->terms.cap * sizeof *key);
+    if (key == NULL)
+        return -ENOMEM;
+    memset(key + idx->cap_idf, 0, (idx->terms.cap - idx->cap_idf) * sizeof *key);
+    idx->idf_key = key;
+    idx->cap_idf = idx->terms.cap;
+    return 0;
+}
+
+int ov__acc_reserve(overlap_index *idx)
+{
+    if (idx->cap_acc >= idx->cap_docs)
+        return 0;
+    ov_acc *acc = realloc(idx->acc, idx->cap_docs * sizeof *acc);
+    if (acc == NULL)
+        return -ENOMEM;
+    /* Query numbers start at 1: zeroed sums belong to no query. */
+    memset(acc + idx->cap_acc, 0, (idx->cap_docs - idx->cap_acc) * sizeof *acc);
+    idx->acc = acc;
+    idx->cap_acc = idx->cap_docs;
+    return 0;
+}
+
+/* ---- the index ------------------------------------------------------------ */
+
 static void ov_df_add(overlap_index *idx, const ov_doc *d, int delta)
 {
     for (uint32_t i = 0; i < d->terms.n; i++) {
@@ -427,9 +659,21 @@ void overlap_index_free(overlap_index *idx)
     if (idx == NULL)
         return;
     for (size_t i = 0; i < idx->n_docs; i++)
-        ov_doc_clear(&idx->docs[i]);
+        ov__doc_clear(&idx->docs[i]);
     free(idx->docs);
-    free(idx->norms);
+    for (size_t i = 0; i < idx->cap_term_postings; i++)
+        ov_postings_free(&idx->term_postings[i]);
+    free(idx->term_postings);
+    for (size_t i = 0; i < idx->cap_key_postings; i++)
+        ov_postings_free(&idx->key_postings[i]);
+    free(idx->key_postings);
+    for (int c = 0; c < ISO_COUNTRY_COUNT; c++)
+        ov_postings_free(&idx->country_postings[c]);
+    ov_postings_free(&idx->global_postings);
+    free(idx->idf);
+    free(idx->idf_key);
+    free(idx->briefs);
+    free(idx->acc);
     ov_intern_free(&idx->terms);
     ov_intern_free(&idx->keys);
     ov_intern_free(&idx->ids);
@@ -438,516 +682,91 @@ void overlap_index_free(overlap_index *idx)
 
 size_t overlap_index_size(const overlap_index *idx)
 {
-    size_t n = 0;
+    return idx->live;
+}
 
-    for (size_t i = 0; i < idx->n_docs; i++)
-        n += idx->docs[i].id != NULL;
-    return n;
+overlap_stats overlap_index_stats(const overlap_index *idx)
+{
+    return idx->stats;
+}
+
+/* Room for doc `at`. 0 or -ENOMEM. */
+static int ov_docs_reserve(overlap_index *idx, uint32_t at)
+{
+    if (at < idx->cap_docs)
+        return 0;
+    size_t cap = idx->cap_docs ? idx->cap_docs * 2 : 64;
+    ov_doc *grown = realloc(idx->docs, cap * sizeof *grown);
+    if (grown == NULL)
+        return -ENOMEM;
+    memset(grown + idx->cap_docs, 0, (cap - idx->cap_docs) * sizeof *grown);
+    idx->docs = grown;
+    ov_brief *briefs = realloc(idx->briefs, cap * sizeof *briefs);
+    if (briefs == NULL)
+        return -ENOMEM; /* docs grew, cap_docs not: the next put retries */
+    memset(briefs + idx->cap_docs, 0, (cap - idx->cap_docs) * sizeof *briefs);
+    idx->briefs = briefs;
+    idx->cap_docs = cap;
+    return 0;
+}
+
+int ov__doc_of(overlap_index *idx, const char *id)
+{
+    uint32_t at;
+
+    if (ov_intern_get(&idx->ids, id, NULL, 0, &at) != 0 || at >= idx->n_docs)
+        return -1;
+    return (int)at;
+}
+
+int ov__status_closed(int status)
+{
+    return status == COMPACT__PROJECTS__V1__ACTIVITY_STATUS__ACTIVITY_STATUS_CLOSED ||
+           status == COMPACT__PROJECTS__V1__ACTIVITY_STATUS__ACTIVITY_STATUS_CANCELLED;
+}
+
+/* Takes doc `at` out of the index: postings, document frequencies, counts. */
+static void ov_doc_unindex(overlap_index *idx, uint32_t at)
+{
+    ov_doc *d = &idx->docs[at];
+
+    if (d->id == NULL)
+        return;
+    ov_doc_post(idx, d, at, 0);
+    ov_df_add(idx, d, -1);
+    idx->live--;
+    idx->closed -= (size_t)ov__status_closed(d->status);
+    ov__doc_clear(d);
+    ov__brief_make(d, &idx->briefs[at]);
 }
 
 int overlap_index_put(overlap_index *idx, const Project *p)
 {
+    uint64_t fp[2];
     uint32_t at;
     int rc = ov_intern_get(&idx->ids, p->id, NULL, 1, &at);
 
-    if (rc != 0)
+    if (rc != 0 || (rc = ov_docs_reserve(idx, at)) != 0)
         return rc;
-    if (at >= idx->cap_docs) {
-        size_t cap = idx->cap_docs ? idx->cap_docs * 2 : 64;
-        ov_doc *grown = realloc(idx->docs, cap * sizeof *grown);
-        if (grown == NULL)
-            return -ENOMEM;
-        memset(grown + idx->cap_docs, 0, (cap - idx->cap_docs) * sizeof *grown);
-        idx->docs = grown;
-        idx->cap_docs = cap;
-    }
     if (at >= idx->n_docs)
         idx->n_docs = at + 1;
-    idx->generation++;
+    ov_fp_project(p, fp);
     ov_doc *d = &idx->docs[at];
-    ov_df_add(idx, d, -1);
-    ov_doc_clear(d);
-    if ((rc = ov_doc_build(idx, d, p, 1)) != 0) {
-        ov_doc_clear(d); /* an empty slot is skipped by queries */
+    if (d->id != NULL && d->fingerprint[0] == fp[0] && d->fingerprint[1] == fp[1])
+        return 0; /* nothing the index reads changed */
+    ov_doc_unindex(idx, at);
+    if ((rc = ov__doc_build(idx, d, p, 1)) != 0 || (rc = ov_idf_reserve(idx)) != 0 ||
+        (rc = ov__acc_reserve(idx)) != 0 || (rc = ov_doc_post(idx, d, at, 1)) != 0) {
+        ov_doc_post(idx, d, at, 0);
+        ov__doc_clear(d); /* an empty slot is skipped by queries */
+        ov__brief_make(d, &idx->briefs[at]);
         return rc;
     }
+    d->fingerprint[0] = fp[0];
+    d->fingerprint[1] = fp[1];
+    ov__brief_make(d, &idx->briefs[at]);
     ov_df_add(idx, d, +1);
+    idx->live++;
+    idx->closed += (size_t)ov__status_closed(d->status);
     return 0;
-}
-
-/* ---- similarities ------------------------------------------------------- */
-
-static uint32_t ov_common(const ov_set *a, const ov_set *b)
-{
-    uint32_t i = 0, j = 0, n = 0;
-
-    while (i < a->n && j < b->n) {
-        if (a->v[i] < b->v[j])
-            i++;
-        else if (a->v[i] > b->v[j])
-            j++;
-        else
-            n++, i++, j++;
-    }
-    return n;
-}
-
-/* |A and B| / min(|A|, |B|): 1 when one contains the other. */
-static double ov_overlap_coefficient(uint32_t common, uint32_t a, uint32_t b)
-{
-    uint32_t m = a < b ? a : b;
-
-    return m ? (double)common / m : 0.0;
-}
-
-/* 2 |A and B| / (|A| + |B|). */
-static double ov_dice(uint32_t common, uint32_t a, uint32_t b)
-{
-    return a + b ? 2.0 * common / (a + b) : 0.0;
-}
-
-static int ov_popcount4(const uint64_t v[4])
-{
-    return __builtin_popcountll(v[0]) + __builtin_popcountll(v[1]) + __builtin_popcountll(v[2]) +
-           __builtin_popcountll(v[3]);
-}
-
-static double ov_countries_sim(const ov_doc *s, const ov_doc *d)
-{
-    uint64_t both[4];
-    int ns = ov_popcount4(s->countries), nd = ov_popcount4(d->countries);
-
-    if (s->global && d->global)
-        return 1.0;
-    if ((s->global && nd) || (d->global && ns))
-        return OV_GLOBAL_VS_COUNTRIES;
-    for (int i = 0; i < 4; i++)
-        both[i] = s->countries[i] & d->countries[i];
-    return ov_dice((uint32_t)ov_popcount4(both), (uint32_t)ns, (uint32_t)nd);
-}
-
-/* Days both periods cover, over the shorter period's length. */
-static double ov_dates_sim(const ov_doc *s, const ov_doc *d, int32_t *from, int32_t *to)
-{
-    if (s->start == OV_NO_DAY || d->start == OV_NO_DAY || s->end == OV_NO_DAY ||
-        d->end == OV_NO_DAY)
-        return 0.0;
-    *from = s->start > d->start ? s->start : d->start;
-    *to = s->end < d->end ? s->end : d->end;
-    if (*to < *from)
-        return 0.0;
-    double len_s = (double)s->end - s->start + 1, len_d = (double)d->end - d->start + 1;
-    return ((double)*to - *from + 1) / (len_s < len_d ? len_s : len_d);
-}
-
-/* The subject of a query: its document, which factors it has, and its text
- * vector over the index's terms (qw, by term id) with its norm. */
-typedef struct ov_subject {
-    ov_doc doc;
-    int has[OV_FACTORS];
-    double weight_sum;
-    float *idf; /* by term id */
-    float *qw;  /* by term id; 0 where the subject lacks the term */
-    double qnorm;
-} ov_subject;
-
-static double ov_idf(size_t n_docs, uint32_t df)
-{
-    return log((1.0 + (double)n_docs) / (1.0 + df)) + 1.0;
-}
-
-/* Brings every document's TF-IDF norm up to date with `idf`, unless no put
- * happened since the last time. 0 or -ENOMEM. */
-static int ov_norms(overlap_index *idx, const float *idf)
-{
-    if (idx->norms_generation == idx->generation && idx->cap_norms >= idx->n_docs)
-        return 0;
-    if (idx->cap_norms < idx->n_docs) {
-        float *grown = realloc(idx->norms, idx->cap_docs * sizeof *grown);
-        if (grown == NULL)
-            return -ENOMEM;
-        idx->norms = grown;
-        idx->cap_norms = idx->cap_docs;
-    }
-    for (size_t i = 0; i < idx->n_docs; i++) {
-        const ov_doc *d = &idx->docs[i];
-        double norm = 0;
-        for (uint32_t k = 0; k < d->terms.n; k++) {
-            double w = d->tf[k] * (double)idf[d->terms.v[k]];
-            norm += w * w;
-        }
-        idx->norms[i] = (float)sqrt(norm);
-    }
-    idx->norms_generation = idx->generation;
-    return 0;
-}
-
-static int ov_subject_build(overlap_index *idx, ov_subject *s, const Project *p)
-{
-    size_t nt = idx->terms.n, live = overlap_index_size(idx);
-    int rc = ov_doc_build(idx, &s->doc, p, 0);
-
-    if (rc != 0)
-        return rc;
-    s->idf = malloc((nt ? nt : 1) * sizeof *s->idf);
-    s->qw = calloc(nt ? nt : 1, sizeof *s->qw);
-    if (s->idf == NULL || s->qw == NULL)
-        return -ENOMEM;
-    for (size_t t = 0; t < nt; t++)
-        s->idf[t] = (float)ov_idf(live, idx->terms.df[t]);
-    if ((rc = ov_norms(idx, s->idf)) != 0)
-        return rc;
-    for (uint32_t i = 0; i < s->doc.terms.n; i++) {
-        uint32_t t = s->doc.terms.v[i];
-        double w = s->doc.tf[i] * (t < nt ? s->idf[t] : ov_idf(live, 0));
-        if (t < nt)
-            s->qw[t] = (float)w;
-        s->qnorm += w * w;
-    }
-    s->qnorm = sqrt(s->qnorm);
-    s->has[OV_TEXT] = s->doc.terms.n > 0;
-    s->has[OV_GROUPS] = s->doc.groups.n > 0;
-    s->has[OV_PARTNERS] = s->doc.partners.n > 0;
-    s->has[OV_COUNTRIES] = s->doc.global || ov_popcount4(s->doc.countries) > 0;
-    s->has[OV_DATES] = s->doc.start != OV_NO_DAY;
-    s->has[OV_PILLARS] = s->doc.pillars != 0;
-    s->has[OV_THEMES] = s->doc.themes.n > 0;
-    for (int f = 0; f < OV_FACTORS; f++)
-        s->weight_sum += s->has[f] ? ov_weights[f] : 0.0;
-    return s->weight_sum > 0 ? 0 : -ENODATA;
-}
-
-static void ov_subject_free(ov_subject *s)
-{
-    ov_doc_clear(&s->doc);
-    free(s->idf);
-    free(s->qw);
-}
-
-static double ov_text_sim(const ov_subject *s, const ov_doc *d, double norm)
-{
-    double dot = 0;
-
-    for (uint32_t i = 0; i < d->terms.n; i++) {
-        uint32_t t = d->terms.v[i];
-        if (s->qw[t] != 0)
-            dot += (double)s->qw[t] * d->tf[i] * s->idf[t];
-    }
-    return dot > 0 && s->qnorm > 0 && norm > 0 ? dot / (norm * s->qnorm) : 0.0;
-}
-
-/* Every factor's similarity of `d` to the subject, and the score. */
-static double ov_score(const ov_subject *s, const ov_doc *d, double norm, double sims[OV_FACTORS])
-{
-    const ov_doc *q = &s->doc;
-    int32_t from = 0, to = 0;
-    double sum = 0;
-
-    sims[OV_TEXT] = s->has[OV_TEXT] ? ov_text_sim(s, d, norm) : 0;
-    sims[OV_GROUPS] =
-        ov_overlap_coefficient(ov_common(&q->groups, &d->groups), q->groups.n, d->groups.n);
-    sims[OV_PARTNERS] =
-        ov_dice(ov_common(&q->partners, &d->partners), q->partners.n, d->partners.n);
-    sims[OV_COUNTRIES] = ov_countries_sim(q, d);
-    sims[OV_DATES] = ov_dates_sim(q, d, &from, &to);
-    sims[OV_PILLARS] = ov_overlap_coefficient((uint32_t)__builtin_popcount(q->pillars & d->pillars),
-                                              (uint32_t)__builtin_popcount(q->pillars),
-                                              (uint32_t)__builtin_popcount(d->pillars));
-    sims[OV_THEMES] = ov_dice(ov_common(&q->themes, &d->themes), q->themes.n, d->themes.n);
-    for (int f = 0; f < OV_FACTORS; f++)
-        sum += s->has[f] ? ov_weights[f] * sims[f] : 0.0;
-    return sum / s->weight_sum;
-}
-
-static int ov_is_duplicate(double score, const double sims[OV_FACTORS])
-{
-    return score >= OVERLAP_DUPLICATE_SCORE && sims[OV_TEXT] >= OVERLAP_DUPLICATE_TEXT;
-}
-
-/* ---- the best hits ------------------------------------------------------ */
-
-typedef struct ov_hit {
-    double score;
-    double sims[OV_FACTORS];
-    uint32_t doc;
-} ov_hit;
-
-/* Higher score first; equal scores by IATI identifier, for a stable order. */
-static int ov_hit_before(const overlap_index *idx, const ov_hit *a, const ov_hit *b)
-{
-    if (a->score != b->score)
-        return a->score > b->score;
-    return strcmp(idx->docs[a->doc].iati, idx->docs[b->doc].iati) < 0;
-}
-
-/* Inserts `h` into the sorted hits[0..*n) of room `limit`, if it belongs. */
-static void ov_hits_offer(const overlap_index *idx, ov_hit *hits, size_t *n, size_t limit,
-                          const ov_hit *h)
-{
-    size_t at = *n;
-
-    if (*n == limit && !ov_hit_before(idx, h, &hits[limit - 1]))
-        return;
-    while (at > 0 && ov_hit_before(idx, h, &hits[at - 1]))
-        at--;
-    size_t move = (*n < limit ? *n : limit - 1) - at;
-    memmove(&hits[at + 1], &hits[at], move * sizeof *hits);
-    hits[at] = *h;
-    if (*n < limit)
-        (*n)++;
-}
-
-/* ---- the answer --------------------------------------------------------- */
-
-static void ov_add_shared(OverlapReason *r, const char *value)
-{
-    char **grown, *copy = strdup(value);
-
-    if (copy == NULL || (grown = realloc(r->shared, (r->n_shared + 1) * sizeof *grown)) == NULL) {
-        free(copy);
-        return;
-    }
-    r->shared = grown;
-    r->shared[r->n_shared++] = copy;
-}
-
-/* The shared items of two key sets, without their "g:" style prefix. */
-static void ov_shared_keys(const overlap_index *idx, OverlapReason *r, const ov_set *a,
-                           const ov_set *b)
-{
-    for (uint32_t i = 0, j = 0; i < a->n && j < b->n;) {
-        if (a->v[i] < b->v[j]) {
-            i++;
-        } else if (a->v[i] > b->v[j]) {
-            j++;
-        } else {
-            ov_add_shared(r, idx->keys.strings[a->v[i]] + 2);
-            i++, j++;
-        }
-    }
-}
-
-/* The words contributing most to the text similarity, best first. */
-static void ov_shared_words(const overlap_index *idx, const ov_subject *s, const ov_doc *d,
-                            OverlapReason *r)
-{
-    struct {
-        double c;
-        uint32_t t;
-    } best[OV_SHARED_WORDS];
-    size_t n = 0;
-
-    for (uint32_t i = 0; i < d->terms.n; i++) {
-        uint32_t t = d->terms.v[i];
-        double c = (double)s->qw[t] * d->tf[i] * s->idf[t];
-        if (c <= 0)
-            continue;
-        size_t at = n < OV_SHARED_WORDS ? n : OV_SHARED_WORDS;
-        while (at > 0 && best[at - 1].c < c)
-            at--;
-        if (at >= OV_SHARED_WORDS)
-            continue;
-        size_t last = n < OV_SHARED_WORDS ? n : OV_SHARED_WORDS - 1;
-        memmove(&best[at + 1], &best[at], (last - at) * sizeof best[0]);
-        best[at].c = c;
-        best[at].t = t;
-        if (n < OV_SHARED_WORDS)
-            n++;
-    }
-    for (size_t i = 0; i < n; i++)
-        ov_add_shared(r, idx->terms.surface[best[i].t]);
-}
-
-static void ov_shared_countries(OverlapReason *r, const ov_doc *a, const ov_doc *b)
-{
-    if (a->global && b->global) {
-        ov_add_shared(r, "global");
-        return;
-    }
-    for (int c = 0; c < ISO_COUNTRY_COUNT; c++) {
-        uint64_t bit = 1ULL << (c % 64);
-        if ((a->countries[c / 64] & bit) && (b->countries[c / 64] & bit))
-            ov_add_shared(r, iso_country_code(c));
-    }
-}
-
-static void ov_day_text(int32_t day, char *buf, size_t size)
-{
-    /* Civil date from a day number (the inverse of ov_day). */
-    int64_t z = (int64_t)day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
-
-    snprintf(buf, size, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
-}
-
-static void ov_reason_detail(const overlap_index *idx, const ov_subject *s, const ov_doc *d, int f,
-                             OverlapReason *r)
-{
-    static const char *const pillar_names[] = {"", "I", "II", "III", "IV"};
-    static const char *const details[OV_FACTORS] = {
-        [OV_TEXT] = "similar title and summary",
-        [OV_GROUPS] = "shared working groups",
-        [OV_PARTNERS] = "shared participating entities",
-        [OV_COUNTRIES] = "shared recipient countries",
-        [OV_DATES] = "overlapping dates",
-        [OV_PILLARS] = "shared Strategy pillars",
-        [OV_THEMES] = "shared themes",
-    };
-    char buf[160], from_text[40], to_text[40];
-    int32_t from = 0, to = 0;
-
-    switch (f) {
-    case OV_TEXT:
-        ov_shared_words(idx, s, d, r);
-        break;
-    case OV_GROUPS:
-        ov_shared_keys(idx, r, &s->doc.groups, &d->groups);
-        break;
-    case OV_PARTNERS:
-        ov_shared_keys(idx, r, &s->doc.partners, &d->partners);
-        break;
-    case OV_THEMES:
-        ov_shared_keys(idx, r, &s->doc.themes, &d->themes);
-        break;
-    case OV_COUNTRIES:
-        ov_shared_countries(r, &s->doc, d);
-        if (r->n_shared == 0) {
-            r->detail = strdup("one project is global, the other names countries");
-            return;
-        }
-        break;
-    case OV_DATES:
-        ov_dates_sim(&s->doc, d, &from, &to);
-        ov_day_text(from, from_text, sizeof from_text);
-        if (to >= OV_OPEN_END)
-            snprintf(to_text, sizeof to_text, "open end");
-        else
-            ov_day_text(to, to_text, sizeof to_text);
-        ov_add_shared(r, from_text);
-        ov_add_shared(r, to_text);
-        break;
-    default: /* OV_PILLARS */
-        for (int p = 1; p <= 4; p++) {
-            if (s->doc.pillars & d->pillars & (1u << p))
-                ov_add_shared(r, pillar_names[p]);
-        }
-        break;
-    }
-    snprintf(buf, sizeof buf, "%s (similarity %.2f)", details[f], r->similarity);
-    r->detail = strdup(buf);
-}
-
-static OverlapReason *ov_reason(const overlap_index *idx, const ov_subject *s, const ov_doc *d,
-                                int f, double sim)
-{
-    OverlapReason *r = malloc(sizeof *r);
-
-    if (r == NULL)
-        return NULL;
-    compact__projects__v1__overlap_reason__init(r);
-    r->factor = ov_factor_enum[f];
-    r->similarity = sim;
-    r->contribution = ov_weights[f] * sim / s->weight_sum;
-    ov_reason_detail(idx, s, d, f, r);
-    if (r->detail == NULL)
-        r->detail = (char *)protobuf_c_empty_string;
-    return r;
-}
-
-static int ov_compare_reasons(const void *a, const void *b)
-{
-    const OverlapReason *x = *(OverlapReason *const *)a, *y = *(OverlapReason *const *)b;
-
-    return (x->contribution < y->contribution) - (x->contribution > y->contribution);
-}
-
-static Overlap *ov_overlap(const overlap_index *idx, const ov_subject *s, const ov_hit *h)
-{
-    const ov_doc *d = &idx->docs[h->doc];
-    Overlap *o = malloc(sizeof *o);
-
-    if (o == NULL)
-        return NULL;
-    compact__projects__v1__overlap__init(o);
-    o->reasons = calloc(OV_FACTORS, sizeof *o->reasons);
-    o->project_id = strdup(d->id);
-    o->iati_identifier = strdup(d->iati);
-    o->title = strdup(d->title);
-    o->status = d->status;
-    o->score = h->score;
-    o->likely_duplicate = ov_is_duplicate(h->score, h->sims);
-    if (!o->reasons || !o->project_id || !o->iati_identifier || !o->title) {
-        protobuf_c_message_free_unpacked(&o->base, NULL);
-        return NULL;
-    }
-    for (int f = 0; f < OV_FACTORS; f++) {
-        if (!s->has[f] || h->sims[f] <= 0)
-            continue;
-        OverlapReason *r = ov_reason(idx, s, d, f, h->sims[f]);
-        if (r)
-            o->reasons[o->n_reasons++] = r;
-    }
-    qsort(o->reasons, o->n_reasons, sizeof *o->reasons, ov_compare_reasons);
-    return o;
-}
-
-void overlap_free(Overlap **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        protobuf_c_message_free_unpacked(&v[i]->base, NULL);
-    free(v);
-}
-
-/* ---- the query ---------------------------------------------------------- */
-
-static int ov_skip(const overlap_index *idx, const overlap_query *q, const ov_doc *d)
-{
-    if (d->id == NULL || (q->exclude_id && strcmp(d->id, q->exclude_id) == 0))
-        return 1;
-    (void)idx;
-    return !q->include_closed &&
-           (d->status == COMPACT__PROJECTS__V1__ACTIVITY_STATUS__ACTIVITY_STATUS_CLOSED ||
-            d->status == COMPACT__PROJECTS__V1__ACTIVITY_STATUS__ACTIVITY_STATUS_CANCELLED);
-}
-
-int overlap_find(overlap_index *idx, const overlap_query *q, Overlap ***out, size_t *n,
-                 size_t *compared)
-{
-    ov_subject s = {0};
-    ov_hit *hits = calloc(q->limit ? q->limit : 1, sizeof *hits);
-    size_t nhits = 0;
-    int rc = hits ? ov_subject_build(idx, &s, q->subject) : -ENOMEM;
-
-    *out = NULL;
-    *n = *compared = 0;
-    for (size_t i = 0; rc == 0 && q->limit > 0 && i < idx->n_docs; i++) {
-        const ov_doc *d = &idx->docs[i];
-        ov_hit h = {.doc = (uint32_t)i};
-        if (ov_skip(idx, q, d))
-            continue;
-        (*compared)++;
-        h.score = ov_score(&s, d, idx->norms[i], h.sims);
-        if (h.score < q->min_score || (q->duplicates_only && !ov_is_duplicate(h.score, h.sims)))
-            continue;
-        ov_hits_offer(idx, hits, &nhits, q->limit, &h);
-    }
-    if (rc == 0 && (*out = calloc(nhits ? nhits : 1, sizeof **out)) == NULL)
-        rc = -ENOMEM;
-    for (size_t i = 0; rc == 0 && i < nhits; i++) {
-        if (((*out)[i] = ov_overlap(idx, &s, &hits[i])) == NULL)
-            rc = -ENOMEM;
-        else
-            (*n)++;
-    }
-    if (rc != 0) {
-        overlap_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    ov_subject_free(&s);
-    free(hits);
-    return rc;
 }

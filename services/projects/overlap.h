@@ -9,9 +9,17 @@
  * 256-bit set, the pillars as a bit mask, the dates as day numbers, and the
  * words of title and summary as sorted term ids with their frequencies.
  * Term document frequencies are kept up to date, so text similarity is a
- * TF-IDF cosine without any rebuild. A query scores every project in one
- * pass (no candidate pre-filter that could miss an overlap); at 10,000
- * projects that is a few milliseconds.
+ * TF-IDF cosine without any rebuild.
+ *
+ * Beside the documents, an inverted index: for every term, working group,
+ * partner, theme and country, the projects that have it. A query scores the
+ * projects it reaches through the subject's rarest items first, then rules
+ * out every other project by an upper bound of its score (what it could
+ * share at most) rather than scoring it: a project is left out only when
+ * its bound is below the score it would have to beat, so the answer is
+ * exactly the one scoring every project gives (overlap_query.c says how,
+ * tests/unit/projects/test_overlap_ranking.c checks it against the old
+ * brute force).
  *
  * The score of a candidate is the weighted mean, over the factors the
  * subject has, of one similarity in [0, 1] per factor (text, working
@@ -55,6 +63,17 @@ int overlap_index_put(overlap_index *idx, const Compact__Projects__V1__Project *
 /* Number of projects in the index. */
 size_t overlap_index_size(const overlap_index *idx);
 
+/* What the searches so far did, for benchmarks and tests. */
+typedef struct overlap_stats {
+    uint64_t queries;
+    uint64_t eligible;    /* projects the queries had to consider */
+    uint64_t scored;      /* of those, scored in full */
+    uint64_t postings;    /* posting entries read */
+    uint64_t full_passes; /* queries that went through every document */
+} overlap_stats;
+
+overlap_stats overlap_index_stats(const overlap_index *idx);
+
 typedef struct overlap_query {
     const Compact__Projects__V1__Project *subject; /* a saved project or a draft */
     const char *exclude_id; /* leave this project out (the subject's own id); may be NULL */
@@ -64,10 +83,11 @@ typedef struct overlap_query {
     int duplicates_only;    /* only likely duplicates */
 } overlap_query;
 
-/* Scores every indexed project against q->subject and returns the best
+/* Compares every indexed project with q->subject and returns the best
  * q->limit with a score >= q->min_score, highest first, in *out (an array of
  * *n Overlap messages; free with overlap_free), and in *compared how many
- * projects were scored. Returns 0; -ENODATA when the subject has nothing to
+ * projects were compared (every one not left out by exclude_id or
+ * include_closed: each was scored, or shown by a bound not to rank). Returns 0; -ENODATA when the subject has nothing to
  * compare (no words, groups, partners, countries, dates, pillars nor themes);
  * or -ENOMEM. */
 int overlap_find(overlap_index *idx, const overlap_query *q, Overlap ***out, size_t *n,

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,10 +117,68 @@ static const char schema_v3[] =
     "  CHECK (provider_org_type BETWEEN 0 AND 99);"
     "ALTER TABLE transactions ADD COLUMN provenance BLOB;";
 
+/* Version 4: ListProjects at 100,000 projects (issue 14). The list is in IATI-key
+ * order, and a filter used to be tested project by project along that order
+ * (a correlated subquery each): a rare filter read most of the table, and
+ * the text filter ran instr() over every row when nothing matched.
+ *
+ * - Each filter table gets the project's IATI key (it never changes) and an
+ *   index (value, key): one index range is then a page of that filter, in
+ *   order. The status gets the same on projects.
+ * - The text filter gets an FTS5 index with the trigram tokenizer over the
+ *   same lowered search text: a trigram phrase matches exactly the rows whose
+ *   text holds the query as a substring (case_sensitive 1: the text and the
+ *   query are lowered already), which is what instr() tested, for queries of
+ *   3 characters or more. It is contentless (the text is in projects) and
+ *   keyed by search_rowid, a number of the project's own: the rowid of a
+ *   table with a text primary key may change in a VACUUM, FTS5's do not.
+ *   Triggers keep it in step with every insert, change and delete. */
+static const char schema_v4[] =
+    "ALTER TABLE project_groups ADD COLUMN iati_key TEXT NOT NULL DEFAULT '';"
+    "UPDATE project_groups SET iati_key ="
+    "  (SELECT p.iati_key FROM projects p WHERE p.id = project_id);"
+    "CREATE INDEX project_groups_by_key ON project_groups (group_id, iati_key);"
+    "ALTER TABLE project_entities ADD COLUMN iati_key TEXT NOT NULL DEFAULT '';"
+    "UPDATE project_entities SET iati_key ="
+    "  (SELECT p.iati_key FROM projects p WHERE p.id = project_id);"
+    "CREATE INDEX project_entities_by_key ON project_entities (entity_id, iati_key);"
+    "ALTER TABLE project_countries ADD COLUMN iati_key TEXT NOT NULL DEFAULT '';"
+    "UPDATE project_countries SET iati_key ="
+    "  (SELECT p.iati_key FROM projects p WHERE p.id = project_id);"
+    "CREATE INDEX project_countries_by_key ON project_countries (country, iati_key);"
+    "ALTER TABLE project_pillars ADD COLUMN iati_key TEXT NOT NULL DEFAULT '';"
+    "UPDATE project_pillars SET iati_key ="
+    "  (SELECT p.iati_key FROM projects p WHERE p.id = project_id);"
+    "CREATE INDEX project_pillars_by_key ON project_pillars (pillar, iati_key);"
+    "CREATE INDEX projects_by_status ON projects (status, iati_key);"
+    "ALTER TABLE projects ADD COLUMN search_rowid INTEGER;"
+    "UPDATE projects SET search_rowid = rowid;"
+    "CREATE UNIQUE INDEX projects_by_search_rowid ON projects (search_rowid);"
+    "CREATE VIRTUAL TABLE project_search USING fts5("
+    "  search_text, content = '', tokenize = 'trigram case_sensitive 1');"
+    "INSERT INTO project_search (rowid, search_text)"
+    "  SELECT search_rowid, search_text FROM projects;"
+    "CREATE TRIGGER projects_search_insert AFTER INSERT ON projects BEGIN"
+    "  INSERT INTO project_search (rowid, search_text)"
+    "    VALUES (new.search_rowid, new.search_text);"
+    "END;"
+    "CREATE TRIGGER projects_search_update AFTER UPDATE OF search_text ON projects"
+    "  WHEN old.search_text IS NOT new.search_text BEGIN"
+    "  INSERT INTO project_search (project_search, rowid, search_text)"
+    "    VALUES ('delete', old.search_rowid, old.search_text);"
+    "  INSERT INTO project_search (rowid, search_text)"
+    "    VALUES (new.search_rowid, new.search_text);"
+    "END;"
+    "CREATE TRIGGER projects_search_delete AFTER DELETE ON projects BEGIN"
+    "  INSERT INTO project_search (project_search, rowid, search_text)"
+    "    VALUES ('delete', old.search_rowid, old.search_text);"
+    "END;";
+
 const store_migration project_store_migrations[] = {
     {.version = 1, .sql = schema_v1},
     {.version = 2, .sql = schema_v2},
     {.version = 3, .sql = schema_v3},
+    {.version = 4, .sql = schema_v4},
 };
 const size_t project_store_migrations_count =
     sizeof project_store_migrations / sizeof project_store_migrations[0];
@@ -128,39 +187,31 @@ static const char SQL_GET[] = "SELECT version, body FROM projects WHERE id = ?1"
 static const char SQL_GET_BY_IATI[] = "SELECT version, body FROM projects WHERE iati_key = ?1";
 static const char SQL_IATI_OWNER[] = "SELECT id FROM projects WHERE iati_key = ?1";
 static const char SQL_EACH[] = "SELECT version, body FROM projects";
-static const char SQL_LIST[] = "SELECT version, body FROM projects p WHERE p.iati_key > ?1"
-                               " AND (?2 = '' OR EXISTS (SELECT 1 FROM project_groups g"
-                               "      WHERE g.group_id = ?2 AND g.project_id = p.id))"
-                               " AND (?3 = '' OR EXISTS (SELECT 1 FROM project_entities e"
-                               "      WHERE e.entity_id = ?3 AND e.project_id = p.id))"
-                               " AND (?4 = '' OR EXISTS (SELECT 1 FROM project_countries c"
-                               "      WHERE c.country = ?4 AND c.project_id = p.id))"
-                               " AND (?5 = 0 OR EXISTS (SELECT 1 FROM project_pillars l"
-                               "      WHERE l.pillar = ?5 AND l.project_id = p.id))"
-                               " AND (?6 = 0 OR p.status = ?6)"
-                               " AND (?7 = '' OR instr(p.search_text, ?7) > 0)"
-                               " ORDER BY p.iati_key LIMIT ?8";
 static const char SQL_INSERT[] =
     "INSERT INTO projects (id, iati_identifier, iati_key, title, status, start_date,"
-    " end_date, search_text, create_time_ms, update_time_ms, version, body)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11)";
+    " end_date, search_text, create_time_ms, update_time_ms, version, body, search_rowid)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11,"
+    "  (SELECT ifnull(max(search_rowid), 0) + 1 FROM projects))";
 static const char SQL_UPDATE[] =
     "UPDATE projects SET title = ?2, status = ?3, start_date = ?4, end_date = ?5,"
     " search_text = ?6, update_time_ms = ?7, body = ?8, version = version + 1"
     " WHERE id = ?1 AND version = ?9";
+static const char SQL_UPDATE_BODY[] =
+    "UPDATE projects SET update_time_ms = ?2, body = ?3, version = version + 1"
+    " WHERE id = ?1 AND version = ?4";
 static const char SQL_EXISTS[] = "SELECT 1 FROM projects WHERE id = ?1";
 static const char SQL_DEL_GROUPS[] = "DELETE FROM project_groups WHERE project_id = ?1";
 static const char SQL_DEL_ENTITIES[] = "DELETE FROM project_entities WHERE project_id = ?1";
 static const char SQL_DEL_COUNTRIES[] = "DELETE FROM project_countries WHERE project_id = ?1";
 static const char SQL_DEL_PILLARS[] = "DELETE FROM project_pillars WHERE project_id = ?1";
-static const char SQL_ADD_GROUP[] =
-    "INSERT OR IGNORE INTO project_groups (group_id, project_id) VALUES (?1, ?2)";
-static const char SQL_ADD_ENTITY[] =
-    "INSERT OR IGNORE INTO project_entities (entity_id, project_id) VALUES (?1, ?2)";
-static const char SQL_ADD_COUNTRY[] =
-    "INSERT OR IGNORE INTO project_countries (country, project_id) VALUES (?1, ?2)";
-static const char SQL_ADD_PILLAR[] =
-    "INSERT OR IGNORE INTO project_pillars (pillar, project_id) VALUES (?1, ?2)";
+static const char SQL_ADD_GROUP[] = "INSERT OR IGNORE INTO project_groups"
+                                    " (group_id, project_id, iati_key) VALUES (?1, ?2, ?3)";
+static const char SQL_ADD_ENTITY[] = "INSERT OR IGNORE INTO project_entities"
+                                     " (entity_id, project_id, iati_key) VALUES (?1, ?2, ?3)";
+static const char SQL_ADD_COUNTRY[] = "INSERT OR IGNORE INTO project_countries"
+                                      " (country, project_id, iati_key) VALUES (?1, ?2, ?3)";
+static const char SQL_ADD_PILLAR[] = "INSERT OR IGNORE INTO project_pillars"
+                                     " (pillar, project_id, iati_key) VALUES (?1, ?2, ?3)";
 static const char SQL_TRANSACTIONS[] =
     "SELECT id, type, date, currency, amount_minor, provider_name, provider_entity_id,"
     " catalytic, description, verified, source_note, record_time_ms, provider_org_ref,"
@@ -394,28 +445,277 @@ static int collect(store *st, sqlite3_stmt *s, size_t limit, Project ***out, siz
     return 0;
 }
 
-int project_store_list(store *st, const project_store_filter *f, const char *after_key,
-                       size_t limit, Project ***out, size_t *n)
-{
-    sqlite3_stmt *s = store_stmt(st, SQL_LIST);
-    char *text = strdup(f->text ? f->text : "");
+/* ---- listing ---------------------------------------------------------------- */
 
-    *out = NULL;
-    *n = 0;
-    if (s == NULL || text == NULL) {
-        free(text);
-        return s ? -ENOMEM : -EIO;
+/* ListProjects (see schema_v4 for the indexes). A page is read along one
+ * index, the driver, in IATI-key order, every other filter being a
+ * condition: the table of the first filter set among entity, country,
+ * group, pillar (roughly from the most to the least selective), else the
+ * status index, else the keys themselves. The text filter (3 characters or
+ * more) is tried first along the driver, with instr(), over a window of
+ * LIST_WINDOW rows: a text most projects have fills the page there. When it
+ * does not, the text is rare enough for its FTS5 matches, sorted, to be the
+ * cheaper way, and the page is read that way instead. Both ways give the
+ * rows instr() over every project would, in the same order. */
+#define LIST_WINDOW 1000
+#define LIST_SQL_MAX 2048
+
+enum { LIST_ENTITY, LIST_COUNTRY, LIST_GROUP, LIST_PILLAR, LIST_TABLES };
+
+/* A filter with a table of its own, keyed (value, IATI key). `param` is the
+ * ?N its value is bound to. Parameters: ?1 the key to list after, ?2 to ?5
+ * these values, ?6 the status, ?7 the lowered text, ?8 the limit, ?9 the
+ * text as an FTS5 phrase, ?10 the last key of the window. */
+static const struct list_table {
+    const char *table, *column;
+    int param;
+} list_tables[LIST_TABLES] = {
+    [LIST_ENTITY] = {"project_entities", "entity_id", 3},
+    [LIST_COUNTRY] = {"project_countries", "country", 4},
+    [LIST_GROUP] = {"project_groups", "group_id", 2},
+    [LIST_PILLAR] = {"project_pillars", "pillar", 5},
+};
+
+typedef enum list_drive { DRIVE_TABLE, DRIVE_STATUS, DRIVE_KEYS, DRIVE_SEARCH } list_drive;
+
+/* How one page is read. */
+typedef struct list_plan {
+    list_drive drive;
+    int table;  /* DRIVE_TABLE: which */
+    int instr;  /* test the text with instr() */
+    int window; /* only keys up to ?10 */
+} list_plan;
+
+static int list_sets(const project_store_filter *f, int t)
+{
+    switch (t) {
+    case LIST_ENTITY:
+        return f->entity_id && f->entity_id[0];
+    case LIST_COUNTRY:
+        return f->country && f->country[0];
+    case LIST_GROUP:
+        return f->working_group_id && f->working_group_id[0];
+    default:
+        return f->pillar != 0;
     }
-    pbstr_lower_ascii(text, text, strlen(text) + 1);
-    sqlite3_bind_text(s, 1, after_key, -1, SQLITE_STATIC);
+}
+
+/* The driver of a listing without regard to its text. */
+static list_plan list_driver(const project_store_filter *f)
+{
+    for (int t = 0; t < LIST_TABLES; t++) {
+        if (list_sets(f, t))
+            return (list_plan){.drive = DRIVE_TABLE, .table = t};
+    }
+    return (list_plan){.drive = f->status ? DRIVE_STATUS : DRIVE_KEYS};
+}
+
+/* Appends printf-style text to buf (of LIST_SQL_MAX). */
+static void list_cat(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void list_cat(char *buf, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf + len, LIST_SQL_MAX - len, fmt, ap);
+    va_end(ap);
+}
+
+/* The column holding the IATI key along the driver. */
+static const char *list_key_column(const list_plan *pl)
+{
+    return pl->drive == DRIVE_TABLE ? "d.iati_key" : "p.iati_key";
+}
+
+/* The SQL of a page read as `pl` says. */
+static void list_sql(const project_store_filter *f, const list_plan *pl, char *buf)
+{
+    const char *key = list_key_column(pl);
+
+    buf[0] = '\0';
+    list_cat(buf, "SELECT p.version, p.body FROM ");
+    if (pl->drive == DRIVE_TABLE)
+        list_cat(buf, "%s d JOIN projects p ON p.id = d.project_id WHERE d.%s = ?%d",
+                 list_tables[pl->table].table, list_tables[pl->table].column,
+                 list_tables[pl->table].param);
+    else if (pl->drive == DRIVE_SEARCH)
+        list_cat(buf, "project_search s JOIN projects p ON p.search_rowid = s.rowid"
+                      " WHERE s.project_search MATCH ?9");
+    else
+        list_cat(buf, "projects p WHERE 1");
+    list_cat(buf, " AND %s > ?1", key);
+    if (pl->window)
+        list_cat(buf, " AND %s <= ?10", key);
+    for (int t = 0; t < LIST_TABLES; t++) {
+        if (list_sets(f, t) && !(pl->drive == DRIVE_TABLE && pl->table == t))
+            list_cat(
+                buf,
+                " AND EXISTS (SELECT 1 FROM %s x%d WHERE x%d.%s = ?%d AND x%d.project_id = p.id)",
+                list_tables[t].table, t, t, list_tables[t].column, list_tables[t].param, t);
+    }
+    if (f->status)
+        list_cat(buf, " AND p.status = ?6");
+    if (pl->instr)
+        list_cat(buf, " AND instr(p.search_text, ?7) > 0");
+    list_cat(buf, " ORDER BY %s LIMIT ?8", key);
+}
+
+/* The SQL of the last key of the driver's next LIST_WINDOW rows. */
+static void list_window_sql(const list_plan *pl, char *buf)
+{
+    buf[0] = '\0';
+    if (pl->drive == DRIVE_TABLE)
+        list_cat(buf, "SELECT iati_key FROM %s WHERE %s = ?%d AND iati_key > ?1",
+                 list_tables[pl->table].table, list_tables[pl->table].column,
+                 list_tables[pl->table].param);
+    else if (pl->drive == DRIVE_STATUS)
+        list_cat(buf, "SELECT iati_key FROM projects WHERE status = ?6 AND iati_key > ?1");
+    else
+        list_cat(buf, "SELECT iati_key FROM projects WHERE iati_key > ?1");
+    list_cat(buf, " ORDER BY iati_key LIMIT 1 OFFSET %d", LIST_WINDOW - 1);
+}
+
+/* What every page statement binds. `text` is lowered, `phrase` its FTS5
+ * form; `window` the window's last key (may be NULL). */
+typedef struct list_args {
+    const project_store_filter *f;
+    const char *after, *text, *phrase, *window;
+    size_t limit;
+} list_args;
+
+static void list_bind(sqlite3_stmt *s, const list_args *a)
+{
+    const project_store_filter *f = a->f;
+
+    /* A statement lacks some of the parameters: binding those fails
+     * harmlessly (SQLITE_RANGE). */
+    sqlite3_bind_text(s, 1, a->after, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, f->working_group_id ? f->working_group_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, f->entity_id ? f->entity_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, f->country ? f->country : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 5, f->pillar);
     sqlite3_bind_int(s, 6, f->status);
-    sqlite3_bind_text(s, 7, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 8, (sqlite3_int64)limit);
-    int rc = collect(st, s, limit, out, n);
+    sqlite3_bind_text(s, 7, a->text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, (sqlite3_int64)a->limit);
+    sqlite3_bind_text(s, 9, a->phrase, -1, SQLITE_STATIC);
+    if (a->window)
+        sqlite3_bind_text(s, 10, a->window, -1, SQLITE_STATIC);
+}
+
+static int list_read(store *st, const list_plan *pl, const list_args *a, Project ***out, size_t *n)
+{
+    char sql[LIST_SQL_MAX];
+    sqlite3_stmt *s;
+
+    list_sql(a->f, pl, sql);
+    if ((s = store_stmt(st, sql)) == NULL)
+        return -EIO;
+    list_bind(s, a);
+    return collect(st, s, a->limit, out, n);
+}
+
+/* The last key of the driver's next LIST_WINDOW rows into `key` (0), or
+ * -ENOENT when fewer rows are left. */
+static int list_window(store *st, const list_plan *pl, const list_args *a, char *key, size_t size)
+{
+    char sql[LIST_SQL_MAX];
+    sqlite3_stmt *s;
+    int rc;
+
+    list_window_sql(pl, sql);
+    if ((s = store_stmt(st, sql)) == NULL)
+        return -EIO;
+    list_bind(s, a);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *k = sqlite3_column_text(s, 0);
+        snprintf(key, size, "%s", k ? (const char *)k : "");
+        sqlite3_reset(s);
+        return 0;
+    }
+    sqlite3_reset(s);
+    rc = store_result(st, rc);
+    return rc ? rc : -ENOENT;
+}
+
+/* Characters of UTF-8 text: bytes that do not continue one. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* `text` as an FTS5 phrase: quoted, quotes doubled. Caller frees. */
+static char *fts_phrase(const char *text)
+{
+    char *out = malloc(2 * strlen(text) + 3), *at = out;
+
+    if (out == NULL)
+        return NULL;
+    *at++ = '"';
+    for (; *text; text++) {
+        if (*text == '"')
+            *at++ = '"';
+        *at++ = *text;
+    }
+    *at++ = '"';
+    *at = '\0';
+    return out;
+}
+
+/* A page with a text of 3 characters or more (see the top of the section). */
+static int list_text(store *st, list_plan pl, list_args *a, Project ***out, size_t *n)
+{
+    char last[PROJECT_IATI_MAX * 4 + 1];
+    int rc = list_window(st, &pl, a, last, sizeof last);
+
+    pl.instr = 1;
+    if (rc == -ENOENT) /* fewer rows left than a window: read them all */
+        return list_read(st, &pl, a, out, n);
+    if (rc != 0)
+        return rc;
+    pl.window = 1;
+    a->window = last;
+    if ((rc = list_read(st, &pl, a, out, n)) != 0 || *n == a->limit)
+        return rc;
+    project_store_free_list(*out, *n);
+    *out = NULL;
+    *n = 0;
+    a->window = NULL;
+    return list_read(st, &(list_plan){.drive = DRIVE_SEARCH}, a, out, n);
+}
+
+int project_store_list(store *st, const project_store_filter *f, const char *after_key,
+                       size_t limit, Project ***out, size_t *n)
+{
+    char *text = strdup(f->text ? f->text : ""), *phrase = NULL;
+    list_plan pl = list_driver(f);
+    list_args a = {.f = f, .after = after_key, .limit = limit};
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (text == NULL)
+        return -ENOMEM;
+    pbstr_lower_ascii(text, text, strlen(text) + 1);
+    a.text = text;
+    if (text[0] == '\0') {
+        rc = list_read(st, &pl, &a, out, n);
+    } else if (utf8_chars(text) < 3) { /* no trigram to look up */
+        pl.instr = 1;
+        rc = list_read(st, &pl, &a, out, n);
+    } else if ((phrase = fts_phrase(text)) == NULL) {
+        rc = -ENOMEM;
+    } else {
+        a.phrase = phrase;
+        rc = list_text(st, pl, &a, out, n);
+    }
+    free(phrase);
     free(text);
     return rc;
 }
@@ -490,7 +790,8 @@ static int run(store *st, sqlite3_stmt *s)
     return store_result(st, rc);
 }
 
-static int exec_text2(store *st, const char *sql, const char *a, const char *b)
+/* Runs `sql` with up to three text parameters (NULL: not bound). */
+static int exec_text3(store *st, const char *sql, const char *a, const char *b, const char *c)
 {
     sqlite3_stmt *s = store_stmt(st, sql);
 
@@ -499,31 +800,37 @@ static int exec_text2(store *st, const char *sql, const char *a, const char *b)
     sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
     if (b)
         sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+    if (c)
+        sqlite3_bind_text(s, 3, c, -1, SQLITE_STATIC);
     return run(st, s);
 }
 
-/* Replaces the query rows of `p` (groups, entities, countries, pillars). */
+/* Replaces the query rows of `p` (groups, entities, countries, pillars),
+ * each with the project's IATI key. */
 static int write_query_rows(store *st, const Project *p)
 {
+    char key[PROJECT_IATI_MAX * 4 + 1];
     int rc = 0;
 
-    if ((rc = exec_text2(st, SQL_DEL_GROUPS, p->id, NULL)) ||
-        (rc = exec_text2(st, SQL_DEL_ENTITIES, p->id, NULL)) ||
-        (rc = exec_text2(st, SQL_DEL_COUNTRIES, p->id, NULL)) ||
-        (rc = exec_text2(st, SQL_DEL_PILLARS, p->id, NULL)))
+    project_store_iati_key(p->iati_identifier, key, sizeof key);
+    if ((rc = exec_text3(st, SQL_DEL_GROUPS, p->id, NULL, NULL)) ||
+        (rc = exec_text3(st, SQL_DEL_ENTITIES, p->id, NULL, NULL)) ||
+        (rc = exec_text3(st, SQL_DEL_COUNTRIES, p->id, NULL, NULL)) ||
+        (rc = exec_text3(st, SQL_DEL_PILLARS, p->id, NULL, NULL)))
         return rc;
     for (size_t i = 0; rc == 0 && i < p->n_working_group_ids; i++)
-        rc = exec_text2(st, SQL_ADD_GROUP, p->working_group_ids[i], p->id);
+        rc = exec_text3(st, SQL_ADD_GROUP, p->working_group_ids[i], p->id, key);
     for (size_t i = 0; rc == 0 && i < p->n_participants; i++)
-        rc = exec_text2(st, SQL_ADD_ENTITY, p->participants[i]->entity_id, p->id);
+        rc = exec_text3(st, SQL_ADD_ENTITY, p->participants[i]->entity_id, p->id, key);
     for (size_t i = 0; rc == 0 && i < p->n_recipient_countries; i++)
-        rc = exec_text2(st, SQL_ADD_COUNTRY, p->recipient_countries[i], p->id);
+        rc = exec_text3(st, SQL_ADD_COUNTRY, p->recipient_countries[i], p->id, key);
     for (size_t i = 0; rc == 0 && i < p->n_pillars; i++) {
         sqlite3_stmt *s = store_stmt(st, SQL_ADD_PILLAR);
         if (s == NULL)
             return -EIO;
         sqlite3_bind_int(s, 1, (int)p->pillars[i]);
         sqlite3_bind_text(s, 2, p->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
         rc = run(st, s);
     }
     return rc;
@@ -597,6 +904,32 @@ int project_store_update(store *st, Project *p, int64_t version)
     }
     if ((rc = write_query_rows(st, p)) != 0)
         return rc;
+    return etag_set(&p->etag, p->id, version + 1);
+}
+
+int project_store_update_body(store *st, Project *p, int64_t version)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_UPDATE_BODY);
+    uint8_t *body = NULL;
+    size_t len;
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if ((rc = pack_body(p, &body, &len)) != 0)
+        return rc;
+    sqlite3_bind_text(s, 1, p->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, pbtime_ms(p->update_time));
+    sqlite3_bind_blob(s, 3, body, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, version);
+    rc = run(st, s);
+    free(body);
+    if (rc != 0)
+        return rc;
+    if (sqlite3_changes(store_db(st)) == 0) {
+        rc = sqlrow_exists(st, SQL_EXISTS, p->id);
+        return rc < 0 ? rc : rc ? -ESTALE : -ENOENT;
+    }
     return etag_set(&p->etag, p->id, version + 1);
 }
 

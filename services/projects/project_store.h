@@ -70,7 +70,8 @@ typedef struct project_store_filter {
 } project_store_filter;
 
 /* Up to `limit` projects whose IATI key is greater than `after_key` (""
- * for the first page), in IATI-key order, matching `f`. Returns 0 and sets
+ * for the first page), in IATI-key order, matching `f` (read along an
+ * index: see "listing" in project_store.c). Returns 0 and sets
  * *out (an array of *n projects; caller frees with project_store_free_list)
  * or a negative errno with *out NULL, *n 0. */
 int project_store_list(store *st, const project_store_filter *f, const char *after_key,
@@ -90,6 +91,11 @@ int project_store_insert(store *st, Project *p);
  * row is still at `version` (else -ESTALE; -ENOENT if gone), and sets
  * p->etag. Transactions are not written here. Inside a transaction. */
 int project_store_update(store *st, Project *p, int64_t version);
+
+/* As project_store_update, for a change that leaves every filtered field
+ * (title, summary, themes, status, dates, groups, participants, countries,
+ * pillars) as it was: only the body and the version are written. */
+int project_store_update_body(store *st, Project *p, int64_t version);
 
 /* Inserts transaction `t` (its id and record_time set by the caller) of
  * project `project_id`. Inside a transaction, with project_store_update of

@@ -419,7 +419,7 @@ static const auth_rule membership_rules[] = {
     {.method = "WithdrawEntity", .roles = AUTH_ROLE_SECRETARIAT},
     {.method = "BatchGetEntities", .roles = AUTH_ANYONE, .flags = AUTH_RULE_READ},
     {.method = "CountEntities", .roles = AUTH_ANYONE, .flags = AUTH_RULE_READ},
-    {.method = "AdmitEntity", .roles = AUTH_ROLE_SECRETARIAT},
+    {.method = "AdmitEntity", .roles = AUTH_ROLE_SECRETARIAT | AUTH_ROLE_SERVICE},
     {.method = NULL},
 };
 

@@ -585,6 +585,38 @@ static void test_read_through(void **state)
     close_cache(c);
 }
 
+/* While fills are held (store_uncommitted in a service), a loaded value
+ * reaches the caller but not Redis; released, the next load is stored. */
+static int held_flag(void *arg)
+{
+    return *(int *)arg;
+}
+
+static void test_read_through_fills_held(void **state)
+{
+    cache *c = open_main(2000);
+    loader l = {.value = "uncommitted"};
+    int held = 1;
+    got g;
+
+    cache_hold_fills(c, held_flag, &held);
+    g = read_through_now(c, "t:rt:held", &l);
+    assert_int_equal(g.rc, 0);
+    assert_string_equal(g.value, "uncommitted");
+    assert_int_equal(l.calls, 1);
+    assert_int_equal(get_now(c, "t:rt:held").rc, -ENOENT); /* not stored */
+
+    held = 0;
+    l = (loader){.value = "committed"};
+    g = read_through_now(c, "t:rt:held", &l);
+    assert_string_equal(g.value, "committed");
+    g = get_now(c, "t:rt:held");
+    assert_int_equal(g.rc, 0);
+    assert_string_equal(g.value, "committed");
+    cache_hold_fills(c, NULL, NULL);
+    close_cache(c);
+}
+
 /* ---- Redis going away and coming back ----------------------------------- */
 
 static void test_down_at_start(void **state)
@@ -970,6 +1002,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_coalesced, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_write_ends_coalescing, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_read_through, loop_setup, loop_teardown),
+        cmocka_unit_test_setup_teardown(test_read_through_fills_held, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_down_at_start, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_killed_and_restarted, loop_setup, loop_teardown),
         cmocka_unit_test_setup_teardown(test_timeout_on_stopped_server, loop_setup, loop_teardown),

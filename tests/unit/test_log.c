@@ -5,6 +5,7 @@
  * which refuses invalid JSON and invalid UTF-8.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -424,6 +425,218 @@ static void test_threads_do_not_interleave(void **state)
     free(out);
 }
 
+/* ---- the batch ---------------------------------------------------------- */
+
+/* stderr on a pipe nobody reads yet: what log.c wrote so far can be read
+ * without blocking, so a test sees exactly when lines reach stderr. */
+typedef struct held_stderr {
+    int saved_fd, read_fd;
+} held_stderr;
+
+static void held_begin(held_stderr *h)
+{
+    int fds[2];
+
+    assert_int_equal(pipe(fds), 0);
+    h->saved_fd = dup(STDERR_FILENO);
+    assert_true(dup2(fds[1], STDERR_FILENO) >= 0);
+    close(fds[1]);
+    h->read_fd = fds[0];
+    assert_int_equal(fcntl(h->read_fd, F_SETFL, O_NONBLOCK), 0);
+}
+
+/* What is in the pipe now, NUL-terminated (caller frees). */
+static char *held_read(held_stderr *h)
+{
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap);
+    ssize_t n;
+
+    while ((n = read(h->read_fd, buf + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    return buf;
+}
+
+static void held_end(held_stderr *h)
+{
+    assert_true(dup2(h->saved_fd, STDERR_FILENO) >= 0);
+    close(h->saved_fd);
+    close(h->read_fd);
+}
+
+/* Call lines wait in the batch until a flush, and come out whole. */
+static void test_batch_holds_call_lines(void **state)
+{
+    held_stderr h;
+    char *out;
+
+    held_begin(&h);
+    assert_int_equal(log_batch_begin(64 * 1024), 0);
+    log_call("/a.B/C", 0, "OK", 1.5, "");
+    log_call("/a.B/C", 5, "NOT_FOUND", 0.25, "entity \"x\" not found");
+    assert_true(log_batch_pending() > 0);
+    out = held_read(&h);
+    assert_string_equal(out, "");
+    free(out);
+    log_batch_flush();
+    assert_int_equal(log_batch_pending(), 0);
+    out = held_read(&h);
+    assert_int_equal(count_lines(out), 2);
+    assert_non_null(strstr(out, "\"code\":\"OK\",\"duration_ms\":1.500}"));
+    assert_non_null(strstr(out, "\"code\":\"NOT_FOUND\",\"duration_ms\":0.250,\"message\""));
+    free(out);
+    log_batch_end();
+    held_end(&h);
+}
+
+/* Another line of the batch's thread flushes the batch first: order holds. */
+static void test_batch_keeps_order(void **state)
+{
+    held_stderr h;
+    char *out, *first, *second, *third;
+
+    held_begin(&h);
+    assert_int_equal(log_batch_begin(64 * 1024), 0);
+    log_call("/a.B/First", 0, "OK", 1.0, "");
+    log_msg(LOG_LEVEL_WARN, "second", NULL);
+    log_call("/a.B/Third", 13, "INTERNAL", 1.0, "boom");
+    out = held_read(&h);
+    assert_int_equal(count_lines(out), 2); /* the third waits */
+    free(out);
+    log_batch_end(); /* the last end flushes */
+    assert_int_equal(log_batch_pending(), 0);
+    held_end(&h);
+
+    capture c;
+    capture_begin(&c);
+    assert_int_equal(log_batch_begin(64 * 1024), 0);
+    log_call("/a.B/First", 0, "OK", 1.0, "");
+    log_msg(LOG_LEVEL_WARN, "second", NULL);
+    log_call("/a.B/Third", 13, "INTERNAL", 1.0, "boom");
+    log_batch_end();
+    out = capture_end(&c);
+    first = strstr(out, "First");
+    second = strstr(out, "second");
+    third = strstr(out, "Third");
+    assert_true(first && second && third && first < second && second < third);
+    free(out);
+}
+
+/* A full batch is written without waiting for a flush; opens nest. */
+static void test_batch_full_and_nested(void **state)
+{
+    held_stderr h;
+    char *out;
+    int i;
+
+    held_begin(&h);
+    assert_int_equal(log_batch_begin(1), 0); /* raised to a few lines' worth */
+    assert_int_equal(log_batch_begin(1), 0);
+    /* 300 lines of about 130 bytes: more than the batch, less than the pipe. */
+    for (i = 0; i < 300; i++)
+        log_call("/a.B/C", 0, "OK", 0.1, "");
+    out = held_read(&h);
+    assert_true(count_lines(out) > 0 && count_lines(out) < 300);
+    size_t early = count_lines(out);
+    free(out);
+    log_batch_end(); /* still open once */
+    log_call("/a.B/C", 0, "OK", 0.1, "");
+    assert_true(log_batch_pending() > 0);
+    log_batch_end();
+    out = held_read(&h);
+    assert_int_equal(early + count_lines(out), 301);
+    free(out);
+    held_end(&h);
+}
+
+/* Lines of another thread never land inside the batch's lines, even when a
+ * flush is much larger than PIPE_BUF; that thread cannot open a batch. */
+typedef struct direct_writer {
+    int begin_rc;
+} direct_writer;
+
+static void *direct_writer_main(void *arg)
+{
+    direct_writer *w = arg;
+    char value[900];
+
+    w->begin_rc = log_batch_begin(64 * 1024);
+    memset(value, 'z', sizeof value - 1);
+    value[sizeof value - 1] = '\0';
+    for (int i = 0; i < 300; i++) {
+        log_msg(LOG_LEVEL_INFO, "direct", "pad", value, NULL);
+        log_call("/other/Thread", 0, "OK", 0.1, value);
+    }
+    return NULL;
+}
+
+static void test_batch_other_threads(void **state)
+{
+    direct_writer w = {0};
+    char method[300];
+    size_t lines = 0;
+    pthread_t t;
+    capture c;
+    char *out;
+
+    memset(method, 'm', sizeof method - 1);
+    method[sizeof method - 1] = '\0';
+    capture_begin(&c);
+    assert_int_equal(log_batch_begin(256 * 1024), 0);
+    assert_int_equal(pthread_create(&t, NULL, direct_writer_main, &w), 0);
+    for (int i = 0; i < 3000; i++) {
+        log_call(method, 0, "OK", 0.1, "");
+        if (i % 500 == 499)
+            log_batch_flush();
+    }
+    pthread_join(t, NULL);
+    log_batch_end();
+    out = capture_end(&c);
+    assert_int_equal(w.begin_rc, -EBUSY);
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (!j)
+            fail_msg("not a JSON line: %.80s", line);
+        json_decref(j);
+        lines++;
+    }
+    assert_int_equal(lines, 3000 + 600);
+    free(out);
+}
+
+/* Durations print as %.3f would, without printf. */
+static void test_call_durations(void **state)
+{
+    static const struct {
+        double ms;
+        const char *text;
+    } cases[] = {
+        {0, "0.000"},
+        {0.0004, "0.000"},
+        {0.0006, "0.001"},
+        {1.5, "1.500"},
+        {12.345678, "12.346"},
+        {999.9999, "1000.000"},
+        {123456.789, "123456.789"},
+        {2e9, "2000000000.000"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char want[64];
+        capture c;
+        char *out;
+
+        capture_begin(&c);
+        log_call("/a.B/C", 0, "OK", cases[i].ms, "");
+        out = capture_end(&c);
+        snprintf(want, sizeof want, "\"duration_ms\":%s}", cases[i].text);
+        if (strstr(out, want) == NULL)
+            fail_msg("%g ms: want %s in %s", cases[i].ms, want, out);
+        free(out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +650,11 @@ int main(void)
         cmocka_unit_test_setup(test_call_levels, setup),
         cmocka_unit_test_setup(test_long_lines_truncated, setup),
         cmocka_unit_test_setup(test_threads_do_not_interleave, setup),
+        cmocka_unit_test_setup(test_batch_holds_call_lines, setup),
+        cmocka_unit_test_setup(test_batch_keeps_order, setup),
+        cmocka_unit_test_setup(test_batch_full_and_nested, setup),
+        cmocka_unit_test_setup(test_batch_other_threads, setup),
+        cmocka_unit_test_setup(test_call_durations, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -545,6 +545,7 @@ static void test_sync_on_loop_groups_waits(void **state)
     assert_true(store_flushes(st) <= 2);
     assert_int_equal(store_healthy(st), 1);
     store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0); /* the store's handles close */
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
@@ -570,6 +571,7 @@ static void test_sync_fault_fails_for_good(void **state)
     assert_int_equal(later.calls, 1);
     assert_int_equal(later.rc, -EIO);
     store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0); /* the store's handles close */
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
@@ -608,6 +610,212 @@ static void test_sync_in_memory_is_immediate(void **state)
     store_close(st);
 }
 
+/* ---- batched commits ------------------------------------------------------- */
+
+static int count_rows(const char *path, const char *where)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    char sql[256];
+    int n = -1;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM item WHERE %s", where);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+static int count_own(store *st, const char *where)
+{
+    char sql[256], out[32];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM item WHERE %s", where);
+    query_text(st, sql, out, sizeof out);
+    return atoi(out);
+}
+
+/* The writes of a turn are one transaction, committed at its end: until
+ * then this connection sees them and another does not; a write rolled
+ * back leaves the others; the waiters hear once the COMMIT is flushed. */
+static void test_batch_commits_at_end_of_turn(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st = open_on_loop(f, &loop);
+    char path[512];
+    sync_seen seen[3] = {{0, -1}, {0, -1}, {0, -1}};
+
+    snprintf(path, sizeof path, "%s/svc.db", f->dir);
+    commit_item(st, "b1");
+    store_sync(st, on_synced, &seen[0]);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_writing(st), 1);
+    exec_ok(st, "INSERT INTO item(name) VALUES ('b2')");
+    store_rollback(st);
+    assert_int_equal(store_writing(st), 0);
+    commit_item(st, "b3");
+    store_sync(st, on_synced, &seen[1]);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_begin(st), -EINVAL); /* not nestable */
+    store_rollback(st);
+
+    assert_int_equal(count_own(st, "name LIKE 'b%'"), 2);
+    assert_int_equal(count_rows(path, "name LIKE 'b%'"), 0);
+    assert_int_equal(store_uncommitted(st), 1);
+    assert_int_equal(seen[0].calls + seen[1].calls, 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(seen[0].calls, 1);
+    assert_int_equal(seen[0].rc, 0);
+    assert_int_equal(seen[1].calls, 1);
+    assert_int_equal(seen[1].rc, 0);
+    assert_int_equal(store_uncommitted(st), 0);
+    assert_int_equal(count_rows(path, "name IN ('b1', 'b3')"), 2);
+    assert_int_equal(count_rows(path, "name = 'b2'"), 0);
+    assert_true(store_flushes(st) >= 1);
+
+    /* A sync with no write pending waits for a flush only. */
+    store_sync(st, on_synced, &seen[2]);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(seen[2].calls, 1);
+    store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* A batch whose COMMIT fails fails every waiter of the turn and keeps none
+ * of its writes; the next turn's writes work. */
+static void test_batch_commit_failure(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st = open_on_loop(f, &loop);
+    char path[512];
+    sync_seen seen[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
+
+    snprintf(path, sizeof path, "%s/svc.db", f->dir);
+    arm_faults("store.batch_commit");
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "lost%d", i);
+        commit_item(st, name);
+        store_sync(st, on_synced, &seen[i]);
+    }
+    assert_int_equal(store_uncommitted(st), 1);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(seen[i].calls, 1);
+        assert_int_equal(seen[i].rc, -ECANCELED);
+    }
+    assert_int_equal(store_uncommitted(st), 0);
+    assert_int_equal(store_healthy(st), 1); /* not a failed flush: writes go on */
+    assert_int_equal(count_own(st, "name LIKE 'lost%'"), 0);
+    assert_int_equal(count_rows(path, "name LIKE 'lost%'"), 0);
+
+    arm_faults(NULL);
+    commit_item(st, "kept");
+    store_sync(st, on_synced, &seen[3]);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(seen[3].rc, 0);
+    assert_int_equal(count_rows(path, "name = 'kept'"), 1);
+    store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* store_after_commit: at once without a batch; at the end of the turn
+ * with one, with the COMMIT's outcome, before the flush waiters; with
+ * -ESHUTDOWN when the store closes first. */
+static void test_after_commit_hooks(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st = open_on_loop(f, &loop);
+    sync_seen now = {0, -1}, ok = {0, -1}, lost = {0, 0}, closing = {0, 0}, flushed = {0, -1};
+
+    store_after_commit(st, on_synced, &now); /* nothing open */
+    assert_int_equal(now.calls, 1);
+    assert_int_equal(now.rc, 0);
+
+    commit_item(st, "h1");
+    store_after_commit(st, on_synced, &ok);
+    store_sync(st, on_synced, &flushed);
+    assert_int_equal(ok.calls, 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_NOWAIT), 1); /* one turn commits */
+    assert_int_equal(ok.calls, 1);
+    assert_int_equal(ok.rc, 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(flushed.calls, 1);
+    assert_int_equal(flushed.rc, 0);
+
+    arm_faults("store.batch_commit");
+    commit_item(st, "h2");
+    store_after_commit(st, on_synced, &lost);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(lost.calls, 1);
+    assert_int_equal(lost.rc, -ECANCELED);
+    arm_faults(NULL);
+
+    commit_item(st, "h3");
+    store_after_commit(st, on_synced, &closing);
+    store_close(st);
+    assert_int_equal(closing.calls, 1);
+    assert_int_equal(closing.rc, -ESHUTDOWN);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Batching off (store_set_batching): store_commit commits, as without a
+ * loop; the flush waiters still wait for the flush. */
+static void test_batching_off(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st = open_on_loop(f, &loop);
+    char path[512];
+    sync_seen seen = {0, -1}, hook = {0, -1};
+
+    snprintf(path, sizeof path, "%s/svc.db", f->dir);
+    store_set_batching(st, 0);
+    arm_faults("store.batch_commit"); /* no batch: never consulted */
+    commit_item(st, "alone");
+    assert_int_equal(store_uncommitted(st), 0);
+    assert_int_equal(count_rows(path, "name = 'alone'"), 1);
+    store_after_commit(st, on_synced, &hook);
+    assert_int_equal(hook.calls, 1);
+    assert_int_equal(hook.rc, 0);
+    store_sync(st, on_synced, &seen);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.rc, 0);
+    arm_faults(NULL);
+    store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Closing with a batch open commits it and answers its waiters. */
+static void test_batch_close_commits(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st = open_on_loop(f, &loop);
+    char path[512];
+    sync_seen seen = {0, -1};
+
+    snprintf(path, sizeof path, "%s/svc.db", f->dir);
+    commit_item(st, "at-close");
+    store_sync(st, on_synced, &seen);
+    store_close(st);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.rc, 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(count_rows(path, "name = 'at-close'"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +841,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_fault_fails_for_good, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_sync_close_answers_waiters, setup_dir, teardown_dir),
         cmocka_unit_test(test_sync_in_memory_is_immediate),
+        cmocka_unit_test_setup_teardown(test_batch_commits_at_end_of_turn, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_batch_commit_failure, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_batch_close_commits, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_after_commit_hooks, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_batching_off, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
