@@ -121,6 +121,9 @@ build_base() {
     log "building compact-membership of $BASE_REV (Release) in $BASE_BUILD"
     git -C "$ROOT" worktree add --detach "$WORK/base-src" "$BASE_REV" >/dev/null 2>&1 ||
         die "git worktree add $BASE_REV"
+    # The sources are this run's (a fresh worktree): CMake refuses a build
+    # directory made from another run's.
+    rm -rf "$BASE_BUILD"
     cmake -S "$WORK/base-src" -B "$BASE_BUILD" -DCMAKE_BUILD_TYPE=Release -DCOMPACT_TESTS=OFF \
         >"$WORK/cmake-base.log" 2>&1 || { cat "$WORK/cmake-base.log" >&2; die "cmake (base)"; }
     cmake --build "$BASE_BUILD" -j2 --target compact-membership >"$WORK/build-base.log" 2>&1 ||
