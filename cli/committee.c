@@ -9,6 +9,7 @@
  *   committee decisions ...                    committee_decisions.c
  *   committee envelope ..., proposals ...      committee_funding.c
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "committee.h"
 #include "iso_codes.h"
 #include "pbjson.h"
+#include "pbmsg.h"
 
 typedef Compact__Committee__V1__Representative cm_rep;
 typedef Compact__Common__V1__Provenance cm_fact;
@@ -548,6 +550,41 @@ int committee_sink_keep(committee_sink *sink, call_result *res, ProtobufCMessage
     return 0;
 }
 
+/* Field `name` of `m`'s type, which must be there: the callers name fields
+ * of the committee's own List messages. */
+static const ProtobufCFieldDescriptor *committee_list_field(const ProtobufCMessage *m,
+                                                            const char *name)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+
+    assert(f != NULL);
+    return f;
+}
+
+int committee_list_page(cli_ctx *ctx, const char *method, ProtobufCMessage *request,
+                        const char *token, const char *items, committee_sink *sink, char **next)
+{
+    const ProtobufCFieldDescriptor *tf = committee_list_field(request, "page_token"), *items_f;
+    const char *next_token;
+    call_result res;
+    int rc;
+
+    *next = NULL;
+    *(const char **)((char *)request + tf->offset) = token;
+    if ((rc = cli_call(ctx, committee_service, committee_svc, method, request, &res)) != 0)
+        return rc;
+    next_token = pbmsg_string(res.reply, "next_page_token");
+    if (next_token && next_token[0] && !(*next = strdup(next_token))) {
+        call_result_clear(&res);
+        return output_oom();
+    }
+    items_f = committee_list_field(res.reply, items);
+    return committee_sink_keep(sink, &res,
+                               *(ProtobufCMessage ***)((char *)res.reply + items_f->offset),
+                               *(size_t *)((char *)res.reply + items_f->quantifier_offset));
+}
+
 void committee_sink_free(committee_sink *sink)
 {
     for (size_t i = 0; i < sink->n_pages; i++)
@@ -579,23 +616,8 @@ static const struct option committee_page_only_opts[] = {COMMITTEE_PAGE_OPTS, {0
 static int committee_reps_page(cli_ctx *ctx, void *request, const char *token, void *arg,
                                char **next)
 {
-    Compact__Committee__V1__ListRepresentativesRequest *req = request;
-    const Compact__Committee__V1__ListRepresentativesResponse *page;
-    call_result res;
-    int rc;
-
-    *next = NULL;
-    req->page_token = (char *)token;
-    if ((rc = cli_call(ctx, committee_service, committee_svc, "ListRepresentatives", &req->base,
-                       &res)) != 0)
-        return rc;
-    page = (const void *)res.reply;
-    if (page->next_page_token[0] && !(*next = strdup(page->next_page_token))) {
-        call_result_clear(&res);
-        return output_oom();
-    }
-    return committee_sink_keep(arg, &res, (ProtobufCMessage **)page->representatives,
-                               page->n_representatives);
+    return committee_list_page(ctx, "ListRepresentatives", request, token, "representatives", arg,
+                               next);
 }
 
 static int committee_reps_list(cli_ctx *ctx, int argc, char **argv)

@@ -138,6 +138,12 @@ int committee_sink_init(cli_ctx *ctx, committee_sink *sink, const char *const *h
 /* Takes the page `res` (cleared): its `n` items go to the JSON array at
  * once, or the reply is kept for the table. 0 or an exit status. */
 int committee_sink_keep(committee_sink *sink, call_result *res, ProtobufCMessage **items, size_t n);
+/* One page of the committee's List `method`: `request` (a List request,
+ * with a page_token field) sent with `token`, the items of the reply's
+ * repeated message field `items` into the sink, the next page's token into
+ * *next (malloc'd; NULL at the end). 0 or an exit status. */
+int committee_list_page(cli_ctx *ctx, const char *method, ProtobufCMessage *request,
+                        const char *token, const char *items, committee_sink *sink, char **next);
 /* Frees the kept pages (committee_emit frees the array and the table). */
 void committee_sink_free(committee_sink *sink);
 

@@ -168,22 +168,7 @@ static const struct option committee_decisions_list_opts[] = {
 static int committee_decisions_page(cli_ctx *ctx, void *request, const char *token, void *arg,
                                     char **next)
 {
-    Compact__Committee__V1__ListDecisionsRequest *req = request;
-    const Compact__Committee__V1__ListDecisionsResponse *page;
-    call_result res;
-    int rc;
-
-    *next = NULL;
-    req->page_token = (char *)token;
-    if ((rc = cli_call(ctx, committee_service, committee_svc, "ListDecisions", &req->base, &res)) !=
-        0)
-        return rc;
-    page = (const void *)res.reply;
-    if (page->next_page_token[0] && !(*next = strdup(page->next_page_token))) {
-        call_result_clear(&res);
-        return output_oom();
-    }
-    return committee_sink_keep(arg, &res, (ProtobufCMessage **)page->decisions, page->n_decisions);
+    return committee_list_page(ctx, "ListDecisions", request, token, "decisions", arg, next);
 }
 
 static int committee_decisions_list(cli_ctx *ctx, int argc, char **argv)

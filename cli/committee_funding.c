@@ -217,22 +217,7 @@ static const struct option committee_proposals_list_opts[] = {
 static int committee_proposals_page(cli_ctx *ctx, void *request, const char *token, void *arg,
                                     char **next)
 {
-    Compact__Committee__V1__ListProposalsRequest *req = request;
-    const Compact__Committee__V1__ListProposalsResponse *page;
-    call_result res;
-    int rc;
-
-    *next = NULL;
-    req->page_token = (char *)token;
-    if ((rc = cli_call(ctx, committee_service, committee_svc, "ListProposals", &req->base, &res)) !=
-        0)
-        return rc;
-    page = (const void *)res.reply;
-    if (page->next_page_token[0] && !(*next = strdup(page->next_page_token))) {
-        call_result_clear(&res);
-        return output_oom();
-    }
-    return committee_sink_keep(arg, &res, (ProtobufCMessage **)page->proposals, page->n_proposals);
+    return committee_list_page(ctx, "ListProposals", request, token, "proposals", arg, next);
 }
 
 static int committee_proposals_list(cli_ctx *ctx, int argc, char **argv)

@@ -190,6 +190,10 @@ def test_envelope_proposal_allocation_and_beyond_the_envelope(suite):
     ok(suite.ctl("committee", "proposals", "withdraw", second["id"]))
     assert ok_json(suite, "committee", "proposals", "get", second["id"])["status"] == \
         "PROPOSAL_STATUS_WITHDRAWN"
+    # Listed one page at a time (--page-size 1 --all): both, in every status.
+    listed = ok_json(suite, "committee", "proposals", "list", "--page-size", "1", "--all")
+    assert sorted((p["id"], p["status"]) for p in listed) == sorted([
+        (first["id"], "PROPOSAL_STATUS_APPROVED"), (second["id"], "PROPOSAL_STATUS_WITHDRAWN")])
 
 
 @pytest.mark.suite(services=SERVICES)
