@@ -2,8 +2,8 @@
  * cache to read chosen bytes (fuzz_cached_entry.c).
  *
  * It reads the Redis protocol's requests (arrays of bulk strings, as hiredis
- * sends them), answers every GET with the value set last (or nil), PING with
- * PONG, DEL with 0 and everything else with OK, in order, on every
+ * sends them), answers every GET and GETRANGE with the value set last (or
+ * nil, "" to GETRANGE), PING with PONG, DEL with 0 and everything else with OK, in order, on every
  * connection. It keeps nothing: a SET does not change what GET answers.
  *
  * The listening socket is bound first, so that its port can go into the

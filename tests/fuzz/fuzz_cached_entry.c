@@ -6,9 +6,14 @@
  * and the store is read instead. aggregate.c's Get of every aggregate goes
  * that way. Here the three services run in process, each with a fake Redis
  * (fake_redis.h) that answers every GET with the input's bytes, and an empty
- * store. The check must agree with protobuf-c's own unpack on the heap:
- *   - bytes that unpack: the Get answers OK with exactly those bytes;
- *   - bytes that do not: the Get answers NOT_FOUND (the store is empty);
+ * store. The check must agree with protobuf-c's own unpack on the heap, and
+ * an entry is trusted only if it is the message asked for (its key field
+ * names the value looked up: cached_get.c, is_the_one):
+ *   - OK only with exactly the entry's bytes, and only if they unpack;
+ *   - NOT_FOUND (the store is empty) only if they do not unpack, are empty
+ *     (an empty value is a missing key), or name another aggregate: bytes
+ *     that unpack and whose key field is the value asked, to the letter,
+ *     must be answered;
  * and cached_get_message, the same read outside an RPC, hands over a
  * message exactly when they unpack.
  *
@@ -162,7 +167,21 @@ static ProtobufCMessage *get_request(const ProtobufCMessageDescriptor *desc, con
     return m;
 }
 
-static void read_by_get(target *t, int key, const uint8_t *entry, size_t len, int unpacks)
+/* 1 if `m` (NULL: no) names exactly the value key `key` of `t` asks for. */
+static int names_the_key(const target *t, const ProtobufCMessage *m, int key)
+{
+    const ProtobufCFieldDescriptor *f;
+
+    if (m == NULL)
+        return 0;
+    f = protobuf_c_message_descriptor_get_field_by_name(t->entry, t->keys[key][0]);
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING)
+        fail("%s has no string field %s", t->entry->name, t->keys[key][0]);
+    return strcmp(*(char *const *)((const char *)m + f->offset), t->keys[key][1]) == 0;
+}
+
+static void read_by_get(target *t, int key, const uint8_t *entry, size_t len, int unpacks,
+                        int names_key)
 {
     const service_def *def = t->def();
     const rpc_method *row = def->methods;
@@ -183,12 +202,15 @@ static void read_by_get(target *t, int key, const uint8_t *entry, size_t len, in
     row->handler(call, req, t->svc);
     run_until(t, &a.done, "the Get's answer");
     free(req); /* its strings are constants */
-    if (unpacks && (a.code != RPC_OK || a.len != len || memcmp(a.reply, entry, len) != 0))
-        fail("%s: an entry that unpacks as %s was not answered as it is (%s, %zu bytes)", path,
-             t->entry->name, rpc_code_name(a.code), a.len);
-    if (!unpacks && a.code != RPC_NOT_FOUND)
-        fail("%s: an entry that does not unpack as %s was answered %s, not from the (empty) store",
-             path, t->entry->name, rpc_code_name(a.code));
+    if (a.code == RPC_OK && (!unpacks || a.len != len || memcmp(a.reply, entry, len) != 0))
+        fail("%s: answered OK with %zu bytes that are not an entry unpacking as %s", path, a.len,
+             t->entry->name);
+    if (a.code == RPC_NOT_FOUND && unpacks && names_key)
+        fail("%s: an entry that unpacks as %s and names %s was not answered", path, t->entry->name,
+             t->keys[key][1]);
+    if (a.code != RPC_OK && a.code != RPC_NOT_FOUND)
+        fail("%s: answered %s, neither the entry nor the (empty) store's NOT_FOUND", path,
+             rpc_code_name(a.code));
     free(a.reply);
 }
 
@@ -249,7 +271,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *entry = data + 1;
     size_t len = size - 1;
     ProtobufCMessage *m = protobuf_c_message_unpack(t->entry, NULL, len, entry);
-    int unpacks = m != NULL;
+    /* An empty value is no entry: Redis answers GETRANGE with "" for a
+     * missing key too, and no entry of ours is empty (cache.c), so the
+     * store is read. */
+    int unpacks = m != NULL && len > 0;
+    int key = (data[0] & SECOND_KEY) ? 1 : 0;
+    int names_key = names_the_key(t, m, key);
     uint64_t gets = fake_redis_gets(t->redis);
 
     if (m)
@@ -259,7 +286,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & OUTSIDE_RPC)
         read_by_message(t, unpacks);
     else
-        read_by_get(t, (data[0] & SECOND_KEY) ? 1 : 0, entry, len, unpacks);
+        read_by_get(t, key, entry, len, unpacks, names_key);
     if (fake_redis_gets(t->redis) == gets)
         fail("%s: the read did not ask Redis (is the cache still connected?)", t->def()->name);
     return 0;
