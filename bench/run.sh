@@ -136,6 +136,9 @@ build() {
     if [ "${SKIP_BUILD:-0}" != 1 ] && { wants base-health || wants base-get; }; then build_base; fi
     if [ "${SKIP_BUILD:-0}" != 1 ]; then
         log "building ${targets[*]} (Release) in $BUILD"
+        # A build directory made from another checkout: CMake refuses it.
+        grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$ROOT" "$BUILD/CMakeCache.txt" 2>/dev/null ||
+            rm -rf "$BUILD"
         cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$WORK/cmake.log" 2>&1 ||
             { cat "$WORK/cmake.log" >&2; die "cmake configure"; }
         cmake --build "$BUILD" -j2 --target "${targets[@]}" >"$WORK/build.log" 2>&1 ||

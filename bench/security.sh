@@ -51,6 +51,9 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     log "building (Release) in $BUILD"
+    # A build directory made from another checkout: CMake refuses it.
+    grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$ROOT" "$BUILD/CMakeCache.txt" 2>/dev/null ||
+        rm -rf "$BUILD"
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCOMPACT_TESTS=OFF >"$WORK/cmake.log" 2>&1 ||
         { cat "$WORK/cmake.log" >&2; die cmake; }
     cmake --build "$BUILD" -j2 --target compact-membership compactctl grpc_load auth_verify \
