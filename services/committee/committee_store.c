@@ -173,18 +173,25 @@ static void split_key(const char *after, char *value, size_t vsize, char *id, si
     snprintf(id, isize, "%s", bar ? bar + 1 : "");
 }
 
+/* Binds page key `after` ("<value>|<id>") as ?1 and ?2 of a List statement. */
+static void bind_after(sqlite3_stmt *s, const char *after)
+{
+    char value[64], id[64];
+
+    split_key(after, value, sizeof value, id, sizeof id);
+    sqlite3_bind_text(s, 1, value, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+}
+
 int committee_store_representatives(store *st, const char *after, size_t limit,
                                     ProtobufCMessage ***out, size_t *n)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT state FROM representatives"
                                      " WHERE (from_date, id) > (?1, ?2) ORDER BY from_date, id");
-    char value[64], id[64];
 
     if (s == NULL)
         return -EIO;
-    split_key(after, value, sizeof value, id, sizeof id);
-    sqlite3_bind_text(s, 1, value, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+    bind_after(s, after);
     return docstore_rows(st, &committee_representatives, s, limit, out, n);
 }
 
@@ -193,13 +200,10 @@ int committee_store_meetings(store *st, int status, const char *after, size_t li
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT state FROM meetings WHERE (date, id) > (?1, ?2)"
                                      " AND (?3 = 0 OR status = ?3) ORDER BY date, id");
-    char value[64], id[64];
 
     if (s == NULL)
         return -EIO;
-    split_key(after, value, sizeof value, id, sizeof id);
-    sqlite3_bind_text(s, 1, value, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+    bind_after(s, after);
     sqlite3_bind_int(s, 3, status);
     return docstore_rows(st, &committee_meetings, s, limit, out, n);
 }
@@ -211,13 +215,10 @@ int committee_store_decisions(store *st, const char *meeting_id, int type, const
                                      " WHERE (decided_on, id) > (?1, ?2)"
                                      " AND (?3 = '' OR meeting_id = ?3) AND (?4 = 0 OR type = ?4)"
                                      " ORDER BY decided_on, id");
-    char value[64], id[64];
 
     if (s == NULL)
         return -EIO;
-    split_key(after, value, sizeof value, id, sizeof id);
-    sqlite3_bind_text(s, 1, value, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+    bind_after(s, after);
     sqlite3_bind_text(s, 3, meeting_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(s, 4, type);
     return docstore_rows(st, &committee_decisions, s, limit, out, n);
@@ -232,13 +233,10 @@ int committee_store_proposals(store *st, int year, int status, const char *after
                                      " WHERE (printf('%04d.%015d', year, create_ms), id) > (?1, ?2)"
                                      " AND (?3 = 0 OR year = ?3) AND (?4 = 0 OR status = ?4)"
                                      " ORDER BY year, create_ms, id");
-    char value[64], id[64];
 
     if (s == NULL)
         return -EIO;
-    split_key(after, value, sizeof value, id, sizeof id);
-    sqlite3_bind_text(s, 1, value, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+    bind_after(s, after);
     sqlite3_bind_int(s, 3, year);
     sqlite3_bind_int(s, 4, status);
     return docstore_rows(st, &committee_proposals, s, limit, out, n);
