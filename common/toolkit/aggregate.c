@@ -21,6 +21,7 @@
 #include "pbtime.h"
 #include "status.h"
 #include "store_requests.h"
+#include "str.h"
 #include "validate.h"
 
 #define WHAT_SIZE 96     /* "cannot read the working group" */
@@ -71,7 +72,7 @@ static int cache_id_of(const aggregate_key *k, const char *value, char *buf, siz
         return -EINVAL;
     if (k->cache_id)
         return k->cache_id(value, buf, size);
-    return snprintf(buf, size, "%s", value) < (int)size ? 0 : -ENAMETOOLONG;
+    return str_copy(buf, size, value) < 0 ? -ENAMETOOLONG : 0;
 }
 
 /* Adds the cache key of every key of `state` to the write's set. */

@@ -62,14 +62,6 @@ static void arena_free(void *data, void *p)
     (void)p;
 }
 
-/* The form of `v` in cache keys, into buf; negative if it has none. */
-static int key_form(const cached_get_spec *spec, const char *v, char *buf, size_t size)
-{
-    if (spec->cache_id)
-        return spec->cache_id(v, buf, size);
-    return snprintf(buf, size, "%s", v) < (int)size ? 0 : -ENAMETOOLONG;
-}
-
 /* 1 if `m` is the message asked for: its key field names the same thing as
  * the value looked up (an entry under another message's key, or an empty
  * one, is not trusted: Redis is not the source of truth). */
@@ -81,8 +73,12 @@ static int is_the_one(const cached_get_spec *spec, const ProtobufCMessage *m)
     if (spec->key_field == NULL)
         return 1;
     have = pbmsg_string(m, spec->key_field);
-    return have && have[0] && key_form(spec, have, a, sizeof a) == 0 &&
-           key_form(spec, spec->value, b, sizeof b) == 0 && strcmp(a, b) == 0;
+    if (have == NULL || have[0] == '\0')
+        return 0;
+    if (spec->cache_id == NULL) /* the key is its own form */
+        return spec->value != NULL && strcmp(have, spec->value) == 0;
+    return spec->cache_id(have, a, sizeof a) == 0 &&
+           spec->cache_id(spec->value, b, sizeof b) == 0 && strcmp(a, b) == 0;
 }
 
 /* 1 if `len` bytes at `value` unpack as the spec's message and are the one
