@@ -29,6 +29,9 @@ Steps (--steps, in this order):
             flush (group commit), so requests/s is durable writes per second
   mix       the mix of bench/mixed.py (its weights), 64 in flight, for
             --duration seconds, with RSS at its start and end
+  burst     2,000 reads in flight at once to projects, then to membership
+            (20 connections x 100 streams) for --step-seconds, with each
+            service's peak RSS before and after
 Each step reports per label calls, requests/s, p50/p99/max (client side),
 errors, the CPU of every process, and the services' RSS; --json keeps all.
 """
@@ -261,8 +264,37 @@ def step_mix(a, bench, world, maker, ids):
     return out
 
 
+def step_burst(a, bench, world, maker, ids):
+    """2,000 calls in flight at once to one service (20 connections x 100
+    streams, the most a connection may carry), for --step-seconds: projects
+    (GetProject and ListProjects by group) and membership (GetEntity) in
+    turn, with each service's peak RSS before and after. Calls past a
+    service's COMPACT_MAX_CALLS (1,000) are refused with RESOURCE_EXHAUSTED,
+    which the step counts rather than fails on: what it measures is memory."""
+    r = random.Random(17)
+    n = 4000
+    loads = {
+        "projects": [
+            group("GetProject", [P.GetProjectRequest(id=r.choice(ids)) for _ in range(n)], 2),
+            group("ListProjects", [P.ListProjectsRequest(
+                working_group_id=r.choice(world.groups)[0], page_size=20) for _ in range(n)], 1,
+                "ListProjects(group)")],
+        "membership": [
+            group("GetEntity", [M.GetEntityRequest(id=r.choice(world.entities))
+                                for _ in range(n)])],
+    }
+    out = {}
+    for service, groups in loads.items():
+        hwm0 = {s: mixed.proc_status(bench.suite.pid(s), "VmHWM") for s in SERVICES}
+        run = bench.run("burst " + service, groups, in_flight=2000, connections=20,
+                        duration=a.step_seconds, warmup=0)
+        run["hwm_start_kb"] = hwm0
+        out[service] = [run]
+    return out
+
+
 STEPS = {"overlaps": step_overlaps, "lists": step_lists, "gets": step_gets,
-         "writes": step_writes, "mix": step_mix}
+         "writes": step_writes, "mix": step_mix, "burst": step_burst}
 
 
 # ---- the report -----------------------------------------------------------------
@@ -294,6 +326,12 @@ def report(a, res):
             mixed.cpu_line(runs[-1]["cpu"]),
             ", ".join("%s %.1f" % (n, kb / 1024) for n, kb in runs[-1]["rss_kb"].items()),
             ", ".join("%s %.1f" % (n, kb / 1024) for n, kb in runs[-1]["hwm_kb"].items())))
+        if name == "burst":
+            for service, (run,) in r.items():
+                out.append("burst on %s: peak RSS MiB before %s, after %s" % (
+                    service, ", ".join("%s %.1f" % (n, kb / 1024)
+                                       for n, kb in run["hwm_start_kb"].items()),
+                    ", ".join("%s %.1f" % (n, kb / 1024) for n, kb in run["hwm_kb"].items())))
         if name == "mix":
             out.append("RSS MiB at the start of the mix: " + ", ".join(
                 "%s %.1f" % (n, kb / 1024) for n, kb in r["rss_start_kb"].items()))
@@ -311,7 +349,7 @@ def main():
     ap.add_argument("--data", help="keep the loaded databases here, or copy them from here")
     ap.add_argument("--projects", type=int, default=100000)
     ap.add_argument("--transactions", type=int, default=1000000)
-    ap.add_argument("--steps", default="overlaps,lists,gets,writes,mix")
+    ap.add_argument("--steps", default="overlaps,lists,gets,writes,mix,burst")
     ap.add_argument("--step-seconds", type=float, default=10)
     ap.add_argument("--duration", type=float, default=60, help="of the mix")
     ap.add_argument("--rounds", type=int, default=3)

@@ -482,6 +482,35 @@ def test_list_filters_and_pages(suite, ps, world):
         assert c == C.INVALID_ARGUMENT and msg.startswith(field), (bad, msg)
 
 
+def test_pages_hold_under_concurrent_writes(suite, ps, world):
+    """Keyset paging (page.h): projects created and changed between two
+    pages neither repeat nor hide a project that was there when the listing
+    began. One created before the cursor is not listed; one created after it
+    is, once, in its place."""
+    load_seed(ps, world)
+    before = [p.id for p in list_all(ps)]
+    seen, late, token, n = [], [], "", 0
+    while True:
+        rep = ps.ListProjects(P.ListProjectsRequest(page_size=2, page_token=token))
+        seen += [p.id for p in rep.projects]
+        token = rep.next_page_token
+        if not token:
+            break
+        n += 1
+        # between pages: one project sorting before every other, one after,
+        # and money on the last project listed (a write that moves nothing)
+        early = create(ps, project(world, iati="AA-TEST-%d" % n, org="AA-TEST",
+                                   title="Early project %d" % n)).project
+        late.append(create(ps, project(world, iati="ZZ-TEST-%d" % n, org="ZZ-TEST",
+                                       title="Late project %d" % n)).project.id)
+        record(ps, rep.projects[-1].id, T.TRANSACTION_TYPE_DISBURSEMENT, 1000 + n)
+        assert early.id not in seen
+    assert n >= 3 and len(seen) == len(set(seen))
+    assert [i for i in seen if i in set(before)] == before
+    assert [i for i in seen if i not in set(before)] == late
+    assert len(list_all(ps)) == len(before) + 2 * n
+
+
 # ---- UpdateProject --------------------------------------------------------------
 
 def test_update(suite, ps, mb, world):
