@@ -274,13 +274,15 @@ def cmd_table(path):
             print(f"cached GetEntity / runtime Health/Check{suffix}: {100 * get / ours:.1f}%"
                   f" (aim >= 80%)")
         for what in ("membership Health/Check", "membership GetEntity (cached)"):
-            now, base = med.get(what + suffix), med.get(what + " [base]" + suffix)
-            if now and base:
-                print(f"{what}{suffix} against the base revision: {100 * now / base:.1f}%")
+            base = med.get(what + " [base]" + suffix)
+            for conf in ("", " [no idle limit]"):
+                now = med.get(what + suffix + conf)
+                if now and base:
+                    print(f"{what}{suffix}{conf} against the base revision: {100 * now / base:.1f}%")
     # Other configurations (run.sh's KIND@CONF) against the quiet one.
     for t in targets:
         for conf in (" [info, stderr /dev/null]", " [info, stderr pipe]",
-                     " [deployed: info, pipe, metrics]"):
+                     " [deployed: info, pipe, metrics]", " [no idle limit]"):
             if t.endswith(conf) and med.get(t[:-len(conf)]):
                 quiet = t[:-len(conf)]
                 print(f"{t} / {quiet}: {100 * med[t] / med[quiet]:.1f}%"

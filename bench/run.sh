@@ -23,6 +23,9 @@
 #                       runtime does)
 #             deployed  as the image and compose run it: info, stderr to a
 #                       pipe, metrics on (COMPACT_METRICS_LISTEN)
+#             noidle    the quiet configuration with COMPACT_MAX_CONNECTION_IDLE_MS=0:
+#                       no gRPC max-age filter on the calls, as in revisions
+#                       before the idle limit (like for like against a base)
 #           Without @CONF a target runs with LOG_LEVEL (warn) and stderr
 #           to a file: the quiet configuration.
 #
@@ -170,6 +173,7 @@ conf_label() {
     info) echo " [info, stderr /dev/null]" ;;
     pipe) echo " [info, stderr pipe]" ;;
     deployed) echo " [deployed: info, pipe, metrics]" ;;
+    noidle) echo " [no idle limit]" ;;
     *) die "unknown configuration @$1" ;;
     esac
 }
@@ -180,11 +184,13 @@ start_server() {
     local conf="" target=$1
     if [[ "$target" == *@* ]]; then conf=${target#*@}; target=${target%%@*}; fi
     local kind=${target%+batch} port wrap=($SERVER_WRAP) level=$LOG_LEVEL metrics="" errout="$WORK/server.err"
+    local idle=""
     [ "$target" = "$kind" ] || wrap=(chrt -b 0)
     case $conf in
     info) level=info errout=/dev/null ;;
     pipe) level=info errout=pipe ;;
     deployed) level=info errout=pipe metrics="127.0.0.1:$(free_port)" ;;
+    noidle) idle=0 ;;
     esac
     port=$(free_port)
     ADDR="127.0.0.1:$port"
@@ -204,13 +210,13 @@ start_server() {
             COMPACT_LISTEN="$ADDR" COMPACT_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
             COMPACT_DATA_DIR="$data" COMPACT_LOG_LEVEL="$level" COMPACT_AUTH=off \
             COMPACT_METRICS_LISTEN="$metrics" \
-                "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
+                env ${idle:+COMPACT_MAX_CONNECTION_IDLE_MS=$idle} "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
                 >"$WORK/server.out" 2> >(taskset -c "$LOAD_CPU" cat >/dev/null) &
         else
             COMPACT_LISTEN="$ADDR" COMPACT_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
             COMPACT_DATA_DIR="$data" COMPACT_LOG_LEVEL="$level" COMPACT_AUTH=off \
             COMPACT_METRICS_LISTEN="$metrics" \
-                "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
+                env ${idle:+COMPACT_MAX_CONNECTION_IDLE_MS=$idle} "${wrap[@]}" taskset -c "$SERVER_CPU" "$binary" \
                 >"$WORK/server.out" 2>"$errout" &
         fi
     fi

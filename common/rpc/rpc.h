@@ -121,7 +121,11 @@ typedef struct rpc_method {
  * each, pinged every `keepalive_ms` (a peer that does not answer within
  * RPC_KEEPALIVE_TIMEOUT_MS is dropped), closed after `max_connection_idle_ms`
  * without calls and, if set, after `max_connection_age_ms`. 0: the default
- * (for the age: unlimited). */
+ * (for the age: unlimited); RPC_NEVER for the idle time: connections are not
+ * closed for being idle. Either time puts gRPC core's max-age filter on every
+ * call, about 4,400 instructions of a 60,000-instruction cached Get
+ * (bench/RESULTS.md, "The differential profile"). */
+#define RPC_NEVER (-1)
 #define RPC_STREAM_WRITES_MAX 16
 #define RPC_KEEPALIVE_TIMEOUT_MS 20000
 
@@ -149,7 +153,7 @@ typedef struct rpc_server_options {
     int max_message_bytes;          /* both directions (4 MiB) */
     int max_streams_per_connection; /* HTTP/2 concurrent streams of one connection (100) */
     int keepalive_ms;               /* pings to an idle connection this often (60 s) */
-    int max_connection_idle_ms;     /* closes connections idle this long (5 min) */
+    int max_connection_idle_ms;     /* closes connections idle this long (5 min); RPC_NEVER */
     int max_connection_age_ms;      /* 0: unlimited; else clients reconnect and rebalance */
     const char *service_name;       /* for logs: "membership" */
 } rpc_server_options;

@@ -39,6 +39,12 @@ static int or_default(int value, int fallback)
     return value > 0 ? value : fallback;
 }
 
+/* Appends an integer channel argument to args[*n]. */
+static void int_arg(grpc_arg *args, size_t *n, const char *key, int value)
+{
+    args[(*n)++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = (char *)key, .value.integer = value};
+}
+
 int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server **out)
 {
     rpc_server *srv = calloc(1, sizeof *srv);
@@ -59,39 +65,25 @@ int rpc_server_new(rpc_runtime *rt, const rpc_server_options *opts, rpc_server *
     int max_msg = or_default(opts->max_message_bytes, 4 << 20);
     /* No SO_REUSEPORT: a second server on our port must fail to start, not
      * silently share the port's connections with us. */
-    grpc_arg args[10] = {
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0},
-        {.type = GRPC_ARG_INTEGER,
-         .key = GRPC_ARG_MAX_CONCURRENT_STREAMS,
-         .value.integer = or_default(opts->max_streams_per_connection, 100)},
-        {.type = GRPC_ARG_INTEGER,
-         .key = GRPC_ARG_KEEPALIVE_TIME_MS,
-         .value.integer = or_default(opts->keepalive_ms, 60000)},
-        {.type = GRPC_ARG_INTEGER,
-         .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-         .value.integer = RPC_KEEPALIVE_TIMEOUT_MS},
-        /* Clients may ping as often as every 10 s without being dropped. */
-        {.type = GRPC_ARG_INTEGER,
-         .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-         .value.integer = 10000},
-        {.type = GRPC_ARG_INTEGER,
-         .key = GRPC_ARG_MAX_CONNECTION_IDLE_MS,
-         .value.integer = or_default(opts->max_connection_idle_ms, 300000)},
-        {.type = GRPC_ARG_INTEGER,
-         .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
-         .value.integer = max_msg},
-        {.type = GRPC_ARG_INTEGER,
-         .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
-         .value.integer = max_msg},
-        {.type = GRPC_ARG_INTEGER,
-         .key = GRPC_ARG_MAX_CONNECTION_AGE_MS,
-         .value.integer = opts->max_connection_age_ms},
-        {.type = GRPC_ARG_INTEGER,
-         .key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
-         .value.integer = 10000},
-    };
-    grpc_channel_args channel_args = {.num_args = opts->max_connection_age_ms > 0 ? 10 : 8,
-                                      .args = args};
+    grpc_arg args[10];
+    size_t n = 0;
+    int_arg(args, &n, GRPC_ARG_ALLOW_REUSEPORT, 0);
+    int_arg(args, &n, GRPC_ARG_MAX_CONCURRENT_STREAMS,
+            or_default(opts->max_streams_per_connection, 100));
+    int_arg(args, &n, GRPC_ARG_KEEPALIVE_TIME_MS, or_default(opts->keepalive_ms, 60000));
+    int_arg(args, &n, GRPC_ARG_KEEPALIVE_TIMEOUT_MS, RPC_KEEPALIVE_TIMEOUT_MS);
+    /* Clients may ping as often as every 10 s without being dropped. */
+    int_arg(args, &n, GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+    int_arg(args, &n, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, max_msg);
+    int_arg(args, &n, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, max_msg);
+    if (opts->max_connection_idle_ms != RPC_NEVER)
+        int_arg(args, &n, GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                or_default(opts->max_connection_idle_ms, 300000));
+    if (opts->max_connection_age_ms > 0) {
+        int_arg(args, &n, GRPC_ARG_MAX_CONNECTION_AGE_MS, opts->max_connection_age_ms);
+        int_arg(args, &n, GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 10000);
+    }
+    grpc_channel_args channel_args = {.num_args = n, .args = args};
     srv->core = grpc_server_create(&channel_args, NULL);
     if (srv->listen == NULL || srv->service_name == NULL || srv->core == NULL ||
         rpc__access_log_new(rt, &srv->access_log) != 0) {

@@ -97,8 +97,9 @@ static const config_setting config_settings[] = {
                    "ping idle connections this often; dead ones are dropped", "milliseconds", 1000,
                    86400000, 60000, keepalive_ms),
     CONFIG_INT_ROW("COMPACT_MAX_CONNECTION_IDLE_MS", "max-connection-idle-ms",
-                   "close connections without calls for this long", "milliseconds", 1000, 604800000,
-                   300000, max_connection_idle_ms),
+                   "close connections without calls for this long, 0: never (keepalive still "
+                   "drops dead ones; closing costs every call gRPC's max-age filter)",
+                   "milliseconds", 0, 604800000, 300000, max_connection_idle_ms),
     CONFIG_INT_ROW("COMPACT_MAX_MESSAGE_BYTES", "max-message-bytes", "largest message either way",
                    "bytes", 1024, 1 << 30, 4 << 20, max_message_bytes),
     CONFIG_INT_ROW("COMPACT_MAX_CONNECTION_AGE_MS", "max-connection-age-ms",

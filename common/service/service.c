@@ -293,7 +293,8 @@ static int open_server(service *svc)
         .max_streams = cfg->max_streams,
         .max_streams_per_connection = cfg->max_streams_per_connection,
         .keepalive_ms = cfg->keepalive_ms,
-        .max_connection_idle_ms = cfg->max_connection_idle_ms,
+        .max_connection_idle_ms =
+            cfg->max_connection_idle_ms ? cfg->max_connection_idle_ms : RPC_NEVER,
         .max_message_bytes = cfg->max_message_bytes,
         .max_connection_age_ms = cfg->max_connection_age_ms,
         .service_name = svc->def->name,

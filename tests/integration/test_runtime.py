@@ -1,6 +1,7 @@
 """The runtime every service shares, seen through the membership binary:
 health, reflection, bad calls, limits, deadlines, logs and configuration."""
 import re
+import time
 
 import grpc
 import pytest
@@ -202,6 +203,37 @@ def test_max_message_bytes_both_ways(suite):
     code, _ = code_of(stub.ListEntities, M.ListEntitiesRequest(page_size=300))
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert len(stub.ListEntities(M.ListEntitiesRequest(page_size=10)).entities) == 10
+
+
+# ---- idle connections -------------------------------------------------------------
+
+def connection_states(addr):
+    """A new channel that has made one call, and the list its connectivity
+    states are appended to from then on."""
+    ch = grpc.insecure_channel(addr)
+    states = []
+    ch.subscribe(states.append, try_to_connect=False)
+    check = ch.unary_unary("/grpc.health.v1.Health/Check")
+    assert check(b"", timeout=5) == b"\x08\x01"  # SERVING
+    return ch, states
+
+
+@pytest.mark.suite(env={"COMPACT_MAX_CONNECTION_IDLE_MS": "500"})
+def test_idle_connection_closed(suite):
+    ch, states = connection_states(suite.addr("membership"))
+    # The server's GOAWAY after 0.5 s without calls takes the channel from
+    # READY back to IDLE (a later call would connect again).
+    poll(lambda: states and states[-1] == grpc.ChannelConnectivity.IDLE or None,
+         timeout=5 * harness.SLOW, what="the idle connection closed by the server")
+    ch.close()
+
+
+@pytest.mark.suite(env={"COMPACT_MAX_CONNECTION_IDLE_MS": "0"})
+def test_idle_connection_kept_when_told_never(suite):
+    ch, states = connection_states(suite.addr("membership"))
+    time.sleep(2 * harness.SLOW)  # four times the idle time the test above closes at
+    assert states[-1] == grpc.ChannelConnectivity.READY, states
+    ch.close()
 
 
 # ---- deadlines and the cap on calls --------------------------------------------

@@ -77,6 +77,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.max_calls, 1000);
     assert_int_equal(cfg.max_message_bytes, 4 * 1024 * 1024);
     assert_int_equal(cfg.max_connection_age_ms, 0);
+    assert_int_equal(cfg.max_connection_idle_ms, 300000);
     assert_int_equal(cfg.cache_ttl_seconds, 300);
     assert_int_equal(cfg.redis_timeout_ms, 200);
     assert_int_equal(cfg.peer_timeout_ms, 2000);
@@ -101,6 +102,7 @@ static void test_environment(void **state)
     setenv("COMPACT_MAX_CALLS", "5", 1);
     setenv("COMPACT_MAX_MESSAGE_BYTES", "65536", 1);
     setenv("COMPACT_MAX_CONNECTION_AGE_MS", "60000", 1);
+    setenv("COMPACT_MAX_CONNECTION_IDLE_MS", "0", 1); /* never */
     setenv("COMPACT_CACHE_TTL_SECONDS", "30", 1);
     setenv("COMPACT_REDIS_TIMEOUT_MS", "50", 1);
     setenv("COMPACT_PEER_TIMEOUT_MS", "1500", 1);
@@ -114,6 +116,7 @@ static void test_environment(void **state)
     assert_int_equal(cfg.max_calls, 5);
     assert_int_equal(cfg.max_message_bytes, 65536);
     assert_int_equal(cfg.max_connection_age_ms, 60000);
+    assert_int_equal(cfg.max_connection_idle_ms, 0);
     assert_int_equal(cfg.cache_ttl_seconds, 30);
     assert_int_equal(cfg.redis_timeout_ms, 50);
     assert_int_equal(cfg.peer_timeout_ms, 1500);
