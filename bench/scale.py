@@ -250,9 +250,12 @@ def step_mix(a, bench, world, maker, ids):
         group("ListProjects", [P.ListProjectsRequest(text=r.choice(lp.SUBJECTS).split()[0],
                                                      page_size=20) for _ in range(n)],
               mixed.MIX["ListProjects(text)"], "ListProjects(text)"),
+        # loadgen cycles through a group's bodies, and a second round of
+        # creates would all be ALREADY_EXISTS: enough for 100 creates a second
         group("CreateProject", [P.CreateProjectRequest(project=mk.project(i, tag="MIX%d" %
                                                                           os.getpid()))
-                                for i in range(n)], mixed.MIX["CreateProject"]),
+                                for i in range(max(n, int(a.duration * 100)))],
+              mixed.MIX["CreateProject"]),
         group("RecordTransaction", [transaction_request(r, r.choice(ids)) for _ in range(n)],
               mixed.MIX["RecordTransaction"]),
         group("FindOverlaps", [P.FindOverlapsRequest(draft=mk.draft()) for _ in range(n)],
