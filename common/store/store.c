@@ -636,6 +636,14 @@ static int store_configure(store *st)
      * times the writes. The WAL then grows to about 32 MiB. */
     if (err == 0)
         err = store_pragma(st, "PRAGMA wal_autocheckpoint=" STORE_CHECKPOINT_PAGES, NULL);
+    /* Each write of a batch is a savepoint, and SQLite keeps the original of
+     * every page a savepoint changes in a statement journal, which spills
+     * to a temporary file past 64 KiB: under load that was 4 and 4,096
+     * bytes written per page, about half the pwrite calls of a write
+     * (bench/RESULTS.md, "Durable writes, pipelined"). In memory it is a
+     * copy, and the journal is emptied at each RELEASE. */
+    if (err == 0)
+        err = store_exec(st, "PRAGMA temp_store=MEMORY");
     if (err == 0)
         err = store_exec(st, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                              " component TEXT NOT NULL,"

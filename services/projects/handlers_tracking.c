@@ -226,7 +226,8 @@ static void write_transaction(rpc_call *call, service *svc, void *arg, int ok)
     }
     if (rc == 0) {
         project_edit_normalise(p);
-        rc = project_store_update(st, p, w.version);
+        /* money changes no filtered field, as in tracking_write */
+        rc = project_store_update_body(st, p, w.version);
     }
     aggregate_commit(&w, rc, "project.transaction_recorded", NULL);
 }
