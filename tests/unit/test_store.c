@@ -725,6 +725,53 @@ static void test_batch_commit_failure(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Two batches in the pipeline: the first committed and its flush in
+ * flight, the second's COMMIT refused. The second's writes fail at once and
+ * none is kept; the first's are acknowledged after their flush and kept. */
+static void test_pipeline_second_commit_fails(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st;
+    char path[512];
+    sync_seen first[2] = {{0, -1}, {0, -1}}, second[2] = {{0, 0}, {0, 0}};
+
+    arm_faults("store.sync_delay_ms=200"); /* read when the store opens */
+    st = open_on_loop(f, &loop);
+    snprintf(path, sizeof path, "%s/svc.db", f->dir);
+    commit_item(st, "first0");
+    store_sync(st, on_synced, &first[0]);
+    commit_item(st, "first1");
+    store_sync(st, on_synced, &first[1]);
+    uv_run(&loop, UV_RUN_NOWAIT); /* the COMMIT; the flush starts */
+    assert_int_equal(store_uncommitted(st), 0);
+    assert_int_equal(first[0].calls + first[1].calls, 0);
+
+    arm_faults("store.batch_commit");
+    commit_item(st, "second0");
+    store_sync(st, on_synced, &second[0]);
+    commit_item(st, "second1");
+    store_sync(st, on_synced, &second[1]);
+    uv_run(&loop, UV_RUN_NOWAIT); /* the refused COMMIT */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(second[i].calls, 1);
+        assert_int_equal(second[i].rc, -ECANCELED);
+        assert_int_equal(first[i].calls, 0); /* still flushing */
+    }
+    arm_faults(NULL);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(first[i].calls, 1);
+        assert_int_equal(first[i].rc, 0);
+    }
+    assert_int_equal(count_rows(path, "name LIKE 'first%'"), 2);
+    assert_int_equal(count_rows(path, "name LIKE 'second%'"), 0);
+    assert_int_equal(count_own(st, "name LIKE 'second%'"), 0);
+    store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* store_after_commit: at once without a batch; at the end of the turn
  * with one, with the COMMIT's outcome, before the flush waiters; with
  * -ESHUTDOWN when the store closes first. */
@@ -846,6 +893,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_close_commits, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_after_commit_hooks, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_batching_off, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_pipeline_second_commit_fails, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
