@@ -206,14 +206,29 @@ class CpuMeter:
                 for n, p in self.pids.items()}
 
 
+def proc_comm(pid):
+    try:
+        with open("/proc/%s/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def wait_quiet(max_wait, poll_every=20):
     """Waits until no other benchmark runs; returns the seconds waited, or
     None when it gave up after max_wait seconds."""
     t0 = time.monotonic()
     checks = (["pgrep", "-x", "h2load"], ["pgrep", "-f", "bench-exp"],
               ["pgrep", "-f", "bench/run.sh"])
+
+    def running(check):
+        # a benchmark queued on `flock /tmp/compact-bench.lock` is not running:
+        # it waits for the lock this run may hold
+        pids = subprocess.run(check, capture_output=True, text=True).stdout.split()
+        return any(proc_comm(p) not in ("flock", "") for p in pids)
+
     while True:
-        busy = [c[-1] for c in checks if subprocess.run(c, capture_output=True).returncode == 0]
+        busy = [c[-1] for c in checks if running(c)]
         if not busy:
             return time.monotonic() - t0
         if time.monotonic() - t0 > max_wait:
