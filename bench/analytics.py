@@ -101,17 +101,23 @@ def cpu_ticks(pid):
 class Suite:
     """redis-server and the four services, default configuration, pinned."""
 
-    def __init__(self, build, server_cpu, redis_cpu):
+    def __init__(self, build, server_cpu, redis_cpu, saved=None):
+        """`saved`: a directory left by --save-backlog, copied to start from."""
         self.build, self.server_cpu, self.redis_cpu = build, server_cpu, redis_cpu
         self.tmp = tempfile.mkdtemp(prefix="bench-analytics-")
         self.sec = os.path.join(self.tmp, "secrets")
-        subprocess.run([os.path.join(ROOT, "scripts", "dev-secrets.sh"), self.sec]
-                       + list(SERVICES) + ["client"], check=True, stdout=subprocess.DEVNULL)
         self.ctl = os.path.join(build, "compactctl")
-        self.token = subprocess.run(
-            [self.ctl, "token", "issue", "--key", os.path.join(self.sec, "auth", "dev.pem"),
-             "--subject", "bench@unoct", "--role", "secretariat", "--ttl", "14400"],
-            check=True, capture_output=True, text=True).stdout.strip()
+        if saved:
+            shutil.copytree(saved, self.tmp, dirs_exist_ok=True)
+            with open(os.path.join(self.tmp, "token")) as f:
+                self.token = f.read().strip()
+        else:
+            subprocess.run([os.path.join(ROOT, "scripts", "dev-secrets.sh"), self.sec]
+                           + list(SERVICES) + ["client"], check=True, stdout=subprocess.DEVNULL)
+            self.token = subprocess.run(
+                [self.ctl, "token", "issue", "--key", os.path.join(self.sec, "auth", "dev.pem"),
+                 "--subject", "bench@unoct", "--role", "secretariat", "--ttl", "14400"],
+                check=True, capture_output=True, text=True).stdout.strip()
         self.redis_port = harness.free_port()
         self.ports = {n: harness.free_port() for n in SERVICES}
         self.http_port = harness.free_port()
@@ -134,14 +140,14 @@ class Suite:
 
     def start_redis(self):
         d = os.path.join(self.tmp, "redis")
-        os.makedirs(d)
+        os.makedirs(d, exist_ok=True)     # a saved backlog brings its dump.rdb
         out = open(os.path.join(d, "redis.log"), "wb")
         self.procs["redis"] = harness.spawn(
             ["taskset", "-c", str(self.redis_cpu), harness.REDIS_SERVER, "--port",
              str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", d, "--aclfile", os.path.join(self.sec, "redis", "users.acl")],
             harness.child_env(), out, out, cwd=d)
-        harness.poll(lambda: self._redis_up(), what="redis-server")
+        harness.poll(lambda: self._redis_up(), what="redis-server", timeout=300)
 
     def _redis_up(self):
         try:
@@ -212,7 +218,12 @@ class Suite:
 
     def seed(self, seed_dir):
         env = self.peer_env()
-        env["COMPACT_SEED_DIR"] = seed_dir
+        # Without the committee's file: the suite runs no committee (seed
+        # skips a service whose file is missing).
+        own = os.path.join(self.tmp, "seed")
+        shutil.copytree(seed_dir, own, ignore=lambda d, names: [
+            n for n in names if n == "committee" and os.path.samefile(d, seed_dir)])
+        env["COMPACT_SEED_DIR"] = own
         res = harness.run([self.ctl, "seed"], env=env, timeout=300)
         if res.returncode != 0:
             raise RuntimeError("compactctl seed: %s\n%s" % (res.stdout, res.stderr))
@@ -470,6 +481,92 @@ def pct(xs, q):
     return mixed.percentile(sorted(xs), q)
 
 
+# ---- the catch-up alone, from a saved backlog -------------------------------------------
+
+def save_backlog(a, suite, applied0, backlog):
+    """Keeps what the catch-up starts from: every service's data, the
+    secrets and token, and Redis' streams (SAVE: dump.rdb), in
+    --save-backlog, so that --catchup-from can run it again and again."""
+    harness.redis_command(suite.redis_port, "SAVE", timeout=600)
+    for n in ("membership", "workgroups", "projects"):
+        suite.stop(n)
+    r = suite.procs.pop("redis")
+    r.terminate()
+    r.wait(60)
+    with open(os.path.join(suite.tmp, "token"), "w") as f:
+        f.write(suite.token)
+    with open(os.path.join(suite.tmp, "backlog.json"), "w") as f:
+        json.dump({"applied0": applied0, "backlog": backlog}, f)
+    shutil.copytree(suite.tmp, a.save_backlog, dirs_exist_ok=True)
+    log("backlog of %d events saved in %s" % (backlog, a.save_backlog))
+
+
+def catchup_once(a, build, rnd, perf_out):
+    """One catch-up of the saved backlog by `build`: events/s and CPU."""
+    with open(os.path.join(a.catchup_from, "backlog.json")) as f:
+        meta = json.load(f)
+    suite = Suite(build, a.server_cpu, a.redis_cpu, saved=a.catchup_from)
+    perf = None
+    try:
+        suite.start_redis()
+        for n in ("membership", "workgroups", "projects"):
+            suite.start(n)
+        target = meta["applied0"] + meta["backlog"]
+        t0 = time.monotonic()
+        suite.start("analytics", wait=False)
+        pid = suite.pid("analytics")
+        if perf_out:
+            perf = subprocess.Popen(["perf", "record", "-g", "-o", perf_out, "-p", str(pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        samples = wait_applied(suite, target, 1800, every=0.1)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(120)
+        span = samples[-1][0] - t0
+        first = [s for s in samples if s[1] > meta["applied0"]]
+        first = first[0] if first else samples[-1]
+        applied = samples[-1][1] - meta["applied0"]
+        row = {"round": rnd, "build": build, "backlog": meta["backlog"], "applied": applied,
+               "seconds": span, "events_per_s": applied / span,
+               "steady_events_per_s": (samples[-1][1] - first[1]) / (samples[-1][0] - first[0])
+               if samples[-1][0] > first[0] else 0,
+               "first_applied_after_s": first[0] - t0,
+               "cpu": cpu_ticks(pid) / HZ / span, "reached": samples[-1][1] >= target,
+               "loadavg": open("/proc/loadavg").read().split()[:3]}
+        row["per_cpu_s"] = applied / (row["cpu"] * span) if row["cpu"] else 0
+        log("round %(round)d %(build)s: %(applied)d of %(backlog)d in %(seconds).2f s: "
+            "%(events_per_s).0f events/s (%(steady_events_per_s).0f/s after the first), "
+            "CPU %(cpu).2f, %(per_cpu_s).0f per CPU-second" % row)
+        return row
+    finally:
+        if perf and perf.poll() is None:
+            perf.kill()
+        suite.close()
+
+
+def catchup_main(a):
+    builds = a.builds.split(",") if a.builds else [a.build]
+    res = {"argv": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "git": sh("git -C %s rev-parse --short HEAD" % ROOT), "rows": []}
+    for rnd in range(1, a.rounds + 1):
+        for k, b in enumerate(builds):
+            perf_out = "%s.%d.%d.data" % (a.perf, k, rnd) if a.perf else None
+            res["rows"].append(catchup_once(a, b, rnd, perf_out))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=1)
+    print("| build | events/s (rounds) | median | CPU | events per CPU-second (median) |")
+    print("|---|---|---:|---:|---:|")
+    for b in builds:
+        rows = [r for r in res["rows"] if r["build"] == b]
+        print("| %s | %s | %.0f | %.0f%% | %.0f |" % (
+            b, " ".join("%.0f" % r["events_per_s"] for r in rows),
+            statistics.median(r["events_per_s"] for r in rows),
+            100 * statistics.median(r["cpu"] for r in rows),
+            statistics.median(r["per_cpu_s"] for r in rows)))
+    return 0 if all(r["reached"] for r in res["rows"]) else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="/tmp/build-anbench")
@@ -494,7 +591,17 @@ def main():
     ap.add_argument("--redis-cpu", type=int, default=1)
     ap.add_argument("--json")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--save-backlog", metavar="DIR",
+                    help="stop once the transactions are in and keep the data in DIR")
+    ap.add_argument("--catchup-from", metavar="DIR",
+                    help="only the catch-up, from a --save-backlog DIR, --rounds times")
+    ap.add_argument("--builds", help="with --catchup-from: build dirs, comma-separated, "
+                    "interleaved per round (default --build)")
+    ap.add_argument("--perf", metavar="PREFIX",
+                    help="with --catchup-from: perf record -g analytics during each catch-up")
     a = ap.parse_args()
+    if a.catchup_from:
+        return catchup_main(a)
 
     t_start = time.monotonic()
     if not shutil.which("h2load"):
@@ -575,6 +682,9 @@ def main():
                                            suite.redis_port))
         res["transactions"] = load
         log("transactions:", load)
+        if a.save_backlog:
+            save_backlog(a, suite, applied0, after - before)
+            return 0
 
         # events/s: analytics works off the backlog
         # From the spawn: analytics reads the streams before it says SERVING.

@@ -10,23 +10,21 @@
 #include "sqlrow.h"
 
 #define SQL_COUNT                                                                                  \
-    "INSERT INTO actor_changes (subject, role, n, last_ms) VALUES (?1, ?2, 1, ?3)"                 \
-    " ON CONFLICT (subject, role) DO UPDATE SET n = n + 1, last_ms = max(last_ms, ?3)"
+    "INSERT INTO actor_changes (subject, role, n, last_ms) VALUES (?1, ?2, ?4, ?3)"                \
+    " ON CONFLICT (subject, role) DO UPDATE SET n = n + ?4, last_ms = max(last_ms, ?3)"
 #define SQL_LIST                                                                                   \
     "SELECT subject, role, n, last_ms FROM actor_changes ORDER BY n DESC, subject, role LIMIT ?1"
 
-int actors_count(store *st, const Compact__Events__V1__Event *ev)
+int actors_count(store *st, const char *subject, const char *role, int64_t n, int64_t last_ms)
 {
-    const Compact__Events__V1__Actor *a = ev->actor;
-    int64_t ms =
-        ev->occur_time ? ev->occur_time->seconds * 1000 + ev->occur_time->nanos / 1000000 : 0;
     sqlite3_stmt *s = store_stmt(st, SQL_COUNT);
 
     if (s == NULL)
         return -EIO;
-    sqlite3_bind_text(s, 1, a ? a->subject : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, a ? a->role : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, ms);
+    sqlite3_bind_text(s, 1, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, role, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, last_ms);
+    sqlite3_bind_int64(s, 4, n);
     return sqlrow_step_write(st, s);
 }
 

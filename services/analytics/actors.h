@@ -9,9 +9,10 @@
 
 #define ACTORS_LIST_MAX 1000
 
-/* Counts `ev` for its actor, inside the consumer's transaction (so exactly
- * once, with the event). Returns 0 or a negative errno. */
-int actors_count(store *st, const Compact__Events__V1__Event *ev);
+/* Counts `n` changes by actor (subject, role), the last at `last_ms`,
+ * inside the consumer's transaction (so exactly once, with the events; a
+ * batch counts each actor once). Returns 0 or a negative errno. */
+int actors_count(store *st, const char *subject, const char *role, int64_t n, int64_t last_ms);
 
 /* compact.analytics.v1.Analytics/ListChangesByActor. */
 void handle_list_changes_by_actor(rpc_call *call, const ProtobufCMessage *request, void *arg);

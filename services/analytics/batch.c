@@ -11,6 +11,7 @@
 #include "actors.h"
 #include "alerts.h"
 #include "analytics_store.h"
+#include "arena.h"
 #include "compact/events/v1/events.pb-c.h"
 #include "log.h"
 
@@ -33,10 +34,18 @@ typedef struct pending {
     int moves_overlaps; /* this event or a superseded one may move overlaps */
 } pending;
 
+/* The last entry id of a stream read: its position once committed. */
+typedef struct read_end {
+    const char *stream, *id; /* in the arena */
+} read_end;
+
 struct batch {
     pending *v;
     size_t n;
+    read_end *ends;
+    size_t n_ends;
     batch_counts counts;
+    arena mem; /* every decoded message of the batch (arena.h) */
 };
 
 static const char *field_of(const cache_entry *e, const char *name, size_t *len)
@@ -100,8 +109,9 @@ static int decide(batch *bt, const model *m, const cache_entry *e)
 {
     size_t len;
     const char *packed = field_of(e, "event", &len);
+    ProtobufCAllocator *mem = arena_allocator(&bt->mem);
     Event *ev =
-        packed ? compact__events__v1__event__unpack(NULL, len, (const uint8_t *)packed) : NULL;
+        packed ? compact__events__v1__event__unpack(mem, len, (const uint8_t *)packed) : NULL;
     const ProtobufCMessageDescriptor *d;
     pending *earlier;
     uint64_t held, seq;
@@ -111,8 +121,6 @@ static int decide(batch *bt, const model *m, const cache_entry *e)
     if (ev == NULL || !ev->aggregate_id[0] || ev->aggregate_sequence == 0) {
         log_fmt(LOG_LEVEL_WARN, "event %s cannot be read: skipped", e->id);
         bt->counts.unreadable++;
-        if (ev)
-            compact__events__v1__event__free_unpacked(ev, NULL);
         return 0;
     }
     seq = ev->aggregate_sequence;
@@ -122,7 +130,6 @@ static int decide(batch *bt, const model *m, const cache_entry *e)
     known = earlier || known;
     if (known && held != 0 && seq <= held) {
         bt->counts.duplicates++;
-        compact__events__v1__event__free_unpacked(ev, NULL);
         return 0;
     }
     d = state_descriptor(ev->state_type);
@@ -132,13 +139,12 @@ static int decide(batch *bt, const model *m, const cache_entry *e)
      * notice's, say) are not kept. */
     p->gap = d != NULL && (known ? held != 0 && seq > held + 1 : seq > 1);
     bt->counts.gaps += p->gap;
-    if (d && (p->state = protobuf_c_message_unpack(d, NULL, ev->state.len, ev->state.data)) == NULL)
+    if (d && (p->state = protobuf_c_message_unpack(d, mem, ev->state.len, ev->state.data)) == NULL)
         log_fmt(LOG_LEVEL_WARN, "event %s: its %s does not decode", e->id, ev->state_type);
     p->moves_overlaps = may_move_overlaps(ev);
     if (earlier && earlier->state && p->state) { /* superseded (see pending) */
         p->moves_overlaps |= earlier->moves_overlaps;
-        protobuf_c_message_free_unpacked(earlier->state, NULL);
-        earlier->state = NULL;
+        earlier->state = NULL; /* its memory goes with the arena */
     }
     return 0;
 }
@@ -154,6 +160,23 @@ int batch_decode(const model *m, const cache_stream_batch *b, size_t nb, batch *
         free(bt);
         return -ENOMEM;
     }
+    arena_init(&bt->mem);
+    if ((bt->ends = arena_alloc(&bt->mem, (nb ? nb : 1) * sizeof *bt->ends)) == NULL) {
+        batch_free(bt);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        read_end *e = &bt->ends[bt->n_ends];
+        if (b[i].n == 0)
+            continue;
+        e->stream = arena_strdup(&bt->mem, b[i].stream);
+        e->id = arena_strdup(&bt->mem, b[i].entries[b[i].n - 1].id);
+        if (e->stream == NULL || e->id == NULL) {
+            batch_free(bt);
+            return -ENOMEM;
+        }
+        bt->n_ends++;
+    }
     for (size_t i = 0; i < nb; i++)
         for (size_t k = 0; k < b[i].n; k++)
             decide(bt, m, &b[i].entries[k]);
@@ -166,11 +189,7 @@ void batch_free(batch *bt)
 {
     if (bt == NULL)
         return;
-    for (size_t i = 0; i < bt->n; i++) {
-        if (bt->v[i].state)
-            protobuf_c_message_free_unpacked(bt->v[i].state, NULL);
-        compact__events__v1__event__free_unpacked(bt->v[i].event, NULL);
-    }
+    arena_clear(&bt->mem);
     free(bt->v);
     free(bt);
 }
@@ -192,33 +211,78 @@ static void month_of(int64_t ms, char *month)
     snprintf(month, MONTH_SIZE, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
 }
 
-static int store_pending(store *st, const pending *p)
-{
-    const Event *ev = p->event;
-    char month[MONTH_SIZE];
-    int rc = 0;
+/* What a batch adds to a counter table, per key: the events of a batch are
+ * counted with one row write per key (an actor; a month and kind), not one
+ * per event. A batch has few keys (the actors and months of a burst): a
+ * list. The key's strings point into the batch's events. */
+typedef struct tally {
+    const char *a, *b;
+    char month[MONTH_SIZE]; /* "" for an actor's */
+    int64_t n, last_ms;
+} tally;
 
-    if (p->state)
-        rc = analytics_store_put_snapshot(st, ev->aggregate_type, ev->aggregate_id,
-                                          ev->aggregate_sequence, ev->state.data, ev->state.len);
-    rc = rc ? rc : actors_count(st, ev);
-    if (rc == 0 && p->count_activity) {
-        month_of(event_ms(ev), month);
-        rc = analytics_store_count_activity(st, month, ev->type, 1);
+typedef struct tallies {
+    tally *v; /* room for every event of the batch */
+    size_t n;
+} tallies;
+
+static void tally_add(tallies *t, const char *a, const char *month, const char *b, int64_t ms)
+{
+    size_t i = 0;
+
+    while (i < t->n && (strcmp(t->v[i].a, a) != 0 || strcmp(t->v[i].b, b) != 0 ||
+                        strcmp(t->v[i].month, month) != 0))
+        i++;
+    if (i == t->n) {
+        t->v[t->n] = (tally){.a = a, .b = b};
+        snprintf(t->v[t->n++].month, MONTH_SIZE, "%s", month);
     }
+    t->v[i].n++;
+    if (ms > t->v[i].last_ms)
+        t->v[i].last_ms = ms;
+}
+
+/* The batch's changes per actor and activity per month into the store. */
+static int store_counts(store *st, const batch *bt)
+{
+    tallies actors = {calloc(bt->n ? bt->n : 1, sizeof(tally)), 0};
+    tallies months = {calloc(bt->n ? bt->n : 1, sizeof(tally)), 0};
+    int rc = actors.v && months.v ? 0 : -ENOMEM;
+    char month[MONTH_SIZE];
+
+    for (size_t i = 0; rc == 0 && i < bt->n; i++) {
+        const Event *ev = bt->v[i].event;
+        const Compact__Events__V1__Actor *who = ev->actor;
+        tally_add(&actors, who ? who->subject : "", "", who ? who->role : "", event_ms(ev));
+        if (bt->v[i].count_activity) {
+            month_of(event_ms(ev), month);
+            tally_add(&months, "", month, ev->type, 0);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < actors.n; i++)
+        rc = actors_count(st, actors.v[i].a, actors.v[i].b, actors.v[i].n, actors.v[i].last_ms);
+    for (size_t i = 0; rc == 0 && i < months.n; i++)
+        rc = analytics_store_count_activity(st, months.v[i].month, months.v[i].b, months.v[i].n);
+    free(actors.v);
+    free(months.v);
     return rc;
 }
 
-int batch_commit(store *st, const batch *bt, const cache_stream_batch *b, size_t nb,
-                 int64_t applied_before)
+int batch_commit(store *st, const batch *bt, int64_t applied_before)
 {
     int rc = store_begin(st);
 
-    for (size_t i = 0; rc == 0 && i < bt->n; i++)
-        rc = store_pending(st, &bt->v[i]);
-    for (size_t i = 0; rc == 0 && i < nb; i++)
-        if (b[i].n > 0)
-            rc = analytics_store_set_position(st, b[i].stream, b[i].entries[b[i].n - 1].id);
+    for (size_t i = 0; rc == 0 && i < bt->n; i++) {
+        const Event *ev = bt->v[i].event;
+        if (bt->v[i].state) /* the last state of its aggregate in the batch */
+            rc =
+                analytics_store_put_snapshot(st, ev->aggregate_type, ev->aggregate_id,
+                                             ev->aggregate_sequence, ev->state.data, ev->state.len);
+    }
+    if (rc == 0)
+        rc = store_counts(st, bt);
+    for (size_t i = 0; rc == 0 && i < bt->n_ends; i++)
+        rc = analytics_store_set_position(st, bt->ends[i].stream, bt->ends[i].id);
     if (rc == 0 && bt->n > 0)
         rc = analytics_store_set_meta(st, "events_applied", applied_before + (int64_t)bt->n);
     if (rc == 0 && bt->n > 0)

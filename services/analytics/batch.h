@@ -38,14 +38,16 @@ typedef struct batch_counts {
 } batch_counts;
 
 /* Decodes the entries of `b[0..nb)` and decides each against `m`. 0 and *out
- * (free with batch_free), or -ENOMEM. */
+ * (free with batch_free), or -ENOMEM. The batch keeps what it needs of `b`
+ * (the events, each stream's last entry id): it may be committed and
+ * applied after the read's callback, once `b` is gone, but before anything
+ * else is decided against `m`. */
 int batch_decode(const model *m, const cache_stream_batch *b, size_t nb, batch **out);
 
 /* One transaction: every applying event's snapshot and activity, the last
- * entry id of each stream in `b` as its position, and the counters. 0, or a
+ * entry id of each stream read as its position, and the counters. 0, or a
  * negative errno (rolled back: nothing of it stays). */
-int batch_commit(store *st, const batch *bt, const cache_stream_batch *b, size_t nb,
-                 int64_t applied_before);
+int batch_commit(store *st, const batch *bt, int64_t applied_before);
 
 /* The figures after the commit. Calls gap(arg, type, id, seq) for every
  * aggregate whose sequence skipped. */

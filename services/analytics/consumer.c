@@ -53,7 +53,9 @@ struct consumer {
     char instance[40];      /* who we are to the lease */
     int64_t lease_ms;       /* when the lease was last taken or renewed */
     int lease_lost_logged;
-    int count; /* entries per stream a read asks for: halved after a timeout */
+    int count;        /* entries per stream a read asks for: halved after a timeout */
+    batch *ahead;     /* a read decoded, applied on the loop's next turn (on_read) */
+    int discard_read; /* the read in flight follows one that failed to apply */
     consumer_phase phase;
     int setups_out, setup_failed, need_rebuild;
     rebuild_done_cb rebuild_cb; /* a rebuild asked for (consumer_rebuild) */
@@ -72,6 +74,7 @@ struct consumer {
 
 static void consumer_setup(consumer *c);
 static void consumer_read(consumer *c);
+static void apply_ahead(consumer *c);
 
 /* ---- stream ids -------------------------------------------------------------------- */
 
@@ -157,6 +160,10 @@ static void on_retry(uv_timer_t *t)
 /* Something failed: set up again from the positions on disk in a moment. */
 static void consumer_retry(consumer *c)
 {
+    if (c->ahead) { /* the timer is needed: apply it now */
+        apply_ahead(c);
+        c->busy--;
+    }
     c->stats.failures++;
     c->phase = PHASE_WAIT;
     c->busy++;
@@ -425,6 +432,7 @@ static void consumer_setup(consumer *c)
 
     c->phase = PHASE_SETUP;
     c->setup_failed = 0;
+    c->discard_read = 0; /* the groups are set from the positions on disk */
     c->need_rebuild = c->a->rebuild_on_start;
     for (size_t i = 0; i < c->n; i++) {
         int rc = analytics_store_position(st, c->keys[i], c->positions[i], sizeof c->positions[i]);
@@ -446,17 +454,14 @@ static void on_gap(void *arg, const char *type, const char *id, uint64_t seq)
     rereads_start(c->rereads, type, id, seq);
 }
 
-/* Applies what a read brought: one transaction, then the figures. Returns
- * 0, or a negative errno (nothing of it applied). */
-static int apply_read(consumer *c, const cache_stream_batch *b, size_t nb)
+/* Stores a decoded read (one transaction), then changes the figures.
+ * Returns 0, or a negative errno (nothing of it applied). Frees `bt`. */
+static int apply_batch(consumer *c, batch *bt)
 {
     analytics *a = c->a;
-    batch *bt;
     batch_counts n;
-    int rc = batch_decode(a->model, b, nb, &bt);
+    int rc = batch_commit(service_store(a->svc), bt, a->fresh.events_applied);
 
-    if (rc == 0)
-        rc = batch_commit(service_store(a->svc), bt, b, nb, a->fresh.events_applied);
     if (rc != 0) {
         log_fmt(LOG_LEVEL_ERROR, "a batch of events was not stored: %s", strerror(-rc));
         batch_free(bt);
@@ -479,19 +484,59 @@ static int apply_read(consumer *c, const cache_stream_batch *b, size_t nb)
     return 0;
 }
 
+/* Applies the read decoded ahead, if one waits (see on_read). The caller
+ * gives up its hold on `busy`. A failure throws away the read that was
+ * asked for after it: it follows entries not stored. */
+static void apply_ahead(consumer *c)
+{
+    batch *bt = c->ahead;
+
+    if (bt == NULL)
+        return;
+    c->ahead = NULL;
+    uv_timer_stop(&c->timer);
+    if (apply_batch(c, bt) != 0)
+        c->discard_read = 1;
+}
+
+static void on_ahead(uv_timer_t *t)
+{
+    consumer *c = t->data;
+
+    apply_ahead(c);
+    consumer_done(c);
+}
+
+/* A read came back. Its entries are decoded here, the next read is asked
+ * for, and the entries are stored and applied on the loop's next turn: so
+ * Redis prepares the next read (on its own CPU) while this one is applied,
+ * instead of each waiting for the other. Nothing is decided against the
+ * figures before the read ahead of it is applied (apply_ahead comes first
+ * here), and a read that fails to apply throws the next one away
+ * (discard_read): the next setup reads again from the positions on disk. */
 static void on_read(void *arg, int rc, const cache_stream_batch *b, size_t n)
 {
     consumer *c = arg;
+    batch *bt = NULL;
 
+    if (c->ahead) {
+        apply_ahead(c);
+        c->busy--; /* its hold; ours (the read's) is still on */
+    }
     if (consumer_done(c))
         return;
+    if (c->discard_read) {
+        c->discard_read = 0;
+        consumer_retry(c);
+        return;
+    }
     if (rc == -ENOENT) { /* NOGROUP: Redis lost the group, and with it events */
         consumer_setup(c);
         return;
     }
     if (rc == -ETIMEDOUT && c->count > 1)
         c->count /= 2; /* too much at once for the command's time */
-    if (rc == 0 && (rc = apply_read(c, b, n)) == 0) {
+    if (rc == 0 && (rc = batch_decode(c->a->model, b, n, &bt)) == 0) {
         c->a->fresh.last_read_ms = pbtime_now_ms();
         c->retry_ms = 0;
         if (c->count < CONSUMER_BATCH)
@@ -499,12 +544,20 @@ static void on_read(void *arg, int rc, const cache_stream_batch *b, size_t n)
         if (c->count > CONSUMER_BATCH)
             c->count = CONSUMER_BATCH;
     }
-    if (rc != 0)
+    if (rc == 0 && c->rebuild_cb) { /* the rebuild starts from what is applied */
+        rc = apply_batch(c, bt);
+        bt = NULL;
+    }
+    if (rc != 0) {
         consumer_retry(c);
-    else if (c->rebuild_cb)
+    } else if (c->rebuild_cb) {
         consumer_run_rebuild(c);
-    else
+    } else {
+        c->ahead = bt;
+        c->busy++;
+        uv_timer_start(&c->timer, on_ahead, 0, 0);
         consumer_read(c);
+    }
 }
 
 static void read_streams(consumer *c)

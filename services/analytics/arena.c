@@ -1,0 +1,101 @@
+/* arena.c: a bump allocator for one batch's messages (see arena.h). */
+#include "arena.h"
+
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Large enough that a batch of a few hundred projects takes a few blocks;
+ * a piece larger than a quarter of it gets a block of its own, so big
+ * pieces do not leave most of a block unused. */
+#define ARENA_BLOCK 262144
+
+struct arena_block {
+    arena_block *next;
+    size_t used, size;
+    alignas(max_align_t) unsigned char data[];
+};
+
+static void *pb_alloc(void *data, size_t size)
+{
+    return arena_alloc(data, size);
+}
+
+static void pb_free(void *data, void *p)
+{
+    (void)data;
+    (void)p; /* returned with arena_clear */
+}
+
+void arena_init(arena *a)
+{
+    a->head = NULL;
+    a->pb = (ProtobufCAllocator){.alloc = pb_alloc, .free = pb_free, .allocator_data = a};
+}
+
+void arena_clear(arena *a)
+{
+    arena_block *b = a->head;
+
+    while (b) {
+        arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+}
+
+static arena_block *block_new(size_t size)
+{
+    arena_block *b = malloc(sizeof *b + size);
+
+    if (b) {
+        b->used = 0;
+        b->size = size;
+    }
+    return b;
+}
+
+void *arena_alloc(arena *a, size_t size)
+{
+    const size_t align = alignof(max_align_t);
+    size_t need = (size + align - 1) & ~(align - 1);
+    arena_block *b = a->head;
+
+    if (need < size)
+        return NULL;              /* overflow */
+    if (need > ARENA_BLOCK / 4) { /* its own block, behind the one being filled */
+        arena_block *own = block_new(need);
+        if (own == NULL)
+            return NULL;
+        own->used = need;
+        own->next = b ? b->next : NULL;
+        if (b)
+            b->next = own;
+        else
+            a->head = own;
+        return own->data;
+    }
+    if (b == NULL || b->size - b->used < need) {
+        if ((b = block_new(ARENA_BLOCK)) == NULL)
+            return NULL;
+        b->next = a->head;
+        a->head = b;
+    }
+    b->used += need;
+    return b->data + b->used - need;
+}
+
+char *arena_strdup(arena *a, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *copy = arena_alloc(a, len);
+
+    return copy ? memcpy(copy, s, len) : NULL;
+}
+
+ProtobufCAllocator *arena_allocator(arena *a)
+{
+    return &a->pb;
+}
