@@ -516,7 +516,8 @@ def catchup_once(a, build, rnd, perf_out):
         suite.start("analytics", wait=False)
         pid = suite.pid("analytics")
         if perf_out:
-            perf = subprocess.Popen(["perf", "record", "-g", "-o", perf_out, "-p", str(pid)],
+            perf = subprocess.Popen(["perf", "record", "--call-graph", a.perf_call_graph, "-F",
+                                     "999", "-o", perf_out, "-p", str(pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         samples = wait_applied(suite, target, 1800, every=0.1)
         if perf:
@@ -599,6 +600,8 @@ def main():
                     "interleaved per round (default --build)")
     ap.add_argument("--perf", metavar="PREFIX",
                     help="with --catchup-from: perf record -g analytics during each catch-up")
+    ap.add_argument("--perf-call-graph", default="dwarf,16384",
+                    help="perf record --call-graph (a Release build has no frame pointers)")
     a = ap.parse_args()
     if a.catchup_from:
         return catchup_main(a)

@@ -582,27 +582,38 @@ static int row_add(fig_row *r, const project_facts *p, const money_sum *m, int s
     return m ? money_add(&r->money, m, sign) : 0;
 }
 
+/* Cells in order of country, then pillar. */
+static int cover_compare(const cover_cell *c, const char *country, int pillar)
+{
+    int by_country = strcmp(c->country, country);
+
+    return by_country ? by_country : (c->pillar > pillar) - (c->pillar < pillar);
+}
+
 static cover_cell *cover_slot(figures *fig, const char *country, int pillar)
 {
-    size_t at = 0;
+    size_t lo = 0, hi = fig->n_cover;
     cover_cell *grown;
 
-    while (at < fig->n_cover &&
-           (strcmp(fig->cover[at].country, country) < 0 ||
-            (strcmp(fig->cover[at].country, country) == 0 && fig->cover[at].pillar < pillar)))
-        at++;
-    if (at < fig->n_cover && strcmp(fig->cover[at].country, country) == 0 &&
-        fig->cover[at].pillar == pillar)
-        return &fig->cover[at];
+    while (lo < hi) { /* every change looks up a cell per country and pillar */
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cover_compare(&fig->cover[mid], country, pillar);
+        if (c == 0)
+            return &fig->cover[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     if ((grown = realloc(fig->cover, (fig->n_cover + 1) * sizeof *grown)) == NULL)
         return NULL;
     fig->cover = grown;
-    memmove(&fig->cover[at + 1], &fig->cover[at], (fig->n_cover - at) * sizeof *fig->cover);
-    memset(&fig->cover[at], 0, sizeof fig->cover[at]);
-    snprintf(fig->cover[at].country, sizeof fig->cover[at].country, "%s", country);
-    fig->cover[at].pillar = pillar;
+    memmove(&fig->cover[lo + 1], &fig->cover[lo], (fig->n_cover - lo) * sizeof *fig->cover);
+    memset(&fig->cover[lo], 0, sizeof fig->cover[lo]);
+    snprintf(fig->cover[lo].country, sizeof fig->cover[lo].country, "%s", country);
+    fig->cover[lo].pillar = pillar;
     fig->n_cover++;
-    return &fig->cover[at];
+    return &fig->cover[lo];
 }
 
 static int add_coverage(figures *fig, const project_facts *p, const money_sum *m, int sign)
@@ -631,6 +642,18 @@ static int add_coverage(figures *fig, const project_facts *p, const money_sum *m
     return 0;
 }
 
+/* "%04d" of a year 0..9999 (snprintf was a visible part of every change). */
+static void year_key(int year, char *key)
+{
+    if (year < 0 || year > 9999) {
+        snprintf(key, 16, "%04d", year);
+        return;
+    }
+    for (int i = 3; i >= 0; i--, year /= 10)
+        key[i] = (char)('0' + year % 10);
+    key[4] = '\0';
+}
+
 /* The year rows and donor rows of `p` (only the year of `f`, with one). */
 static int add_years_and_donors(figures *fig, const project_facts *p, const facts_filter *f,
                                 int sign)
@@ -641,15 +664,19 @@ static int add_years_and_donors(figures *fig, const project_facts *p, const fact
     for (size_t i = 0; rc == 0 && i < p->n_years; i++) {
         if (f->year && p->years[i].year != f->year)
             continue;
-        snprintf(key, sizeof key, "%04d", p->years[i].year);
+        year_key(p->years[i].year, key);
         rc = row_add(rows_slot(&fig->by_year, key), p, &p->years[i].money, sign, 1);
     }
     for (size_t i = 0; rc == 0 && i < p->n_donors; i++) {
         const char *bar = strrchr(p->donors[i].key, '|');
         char donor[FACTS_KEY_SIZE];
+        size_t len = (size_t)(bar - p->donors[i].key);
         if (f->year && atoi(bar + 1) != f->year)
             continue;
-        snprintf(donor, sizeof donor, "%.*s", (int)(bar - p->donors[i].key), p->donors[i].key);
+        if (len >= sizeof donor)
+            len = sizeof donor - 1;
+        memcpy(donor, p->donors[i].key, len);
+        donor[len] = '\0';
         rc = row_add(rows_slot(&fig->by_donor, donor), p, &p->donors[i].money, sign, 0);
     }
     return rc;
