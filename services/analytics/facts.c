@@ -16,6 +16,30 @@ typedef Compact__Projects__V1__Transaction Transaction;
 #define PTYPE(x) COMPACT__PROJECTS__V1__TRANSACTION_TYPE__TRANSACTION_TYPE_##x
 #define ROLE(x) COMPACT__ANALYTICS__V1__ROLE__ROLE_##x
 
+/* snprintf(dst, size, "%s", src) without the formatting machinery: the
+ * facts of a project copy a dozen strings per transaction, each change. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t len = strlen(src);
+
+    if (len >= size)
+        len = size - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+/* "%04d" of a year 0..9999 (snprintf was a visible part of every change). */
+static void year_key(int year, char *key)
+{
+    if (year < 0 || year > 9999) {
+        snprintf(key, 16, "%04d", year);
+        return;
+    }
+    for (int i = 3; i >= 0; i--, year /= 10)
+        key[i] = (char)('0' + year % 10);
+    key[4] = '\0';
+}
+
 /* ---- money ------------------------------------------------------------------ */
 
 static int stages_empty(const stage_sums *s)
@@ -42,7 +66,7 @@ static currency_sums *money_slot(money_sum *m, const char *currency)
     m->cur = grown;
     memmove(&m->cur[at + 1], &m->cur[at], (m->n - at) * sizeof *m->cur);
     memset(&m->cur[at], 0, sizeof m->cur[at]);
-    snprintf(m->cur[at].currency, sizeof m->cur[at].currency, "%s", currency);
+    copy_str(m->cur[at].currency, sizeof m->cur[at].currency, currency);
     m->n++;
     return &m->cur[at];
 }
@@ -84,21 +108,31 @@ void money_clear(money_sum *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Adds `amount` of `currency` at `stage`, dated `date`, with its equivalent. */
-static int money_put(money_sum *m, const rates *r, const char *currency, const char *date,
-                     int stage, int64_t amount)
+/* Adds `amount` of `currency` at `stage` with its equivalent `usd` (NULL:
+ * no rate for it). */
+static int money_put_converted(money_sum *m, const char *currency, int stage, int64_t amount,
+                               const int64_t *usd)
 {
     currency_sums *slot = money_slot(m, currency);
-    int64_t usd;
 
     if (slot == NULL)
         return -ENOMEM;
     slot->s.v[stage] += amount;
-    if (rates_to_usd(r, currency, date, amount, &usd) == 0)
-        m->usd.v[stage] += usd;
+    if (usd)
+        m->usd.v[stage] += *usd;
     else
         m->unconverted++;
     return 0;
+}
+
+/* Adds `amount` of `currency` at `stage`, dated `date`, with its equivalent. */
+static int money_put(money_sum *m, const rates *r, const char *currency, const char *date,
+                     int stage, int64_t amount)
+{
+    int64_t usd;
+    int converted = rates_to_usd(r, currency, date, amount, &usd) == 0;
+
+    return money_put_converted(m, currency, stage, amount, converted ? &usd : NULL);
 }
 
 /* ---- entities and groups ---------------------------------------------------- */
@@ -106,15 +140,15 @@ static int money_put(money_sum *m, const rates *r, const char *currency, const c
 int entity_facts_of(const Compact__Membership__V1__Entity *e, entity_facts *out)
 {
     memset(out, 0, sizeof *out);
-    snprintf(out->id, sizeof out->id, "%s", e->id);
-    snprintf(out->acronym, sizeof out->acronym, "%s", e->acronym);
+    copy_str(out->id, sizeof out->id, e->id);
+    copy_str(out->acronym, sizeof out->acronym, e->acronym);
     out->affiliation = (int)e->affiliation;
     out->active = e->status != COMPACT__MEMBERSHIP__V1__ENTITY_STATUS__ENTITY_STATUS_WITHDRAWN;
     for (size_t i = 0; i < e->n_participation && out->n_periods < FACTS_PERIODS_MAX; i++) {
         const Compact__Membership__V1__Participation *p = e->participation[i];
         fact_period *f = &out->periods[out->n_periods++];
-        snprintf(f->from, sizeof f->from, "%s", p->from_date);
-        snprintf(f->to, sizeof f->to, "%s", p->to_date);
+        copy_str(f->from, sizeof f->from, p->from_date);
+        copy_str(f->to, sizeof f->to, p->to_date);
         f->role = (int)p->role;
     }
     return 0;
@@ -133,7 +167,7 @@ int entity_facts_role_on(const entity_facts *f, const char *day)
 static void group_add_member(group_facts *f, const char *entity_id, int role)
 {
     member_facts *m = &f->members[f->n_members++];
-    snprintf(m->entity_id, sizeof m->entity_id, "%s", entity_id);
+    copy_str(m->entity_id, sizeof m->entity_id, entity_id);
     m->role = role;
 }
 
@@ -143,8 +177,8 @@ int group_facts_of(const Compact__Workgroups__V1__WorkingGroup *g, group_facts *
     size_t n = g->n_members + (l ? 1 + l->n_vice_chair_entity_ids : 0);
 
     memset(out, 0, sizeof *out);
-    snprintf(out->id, sizeof out->id, "%s", g->id);
-    snprintf(out->code, sizeof out->code, "%s", g->code);
+    copy_str(out->id, sizeof out->id, g->id);
+    copy_str(out->code, sizeof out->code, g->code);
     out->open = g->status != COMPACT__WORKGROUPS__V1__GROUP_STATUS__GROUP_STATUS_CLOSED;
     for (size_t i = 0; i < g->n_pillars; i++) {
         if (g->pillars[i] > 0 && g->pillars[i] < FACTS_PILLARS)
@@ -197,10 +231,20 @@ static int stage_of(int type)
     }
 }
 
+/* The year of a date ("YYYY-..."), or `dflt`: sscanf "%4d", read by hand
+ * when the date starts with a digit (always, from projects), as it is for
+ * every transaction of every change. */
 static int year_of(const char *date, int dflt)
 {
-    int y;
-    return date && sscanf(date, "%4d", &y) == 1 ? y : dflt;
+    int y = 0, n = 0;
+
+    if (date == NULL)
+        return dflt;
+    if (date[0] < '0' || date[0] > '9')
+        return sscanf(date, "%4d", &y) == 1 ? y : dflt;
+    for (; n < 4 && date[n] >= '0' && date[n] <= '9'; n++)
+        y = y * 10 + (date[n] - '0');
+    return y;
 }
 
 static money_sum *year_slot(project_facts *f, int year)
@@ -251,7 +295,7 @@ static void donor_key(const Transaction *t, char *buf, size_t size, const char *
 
     *name = "";
     if (pc == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID) {
-        snprintf(full, sizeof full, "%s", t->provider_entity_id);
+        copy_str(full, sizeof full, t->provider_entity_id);
     } else if (pc == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME) {
         snprintf(full, sizeof full, "name:%s", t->provider_name);
         *name = t->provider_name;
@@ -285,8 +329,8 @@ static int donor_index(project_facts *f, const char *key, const char *name)
     if ((names = realloc(f->donor_names, (f->n_donor_keys + 1) * sizeof *names)) == NULL)
         return -1;
     f->donor_names = names;
-    snprintf(f->donor_keys[f->n_donor_keys], sizeof *grown, "%s", key);
-    snprintf(f->donor_names[f->n_donor_keys], sizeof *names, "%s", name);
+    copy_str(f->donor_keys[f->n_donor_keys], sizeof *grown, key);
+    copy_str(f->donor_names[f->n_donor_keys], sizeof *names, name);
     return (int)f->n_donor_keys++;
 }
 
@@ -307,8 +351,8 @@ static int keep_transactions(project_facts *f, const Project *p)
         donor_key(t, key, sizeof key, &name);
         if ((donor = donor_index(f, key, name)) < 0)
             return -ENOMEM;
-        snprintf(x->currency, sizeof x->currency, "%s", t->value->currency);
-        snprintf(x->date, sizeof x->date, "%s", t->date);
+        copy_str(x->currency, sizeof x->currency, t->value->currency);
+        copy_str(x->date, sizeof x->date, t->date);
         x->stage = (signed char)stage;
         x->catalytic = stage == STAGE_COMMITTED && t->catalytic;
         x->donor = (unsigned short)donor;
@@ -324,7 +368,14 @@ static money_sum *donor_slot(project_facts *f, unsigned short donor, int year)
     char full[sizeof f->donors[0].key];
 
     /* one row per donor and year: a year filter keeps only its own */
-    snprintf(full, sizeof full, "%s|%04d", f->donor_keys[donor], year);
+    if (year >= 0 && year <= 9999) { /* as "%s|%04d", on every transaction */
+        size_t len = strnlen(f->donor_keys[donor], sizeof full - 6);
+        memcpy(full, f->donor_keys[donor], len);
+        full[len] = '|';
+        year_key(year, full + len + 1);
+    } else {
+        snprintf(full, sizeof full, "%s|%04d", f->donor_keys[donor], year);
+    }
     for (size_t i = 0; i < f->n_donors; i++) {
         if (strcmp(f->donors[i].key, full) == 0)
             return &f->donors[i].money;
@@ -333,7 +384,7 @@ static money_sum *donor_slot(project_facts *f, unsigned short donor, int year)
         return NULL;
     f->donors = grown;
     memset(&f->donors[f->n_donors], 0, sizeof f->donors[0]);
-    snprintf(f->donors[f->n_donors].key, sizeof f->donors[0].key, "%s", full);
+    copy_str(f->donors[f->n_donors].key, sizeof f->donors[0].key, full);
     return &f->donors[f->n_donors++].money;
 }
 
@@ -346,12 +397,17 @@ static int add_transaction(project_facts *f, const rates *r, const fact_tx *x)
     targets[0] = &f->money;
     targets[1] = year_slot(f, year);
     targets[2] = donor_slot(f, x->donor, year);
-    for (int i = 0; rc == 0 && i < 3; i++) {
+    int64_t usd;
+    const int64_t *converted =
+        rates_to_usd(r, x->currency, x->date, x->amount, &usd) == 0 ? &usd : NULL;
+
+    for (int i = 0; rc == 0 && i < 3; i++) { /* converted once for the three */
         if (targets[i] == NULL)
             return -ENOMEM;
-        rc = money_put(targets[i], r, x->currency, x->date, x->stage, x->amount);
+        rc = money_put_converted(targets[i], x->currency, x->stage, x->amount, converted);
         if (rc == 0 && x->catalytic)
-            rc = money_put(targets[i], r, x->currency, x->date, STAGE_CATALYTIC, x->amount);
+            rc =
+                money_put_converted(targets[i], x->currency, STAGE_CATALYTIC, x->amount, converted);
     }
     return rc;
 }
@@ -394,7 +450,7 @@ static int copy_keys(char (**dst)[FACTS_KEY_SIZE], size_t *n, char *const *src, 
     if ((*dst = calloc(count ? count : 1, sizeof **dst)) == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < count; i++)
-        snprintf((*dst)[i], sizeof **dst, "%s", src[i]);
+        copy_str((*dst)[i], sizeof **dst, src[i]);
     *n = count;
     return 0;
 }
@@ -404,7 +460,7 @@ static void add_key_once(char (*keys)[FACTS_KEY_SIZE], size_t *n, const char *ke
 {
     char k[FACTS_KEY_SIZE];
 
-    snprintf(k, sizeof k, "%s", key);
+    copy_str(k, sizeof k, key);
     for (size_t i = 0; i < *n; i++) {
         if (strcmp(keys[i], k) == 0)
             return;
@@ -455,7 +511,7 @@ int project_facts_of(const Project *p, const rates *r, project_facts *out)
     int rc;
 
     memset(out, 0, sizeof *out);
-    snprintf(out->id, sizeof out->id, "%s", p->id);
+    copy_str(out->id, sizeof out->id, p->id);
     out->status = (int)p->status >= 0 && p->status < FACTS_STATUSES ? (int)p->status : 0;
     out->start_year = year_of(p->start_date, 0);
     out->end_year = year_of(p->end_date, 9999);
@@ -470,16 +526,16 @@ int project_facts_of(const Project *p, const rates *r, project_facts *out)
     if (rc == 0 && (out->countries = calloc(p->n_recipient_countries + 1, 3)) == NULL)
         rc = -ENOMEM;
     for (size_t i = 0; rc == 0 && i < p->n_recipient_countries; i++)
-        snprintf(out->countries[out->n_countries++], 3, "%s", p->recipient_countries[i]);
+        copy_str(out->countries[out->n_countries++], 3, p->recipient_countries[i]);
     if (rc == 0)
         rc = add_participants(out, p);
     if (rc == 0)
         rc = keep_transactions(out, p);
     if (rc == 0 && p->budget && p->budget->currency[0]) {
-        snprintf(out->budget_currency, sizeof out->budget_currency, "%s", p->budget->currency);
+        copy_str(out->budget_currency, sizeof out->budget_currency, p->budget->currency);
         out->budget = p->budget->amount_minor;
     }
-    snprintf(out->start_date, sizeof out->start_date, "%s", p->start_date);
+    copy_str(out->start_date, sizeof out->start_date, p->start_date);
     if (rc == 0)
         rc = project_facts_reconvert(out, r);
     if (rc != 0)
@@ -533,7 +589,7 @@ static fig_row *rows_slot(fig_rows *rows, const char *key)
     rows->v = grown;
     memmove(&rows->v[lo + 1], &rows->v[lo], (rows->n - lo) * sizeof *rows->v);
     memset(&rows->v[lo], 0, sizeof rows->v[lo]);
-    snprintf(rows->v[lo].key, sizeof rows->v[lo].key, "%s", key);
+    copy_str(rows->v[lo].key, sizeof rows->v[lo].key, key);
     rows->n++;
     return &rows->v[lo];
 }
@@ -610,7 +666,7 @@ static cover_cell *cover_slot(figures *fig, const char *country, int pillar)
     fig->cover = grown;
     memmove(&fig->cover[lo + 1], &fig->cover[lo], (fig->n_cover - lo) * sizeof *fig->cover);
     memset(&fig->cover[lo], 0, sizeof fig->cover[lo]);
-    snprintf(fig->cover[lo].country, sizeof fig->cover[lo].country, "%s", country);
+    copy_str(fig->cover[lo].country, sizeof fig->cover[lo].country, country);
     fig->cover[lo].pillar = pillar;
     fig->n_cover++;
     return &fig->cover[lo];
@@ -640,18 +696,6 @@ static int add_coverage(figures *fig, const project_facts *p, const money_sum *m
         fig->n_cover = kept;
     }
     return 0;
-}
-
-/* "%04d" of a year 0..9999 (snprintf was a visible part of every change). */
-static void year_key(int year, char *key)
-{
-    if (year < 0 || year > 9999) {
-        snprintf(key, 16, "%04d", year);
-        return;
-    }
-    for (int i = 3; i >= 0; i--, year /= 10)
-        key[i] = (char)('0' + year % 10);
-    key[4] = '\0';
 }
 
 /* The year rows and donor rows of `p` (only the year of `f`, with one). */

@@ -67,7 +67,7 @@ static const rate *rate_on(const rates *r, const char *currency, const char *dat
 int rates_to_usd(const rates *r, const char *currency, const char *date, int64_t amount_minor,
                  int64_t *usd_cents)
 {
-    int units = iso_currency_minor_units(currency);
+    int units;
     const rate *rt;
     __int128 num, den = 1;
 
@@ -75,6 +75,7 @@ int rates_to_usd(const rates *r, const char *currency, const char *date, int64_t
         *usd_cents = amount_minor;
         return 0;
     }
+    units = iso_currency_minor_units(currency);
     if (units < 0 || (rt = rate_on(r, currency, date)) == NULL)
         return -ENOENT;
     /* amount / 10^units currency units * usd_micros / 10^6 dollars * 100 cents */
