@@ -37,6 +37,21 @@ COMPACT_LOG_LEVEL=warn) on free 127.0.0.1 ports; `compactctl seed`;
    record_time (set by projects just before its commit). Also from the
    client's send and from the RecordTransaction reply.
 Prints a Markdown report, and JSON with --json FILE.
+
+The catch-up alone, again and again (loading 10,000 projects takes minutes):
+--save-backlog DIR stops once the transactions are in (analytics stopped
+with its backlog still to apply) and keeps every service's data, the
+secrets and token and Redis' dump.rdb in DIR; then
+
+    taskset -c 1 /usr/bin/python3 bench/analytics.py --catchup-from DIR \
+        --builds /tmp/base-rel,/tmp/new-rel --rounds 3 [--perf /tmp/prof]
+
+starts the suite from a copy of DIR for each build in turn, each round
+(interleaved), and measures analytics working off the backlog: events/s
+from its spawn, its CPU, events per CPU-second; --perf records a profile
+of analytics meanwhile (perf record --call-graph --perf-call-graph).
+The seed is loaded without the committee's file: the suite runs no
+committee.
 """
 
 import argparse
