@@ -65,8 +65,11 @@ typedef struct ov_doc {
 
 /* What a bound reads of a doc (overlap_query.c), in one cache line, kept
  * beside the docs so that a pass over every project reads 64 bytes each.
- * Masks have a bit per item id modulo 64: when both sets have at most 64
- * items, the popcount of two masks' AND is at least what they share. */
+ * Masks have a bit per item id modulo 64: sets whose masks have no common
+ * bit share nothing, and when neither set has two items on one bit, the
+ * popcount of the masks' AND is at least what they share (see
+ * ov_common_bound; a set of at most 64 items may still have two on one
+ * bit, so its size alone says nothing). */
 #define OV_BRIEF_LIVE 1u
 #define OV_BRIEF_CLOSED 2u
 #define OV_BRIEF_GLOBAL 4u

@@ -634,14 +634,18 @@ static void ov_score_doc(ov_search *x, uint32_t i)
     ov_score_doc_normed(x, i, ov__doc_norm(x->idx, &x->idx->docs[i]));
 }
 
-/* At least the items two sets share: the masks' common bits when both
- * have at most 64 items (else their bits may collide), never more than the
+/* At least the items two sets share. Every shared item sets the same bit
+ * (its id modulo 64) in both masks, so masks without a common bit share
+ * nothing; and when neither set has two items on one bit (as many bits as
+ * items), they share at most the masks' common bits. Never more than the
  * smaller set. */
 static inline uint32_t ov_common_bound(uint64_t a_mask, uint32_t a, uint64_t b_mask, uint32_t b)
 {
     uint32_t c = a < b ? a : b;
 
-    if (a <= 64 && b <= 64) {
+    if ((a_mask & b_mask) == 0)
+        return 0;
+    if ((uint32_t)ov_popcount(a_mask) == a && (uint32_t)ov_popcount(b_mask) == b) {
         uint32_t bits = (uint32_t)ov_popcount(a_mask & b_mask);
         if (bits < c)
             c = bits;
