@@ -593,17 +593,21 @@ float ov__term_idf(overlap_index *idx, uint32_t t)
     return idx->idf[t];
 }
 
-float ov__doc_norm(overlap_index *idx, const ov_doc *d)
+float ov__doc_norm(overlap_index *idx, ov_doc *d)
 {
     double norm = 0;
 
+    if (d->norm_epoch == idx->epoch)
+        return d->norm;
     /* The same sums in the same order as the norms the index used to keep
      * for every doc, so that scores do not move by a bit. */
     for (uint32_t k = 0; k < d->terms.n; k++) {
         double w = d->tf[k] * (double)ov__term_idf(idx, d->terms.v[k]);
         norm += w * w;
     }
-    return (float)sqrt(norm);
+    d->norm = (float)sqrt(norm);
+    d->norm_epoch = idx->epoch;
+    return d->norm;
 }
 
 /* Makes the idf cache as large as the term table. 0 or -ENOMEM. */
@@ -640,8 +644,10 @@ int ov__acc_reserve(overlap_index *idx)
 
 /* ---- the index ------------------------------------------------------------ */
 
+/* Every caller also changes idx->live by one. */
 static void ov_df_add(overlap_index *idx, const ov_doc *d, int delta)
 {
+    idx->epoch++;
     for (uint32_t i = 0; i < d->terms.n; i++) {
         if (d->terms.v[i] < idx->terms.n)
             idx->terms.df[d->terms.v[i]] += (uint32_t)delta;
@@ -651,7 +657,10 @@ static void ov_df_add(overlap_index *idx, const ov_doc *d, int delta)
 int overlap_index_new(overlap_index **out)
 {
     *out = calloc(1, sizeof **out);
-    return *out ? 0 : -ENOMEM;
+    if (*out == NULL)
+        return -ENOMEM;
+    (*out)->epoch = 1;
+    return 0;
 }
 
 void overlap_index_free(overlap_index *idx)

@@ -12,10 +12,11 @@
  * TF-IDF cosine without any rebuild.
  *
  * Beside the documents, an inverted index: for every term, working group,
- * partner, theme and country, the projects that have it. A query scores the
- * projects it reaches through the subject's rarest items first, then rules
- * out every other project by an upper bound of its score (what it could
- * share at most) rather than scoring it: a project is left out only when
+ * partner, theme and country, the projects that have it. A query scores
+ * first the projects sharing the most of the subject's words (or, without
+ * words, those on its rarest items' lists), then rules out every other
+ * project by an upper bound of its score (what it could share at most)
+ * rather than scoring it: a project is left out only when
  * its bound is below the score it would have to beat, so the answer is
  * exactly the one scoring every project gives (overlap_query.c says how,
  * tests/unit/projects/test_overlap_ranking.c checks it against the old

@@ -61,12 +61,17 @@ typedef struct ov_doc {
     ov_set groups, partners, themes, terms;
     uint16_t *tf;            /* beside terms.v */
     uint64_t fingerprint[2]; /* of what the doc was built from */
+    float norm;              /* ov__doc_norm as of index epoch `norm_epoch` */
+    uint64_t norm_epoch;
 } ov_doc;
 
 /* What a bound reads of a doc (overlap_query.c), in one cache line, kept
  * beside the docs so that a pass over every project reads 64 bytes each.
- * Masks have a bit per item id modulo 64: when both sets have at most 64
- * items, the popcount of two masks' AND is at least what they share. */
+ * Masks have a bit per item id modulo 64: sets whose masks have no common
+ * bit share nothing, and when neither set has two items on one bit, the
+ * popcount of the masks' AND is at least what they share (see
+ * ov_common_bound; a set of at most 64 items may still have two on one
+ * bit, so its size alone says nothing). */
 #define OV_BRIEF_LIVE 1u
 #define OV_BRIEF_CLOSED 2u
 #define OV_BRIEF_GLOBAL 4u
@@ -113,6 +118,10 @@ struct overlap_index {
     float *idf;
     uint64_t *idf_key;
     size_t cap_idf;
+    /* Bumped whenever a df or the number of projects changes, which moves
+     * the idf of terms and so the norms of docs: a doc's norm computed in
+     * the same epoch is still exact (never 0: a zeroed doc has none). */
+    uint64_t epoch;
     /* A query's number (briefs' `seen`) and its text sums, by doc. */
     uint32_t query;
     ov_acc *acc;
@@ -141,8 +150,9 @@ float ov__term_idf(overlap_index *idx, uint32_t t);
 double ov__idf(size_t n_docs, uint32_t df);
 
 /* The doc's TF-IDF norm for the index as it is now (rounded to float, as
- * the index always kept it). */
-float ov__doc_norm(overlap_index *idx, const ov_doc *d);
+ * the index always kept it): computed once per doc and epoch, since
+ * queries without writes between them ask for the same norms again. */
+float ov__doc_norm(overlap_index *idx, ov_doc *d);
 
 /* Makes the accumulators as many as the docs. 0 or -ENOMEM. */
 int ov__acc_reserve(overlap_index *idx);

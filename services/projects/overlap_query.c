@@ -9,22 +9,29 @@
  *    projects sharing it (overlap.c keeps them). A project on none of the
  *    lists shares no item: its groups, partners and themes score 0, its
  *    text is made only of words the subject lacks, and so on.
- * 2. The seed. Projects on the shortest lists (the rarest items, the ones a
- *    duplicate shares) are scored first, which sets the score a project
- *    must beat to be in the answer: the threshold (the limit-th best score
- *    so far, or min_score while fewer were found).
+ * 2. The seed. The subject's terms but its most common ones (together at
+ *    most OV_COMMON_TERMS_SHARE of its norm) are accumulated list by list:
+ *    per project, the dot product with those terms and their share of its
+ *    norm. The OV_TEXT_SEEDS projects with the largest sums are scored
+ *    first (without words, the projects of the shortest lists: the rarest
+ *    items), which sets the score a project must beat to be in the
+ *    answer: the threshold (the limit-th best score so far, or min_score
+ *    while fewer were found). Near duplicates share the most words, so
+ *    the threshold starts close to its final value.
  * 3. Bounds. Every other project is ruled out if an upper bound of its score
  *    is below the threshold, and scored otherwise. The bound is cheap: the
  *    exact country, date and pillar similarities; for groups, partners and
  *    themes a count of shared items from 64-bit masks (never fewer than the
- *    true count); for the text, the dot product over the subject's rarer
- *    terms, accumulated list by list beforehand, over a lower bound of the
- *    project's norm (every idf is at least 1), plus the share of the
- *    subject's norm held by its most common terms (Cauchy-Schwarz: those
- *    can add no more). A project on none of the lists that are read has an
- *    upper bound the same way, from which items it cannot share; when that
- *    bound is already below the threshold, only the shortest lists are
- *    read, else every project is bounded in one pass.
+ *    true count); for the text, the accumulated dot product over a lower
+ *    bound of the project's norm (every idf is at least 1), plus the share
+ *    of the subject's norm held by its most common terms (Cauchy-Schwarz:
+ *    those can add no more). A project on none of the lists that are read
+ *    has an upper bound the same way, from which items it cannot share;
+ *    when that bound is already below the threshold, only the shortest
+ *    lists are read, else every project is bounded in one pass (ov_pass),
+ *    whose first test has no branch on the project's items, no division
+ *    and no root, so that most projects cost a few operations; the norms
+ *    of the few scored are kept until the next write changes the idf.
  * Floating point: bounds carry a relative margin far above the rounding of
  * floats, so a project whose score could equal the threshold is scored;
  * equal scores are then ordered by IATI identifier as before.
@@ -64,11 +71,16 @@ static const int ov_factor_enum[OV_FACTORS] = {
 /* A global project against one with countries. */
 #define OV_GLOBAL_VS_COUNTRIES 0.5
 #define OV_SHARED_WORDS 8
-/* Projects scored before any bound is used (step 2). */
+/* Projects scored first by their accumulated text sums (step 2). */
+#define OV_TEXT_SEEDS 32
+/* Projects scored before any bound is used (step 2), when no text seeds. */
 #define OV_SEED_DOCS 256
 /* The most common terms holding at most this share of the subject's norm
- * are not accumulated: the bound adds their share instead. */
-#define OV_COMMON_TERMS_SHARE 0.25
+ * are not accumulated: the bound adds their share instead. Small, since
+ * reading more postings costs less than the projects a looser text bound
+ * lets through (0.25 before: 2.4 times the postings for a quarter of the
+ * projects scored, bench/RESULTS.md). */
+#define OV_COMMON_TERMS_SHARE 0.1
 /* A bound is trusted below the threshold only by this relative margin. */
 #define OV_MARGIN 1e-4
 
@@ -538,6 +550,7 @@ typedef struct ov_search {
     ov_list *lists;   /* shortest first */
     size_t nlists;
     double common_share; /* of the subject's norm, in terms not accumulated */
+    int text_seeded;     /* ov_seed_by_text ran: lists need not seed */
 } ov_search;
 
 static size_t ov_list_len(const ov_list *l)
@@ -634,14 +647,18 @@ static void ov_score_doc(ov_search *x, uint32_t i)
     ov_score_doc_normed(x, i, ov__doc_norm(x->idx, &x->idx->docs[i]));
 }
 
-/* At least the items two sets share: the masks' common bits when both
- * have at most 64 items (else their bits may collide), never more than the
+/* At least the items two sets share. Every shared item sets the same bit
+ * (its id modulo 64) in both masks, so masks without a common bit share
+ * nothing; and when neither set has two items on one bit (as many bits as
+ * items), they share at most the masks' common bits. Never more than the
  * smaller set. */
 static inline uint32_t ov_common_bound(uint64_t a_mask, uint32_t a, uint64_t b_mask, uint32_t b)
 {
     uint32_t c = a < b ? a : b;
 
-    if (a <= 64 && b <= 64) {
+    if ((a_mask & b_mask) == 0)
+        return 0;
+    if ((uint32_t)ov_popcount(a_mask) == a && (uint32_t)ov_popcount(b_mask) == b) {
         uint32_t bits = (uint32_t)ov_popcount(a_mask & b_mask);
         if (bits < c)
             c = bits;
@@ -796,6 +813,110 @@ static void ov_consider(ov_search *x, uint32_t i)
         ov_below((rest + ov_weights[OV_TEXT] * text) / w, floor))
         return;
     ov_score_doc_normed(x, i, norm);
+}
+
+/* Bits of the factors a doc may share something of, for ov_pass: the
+ * index of a table of their weights' sum (ov_coarse_table). */
+enum {
+    OV_MAY_GROUPS = 1,
+    OV_MAY_PARTNERS = 2,
+    OV_MAY_THEMES = 4,
+    OV_MAY_COUNTRIES = 8,
+    OV_MAY_COUNTRIES_HALF = 16, /* one is global, the other not */
+    OV_MAY_DATES = 32,
+    OV_MAY_PILLARS = 64,
+    OV_MAY_ALL = 128
+};
+
+/* ov_common_bound(...) > 0, without a branch. */
+static inline unsigned ov_may_share(uint64_t a_mask, uint64_t b_mask)
+{
+    return (unsigned)((a_mask & b_mask) != 0);
+}
+
+/* The factors doc `d` may share with the subject: the same tests as
+ * ov_nontext_coarse, as bits. */
+static inline unsigned ov_may(const ov_brief *q, const ov_brief *d)
+{
+    unsigned global = (unsigned)((q->flags & d->flags & OV_BRIEF_GLOBAL) != 0);
+    unsigned either = (unsigned)(((q->flags | d->flags) & OV_BRIEF_GLOBAL) != 0);
+    unsigned countries = global | ov_may_share(q->country_mask, d->country_mask);
+    int32_t from = q->start > d->start ? q->start : d->start;
+    int32_t to = q->end < d->end ? q->end : d->end;
+    unsigned dates = (unsigned)(d->start != OV_NO_DAY) & (d->end != OV_NO_DAY) & (from <= to);
+
+    return ov_may_share(q->group_mask, d->group_mask) * OV_MAY_GROUPS |
+           ov_may_share(q->partner_mask, d->partner_mask) * OV_MAY_PARTNERS |
+           ov_may_share(q->theme_mask, d->theme_mask) * OV_MAY_THEMES |
+           countries * OV_MAY_COUNTRIES | (either & ~countries) * OV_MAY_COUNTRIES_HALF |
+           dates * OV_MAY_DATES | (unsigned)((q->pillars & d->pillars) != 0) * OV_MAY_PILLARS;
+}
+
+/* For every set of OV_MAY_* bits, ov_nontext_coarse's sum. */
+static void ov_coarse_table(const ov_subject *s, double table[OV_MAY_ALL])
+{
+    static const struct {
+        unsigned bit;
+        int factor;
+        double share;
+    } parts[] = {
+        {OV_MAY_GROUPS, OV_GROUPS, 1},
+        {OV_MAY_PARTNERS, OV_PARTNERS, 1},
+        {OV_MAY_THEMES, OV_THEMES, 1},
+        {OV_MAY_COUNTRIES, OV_COUNTRIES, 1},
+        {OV_MAY_COUNTRIES_HALF, OV_COUNTRIES, OV_GLOBAL_VS_COUNTRIES},
+        {OV_MAY_DATES, OV_DATES, 1},
+        {OV_MAY_PILLARS, OV_PILLARS, 1},
+    };
+
+    for (unsigned bits = 0; bits < OV_MAY_ALL; bits++) {
+        table[bits] = 0;
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+            if ((bits & parts[k].bit) && s->has[parts[k].factor])
+                table[bits] += ov_weights[parts[k].factor] * parts[k].share;
+        }
+    }
+}
+
+/* Step 3's pass over every project not taken yet: ov_consider's first
+ * bound (the factors a doc may share at all, and the text over a lower
+ * bound of its norm), without a branch on the doc's items, a division or
+ * a root (the text test is squared), rules out most of them in a few
+ * operations each; the others go to ov_consider. */
+static void ov_pass(ov_search *x)
+{
+    const overlap_index *idx = x->idx;
+    const ov_subject *s = x->s;
+    int closed_too = x->q->include_closed, text = s->has[OV_TEXT] && s->qnorm > 0;
+    double table[OV_MAY_ALL], scale = s->weight_sum / (1 + OV_MARGIN);
+    double common = text ? ov_weights[OV_TEXT] * x->common_share : 0;
+    /* duplicates_only: what the text over the accumulated terms must stay
+     * under to be below a duplicate's text similarity. */
+    double dup_room = (OVERLAP_DUPLICATE_TEXT / (1 + OV_MARGIN) - x->common_share) * s->qnorm;
+    int dup = x->q->duplicates_only && text && dup_room > 0;
+
+    ov_coarse_table(s, table);
+    for (uint32_t i = 0; i < idx->n_docs; i++) {
+        const ov_brief *b = &idx->briefs[i];
+        const ov_acc *a = &idx->acc[i];
+        if (b->seen == x->query || !(b->flags & OV_BRIEF_LIVE) ||
+            (!closed_too && (b->flags & OV_BRIEF_CLOSED)) || (int64_t)i == x->excluded)
+            continue;
+        /* What the text must stay under for the doc to be ruled out. */
+        double room = ov_threshold(x) * scale - table[ov_may(&s->brief, b)] - common;
+        if (room <= 0) {
+            ov_consider(x, i);
+            continue;
+        }
+        int touched = a->query == x->query;
+        double dot = touched ? a->dot : 0;
+        double rest = (double)b->tf_squares - (touched ? a->tf2 : 0);
+        double norm2 = (touched ? a->sq : 0) + (rest > 0 ? rest : 0);
+        double r = room * s->qnorm / ov_weights[OV_TEXT];
+        if (text && dot > 0 && !(dot * dot < r * r * norm2) &&
+            !(dup && dot * dot < dup_room * dup_room * norm2))
+            ov_consider(x, i);
+    }
 }
 
 /* Adds term j's list to the accumulated dot products and norms. */
@@ -973,21 +1094,63 @@ static size_t ov_eligible(const ov_search *x)
     return n;
 }
 
+/* The projects with the largest text dot products over the accumulated
+ * terms, most often the best overlaps: scored before anything else, they
+ * set a threshold near the final one for every bound after them. A pass
+ * over the sums alone (OV_TEXT_SEEDS kept, the smallest replaced). */
+static void ov_seed_by_text(ov_search *x)
+{
+    const overlap_index *idx = x->idx;
+    struct {
+        float dot;
+        uint32_t doc;
+    } best[OV_TEXT_SEEDS];
+    size_t n = 0, low = 0;
+
+    for (uint32_t i = 0; i < idx->n_docs; i++) {
+        const ov_acc *a = &idx->acc[i];
+        if (a->query != x->query || (n == OV_TEXT_SEEDS && a->dot <= best[low].dot))
+            continue;
+        if (n < OV_TEXT_SEEDS) {
+            low = n++;
+        }
+        best[low].dot = a->dot;
+        best[low].doc = i;
+        if (n < OV_TEXT_SEEDS)
+            continue;
+        for (size_t k = 0; k < n; k++) {
+            if (best[k].dot < best[low].dot)
+                low = k;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (ov_take(x, best[k].doc))
+            ov_score_doc(x, best[k].doc);
+    }
+    x->text_seeded = 1;
+}
+
 /* Reads list l: each of its projects not seen yet is scored (the first
- * OV_SEED_DOCS of the query) or bounded. */
-static void ov_read_list(ov_search *x, const ov_list *l, size_t *taken)
+ * OV_SEED_DOCS of the query) or bounded. With `seed`, stops once
+ * OV_SEED_DOCS were taken: 1 when the list was read to its end. */
+static int ov_read_list(ov_search *x, const ov_list *l, size_t *taken, int seed)
 {
     const ov_postings *p = l->p;
 
-    x->idx->stats.postings += p->n;
     for (uint32_t k = 0; k < p->n; k++) {
+        if (seed && *taken == OV_SEED_DOCS) {
+            x->idx->stats.postings += k;
+            return 0;
+        }
         if (!ov_take(x, p->doc[k]))
             continue;
-        if ((*taken)++ < OV_SEED_DOCS)
+        if ((*taken)++ < OV_SEED_DOCS && !x->text_seeded)
             ov_score_doc(x, p->doc[k]);
         else
             ov_consider(x, p->doc[k]);
     }
+    x->idx->stats.postings += p->n;
+    return 1;
 }
 
 /* Whether reading the lists from `from` on until a project on none of the
@@ -1008,8 +1171,9 @@ static int ov_plan(const ov_search *x, ov_unread u, size_t from, size_t budget, 
     return 1;
 }
 
-/* Steps 2 and 3 (see the top): the shortest lists until OV_SEED_DOCS
- * projects were taken; then either the lists that rule out a project on
+/* Steps 2 and 3 (see the top): the text seeds, and the shortest lists
+ * until OV_SEED_DOCS projects were taken (scored when there were no text
+ * seeds, else bounded); then either the lists that rule out a project on
  * none of them, when they add up to at most half the projects, or a pass
  * over every project not seen yet. */
 static int ov_search_run(ov_search *x)
@@ -1030,21 +1194,23 @@ static int ov_search_run(ov_search *x)
     x->query = idx->query;
     if (x->s->has[OV_TEXT] && (rc = ov_accumulate_rare_terms(x)) != 0)
         return rc;
+    if (x->s->has[OV_TEXT])
+        ov_seed_by_text(x);
     ov_unread_init(x, &u);
+    /* A list the seed stops in stays unread: the plan or the pass take
+     * the rest of it. */
     for (; l < x->nlists && taken < OV_SEED_DOCS; l++) {
-        ov_read_list(x, &x->lists[l], &taken);
+        if (!ov_read_list(x, &x->lists[l], &taken, 1))
+            break;
         ov_unread_drop(x, &u, &x->lists[l]);
     }
     if (ov_plan(x, u, l, idx->live / 2, &upto)) {
         for (; l < upto; l++)
-            ov_read_list(x, &x->lists[l], &taken);
+            ov_read_list(x, &x->lists[l], &taken, 0);
         return 0;
     }
     idx->stats.full_passes++;
-    for (uint32_t i = 0; i < idx->n_docs; i++) {
-        if (ov_take(x, i))
-            ov_consider(x, i);
-    }
+    ov_pass(x);
     return 0;
 }
 

@@ -17,6 +17,9 @@
  *     (the search reads only a few lists), with updates, re-puts that
  *     change nothing, and queries of every limit, minimum, status filter
  *     and duplicates_only;
+ *   - a dense corpus written to between queries (norms and idf of one
+ *     state of the index must not serve the next), with sets larger than
+ *     the 64 bits of the masks the first bounds read;
  *   - a corpus of identical projects but for their IATI identifiers: every
  *     score ties, and the order is the identifiers'.
  */
@@ -206,6 +209,7 @@ typedef struct corpus_shape {
     size_t projects;
     uint32_t words, groups, partners, themes, countries; /* vocabulary sizes */
     uint32_t title_words, summary_words;                 /* at most, per project */
+    uint32_t big_sets; /* if not 0: one project in 3 has up to this many partners and themes */
 } corpus_shape;
 
 static char *word_of(uint32_t k)
@@ -242,7 +246,9 @@ static char *words_of(uint32_t vocabulary, uint32_t most)
     return text;
 }
 
-static char **ids_of(const char *prefix, uint32_t vocabulary, uint32_t most, size_t *n)
+/* Up to `most` ids; skewed (low numbers common) unless `uniform`. */
+static char **ids_drawn(const char *prefix, uint32_t vocabulary, uint32_t most, int uniform,
+                        size_t *n)
 {
     char **v;
 
@@ -253,10 +259,16 @@ static char **ids_of(const char *prefix, uint32_t vocabulary, uint32_t most, siz
     assert_non_null(v);
     for (size_t i = 0; i < *n; i++) {
         char id[32];
-        snprintf(id, sizeof id, "%s%u", prefix, rnd(rnd(vocabulary) + 1));
+        snprintf(id, sizeof id, "%s%u", prefix,
+                 uniform ? rnd(vocabulary) : rnd(rnd(vocabulary) + 1));
         v[i] = xstrdup(id);
     }
     return v;
+}
+
+static char **ids_of(const char *prefix, uint32_t vocabulary, uint32_t most, size_t *n)
+{
+    return ids_drawn(prefix, vocabulary, most, 0, n);
 }
 
 static char *date_of(int year0)
@@ -288,7 +300,9 @@ static Project *random_project(const corpus_shape *c, const char *id, const char
     if (rnd(10) != 0)
         p->summary = words_of(c->words, c->summary_words);
     p->working_group_ids = ids_of("wg_", c->groups, 3, &p->n_working_group_ids);
-    char **ents = ids_of("ent_", c->partners, 6, &n);
+    int big = c->big_sets && rnd(3) == 0;
+    char **ents = big ? ids_drawn("ent_", c->partners, c->big_sets, 1, &n)
+                      : ids_of("ent_", c->partners, 6, &n);
     if (n > 0) {
         p->participants = calloc(n, sizeof *p->participants);
         assert_non_null(p->participants);
@@ -302,7 +316,8 @@ static Project *random_project(const corpus_shape *c, const char *id, const char
         }
     }
     free(ents);
-    p->themes = ids_of("Theme ", c->themes, 3, &p->n_themes);
+    p->themes = big ? ids_drawn("Theme ", c->themes, c->big_sets, 1, &p->n_themes)
+                    : ids_of("Theme ", c->themes, 3, &p->n_themes);
     if (rnd(6) == 0) {
         p->global_scope = 1;
     } else if (rnd(8) != 0) {
@@ -436,6 +451,55 @@ static void test_random_sparse(void **state)
     pair_free(&p);
 }
 
+/* Writes between queries, as the service sees them: a norm or idf kept
+ * from before a write must not serve after it. Dense, so that queries pass
+ * over every project; one project in three with up to 90 partners and
+ * themes, more than the 64 bits of a brief's masks. */
+static void test_random_interleaved(void **state)
+{
+    corpus_shape c = {.seed = 0x5eed1e55ULL,
+                      .projects = 1500,
+                      .words = 150,
+                      .groups = 8,
+                      .partners = 120,
+                      .themes = 100,
+                      .countries = 24,
+                      .title_words = 8,
+                      .summary_words = 25,
+                      .big_sets = 90};
+    pair p = pair_new();
+    char id[32], iati[48], what[64];
+    size_t hits = 0;
+
+    (void)state;
+    rng_state = c.seed;
+    for (size_t i = 0; i < c.projects; i++) {
+        snprintf(id, sizeof id, "prj_%06zu", i);
+        snprintf(iati, sizeof iati, "XM-IL-%06zu", i);
+        Project *x = random_project(&c, id, iati);
+        pair_put(&p, x);
+        project_free(x);
+    }
+    for (size_t i = 0; i < 80; i++) {
+        /* A new project or a changed one, then queries; then the same
+         * project put again (nothing changes, norms stay) and another. */
+        size_t k = rnd((uint32_t)(c.projects + c.projects / 4));
+        snprintf(id, sizeof id, "prj_%06zu", k);
+        snprintf(iati, sizeof iati, "XM-IL-%06zu", k);
+        Project *x = random_project(&c, id, iati);
+        pair_put(&p, x);
+        Project *subject = random_project(&c, NULL, NULL);
+        snprintf(what, sizeof what, "interleaved, subject %zu", i);
+        hits += compare_all_kinds(&p, subject, what);
+        pair_put(&p, x);
+        hits += compare_all_kinds(&p, subject, what);
+        project_free(subject);
+        project_free(x);
+    }
+    assert_true(hits > 80);
+    pair_free(&p);
+}
+
 /* Every score ties: the order is the IATI identifiers', case by case. */
 static void test_ties(void **state)
 {
@@ -470,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_realistic_cases),
         cmocka_unit_test(test_random_dense),
         cmocka_unit_test(test_random_sparse),
+        cmocka_unit_test(test_random_interleaved),
         cmocka_unit_test(test_ties),
     };
 
