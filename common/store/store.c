@@ -636,14 +636,6 @@ static int store_configure(store *st)
      * times the writes. The WAL then grows to about 32 MiB. */
     if (err == 0)
         err = store_pragma(st, "PRAGMA wal_autocheckpoint=" STORE_CHECKPOINT_PAGES, NULL);
-    /* Each write of a batch is a savepoint, and SQLite keeps the original of
-     * every page a savepoint changes in a statement journal, which spills
-     * to a temporary file past 64 KiB: under load that was 4 and 4,096
-     * bytes written per page, about half the pwrite calls of a write
-     * (bench/RESULTS.md, "Durable writes, pipelined"). In memory it is a
-     * copy, and the journal is emptied at each RELEASE. */
-    if (err == 0)
-        err = store_exec(st, "PRAGMA temp_store=MEMORY");
     if (err == 0)
         err = store_exec(st, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                              " component TEXT NOT NULL,"
@@ -713,17 +705,27 @@ static int store_open_syncer(store *st)
     return err;
 }
 
-/* SQLite counts every allocation under a process-wide mutex, for
- * sqlite3_memory_used(), which nothing here reads: a lock and an unlock
- * per allocation, 3-4% of a write's loop time (bench/RESULTS.md, "Durable
- * writes, pipelined"). Only possible before SQLite initializes, which the
- * first open does; later calls fail harmlessly. */
+/* Process-wide settings, only possible before SQLite initializes, which
+ * the first open does (later calls fail harmlessly):
+ * - no allocation statistics: SQLite counts every allocation under a
+ *   process-wide mutex, for sqlite3_memory_used(), which nothing here
+ *   reads: a lock and an unlock per allocation, 3-4% of a write's loop time;
+ * - statement journals in memory up to STORE_STMT_JOURNAL_SPILL: each write
+ *   of a batch is a savepoint, whose journal keeps the original of every
+ *   page it changes and spilled to a temporary file past 64 KiB, about half
+ *   the pwrite calls of a write (bench/RESULTS.md, "Durable writes,
+ *   pipelined"). A write's journal is emptied at its RELEASE, so the bound
+ *   is per write; temporary tables (analytics' rebuild) stay on disk. */
+#define STORE_STMT_JOURNAL_SPILL (4 << 20)
+
 static void store_sqlite_config(void)
 {
     static int done;
 
-    if (!done)
+    if (!done) {
         sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STORE_STMT_JOURNAL_SPILL);
+    }
     done = 1;
 }
 
