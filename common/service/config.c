@@ -42,6 +42,7 @@ typedef struct config_setting {
     const char *meaning;
     const char *unit;   /* for whole numbers: "seconds", "" */
     int min, max, dflt; /* for whole numbers */
+    const char *zero;   /* for whole numbers: what 0 means, allowed beside [min, max]; or NULL */
     size_t offset;      /* of the member in struct config */
 } config_setting;
 
@@ -49,6 +50,13 @@ typedef struct config_setting {
     {                                                                                              \
         .env = e, .flag = f, .kind = CONFIG_INT, .meaning = m, .unit = u, .min = lo, .max = hi,    \
         .dflt = d, .offset = offsetof(config, member)                                              \
+    }
+
+/* A whole number in [lo, hi], or 0, which means `z` ("never"). */
+#define CONFIG_INT_OR_ZERO_ROW(e, f, m, u, lo, hi, z, d, member)                                   \
+    {                                                                                              \
+        .env = e, .flag = f, .kind = CONFIG_INT, .meaning = m, .unit = u, .min = lo, .max = hi,    \
+        .zero = z, .dflt = d, .offset = offsetof(config, member)                                   \
     }
 
 static const config_setting config_settings[] = {
@@ -96,10 +104,11 @@ static const config_setting config_settings[] = {
     CONFIG_INT_ROW("COMPACT_KEEPALIVE_MS", "keepalive-ms",
                    "ping idle connections this often; dead ones are dropped", "milliseconds", 1000,
                    86400000, 60000, keepalive_ms),
-    CONFIG_INT_ROW("COMPACT_MAX_CONNECTION_IDLE_MS", "max-connection-idle-ms",
-                   "close connections without calls for this long, 0: never (keepalive still "
-                   "drops dead ones; closing costs every call gRPC's max-age filter)",
-                   "milliseconds", 0, 604800000, 300000, max_connection_idle_ms),
+    CONFIG_INT_OR_ZERO_ROW("COMPACT_MAX_CONNECTION_IDLE_MS", "max-connection-idle-ms",
+                           "close connections without calls for this long (keepalive drops dead "
+                           "ones either way; closing costs every call gRPC's max-age filter)",
+                           "milliseconds", 1000, 604800000, "never", 300000,
+                           max_connection_idle_ms),
     CONFIG_INT_ROW("COMPACT_MAX_MESSAGE_BYTES", "max-message-bytes", "largest message either way",
                    "bytes", 1024, 1 << 30, 4 << 20, max_message_bytes),
     CONFIG_INT_ROW("COMPACT_MAX_CONNECTION_AGE_MS", "max-connection-age-ms",
@@ -377,9 +386,11 @@ static int config_apply(config *cfg, const config_setting *st, const char *who, 
         config_error(err, errlen, "%s: expected on or off, got \"%s\"", who, value);
         return -EINVAL;
     case CONFIG_INT:
-        if (config_parse_int(value, st->min, st->max, (int *)(void *)dst) == 0)
+        if (config_parse_int(value, st->min, st->max, (int *)(void *)dst) == 0 ||
+            (st->zero && config_parse_int(value, 0, 0, (int *)(void *)dst) == 0))
             return 0;
-        config_error(err, errlen, "%s: expected a whole number%s%s from %d to %d, got \"%s\"", who,
+        config_error(err, errlen, "%s: expected %s%s%sa whole number%s%s from %d to %d, got \"%s\"",
+                     who, st->zero ? "0 (" : "", st->zero ? st->zero : "", st->zero ? ") or " : "",
                      *st->unit ? " of " : "", st->unit, st->min, st->max, value);
         return -EINVAL;
     }
@@ -696,8 +707,9 @@ void config_print_help(const char *service, const char *const *peers)
         config_help_default(st, service, dflt, sizeof(dflt));
         range[0] = '\0';
         if (st->kind == CONFIG_INT)
-            snprintf(range, sizeof(range), "%d to %d%s%s", st->min, st->max, *st->unit ? " " : "",
-                     st->unit);
+            snprintf(range, sizeof(range), "%s%s%s%d to %d%s%s", st->zero ? "0 (" : "",
+                     st->zero ? st->zero : "", st->zero ? ") or " : "", st->min, st->max,
+                     *st->unit ? " " : "", st->unit);
         config_help_row(st->flag, config_help_arg(st), st->env, st->meaning, dflt, range);
     }
     for (size_t i = 0; peers && peers[i]; i++) {

@@ -218,10 +218,10 @@ def connection_states(addr):
     return ch, states
 
 
-@pytest.mark.suite(env={"COMPACT_MAX_CONNECTION_IDLE_MS": "500"})
+@pytest.mark.suite(env={"COMPACT_MAX_CONNECTION_IDLE_MS": "1000"})
 def test_idle_connection_closed(suite):
     ch, states = connection_states(suite.addr("membership"))
-    # The server's GOAWAY after 0.5 s without calls takes the channel from
+    # The server's GOAWAY after 1 s without calls takes the channel from
     # READY back to IDLE (a later call would connect again).
     poll(lambda: states and states[-1] == grpc.ChannelConnectivity.IDLE or None,
          timeout=5 * harness.SLOW, what="the idle connection closed by the server")
@@ -230,8 +230,12 @@ def test_idle_connection_closed(suite):
 
 @pytest.mark.suite(env={"COMPACT_MAX_CONNECTION_IDLE_MS": "0"})
 def test_idle_connection_kept_when_told_never(suite):
+    """0 is "never", not an idle time of 0 ms (which would close a connection
+    at once). That no idle limit at all reaches gRPC is seen in the
+    instructions per call (bench/instructions.sh), not here: a test cannot
+    wait out the 5-minute default."""
     ch, states = connection_states(suite.addr("membership"))
-    time.sleep(2 * harness.SLOW)  # four times the idle time the test above closes at
+    time.sleep(3 * harness.SLOW)  # three times the idle time the test above closes at
     assert states[-1] == grpc.ChannelConnectivity.READY, states
     ch.close()
 

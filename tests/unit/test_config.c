@@ -205,6 +205,8 @@ static void test_bad_values_name_their_source(void **state)
         {"COMPACT_MAX_MESSAGE_BYTES", "max-message-bytes", "100"},
         {"COMPACT_MAX_MESSAGE_BYTES", "max-message-bytes", "4MiB"},
         {"COMPACT_MAX_CONNECTION_AGE_MS", "max-connection-age-ms", "-5"},
+        {"COMPACT_MAX_CONNECTION_IDLE_MS", "max-connection-idle-ms", "1"}, /* 0 or >= 1000 */
+        {"COMPACT_MAX_CONNECTION_IDLE_MS", "max-connection-idle-ms", "-1"},
         {"COMPACT_CACHE_TTL_SECONDS", "cache-ttl-seconds", "0"},
         {"COMPACT_REDIS_TIMEOUT_MS", "redis-timeout-ms", "0"},
         {"COMPACT_REDIS_TIMEOUT_MS", "redis-timeout-ms", "60001"},
