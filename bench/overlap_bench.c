@@ -128,8 +128,8 @@ int main(int argc, char **argv)
     size_t n, queries = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000;
     overlap_index *idx;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: overlap_bench PROJECTS.DB [QUERIES [SEED]]\n");
+    if (argc < 2 || queries == 0) {
+        fprintf(stderr, "usage: overlap_bench PROJECTS.DB [QUERIES [SEED]] (QUERIES >= 1)\n");
         return 2;
     }
     if (argc > 3)

@@ -271,9 +271,10 @@ def step_burst(a, bench, world, maker, ids):
     """2,000 calls in flight at once to one service (20 connections x 100
     streams, the most a connection may carry), for --step-seconds: projects
     (GetProject and ListProjects by group) and membership (GetEntity) in
-    turn, with each service's peak RSS before and after. Calls past a
-    service's COMPACT_MAX_CALLS (1,000) are refused with RESOURCE_EXHAUSTED,
-    which the step counts rather than fails on: what it measures is memory."""
+    turn, with each service's peak RSS (reset before each burst) before and
+    after. Calls past a service's COMPACT_MAX_CALLS (1,000) are refused with
+    RESOURCE_EXHAUSTED, which the step counts rather than fails on: what it
+    measures is memory."""
     r = random.Random(17)
     n = 4000
     loads = {
@@ -288,6 +289,9 @@ def step_burst(a, bench, world, maker, ids):
     }
     out = {}
     for service, groups in loads.items():
+        for s in SERVICES:  # VmHWM is the peak of the process's life: start it again here
+            with open("/proc/%d/clear_refs" % bench.suite.pid(s), "w") as f:
+                f.write("5")
         hwm0 = {s: mixed.proc_status(bench.suite.pid(s), "VmHWM") for s in SERVICES}
         run = bench.run("burst " + service, groups, in_flight=2000, connections=20,
                         duration=a.step_seconds, warmup=0)

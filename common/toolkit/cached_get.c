@@ -73,10 +73,10 @@ static int is_the_one(const cached_get_spec *spec, const ProtobufCMessage *m)
     if (spec->key_field == NULL)
         return 1;
     have = pbmsg_string(m, spec->key_field);
-    if (have == NULL || have[0] == '\0')
+    if (have == NULL || have[0] == '\0' || spec->value == NULL)
         return 0;
     if (spec->cache_id == NULL) /* the key is its own form */
-        return spec->value != NULL && strcmp(have, spec->value) == 0;
+        return strcmp(have, spec->value) == 0;
     return spec->cache_id(have, a, sizeof a) == 0 &&
            spec->cache_id(spec->value, b, sizeof b) == 0 && strcmp(a, b) == 0;
 }

@@ -1127,7 +1127,7 @@ static void ov_seed_by_text(ov_search *x)
         if (ov_take(x, best[k].doc))
             ov_score_doc(x, best[k].doc);
     }
-    x->text_seeded = 1;
+    x->text_seeded = n > 0; /* else the lists seed, as without words */
 }
 
 /* Reads list l: each of its projects not seen yet is scored (the first
