@@ -43,57 +43,14 @@ typedef Compact__Analytics__V1__ActivityMonth ActivityMonth;
 
 #define SOURCES_QUIET_MS (3 * CONSUMER_BLOCK_MS)
 
-/* ---- the arena ---------------------------------------------------------------------- */
-
-#define ARENA_BLOCK (64 * 1024)
-
-typedef struct arena_block {
-    struct arena_block *next;
-    size_t used, size;
-    max_align_t data[];
-} arena_block;
-
-struct arena {
-    arena_block *head;
-    int failed; /* an allocation failed: the reply is not whole */
-};
-
-static arena *arena_new(void)
-{
-    return calloc(1, sizeof(arena));
-}
-
-void arena_free(arena *ar)
-{
-    if (ar == NULL)
-        return;
-    for (arena_block *b = ar->head, *next; b; b = next) {
-        next = b->next;
-        free(b);
-    }
-    free(ar);
-}
+/* ---- the arena (arena.h) ------------------------------------------------------ */
 
 /* `size` zeroed bytes, or NULL (and ar->failed). */
 static void *ar_alloc(arena *ar, size_t size)
 {
-    arena_block *b = ar->head;
-    size_t need = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-    void *p;
+    void *p = arena_alloc(ar, size);
 
-    if (b == NULL || b->size - b->used < need) {
-        size_t block = need > ARENA_BLOCK ? need : ARENA_BLOCK;
-        if ((b = calloc(1, sizeof *b + block)) == NULL) {
-            ar->failed = 1;
-            return NULL;
-        }
-        b->size = block;
-        b->next = ar->head;
-        ar->head = b;
-    }
-    p = (char *)b->data + b->used;
-    b->used += need;
-    return p;
+    return p ? memset(p, 0, size) : NULL;
 }
 
 static void *ar_msg(arena *ar, const ProtobufCMessageDescriptor *d)
@@ -706,7 +663,7 @@ int answers_build(answers *as, const answer_question *q, arena **out, ProtobufCM
         [ANSWER_ALERTS] = duplication_alerts,   [ANSWER_MONITORING] = monitoring,
         [ANSWER_ACTIVITY] = activity,
     };
-    arena *ar = arena_new();
+    arena *ar = arena_new(ARENA_ANSWER_BLOCK);
     ProtobufCMessage *m;
 
     if (ar == NULL)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "analytics.h"
+#include "arena.h"
 
 #define ANSWERS_CACHED 32
 #define ANSWERS_ALERTS_MAX 100
@@ -61,8 +62,6 @@ int answers_get(answers *as, const answer_question *q, answer_format format, con
  * list's until the alerts next change: use the reply at once): 0 with *msg
  * and *ar (the caller frees the lot with arena_free), or a negative errno as
  * answers_get. */
-typedef struct arena arena;
 int answers_build(answers *as, const answer_question *q, arena **ar, ProtobufCMessage **msg);
-void arena_free(arena *ar);
 
 #endif

@@ -1,15 +1,10 @@
-/* arena.c: a bump allocator for one batch's messages (see arena.h). */
+/* arena.c: a bump allocator for messages that die together (see arena.h). */
 #include "arena.h"
 
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Large enough that a batch of a few hundred projects takes a few blocks;
- * a piece larger than a quarter of it gets a block of its own, so big
- * pieces do not leave most of a block unused. */
-#define ARENA_BLOCK 262144
 
 struct arena_block {
     arena_block *next;
@@ -28,10 +23,29 @@ static void pb_free(void *data, void *p)
     (void)p; /* returned with arena_clear */
 }
 
-void arena_init(arena *a)
+void arena_init(arena *a, size_t block)
 {
     a->head = NULL;
+    a->block = block;
+    a->failed = 0;
     a->pb = (ProtobufCAllocator){.alloc = pb_alloc, .free = pb_free, .allocator_data = a};
+}
+
+arena *arena_new(size_t block)
+{
+    arena *a = malloc(sizeof *a);
+
+    if (a)
+        arena_init(a, block);
+    return a;
+}
+
+void arena_free(arena *a)
+{
+    if (a == NULL)
+        return;
+    arena_clear(a);
+    free(a);
 }
 
 void arena_clear(arena *a)
@@ -44,6 +58,7 @@ void arena_clear(arena *a)
         b = next;
     }
     a->head = NULL;
+    a->failed = 0;
 }
 
 static arena_block *block_new(size_t size)
@@ -57,15 +72,28 @@ static arena_block *block_new(size_t size)
     return b;
 }
 
+static void *alloc_in(arena *a, size_t size);
+
 void *arena_alloc(arena *a, size_t size)
+{
+    void *p = alloc_in(a, size);
+
+    if (p == NULL)
+        a->failed = 1;
+    return p;
+}
+
+/* A piece larger than a quarter of a block gets a block of its own, so
+ * that big pieces do not leave most of a block unused. */
+static void *alloc_in(arena *a, size_t size)
 {
     const size_t align = alignof(max_align_t);
     size_t need = (size + align - 1) & ~(align - 1);
     arena_block *b = a->head;
 
     if (need < size)
-        return NULL;              /* overflow */
-    if (need > ARENA_BLOCK / 4) { /* its own block, behind the one being filled */
+        return NULL;           /* overflow */
+    if (need > a->block / 4) { /* its own block, behind the one being filled */
         arena_block *own = block_new(need);
         if (own == NULL)
             return NULL;
@@ -78,7 +106,7 @@ void *arena_alloc(arena *a, size_t size)
         return own->data;
     }
     if (b == NULL || b->size - b->used < need) {
-        if ((b = block_new(ARENA_BLOCK)) == NULL)
+        if ((b = block_new(a->block)) == NULL)
             return NULL;
         b->next = a->head;
         a->head = b;

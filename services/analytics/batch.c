@@ -160,7 +160,7 @@ int batch_decode(const model *m, const cache_stream_batch *b, size_t nb, batch *
         free(bt);
         return -ENOMEM;
     }
-    arena_init(&bt->mem);
+    arena_init(&bt->mem, ARENA_BATCH_BLOCK);
     if ((bt->ends = arena_alloc(&bt->mem, (nb ? nb : 1) * sizeof *bt->ends)) == NULL) {
         batch_free(bt);
         return -ENOMEM;
