@@ -36,6 +36,7 @@ they are multiplied under the sanitizer build.
 """
 
 import atexit
+import fcntl
 import importlib.util
 import json
 import os
@@ -251,25 +252,36 @@ def poll(fn, timeout=None, what="condition", interval=0.05):
         time.sleep(interval)
 
 
-_PORTS_GIVEN = set()
+_PORTS_HELD = {}  # port -> the open lock file that reserves it for this process
+_PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "compact-test-ports")
 
 
 def free_port():
-    """A port free now on 127.0.0.1, never given twice by this process, and
-    below the kernel's ephemeral range (32768 and up), so that neither a
-    parallel test's port 0 nor a client connection's local port takes it
-    between now and the server's bind."""
+    """A port free now on 127.0.0.1 and reserved for this process until it
+    exits. It lies below the kernel's ephemeral range (32768 and up), so that
+    neither a port 0 bind nor a client connection's local port takes it; and
+    it is held by an flock on a file named after it, so that no other test
+    process (ctest runs them in parallel) is given it while this one may still
+    start a service on it, stop it and start it again on the same port."""
     rng = random.SystemRandom()
+    os.makedirs(_PORT_LOCK_DIR, exist_ok=True)
     while True:
         port = rng.randrange(20000, 32000)
-        if port in _PORTS_GIVEN:
+        if port in _PORTS_HELD:
+            continue
+        lock = open(os.path.join(_PORT_LOCK_DIR, str(port)), "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
+                lock.close()
                 continue
-        _PORTS_GIVEN.add(port)
+        _PORTS_HELD[port] = lock
         return port
 
 
