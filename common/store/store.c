@@ -297,6 +297,7 @@ static void store_release_waiters(store *st, int rc)
 
     st->waiters = NULL;
     st->waiters_tail = &st->waiters;
+    store_syncer_hold(st->syncer); /* one flush for the whole batch */
     while (w != NULL) {
         store_waiter *next = w->next;
         if (rc == 0)
@@ -306,6 +307,7 @@ static void store_release_waiters(store *st, int rc)
         free(w);
         w = next;
     }
+    store_syncer_release(st->syncer);
 }
 
 /* Answers the store_after_commit hooks with `rc`, in the order taken. */

@@ -62,6 +62,7 @@ struct store_syncer {
     int result;         /* of the last flush: 0 or a negative errno */
     int failed;         /* a flush failed: every later wait fails */
     int closed;         /* store_syncer_close ran; req frees us */
+    int held;           /* store_syncer_hold: waits start no flush */
     long delay_ms;      /* fault "store.sync_delay_ms" */
     int fail;           /* fault "store.sync" */
     uint64_t flushes;   /* flushes finished, for metrics */
@@ -225,7 +226,22 @@ void store_syncer_wait(store_syncer *s, store_sync_cb cb, void *arg)
     w->arg = arg;
     *s->waiting.tail = w;
     s->waiting.tail = &w->next;
-    if (!s->running)
+    if (!s->running && !s->held)
+        flush_start(s);
+}
+
+void store_syncer_hold(store_syncer *s)
+{
+    if (s != NULL)
+        s->held = 1;
+}
+
+void store_syncer_release(store_syncer *s)
+{
+    if (s == NULL)
+        return;
+    s->held = 0;
+    if (!s->running && !s->closed && s->waiting.head != NULL)
         flush_start(s);
 }
 
