@@ -4,9 +4,11 @@
  * transaction and bumps the aggregate's counter in `outbox_aggregate_seq`,
  * so the event and the change it describes commit or vanish together.
  *
- * Publishing: the relay lives on the loop. A kick starts a zero timer (many
- * kicks in one loop turn make one publish); a repeating timer is the backstop
- * that retries after Redis comes back. A publish reads up to OUTBOX_BATCH
+ * Publishing: the relay lives on the loop. Each committed event is followed
+ * to the flush that puts it on disk (outbox_relay_committed): when that
+ * flush ends, in the same loop turn as the replies of the writes it
+ * covers, the relay publishes every row up to it. A repeating timer is the
+ * backstop that retries after Redis comes back. A publish reads up to OUTBOX_BATCH
  * unsent rows in seq order, turns each into a compact.events.v1.Event, and
  * sends the whole batch as one Lua script (outbox_script), which Redis runs
  * atomically: each event not seen before goes into the stream, with an id
@@ -20,11 +22,14 @@
  * pruned from the outbox (outbox_prune): a consumer away for less than the
  * retention finds every event it missed.
  *
- * Only what is on disk is published: a batch waits for store_sync() before
- * its first entry goes out, since an event whose write a power cut could
- * still undo must never reach the stream. Its rows committed before that
- * flush began, so the wait covers them all; under load it shares the flush
- * that the writes' own replies wait for.
+ * Only what is on disk is published, since an event whose write a power
+ * cut could still undo must never reach the stream. Rows up to durable_seq
+ * are known to be on disk (a flush that began after their commit has
+ * ended) and go out at once; any other batch (the backstop's, rows left by
+ * a crash) waits for store_sync() first, which covers every row it read.
+ * Waiting for the writes' own flush instead of one of the relay's saves,
+ * under load, a second flush and the loop turns between: an event reaches
+ * the stream about when its write is answered.
  *
  * Closing: the timers are closed; a batch in flight finishes when the reply
  * of its script arrives (every Redis command has a timeout, and
@@ -126,7 +131,8 @@ int outbox_migrate(store *st)
 #define SQL_READ_BATCH                                                                             \
     "SELECT seq, event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"            \
     " occur_time_ms, state_type, state, cache_keys, actor_subject, actor_role, actor_entity_id,"   \
-    " actor_peer FROM outbox WHERE sent_at_ms IS NULL ORDER BY seq LIMIT ?1"
+    " actor_peer FROM outbox WHERE sent_at_ms IS NULL AND seq <= ?2 ORDER BY seq LIMIT ?1"
+#define SQL_LAST_SEQ "SELECT max(seq) FROM outbox"
 #define SQL_MARK_SENT                                                                              \
     "UPDATE outbox SET sent_at_ms = ?1 WHERE seq BETWEEN ?2 AND ?3 AND sent_at_ms IS NULL"
 
@@ -379,8 +385,11 @@ struct outbox_relay {
     cache *cache; /* may be NULL: events wait */
     char *stream; /* "compact:events:<service>" */
     int64_t retention_ms;
-    int64_t pending;   /* events not yet published, kept without a query */
-    int64_t pruned_at; /* when sent rows were last pruned (ms) */
+    int64_t pending;     /* events not yet published, kept without a query */
+    int64_t durable_seq; /* rows up to this seq are known to be on disk */
+    int committing;      /* inside outbox_relay_committed (see there) */
+    int commit_waits;    /* outbox_commit_wait not called back yet */
+    int64_t pruned_at;   /* when sent rows were last pruned (ms) */
     uv_timer_t backstop;
     uv_timer_t soon; /* zero timeout: coalesces kicks */
     int open_handles;
@@ -502,9 +511,9 @@ static void outbox_batch_free(outbox_batch *b)
     free(b);
 }
 
-/* Up to OUTBOX_BATCH unsent rows in seq order. Returns 0 with *out (NULL when
- * nothing waits) or a negative errno. */
-static int outbox_batch_read(outbox_relay *r, outbox_batch **out)
+/* Up to OUTBOX_BATCH unsent rows in seq order, none past `last_seq`.
+ * Returns 0 with *out (NULL when nothing waits) or a negative errno. */
+static int outbox_batch_read(outbox_relay *r, int64_t last_seq, outbox_batch **out)
 {
     *out = NULL;
     sqlite3_stmt *s = store_stmt(r->st, SQL_READ_BATCH);
@@ -515,13 +524,14 @@ static int outbox_batch_read(outbox_relay *r, outbox_batch **out)
         return -ENOMEM;
     b->relay = r;
     sqlite3_bind_int(s, 1, OUTBOX_BATCH);
+    sqlite3_bind_int64(s, 2, last_seq);
     int rc = SQLITE_DONE, err = 0;
     while (err == 0 && b->n < OUTBOX_BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW)
         err = outbox_item_load(r, &b->items[b->n++], s);
     if (err == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
         err = store_result(r->st, rc);
     sqlite3_reset(s);
-    if (err == 0 && b->n < OUTBOX_BATCH)
+    if (err == 0 && b->n < OUTBOX_BATCH && last_seq == INT64_MAX)
         r->pending = (int64_t)b->n; /* every unsent row was read: the count is exact */
     if (err != 0 || b->n == 0) {
         outbox_batch_free(b);
@@ -588,7 +598,7 @@ static void outbox_prune(outbox_relay *r)
 
 static void outbox_relay_maybe_closed(outbox_relay *r)
 {
-    if (r->open_handles > 0 || r->inflight != NULL)
+    if (r->open_handles > 0 || r->inflight != NULL || r->commit_waits > 0)
         return;
     void (*cb)(void *) = r->close_cb;
     void *arg = r->close_arg;
@@ -709,6 +719,8 @@ static void outbox_batch_synced(void *arg, int rc)
 {
     outbox_batch *b = arg;
     outbox_relay *r = b->relay;
+    if (rc == 0 && b->items[b->n - 1].seq > r->durable_seq)
+        r->durable_seq = b->items[b->n - 1].seq;
     if (rc == 0 && !r->closing) {
         outbox_batch_send_script(b);
         return;
@@ -729,7 +741,12 @@ static void outbox_batch_send(outbox_relay *r, outbox_batch *b)
 
 /* --- the relay: life ------------------------------------------------------- */
 
-static void outbox_publish(outbox_relay *r)
+/* Sends the next batch: rows known to be on disk at once; when there are
+ * none and `any` is set, the unsent rows after a flush of their own (rows a
+ * crash left, or whose commit's flush failed). Only the backstop and the
+ * zero timer ask for `any`: from a flush's callback a batch of writes may be
+ * open, whose rows are not committed yet. */
+static void outbox_publish(outbox_relay *r, int any)
 {
     if (r->closing || r->cache == NULL)
         return;
@@ -745,7 +762,20 @@ static void outbox_publish(outbox_relay *r)
         return;
     outbox_prune(r);
     outbox_batch *b;
-    int err = outbox_batch_read(r, &b);
+    /* Rows known to be on disk go out at once; any others after a flush. */
+    int err = outbox_batch_read(r, r->durable_seq, &b);
+    if (err == 0 && b != NULL) {
+        r->inflight = b;
+        outbox_batch_send_script(b);
+        return;
+    }
+    /* The rest: only when no commit's flush is awaited, since those bring
+     * their rows (a backstop reading them now would wait for a flush of its
+     * own, after the one they wait for). */
+    if (err == 0 && (!any || r->commit_waits > 0))
+        return;
+    if (err == 0)
+        err = outbox_batch_read(r, INT64_MAX, &b);
     if (err != 0)
         outbox_outage(r, err);
     else if (b != NULL)
@@ -756,7 +786,7 @@ static void outbox_publish(outbox_relay *r)
 
 static void outbox_publish_timer_cb(uv_timer_t *t)
 {
-    outbox_publish(t->data);
+    outbox_publish(t->data, 1);
 }
 
 static void outbox_handle_closed(uv_handle_t *h)
@@ -808,15 +838,64 @@ int64_t outbox_relay_pending(const outbox_relay *r)
     return r ? r->pending : 0;
 }
 
+/* The flush that covers a committed event, waited for by the relay. */
+typedef struct outbox_commit_wait {
+    outbox_relay *r;
+    int64_t seq; /* the newest row when the event was committed */
+} outbox_commit_wait;
+
+/* store_sync_cb: the rows up to w->seq are on disk: publish them now, in
+ * the same loop turn as the writes' replies. A failed COMMIT or flush
+ * leaves them to the usual publish, which waits for a flush of its own and
+ * reports what fails. Called at once from outbox_relay_committed for a
+ * store without flushes: the zero timer then publishes on the next turn,
+ * out of the caller's write. */
+static void outbox_on_commit_durable(void *arg, int rc)
+{
+    outbox_commit_wait *w = arg;
+    outbox_relay *r = w->r;
+    if (rc == 0 && w->seq > r->durable_seq)
+        r->durable_seq = w->seq;
+    int covered = r->inflight != NULL && r->inflight->items[r->inflight->n - 1].seq >= w->seq;
+    free(w);
+    r->commit_waits--;
+    if (r->closing) {
+        outbox_relay_maybe_closed(r);
+        return;
+    }
+    if (covered)
+        return;
+    if (r->inflight != NULL)
+        r->again = 1;
+    else if (rc != 0 || r->committing)
+        outbox_schedule(r);
+    else
+        outbox_publish(r, 0);
+}
+
 void outbox_relay_committed(outbox_relay *r)
 {
     if (r == NULL || r->closing)
         return;
     r->pending++;
-    if (r->inflight != NULL)
-        r->again = 1;
-    else
-        outbox_schedule(r);
+    outbox_commit_wait *w = malloc(sizeof *w);
+    sqlite3_stmt *s = w != NULL ? store_stmt(r->st, SQL_LAST_SEQ) : NULL;
+    if (s == NULL) {
+        free(w);
+        outbox_schedule(r); /* the usual publish, after a flush of its own */
+        return;
+    }
+    *w = (outbox_commit_wait){.r = r, .seq = 0};
+    if (sqlite3_step(s) == SQLITE_ROW)
+        w->seq = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    /* In a batch of writes this joins the flush the writes' replies wait
+     * for (store_sync), so the event is published when they are answered,
+     * not after a flush of its own that starts once theirs has ended. */
+    r->committing = 1;
+    r->commit_waits++;
+    store_sync(r->st, outbox_on_commit_durable, w);
+    r->committing = 0;
 }
 
 void outbox_relay_close(outbox_relay *r, void (*cb)(void *arg), void *arg)

@@ -79,8 +79,10 @@ typedef struct outbox_relay outbox_relay;
 int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service, int interval_ms,
                        int retention_hours, outbox_relay **out);
 
-/* One more event was committed: publish soon. Call after every commit of an
- * event. Cheap. */
+/* One more event was committed: publish it once the flush that covers it
+ * has ended (in a batch of writes, the flush their replies wait for). Call
+ * after every commit of an event, outside store_begin/store_commit. Cheap:
+ * one indexed query and one small allocation. */
 void outbox_relay_committed(outbox_relay *r);
 
 /* Events not yet published, kept by the relay without a query (for the

@@ -30,6 +30,7 @@
 #include <hiredis/hiredis.h>
 
 #include "compact/events/v1/events.pb-c.h"
+#include "fault.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "outbox.h"
 #include "store.h"
@@ -52,6 +53,8 @@ typedef struct fixture {
     outbox_relay *relay;
     int relay_closed;
     int cache_closed;
+    int answered;     /* a write's store_sync called back with 0 */
+    uv_async_t write; /* see write_in_poll_phase */
 } fixture;
 
 static void tick_cb(uv_timer_t *t)
@@ -138,10 +141,12 @@ static int teardown(void **state)
     assert_true(run_until(f, all_closed));
     assert_int_equal(f->relay_closed, 1);
     assert_int_equal(f->cache_closed, 1);
+    store_close(f->st); /* before the loop ends: a store on the loop closes handles on it */
+    if (f->write.loop != NULL && !uv_is_closing((uv_handle_t *)&f->write))
+        uv_close((uv_handle_t *)&f->write, NULL); /* a test that failed before closing it */
     uv_close((uv_handle_t *)&f->tick, NULL);
     assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&f->loop), 0); /* no handle left behind */
-    store_close(f->st);
     redis_stop(f);
     rm_dir(f->dir);
     free(f);
@@ -279,8 +284,9 @@ static int nothing_pending(fixture *f)
     return outbox_pending(f->st) == 0;
 }
 
-/* Redis, the cache connected to it, and the relay. */
-static void start_all(fixture *f)
+/* Redis, the cache connected to it, and the relay with its backstop every
+ * `interval_ms`. */
+static void start_all_every(fixture *f, int interval_ms)
 {
     redis_start(f);
     char addr[64];
@@ -288,9 +294,14 @@ static void start_all(fixture *f)
     cache_options opts = {.addr = addr, .timeout_ms = 1000, .ttl_seconds = 300, .ttl_jitter = 0.1};
     assert_int_equal(cache_new(&f->loop, &opts, &f->cache), 0);
     assert_true(run_until(f, cache_up));
-    assert_int_equal(outbox_relay_start(&f->loop, f->st, f->cache, "svc", RELAY_INTERVAL_MS,
+    assert_int_equal(outbox_relay_start(&f->loop, f->st, f->cache, "svc", interval_ms,
                                         RETENTION_HOURS, &f->relay),
                      0);
+}
+
+static void start_all(fixture *f)
+{
+    start_all_every(f, RELAY_INTERVAL_MS);
 }
 
 static redisReply *xrange(fixture *f)
@@ -566,6 +577,58 @@ static void test_relay_publishes_in_order(void **state)
     assert_int_equal(query_int(f->st, "SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL"), 0);
 }
 
+static void on_answered(void *arg, int rc)
+{
+    ((fixture *)arg)->answered = rc == 0;
+}
+
+/* A write as a handler makes it (txn.c), in the loop's poll phase as a
+ * call's callback runs: released into the turn's batch (committed at the
+ * end of the turn), the relay told, the reply waiting for the flush. */
+static void write_in_poll_phase(uv_async_t *a)
+{
+    fixture *f = a->data;
+    append_one(f, "a", 1, NULL);
+    outbox_relay_committed(f->relay);
+    store_sync(f->st, on_answered, f);
+}
+
+/* With flushes on the loop's thread pool, as in a service: an event goes out
+ * with the flush its write's reply waits for. Not before it (the flush is
+ * slowed to 300 ms by the store.sync_delay_ms fault point: the stream stays
+ * empty meanwhile), and not after a second flush of the relay's own, which
+ * it would need if it read the event after the turn's COMMIT had started
+ * the writes' flush: one flush serves both. (The backstop is set far off:
+ * its publish would ask for a flush of its own.) */
+static void test_relay_publishes_with_the_writes_flush(void **state)
+{
+    fixture *f = *state;
+    store_close(f->st);
+    setenv("COMPACT_FAULTS", "store.sync_delay_ms=300", 1);
+    assert_int_equal(fault_init(), 0);
+    assert_int_equal(store_open(f->dir, "svc", NULL, 0, &f->st), 0);
+    unsetenv("COMPACT_FAULTS");
+    assert_int_equal(fault_init(), 0);
+    assert_int_equal(outbox_migrate(f->st), 0);
+    store_use_loop(f->st, &f->loop);
+    start_all_every(f, 60000);
+    uint64_t flushes = store_flushes(f->st);
+
+    assert_int_equal(uv_async_init(&f->loop, &f->write, write_in_poll_phase), 0);
+    f->write.data = f;
+    assert_int_equal(uv_async_send(&f->write), 0);
+    run_for(f, 150);
+    assert_int_equal(query_int(f->st, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(f->answered, 0);
+    check_stream(f, 0);
+
+    assert_true(run_until(f, nothing_pending));
+    assert_int_equal(f->answered, 1);
+    check_stream(f, 1);
+    assert_int_equal(store_flushes(f->st) - flushes, 1);
+    uv_close((uv_handle_t *)&f->write, NULL);
+}
+
 static void test_relay_waits_out_redis_outage(void **state)
 {
     fixture *f = *state;
@@ -714,6 +777,8 @@ int main(void)
         cmocka_unit_test(test_relay_close_null),
         cmocka_unit_test_setup_teardown(test_relay_without_cache_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_publishes_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relay_publishes_with_the_writes_flush, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_relay_waits_out_redis_outage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_republish_counts_as_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_ignores_larger_ids, setup, teardown),
