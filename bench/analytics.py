@@ -376,6 +376,21 @@ def probe_main(addr_projects, addr_analytics, token, project_id, seconds, every,
         json.dump(rows, f)
 
 
+def stream_entry_ms(port, stream, aggregate_id, start_ms):
+    """The times (ms, the first part of the entry id: when Redis added it) of
+    the entries of `aggregate_id` in `stream` from `start_ms` on, in order."""
+    out, start = [], "%d-0" % start_ms
+    while True:
+        page = harness.redis_command(port, "XRANGE", stream, start, "+", "COUNT", "500")
+        for eid, fields in page or []:
+            kv = dict(zip(fields[::2], fields[1::2]))
+            if kv.get(b"aggregate_id") == aggregate_id.encode():
+                out.append(int(eid.split(b"-")[0]))
+        if not page or len(page) < 500:
+            return out
+        start = "(" + page[-1][0].decode()
+
+
 # ---- h2load ----------------------------------------------------------------------
 
 def h2load(a, args):
@@ -770,6 +785,15 @@ def main():
         with open(probe_out) as f:
             pr = json.load(f)
         lags = {k: [1000 * (p["visible"] - p[k]) for p in pr] for k in ("record", "send", "ack")}
+        # Where the lag goes: commit to the stream (projects' flush and relay),
+        # and the stream to visible (Redis, analytics' read, apply, answer).
+        added = stream_entry_ms(suite.redis_port, "compact:events:projects", probe_id,
+                                int(1000 * pr[0]["send"]) - 1000) if pr else []
+        if len(added) == len(pr):
+            lags["record_to_stream"] = [a_ms - 1000 * p["record"] for p, a_ms in zip(pr, added)]
+            lags["stream_to_visible"] = [1000 * p["visible"] - a_ms for p, a_ms in zip(pr, added)]
+        else:
+            log("probe: %d stream entries for %d probes: no split" % (len(added), len(pr)))
         res["mix"] = {"rows": rows, "seconds": secs,
                       "cpu": {n: (cpu_ticks(p) - c0[n]) / HZ / wall for n, p in pids.items()},
                       "probes": len(pr),
@@ -864,8 +888,12 @@ def report(a, res):
     out.append("event lag (probe, %d transactions): | from | p50 ms | p99 ms | max ms |" % (
         mx["probes"]))
     for k, label in (("record", "record_time (commit)"), ("ack", "the reply"),
-                     ("send", "the client's send")):
-        v = mx["lag_ms"][k]
+                     ("send", "the client's send"),
+                     ("record_to_stream", "split: record_time to the stream entry (Redis' time)"),
+                     ("stream_to_visible", "split: the stream entry to visible")):
+        v = mx["lag_ms"].get(k)
+        if v is None:
+            continue
         out.append("| %s | %.1f | %.1f | %.1f |" % (label, v["p50"], v["p99"], v["max"]))
     out.append("analytics' own event_lag_ms on the answers: p50 %s, p99 %s; polls per probe "
                "p50 %s" % (mx["gauge_lag_ms"]["p50"], mx["gauge_lag_ms"]["p99"],

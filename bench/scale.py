@@ -13,8 +13,9 @@ Setup: a redis-server (CPU --redis-cpu) and the three services (each under
 bench/mixed.py does. The data: `compactctl seed`, then CreateProject up to
 --projects (load_projects.Maker's projects, distinct, through loadgen, 32
 in flight) and RecordTransaction up to --transactions (random projects).
-With --data DIR the three databases are kept there after loading and copied
-from there on later runs (Redis starts empty: the first reads fill it).
+With --data DIR the three databases are copied from there, topped up to
+--projects and --transactions if they hold fewer, and kept there again
+whenever something was added (Redis starts empty: the first reads fill it).
 
 Steps (--steps, in this order):
   overlaps  FindOverlaps with 256 drafts (include_closed: every project is
@@ -125,7 +126,10 @@ def all_project_ids(ch):
 
 
 def load(a, bench, world, maker, ch):
+    """Tops the data up to --projects and --transactions; returns the project
+    ids and whether anything was added."""
     ids = all_project_ids(ch)
+    added = False
     todo = a.projects - len(ids)
     if todo > 0:
         log("creating %d projects" % todo)
@@ -134,7 +138,7 @@ def load(a, bench, world, maker, ch):
         bench.run("load projects", [group("CreateProject", bodies)], order="sequence",
                   in_flight=32, connections=4, deadline_ms=120000)
         log("created in %.0f s" % (time.monotonic() - t0))
-        ids = all_project_ids(ch)
+        ids, added = all_project_ids(ch), True
     have = count_transactions(a, bench)
     todo = a.transactions - have
     if todo > 0:
@@ -145,7 +149,8 @@ def load(a, bench, world, maker, ch):
         bench.run("load transactions", [group("RecordTransaction", bodies)], order="sequence",
                   count=todo, in_flight=64, connections=4)
         log("recorded in %.0f s" % (time.monotonic() - t0))
-    return ids
+        added = True
+    return ids, added
 
 
 def count_transactions(a, bench):
@@ -383,9 +388,9 @@ def main():
         world = lp.World.fetch(chans["membership"], chans["workgroups"])
         maker = lp.Maker(world, seed=1)
         bench = Bench(a, suite)
-        ids = load(a, bench, world, maker, chans["projects"])
+        ids, added = load(a, bench, world, maker, chans["projects"])
         res["data"] = {"projects": len(ids), "transactions": count_transactions(a, bench)}
-        if a.data and not have_data:
+        if a.data and added:
             for c in chans.values():
                 c.close()
             suite.stop()
