@@ -21,7 +21,9 @@
  * The queue. Waiters gather in `waiting`. When no flush runs, the first
  * waiter starts one that takes the whole list with it (`flushing`); waiters
  * arriving meanwhile wait for the next flush, started when the running one
- * ends. A failed flush fails its waiters, and every later wait: once an
+ * ends. While held (store_syncer_hold, as store.c hands over the waiters of
+ * one batch of writes) waiters only gather, and the release starts the
+ * flush that takes them all. A failed flush fails its waiters, and every later wait: once an
  * fsync has failed, what the kernel dropped is unknown (PostgreSQL's
  * "fsyncgate"), so the syncer stays failed until the process restarts and
  * SQLite recovers from the file as it is.
@@ -62,7 +64,7 @@ struct store_syncer {
     int result;         /* of the last flush: 0 or a negative errno */
     int failed;         /* a flush failed: every later wait fails */
     int closed;         /* store_syncer_close ran; req frees us */
-    int held;           /* store_syncer_hold: waits start no flush */
+    int held;           /* store_syncer_hold, not yet released: waits start no flush */
     long delay_ms;      /* fault "store.sync_delay_ms" */
     int fail;           /* fault "store.sync" */
     uint64_t flushes;   /* flushes finished, for metrics */
@@ -189,7 +191,8 @@ static void flush_done(uv_work_t *req, int status)
     int rc = status != 0 ? status : s->result;
     flush_finish(s, rc);
     list_run(list_take(&s->flushing), s->failed ? -EIO : 0);
-    if (s->waiting.head != NULL)
+    /* A callback may have started the next flush itself (a wait, a release) */
+    if (s->waiting.head != NULL && !s->running && !s->held)
         flush_start(s);
 }
 
@@ -233,14 +236,13 @@ void store_syncer_wait(store_syncer *s, store_sync_cb cb, void *arg)
 void store_syncer_hold(store_syncer *s)
 {
     if (s != NULL)
-        s->held = 1;
+        s->held++;
 }
 
 void store_syncer_release(store_syncer *s)
 {
-    if (s == NULL)
+    if (s == NULL || s->held == 0 || --s->held > 0)
         return;
-    s->held = 0;
     if (!s->running && !s->closed && s->waiting.head != NULL)
         flush_start(s);
 }

@@ -37,7 +37,7 @@ void store_syncer_wait(store_syncer *s, store_sync_cb cb, void *arg);
 /* Between hold and release, waits gather without starting a flush, so that
  * the waiters of one batch of writes share its first flush (without the hold
  * the first of them would start a flush alone and the rest wait for the
- * next). release starts the flush if one is due. Not nested. */
+ * next). Holds nest; the last release starts the flush if one is due. */
 void store_syncer_hold(store_syncer *s);
 void store_syncer_release(store_syncer *s);
 

@@ -549,6 +549,47 @@ static void test_sync_on_loop_groups_waits(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* A waiter that waits again from its callback (as the outbox relay and a
+ * write's reply may): the first such wait starts the next flush at once,
+ * and the ones after it wait for the flush after that; none is lost, and
+ * no flush is started twice. */
+typedef struct chained {
+    store *st;
+    sync_seen first, again;
+} chained;
+
+static void on_synced_wait_again(void *arg, int rc)
+{
+    chained *ch = arg;
+    on_synced(&ch->first, rc);
+    store_sync(ch->st, on_synced, &ch->again);
+}
+
+static void test_sync_waits_from_callbacks(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st = open_on_loop(f, &loop);
+    chained ch[3];
+
+    for (int i = 0; i < 3; i++) {
+        ch[i] = (chained){.st = st, .first = {0, -1}, .again = {0, -1}};
+        commit_item(st, i == 0 ? "c0" : i == 1 ? "c1" : "c2"); /* one batch */
+        store_sync(st, on_synced_wait_again, &ch[i]);
+    }
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ch[i].first.calls, 1);
+        assert_int_equal(ch[i].first.rc, 0);
+        assert_int_equal(ch[i].again.calls, 1);
+        assert_int_equal(ch[i].again.rc, 0);
+    }
+    assert_int_equal(store_flushes(st), 3); /* the batch's, the first again's, the rest's */
+    store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* A failed flush fails its waiters, and the store for good: unhealthy, no
  * new transaction, every later wait failed at once. */
 static void test_sync_fault_fails_for_good(void **state)
@@ -885,6 +926,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_without_loop_flushes_in_place, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_sync_on_loop_groups_waits, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_sync_waits_from_callbacks, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_sync_fault_fails_for_good, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_sync_close_answers_waiters, setup_dir, teardown_dir),
         cmocka_unit_test(test_sync_in_memory_is_immediate),
