@@ -324,7 +324,7 @@ static void cache_cmd_finish(cache *c, cache_cmd *cmd, int rc, const void *value
             c->stats.errors++;
         /* A DEL whose fate is unknown: the entry may still be there. */
         if (rc < 0 && cmd->invalidates)
-            c->untrusted = 1;
+            cache_distrust(c);
         break;
     }
     cache_cmd_unref(cmd);
@@ -914,6 +914,18 @@ void cache_trust(cache *c)
 void cache_distrust(cache *c)
 {
     c->untrusted = 1;
+    c->distrusts++;
+}
+
+uint64_t cache_distrusts(const cache *c)
+{
+    return c->distrusts;
+}
+
+void cache_trust_since(cache *c, uint64_t distrusts)
+{
+    if (c->distrusts == distrusts)
+        c->untrusted = 0;
 }
 
 int cache_trusted(const cache *c)
@@ -1025,7 +1037,7 @@ void cache_del(cache *c, const char *const *keys, size_t n)
     if (cache_count_keys(keys, n) == 0 || n > INT_MAX - 1)
         return;
     if (!cache_write_wanted(c)) {
-        c->untrusted = 1; /* not even sent */
+        cache_distrust(c); /* not even sent */
         return;
     }
     cmd = cache_cmd_new(c, CACHE_CMD_WRITE);

@@ -94,6 +94,13 @@ void cache_trust(cache *c);
 void cache_distrust(cache *c);
 int cache_trusted(const cache *c);
 
+/* How many times the cache became untrusted so far. cache_trust_since(c, n)
+ * trusts it again unless it became untrusted after n was read: for a caller
+ * that made good the invalidations lost up to that moment, and must not
+ * vouch for one lost while it worked. */
+uint64_t cache_distrusts(const cache *c);
+void cache_trust_since(cache *c, uint64_t distrusts);
+
 /* Read-through: get `key`; on a miss or any Redis failure call `load`
  * (synchronously, on the loop) which returns 0 with a malloc'd value, or
  * -ENOENT, or a negative errno; a loaded value is then stored with cache_set

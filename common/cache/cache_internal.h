@@ -53,6 +53,7 @@ struct cache {
     redisAsyncContext *ac;
     int connected;      /* ac is connected and accepts commands */
     int untrusted;      /* an invalidation was lost: GETs answer -ESTALE (cache.h) */
+    uint64_t distrusts; /* times it became untrusted (cache_trust_since) */
     int drop_requested; /* the idle callback frees ac */
     int resolving;      /* resolve_req is outstanding */
     int from_reconnect; /* the current attempt was started by the backoff */

@@ -25,16 +25,19 @@
  * Only what is on disk is published, since an event whose write a power
  * cut could still undo must never reach the stream. Rows up to durable_seq
  * are known to be on disk (a flush that began after their commit has
- * ended) and go out at once; any other batch (the backstop's, rows left by
- * a crash) waits for store_sync() first, which covers every row it read.
+ * ended) and go out at once. A crash's leftovers go with the first flush
+ * after a write (durable_seq covers every lower seq too); when no commit
+ * waits for a flush (no writes), the backstop's batch waits for a
+ * store_sync() of its own, which covers every row it read.
  * Waiting for the writes' own flush instead of one of the relay's saves,
  * under load, a second flush and the loop turns between: an event reaches
  * the stream about when its write is answered.
  *
  * Closing: the timers are closed; a batch in flight finishes when the reply
  * of its script arrives (every Redis command has a timeout, and
- * cache_close() completes it with -ECANCELED); the relay is freed and the
- * close callback runs after both.
+ * cache_close() completes it with -ECANCELED), and every commit's wait when
+ * its flush ends; the relay is freed and the close callback runs after
+ * them all.
  */
 #include "outbox.h"
 
@@ -133,6 +136,7 @@ int outbox_migrate(store *st)
     " occur_time_ms, state_type, state, cache_keys, actor_subject, actor_role, actor_entity_id,"   \
     " actor_peer FROM outbox WHERE sent_at_ms IS NULL AND seq <= ?2 ORDER BY seq LIMIT ?1"
 #define SQL_LAST_SEQ "SELECT max(seq) FROM outbox"
+#define SQL_UNSENT_UPTO "SELECT 1 FROM outbox WHERE sent_at_ms IS NULL AND seq <= ?1 LIMIT 1"
 #define SQL_MARK_SENT                                                                              \
     "UPDATE outbox SET sent_at_ms = ?1 WHERE seq BETWEEN ?2 AND ?3 AND sent_at_ms IS NULL"
 
@@ -389,7 +393,10 @@ struct outbox_relay {
     int64_t durable_seq; /* rows up to this seq are known to be on disk */
     int committing;      /* inside outbox_relay_committed (see there) */
     int commit_waits;    /* outbox_commit_wait not called back yet */
-    int64_t pruned_at;   /* when sent rows were last pruned (ms) */
+    int trust_pending;   /* the cache waits for the rows up to trust_seq */
+    int64_t trust_seq;
+    uint64_t trust_distrusts; /* cache_distrusts() when trust_seq was taken */
+    int64_t pruned_at;        /* when sent rows were last pruned (ms) */
     uv_timer_t backstop;
     uv_timer_t soon; /* zero timeout: coalesces kicks */
     int open_handles;
@@ -402,6 +409,7 @@ struct outbox_relay {
 };
 
 static void outbox_publish_timer_cb(uv_timer_t *t);
+static void outbox_maybe_trust(outbox_relay *r);
 
 /* --- the relay: one row ---------------------------------------------------- */
 
@@ -627,9 +635,10 @@ static void outbox_batch_done(void *arg, int rc)
     int full = b->n == OUTBOX_BATCH;
     r->inflight = NULL;
     outbox_batch_free(b);
-    if (err == 0)
+    if (err == 0) {
         outbox_recovered(r);
-    else if (err != -ECANCELED) /* -ECANCELED is shutdown, not an outage */
+        outbox_maybe_trust(r);
+    } else if (err != -ECANCELED) /* -ECANCELED is shutdown, not an outage */
         outbox_outage(r, err);
     int again = r->again;
     r->again = 0;
@@ -741,11 +750,59 @@ static void outbox_batch_send(outbox_relay *r, outbox_batch *b)
 
 /* --- the relay: life ------------------------------------------------------- */
 
+/* The newest row's seq (0 when none): committed, or in the open batch. */
+static int64_t outbox_last_seq(store *st)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_LAST_SEQ);
+    if (s == NULL)
+        return -EIO;
+    int64_t seq = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -EIO;
+    sqlite3_reset(s);
+    return seq;
+}
+
+/* Trust (cache.h). Once the cache has lost an invalidation, it is trusted
+ * again when every event up to the newest row at the time the relay saw
+ * the loss is out, since each carries its change's invalidations: a write
+ * whose DEL was lost had committed its row before. Under a steady write
+ * load unsent rows never run out, so waiting for none at all could keep
+ * the cache out of use for as long as the load lasts. A loss seen
+ * meanwhile (cache_trust_since) starts the wait again. */
+static void outbox_note_distrust(outbox_relay *r)
+{
+    if (cache_trusted(r->cache) ||
+        (r->trust_pending && r->trust_distrusts == cache_distrusts(r->cache)))
+        return;
+    int64_t seq = outbox_last_seq(r->st);
+    if (seq < 0)
+        return;
+    r->trust_distrusts = cache_distrusts(r->cache);
+    r->trust_seq = seq;
+    r->trust_pending = 1;
+}
+
+static void outbox_maybe_trust(outbox_relay *r)
+{
+    if (!r->trust_pending)
+        return;
+    sqlite3_stmt *s = store_stmt(r->st, SQL_UNSENT_UPTO);
+    if (s == NULL)
+        return;
+    sqlite3_bind_int64(s, 1, r->trust_seq);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return; /* a row still waits, or the store failed: later */
+    cache_trust_since(r->cache, r->trust_distrusts);
+    r->trust_pending = 0;
+}
+
 /* Sends the next batch: rows known to be on disk at once; when there are
  * none and `any` is set, the unsent rows after a flush of their own (rows a
  * crash left, or whose commit's flush failed). Only the backstop and the
- * zero timer ask for `any`: from a flush's callback a batch of writes may be
- * open, whose rows are not committed yet. */
+ * zero timer ask for `any`: from a commit's flush callback the rows past
+ * durable_seq have flushes of their own coming, and reading them there
+ * would only ask for one more. */
 static void outbox_publish(outbox_relay *r, int any)
 {
     if (r->closing || r->cache == NULL)
@@ -761,6 +818,7 @@ static void outbox_publish(outbox_relay *r, int any)
     if (store_writing(r->st))
         return;
     outbox_prune(r);
+    outbox_note_distrust(r);
     outbox_batch *b;
     /* Rows known to be on disk go out at once; any others after a flush. */
     int err = outbox_batch_read(r, r->durable_seq, &b);
@@ -769,6 +827,8 @@ static void outbox_publish(outbox_relay *r, int any)
         outbox_batch_send_script(b);
         return;
     }
+    if (err == 0)
+        outbox_maybe_trust(r);
     /* The rest: only when no commit's flush is awaited, since those bring
      * their rows (a backstop reading them now would wait for a flush of its
      * own, after the one they wait for). */
@@ -879,16 +939,13 @@ void outbox_relay_committed(outbox_relay *r)
         return;
     r->pending++;
     outbox_commit_wait *w = malloc(sizeof *w);
-    sqlite3_stmt *s = w != NULL ? store_stmt(r->st, SQL_LAST_SEQ) : NULL;
-    if (s == NULL) {
+    int64_t seq = w != NULL ? outbox_last_seq(r->st) : -ENOMEM;
+    if (seq < 0) {
         free(w);
         outbox_schedule(r); /* the usual publish, after a flush of its own */
         return;
     }
-    *w = (outbox_commit_wait){.r = r, .seq = 0};
-    if (sqlite3_step(s) == SQLITE_ROW)
-        w->seq = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+    *w = (outbox_commit_wait){.r = r, .seq = seq};
     /* In a batch of writes this joins the flush the writes' replies wait
      * for (store_sync), so the event is published when they are answered,
      * not after a flush of its own that starts once theirs has ended. */

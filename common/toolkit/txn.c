@@ -89,7 +89,8 @@ int txn_finish(rpc_call *call, service *svc, int rc, const outbox_event *ev,
         return -1;
     }
     /* Visible from now on, so the cache must forget the old state now; the
-     * relay flushes before it publishes; the client hears once it is on disk. */
+     * relay publishes the event, and the client hears, once the flush that
+     * covers it has ended. */
     rpc_call_hold_reply(call, reply);
     cache_del(service_cache(svc), ev->cache_keys, ev->cache_keys_count);
     service_events_committed(svc);

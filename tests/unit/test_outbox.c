@@ -53,8 +53,10 @@ typedef struct fixture {
     outbox_relay *relay;
     int relay_closed;
     int cache_closed;
-    int answered;     /* a write's store_sync called back with 0 */
-    uv_async_t write; /* see write_in_poll_phase */
+    int answered;      /* a write's store_sync called back with 0 */
+    uv_async_t write;  /* see write_in_poll_phase */
+    uv_timer_t writer; /* see test_relay_trusts_cache_under_steady_writes */
+    int writes, trusted_at;
 } fixture;
 
 static void tick_cb(uv_timer_t *t)
@@ -144,6 +146,8 @@ static int teardown(void **state)
     store_close(f->st); /* before the loop ends: a store on the loop closes handles on it */
     if (f->write.loop != NULL && !uv_is_closing((uv_handle_t *)&f->write))
         uv_close((uv_handle_t *)&f->write, NULL); /* a test that failed before closing it */
+    if (f->writer.loop != NULL && !uv_is_closing((uv_handle_t *)&f->writer))
+        uv_close((uv_handle_t *)&f->writer, NULL);
     uv_close((uv_handle_t *)&f->tick, NULL);
     assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&f->loop), 0); /* no handle left behind */
@@ -629,6 +633,65 @@ static void test_relay_publishes_with_the_writes_flush(void **state)
     uv_close((uv_handle_t *)&f->write, NULL);
 }
 
+static void ignore_sync(void *arg, int rc)
+{
+    (void)arg;
+    (void)rc;
+}
+
+/* Every 100 ms one more write, as a handler makes it, until 20 are made;
+ * notes the first write that finds the cache trusted. */
+static void write_every_100ms(uv_timer_t *t)
+{
+    fixture *f = t->data;
+    if (f->writes > 0 && f->trusted_at == 0 && cache_trusted(f->cache))
+        f->trusted_at = f->writes;
+    if (f->writes == 20) {
+        uv_timer_stop(t);
+        return;
+    }
+    f->writes++;
+    append_one(f, "w", f->writes, NULL);
+    outbox_relay_committed(f->relay);
+    store_sync(f->st, ignore_sync, f);
+}
+
+static int writes_done(fixture *f)
+{
+    return f->writes == 20 && !uv_is_active((uv_handle_t *)&f->writer);
+}
+
+/* A lost invalidation makes the cache untrusted until the events of the
+ * writes made before it are out. Under steady writes, flushes of 300 ms and
+ * one write every 100 ms, some write always waits for its flush and unsent
+ * rows never run out: the cache must be trusted again all the same, while
+ * the writes go on, not only once they stop. */
+static void test_relay_trusts_cache_under_steady_writes(void **state)
+{
+    fixture *f = *state;
+    store_close(f->st);
+    setenv("COMPACT_FAULTS", "store.sync_delay_ms=300", 1);
+    assert_int_equal(fault_init(), 0);
+    assert_int_equal(store_open(f->dir, "svc", NULL, 0, &f->st), 0);
+    unsetenv("COMPACT_FAULTS");
+    assert_int_equal(fault_init(), 0);
+    assert_int_equal(outbox_migrate(f->st), 0);
+    store_use_loop(f->st, &f->loop);
+    start_all_every(f, 60000);
+    run_for(f, 50); /* the relay's first publish: nothing to send */
+
+    cache_distrust(f->cache); /* as a DEL that failed would */
+    uv_timer_init(&f->loop, &f->writer);
+    f->writer.data = f;
+    uv_timer_start(&f->writer, write_every_100ms, 0, 100);
+    assert_true(run_until(f, writes_done));
+    assert_true(f->trusted_at > 0);
+    assert_true(f->trusted_at < 20);
+    assert_true(run_until(f, nothing_pending));
+    check_stream(f, 20);
+    uv_close((uv_handle_t *)&f->writer, NULL);
+}
+
 static void test_relay_waits_out_redis_outage(void **state)
 {
     fixture *f = *state;
@@ -778,6 +841,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_relay_without_cache_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_publishes_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_publishes_with_the_writes_flush, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_relay_trusts_cache_under_steady_writes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_relay_waits_out_redis_outage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_republish_counts_as_delivered, setup, teardown),
