@@ -581,6 +581,23 @@ static void test_relay_publishes_in_order(void **state)
     assert_int_equal(query_int(f->st, "SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL"), 0);
 }
 
+/* The store again, as a service has it: flushes on the loop's thread pool,
+ * each slowed to 300 ms by the store.sync_delay_ms fault point; then Redis,
+ * the cache and the relay, whose backstop is set far off (its publish would
+ * ask for a flush of its own). */
+static void start_slow_flushes(fixture *f)
+{
+    store_close(f->st);
+    setenv("COMPACT_FAULTS", "store.sync_delay_ms=300", 1);
+    assert_int_equal(fault_init(), 0);
+    assert_int_equal(store_open(f->dir, "svc", NULL, 0, &f->st), 0);
+    unsetenv("COMPACT_FAULTS");
+    assert_int_equal(fault_init(), 0);
+    assert_int_equal(outbox_migrate(f->st), 0);
+    store_use_loop(f->st, &f->loop);
+    start_all_every(f, 60000);
+}
+
 static void on_answered(void *arg, int rc)
 {
     ((fixture *)arg)->answered = rc == 0;
@@ -602,20 +619,11 @@ static void write_in_poll_phase(uv_async_t *a)
  * slowed to 300 ms by the store.sync_delay_ms fault point: the stream stays
  * empty meanwhile), and not after a second flush of the relay's own, which
  * it would need if it read the event after the turn's COMMIT had started
- * the writes' flush: one flush serves both. (The backstop is set far off:
- * its publish would ask for a flush of its own.) */
+ * the writes' flush: one flush serves both. */
 static void test_relay_publishes_with_the_writes_flush(void **state)
 {
     fixture *f = *state;
-    store_close(f->st);
-    setenv("COMPACT_FAULTS", "store.sync_delay_ms=300", 1);
-    assert_int_equal(fault_init(), 0);
-    assert_int_equal(store_open(f->dir, "svc", NULL, 0, &f->st), 0);
-    unsetenv("COMPACT_FAULTS");
-    assert_int_equal(fault_init(), 0);
-    assert_int_equal(outbox_migrate(f->st), 0);
-    store_use_loop(f->st, &f->loop);
-    start_all_every(f, 60000);
+    start_slow_flushes(f);
     uint64_t flushes = store_flushes(f->st);
 
     assert_int_equal(uv_async_init(&f->loop, &f->write, write_in_poll_phase), 0);
@@ -669,15 +677,7 @@ static int writes_done(fixture *f)
 static void test_relay_trusts_cache_under_steady_writes(void **state)
 {
     fixture *f = *state;
-    store_close(f->st);
-    setenv("COMPACT_FAULTS", "store.sync_delay_ms=300", 1);
-    assert_int_equal(fault_init(), 0);
-    assert_int_equal(store_open(f->dir, "svc", NULL, 0, &f->st), 0);
-    unsetenv("COMPACT_FAULTS");
-    assert_int_equal(fault_init(), 0);
-    assert_int_equal(outbox_migrate(f->st), 0);
-    store_use_loop(f->st, &f->loop);
-    start_all_every(f, 60000);
+    start_slow_flushes(f);
     run_for(f, 50); /* the relay's first publish: nothing to send */
 
     cache_distrust(f->cache); /* as a DEL that failed would */
