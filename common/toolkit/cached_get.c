@@ -4,9 +4,11 @@
  * At the RPC edge (cached_get_reply) the message is never unpacked only to
  * be packed again: a cache entry, or the store's message packed for the
  * cache, already is the reply's bytes. A cache entry is still checked before
- * it goes out (a mangled entry must not reach the client), by unpacking it
- * into an arena on the stack: no heap allocation, nothing to free. An entry
- * too large for the arena is checked the ordinary way. */
+ * it goes out (a mangled entry must not reach the client): first by walking
+ * its wire format (pbwire.h), which allocates nothing and settles every
+ * entry we wrote; only an entry the walk cannot vouch for is unpacked, into
+ * an arena on the stack, or the ordinary way when it is too large for it,
+ * so that the answer is always protobuf-c's. */
 #include "cached_get.h"
 
 #include <assert.h>
@@ -18,6 +20,7 @@
 
 #include "log.h"
 #include "pbmsg.h"
+#include "pbwire.h"
 #include "status.h"
 
 /* One read waiting for the cache: it ends in `cb`, or, when `call` is set,
@@ -62,17 +65,13 @@ static void arena_free(void *data, void *p)
     (void)p;
 }
 
-/* 1 if `m` is the message asked for: its key field names the same thing as
+/* 1 if `have`, the value of an entry's key field, names the same thing as
  * the value looked up (an entry under another message's key, or an empty
  * one, is not trusted: Redis is not the source of truth). */
-static int is_the_one(const cached_get_spec *spec, const ProtobufCMessage *m)
+static int names_the_value(const cached_get_spec *spec, const char *have)
 {
-    const char *have;
     char a[CACHED_GET_KEY_SIZE], b[CACHED_GET_KEY_SIZE];
 
-    if (spec->key_field == NULL)
-        return 1;
-    have = pbmsg_string(m, spec->key_field);
     if (have == NULL || have[0] == '\0' || spec->value == NULL)
         return 0;
     if (spec->cache_id == NULL) /* the key is its own form */
@@ -81,11 +80,45 @@ static int is_the_one(const cached_get_spec *spec, const ProtobufCMessage *m)
            spec->cache_id(spec->value, b, sizeof b) == 0 && strcmp(a, b) == 0;
 }
 
+/* 1 if `m` is the message asked for. */
+static int is_the_one(const cached_get_spec *spec, const ProtobufCMessage *m)
+{
+    return spec->key_field == NULL || names_the_value(spec, pbmsg_string(m, spec->key_field));
+}
+
+/* The walk's verdict on an entry: 1 (it unpacks and is the one asked for),
+ * 0 (it unpacks and names something else), or -1 when only unpacking can
+ * tell. */
+static int walk_verdict(const cached_get_spec *spec, const void *value, size_t len)
+{
+    const ProtobufCFieldDescriptor *key = NULL;
+    pbwire_span got;
+    char have[CACHED_GET_KEY_SIZE];
+
+    if (spec->key_field != NULL && (key = protobuf_c_message_descriptor_get_field_by_name(
+                                        spec->descriptor, spec->key_field)) == NULL)
+        return -1;
+    if (!pbwire_unpacks(spec->descriptor, value, len, key, &got))
+        return -1;
+    if (key == NULL)
+        return 1;
+    if (got.len >= sizeof have)
+        return -1;
+    if (got.len > 0)
+        memcpy(have, got.data, got.len);
+    have[got.len] = '\0'; /* a NUL inside ends it, as in protobuf-c's string */
+    return names_the_value(spec, have);
+}
+
 /* 1 if `len` bytes at `value` unpack as the spec's message and are the one
- * asked for. Unpacks into an arena on the stack; a message too large for it
- * is unpacked the ordinary way. */
+ * asked for. The walk first; else unpacks into an arena on the stack, or the
+ * ordinary way when the message is too large for it. */
 static int entry_trusted(const cached_get_spec *spec, const void *value, size_t len)
 {
+    int verdict = walk_verdict(spec, value, len);
+    if (verdict >= 0)
+        return verdict;
+
     check_arena arena;
     arena.used = 0;
     arena.overflow = 0;

@@ -1,9 +1,10 @@
 /* fuzz_cached_entry.c: a cache entry of any bytes, read by a Get.
  *
  * cached_get.c answers a Get with the cached bytes as they are once they
- * unpack as the message, checked in an arena on the stack (or, when the
- * arena is too small, on the heap); an entry that does not unpack is logged
- * and the store is read instead. aggregate.c's Get of every aggregate goes
+ * unpack as the message: vouched for by a walk of the wire format
+ * (pbwire.h), or, when the walk cannot tell, unpacked in an arena on the
+ * stack (or, when the arena is too small, on the heap); an entry that does
+ * not unpack is logged and the store is read instead. aggregate.c's Get of every aggregate goes
  * that way. Here the three services run in process, each with a fake Redis
  * (fake_redis.h) that answers every GET with the input's bytes, and an empty
  * store. The check must agree with protobuf-c's own unpack on the heap, and

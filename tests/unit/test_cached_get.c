@@ -379,6 +379,61 @@ static void test_no_cache_key_reads_the_store_at_once(void **state)
     close_cache(c);
 }
 
+/* cached_get_reply with a cache key: the call's answer, once the loop ran it. */
+static answered reply_with_key(cache *c, fake_store *fs, const char *key)
+{
+    cached_get_spec spec = {
+        .descriptor = &google__protobuf__timestamp__descriptor,
+        .load = load_time,
+        .ctx = fs,
+        .value = "t_3",
+        .field = "date",
+        .noun = "meeting",
+        .label = "date",
+    };
+    answered a = {0};
+    rpc_call *call;
+
+    assert_int_equal(rpc_call_new_local("/test.Test/Get", on_answer, &a, &call), 0);
+    cached_get_reply(call, c, key, &spec);
+    wait_for(&a.calls, 1);
+    assert_int_equal(a.calls, 1);
+    return a;
+}
+
+/* The reply path sends a cache entry's bytes without unpacking them, once
+ * the wire walk vouched for them: an entry that is not the store's encoding
+ * (seconds given twice: the last counts) is answered as it is, a mangled
+ * one (a length past its end) sends the store's message instead. */
+static void test_reply_sends_checked_entries_only(void **state)
+{
+    cache *c = open_cache(redis_port, 1);
+    fake_store fs = {.ms = 9000};
+    /* seconds = 1, then seconds = 2, nanos = 5,000,000 */
+    redisReply *rep = sync_cmd("SET %s %b", "compact:test:time:twice",
+                               "\x08\x01\x08\x02\x10\xc0\x96\xb1\x02", (size_t)9);
+    answered a;
+
+    assert_non_null(rep);
+    freeReplyObject(rep);
+    a = reply_with_key(c, &fs, "compact:test:time:twice");
+    assert_int_equal(a.code, RPC_OK);
+    assert_int_equal(a.ms, 2005);
+    assert_int_equal(fs.loads, 0);
+
+    rep = sync_cmd("SET %s %b", "compact:test:time:cut",
+                   "\x08\x01\x12\x05"
+                   "ab",
+                   (size_t)6);
+    assert_non_null(rep);
+    freeReplyObject(rep);
+    a = reply_with_key(c, &fs, "compact:test:time:cut");
+    assert_int_equal(a.code, RPC_OK);
+    assert_int_equal(a.ms, 9000);
+    assert_int_equal(fs.loads, 1);
+    close_cache(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +445,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redis_unreachable_reads_the_store, loop_setup,
                                         loop_teardown),
         cmocka_unit_test_setup_teardown(test_no_cache_key_reads_the_store_at_once, loop_setup,
+                                        loop_teardown),
+        cmocka_unit_test_setup_teardown(test_reply_sends_checked_entries_only, loop_setup,
                                         loop_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
