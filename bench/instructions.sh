@@ -13,9 +13,11 @@
 # waiting), so it complements bench/run.sh's throughput, never replaces it.
 #
 # Usage:
-#   bench/instructions.sh KIND NAME=BINARY NAME=BINARY [CALLS]
+#   bench/instructions.sh KIND NAME=BINARY[@deployed] NAME=BINARY[@deployed] [CALLS]
 #     KIND    get (cached GetEntity, one entity created first) | health
 #     BINARY  a compact-membership build (Release, as the benchmarks use)
+#     @deployed  run it as bench/run.sh's "deployed" configuration (info
+#             logs, stderr to a pipe, metrics on) instead of warn logs
 #     CALLS   measured calls (20000)
 # Each binary runs under valgrind --tool=callgrind with its own Redis and
 # data dir (COMPACT_AUTH=off, COMPACT_LOG_LEVEL=warn, as bench/run.sh); the
@@ -52,18 +54,24 @@ free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# count NAME BINARY: leaves callgrind's dump of the measured calls in $WORK/NAME.out
+# count NAME BINARY[@deployed]: leaves callgrind's dump of the measured calls
+# in $WORK/NAME.out
 count() {
-    local name=$1 binary=$2 dir="$WORK/$1" rport port redis server path h2
+    local name=$1 binary=${2%@deployed} dir="$WORK/$1" rport port redis server path h2
+    local level=warn metrics=""
     mkdir -p "$dir/data"
     rport=$(free_port); port=$(free_port)
+    [ "$binary" = "$2" ] || { level=info; metrics="127.0.0.1:$(free_port)"; }
     redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no --dir "$dir" \
         --logfile "$dir/redis.log" &
     redis=$!; PIDS+=("$redis")
+    # stderr goes through a pipe in both (as under a container runtime);
+    # warn logs write nothing per call there.
     COMPACT_LISTEN="127.0.0.1:$port" COMPACT_REDIS_ADDR="127.0.0.1:$rport" \
-    COMPACT_DATA_DIR="$dir/data" COMPACT_LOG_LEVEL=warn COMPACT_AUTH=off \
+    COMPACT_DATA_DIR="$dir/data" COMPACT_LOG_LEVEL=$level COMPACT_AUTH=off \
+    COMPACT_METRICS_LISTEN="$metrics" \
         valgrind --tool=callgrind --callgrind-out-file="$dir/cg.%p" "$binary" \
-        >"$dir/server.out" 2>"$dir/server.err" &
+        >"$dir/server.out" 2> >(cat >"$dir/server.err") &
     server=$!; PIDS+=("$server")
     client wait "127.0.0.1:$port" 60 >/dev/null
     if [ "$KIND" = get ]; then
