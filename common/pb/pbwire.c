@@ -13,15 +13,17 @@
  *              length exactly, every varint ends inside it and every bool is
  *              0 or 1; a message field's bytes are checked as that message;
  *   unknown    fields the type does not have are skipped, as protobuf-c keeps
- *              them without looking inside.
+ *              them without looking inside;
+ *   twice      a message field that is not repeated, given twice, is merged
+ *              by protobuf-c, and its merge fails on a type with a oneof
+ *              that neither occurrence set: answered 0 (our packer never
+ *              writes a field twice).
  * protobuf-c also fails a message that misses a required field: a type with
  * required fields (proto2; ours are proto3) is answered 0 without a look.
  */
 #include "pbwire.h"
 
 #include <string.h>
-
-enum { WIRE_VARINT = 0, WIRE_64BIT = 1, WIRE_LENGTH = 2, WIRE_32BIT = 5 };
 
 /* Larger than any cache entry; protobuf-c's own limits (its table of scanned
  * fields) are far beyond it. */
@@ -61,17 +63,17 @@ static unsigned wire_of(ProtobufCType t)
     case PROTOBUF_C_TYPE_FIXED32:
     case PROTOBUF_C_TYPE_SFIXED32:
     case PROTOBUF_C_TYPE_FLOAT:
-        return WIRE_32BIT;
+        return PROTOBUF_C_WIRE_TYPE_32BIT;
     case PROTOBUF_C_TYPE_FIXED64:
     case PROTOBUF_C_TYPE_SFIXED64:
     case PROTOBUF_C_TYPE_DOUBLE:
-        return WIRE_64BIT;
+        return PROTOBUF_C_WIRE_TYPE_64BIT;
     case PROTOBUF_C_TYPE_STRING:
     case PROTOBUF_C_TYPE_BYTES:
     case PROTOBUF_C_TYPE_MESSAGE:
-        return WIRE_LENGTH;
+        return PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
     default: /* the integers, enums and bool */
-        return WIRE_VARINT;
+        return PROTOBUF_C_WIRE_TYPE_VARINT;
     }
 }
 
@@ -82,9 +84,9 @@ static int packed_ok(ProtobufCType t, const uint8_t *p, size_t len)
     uint64_t ignored;
 
     switch (wire_of(t)) {
-    case WIRE_32BIT:
+    case PROTOBUF_C_WIRE_TYPE_32BIT:
         return len % 4 == 0;
-    case WIRE_64BIT:
+    case PROTOBUF_C_WIRE_TYPE_64BIT:
         return len % 8 == 0;
     default:
         break;
@@ -120,7 +122,8 @@ static int field_ok(const ProtobufCFieldDescriptor *f, unsigned wire, const uint
 {
     unsigned want = wire_of(f->type);
 
-    if (f->label == PROTOBUF_C_LABEL_REPEATED && wire == WIRE_LENGTH && want != WIRE_LENGTH)
+    if (f->label == PROTOBUF_C_LABEL_REPEATED && wire == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED &&
+        want != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED)
         return packed_ok(f->type, val, len);
     if (wire != want)
         return 0;
@@ -138,18 +141,18 @@ static int skip_value(reader *r, unsigned wire, const uint8_t **val, size_t *len
 
     *val = r->at;
     switch (wire) {
-    case WIRE_VARINT:
+    case PROTOBUF_C_WIRE_TYPE_VARINT:
         if (!read_varint(r, 10, &n))
             return 0;
         break;
-    case WIRE_64BIT:
-    case WIRE_32BIT:
-        n = wire == WIRE_64BIT ? 8 : 4;
+    case PROTOBUF_C_WIRE_TYPE_64BIT:
+    case PROTOBUF_C_WIRE_TYPE_32BIT:
+        n = wire == PROTOBUF_C_WIRE_TYPE_64BIT ? 8 : 4;
         if (left < n)
             return 0;
         r->at += n;
         break;
-    case WIRE_LENGTH:
+    case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
         if (!read_varint(r, 5, &n) || n > (uint64_t)(r->end - r->at))
             return 0;
         *val = r->at;
@@ -180,11 +183,28 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
     return protobuf_c_message_descriptor_get_field(desc, number);
 }
 
+/* 0 if `f`, a field of `desc`, is a message field that is not repeated and
+ * has been met before in this message (see "twice" at the top), else 1 and
+ * notes it in *seen. */
+static int first_message(const ProtobufCMessageDescriptor *desc, const ProtobufCFieldDescriptor *f,
+                         uint64_t *seen)
+{
+    size_t index = (size_t)(f - desc->fields);
+
+    if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return 1;
+    if (index >= 64 || (*seen & (UINT64_C(1) << index)))
+        return 0;
+    *seen |= UINT64_C(1) << index;
+    return 1;
+}
+
 static int message_ok(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                       int depth, const ProtobufCFieldDescriptor *key, pbwire_span *key_value)
 {
     reader r = {data, data + len};
     unsigned next = 0;
+    uint64_t messages_seen = 0; /* the non-repeated message fields met, by index */
 
     if (depth > PBWIRE_MAX_DEPTH || has_required(desc))
         return 0;
@@ -201,7 +221,8 @@ static int message_ok(const ProtobufCMessageDescriptor *desc, const uint8_t *dat
         f = find_field(desc, (uint32_t)(tag >> 3), &next);
         if (f == NULL)
             continue;
-        if (!field_ok(f, (unsigned)(tag & 7), val, val_len, depth))
+        if (!field_ok(f, (unsigned)(tag & 7), val, val_len, depth) ||
+            !first_message(desc, f, &messages_seen))
             return 0;
         if (f == key) {
             key_value->data = val;
@@ -211,12 +232,15 @@ static int message_ok(const ProtobufCMessageDescriptor *desc, const uint8_t *dat
     return 1;
 }
 
-/* 1 if `key` can be answered: a plain string field of `desc`. */
+/* 1 if `key` can be answered: a plain string field of `desc` whose default,
+ * what protobuf-c keeps when it is absent, is "" (as in proto3). */
 static int key_usable(const ProtobufCMessageDescriptor *desc, const ProtobufCFieldDescriptor *key)
 {
-    return key >= desc->fields && key < desc->fields + desc->n_fields &&
+    const char *def = key->default_value;
+
+    return protobuf_c_message_descriptor_get_field(desc, key->id) == key &&
            key->type == PROTOBUF_C_TYPE_STRING && key->label != PROTOBUF_C_LABEL_REPEATED &&
-           (key->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) == 0;
+           (key->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) == 0 && (def == NULL || def[0] == '\0');
 }
 
 int pbwire_unpacks(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,

@@ -13,8 +13,9 @@
  * recursively. It is never more lenient than protobuf-c: when it answers 1,
  * protobuf_c_message_unpack() of the same bytes returns a message (memory
  * permitting). It may be stricter (0 where protobuf-c would accept: a bool
- * sent as a fixed64, a message nested deeper than PBWIRE_MAX_DEPTH, a type
- * with required fields), so a 0 means "unpack to know", not "invalid".
+ * sent as a fixed64, a message nested deeper than PBWIRE_MAX_DEPTH, a
+ * message field given twice, a type with required fields), so a 0 means
+ * "unpack to know", not "invalid".
  * tests/unit/test_pbwire.c holds it to that over mutated messages, and the
  * cached_entry fuzz target over any bytes.
  */
@@ -35,9 +36,9 @@ typedef struct pbwire_span {
 
 /* 1 if the `len` bytes at `data` certainly unpack as `desc`, else 0 (see the
  * top of the file). `key`, when not NULL, is a string field of `desc` that is
- * neither repeated nor in a oneof (else the answer is 0): *key_value gets the
- * bytes of its last occurrence, the value protobuf-c would keep, or
- * {NULL, 0} when it is absent. */
+ * neither repeated nor in a oneof and whose default is "" (else the answer
+ * is 0): *key_value gets the bytes of its last occurrence, the value
+ * protobuf-c would keep, or {NULL, 0} when it is absent. */
 int pbwire_unpacks(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                    const ProtobufCFieldDescriptor *key, pbwire_span *key_value);
 

@@ -144,6 +144,21 @@ static void test_keys_it_cannot_answer(void **state)
     assert_int_equal(pbwire_unpacks(tx, a_tx, sizeof a_tx, field(tx, "id"), &v), 1);
 }
 
+/* protobuf-c merges the two occurrences of a message field that is not
+ * repeated, and 1.4's merge fails when the field's type has a oneof neither
+ * set: the walk leaves any field given twice to protobuf-c. */
+static void test_a_message_field_twice_is_left_to_protobuf_c(void **state)
+{
+    const ProtobufCMessageDescriptor *req =
+        &compact__projects__v1__record_transaction_request__descriptor;
+    static const uint8_t twice[] = {0x12, 0x00, 0x12, 0x00}; /* transaction {} twice */
+
+    assert_int_equal(pbwire_unpacks(req, twice, 2, NULL, NULL), 1);
+    assert_true(unpacks(req, twice, 2));
+    assert_int_equal(pbwire_unpacks(req, twice, sizeof twice, NULL, NULL), 0);
+    assert_false(unpacks(req, twice, sizeof twice));
+}
+
 typedef struct wire_case {
     const char *what;
     const char *bytes;
@@ -277,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_packed_messages_pass),
         cmocka_unit_test(test_key_is_the_last_occurrence),
         cmocka_unit_test(test_keys_it_cannot_answer),
+        cmocka_unit_test(test_a_message_field_twice_is_left_to_protobuf_c),
         cmocka_unit_test(test_refuses_each_broken_rule),
         cmocka_unit_test(test_never_more_lenient_than_protobuf_c),
     };
