@@ -29,7 +29,8 @@
  * Transactions are rows of their own, not part of the body: money is what
  * auditors read with the sqlite3 shell, a transaction is only ever added
  * (never changed: corrections are negative transactions), and recording one
- * then inserts one row instead of rewriting the body. CHECK constraints
+ * then inserts one row instead of rewriting the body; they are keyed by
+ * their project (version 5), so a project's are read together. CHECK constraints
  * repeat the enum ranges so that a bug in the handlers cannot store a value
  * the API would never return. */
 static const char schema_v1[] =
@@ -174,11 +175,70 @@ static const char schema_v4[] =
     "    VALUES ('delete', old.search_rowid, old.search_text);"
     "END;";
 
+/* Version 5: a project's transactions side by side. The transactions were
+ * a rowid table in the order of recording, so the ten transactions of one
+ * project lay on ten different pages among a million rows: every GetProject
+ * that missed the cache and every project of a ListProjects page read one
+ * page per transaction (a page of 20 projects at 100,000 projects and
+ * 1,000,000 transactions: about 200 pages). Now the table is keyed (project,
+ * date, seq) without a rowid, in the order the project lists them, and a
+ * project's transactions are one or two neighbouring pages.
+ *
+ * seq is the order of recording within the project (ties of date keep it):
+ * the old rowid for the transactions there were, then one more than the
+ * project's largest. Unlike a rowid of a table with a text key, which a
+ * VACUUM may renumber, it is a column: the order is kept for good. The id
+ * stays unique; transactions_by_project, which the key now is, goes with
+ * the old table. The copy takes about 20 s per million transactions (2-CPU
+ * machine of bench/RESULTS.md), once, inside the startup probe's minute, and
+ * needs free disk for a second copy of the transactions while it runs (the
+ * WAL holds the new table until the COMMIT). A transaction whose project is
+ * gone (deleted by hand with foreign keys off) fails the copy, and the
+ * service does not start until it is dealt with: money is never dropped
+ * silently. */
+static const char schema_v5[] =
+    "CREATE TABLE transactions_v5 ("
+    "  project_id         TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,"
+    "  date               TEXT NOT NULL,"
+    "  seq                INTEGER NOT NULL,"
+    "  id                 TEXT NOT NULL UNIQUE,"
+    "  type               INTEGER NOT NULL CHECK (type BETWEEN 1 AND 13),"
+    "  currency           TEXT NOT NULL CHECK (length(currency) = 3),"
+    "  amount_minor       INTEGER NOT NULL CHECK (amount_minor <> 0),"
+    "  provider_name      TEXT,"
+    "  provider_entity_id TEXT,"
+    "  catalytic          INTEGER NOT NULL CHECK (catalytic IN (0, 1)),"
+    "  description        TEXT NOT NULL,"
+    "  verified           INTEGER NOT NULL CHECK (verified IN (0, 1)),"
+    "  source_note        TEXT NOT NULL,"
+    "  record_time_ms     INTEGER NOT NULL,"
+    "  decision_ref       TEXT NOT NULL DEFAULT '',"
+    "  provider_org_name  TEXT"
+    "    CHECK (provider_org_name IS NULL OR"
+    "           (provider_name IS NULL AND provider_entity_id IS NULL)),"
+    "  provider_org_ref   TEXT CHECK (provider_org_ref IS NULL OR provider_org_name IS NOT NULL),"
+    "  provider_org_type  INTEGER NOT NULL DEFAULT 0 CHECK (provider_org_type BETWEEN 0 AND 99),"
+    "  provenance         BLOB,"
+    "  CHECK (provider_name IS NULL OR provider_entity_id IS NULL),"
+    "  PRIMARY KEY (project_id, date, seq)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO transactions_v5 (project_id, date, seq, id, type, currency, amount_minor,"
+    "  provider_name, provider_entity_id, catalytic, description, verified, source_note,"
+    "  record_time_ms, decision_ref, provider_org_name, provider_org_ref, provider_org_type,"
+    "  provenance)"
+    "  SELECT project_id, date, rowid, id, type, currency, amount_minor, provider_name,"
+    "    provider_entity_id, catalytic, description, verified, source_note, record_time_ms,"
+    "    decision_ref, provider_org_name, provider_org_ref, provider_org_type, provenance"
+    "  FROM transactions ORDER BY project_id, date, rowid;"
+    "DROP TABLE transactions;"
+    "ALTER TABLE transactions_v5 RENAME TO transactions;"
+    "CREATE UNIQUE INDEX transactions_by_decision ON transactions (project_id, decision_ref)"
+    "  WHERE decision_ref <> '';";
+
 const store_migration project_store_migrations[] = {
-    {.version = 1, .sql = schema_v1},
-    {.version = 2, .sql = schema_v2},
-    {.version = 3, .sql = schema_v3},
-    {.version = 4, .sql = schema_v4},
+    {.version = 1, .sql = schema_v1}, {.version = 2, .sql = schema_v2},
+    {.version = 3, .sql = schema_v3}, {.version = 4, .sql = schema_v4},
+    {.version = 5, .sql = schema_v5},
 };
 const size_t project_store_migrations_count =
     sizeof project_store_migrations / sizeof project_store_migrations[0];
@@ -216,13 +276,14 @@ static const char SQL_TRANSACTIONS[] =
     "SELECT id, type, date, currency, amount_minor, provider_name, provider_entity_id,"
     " catalytic, description, verified, source_note, record_time_ms, provider_org_ref,"
     " provider_org_name, provider_org_type, provenance, decision_ref"
-    " FROM transactions WHERE project_id = ?1 ORDER BY date, rowid";
+    " FROM transactions WHERE project_id = ?1 ORDER BY date, seq";
 static const char SQL_ADD_TRANSACTION[] =
     "INSERT INTO transactions (id, project_id, type, date, currency, amount_minor,"
     " provider_name, provider_entity_id, catalytic, description, verified, source_note,"
     " record_time_ms, provider_org_ref, provider_org_name, provider_org_type, provenance,"
-    " decision_ref)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+    " decision_ref, seq)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+    "  (SELECT coalesce(max(seq), 0) + 1 FROM transactions WHERE project_id = ?2))";
 
 /* ---- small helpers ------------------------------------------------------ */
 

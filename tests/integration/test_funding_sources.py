@@ -298,9 +298,15 @@ def test_a_version_1_projects_database_upgrades(suite):
     assert ps.GetProject(P.GetProjectRequest(id=p.id)) == p
     db = sqlite3.connect(os.path.join(d, "projects.db"))
     try:
-        # 3: the provider_org columns; 4: the list indexes and text search
+        # 3: the provider_org columns; 4: the list indexes and text search;
+        # 5: transactions keyed by their project, in recording order
         assert db.execute("SELECT max(version) FROM schema_migrations"
-                          " WHERE component = 'projects'").fetchone()[0] == 4
+                          " WHERE component = 'projects'").fetchone()[0] == 5
+        assert db.execute("SELECT project_id, seq, id FROM transactions"
+                          " ORDER BY project_id, date, seq").fetchall() == [
+            (pid, 1, "trn_aaaaaaaaaaaaaaaaaaaa"), (pid, 2, p.transactions[1].id)]
+        with pytest.raises(sqlite3.OperationalError, match="rowid"):
+            db.execute("SELECT rowid FROM transactions")
         # The CHECKs added with the columns keep one provider a transaction.
         with pytest.raises(sqlite3.IntegrityError):
             db.execute("UPDATE transactions SET provider_org_name = 'x'"
