@@ -385,6 +385,17 @@ static void test_no_cache_key_reads_the_store_at_once(void **state)
     close_cache(c);
 }
 
+/* Puts `len` bytes under `key` in Redis, then answers a Get through it. */
+static answered reply_to_entry(cache *c, fake_store *fs, const char *key, const char *bytes,
+                               size_t len)
+{
+    redisReply *rep = sync_cmd("SET %s %b", key, bytes, len);
+
+    assert_non_null(rep);
+    freeReplyObject(rep);
+    return reply_of(c, fs, key);
+}
+
 /* The reply path sends a cache entry's bytes without unpacking them, once
  * the wire walk vouched for them: an entry that is not the store's encoding
  * (seconds given twice: the last counts) is answered as it is, a mangled
@@ -394,24 +405,16 @@ static void test_reply_sends_checked_entries_only(void **state)
     cache *c = open_cache(redis_port, 1);
     fake_store fs = {.ms = 9000};
     /* seconds = 1, then seconds = 2, nanos = 5,000,000 */
-    redisReply *rep = sync_cmd("SET %s %b", "compact:test:time:twice",
-                               "\x08\x01\x08\x02\x10\xc0\x96\xb1\x02", (size_t)9);
-    answered a;
+    static const char twice[] = "\x08\x01\x08\x02\x10\xc0\x96\xb1\x02";
+    /* seconds = 1, then nanos as 5 bytes of which 2 are there */
+    static const char cut[] = "\x08\x01\x12\x05"
+                              "ab";
+    answered a = reply_to_entry(c, &fs, "compact:test:time:twice", twice, sizeof twice - 1);
 
-    assert_non_null(rep);
-    freeReplyObject(rep);
-    a = reply_of(c, &fs, "compact:test:time:twice");
     assert_int_equal(a.code, RPC_OK);
     assert_int_equal(a.ms, 2005);
     assert_int_equal(fs.loads, 0);
-
-    rep = sync_cmd("SET %s %b", "compact:test:time:cut",
-                   "\x08\x01\x12\x05"
-                   "ab",
-                   (size_t)6);
-    assert_non_null(rep);
-    freeReplyObject(rep);
-    a = reply_of(c, &fs, "compact:test:time:cut");
+    a = reply_to_entry(c, &fs, "compact:test:time:cut", cut, sizeof cut - 1);
     assert_int_equal(a.code, RPC_OK);
     assert_int_equal(a.ms, 9000);
     assert_int_equal(fs.loads, 1);
