@@ -40,7 +40,40 @@ static void year_key(int year, char *key)
     key[4] = '\0';
 }
 
+/* `v` with room for `need` items of `size` bytes, doubling, or NULL (then
+ * `v` is as it was). The facts' arrays grow by one as a change is read, and
+ * reallocating each time was a fifth of a change's cost. */
+static void *reserve(void *v, size_t *cap, size_t need, size_t size)
+{
+    size_t grown_cap = *cap ? *cap : 2;
+    void *grown;
+
+    if (need <= *cap)
+        return v;
+    while (grown_cap < need)
+        grown_cap *= 2;
+    if ((grown = realloc(v, grown_cap * size)) == NULL)
+        return NULL;
+    *cap = grown_cap;
+    return grown;
+}
+
 /* ---- money ------------------------------------------------------------------ */
+
+/* A currency code as a number that sorts as the code does ("EUR" < "USD"):
+ * the sums are looked up by currency for every transaction and every row,
+ * and a string comparison each time was the largest cost of a change. */
+static uint32_t currency_code(const char *currency)
+{
+    uint32_t code = 0;
+
+    for (int i = 0; i < 3; i++) {
+        code = code << 8 | (unsigned char)*currency;
+        if (*currency)
+            currency++;
+    }
+    return code;
+}
 
 static int stages_empty(const stage_sums *s)
 {
@@ -51,22 +84,24 @@ static int stages_empty(const stage_sums *s)
     return 1;
 }
 
-/* The slot of `currency` in `m`, added (zero) if missing; NULL on ENOMEM. */
-static currency_sums *money_slot(money_sum *m, const char *currency)
+/* The slot of the currency `code` (text `currency`) in `m`, added (zero) if
+ * missing; NULL on ENOMEM. */
+static currency_sums *money_slot(money_sum *m, uint32_t code, const char *currency)
 {
     size_t at = 0;
     currency_sums *grown;
 
-    while (at < m->n && strcmp(m->cur[at].currency, currency) < 0)
+    while (at < m->n && m->cur[at].code < code)
         at++;
-    if (at < m->n && strcmp(m->cur[at].currency, currency) == 0)
+    if (at < m->n && m->cur[at].code == code)
         return &m->cur[at];
-    if ((grown = realloc(m->cur, (m->n + 1) * sizeof *grown)) == NULL)
+    if ((grown = reserve(m->cur, &m->cap, m->n + 1, sizeof *grown)) == NULL)
         return NULL;
     m->cur = grown;
     memmove(&m->cur[at + 1], &m->cur[at], (m->n - at) * sizeof *m->cur);
     memset(&m->cur[at], 0, sizeof m->cur[at]);
     copy_str(m->cur[at].currency, sizeof m->cur[at].currency, currency);
+    m->cur[at].code = code;
     m->n++;
     return &m->cur[at];
 }
@@ -89,7 +124,7 @@ static void money_prune(money_sum *m)
 int money_add(money_sum *dst, const money_sum *src, int sign)
 {
     for (size_t i = 0; i < src->n; i++) {
-        currency_sums *slot = money_slot(dst, src->cur[i].currency);
+        currency_sums *slot = money_slot(dst, src->cur[i].code, src->cur[i].currency);
         if (slot == NULL)
             return -ENOMEM;
         for (int k = 0; k < STAGES; k++)
@@ -108,12 +143,38 @@ void money_clear(money_sum *m)
     memset(m, 0, sizeof *m);
 }
 
+/* 1 if `a` and `b` (NULL: nothing) hold the same money. */
+static int money_equal(const money_sum *a, const money_sum *b)
+{
+    static const money_sum none;
+
+    a = a ? a : &none;
+    b = b ? b : &none;
+    if (a->n != b->n || a->unconverted != b->unconverted ||
+        memcmp(&a->usd, &b->usd, sizeof a->usd) != 0)
+        return 0;
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->cur[i].code != b->cur[i].code ||
+            memcmp(&a->cur[i].s, &b->cur[i].s, sizeof a->cur[i].s))
+            return 0;
+    }
+    return 1;
+}
+
+/* *d = after - before (NULL: nothing); d starts empty. 0 or -ENOMEM. */
+static int money_diff(money_sum *d, const money_sum *after, const money_sum *before)
+{
+    int rc = after ? money_add(d, after, 1) : 0;
+
+    return rc == 0 && before ? money_add(d, before, -1) : rc;
+}
+
 /* Adds `amount` of `currency` at `stage` with its equivalent `usd` (NULL:
  * no rate for it). */
 static int money_put_converted(money_sum *m, const char *currency, int stage, int64_t amount,
                                const int64_t *usd)
 {
-    currency_sums *slot = money_slot(m, currency);
+    currency_sums *slot = money_slot(m, currency_code(currency), currency);
 
     if (slot == NULL)
         return -ENOMEM;
@@ -247,20 +308,25 @@ static int year_of(const char *date, int dflt)
     return y;
 }
 
+/* The money of `year` in f->years (sorted by year), added if missing; NULL
+ * on ENOMEM. A project has money in a handful of years: a linear search. */
 static money_sum *year_slot(project_facts *f, int year)
 {
+    size_t at = 0;
     year_money *grown;
 
-    for (size_t i = 0; i < f->n_years; i++) {
-        if (f->years[i].year == year)
-            return &f->years[i].money;
-    }
-    if ((grown = realloc(f->years, (f->n_years + 1) * sizeof *grown)) == NULL)
+    while (at < f->n_years && f->years[at].year < year)
+        at++;
+    if (at < f->n_years && f->years[at].year == year)
+        return &f->years[at].money;
+    if ((grown = reserve(f->years, &f->cap_years, f->n_years + 1, sizeof *grown)) == NULL)
         return NULL;
     f->years = grown;
-    memset(&f->years[f->n_years], 0, sizeof f->years[0]);
-    f->years[f->n_years].year = year;
-    return &f->years[f->n_years++].money;
+    memmove(&f->years[at + 1], &f->years[at], (f->n_years - at) * sizeof *f->years);
+    memset(&f->years[at], 0, sizeof f->years[at]);
+    f->years[at].year = year;
+    f->n_years++;
+    return &f->years[at].money;
 }
 
 void facts_donor_key_fit(const char *full, char *buf, size_t size)
@@ -280,6 +346,16 @@ void facts_donor_key_fit(const char *full, char *buf, size_t size)
     snprintf(buf, size, "%.*s~%016" PRIx64, (int)cut, full, h);
 }
 
+/* `prefix` and `text` into buf[size], cut to fit (snprintf "%s%s", which
+ * was a visible part of every change). */
+static void prefixed(char *buf, size_t size, const char *prefix, const char *text)
+{
+    size_t len = strlen(prefix);
+
+    memcpy(buf, prefix, len + 1);
+    copy_str(buf + len, size - len, text);
+}
+
 /* The donor of a transaction, as a key: its entity id; "org:<ref>" for an
  * organisation outside the Compact with an IATI identifier (the same
  * organisation under any spelling of its name is one donor), its name in
@@ -297,51 +373,101 @@ static void donor_key(const Transaction *t, char *buf, size_t size, const char *
     if (pc == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ENTITY_ID) {
         copy_str(full, sizeof full, t->provider_entity_id);
     } else if (pc == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_NAME) {
-        snprintf(full, sizeof full, "name:%s", t->provider_name);
+        prefixed(full, sizeof full, "name:", t->provider_name);
         *name = t->provider_name;
     } else if (pc == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG && o && o->ref[0]) {
-        snprintf(full, sizeof full, "org:%s", o->ref);
+        prefixed(full, sizeof full, "org:", o->ref);
         *name = o->name;
     } else if (pc == COMPACT__PROJECTS__V1__TRANSACTION__PROVIDER_PROVIDER_ORG && o) {
-        snprintf(full, sizeof full, "name:%s", o->name);
+        prefixed(full, sizeof full, "name:", o->name);
         *name = o->name;
     } else {
-        snprintf(full, sizeof full, "unknown");
+        copy_str(full, sizeof full, "unknown");
     }
     facts_donor_key_fit(full, buf, size);
 }
 
+/* The donors of a project as its transactions are read: keys in the order
+ * met, and `order`, their indexes sorted by key, for a binary search. */
+typedef struct donor_reading {
+    unsigned short *order;
+    size_t cap_keys, cap_names, cap_order;
+} donor_reading;
+
 /* The index of donor `key` in f->donor_keys (with its `name`, see
  * donor_key), added if new; -1 on ENOMEM. */
-static int donor_index(project_facts *f, const char *key, const char *name)
+static int donor_index(project_facts *f, donor_reading *r, const char *key, const char *name)
 {
-    char(*grown)[FACTS_KEY_SIZE];
-    char(*names)[FACTS_LABEL_SIZE];
+    size_t lo = 0, hi = f->n_donor_keys, n = f->n_donor_keys;
+    void *keys, *names, *order;
 
-    for (size_t i = 0; i < f->n_donor_keys; i++) {
-        if (strcmp(f->donor_keys[i], key) == 0)
-            return (int)i;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(f->donor_keys[r->order[mid]], key);
+        if (c == 0)
+            return r->order[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    if (f->n_donor_keys >= 65535 ||
-        (grown = realloc(f->donor_keys, (f->n_donor_keys + 1) * sizeof *grown)) == NULL)
+    if (n >= 65535 ||
+        (keys = reserve(f->donor_keys, &r->cap_keys, n + 1, sizeof *f->donor_keys)) == NULL)
         return -1;
-    f->donor_keys = grown;
-    if ((names = realloc(f->donor_names, (f->n_donor_keys + 1) * sizeof *names)) == NULL)
+    f->donor_keys = keys;
+    if ((names = reserve(f->donor_names, &r->cap_names, n + 1, sizeof *f->donor_names)) == NULL)
         return -1;
     f->donor_names = names;
-    copy_str(f->donor_keys[f->n_donor_keys], sizeof *grown, key);
-    copy_str(f->donor_names[f->n_donor_keys], sizeof *names, name);
+    if ((order = reserve(r->order, &r->cap_order, n + 1, sizeof *r->order)) == NULL)
+        return -1;
+    r->order = order;
+    memmove(&r->order[lo + 1], &r->order[lo], (n - lo) * sizeof *r->order);
+    r->order[lo] = (unsigned short)n;
+    copy_str(f->donor_keys[n], sizeof *f->donor_keys, key);
+    copy_str(f->donor_names[n], sizeof *f->donor_names, name);
     return (int)f->n_donor_keys++;
+}
+
+/* Puts f->donor_keys (and their names) in the order of r->order, and numbers
+ * the transactions' donors so. 0 or -ENOMEM. */
+static int donors_sort(project_facts *f, const donor_reading *r)
+{
+    size_t n = f->n_donor_keys;
+    char(*keys)[FACTS_KEY_SIZE] = malloc((n ? n : 1) * sizeof *keys);
+    char(*names)[FACTS_LABEL_SIZE] = malloc((n ? n : 1) * sizeof *names);
+    unsigned short *rank = malloc((n ? n : 1) * sizeof *rank);
+
+    if (keys == NULL || names == NULL || rank == NULL) {
+        free(keys);
+        free(names);
+        free(rank);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        memcpy(keys[i], f->donor_keys[r->order[i]], sizeof *keys);
+        memcpy(names[i], f->donor_names[r->order[i]], sizeof *names);
+        rank[r->order[i]] = (unsigned short)i;
+    }
+    for (size_t i = 0; i < f->n_tx; i++)
+        f->tx[i].donor = rank[f->tx[i].donor];
+    free(f->donor_keys);
+    free(f->donor_names);
+    free(rank);
+    f->donor_keys = keys;
+    f->donor_names = names;
+    return 0;
 }
 
 /* The transactions of `p` that count in a stage, into f->tx. */
 static int keep_transactions(project_facts *f, const Project *p)
 {
     char key[FACTS_KEY_SIZE];
+    donor_reading r = {0};
+    int rc = 0;
 
     if ((f->tx = calloc(p->n_transactions ? p->n_transactions : 1, sizeof *f->tx)) == NULL)
         return -ENOMEM;
-    for (size_t i = 0; i < p->n_transactions; i++) {
+    for (size_t i = 0; rc == 0 && i < p->n_transactions; i++) {
         const Transaction *t = p->transactions[i];
         int stage = stage_of(t->type), donor;
         fact_tx *x = &f->tx[f->n_tx];
@@ -349,8 +475,10 @@ static int keep_transactions(project_facts *f, const Project *p)
         if (stage < 0 || t->value == NULL)
             continue;
         donor_key(t, key, sizeof key, &name);
-        if ((donor = donor_index(f, key, name)) < 0)
-            return -ENOMEM;
+        if ((donor = donor_index(f, &r, key, name)) < 0) {
+            rc = -ENOMEM;
+            break;
+        }
         copy_str(x->currency, sizeof x->currency, t->value->currency);
         copy_str(x->date, sizeof x->date, t->date);
         x->stage = (signed char)stage;
@@ -359,33 +487,38 @@ static int keep_transactions(project_facts *f, const Project *p)
         x->amount = t->value->amount_minor;
         f->n_tx++;
     }
-    return 0;
+    if (rc == 0)
+        rc = donors_sort(f, &r);
+    free(r.order);
+    return rc;
 }
 
+/* The money of `donor` in `year` in f->donors (sorted by both), added if
+ * missing; NULL on ENOMEM. */
 static money_sum *donor_slot(project_facts *f, unsigned short donor, int year)
 {
+    size_t lo = 0, hi = f->n_donors;
     donor_money *grown;
-    char full[sizeof f->donors[0].key];
 
-    /* one row per donor and year: a year filter keeps only its own */
-    if (year >= 0 && year <= 9999) { /* as "%s|%04d", on every transaction */
-        size_t len = strnlen(f->donor_keys[donor], sizeof full - 6);
-        memcpy(full, f->donor_keys[donor], len);
-        full[len] = '|';
-        year_key(year, full + len + 1);
-    } else {
-        snprintf(full, sizeof full, "%s|%04d", f->donor_keys[donor], year);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const donor_money *d = &f->donors[mid];
+        if (d->donor == donor && d->year == year)
+            return &f->donors[mid].money;
+        if (d->donor < donor || (d->donor == donor && d->year < year))
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    for (size_t i = 0; i < f->n_donors; i++) {
-        if (strcmp(f->donors[i].key, full) == 0)
-            return &f->donors[i].money;
-    }
-    if ((grown = realloc(f->donors, (f->n_donors + 1) * sizeof *grown)) == NULL)
+    if ((grown = reserve(f->donors, &f->cap_donors, f->n_donors + 1, sizeof *grown)) == NULL)
         return NULL;
     f->donors = grown;
-    memset(&f->donors[f->n_donors], 0, sizeof f->donors[0]);
-    copy_str(f->donors[f->n_donors].key, sizeof f->donors[0].key, full);
-    return &f->donors[f->n_donors++].money;
+    memmove(&f->donors[lo + 1], &f->donors[lo], (f->n_donors - lo) * sizeof *f->donors);
+    memset(&f->donors[lo], 0, sizeof f->donors[lo]);
+    f->donors[lo].donor = donor;
+    f->donors[lo].year = year;
+    f->n_donors++;
+    return &f->donors[lo].money;
 }
 
 /* One transaction into the project's money, its year's and its donor's. */
@@ -423,7 +556,7 @@ static void money_of_project_clear(project_facts *f)
     free(f->donors);
     f->years = NULL;
     f->donors = NULL;
-    f->n_years = f->n_donors = 0;
+    f->n_years = f->n_donors = f->cap_years = f->cap_donors = 0;
 }
 
 int project_facts_reconvert(project_facts *f, const rates *r)
@@ -623,6 +756,16 @@ static void rows_prune(fig_rows *rows)
     rows->n = kept;
 }
 
+/* After every change, an addition too: a donor's row whose money cancels out
+ * is empty. */
+static void figures_prune(figures *fig)
+{
+    rows_prune(&fig->by_group);
+    rows_prune(&fig->by_entity);
+    rows_prune(&fig->by_donor);
+    rows_prune(&fig->by_year);
+}
+
 /* Adds sign * (one project, `m`, the project's indicators) to `r`. */
 static int row_add(fig_row *r, const project_facts *p, const money_sum *m, int sign,
                    int count_project)
@@ -672,7 +815,10 @@ static cover_cell *cover_slot(figures *fig, const char *country, int pillar)
     return &fig->cover[lo];
 }
 
-static int add_coverage(figures *fig, const project_facts *p, const money_sum *m, int sign)
+/* Adds `projects` and `committed_usd` to the cells of `p`: its countries (or
+ * none: global) by its pillars. */
+static int add_coverage(figures *fig, const project_facts *p, int64_t projects,
+                        int64_t committed_usd)
 {
     size_t n = p->n_countries ? p->n_countries : 1;
 
@@ -683,11 +829,11 @@ static int add_coverage(figures *fig, const project_facts *p, const money_sum *m
                 continue;
             if ((cell = cover_slot(fig, p->n_countries ? p->countries[c] : "", k)) == NULL)
                 return -ENOMEM;
-            cell->projects += sign;
-            cell->committed_usd += sign * m->usd.v[STAGE_COMMITTED];
+            cell->projects += projects;
+            cell->committed_usd += committed_usd;
         }
     }
-    if (sign < 0) { /* drop the cells that came back to nothing */
+    if (projects < 0) { /* drop the cells that came back to nothing */
         size_t kept = 0;
         for (size_t i = 0; i < fig->n_cover; i++) {
             if (fig->cover[i].projects != 0 || fig->cover[i].committed_usd != 0)
@@ -698,9 +844,8 @@ static int add_coverage(figures *fig, const project_facts *p, const money_sum *m
     return 0;
 }
 
-/* The year rows and donor rows of `p` (only the year of `f`, with one). */
-static int add_years_and_donors(figures *fig, const project_facts *p, const facts_filter *f,
-                                int sign)
+/* The year rows of `p` (only the year of `f`, with one). */
+static int add_years(figures *fig, const project_facts *p, const facts_filter *f, int sign)
 {
     char key[16];
     int rc = 0;
@@ -711,17 +856,25 @@ static int add_years_and_donors(figures *fig, const project_facts *p, const fact
         year_key(p->years[i].year, key);
         rc = row_add(rows_slot(&fig->by_year, key), p, &p->years[i].money, sign, 1);
     }
+    return rc;
+}
+
+/* The donor rows of `p` (only the year of `f`, with one). A row is a donor,
+ * all years together; the project's money per donor and year comes sorted by
+ * donor, so each donor's row is looked up once. */
+static int add_donors(figures *fig, const project_facts *p, const facts_filter *f, int sign)
+{
+    fig_row *row = NULL; /* the row of `donor`, the last looked up (a lookup may move rows) */
+    unsigned short donor = 0;
+    int rc = 0;
+
     for (size_t i = 0; rc == 0 && i < p->n_donors; i++) {
-        const char *bar = strrchr(p->donors[i].key, '|');
-        char donor[FACTS_KEY_SIZE];
-        size_t len = (size_t)(bar - p->donors[i].key);
-        if (f->year && atoi(bar + 1) != f->year)
+        const donor_money *d = &p->donors[i];
+        if (f->year && d->year != f->year)
             continue;
-        if (len >= sizeof donor)
-            len = sizeof donor - 1;
-        memcpy(donor, p->donors[i].key, len);
-        donor[len] = '\0';
-        rc = row_add(rows_slot(&fig->by_donor, donor), p, &p->donors[i].money, sign, 0);
+        if (row == NULL || d->donor != donor)
+            row = rows_slot(&fig->by_donor, p->donor_keys[donor = d->donor]);
+        rc = row_add(row, p, &d->money, sign, 0);
     }
     return rc;
 }
@@ -762,14 +915,167 @@ int figures_add_project(figures *fig, const project_facts *p, const facts_filter
     for (size_t i = 0; rc == 0 && i < p->n_partners; i++)
         rc = row_add(rows_slot(&fig->by_entity, p->partners[i]), p, m, sign, 0);
     if (rc == 0)
-        rc = add_years_and_donors(fig, p, f, sign);
+        rc = add_years(fig, p, f, sign);
     if (rc == 0)
-        rc = add_coverage(fig, p, m, sign);
-    /* after an addition too: a donor's row whose money cancels out is empty */
-    rows_prune(&fig->by_group);
-    rows_prune(&fig->by_entity);
-    rows_prune(&fig->by_donor);
-    rows_prune(&fig->by_year);
+        rc = add_donors(fig, p, f, sign);
+    if (rc == 0)
+        rc = add_coverage(fig, p, sign, sign * m->usd.v[STAGE_COMMITTED]);
+    figures_prune(fig);
+    return rc;
+}
+
+/* ---- a change in money alone ----------------------------------------------------------- */
+
+static int keys_equal(const char (*a)[FACTS_KEY_SIZE], size_t na, const char (*b)[FACTS_KEY_SIZE],
+                      size_t nb)
+{
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++) {
+        if (strcmp(a[i], b[i]) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 if `a` and `b` count in the same rows, cells and tallies, so that only
+ * their money may differ. */
+static int same_shape(const project_facts *a, const project_facts *b)
+{
+    if (a->status != b->status || a->start_year != b->start_year || a->end_year != b->end_year ||
+        a->pillars != b->pillars || a->on_track != b->on_track || a->off_track != b->off_track ||
+        a->no_data != b->no_data || a->n_countries != b->n_countries ||
+        memcmp(a->countries, b->countries, a->n_countries * sizeof *a->countries) != 0)
+        return 0;
+    return keys_equal(a->groups, a->n_groups, b->groups, b->n_groups) &&
+           keys_equal(a->partners, a->n_partners, b->partners, b->n_partners) &&
+           keys_equal(a->entities, a->n_entities, b->entities, b->n_entities);
+}
+
+/* The money `d` moved into every row, cell and sum that counts all of the
+ * project's money (or all of a year's, with a year filter). */
+static int move_money(figures *fig, const project_facts *p, const money_sum *d)
+{
+    int rc = money_add(&fig->money, d, 1);
+
+    for (size_t i = 0; rc == 0 && i < p->n_groups; i++)
+        rc = row_add(rows_slot(&fig->by_group, p->groups[i]), p, d, 1, 0);
+    for (int k = 1; rc == 0 && k < FACTS_PILLARS; k++) {
+        if (p->pillars & (1 << k))
+            rc = row_add(&fig->by_pillar[k], p, d, 1, 0);
+    }
+    for (size_t i = 0; rc == 0 && i < p->n_partners; i++)
+        rc = row_add(rows_slot(&fig->by_entity, p->partners[i]), p, d, 1, 0);
+    if (rc == 0 && d->usd.v[STAGE_COMMITTED] != 0)
+        rc = add_coverage(fig, p, 0, d->usd.v[STAGE_COMMITTED]);
+    return rc;
+}
+
+/* Adds after - before to `row`: `projects` more projects, and the money. */
+static int move_row(fig_row *row, const project_facts *p, int projects, const money_sum *after,
+                    const money_sum *before)
+{
+    money_sum d = {0};
+    int rc;
+
+    if (row == NULL)
+        return -ENOMEM;
+    if ((rc = row_add(row, p, NULL, projects, projects != 0)) == 0 &&
+        (rc = money_diff(&d, after, before)) == 0)
+        rc = money_add(&row->money, &d, 1);
+    money_clear(&d);
+    return rc;
+}
+
+/* The year rows, where a year's money moved (or the project came to have
+ * money in a year, or no longer has). */
+static int move_years(figures *fig, const project_facts *before, const project_facts *after,
+                      const facts_filter *f)
+{
+    size_t i = 0, k = 0;
+    char key[16];
+    int rc = 0;
+
+    while (rc == 0 && (i < before->n_years || k < after->n_years)) {
+        const year_money *b = i < before->n_years ? &before->years[i] : NULL;
+        const year_money *a = k < after->n_years ? &after->years[k] : NULL;
+        int year = !a || (b && b->year < a->year) ? b->year : a->year;
+        a = a && a->year == year ? a : NULL;
+        b = b && b->year == year ? b : NULL;
+        i += b != NULL;
+        k += a != NULL;
+        if ((f->year && year != f->year) || (a && b && money_equal(&a->money, &b->money)))
+            continue;
+        year_key(year, key);
+        rc = move_row(rows_slot(&fig->by_year, key), after, (a != NULL) - (b != NULL),
+                      a ? &a->money : NULL, b ? &b->money : NULL);
+    }
+    return rc;
+}
+
+/* The donor rows, where a donor's money moved; both states have the same
+ * donors, numbered alike (their keys are sorted). */
+static int move_donors(figures *fig, const project_facts *before, const project_facts *after,
+                       const facts_filter *f)
+{
+    size_t i = 0, k = 0;
+    int rc = 0;
+
+    while (rc == 0 && (i < before->n_donors || k < after->n_donors)) {
+        const donor_money *b = i < before->n_donors ? &before->donors[i] : NULL;
+        const donor_money *a = k < after->n_donors ? &after->donors[k] : NULL;
+        int b_first =
+            !a || (b && (b->donor < a->donor || (b->donor == a->donor && b->year < a->year)));
+        const donor_money *first = b_first ? b : a;
+        unsigned short donor = first->donor;
+        int year = first->year;
+        a = a && a->donor == donor && a->year == year ? a : NULL;
+        b = b && b->donor == donor && b->year == year ? b : NULL;
+        i += b != NULL;
+        k += a != NULL;
+        if ((f->year && year != f->year) || (a && b && money_equal(&a->money, &b->money)))
+            continue;
+        rc = move_row(rows_slot(&fig->by_donor, after->donor_keys[donor]), after, 0,
+                      a ? &a->money : NULL, b ? &b->money : NULL);
+    }
+    return rc;
+}
+
+/* `before` replaced by `after` of the same shape: the money moved alone. */
+static int figures_move_project(figures *fig, const project_facts *before,
+                                const project_facts *after, const facts_filter *f)
+{
+    const money_sum *was = money_of(before, f), *is = money_of(after, f);
+    money_sum d = {0};
+    int rc = 0;
+
+    if (!money_equal(was, is) && (rc = money_diff(&d, is, was)) == 0)
+        rc = move_money(fig, after, &d);
+    money_clear(&d);
+    if (rc == 0)
+        rc = move_years(fig, before, after, f);
+    if (rc == 0 && keys_equal(before->donor_keys, before->n_donor_keys, after->donor_keys,
+                              after->n_donor_keys))
+        rc = move_donors(fig, before, after, f);
+    else if (rc == 0 && (rc = add_donors(fig, before, f, -1)) == 0)
+        rc = add_donors(fig, after, f, 1);
+    figures_prune(fig);
+    return rc;
+}
+
+int figures_replace_project(figures *fig, const project_facts *before, const project_facts *after,
+                            const facts_filter *f)
+{
+    int rc = 0;
+
+    before = before && facts_filter_keeps(f, before) ? before : NULL;
+    after = after && facts_filter_keeps(f, after) ? after : NULL;
+    if (before && after && same_shape(before, after))
+        return figures_move_project(fig, before, after, f);
+    if (before)
+        rc = figures_add_project(fig, before, f, -1);
+    if (rc == 0 && after)
+        rc = figures_add_project(fig, after, f, 1);
     return rc;
 }
 

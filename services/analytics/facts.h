@@ -56,13 +56,14 @@ typedef struct stage_sums {
 
 typedef struct currency_sums {
     char currency[4];
+    uint32_t code; /* the currency as a number that sorts as its text does */
     stage_sums s;
 } currency_sums;
 
 /* Money in any number of currencies, with its US dollar equivalent. */
 typedef struct money_sum {
     currency_sums *cur; /* sorted by currency */
-    size_t n;
+    size_t n, cap;
     stage_sums usd;
     int64_t unconverted; /* amounts with no rate: the equivalent is short of them */
 } money_sum;
@@ -144,8 +145,10 @@ typedef struct year_money {
     money_sum money;
 } year_money;
 
+/* A donor's money in one year. */
 typedef struct donor_money {
-    char key[FACTS_KEY_SIZE + 5]; /* a donor key (donor_keys) and "|<year>" */
+    unsigned short donor; /* index into donor_keys */
+    int year;
     money_sum money;
 } donor_money;
 
@@ -177,6 +180,8 @@ typedef struct project_facts {
     size_t n_entities;
     fact_tx *tx; /* the transactions that count in a stage */
     size_t n_tx;
+    /* Sorted: two states of a project with the same donors number them
+     * alike, so their money can be compared donor by donor. */
     char (*donor_keys)[FACTS_KEY_SIZE];    /* an entity id, "org:<ref>" or "name:<text>" */
     char (*donor_names)[FACTS_LABEL_SIZE]; /* the name of an "org:" or "name:" donor, else "" */
     size_t n_donor_keys;
@@ -184,10 +189,10 @@ typedef struct project_facts {
     int64_t budget;
     char start_date[11];
     money_sum money;   /* every transaction, and the budget */
-    year_money *years; /* per year of transaction (budget in the start year) */
-    size_t n_years;
-    donor_money *donors; /* per transaction provider */
-    size_t n_donors;
+    year_money *years; /* per year of transaction (budget in the start year), sorted */
+    size_t n_years, cap_years;
+    donor_money *donors; /* per transaction provider and year, sorted by both */
+    size_t n_donors, cap_donors;
     int64_t on_track, off_track, no_data;
 } project_facts;
 
@@ -228,6 +233,15 @@ int facts_filter_keeps(const facts_filter *f, const project_facts *p);
  * project's start year). Returns 0 or -ENOMEM (then `fig` may be partly
  * changed: the caller rebuilds it). */
 int figures_add_project(figures *fig, const project_facts *p, const facts_filter *f, int sign);
+
+/* Replaces the contribution of `before` to `fig` with that of `after` (either
+ * may be NULL: none), each where the filter keeps it. When the two differ in
+ * money alone (a transaction recorded, the usual change), only the rows whose
+ * money moved are touched: a change then costs what it changed, not the
+ * project's size twice over. 0 or -ENOMEM (then `fig` may be partly changed:
+ * the caller rebuilds it). */
+int figures_replace_project(figures *fig, const project_facts *before, const project_facts *after,
+                            const facts_filter *f);
 
 void figures_clear(figures *fig);
 

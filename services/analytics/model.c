@@ -210,20 +210,16 @@ static facts_filter view_filter(const view *v)
 }
 
 /* Takes `before` (may be NULL) out of the figures and puts `after` (may be NULL)
- * in: the standing figures and every view. A failed addition leaves the
+ * in: the standing figures and every view. A failed change leaves the
  * figures to be recomputed (model_figures). */
 static void figures_replace(model *m, const project_facts *before, const project_facts *after)
 {
-    if (!m->all_broken && ((before && figures_add_project(&m->all, before, &no_filter, -1) != 0) ||
-                           (after && figures_add_project(&m->all, after, &no_filter, 1) != 0)))
+    if (!m->all_broken && figures_replace_project(&m->all, before, after, &no_filter) != 0)
         m->all_broken = 1;
     for (size_t i = 0; i < m->n_views; i++) {
         view *v = &m->views[i];
         facts_filter f = view_filter(v);
-        if ((before && facts_filter_keeps(&f, before) &&
-             figures_add_project(&v->fig, before, &f, -1)) ||
-            (after && facts_filter_keeps(&f, after) &&
-             figures_add_project(&v->fig, after, &f, 1))) {
+        if (figures_replace_project(&v->fig, before, after, &f) != 0) {
             /* Drop the view; it is made again when next asked for. */
             figures_clear(&v->fig);
             m->views[i--] = m->views[--m->n_views];

@@ -465,6 +465,34 @@ static uint64_t project_seq(const model *m, const char *id)
     return f ? f->seq : UINT64_MAX;
 }
 
+/* The project held in `t` with its money changed and nothing else, as a
+ * recorded transaction changes it: a transaction added (of a donor it may
+ * not have had, in a year it may not have had money in), reversed, or
+ * re-dated; the figures then move the money alone (facts.h). */
+static Project *project_money_moved(const truth *t)
+{
+    Project *p = truth_unpack(t, &compact__projects__v1__project__descriptor);
+    Transaction **grown;
+    int start = atoi(p->start_date);
+
+    if (p->n_transactions > 0 && chance(30)) {
+        Transaction *x = p->transactions[pick((int)p->n_transactions)];
+        free(x->date);
+        x->date = random_date(start - 1 + pick(6));
+        return p;
+    }
+    /* unpacked with the default allocator: the array is the system's */
+    grown = realloc(p->transactions, (p->n_transactions + 1) * sizeof *grown);
+    assert_non_null(grown);
+    p->transactions = grown;
+    if (p->n_transactions > 0 && chance(25))
+        grown[p->n_transactions] = reversal_of(grown[pick((int)p->n_transactions)]);
+    else
+        grown[p->n_transactions] = transaction_new(start - 1 + pick(6));
+    p->n_transactions++;
+    return p;
+}
+
 /* One random change to the world and the model. */
 static void random_op(model *m, world *w, int rates_allowed)
 {
@@ -490,8 +518,10 @@ static void random_op(model *m, world *w, int rates_allowed)
         put_checked(m, w, &w->groups[i], group_new(i), put_group, group_seq, id);
     } else {
         int i = pick(N_PROJECTS);
+        truth *t = &w->projects[i];
         snprintf(id, sizeof id, "prj_%03d", i);
-        put_checked(m, w, &w->projects[i], project_new(i), put_project, project_seq, id);
+        put_checked(m, w, t, t->packed && chance(50) ? project_money_moved(t) : project_new(i),
+                    put_project, project_seq, id);
     }
 }
 
