@@ -717,8 +717,14 @@ static int store_open_syncer(store *st)
  *   page it changes and spilled to a temporary file past 64 KiB, about half
  *   the pwrite calls of a write (bench/RESULTS.md, "Durable writes,
  *   pipelined"). A write's journal is emptied at its RELEASE, so the bound
- *   is per write; temporary tables (analytics' rebuild) stay on disk. */
-#define STORE_STMT_JOURNAL_SPILL (4 << 20)
+ *   is per write; temporary tables (analytics' rebuild) stay on disk.
+ *   Not above 128 KiB: with Debian 12's SQLite 3.40.1, a statement whose
+ *   journal spills past a larger threshold fails with "database or disk is
+ *   full" (a DROP TABLE of a few megabytes in a migration's transaction,
+ *   every threshold from 132 KiB to 8 MiB tried, 128 KiB and below fine;
+ *   test_store's test_migration_drops_a_large_table). It was 4 MiB, and a
+ *   table rebuild of more than a few megabytes could not run. */
+#define STORE_STMT_JOURNAL_SPILL (128 << 10)
 
 static void store_sqlite_config(void)
 {

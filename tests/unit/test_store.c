@@ -229,6 +229,36 @@ static void test_migration_failure_leaves_nothing(void **state)
     store_close(st);
 }
 
+/* A migration that drops a table of a few megabytes inside its transaction
+ * (as a table rebuild does). Its statement journal grows past the spill
+ * threshold; Debian 12's SQLite 3.40.1 then answered "database or disk is
+ * full" for every threshold above 128 KiB (store.c, STORE_STMT_JOURNAL_SPILL). */
+static void test_migration_drops_a_large_table(void **state)
+{
+    fixture *f = *state;
+    static const store_migration rebuild[] = {
+        {1, "CREATE TABLE big (k INTEGER PRIMARY KEY, v BLOB NOT NULL);"
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
+            " INSERT INTO big SELECT i, randomblob(3000) FROM n;"},
+        {2, "CREATE TABLE big_v2 (k INTEGER PRIMARY KEY, v BLOB NOT NULL);"
+            "INSERT INTO big_v2 SELECT k, v FROM big WHERE k % 100 = 0;"
+            "DROP TABLE big;"
+            "ALTER TABLE big_v2 RENAME TO big;"},
+    };
+    store *st;
+    sqlite3_stmt *s;
+
+    assert_int_equal(store_open(f->dir, "svc", rebuild, 1, &st), 0);
+    store_close(st);
+    assert_int_equal(store_open(f->dir, "svc", rebuild, 2, &st), 0);
+    assert_int_equal(sqlite3_prepare_v2(store_db(st), "SELECT count(*) FROM big", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 20);
+    sqlite3_finalize(s);
+    store_close(st);
+}
+
 static void test_migrations_must_be_ordered(void **state)
 {
     static const store_migration unordered[] = {
@@ -935,6 +965,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_close_commits, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_after_commit_hooks, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_batching_off, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_migration_drops_a_large_table, setup_dir,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_pipeline_second_commit_fails, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
