@@ -23,6 +23,7 @@
 #include "actors.h"
 #include "alerts.h"
 #include "analytics.h"
+#include "arena.h"
 #include "analytics_store.h"
 #include "answers.h"
 #include "consumer.h"
@@ -315,6 +316,7 @@ static void analytics_fini(service *svc)
 
     answers_free(a->answers);
     model_free(a->model);
+    arena_drop_spares();
     memset(a, 0, sizeof *a);
     service_set_state(svc, NULL);
 }

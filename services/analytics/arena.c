@@ -12,6 +12,16 @@ struct arena_block {
     alignas(max_align_t) unsigned char data[];
 };
 
+/* Blocks of ARENA_BATCH_BLOCK bytes kept for the next batch, up to
+ * ARENA_SPARE_MAX (16 MiB). A batch frees megabytes of blocks at once; given
+ * back to malloc, they left the top of the heap free past glibc's trim
+ * threshold, which returned them to the kernel, and the next batch faulted
+ * every page in again: a tenth of a catch-up's samples (bench/RESULTS.md,
+ * "Snapshots, facts and arenas"). Loop thread only, like every arena. */
+#define ARENA_SPARE_MAX 64
+static arena_block *spare;
+static size_t n_spare;
+
 static void *pb_alloc(void *data, size_t size)
 {
     return arena_alloc(data, size);
@@ -54,17 +64,40 @@ void arena_clear(arena *a)
 
     while (b) {
         arena_block *next = b->next;
-        free(b);
+        if (b->size == ARENA_BATCH_BLOCK && n_spare < ARENA_SPARE_MAX) {
+            b->next = spare;
+            spare = b;
+            n_spare++;
+        } else {
+            free(b);
+        }
         b = next;
     }
     a->head = NULL;
     a->failed = 0;
 }
 
+void arena_drop_spares(void)
+{
+    while (spare) {
+        arena_block *next = spare->next;
+        free(spare);
+        spare = next;
+    }
+    n_spare = 0;
+}
+
 static arena_block *block_new(size_t size)
 {
-    arena_block *b = malloc(sizeof *b + size);
+    arena_block *b;
 
+    if (size == ARENA_BATCH_BLOCK && spare) {
+        b = spare;
+        spare = b->next;
+        n_spare--;
+    } else {
+        b = malloc(sizeof *b + size);
+    }
     if (b) {
         b->used = 0;
         b->size = size;

@@ -35,8 +35,11 @@ typedef struct arena {
 /* An empty arena of `block`-byte blocks (no memory until the first
  * allocation). */
 void arena_init(arena *a, size_t block);
-/* Frees every block; the arena is then empty and may be used again. */
+/* Frees every block; the arena is then empty and may be used again. Blocks
+ * of ARENA_BATCH_BLOCK bytes are kept (up to 16 MiB) for the next arena to
+ * take, until arena_drop_spares frees them (at the service's end). */
 void arena_clear(arena *a);
+void arena_drop_spares(void);
 /* An empty arena on the heap, or NULL for ENOMEM; arena_free frees it. */
 arena *arena_new(size_t block);
 /* arena_clear, then frees `a` itself. NULL is fine. */

@@ -45,7 +45,7 @@ static void year_key(int year, char *key)
  * reallocating each time was a fifth of a change's cost. */
 static void *reserve(void *v, size_t *cap, size_t need, size_t size)
 {
-    size_t grown_cap = *cap ? *cap : 2;
+    size_t grown_cap = *cap ? *cap : 1; /* most sums hold one currency */
     void *grown;
 
     if (need <= *cap)
@@ -559,6 +559,19 @@ static void money_of_project_clear(project_facts *f)
     f->n_years = f->n_donors = f->cap_years = f->cap_donors = 0;
 }
 
+/* `v` (n items of `size` bytes, room for *cap) cut to its n items: the
+ * facts of every project stay in memory, and doubling leaves up to half of
+ * an array unused. */
+static void *fit(void *v, size_t *cap, size_t n, size_t size)
+{
+    void *cut = n && n < *cap ? realloc(v, n * size) : NULL;
+
+    if (cut == NULL)
+        return v; /* a smaller block it could not have: keep the larger */
+    *cap = n;
+    return cut;
+}
+
 int project_facts_reconvert(project_facts *f, const rates *r)
 {
     int rc = 0;
@@ -573,9 +586,13 @@ int project_facts_reconvert(project_facts *f, const rates *r)
             rc = y ? money_put(y, r, f->budget_currency, f->start_date, STAGE_BUDGET, f->budget)
                    : -ENOMEM;
     }
-    if (rc != 0)
+    if (rc != 0) {
         money_of_project_clear(f);
-    return rc;
+        return rc;
+    }
+    f->years = fit(f->years, &f->cap_years, f->n_years, sizeof *f->years);
+    f->donors = fit(f->donors, &f->cap_donors, f->n_donors, sizeof *f->donors);
+    return 0;
 }
 
 static int copy_keys(char (**dst)[FACTS_KEY_SIZE], size_t *n, char *const *src, size_t count)
