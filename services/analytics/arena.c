@@ -17,7 +17,7 @@ struct arena_block {
  * back to malloc, they left the top of the heap free past glibc's trim
  * threshold, which returned them to the kernel, and the next batch faulted
  * every page in again: a tenth of a catch-up's samples (bench/RESULTS.md,
- * "Snapshots, facts and arenas"). Loop thread only, like every arena. */
+ * "Analytics: facts, snapshots and arenas"). Loop thread only, like every arena. */
 #define ARENA_SPARE_MAX 64
 static arena_block *spare;
 static size_t n_spare;
