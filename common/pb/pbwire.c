@@ -258,3 +258,29 @@ int pbwire_unpacks(const ProtobufCMessageDescriptor *desc, const uint8_t *data, 
         return !has_required(desc);
     return message_ok(desc, data, len, 0, key, key_value);
 }
+
+int pbwire_split(const uint8_t *data, size_t len, uint32_t number, uint8_t *rest, size_t *rest_len,
+                 pbwire_each_fn each, void *arg)
+{
+    reader r = {data, data + len};
+
+    *rest_len = 0;
+    if (len > PBWIRE_MAX_LEN)
+        return 0;
+    while (r.at < r.end) {
+        const uint8_t *field = r.at, *val;
+        size_t val_len;
+        uint64_t tag;
+
+        if (!read_varint(&r, 5, &tag) || (tag >> 3) == 0 ||
+            !skip_value(&r, (unsigned)(tag & 7), &val, &val_len))
+            return 0;
+        if ((tag >> 3) != number) {
+            memcpy(rest + *rest_len, field, (size_t)(r.at - field));
+            *rest_len += (size_t)(r.at - field);
+        } else if ((tag & 7) != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED || each(arg, val, val_len)) {
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -42,4 +42,18 @@ typedef struct pbwire_span {
 int pbwire_unpacks(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                    const ProtobufCFieldDescriptor *key, pbwire_span *key_value);
 
+/* A message's bytes in two parts: the values of one length-delimited field
+ * (the elements of a repeated message field, say) and everything else.
+ *
+ * `each` is called with the bytes of every value of field `number`, in the
+ * order met (tag and length left out), and every other field is copied, tag
+ * and all and in order, to `rest` (room for `len` bytes), *rest_len its
+ * length: unpacking `rest` gives the message without that field. Only the
+ * framing is checked (tags, lengths, values inside the buffer; `number`
+ * length-delimited), not what the values hold. Returns 1; 0 when the bytes
+ * are not wire format or `each` returned nonzero (then `rest` holds a part). */
+typedef int (*pbwire_each_fn)(void *arg, const uint8_t *value, size_t len);
+int pbwire_split(const uint8_t *data, size_t len, uint32_t number, uint8_t *rest, size_t *rest_len,
+                 pbwire_each_fn each, void *arg);
+
 #endif

@@ -70,6 +70,25 @@ void analytics_changed(analytics *a)
 
 /* ---- the model from the store ------------------------------------------------------ */
 
+static int load_project(model *m, const char *id, uint64_t seq, const void *state, size_t len)
+{
+    arena mem;
+    project_read r;
+    int rc;
+
+    arena_init(&mem, ARENA_BATCH_BLOCK);
+    rc = project_read_of(state, len, arena_allocator(&mem), &r);
+    if (rc == 0)
+        rc = model_put_project_read(m, &r, seq);
+    arena_clear(&mem);
+    if (rc == -EINVAL) { /* only this program writes them: a rebuild puts it right */
+        log_fmt(LOG_LEVEL_ERROR, "snapshot of project %s does not decode: rebuilding", id);
+        the_analytics.rebuild_on_start = 1;
+        return 0;
+    }
+    return rc < 0 ? rc : 0;
+}
+
 static int load_snapshot(void *arg, const char *type, const char *id, uint64_t seq,
                          const void *state, size_t len)
 {
@@ -78,8 +97,12 @@ static int load_snapshot(void *arg, const char *type, const char *id, uint64_t s
         strcmp(type, "entity") == 0          ? &compact__membership__v1__entity__descriptor
         : strcmp(type, "working_group") == 0 ? &compact__workgroups__v1__working_group__descriptor
                                              : &compact__projects__v1__project__descriptor;
-    ProtobufCMessage *msg = protobuf_c_message_unpack(d, NULL, len, state);
+    ProtobufCMessage *msg;
     int rc;
+
+    if (d == &compact__projects__v1__project__descriptor) /* with its transactions' hashes */
+        return load_project(m, id, seq, state, len);
+    msg = protobuf_c_message_unpack(d, NULL, len, state);
 
     if (msg == NULL) { /* only this program writes them: a rebuild puts it right */
         log_fmt(LOG_LEVEL_ERROR, "snapshot of %s %s does not decode: rebuilding", type, id);

@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "compact/events/v1/events.pb-c.h"
 #include "log.h"
+#include "project_read.h"
 
 typedef Compact__Events__V1__Event Event;
 typedef Compact__Membership__V1__Entity Entity;
@@ -29,6 +30,7 @@ typedef struct pending {
      * of the batch carries the same aggregate: each event holds the whole
      * aggregate, so only the last state of a batch is stored and applied. */
     ProtobufCMessage *state;
+    project_read *project; /* a project's state, read in two parts, instead */
     int gap;
     int count_activity;
     int moves_overlaps; /* this event or a superseded one may move overlaps */
@@ -92,6 +94,34 @@ static int may_move_overlaps(const Event *ev)
            strcmp(ev->type, "project.indicator_reported") != 0;
 }
 
+/* The state of a project event read in two parts (project_read.h), or NULL
+ * when it does not decode. What unpacking it would check is checked here,
+ * before it is stored: the transactions it adds to those held, by a walk;
+ * the whole, unpacked, when it does more than add transactions. */
+static project_read *read_project(batch *bt, const model *m, const Event *ev)
+{
+    ProtobufCAllocator *mem = arena_allocator(&bt->mem);
+    project_read *r = arena_alloc(&bt->mem, sizeof *r);
+    size_t *added, n;
+    int follows;
+
+    if (r == NULL || project_read_of(ev->state.data, ev->state.len, mem, r) != 0 ||
+        (added = arena_alloc(&bt->mem, (r->n_tx ? r->n_tx : 1) * sizeof *added)) == NULL)
+        return NULL;
+    follows = project_read_added(r, model_project(m, r->shell->id), added, &n);
+    for (size_t i = 0; follows && i < n; i++)
+        follows = project_read_transaction_ok(r, added[i]);
+    if (!follows &&
+        (r->whole = compact__projects__v1__project__unpack(mem, r->len, r->data)) == NULL)
+        return NULL;
+    return r;
+}
+
+static int has_state(const pending *p)
+{
+    return p->state != NULL || p->project != NULL;
+}
+
 /* The latest event of the same aggregate earlier in this batch, or NULL. */
 static pending *earlier_of(const batch *bt, const Event *ev)
 {
@@ -139,12 +169,17 @@ static int decide(batch *bt, const model *m, const cache_entry *e)
      * notice's, say) are not kept. */
     p->gap = d != NULL && (known ? held != 0 && seq > held + 1 : seq > 1);
     bt->counts.gaps += p->gap;
-    if (d && (p->state = protobuf_c_message_unpack(d, mem, ev->state.len, ev->state.data)) == NULL)
+    if (d == &compact__projects__v1__project__descriptor)
+        p->project = read_project(bt, m, ev);
+    else if (d)
+        p->state = protobuf_c_message_unpack(d, mem, ev->state.len, ev->state.data);
+    if (d && !has_state(p))
         log_fmt(LOG_LEVEL_WARN, "event %s: its %s does not decode", e->id, ev->state_type);
     p->moves_overlaps = may_move_overlaps(ev);
-    if (earlier && earlier->state && p->state) { /* superseded (see pending) */
+    if (earlier && has_state(earlier) && has_state(p)) { /* superseded (see pending) */
         p->moves_overlaps |= earlier->moves_overlaps;
         earlier->state = NULL; /* its memory goes with the arena */
+        earlier->project = NULL;
     }
     return 0;
 }
@@ -274,7 +309,7 @@ int batch_commit(store *st, const batch *bt, int64_t applied_before)
 
     for (size_t i = 0; rc == 0 && i < bt->n; i++) {
         const Event *ev = bt->v[i].event;
-        if (bt->v[i].state) /* the last state of its aggregate in the batch */
+        if (has_state(&bt->v[i])) /* the last state of its aggregate in the batch */
             rc =
                 analytics_store_put_snapshot(st, ev->aggregate_type, ev->aggregate_id,
                                              ev->aggregate_sequence, ev->state.data, ev->state.len);
@@ -300,16 +335,21 @@ static void apply_one(analytics *a, const pending *p)
     uint64_t seq = p->event->aggregate_sequence;
     int rc;
 
-    if (p->state == NULL)
+    if (!has_state(p))
         return;
-    if (p->state->descriptor == &compact__membership__v1__entity__descriptor)
+    if (p->project) {
+        rc = model_put_project_read(a->model, p->project, seq);
+        if (rc == 1 && p->moves_overlaps)
+            alerts_project_changed(a->alerts, p->event->aggregate_id);
+    } else if (p->state->descriptor == &compact__membership__v1__entity__descriptor)
         rc = model_put_entity(a->model, (const Entity *)p->state, seq);
     else if (p->state->descriptor == &compact__workgroups__v1__working_group__descriptor)
         rc = model_put_group(a->model, (const WorkingGroup *)p->state, seq);
-    else if ((rc = model_put_project(a->model, (const Project *)p->state, seq)) == 1 &&
-             p->moves_overlaps)
-        alerts_project_changed(a->alerts, p->event->aggregate_id);
-    if (rc < 0) /* the store has it: the next start loads it */
+    else
+        return;
+    if (rc == -EINVAL) /* checked when decoded: only a model changed since comes here */
+        log_fmt(LOG_LEVEL_ERROR, "event %s: its state does not decode", p->event->event_id);
+    else if (rc < 0) /* the store has it: the next start loads it */
         log_fmt(LOG_LEVEL_ERROR, "event %s: out of memory applying it", p->event->event_id);
 }
 

@@ -387,6 +387,19 @@ static void donor_key(const Transaction *t, char *buf, size_t size, const char *
     facts_donor_key_fit(full, buf, size);
 }
 
+/* Donor `i` of `f`, named by the name that sorts first among those its
+ * transactions give it (an organisation's name is spelt as each transaction
+ * has it): the same whatever order the transactions come in. Returns i. */
+static int keep_first_name(project_facts *f, size_t i, const char *name)
+{
+    char cut[FACTS_LABEL_SIZE];
+
+    copy_str(cut, sizeof cut, name);
+    if (strcmp(cut, f->donor_names[i]) < 0)
+        memcpy(f->donor_names[i], cut, sizeof cut);
+    return (int)i;
+}
+
 /* The donors of a project as its transactions are read: keys in the order
  * met, and `order`, their indexes sorted by key, for a binary search. */
 typedef struct donor_reading {
@@ -405,7 +418,7 @@ static int donor_index(project_facts *f, donor_reading *r, const char *key, cons
         size_t mid = (lo + hi) / 2;
         int c = strcmp(f->donor_keys[r->order[mid]], key);
         if (c == 0)
-            return r->order[mid];
+            return keep_first_name(f, r->order[mid], name);
         if (c < 0)
             lo = mid + 1;
         else
@@ -458,6 +471,22 @@ static int donors_sort(project_facts *f, const donor_reading *r)
     return 0;
 }
 
+/* `t` as the figures need it, but for its donor: 1 if it counts in a stage,
+ * else 0 (and *x is left as it was). */
+static int fact_tx_of(const Transaction *t, fact_tx *x)
+{
+    int stage = stage_of(t->type);
+
+    if (stage < 0 || t->value == NULL)
+        return 0;
+    copy_str(x->currency, sizeof x->currency, t->value->currency);
+    copy_str(x->date, sizeof x->date, t->date);
+    x->stage = (signed char)stage;
+    x->catalytic = stage == STAGE_COMMITTED && t->catalytic;
+    x->amount = t->value->amount_minor;
+    return 1;
+}
+
 /* The transactions of `p` that count in a stage, into f->tx. */
 static int keep_transactions(project_facts *f, const Project *p)
 {
@@ -469,22 +498,17 @@ static int keep_transactions(project_facts *f, const Project *p)
         return -ENOMEM;
     for (size_t i = 0; rc == 0 && i < p->n_transactions; i++) {
         const Transaction *t = p->transactions[i];
-        int stage = stage_of(t->type), donor;
         fact_tx *x = &f->tx[f->n_tx];
         const char *name;
-        if (stage < 0 || t->value == NULL)
+        int donor;
+        if (!fact_tx_of(t, x))
             continue;
         donor_key(t, key, sizeof key, &name);
         if ((donor = donor_index(f, &r, key, name)) < 0) {
             rc = -ENOMEM;
             break;
         }
-        copy_str(x->currency, sizeof x->currency, t->value->currency);
-        copy_str(x->date, sizeof x->date, t->date);
-        x->stage = (signed char)stage;
-        x->catalytic = stage == STAGE_COMMITTED && t->catalytic;
         x->donor = (unsigned short)donor;
-        x->amount = t->value->amount_minor;
         f->n_tx++;
     }
     if (rc == 0)
@@ -656,7 +680,9 @@ static void count_indicators(project_facts *f, const Project *p)
     }
 }
 
-int project_facts_of(const Project *p, const rates *r, project_facts *out)
+/* The facts of `p` but its transactions and money (its budget aside). 0 or
+ * -ENOMEM (then *out holds things to free: project_facts_clear). */
+static int project_shape(const Project *p, project_facts *out)
 {
     int rc;
 
@@ -670,6 +696,11 @@ int project_facts_of(const Project *p, const rates *r, project_facts *out)
             out->pillars |= 1 << p->pillars[i];
     }
     count_indicators(out, p);
+    if (p->budget && p->budget->currency[0]) {
+        copy_str(out->budget_currency, sizeof out->budget_currency, p->budget->currency);
+        out->budget = p->budget->amount_minor;
+    }
+    copy_str(out->start_date, sizeof out->start_date, p->start_date);
     rc = (out->title = strdup(p->title)) ? 0 : -ENOMEM;
     if (rc == 0)
         rc = copy_keys(&out->groups, &out->n_groups, p->working_group_ids, p->n_working_group_ids);
@@ -679,18 +710,183 @@ int project_facts_of(const Project *p, const rates *r, project_facts *out)
         copy_str(out->countries[out->n_countries++], 3, p->recipient_countries[i]);
     if (rc == 0)
         rc = add_participants(out, p);
+    return rc;
+}
+
+int project_facts_of(const Project *p, const rates *r, project_facts *out)
+{
+    int rc = project_shape(p, out);
+
     if (rc == 0)
         rc = keep_transactions(out, p);
-    if (rc == 0 && p->budget && p->budget->currency[0]) {
-        copy_str(out->budget_currency, sizeof out->budget_currency, p->budget->currency);
-        out->budget = p->budget->amount_minor;
-    }
-    copy_str(out->start_date, sizeof out->start_date, p->start_date);
     if (rc == 0)
         rc = project_facts_reconvert(out, r);
     if (rc != 0)
         project_facts_clear(out);
     return rc;
+}
+
+/* ---- a project that gained transactions ------------------------------------------ */
+
+/* dst = a copy of src (dst holds nothing); 0 or -ENOMEM. Copied as it is,
+ * currencies whose sums are zero too, so that the facts followed equal the
+ * facts made from scratch. */
+static int money_copy(money_sum *dst, const money_sum *src)
+{
+    *dst = *src;
+    dst->cur = NULL;
+    dst->cap = 0;
+    if (src->n == 0)
+        return 0;
+    if ((dst->cur = malloc(src->n * sizeof *dst->cur)) == NULL)
+        return -ENOMEM;
+    memcpy(dst->cur, src->cur, src->n * sizeof *dst->cur);
+    dst->cap = src->n;
+    return 0;
+}
+
+/* A copy of `n` items of `size` bytes with room for `more`; NULL on ENOMEM. */
+static void *copy_items(const void *v, size_t n, size_t more, size_t size)
+{
+    void *copy = malloc((n + more ? n + more : 1) * size);
+
+    if (copy && n)
+        memcpy(copy, v, n * size);
+    return copy;
+}
+
+/* The money of `held` (its own, per year, per donor) into `f`. */
+static int copy_money(project_facts *f, const project_facts *held)
+{
+    int rc = money_copy(&f->money, &held->money);
+
+    f->years = calloc(held->n_years ? held->n_years : 1, sizeof *f->years);
+    f->donors = calloc(held->n_donors ? held->n_donors : 1, sizeof *f->donors);
+    if (rc != 0 || f->years == NULL || f->donors == NULL)
+        return -ENOMEM;
+    f->cap_years = held->n_years;
+    f->cap_donors = held->n_donors;
+    for (; rc == 0 && f->n_years < held->n_years; f->n_years++) {
+        f->years[f->n_years].year = held->years[f->n_years].year;
+        rc = money_copy(&f->years[f->n_years].money, &held->years[f->n_years].money);
+    }
+    for (; rc == 0 && f->n_donors < held->n_donors; f->n_donors++) {
+        const donor_money *d = &held->donors[f->n_donors];
+        f->donors[f->n_donors] = (donor_money){.donor = d->donor, .year = d->year};
+        rc = money_copy(&f->donors[f->n_donors].money, &d->money);
+    }
+    return rc;
+}
+
+/* The index of donor `key` in f->donor_keys (sorted, with room for one more),
+ * inserted in its place if new: the donors after it move up one, in the
+ * transactions and the money per donor too. -1 when there are too many. */
+static int donor_insert(project_facts *f, const char *key, const char *name)
+{
+    size_t lo = 0, hi = f->n_donor_keys, n = f->n_donor_keys;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(f->donor_keys[mid], key);
+        if (c == 0)
+            return keep_first_name(f, mid, name);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (n >= 65535)
+        return -1;
+    memmove(&f->donor_keys[lo + 1], &f->donor_keys[lo], (n - lo) * sizeof *f->donor_keys);
+    memmove(&f->donor_names[lo + 1], &f->donor_names[lo], (n - lo) * sizeof *f->donor_names);
+    copy_str(f->donor_keys[lo], sizeof *f->donor_keys, key);
+    copy_str(f->donor_names[lo], sizeof *f->donor_names, name);
+    f->n_donor_keys++;
+    for (size_t i = 0; i < f->n_tx; i++)
+        f->tx[i].donor += f->tx[i].donor >= lo;
+    for (size_t i = 0; i < f->n_donors; i++)
+        f->donors[i].donor += f->donors[i].donor >= lo;
+    return (int)lo;
+}
+
+/* 1 if `a` and `b` put the same budget in the money. */
+static int same_budget(const project_facts *a, const project_facts *b)
+{
+    return a->budget == b->budget && strcmp(a->budget_currency, b->budget_currency) == 0 &&
+           strcmp(a->start_date, b->start_date) == 0;
+}
+
+/* `added` into `f`, which holds `held`'s transactions (with room for them)
+ * and, when `money`, its money: the added transactions' money is added to
+ * it. */
+static int add_transactions(project_facts *f, const Transaction *const *added, size_t n_added,
+                            const rates *r, int money)
+{
+    char key[FACTS_KEY_SIZE];
+    const char *name;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < n_added; i++) {
+        fact_tx *x = &f->tx[f->n_tx];
+        int donor;
+        if (!fact_tx_of(added[i], x))
+            continue;
+        donor_key(added[i], key, sizeof key, &name);
+        if ((donor = donor_insert(f, key, name)) < 0)
+            return -ENOMEM;
+        x->donor = (unsigned short)donor;
+        f->n_tx++;
+        if (money)
+            rc = add_transaction(f, r, x);
+    }
+    return rc;
+}
+
+int project_facts_follow(const project_facts *held, const Project *p,
+                         const Transaction *const *added, size_t n_added, const rates *r,
+                         project_facts *out)
+{
+    int rc = project_shape(p, out);
+    int money = rc == 0 && same_budget(out, held);
+    size_t keys = held->n_donor_keys;
+
+    if (rc == 0 &&
+        ((out->tx = copy_items(held->tx, held->n_tx, n_added, sizeof *out->tx)) == NULL ||
+         (out->donor_keys = copy_items(held->donor_keys, keys, n_added, sizeof *out->donor_keys)) ==
+             NULL ||
+         (out->donor_names =
+              copy_items(held->donor_names, keys, n_added, sizeof *out->donor_names)) == NULL))
+        rc = -ENOMEM;
+    if (rc == 0) {
+        out->n_tx = held->n_tx;
+        out->n_donor_keys = keys;
+    }
+    if (rc == 0 && money)
+        rc = copy_money(out, held);
+    if (rc == 0)
+        rc = add_transactions(out, added, n_added, r, money);
+    if (rc == 0 && !money) /* the budget moved: the money again, from every transaction */
+        rc = project_facts_reconvert(out, r);
+    if (rc == 0) {
+        out->years = fit(out->years, &out->cap_years, out->n_years, sizeof *out->years);
+        out->donors = fit(out->donors, &out->cap_donors, out->n_donors, sizeof *out->donors);
+    } else {
+        project_facts_clear(out);
+    }
+    return rc;
+}
+
+int project_facts_set_hashes(project_facts *f, const uint64_t *hashes, size_t n)
+{
+    uint64_t *copy = copy_items(hashes, n, 0, sizeof *hashes);
+
+    if (copy == NULL)
+        return -ENOMEM;
+    free(f->tx_hashes);
+    f->tx_hashes = copy;
+    f->n_tx_hashes = n;
+    f->hashes_known = 1;
+    return 0;
 }
 
 void project_facts_clear(project_facts *f)
@@ -703,6 +899,7 @@ void project_facts_clear(project_facts *f)
     free(f->tx);
     free(f->donor_keys);
     free(f->donor_names);
+    free(f->tx_hashes);
     money_of_project_clear(f);
     memset(f, 0, sizeof *f);
 }

@@ -194,6 +194,12 @@ typedef struct project_facts {
     donor_money *donors; /* per transaction provider and year, sorted by both */
     size_t n_donors, cap_donors;
     int64_t on_track, off_track, no_data;
+    /* A hash of each transaction of the state, packed, in its order, when
+     * known (project_read.h): what tells the transactions a later state
+     * adds. */
+    uint64_t *tx_hashes;
+    size_t n_tx_hashes;
+    int hashes_known;
 } project_facts;
 
 /* The facts of each kind of aggregate, from its state. Return 0 or -ENOMEM
@@ -207,6 +213,19 @@ int entity_facts_of(const Compact__Membership__V1__Entity *e, entity_facts *out)
 int entity_facts_role_on(const entity_facts *f, const char *day);
 int group_facts_of(const Compact__Workgroups__V1__WorkingGroup *g, group_facts *out);
 int project_facts_of(const Compact__Projects__V1__Project *p, const rates *r, project_facts *out);
+
+/* The facts of `p`, a project whose transactions are those `held` was made
+ * from and `added` (in any order: the facts do not depend on it); p's own
+ * transactions are not read. Costs what was added, not the project's size:
+ * `held`'s money is copied and the added transactions' put to it (all of
+ * it is computed again when the budget moved). Returns 0 or -ENOMEM (then
+ * *out holds nothing to free); `out` has no hashes yet. */
+int project_facts_follow(const project_facts *held, const Compact__Projects__V1__Project *p,
+                         const Compact__Projects__V1__Transaction *const *added, size_t n_added,
+                         const rates *r, project_facts *out);
+
+/* Gives `f` the hashes of its state's transactions (copied). 0 or -ENOMEM. */
+int project_facts_set_hashes(project_facts *f, const uint64_t *hashes, size_t n);
 
 /* Computes the money of `f` again from its transactions, at the rates `r`
  * (after a rate changed). Returns 0 or -ENOMEM (the money is then empty). */

@@ -227,24 +227,18 @@ static void figures_replace(model *m, const project_facts *before, const project
     }
 }
 
-int model_put_project(model *m, const Compact__Projects__V1__Project *p, uint64_t seq)
+/* Puts `fresh` (made for `seq`) in the place of the project facts at `at`
+ * (`found`) or new there: the figures follow. Takes `fresh`. */
+static int put_project_facts(model *m, size_t at, int found, project_facts *fresh, uint64_t seq)
 {
-    int found;
-    size_t at = index_find(&m->projects, p->id, &found);
-    project_facts *f = found ? m->projects.v[at] : NULL, *fresh;
-    uint64_t held = f ? f->seq : 0;
+    project_facts *f = found ? m->projects.v[at] : NULL;
 
-    if (f && !newer(seq, held))
-        return 0;
-    if ((fresh = calloc(1, sizeof *fresh)) == NULL)
-        return -ENOMEM;
-    if (project_facts_of(p, &m->rates, fresh) != 0 ||
-        (f == NULL && index_reserve(&m->projects) != 0)) {
+    if (f == NULL && index_reserve(&m->projects) != 0) {
         project_facts_clear(fresh);
         free(fresh);
         return -ENOMEM;
     }
-    fresh->seq = seq ? seq : held;
+    fresh->seq = seq ? seq : f ? f->seq : 0;
     figures_replace(m, f, fresh);
     if (f) {
         project_facts_clear(f);
@@ -255,6 +249,74 @@ int model_put_project(model *m, const Compact__Projects__V1__Project *p, uint64_
     }
     m->version++;
     return 1;
+}
+
+int model_put_project(model *m, const Compact__Projects__V1__Project *p, uint64_t seq)
+{
+    int found;
+    size_t at = index_find(&m->projects, p->id, &found);
+    project_facts *f = found ? m->projects.v[at] : NULL, *fresh;
+
+    if (f && !newer(seq, f->seq))
+        return 0;
+    if ((fresh = calloc(1, sizeof *fresh)) == NULL)
+        return -ENOMEM;
+    if (project_facts_of(p, &m->rates, fresh) != 0) {
+        free(fresh);
+        return -ENOMEM;
+    }
+    return put_project_facts(m, at, found, fresh, seq);
+}
+
+/* The facts of `r`, following `held` when r only adds transactions to it:
+ * 0, -EINVAL (a transaction or the whole does not unpack) or -ENOMEM. */
+static int facts_of_read(const model *m, const project_read *r, const project_facts *held,
+                         project_facts *out)
+{
+    size_t *added = malloc((r->n_tx ? r->n_tx : 1) * sizeof *added), n = 0;
+    Compact__Projects__V1__Transaction **tx = NULL;
+    Compact__Projects__V1__Project *whole = NULL;
+    int rc = added ? 0 : -ENOMEM;
+
+    if (rc == 0 && project_read_added(r, held, added, &n)) {
+        if ((tx = calloc(n ? n : 1, sizeof *tx)) == NULL)
+            rc = -ENOMEM;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = (tx[i] = project_read_transaction(r, added[i])) ? 0 : -EINVAL;
+        if (rc == 0)
+            rc = project_facts_follow(held, r->shell,
+                                      (const Compact__Projects__V1__Transaction *const *)tx, n,
+                                      &m->rates, out);
+        for (size_t i = 0; tx && i < n; i++)
+            compact__projects__v1__transaction__free_unpacked(tx[i], NULL);
+        free(tx);
+    } else if (rc == 0) {
+        whole = r->whole ? r->whole : compact__projects__v1__project__unpack(NULL, r->len, r->data);
+        rc = whole ? project_facts_of(whole, &m->rates, out) : -EINVAL;
+        if (whole != r->whole)
+            compact__projects__v1__project__free_unpacked(whole, NULL);
+    }
+    free(added);
+    if (rc == 0 && (rc = project_facts_set_hashes(out, r->hashes, r->n_tx)) != 0)
+        project_facts_clear(out);
+    return rc;
+}
+
+int model_put_project_read(model *m, const project_read *r, uint64_t seq)
+{
+    int found, rc;
+    size_t at = index_find(&m->projects, r->shell->id, &found);
+    project_facts *f = found ? m->projects.v[at] : NULL, *fresh;
+
+    if (f && !newer(seq, f->seq))
+        return 0;
+    if ((fresh = calloc(1, sizeof *fresh)) == NULL)
+        return -ENOMEM;
+    if ((rc = facts_of_read(m, r, f, fresh)) != 0) {
+        free(fresh);
+        return rc;
+    }
+    return put_project_facts(m, at, found, fresh, seq);
 }
 
 /* Recomputes the standing figures from the facts and drops every view. */

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "facts.h"
+#include "project_read.h"
 
 #define MODEL_VIEWS_MAX 32
 
@@ -44,6 +45,11 @@ void model_free(model *m);
 int model_put_entity(model *m, const Compact__Membership__V1__Entity *e, uint64_t seq);
 int model_put_group(model *m, const Compact__Workgroups__V1__WorkingGroup *g, uint64_t seq);
 int model_put_project(model *m, const Compact__Projects__V1__Project *p, uint64_t seq);
+/* The same from a state read in two parts (project_read.h): only the
+ * transactions added to those held are unpacked when that is all that
+ * changed, and the facts learn the state's transaction hashes. Also
+ * -EINVAL when the state does not unpack (the model is then unchanged). */
+int model_put_project_read(model *m, const project_read *r, uint64_t seq);
 
 /* Sets a rate, and converts every project's money again. 0 or -ENOMEM (the
  * figures are then recomputed from the facts on the next question). */

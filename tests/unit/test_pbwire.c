@@ -5,7 +5,9 @@
  * a oneof, packed enums), on bytes made to break each rule, and on 60,000
  * mutations of a packed project, where it must also vouch for most of the
  * mutants protobuf-c takes (a walk that answers 0 to everything would keep
- * the promise and be worthless). */
+ * the promise and be worthless).
+ * pbwire_split() is held to unpacking: the rest unpacks as the message
+ * without the field, each value as one of its elements. */
 #include <protobuf-c/protobuf-c.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -286,6 +288,95 @@ static void test_never_more_lenient_than_protobuf_c(void **state)
     free(orig);
 }
 
+/* The values pbwire_split passes to `each`, kept. */
+typedef struct seen_values {
+    const uint8_t *data[8];
+    size_t len[8], n;
+    size_t stop_at; /* answer nonzero at this value (0: never) */
+} seen_values;
+
+static int keep_value(void *arg, const uint8_t *value, size_t len)
+{
+    seen_values *s = arg;
+
+    if (s->n + 1 == s->stop_at)
+        return 1;
+    s->data[s->n] = value;
+    s->len[s->n++] = len;
+    return 0;
+}
+
+static void test_split_gives_the_field_apart_and_the_rest(void **state)
+{
+    size_t len, rest_len;
+    uint8_t *buf = packed_project(&len), *rest = malloc(len);
+    seen_values seen = {0};
+    uint32_t tx_number = field(PROJECT_DESC, "transactions")->id;
+
+    assert_int_equal(pbwire_split(buf, len, tx_number, rest, &rest_len, keep_value, &seen), 1);
+    assert_int_equal(seen.n, N_TX);
+    Project *whole = compact__projects__v1__project__unpack(NULL, len, buf);
+    Project *shell = compact__projects__v1__project__unpack(NULL, rest_len, rest);
+    assert_non_null(whole);
+    assert_non_null(shell);
+    assert_int_equal(shell->n_transactions, 0);
+    assert_string_equal(shell->title, whole->title);
+    assert_int_equal(shell->n_pillars, 3);
+    assert_int_equal(shell->create_time->nanos, 123);
+    for (size_t i = 0; i < seen.n; i++) { /* each value, an element, in order */
+        Transaction *t =
+            compact__projects__v1__transaction__unpack(NULL, seen.len[i], seen.data[i]);
+        assert_non_null(t);
+        assert_int_equal(t->type, whole->transactions[i]->type);
+        assert_int_equal(t->value->amount_minor, whole->transactions[i]->value->amount_minor);
+        compact__projects__v1__transaction__free_unpacked(t, NULL);
+    }
+    /* The rest and the values are every byte but the values' tags and lengths. */
+    size_t values = 0;
+    for (size_t i = 0; i < seen.n; i++)
+        values += seen.len[i] + (tx_number < 16 ? 1 : 2) + 1; /* its tag, a one-byte length */
+    assert_int_equal(rest_len + values, len);
+    compact__projects__v1__project__free_unpacked(whole, NULL);
+    compact__projects__v1__project__free_unpacked(shell, NULL);
+
+    /* A field that is absent: everything is the rest. */
+    seen.n = 0;
+    assert_int_equal(pbwire_split(buf, len, 999, rest, &rest_len, keep_value, &seen), 1);
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(rest_len, len);
+    assert_memory_equal(rest, buf, len);
+    free(rest);
+    free(buf);
+}
+
+static void test_split_refuses_what_is_not_wire_format(void **state)
+{
+    size_t len, rest_len;
+    uint8_t *buf = packed_project(&len), *rest = malloc(len + 1);
+    seen_values seen = {.stop_at = 2};
+    uint32_t tx_number = field(PROJECT_DESC, "transactions")->id;
+    uint32_t title_number = field(PROJECT_DESC, "title")->id;
+    uint32_t status_number = field(PROJECT_DESC, "status")->id;
+    uint8_t varint_field[] = {(uint8_t)(status_number << 3 | 0), 2};
+
+    /* `each` says stop. */
+    assert_int_equal(pbwire_split(buf, len, tx_number, rest, &rest_len, keep_value, &seen), 0);
+    /* Cut short: the last value runs past the end. */
+    seen = (seen_values){0};
+    assert_int_equal(pbwire_split(buf, len - 1, tx_number, rest, &rest_len, keep_value, &seen), 0);
+    /* The field sent as a varint, not length-delimited. */
+    assert_int_equal(pbwire_split(varint_field, sizeof varint_field, status_number, rest, &rest_len,
+                                  keep_value, &seen),
+                     0);
+    /* A string field works as well as a message field. */
+    seen = (seen_values){0};
+    assert_int_equal(pbwire_split(buf, len, title_number, rest, &rest_len, keep_value, &seen), 1);
+    assert_int_equal(seen.n, 1);
+    assert_memory_equal(seen.data[0], "Border security", 15);
+    free(rest);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +386,8 @@ int main(void)
         cmocka_unit_test(test_a_message_field_twice_is_left_to_protobuf_c),
         cmocka_unit_test(test_refuses_each_broken_rule),
         cmocka_unit_test(test_never_more_lenient_than_protobuf_c),
+        cmocka_unit_test(test_split_gives_the_field_apart_and_the_rest),
+        cmocka_unit_test(test_split_refuses_what_is_not_wire_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
