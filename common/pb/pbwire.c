@@ -284,3 +284,61 @@ int pbwire_split(const uint8_t *data, size_t len, uint32_t number, uint8_t *rest
     }
     return 1;
 }
+
+/* The bytes of `v` as a varint. */
+static size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+
+    for (; v >= 0x80; v >>= 7)
+        n++;
+    return n;
+}
+
+static uint8_t *put_varint(uint8_t *out, uint64_t v)
+{
+    for (; v >= 0x80; v >>= 7)
+        *out++ = (uint8_t)(v | 0x80);
+    *out++ = (uint8_t)v;
+    return out;
+}
+
+size_t pbwire_join_size(size_t rest_len, uint32_t number, const size_t *lens, size_t n)
+{
+    size_t size = rest_len, tag = varint_size((uint64_t)number << 3);
+
+    for (size_t i = 0; i < n; i++)
+        size += tag + varint_size(lens[i]) + lens[i];
+    return size;
+}
+
+size_t pbwire_join(const uint8_t *rest, size_t rest_len, uint32_t number,
+                   const uint8_t *const *values, const size_t *lens, size_t n, uint8_t *out)
+{
+    reader r = {rest, rest + rest_len};
+    uint8_t *at = out;
+    int placed = 0;
+
+    while (!placed || r.at < r.end) {
+        const uint8_t *field = r.at, *val;
+        size_t val_len;
+        uint64_t tag = 0;
+
+        if (r.at < r.end && (!read_varint(&r, 5, &tag) || (tag >> 3) == 0 ||
+                             !skip_value(&r, (unsigned)(tag & 7), &val, &val_len)))
+            return 0;
+        if (!placed && (field == r.end || (tag >> 3) > number)) {
+            for (size_t i = 0; i < n; i++) {
+                at = put_varint(at, (uint64_t)number << 3 | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED);
+                at = put_varint(at, lens[i]);
+                if (lens[i])
+                    memcpy(at, values[i], lens[i]);
+                at += lens[i];
+            }
+            placed = 1;
+        }
+        memcpy(at, field, (size_t)(r.at - field));
+        at += r.at - field;
+    }
+    return (size_t)(at - out);
+}
