@@ -56,14 +56,4 @@ typedef int (*pbwire_each_fn)(void *arg, const uint8_t *value, size_t len);
 int pbwire_split(const uint8_t *data, size_t len, uint32_t number, uint8_t *rest, size_t *rest_len,
                  pbwire_each_fn each, void *arg);
 
-/* The inverse of pbwire_split: `rest` with the `n` values (values[i] of
- * lens[i] bytes) put back as field `number`, length-delimited, before the
- * first field of `rest` numbered above it (where protobuf-c, which packs
- * fields in the order of their numbers, had them). Writes into `out` (room
- * for pbwire_join_size bytes) and returns the length written, or 0 when
- * `rest` is not wire format. */
-size_t pbwire_join_size(size_t rest_len, uint32_t number, const size_t *lens, size_t n);
-size_t pbwire_join(const uint8_t *rest, size_t rest_len, uint32_t number,
-                   const uint8_t *const *values, const size_t *lens, size_t n, uint8_t *out);
-
 #endif

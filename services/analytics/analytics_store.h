@@ -3,9 +3,7 @@
  *
  * Tables (component "analytics" of the service's store):
  *   snapshots  the latest state of every entity, group and project, with its
- *              aggregate sequence: the model is rebuilt from them at start;
- *              a project's kept in parts, its transactions apart, in
- *   snapshot_items  (analytics_store_put_snapshot_parts)
+ *              aggregate sequence: the model is rebuilt from them at start
  *   positions  the last stream entry applied, per source stream
  *   activity   changes per month and event type
  *   alerts     the duplication alerts found with FindOverlaps
@@ -34,31 +32,6 @@ extern const size_t analytics_store_migrations_count;
 /* Keeps the state of aggregate (type, id) at sequence `seq`. */
 int analytics_store_put_snapshot(store *st, const char *type, const char *id, uint64_t seq,
                                  const void *state, size_t len);
-
-/* A state in parts (project_read.h): the state without the values of one
- * length-delimited field (a project's transactions), and those values, each
- * with a hash of its bytes. */
-typedef struct snapshot_parts {
-    uint32_t field; /* the field's number */
-    const uint8_t *rest;
-    size_t rest_len;
-    const uint8_t *const *items;
-    const size_t *item_len;
-    const uint64_t *hashes; /* in the state's order */
-    size_t n;
-} snapshot_parts;
-
-/* Keeps the state of (type, id) at `seq` in parts: the rest and the list of
- * hashes in its row, each item once in snapshot_items, where only the items
- * the row did not have are written (and those it no longer has deleted). A
- * recorded transaction then writes a few hundred bytes, not the project
- * again (bench/RESULTS.md, "Analytics: a change costs what it changed").
- * Read back (below), the state is whole again, byte for byte as protobuf-c
- * packed it: the values go back before the first field numbered above
- * theirs (pbwire_join). Two items of one state with the same hash are not
- * kept apart (project_read.h: left to their odds). */
-int analytics_store_put_snapshot_parts(store *st, const char *type, const char *id, uint64_t seq,
-                                       const snapshot_parts *p);
 
 /* Calls fn(arg, type, id, seq, state, len) for every snapshot, in type and id
  * order; stops at fn's first non-zero return, which it returns. */

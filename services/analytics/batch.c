@@ -303,35 +303,17 @@ static int store_counts(store *st, const batch *bt)
     return rc;
 }
 
-/* The state of `p`, if it is the last of its aggregate in the batch; a
- * project's in parts (project_read.h, analytics_store.h). */
-static int store_state(store *st, const pending *p)
-{
-    const Event *ev = p->event;
-    const project_read *r = p->project;
-
-    if (r)
-        return analytics_store_put_snapshot_parts(
-            st, ev->aggregate_type, ev->aggregate_id, ev->aggregate_sequence,
-            &(snapshot_parts){.field = PROJECT_READ_TRANSACTIONS,
-                              .rest = r->rest,
-                              .rest_len = r->rest_len,
-                              .items = r->tx,
-                              .item_len = r->tx_len,
-                              .hashes = r->hashes,
-                              .n = r->n_tx});
-    if (p->state)
-        return analytics_store_put_snapshot(st, ev->aggregate_type, ev->aggregate_id,
-                                            ev->aggregate_sequence, ev->state.data, ev->state.len);
-    return 0;
-}
-
 int batch_commit(store *st, const batch *bt, int64_t applied_before)
 {
     int rc = store_begin(st);
 
-    for (size_t i = 0; rc == 0 && i < bt->n; i++)
-        rc = store_state(st, &bt->v[i]);
+    for (size_t i = 0; rc == 0 && i < bt->n; i++) {
+        const Event *ev = bt->v[i].event;
+        if (has_state(&bt->v[i])) /* the last state of its aggregate in the batch */
+            rc =
+                analytics_store_put_snapshot(st, ev->aggregate_type, ev->aggregate_id,
+                                             ev->aggregate_sequence, ev->state.data, ev->state.len);
+    }
     if (rc == 0)
         rc = store_counts(st, bt);
     for (size_t i = 0; rc == 0 && i < bt->n_ends; i++)

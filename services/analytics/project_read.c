@@ -6,6 +6,8 @@
 
 #include "pbwire.h"
 
+#define TRANSACTIONS_FIELD 16 /* compact.projects.v1.Project.transactions */
+
 /* A 64-bit hash of `len` bytes: eight at a time, each mixed in by a
  * multiply and a shift (a state's transactions are hashed at every event:
  * byte-at-a-time FNV would cost more than the rest of the read). */
@@ -67,7 +69,7 @@ int project_read_of(const uint8_t *data, size_t len, ProtobufCAllocator *mem, pr
     out->len = len;
     if (rest == NULL)
         return -ENOMEM;
-    if (!pbwire_split(data, len, PROJECT_READ_TRANSACTIONS, rest, &rest_len, count_tx, out))
+    if (!pbwire_split(data, len, TRANSACTIONS_FIELD, rest, &rest_len, count_tx, out))
         return -EINVAL;
     n = out->n_tx;
     out->tx = mem->alloc(mem->allocator_data, (n ? n : 1) * sizeof *out->tx);
@@ -77,11 +79,9 @@ int project_read_of(const uint8_t *data, size_t len, ProtobufCAllocator *mem, pr
         return -ENOMEM;
     out->n_tx = 0;
     list.room = n;
-    if (!pbwire_split(data, len, PROJECT_READ_TRANSACTIONS, rest, &rest_len, keep_tx, &list) ||
+    if (!pbwire_split(data, len, TRANSACTIONS_FIELD, rest, &rest_len, keep_tx, &list) ||
         out->n_tx != n)
         return -EINVAL;
-    out->rest = rest;
-    out->rest_len = rest_len;
     out->shell = compact__projects__v1__project__unpack(mem, rest_len, rest);
     return out->shell ? 0 : -EINVAL;
 }

@@ -28,8 +28,6 @@
 #ifndef COMPACT_ANALYTICS_PROJECT_READ_H
 #define COMPACT_ANALYTICS_PROJECT_READ_H
 
-#define PROJECT_READ_TRANSACTIONS 16 /* compact.projects.v1.Project.transactions */
-
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,9 +38,7 @@
 typedef struct project_read {
     const uint8_t *data; /* the whole state, as packed */
     size_t len;
-    const uint8_t *rest; /* the project without its transactions, packed */
-    size_t rest_len;
-    Compact__Projects__V1__Project *shell; /* the same, unpacked */
+    Compact__Projects__V1__Project *shell; /* the project without its transactions */
     Compact__Projects__V1__Project *whole; /* unpacked whole, or NULL until needed */
     const uint8_t **tx;                    /* each transaction's bytes, in order */
     size_t *tx_len;

@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include "alerts.h"
-#include "analytics_store.h"
 #include "log.h"
 #include "pbmsg.h"
 #include "sqlrow.h"
@@ -94,39 +93,6 @@ static int64_t count_of(store *st, const char *sql)
     return n;
 }
 
-/* The rebuilt states that differ from the snapshots the events left, or
- * have none: compared whole (a project's snapshot, kept in parts, is read
- * back whole). A negative errno on failure. */
-static int64_t count_changed(store *st)
-{
-    sqlite3_stmt *s = store_stmt(st, "SELECT type, id, state FROM rebuilt");
-    int64_t n = 0;
-    int step = SQLITE_DONE;
-
-    if (s == NULL)
-        return -EIO;
-    while (n >= 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        const void *want = sqlite3_column_blob(s, 2);
-        size_t want_len = (size_t)sqlite3_column_bytes(s, 2), len;
-        uint64_t seq;
-        void *held = NULL;
-        int rc =
-            analytics_store_snapshot(st, (const char *)sqlite3_column_text(s, 0),
-                                     (const char *)sqlite3_column_text(s, 1), &seq, &held, &len);
-        if (rc == 0)
-            n += len != want_len || (len && memcmp(held, want, len) != 0);
-        else if (rc == -ENOENT)
-            n++;
-        else
-            n = rc;
-        free(held);
-    }
-    if (n >= 0 && step != SQLITE_DONE)
-        n = store_result(st, step);
-    sqlite3_reset(s);
-    return n;
-}
-
 /* Differences, sequences carried over, tables swapped: one transaction. */
 static int swap_snapshots(store *st, int64_t *differences)
 {
@@ -135,7 +101,8 @@ static int swap_snapshots(store *st, int64_t *differences)
 
     if (rc != 0)
         return rc;
-    changed = count_changed(st);
+    changed = count_of(st, "SELECT count(*) FROM rebuilt r LEFT JOIN snapshots s"
+                           " ON s.type = r.type AND s.id = r.id WHERE s.state IS NOT r.state");
     gone = count_of(st, "SELECT count(*) FROM snapshots s WHERE NOT EXISTS"
                         " (SELECT 1 FROM rebuilt r WHERE r.type = s.type AND r.id = s.id)");
     rc = changed < 0 || gone < 0 ? -EIO : 0;
@@ -150,7 +117,7 @@ static int swap_snapshots(store *st, int64_t *differences)
         rc = exec(st, "CREATE TEMP TABLE carried AS SELECT r.type, r.id,"
                       " coalesce(s.seq, 0) AS seq, r.state FROM rebuilt r LEFT JOIN snapshots s"
                       " ON s.type = r.type AND s.id = r.id;"
-                      "DELETE FROM snapshots; DELETE FROM snapshot_items;"
+                      "DELETE FROM snapshots;"
                       "INSERT INTO snapshots (type, id, seq, state)"
                       " SELECT type, id, seq, state FROM carried;"
                       "DROP TABLE carried; DELETE FROM rebuilt;");

@@ -377,39 +377,6 @@ static void test_split_refuses_what_is_not_wire_format(void **state)
     free(buf);
 }
 
-/* Joined again, a split message is the bytes it was: the values go back
- * where protobuf-c put them, before the first field numbered above theirs
- * (or at the end). */
-static void test_join_undoes_split(void **state)
-{
-    size_t len, rest_len;
-    uint8_t *buf = packed_project(&len), *rest = malloc(len);
-    seen_values seen = {0};
-    const char *names[] = {"transactions", "id", "create_time", "summary"};
-
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        uint32_t number = field(PROJECT_DESC, names[k])->id;
-        seen = (seen_values){0};
-        assert_int_equal(pbwire_split(buf, len, number, rest, &rest_len, keep_value, &seen), 1);
-        size_t size = pbwire_join_size(rest_len, number, seen.len, seen.n);
-        uint8_t *joined = malloc(size);
-        assert_int_equal(size, len);
-        assert_int_equal(pbwire_join(rest, rest_len, number, seen.data, seen.len, seen.n, joined),
-                         len);
-        assert_memory_equal(joined, buf, len);
-        free(joined);
-    }
-    /* Nothing to put back into nothing. */
-    assert_int_equal(pbwire_join(rest, 0, 16, NULL, NULL, 0, rest), 0);
-    /* A rest that is not wire format. */
-    assert_int_equal(pbwire_join((const uint8_t *)"\x0a\x05"
-                                                  "ab",
-                                 4, 16, NULL, NULL, 0, rest),
-                     0);
-    free(rest);
-    free(buf);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,7 +388,6 @@ int main(void)
         cmocka_unit_test(test_never_more_lenient_than_protobuf_c),
         cmocka_unit_test(test_split_gives_the_field_apart_and_the_rest),
         cmocka_unit_test(test_split_refuses_what_is_not_wire_format),
-        cmocka_unit_test(test_join_undoes_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
