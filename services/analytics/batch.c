@@ -103,16 +103,15 @@ static project_read *read_project(batch *bt, const model *m, const Event *ev)
     ProtobufCAllocator *mem = arena_allocator(&bt->mem);
     project_read *r = arena_alloc(&bt->mem, sizeof *r);
     size_t *added, n;
-    int follows;
+    int adds;
 
     if (r == NULL || project_read_of(ev->state.data, ev->state.len, mem, r) != 0 ||
         (added = arena_alloc(&bt->mem, (r->n_tx ? r->n_tx : 1) * sizeof *added)) == NULL)
         return NULL;
-    follows = project_read_added(r, model_project(m, r->shell->id), added, &n);
-    for (size_t i = 0; follows && i < n; i++)
-        follows = project_read_transaction_ok(r, added[i]);
-    if (!follows &&
-        (r->whole = compact__projects__v1__project__unpack(mem, r->len, r->data)) == NULL)
+    adds = project_read_added(r, model_project(m, r->shell->id), added, &n);
+    for (size_t i = 0; adds && i < n; i++)
+        adds = project_read_transaction_ok(r, added[i]);
+    if (!adds && (r->whole = compact__projects__v1__project__unpack(mem, r->len, r->data)) == NULL)
         return NULL;
     return r;
 }

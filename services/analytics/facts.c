@@ -728,59 +728,177 @@ int project_facts_of(const Project *p, const rates *r, project_facts *out)
 
 /* ---- a project that gained transactions ------------------------------------------ */
 
-/* dst = a copy of src (dst holds nothing); 0 or -ENOMEM. Copied as it is,
- * currencies whose sums are zero too, so that the facts followed equal the
- * facts made from scratch. */
-static int money_copy(money_sum *dst, const money_sum *src)
+/* Room in `v` (room for *cap items of `size` bytes) for `need` items (one
+ * at least, so that NULL means ENOMEM), exactly: the facts of every project
+ * stay in memory, and doubling would leave up to half of a project's arrays
+ * unused. NULL on ENOMEM (then `v` is as it was). */
+static void *reserve_exact(void *v, size_t *cap, size_t need, size_t size)
 {
-    *dst = *src;
-    dst->cur = NULL;
-    dst->cap = 0;
-    if (src->n == 0)
-        return 0;
-    if ((dst->cur = malloc(src->n * sizeof *dst->cur)) == NULL)
+    void *grown;
+
+    if (v && need <= *cap)
+        return v;
+    need = need > *cap ? need : *cap;
+    need = need ? need : 1;
+    if ((grown = realloc(v, need * size)) == NULL)
+        return NULL;
+    *cap = need;
+    return grown;
+}
+
+static int money_room(money_sum *m, size_t more)
+{
+    void *cur = reserve_exact(m->cur, &m->cap, m->n + more, sizeof *m->cur);
+
+    if (cur == NULL)
         return -ENOMEM;
-    memcpy(dst->cur, src->cur, src->n * sizeof *dst->cur);
-    dst->cap = src->n;
+    m->cur = cur;
     return 0;
 }
 
-/* A copy of `n` items of `size` bytes with room for `more`; NULL on ENOMEM. */
-static void *copy_items(const void *v, size_t n, size_t more, size_t size)
+/* dst += src, currencies whose sums are zero kept (as the facts of a project
+ * made at once keep them). Cannot fail when `dst` has room for src's
+ * currencies (money_room). */
+static void money_merge(money_sum *dst, const money_sum *src)
 {
-    void *copy = malloc((n + more ? n + more : 1) * size);
-
-    if (copy && n)
-        memcpy(copy, v, n * size);
-    return copy;
+    for (size_t i = 0; i < src->n; i++) {
+        currency_sums *slot = money_slot(dst, src->cur[i].code, src->cur[i].currency);
+        for (int k = 0; k < STAGES; k++)
+            slot->s.v[k] += src->cur[i].s.v[k];
+    }
+    for (int k = 0; k < STAGES; k++)
+        dst->usd.v[k] += src->usd.v[k];
+    dst->unconverted += src->unconverted;
 }
 
-/* The money of `held` (its own, per year, per donor) into `f`. */
-static int copy_money(project_facts *f, const project_facts *held)
+static money_sum *year_money_of(project_facts *f, int year)
 {
-    int rc = money_copy(&f->money, &held->money);
-
-    f->years = calloc(held->n_years ? held->n_years : 1, sizeof *f->years);
-    f->donors = calloc(held->n_donors ? held->n_donors : 1, sizeof *f->donors);
-    if (rc != 0 || f->years == NULL || f->donors == NULL)
-        return -ENOMEM;
-    f->cap_years = held->n_years;
-    f->cap_donors = held->n_donors;
-    for (; rc == 0 && f->n_years < held->n_years; f->n_years++) {
-        f->years[f->n_years].year = held->years[f->n_years].year;
-        rc = money_copy(&f->years[f->n_years].money, &held->years[f->n_years].money);
+    for (size_t i = 0; i < f->n_years; i++) {
+        if (f->years[i].year == year)
+            return &f->years[i].money;
     }
-    for (; rc == 0 && f->n_donors < held->n_donors; f->n_donors++) {
-        const donor_money *d = &held->donors[f->n_donors];
-        f->donors[f->n_donors] = (donor_money){.donor = d->donor, .year = d->year};
-        rc = money_copy(&f->donors[f->n_donors].money, &d->money);
+    return NULL;
+}
+
+/* The index of donor `key` in f->donor_keys (sorted), or -1. */
+static long donor_of(const project_facts *f, const char *key)
+{
+    for (size_t lo = 0, hi = f->n_donor_keys; lo < hi;) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(f->donor_keys[mid], key);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static money_sum *donor_money_of(project_facts *f, long donor, int year)
+{
+    for (size_t lo = 0, hi = f->n_donors; donor >= 0 && lo < hi;) {
+        size_t mid = (lo + hi) / 2;
+        const donor_money *d = &f->donors[mid];
+        if (d->donor == donor && d->year == year)
+            return &f->donors[mid].money;
+        if (d->donor < donor || (d->donor == donor && d->year < year))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* What merging `d` into `f` needs, allocated beforehand so that the merge
+ * itself cannot fail: the donors' numbers in `f`, and the currencies of
+ * the years and donors `f` does not have yet. */
+typedef struct merge_room {
+    unsigned short *donor;                 /* d's donor k is f's donor[k] */
+    currency_sums **year_cur, **donor_cur; /* per d year / d donor: NULL if f has it */
+} merge_room;
+
+static void merge_room_clear(merge_room *room, const project_facts *d)
+{
+    for (size_t i = 0; room->year_cur && i < d->n_years; i++)
+        free(room->year_cur[i]);
+    for (size_t i = 0; room->donor_cur && i < d->n_donors; i++)
+        free(room->donor_cur[i]);
+    free(room->donor);
+    free(room->year_cur);
+    free(room->donor_cur);
+}
+
+/* Room for `m`'s currencies in `into` when it exists, else a block of its
+ * own in *spare. */
+static int money_room_for(money_sum *into, const money_sum *m, currency_sums **spare)
+{
+    if (into)
+        return money_room(into, m->n);
+    *spare = malloc((m->n ? m->n : 1) * sizeof **spare);
+    return *spare ? 0 : -ENOMEM;
+}
+
+/* Every allocation merging `d` into `f` makes; `f` is changed only in the
+ * room it has. 0 or -ENOMEM. */
+static int make_merge_room(project_facts *f, const project_facts *d, merge_room *room)
+{
+    size_t keys = f->n_donor_keys + d->n_donor_keys, cap_tx = f->n_tx, cap_keys = f->n_donor_keys,
+           cap_names = f->n_donor_keys;
+    void *p;
+    int rc = 0;
+
+    memset(room, 0, sizeof *room);
+    if (keys >= 65535)
+        return -ENOMEM;
+    if ((p = reserve_exact(f->tx, &cap_tx, f->n_tx + d->n_tx, sizeof *f->tx)) == NULL)
+        return -ENOMEM;
+    f->tx = p;
+    if ((p = reserve_exact(f->donor_keys, &cap_keys, keys, sizeof *f->donor_keys)) == NULL)
+        return -ENOMEM;
+    f->donor_keys = p;
+    if ((p = reserve_exact(f->donor_names, &cap_names, keys, sizeof *f->donor_names)) == NULL)
+        return -ENOMEM;
+    f->donor_names = p;
+    if ((p = reserve_exact(f->years, &f->cap_years, f->n_years + d->n_years, sizeof *f->years)) ==
+        NULL)
+        return -ENOMEM;
+    f->years = p;
+    if ((p = reserve_exact(f->donors, &f->cap_donors, f->n_donors + d->n_donors,
+                           sizeof *f->donors)) == NULL)
+        return -ENOMEM;
+    f->donors = p;
+    room->donor = calloc(d->n_donor_keys ? d->n_donor_keys : 1, sizeof *room->donor);
+    room->year_cur = calloc(d->n_years ? d->n_years : 1, sizeof *room->year_cur);
+    room->donor_cur = calloc(d->n_donors ? d->n_donors : 1, sizeof *room->donor_cur);
+    if (room->donor == NULL || room->year_cur == NULL || room->donor_cur == NULL)
+        return -ENOMEM;
+    rc = money_room(&f->money, d->money.n);
+    for (size_t i = 0; rc == 0 && i < d->n_years; i++)
+        rc = money_room_for(year_money_of(f, d->years[i].year), &d->years[i].money,
+                            &room->year_cur[i]);
+    for (size_t i = 0; rc == 0 && i < d->n_donors; i++) {
+        const donor_money *x = &d->donors[i];
+        rc = money_room_for(donor_money_of(f, donor_of(f, d->donor_keys[x->donor]), x->year),
+                            &x->money, &room->donor_cur[i]);
     }
     return rc;
 }
 
+/* `m`, a slot just made or found, given its spare block if it has none. */
+static void give_room(money_sum *m, currency_sums **spare, size_t cap)
+{
+    if (m->cur == NULL && *spare) {
+        m->cur = *spare;
+        m->cap = cap ? cap : 1;
+        *spare = NULL;
+    }
+}
+
 /* The index of donor `key` in f->donor_keys (sorted, with room for one more),
  * inserted in its place if new: the donors after it move up one, in the
- * transactions and the money per donor too. -1 when there are too many. */
+ * transactions and the money per donor too. */
 static int donor_insert(project_facts *f, const char *key, const char *name)
 {
     size_t lo = 0, hi = f->n_donor_keys, n = f->n_donor_keys;
@@ -795,8 +913,6 @@ static int donor_insert(project_facts *f, const char *key, const char *name)
         else
             hi = mid;
     }
-    if (n >= 65535)
-        return -1;
     memmove(&f->donor_keys[lo + 1], &f->donor_keys[lo], (n - lo) * sizeof *f->donor_keys);
     memmove(&f->donor_names[lo + 1], &f->donor_names[lo], (n - lo) * sizeof *f->donor_names);
     copy_str(f->donor_keys[lo], sizeof *f->donor_keys, key);
@@ -809,76 +925,74 @@ static int donor_insert(project_facts *f, const char *key, const char *name)
     return (int)lo;
 }
 
-/* 1 if `a` and `b` put the same budget in the money. */
-static int same_budget(const project_facts *a, const project_facts *b)
+/* `d` into `f`, in the room make_merge_room made: cannot fail. */
+static void merge_facts(project_facts *f, const project_facts *d, merge_room *room)
 {
-    return a->budget == b->budget && strcmp(a->budget_currency, b->budget_currency) == 0 &&
-           strcmp(a->start_date, b->start_date) == 0;
+    for (size_t k = 0; k < d->n_donor_keys; k++) /* may renumber f's donors */
+        room->donor[k] = (unsigned short)donor_insert(f, d->donor_keys[k], d->donor_names[k]);
+    for (size_t i = 0; i < d->n_tx; i++) {
+        f->tx[f->n_tx] = d->tx[i];
+        f->tx[f->n_tx++].donor = room->donor[d->tx[i].donor];
+    }
+    money_merge(&f->money, &d->money);
+    for (size_t i = 0; i < d->n_years; i++) {
+        money_sum *m = year_slot(f, d->years[i].year);
+        give_room(m, &room->year_cur[i], d->years[i].money.n);
+        money_merge(m, &d->years[i].money);
+    }
+    for (size_t i = 0; i < d->n_donors; i++) {
+        const donor_money *x = &d->donors[i];
+        money_sum *m = donor_slot(f, room->donor[x->donor], x->year);
+        give_room(m, &room->donor_cur[i], x->money.n);
+        money_merge(m, &x->money);
+    }
 }
 
-/* `added` into `f`, which holds `held`'s transactions (with room for them)
- * and, when `money`, its money: the added transactions' money is added to
- * it. */
-static int add_transactions(project_facts *f, const Transaction *const *added, size_t n_added,
-                            const rates *r, int money)
+int project_facts_add(project_facts *f, const Transaction *const *added, size_t n, const rates *r,
+                      facts_delta *delta)
 {
-    char key[FACTS_KEY_SIZE];
-    const char *name;
-    int rc = 0;
+    Project only = COMPACT__PROJECTS__V1__PROJECT__INIT; /* the added transactions alone */
+    project_facts *d = &delta->added;
+    merge_room room = {0};
+    int rc;
 
-    for (size_t i = 0; rc == 0 && i < n_added; i++) {
-        fact_tx *x = &f->tx[f->n_tx];
-        int donor;
-        if (!fact_tx_of(added[i], x))
-            continue;
-        donor_key(added[i], key, sizeof key, &name);
-        if ((donor = donor_insert(f, key, name)) < 0)
-            return -ENOMEM;
-        x->donor = (unsigned short)donor;
-        f->n_tx++;
-        if (money)
-            rc = add_transaction(f, r, x);
-    }
-    return rc;
-}
-
-int project_facts_follow(const project_facts *held, const Project *p,
-                         const Transaction *const *added, size_t n_added, const rates *r,
-                         project_facts *out)
-{
-    int rc = project_shape(p, out);
-    int money = rc == 0 && same_budget(out, held);
-    size_t keys = held->n_donor_keys;
-
-    if (rc == 0 &&
-        ((out->tx = copy_items(held->tx, held->n_tx, n_added, sizeof *out->tx)) == NULL ||
-         (out->donor_keys = copy_items(held->donor_keys, keys, n_added, sizeof *out->donor_keys)) ==
-             NULL ||
-         (out->donor_names =
-              copy_items(held->donor_names, keys, n_added, sizeof *out->donor_names)) == NULL))
-        rc = -ENOMEM;
-    if (rc == 0) {
-        out->n_tx = held->n_tx;
-        out->n_donor_keys = keys;
-    }
-    if (rc == 0 && money)
-        rc = copy_money(out, held);
+    memset(delta, 0, sizeof *delta);
+    only.transactions = (Transaction **)added;
+    only.n_transactions = n;
+    rc = keep_transactions(d, &only);
     if (rc == 0)
-        rc = add_transactions(out, added, n_added, r, money);
-    if (rc == 0 && !money) /* the budget moved: the money again, from every transaction */
-        rc = project_facts_reconvert(out, r);
-    if (rc == 0) {
-        out->years = fit(out->years, &out->cap_years, out->n_years, sizeof *out->years);
-        out->donors = fit(out->donors, &out->cap_donors, out->n_donors, sizeof *out->donors);
-    } else {
-        project_facts_clear(out);
-    }
+        rc = project_facts_reconvert(d, r); /* no budget: d has none */
+    if (rc == 0 && (delta->fresh_year = calloc(d->n_years ? d->n_years : 1, 1)) == NULL)
+        rc = -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < d->n_years; i++)
+        delta->fresh_year[i] = year_money_of(f, d->years[i].year) == NULL;
+    if (rc == 0 && (rc = make_merge_room(f, d, &room)) == 0)
+        merge_facts(f, d, &room);
+    merge_room_clear(&room, d);
+    if (rc != 0)
+        facts_delta_clear(delta);
     return rc;
+}
+
+void facts_delta_clear(facts_delta *delta)
+{
+    project_facts_clear(&delta->added);
+    free(delta->fresh_year);
+    memset(delta, 0, sizeof *delta);
+}
+
+static uint64_t *copy_hashes(const uint64_t *hashes, size_t n)
+{
+    uint64_t *copy = malloc((n ? n : 1) * sizeof *copy);
+
+    if (copy && n)
+        memcpy(copy, hashes, n * sizeof *copy);
+    return copy;
 }
 
 int project_facts_set_hashes(project_facts *f, const uint64_t *hashes, size_t n)
 {
-    uint64_t *copy = copy_items(hashes, n, 0, sizeof *hashes);
+    uint64_t *copy = copy_hashes(hashes, n);
 
     if (copy == NULL)
         return -ENOMEM;
@@ -1166,6 +1280,19 @@ static int same_shape(const project_facts *a, const project_facts *b)
            keys_equal(a->entities, a->n_entities, b->entities, b->n_entities);
 }
 
+int project_facts_fit(const project_facts *held, const Project *shell)
+{
+    project_facts shaped;
+    int rc = project_shape(shell, &shaped), fits;
+
+    fits = rc == 0 && strcmp(held->id, shaped.id) == 0 && strcmp(held->title, shaped.title) == 0 &&
+           same_shape(held, &shaped) && held->budget == shaped.budget &&
+           strcmp(held->budget_currency, shaped.budget_currency) == 0 &&
+           strcmp(held->start_date, shaped.start_date) == 0;
+    project_facts_clear(&shaped);
+    return rc ? rc : fits;
+}
+
 /* The money `d` moved into every row, cell and sum that counts all of the
  * project's money (or all of a year's, with a year filter). */
 static int move_money(figures *fig, const project_facts *p, const money_sum *d)
@@ -1273,6 +1400,32 @@ static int figures_move_project(figures *fig, const project_facts *before,
         rc = move_donors(fig, before, after, f);
     else if (rc == 0 && (rc = add_donors(fig, before, f, -1)) == 0)
         rc = add_donors(fig, after, f, 1);
+    figures_prune(fig);
+    return rc;
+}
+
+int figures_add_delta(figures *fig, const project_facts *p, const facts_delta *delta,
+                      const facts_filter *f)
+{
+    const project_facts *d = &delta->added;
+    char key[16];
+    int rc;
+
+    if (!facts_filter_keeps(f, p))
+        return 0;
+    rc = move_money(fig, p, money_of(d, f));
+    for (size_t i = 0; rc == 0 && i < d->n_years; i++) {
+        if (f->year && d->years[i].year != f->year)
+            continue;
+        year_key(d->years[i].year, key); /* a year the project is new to counts it */
+        rc = row_add(rows_slot(&fig->by_year, key), p, &d->years[i].money, 1, delta->fresh_year[i]);
+    }
+    for (size_t i = 0; rc == 0 && i < d->n_donors; i++) {
+        const donor_money *x = &d->donors[i];
+        if (f->year && x->year != f->year)
+            continue;
+        rc = row_add(rows_slot(&fig->by_donor, d->donor_keys[x->donor]), p, &x->money, 1, 0);
+    }
     figures_prune(fig);
     return rc;
 }

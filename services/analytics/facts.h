@@ -214,15 +214,27 @@ int entity_facts_role_on(const entity_facts *f, const char *day);
 int group_facts_of(const Compact__Workgroups__V1__WorkingGroup *g, group_facts *out);
 int project_facts_of(const Compact__Projects__V1__Project *p, const rates *r, project_facts *out);
 
-/* The facts of `p`, a project whose transactions are those `held` was made
- * from and `added` (in any order: the facts do not depend on it); p's own
- * transactions are not read. Costs what was added, not the project's size:
- * `held`'s money is copied and the added transactions' put to it (all of
- * it is computed again when the budget moved). Returns 0 or -ENOMEM (then
- * *out holds nothing to free); `out` has no hashes yet. */
-int project_facts_follow(const project_facts *held, const Compact__Projects__V1__Project *p,
-                         const Compact__Projects__V1__Transaction *const *added, size_t n_added,
-                         const rates *r, project_facts *out);
+/* What transactions added to a project brought: their facts alone (money,
+ * per year, per donor; no budget), and which of their years the project had
+ * no money in before. */
+typedef struct facts_delta {
+    project_facts added;
+    unsigned char *fresh_year; /* per added.years */
+} facts_delta;
+
+/* 1 if `shell`, a state of the project without its transactions, leaves
+ * everything of `held` but its transactions as it is (shape, title,
+ * budget); 0 if not; -ENOMEM. */
+int project_facts_fit(const project_facts *held, const Compact__Projects__V1__Project *shell);
+
+/* Adds the transactions `added` to `f` in place (a change then costs what
+ * it added, not the project's size) and tells in *delta what they brought
+ * (facts_delta_clear it). Every allocation is made before `f` is touched:
+ * 0, or -ENOMEM with `f` as it was. The facts equal those made at once from
+ * every transaction (test_model). */
+int project_facts_add(project_facts *f, const Compact__Projects__V1__Transaction *const *added,
+                      size_t n, const rates *r, facts_delta *delta);
+void facts_delta_clear(facts_delta *delta);
 
 /* Gives `f` the hashes of its state's transactions (copied). 0 or -ENOMEM. */
 int project_facts_set_hashes(project_facts *f, const uint64_t *hashes, size_t n);
@@ -261,6 +273,12 @@ int figures_add_project(figures *fig, const project_facts *p, const facts_filter
  * the caller rebuilds it). */
 int figures_replace_project(figures *fig, const project_facts *before, const project_facts *after,
                             const facts_filter *f);
+
+/* Adds to `fig` what `delta` brought to project `p` (its facts with it,
+ * project_facts_add), where the filter keeps `p`. 0 or -ENOMEM (then `fig`
+ * may be partly changed: the caller rebuilds it). */
+int figures_add_delta(figures *fig, const project_facts *p, const facts_delta *delta,
+                      const facts_filter *f);
 
 void figures_clear(figures *fig);
 

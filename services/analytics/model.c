@@ -268,35 +268,95 @@ int model_put_project(model *m, const Compact__Projects__V1__Project *p, uint64_
     return put_project_facts(m, at, found, fresh, seq);
 }
 
-/* The facts of `r`, following `held` when r only adds transactions to it:
- * 0, -EINVAL (a transaction or the whole does not unpack) or -ENOMEM. */
-static int facts_of_read(const model *m, const project_read *r, const project_facts *held,
-                         project_facts *out)
+/* Adds what `delta` brought to project `p` to the standing figures and every
+ * view; a failed change leaves them to be recomputed, as figures_replace. */
+static void figures_add(model *m, const project_facts *p, const facts_delta *delta)
 {
-    size_t *added = malloc((r->n_tx ? r->n_tx : 1) * sizeof *added), n = 0;
-    Compact__Projects__V1__Transaction **tx = NULL;
-    Compact__Projects__V1__Project *whole = NULL;
+    if (!m->all_broken && figures_add_delta(&m->all, p, delta, &no_filter) != 0)
+        m->all_broken = 1;
+    for (size_t i = 0; i < m->n_views; i++) {
+        view *v = &m->views[i];
+        facts_filter f = view_filter(v);
+        if (figures_add_delta(&v->fig, p, delta, &f) != 0) {
+            figures_clear(&v->fig);
+            m->views[i--] = m->views[--m->n_views];
+        }
+    }
+}
+
+static void free_transactions(Compact__Projects__V1__Transaction **tx, size_t n)
+{
+    for (size_t i = 0; tx && i < n; i++)
+        compact__projects__v1__transaction__free_unpacked(tx[i], NULL);
+    free(tx);
+}
+
+/* Transactions `added` (n of them) of `r`, unpacked; 0, -EINVAL or -ENOMEM. */
+static int unpack_added(const project_read *r, const size_t *added, size_t n,
+                        Compact__Projects__V1__Transaction ***out)
+{
+    int rc = (*out = calloc(n ? n : 1, sizeof **out)) ? 0 : -ENOMEM;
+
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = ((*out)[i] = project_read_transaction(r, added[i])) ? 0 : -EINVAL;
+    if (rc != 0) {
+        free_transactions(*out, n);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* The transactions `r` adds to `f` (n of them, at `added`), added in place
+ * with the figures. 0 or a negative errno (then `f` is as it was). */
+static int add_transactions(model *m, project_facts *f, const project_read *r, const size_t *added,
+                            size_t n)
+{
+    Compact__Projects__V1__Transaction **tx;
+    facts_delta delta;
+    int rc = unpack_added(r, added, n, &tx);
+
+    if (rc == 0 && (rc = project_facts_add(f, (const Compact__Projects__V1__Transaction *const *)tx,
+                                           n, &m->rates, &delta)) == 0) {
+        figures_add(m, f, &delta);
+        facts_delta_clear(&delta);
+    }
+    free_transactions(tx, n);
+    return rc;
+}
+
+/* When `r` only adds transactions to `f` (or changes nothing but those
+ * already there), they are added to `f` in place: 1. 0 when it changes more
+ * (the state is then read whole); -EINVAL or -ENOMEM (`f` as it was). */
+static int put_in_place(model *m, project_facts *f, const project_read *r, uint64_t seq)
+{
+    size_t *added = malloc((r->n_tx ? r->n_tx : 1) * sizeof *added), n;
     int rc = added ? 0 : -ENOMEM;
 
-    if (rc == 0 && project_read_added(r, held, added, &n)) {
-        if ((tx = calloc(n ? n : 1, sizeof *tx)) == NULL)
-            rc = -ENOMEM;
-        for (size_t i = 0; rc == 0 && i < n; i++)
-            rc = (tx[i] = project_read_transaction(r, added[i])) ? 0 : -EINVAL;
-        if (rc == 0)
-            rc = project_facts_follow(held, r->shell,
-                                      (const Compact__Projects__V1__Transaction *const *)tx, n,
-                                      &m->rates, out);
-        for (size_t i = 0; tx && i < n; i++)
-            compact__projects__v1__transaction__free_unpacked(tx[i], NULL);
-        free(tx);
-    } else if (rc == 0) {
-        whole = r->whole ? r->whole : compact__projects__v1__project__unpack(NULL, r->len, r->data);
-        rc = whole ? project_facts_of(whole, &m->rates, out) : -EINVAL;
-        if (whole != r->whole)
-            compact__projects__v1__project__free_unpacked(whole, NULL);
+    if (rc == 0 && project_read_added(r, f, added, &n) &&
+        (rc = project_facts_fit(f, r->shell)) == 1) {
+        rc = n > 0 ? add_transactions(m, f, r, added, n) : 0;
+        if (rc == 0 && project_facts_set_hashes(f, r->hashes, r->n_tx) != 0)
+            f->hashes_known = 0; /* the next state is read whole */
+        if (rc == 0) {
+            f->seq = seq ? seq : f->seq;
+            m->version++;
+            rc = 1;
+        }
     }
     free(added);
+    return rc;
+}
+
+/* The facts of the whole state of `r`, with its transaction hashes: 0,
+ * -EINVAL (it does not unpack) or -ENOMEM. */
+static int facts_of_whole(const model *m, const project_read *r, project_facts *out)
+{
+    Compact__Projects__V1__Project *whole =
+        r->whole ? r->whole : compact__projects__v1__project__unpack(NULL, r->len, r->data);
+    int rc = whole ? project_facts_of(whole, &m->rates, out) : -EINVAL;
+
+    if (whole != r->whole)
+        compact__projects__v1__project__free_unpacked(whole, NULL);
     if (rc == 0 && (rc = project_facts_set_hashes(out, r->hashes, r->n_tx)) != 0)
         project_facts_clear(out);
     return rc;
@@ -310,9 +370,11 @@ int model_put_project_read(model *m, const project_read *r, uint64_t seq)
 
     if (f && !newer(seq, f->seq))
         return 0;
+    if (f && (rc = put_in_place(m, f, r, seq)) != 0)
+        return rc;
     if ((fresh = calloc(1, sizeof *fresh)) == NULL)
         return -ENOMEM;
-    if ((rc = facts_of_read(m, r, f, fresh)) != 0) {
+    if ((rc = facts_of_whole(m, r, fresh)) != 0) {
         free(fresh);
         return rc;
     }

@@ -16,8 +16,10 @@
  * The facts of a project keep the hashes of the transactions they were made
  * from (project_facts.tx_hashes). When the new state's transactions are
  * those held with some added (the hashes held appear in the new list, in
- * order), only the added ones are unpacked, and the facts held are followed
- * (project_facts_follow); otherwise the state is unpacked whole. A
+ * order) and nothing else of the project changed (project_facts_fit), only
+ * the added ones are unpacked, and added to the facts held in place, the
+ * figures moved by what they brought (project_facts_add, figures_add_delta);
+ * otherwise the state is unpacked whole. A
  * transaction is never changed in place by projects; one that were would
  * hash differently and take the whole path. Two different transactions of
  * one project sharing a 64-bit hash is the only way to go wrong, and is
