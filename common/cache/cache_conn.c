@@ -8,7 +8,8 @@
  * redisLibuvAttach() sets the context up, then we replace its hooks: the
  * 0.14.1 poll callback drops poll errors (a refused connect would hang
  * forever), and its cleanup closes the poll handle with a close callback
- * cache_close() could not wait for.
+ * cache_close() could not wait for. Its reader builds replies in blocks of
+ * the connection's own (cache_replies.c), released when the context goes.
  *
  * Connecting: a connect attempt has a timeout too; on failure, loss, or a
  * dropped connection the next attempt waits a backoff of 100 ms doubling to
@@ -39,6 +40,20 @@
 #define CACHE_CONNECT_TIMEOUT_MS 1000 /* or the command timeout if longer */
 
 /* ---- the connection ----------------------------------------------------- */
+
+static cache_replies *replies_of(const redisAsyncContext *ac)
+{
+    return ac->c.reader->privdata;
+}
+
+/* Frees a context we made, and its replies' blocks (cache_replies.c). */
+static void conn_free(redisAsyncContext *ac)
+{
+    cache_replies *replies = replies_of(ac);
+
+    redisAsyncFree(ac);
+    cache_replies_release(replies);
+}
 
 static void cache_log_down(cache *c, const char *why)
 {
@@ -266,6 +281,7 @@ static void cache_on_connect(const redisAsyncContext *ac, int status)
     uv_timer_stop(&c->reconnect_timer); /* the connect timeout */
     if (status != REDIS_OK) {
         c->ac = NULL; /* hiredis frees it when we return */
+        cache_replies_release(replies_of(ac));
         cache_log_down(c, ac->c.errstr);
         cache_reconnect_later(c);
         if (c->closing)
@@ -290,8 +306,9 @@ static void cache_on_disconnect(const redisAsyncContext *ac, int status)
     cache *c = ac->data;
 
     if (ac != c->ac)
-        return; /* we are freeing it ourselves */
-    c->ac = NULL;
+        return;   /* we are freeing it ourselves */
+    c->ac = NULL; /* hiredis frees it when we return */
+    cache_replies_release(replies_of(ac));
     c->connected = 0;
     cache_log_down(c, ac->c.errstr[0] ? ac->c.errstr : "disconnected");
     cache_reconnect_later(c);
@@ -308,8 +325,8 @@ static void cache_conn_open(cache *c, const char *ip)
         cache_reconnect_later(c);
         return;
     }
-    if (ac->err) {
-        cache_log_down(c, ac->c.errstr);
+    if (ac->err || cache_replies_attach(ac->c.reader) == NULL) {
+        cache_log_down(c, ac->err ? ac->c.errstr : "out of memory");
         redisAsyncFree(ac);
         cache_reconnect_later(c);
         return;
@@ -320,7 +337,7 @@ static void cache_conn_open(cache *c, const char *ip)
     ac->ev.cleanup = cache_poll_cleanup;
     if (!ac->ev.data) {
         cache_log_down(c, "cannot watch the socket");
-        redisAsyncFree(ac);
+        conn_free(ac);
         cache_reconnect_later(c);
         return;
     }
@@ -399,6 +416,6 @@ void cache__conn_free(cache *c)
         return;
     c->ac = NULL;
     c->connected = 0;
-    redisAsyncFree(ac);
+    conn_free(ac);
     cache_reconnect_later(c);
 }

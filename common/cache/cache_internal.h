@@ -82,6 +82,21 @@ struct cache {
     void *close_arg;
 };
 
+/* ---- in cache_replies.c ------------------------------------------------- */
+
+struct redisReader;
+typedef struct cache_replies cache_replies;
+
+/* Has `reader` build its replies in blocks of their own (cache_replies.c),
+ * kept until cache_replies_release: the returned object, or NULL on ENOMEM
+ * (the reader is then as it was). */
+cache_replies *cache_replies_attach(struct redisReader *reader);
+
+/* Once the connection is gone, or going (called once, from its disconnect
+ * callback or after redisAsyncFree): frees the blocks, or has hiredis' free
+ * of the reply it was reading do it. NULL is a no-op. */
+void cache_replies_release(cache_replies *r);
+
 /* ---- in cache.c --------------------------------------------------------- */
 
 /* Starts the idle handle, which frees a dropped connection and runs the ready
