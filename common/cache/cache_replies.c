@@ -31,6 +31,7 @@
 #include <hiredis/read.h>
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,8 @@ static void *replies_alloc(cache_replies *r, size_t size)
     const size_t align = alignof(max_align_t);
     reply_block *b = r->blocks;
 
+    if (size > SIZE_MAX - align - sizeof(reply_block))
+        return NULL;
     size = (size + align - 1) / align * align;
     if (b == NULL || b->size - b->used < size) {
         size_t grown = b ? b->size * 2 : CACHE_REPLIES_FIRST;
@@ -134,13 +137,27 @@ static redisReply *reply_new(const redisReadTask *task, int type)
     return reply;
 }
 
+/* A reply that could not be made whole: NULL for hiredis. A root it will
+ * never free (it fails the reader without keeping it): its memory is given
+ * back here. */
+static void *reply_failed(const redisReadTask *task)
+{
+    cache_replies *r = task->privdata;
+
+    if (task->parent == NULL) {
+        r->reading = 0;
+        replies_reset(r);
+    }
+    return NULL;
+}
+
 static void *create_string(const redisReadTask *task, char *str, size_t len)
 {
     redisReply *reply = reply_new(task, task->type);
-    char *copy = reply ? replies_alloc(task->privdata, len + 1) : NULL;
+    char *copy = reply && len < SIZE_MAX ? replies_alloc(task->privdata, len + 1) : NULL;
 
     if (copy == NULL)
-        return NULL;
+        return reply ? reply_failed(task) : NULL;
     memcpy(copy, str, len);
     copy[len] = '\0';
     reply->str = copy;
@@ -156,8 +173,9 @@ static void *create_array(const redisReadTask *task, int elements)
     if (reply == NULL)
         return NULL;
     if (n > 0 &&
-        (reply->element = replies_alloc(task->privdata, n * sizeof *reply->element)) == NULL)
-        return NULL;
+        (n > SIZE_MAX / sizeof *reply->element ||
+         (reply->element = replies_alloc(task->privdata, n * sizeof *reply->element)) == NULL))
+        return reply_failed(task);
     if (n > 0)
         memset(reply->element, 0, n * sizeof *reply->element);
     reply->elements = n;
@@ -200,8 +218,13 @@ static void free_object(void *obj)
         replies_reset(r);
 }
 
-static redisReplyObjectFunctions reply_functions = {create_string, create_array, create_integer,
-                                                    create_nil, free_object};
+static redisReplyObjectFunctions reply_functions = {
+    .createString = create_string,
+    .createArray = create_array,
+    .createInteger = create_integer,
+    .createNil = create_nil,
+    .freeObject = free_object,
+};
 
 cache_replies *cache_replies_attach(redisReader *reader)
 {

@@ -96,8 +96,10 @@ static int may_move_overlaps(const Event *ev)
 
 /* The state of a project event read in two parts (project_read.h), or NULL
  * when it does not decode. What unpacking it would check is checked here,
- * before it is stored: the transactions it adds to those held, by a walk;
- * the whole, unpacked, when it does more than add transactions. */
+ * before it is stored: the project without its transactions, unpacked; the
+ * transactions it adds to those held, by a walk (the others are those held,
+ * checked when they came); the whole, unpacked, when its transactions are
+ * not those held with others added. */
 static project_read *read_project(batch *bt, const model *m, const Event *ev)
 {
     ProtobufCAllocator *mem = arena_allocator(&bt->mem);

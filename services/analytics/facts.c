@@ -389,14 +389,15 @@ static void donor_key(const Transaction *t, char *buf, size_t size, const char *
 
 /* Donor `i` of `f`, named by the name that sorts first among those its
  * transactions give it (an organisation's name is spelt as each transaction
- * has it): the same whatever order the transactions come in. Returns i. */
+ * has it), a blank one only when none has another: the same whatever order
+ * the transactions come in. Returns i. */
 static int keep_first_name(project_facts *f, size_t i, const char *name)
 {
-    char cut[FACTS_LABEL_SIZE];
+    char cut[FACTS_LABEL_SIZE], *kept = f->donor_names[i];
 
     copy_str(cut, sizeof cut, name);
-    if (strcmp(cut, f->donor_names[i]) < 0)
-        memcpy(f->donor_names[i], cut, sizeof cut);
+    if (cut[0] && (!kept[0] || strcmp(cut, kept) < 0))
+        memcpy(kept, cut, sizeof cut);
     return (int)i;
 }
 
@@ -610,8 +611,9 @@ int project_facts_reconvert(project_facts *f, const rates *r)
             rc = y ? money_put(y, r, f->budget_currency, f->start_date, STAGE_BUDGET, f->budget)
                    : -ENOMEM;
     }
-    if (rc != 0) {
+    if (rc != 0) { /* no money: the next state is read whole, not added to this */
         money_of_project_clear(f);
+        f->hashes_known = 0;
         return rc;
     }
     f->years = fit(f->years, &f->cap_years, f->n_years, sizeof *f->years);
@@ -746,11 +748,23 @@ static void *reserve_exact(void *v, size_t *cap, size_t need, size_t size)
     return grown;
 }
 
-static int money_room(money_sum *m, size_t more)
+/* Room in `m` for the currencies of `src` it does not have yet: only those
+ * (a sum kept for every project, donor and year must not grow by what it
+ * already has). */
+static int money_room(money_sum *m, const money_sum *src)
 {
-    void *cur = reserve_exact(m->cur, &m->cap, m->n + more, sizeof *m->cur);
+    size_t missing = 0;
+    void *cur;
 
-    if (cur == NULL)
+    for (size_t i = 0; i < src->n; i++) {
+        size_t k = 0;
+        while (k < m->n && m->cur[k].code != src->cur[i].code)
+            k++;
+        missing += k == m->n;
+    }
+    if (missing == 0)
+        return 0;
+    if ((cur = reserve_exact(m->cur, &m->cap, m->n + missing, sizeof *m->cur)) == NULL)
         return -ENOMEM;
     m->cur = cur;
     return 0;
@@ -835,46 +849,72 @@ static void merge_room_clear(merge_room *room, const project_facts *d)
 static int money_room_for(money_sum *into, const money_sum *m, currency_sums **spare)
 {
     if (into)
-        return money_room(into, m->n);
+        return money_room(into, m);
     *spare = malloc((m->n ? m->n : 1) * sizeof **spare);
     return *spare ? 0 : -ENOMEM;
+}
+
+/* How many of d's donor keys, years and (donor, year) sums `f` lacks. */
+static void count_missing(project_facts *f, const project_facts *d, size_t *keys, size_t *years,
+                          size_t *donors)
+{
+    *keys = *years = *donors = 0;
+    for (size_t i = 0; i < d->n_donor_keys; i++)
+        *keys += donor_of(f, d->donor_keys[i]) < 0;
+    for (size_t i = 0; i < d->n_years; i++)
+        *years += year_money_of(f, d->years[i].year) == NULL;
+    for (size_t i = 0; i < d->n_donors; i++) {
+        const donor_money *x = &d->donors[i];
+        *donors += donor_money_of(f, donor_of(f, d->donor_keys[x->donor]), x->year) == NULL;
+    }
+}
+
+/* Every array of `f` with room for what merging `d` adds to it, exactly. */
+static int grow_arrays(project_facts *f, const project_facts *d)
+{
+    size_t keys, years, donors, cap_tx = f->n_tx, cap_keys = f->n_donor_keys,
+                                cap_names = f->n_donor_keys;
+    void *p;
+
+    count_missing(f, d, &keys, &years, &donors);
+    if (f->n_donor_keys + keys >= 65535)
+        return -ENOMEM;
+    if ((p = reserve_exact(f->tx, &cap_tx, f->n_tx + d->n_tx, sizeof *f->tx)) == NULL)
+        return -ENOMEM;
+    f->tx = p;
+    if ((p = reserve_exact(f->donor_keys, &cap_keys, f->n_donor_keys + keys,
+                           sizeof *f->donor_keys)) == NULL)
+        return -ENOMEM;
+    f->donor_keys = p;
+    if ((p = reserve_exact(f->donor_names, &cap_names, f->n_donor_keys + keys,
+                           sizeof *f->donor_names)) == NULL)
+        return -ENOMEM;
+    f->donor_names = p;
+    if ((p = reserve_exact(f->years, &f->cap_years, f->n_years + years, sizeof *f->years)) == NULL)
+        return -ENOMEM;
+    f->years = p;
+    if ((p = reserve_exact(f->donors, &f->cap_donors, f->n_donors + donors, sizeof *f->donors)) ==
+        NULL)
+        return -ENOMEM;
+    f->donors = p;
+    return 0;
 }
 
 /* Every allocation merging `d` into `f` makes; `f` is changed only in the
  * room it has. 0 or -ENOMEM. */
 static int make_merge_room(project_facts *f, const project_facts *d, merge_room *room)
 {
-    size_t keys = f->n_donor_keys + d->n_donor_keys, cap_tx = f->n_tx, cap_keys = f->n_donor_keys,
-           cap_names = f->n_donor_keys;
-    void *p;
-    int rc = 0;
+    int rc;
 
     memset(room, 0, sizeof *room);
-    if (keys >= 65535)
-        return -ENOMEM;
-    if ((p = reserve_exact(f->tx, &cap_tx, f->n_tx + d->n_tx, sizeof *f->tx)) == NULL)
-        return -ENOMEM;
-    f->tx = p;
-    if ((p = reserve_exact(f->donor_keys, &cap_keys, keys, sizeof *f->donor_keys)) == NULL)
-        return -ENOMEM;
-    f->donor_keys = p;
-    if ((p = reserve_exact(f->donor_names, &cap_names, keys, sizeof *f->donor_names)) == NULL)
-        return -ENOMEM;
-    f->donor_names = p;
-    if ((p = reserve_exact(f->years, &f->cap_years, f->n_years + d->n_years, sizeof *f->years)) ==
-        NULL)
-        return -ENOMEM;
-    f->years = p;
-    if ((p = reserve_exact(f->donors, &f->cap_donors, f->n_donors + d->n_donors,
-                           sizeof *f->donors)) == NULL)
-        return -ENOMEM;
-    f->donors = p;
+    if ((rc = grow_arrays(f, d)) != 0)
+        return rc;
     room->donor = calloc(d->n_donor_keys ? d->n_donor_keys : 1, sizeof *room->donor);
     room->year_cur = calloc(d->n_years ? d->n_years : 1, sizeof *room->year_cur);
     room->donor_cur = calloc(d->n_donors ? d->n_donors : 1, sizeof *room->donor_cur);
     if (room->donor == NULL || room->year_cur == NULL || room->donor_cur == NULL)
         return -ENOMEM;
-    rc = money_room(&f->money, d->money.n);
+    rc = money_room(&f->money, &d->money);
     for (size_t i = 0; rc == 0 && i < d->n_years; i++)
         rc = money_room_for(year_money_of(f, d->years[i].year), &d->years[i].money,
                             &room->year_cur[i]);

@@ -402,10 +402,13 @@ int model_put_rate(model *m, const char *currency, const char *valid_from, int64
 
     for (size_t i = 0; rc == 0 && i < m->projects.n; i++)
         rc = project_facts_reconvert(m->projects.v[i], &m->rates);
-    if (rc == 0)
+    if (rc == 0) {
         rc = figures_recompute(m);
-    else
+    } else { /* money at the old rates, or none: each project's next state is read whole */
         m->all_broken = 1;
+        for (size_t i = 0; i < m->projects.n; i++)
+            ((project_facts *)m->projects.v[i])->hashes_known = 0;
+    }
     m->version++;
     return rc;
 }

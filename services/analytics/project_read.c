@@ -3,18 +3,38 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "pbwire.h"
 
 #define TRANSACTIONS_FIELD 16 /* compact.projects.v1.Project.transactions */
 
-/* A 64-bit hash of `len` bytes: eight at a time, each mixed in by a
- * multiply and a shift (a state's transactions are hashed at every event:
- * byte-at-a-time FNV would cost more than the rest of the read). */
+/* A random start for this process's hashes, which it alone compares: a
+ * collision across lengths cannot be made up in advance. */
+static uint64_t hash_seed(void)
+{
+    static uint64_t seed;
+    static int seeded;
+
+    if (!seeded && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+        seed = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+    seeded = 1;
+    return seed;
+}
+
+/* A 64-bit hash of `len` bytes: eight at a time, each mixed in by a xor, a
+ * multiply by an odd number and a shift (a state's transactions are hashed
+ * at every event: byte-at-a-time FNV would cost more than the rest of the
+ * read). Every step is a bijection of the state for a given word, so two
+ * different inputs of one length never share a hash (the first word they
+ * differ in leaves them apart, and each later step keeps them so); inputs
+ * of different lengths start from different states. */
 static uint64_t bytes_hash(const uint8_t *p, size_t len)
 {
     const uint64_t k = 0x9E3779B97F4A7C15ULL;
-    uint64_t h = k ^ (len * 0xC2B2AE3D27D4EB4FULL), w;
+    uint64_t h = hash_seed() ^ k ^ (len * 0xC2B2AE3D27D4EB4FULL), w;
 
     for (; len >= 8; p += 8, len -= 8) {
         memcpy(&w, p, 8);

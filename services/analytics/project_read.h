@@ -22,8 +22,11 @@
  * otherwise the state is unpacked whole. A
  * transaction is never changed in place by projects; one that were would
  * hash differently and take the whole path. Two different transactions of
- * one project sharing a 64-bit hash is the only way to go wrong, and is
- * left to its odds (2^-64 a pair).
+ * one project sharing a hash is the only way to go wrong: of one length
+ * they cannot (the hash is a bijection word by word, project_read.c); of
+ * different lengths the odds are 2^-64 a pair, and the hash starts from a
+ * random seed per process, so a pair cannot be made up to share one. The
+ * hashes are never stored.
  *
  * Pure functions on memory; loop thread only.
  */

@@ -1592,6 +1592,56 @@ static void test_project_read_added(void **state)
     model_free(m);
 }
 
+/* An organisation spelt three ways, one of them blank: named by the
+ * spelling that sorts first, never the blank one, whether its transactions
+ * came in one state or were added one by one. */
+static void test_donor_named_by_first_spelling(void **state)
+{
+    const char *names[] = {"", "Zeta Fund", "Alpha Fund"};
+    model *whole, *added;
+    Project *p = small_project("prj_names", "names", 2024, "EUR");
+    Transaction **tx = realloc(p->transactions, 4 * sizeof *tx);
+    arena mem;
+    uint8_t *buf;
+    project_read r;
+
+    (void)state;
+    assert_non_null(tx);
+    p->transactions = tx;
+    assert_int_equal(model_new(&whole), 0);
+    assert_int_equal(model_new(&added), 0);
+    arena_init(&mem, ARENA_BATCH_BLOCK);
+    for (int i = 0; i < 3; i++) {
+        Transaction *t = transaction_new(2024);
+        t->type = TTYPE(INCOMING_COMMITMENT);
+        t->provider_case = PROVIDER(ORG);
+        t->provider_org = xcalloc(1, sizeof *t->provider_org);
+        compact__projects__v1__organisation__init(t->provider_org);
+        t->provider_org->ref = xstrdup("XM-DAC-7");
+        t->provider_org->name = xstrdup(names[i]);
+        tx[p->n_transactions++] = t;
+        read_packed(p, &mem, &buf, &r);
+        assert_int_equal(model_put_project_read(added, &r, (uint64_t)i + 1), 1);
+        free(buf);
+    }
+    assert_int_equal(model_put_project(whole, p, 3), 1);
+    for (int k = 0; k < 2; k++) {
+        const project_facts *f = model_project(k ? added : whole, "prj_names");
+        int found = 0;
+        for (size_t i = 0; i < f->n_donor_keys; i++) {
+            if (strcmp(f->donor_keys[i], "org:XM-DAC-7") == 0) {
+                assert_string_equal(f->donor_names[i], "Alpha Fund");
+                found = 1;
+            }
+        }
+        assert_true(found);
+    }
+    arena_clear(&mem);
+    msg_free(p);
+    model_free(whole);
+    model_free(added);
+}
+
 /* ---- an entity in two roles ------------------------------------------------------------------ */
 
 /* UNOCT accountable and implementing (two participants, as in the seed's
@@ -1823,6 +1873,7 @@ int main(void)
         cmocka_unit_test(test_new_like_and_carry),
         cmocka_unit_test(test_view_eviction),
         cmocka_unit_test(test_project_read_added),
+        cmocka_unit_test(test_donor_named_by_first_spelling),
         cmocka_unit_test(test_property),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
