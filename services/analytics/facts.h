@@ -179,12 +179,12 @@ typedef struct project_facts {
     char (*entities)[FACTS_KEY_SIZE]; /* every participant */
     size_t n_entities;
     fact_tx *tx; /* the transactions that count in a stage */
-    size_t n_tx;
+    size_t n_tx, cap_tx;
     /* Sorted: two states of a project with the same donors number them
      * alike, so their money can be compared donor by donor. */
     char (*donor_keys)[FACTS_KEY_SIZE];    /* an entity id, "org:<ref>" or "name:<text>" */
     char (*donor_names)[FACTS_LABEL_SIZE]; /* the name of an "org:" or "name:" donor, else "" */
-    size_t n_donor_keys;
+    size_t n_donor_keys, cap_donor_keys;   /* the room of both */
     char budget_currency[4];
     int64_t budget;
     char start_date[11];
@@ -198,7 +198,7 @@ typedef struct project_facts {
      * known (project_read.h): what tells the transactions a later state
      * adds. */
     uint64_t *tx_hashes;
-    size_t n_tx_hashes;
+    size_t n_tx_hashes, cap_tx_hashes;
     int hashes_known;
 } project_facts;
 
