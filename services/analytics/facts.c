@@ -522,21 +522,36 @@ static int keep_transactions(project_facts *f, const Project *p)
 
 /* The money of `donor` in `year` in f->donors (sorted by both), added if
  * missing; NULL on ENOMEM. */
-static money_sum *donor_slot(project_facts *f, unsigned short donor, int year)
+/* Where the money of `donor` in `year` is in f->donors (sorted by both), or
+ * would go: *found says which. */
+static size_t donor_position(const project_facts *f, unsigned short donor, int year, int *found)
 {
     size_t lo = 0, hi = f->n_donors;
-    donor_money *grown;
 
+    *found = 0;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const donor_money *d = &f->donors[mid];
-        if (d->donor == donor && d->year == year)
-            return &f->donors[mid].money;
+        if (d->donor == donor && d->year == year) {
+            *found = 1;
+            return mid;
+        }
         if (d->donor < donor || (d->donor == donor && d->year < year))
             lo = mid + 1;
         else
             hi = mid;
     }
+    return lo;
+}
+
+static money_sum *donor_slot(project_facts *f, unsigned short donor, int year)
+{
+    int found;
+    size_t lo = donor_position(f, donor, year, &found);
+    donor_money *grown;
+
+    if (found)
+        return &f->donors[lo].money;
     if ((grown = reserve(f->donors, &f->cap_donors, f->n_donors + 1, sizeof *grown)) == NULL)
         return NULL;
     f->donors = grown;
@@ -822,19 +837,13 @@ static long donor_of(const project_facts *f, const char *key)
     return -1;
 }
 
+/* The money of `donor` (-1: none) in `year`, or NULL. */
 static money_sum *donor_money_of(project_facts *f, long donor, int year)
 {
-    for (size_t lo = 0, hi = f->n_donors; donor >= 0 && lo < hi;) {
-        size_t mid = (lo + hi) / 2;
-        const donor_money *d = &f->donors[mid];
-        if (d->donor == donor && d->year == year)
-            return &f->donors[mid].money;
-        if (d->donor < donor || (d->donor == donor && d->year < year))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    int found = 0;
+    size_t at = donor >= 0 ? donor_position(f, (unsigned short)donor, year, &found) : 0;
+
+    return found ? &f->donors[at].money : NULL;
 }
 
 /* What merging `d` into `f` needs, allocated beforehand so that the merge

@@ -209,17 +209,30 @@ static facts_filter view_filter(const view *v)
     return (facts_filter){.year = v->year, .group_id = v->group_id, .pillar = v->pillar};
 }
 
-/* Takes `before` (may be NULL) out of the figures and puts `after` (may be NULL)
- * in: the standing figures and every view. A failed change leaves the
- * figures to be recomputed (model_figures). */
-static void figures_replace(model *m, const project_facts *before, const project_facts *after)
+/* A change of one project: `before` (may be NULL) replaced by `after` (may
+ * be NULL), or, with `delta`, what transactions added in place brought to
+ * `after`. */
+typedef struct project_change {
+    const project_facts *before, *after;
+    const facts_delta *delta;
+} project_change;
+
+static int change_figures(figures *fig, const project_change *c, const facts_filter *f)
 {
-    if (!m->all_broken && figures_replace_project(&m->all, before, after, &no_filter) != 0)
+    return c->delta ? figures_add_delta(fig, c->after, c->delta, f)
+                    : figures_replace_project(fig, c->before, c->after, f);
+}
+
+/* The change in the standing figures and every view. A failed change leaves
+ * the figures to be recomputed (model_figures). */
+static void figures_change(model *m, const project_change *c)
+{
+    if (!m->all_broken && change_figures(&m->all, c, &no_filter) != 0)
         m->all_broken = 1;
     for (size_t i = 0; i < m->n_views; i++) {
         view *v = &m->views[i];
         facts_filter f = view_filter(v);
-        if (figures_replace_project(&v->fig, before, after, &f) != 0) {
+        if (change_figures(&v->fig, c, &f) != 0) {
             /* Drop the view; it is made again when next asked for. */
             figures_clear(&v->fig);
             m->views[i--] = m->views[--m->n_views];
@@ -239,7 +252,7 @@ static int put_project_facts(model *m, size_t at, int found, project_facts *fres
         return -ENOMEM;
     }
     fresh->seq = seq ? seq : f ? f->seq : 0;
-    figures_replace(m, f, fresh);
+    figures_change(m, &(project_change){.before = f, .after = fresh});
     if (f) {
         project_facts_clear(f);
         free(f);
@@ -266,22 +279,6 @@ int model_put_project(model *m, const Compact__Projects__V1__Project *p, uint64_
         return -ENOMEM;
     }
     return put_project_facts(m, at, found, fresh, seq);
-}
-
-/* Adds what `delta` brought to project `p` to the standing figures and every
- * view; a failed change leaves them to be recomputed, as figures_replace. */
-static void figures_add(model *m, const project_facts *p, const facts_delta *delta)
-{
-    if (!m->all_broken && figures_add_delta(&m->all, p, delta, &no_filter) != 0)
-        m->all_broken = 1;
-    for (size_t i = 0; i < m->n_views; i++) {
-        view *v = &m->views[i];
-        facts_filter f = view_filter(v);
-        if (figures_add_delta(&v->fig, p, delta, &f) != 0) {
-            figures_clear(&v->fig);
-            m->views[i--] = m->views[--m->n_views];
-        }
-    }
 }
 
 static void free_transactions(Compact__Projects__V1__Transaction **tx, size_t n)
@@ -317,7 +314,7 @@ static int add_transactions(model *m, project_facts *f, const project_read *r, c
 
     if (rc == 0 && (rc = project_facts_add(f, (const Compact__Projects__V1__Transaction *const *)tx,
                                            n, &m->rates, &delta)) == 0) {
-        figures_add(m, f, &delta);
+        figures_change(m, &(project_change){.after = f, .delta = &delta});
         facts_delta_clear(&delta);
     }
     free_transactions(tx, n);
