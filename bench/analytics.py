@@ -48,7 +48,7 @@ secrets and token and Redis' dump.rdb in DIR; then
 
 starts the suite from a copy of DIR for each build in turn, each round
 (interleaved), and measures analytics working off the backlog: events/s
-from its spawn, its CPU, events per CPU-second; --perf records a profile
+from its spawn, its CPU, events per CPU-second, its peak RSS; --perf records a profile
 of analytics meanwhile (perf record --call-graph --perf-call-graph).
 The seed is loaded without the committee's file: the suite runs no
 committee.
@@ -565,9 +565,10 @@ def catchup_once(a, build, rnd, perf_out):
                "cpu": cpu_ticks(pid) / HZ / span, "reached": samples[-1][1] >= target,
                "loadavg": open("/proc/loadavg").read().split()[:3]}
         row["per_cpu_s"] = applied / (row["cpu"] * span) if row["cpu"] else 0
+        row["vmhwm_mib"] = mixed.proc_status(pid, "VmHWM") / 1024
         log("round %(round)d %(build)s: %(applied)d of %(backlog)d in %(seconds).2f s: "
             "%(events_per_s).0f events/s (%(steady_events_per_s).0f/s after the first), "
-            "CPU %(cpu).2f, %(per_cpu_s).0f per CPU-second" % row)
+            "CPU %(cpu).2f, %(per_cpu_s).0f per CPU-second, peak RSS %(vmhwm_mib).1f MiB" % row)
         return row
     finally:
         if perf and perf.poll() is None:
@@ -586,15 +587,17 @@ def catchup_main(a):
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
-    print("| build | events/s (rounds) | median | CPU | events per CPU-second (median) |")
-    print("|---|---|---:|---:|---:|")
+    print("| build | events/s (rounds) | median | CPU | events per CPU-second (median) "
+          "| peak RSS MiB (max) |")
+    print("|---|---|---:|---:|---:|---:|")
     for b in builds:
         rows = [r for r in res["rows"] if r["build"] == b]
-        print("| %s | %s | %.0f | %.0f%% | %.0f |" % (
+        print("| %s | %s | %.0f | %.0f%% | %.0f | %.1f |" % (
             b, " ".join("%.0f" % r["events_per_s"] for r in rows),
             statistics.median(r["events_per_s"] for r in rows),
             100 * statistics.median(r["cpu"] for r in rows),
-            statistics.median(r["per_cpu_s"] for r in rows)))
+            statistics.median(r["per_cpu_s"] for r in rows),
+            max(r["vmhwm_mib"] for r in rows)))
     return 0 if all(r["reached"] for r in res["rows"]) else 1
 
 
