@@ -507,13 +507,73 @@ async def run_mix(suite, world, maker, ids, seconds, concurrency):
     return stats.rows(secs), secs
 
 
+def measure_mix(a, suite, chans, maker, probe_id, work):
+    """The mixed workload for --mix-seconds with the probe beside it: the
+    mix's table, every service's CPU, and the probe's event lag, split at
+    the stream entry."""
+    world = lp.World.fetch(chans["membership"], chans["workgroups"])
+    ps = harness.Stub(chans["projects"], harness.full_name("projects"))
+    ids = mixed.load_all_ids(ps)
+    ids.remove(probe_id)
+    probe_out = os.path.join(work, "probe.json")
+    probe = multiprocessing.get_context("spawn").Process(
+        target=probe_main, args=(suite.addr("projects"), suite.addr("analytics"),
+                                 suite.token, probe_id, a.mix_seconds + 3, a.probe_every,
+                                 probe_out))
+    pids = {n: suite.pid(n) for n in SERVICES}
+    c0 = {n: cpu_ticks(p) for n, p in pids.items()}
+    t0 = time.monotonic()
+    probe.start()
+    rows, secs = asyncio.run(run_mix(suite, world, maker, ids, a.mix_seconds, a.concurrency))
+    probe.join(120)
+    suite.alive("analytics")
+    wall = time.monotonic() - t0
+    with open(probe_out) as f:
+        pr = json.load(f)
+    lags = {k: [1000 * (p["visible"] - p[k]) for p in pr] for k in ("record", "send", "ack")}
+    # Where the lag goes: commit to the stream (projects' flush and relay),
+    # and the stream to visible (Redis, analytics' read, apply, answer).
+    added = stream_entry_ms(suite.redis_port, "compact:events:projects", probe_id,
+                            int(1000 * pr[0]["send"]) - 1000) if pr else []
+    if len(added) == len(pr):
+        lags["record_to_stream"] = [a_ms - 1000 * p["record"] for p, a_ms in zip(pr, added)]
+        lags["stream_to_visible"] = [1000 * p["visible"] - a_ms for p, a_ms in zip(pr, added)]
+    else:
+        log("probe: %d stream entries for %d probes: no split" % (len(added), len(pr)))
+    mix = {"rows": rows, "seconds": secs,
+           "cpu": {n: (cpu_ticks(p) - c0[n]) / HZ / wall for n, p in pids.items()},
+           "probes": len(pr),
+           "lag_ms": {k: {"p50": pct(v, 50), "p99": pct(v, 99), "max": max(v)}
+                      for k, v in lags.items()},
+           "gauge_lag_ms": {"p50": pct([p["gauge_lag_ms"] for p in pr], 50),
+                            "p99": pct([p["gauge_lag_ms"] for p in pr], 99)},
+           "polls_p50": pct([p["polls"] for p in pr], 50)}
+    log("mix lag:", mix["lag_ms"])
+    return mix
+
+
+def wait_alerts(suite, limit=300):
+    """Every project event queues the project for a FindOverlaps question to
+    projects (duplication alerts), which runs on the servers' CPU: waits
+    (at most `limit` s) until that queue is empty."""
+    t0 = time.monotonic()
+    c0 = cpu_ticks(suite.pid("projects"))
+    while True:
+        waiting = suite.metrics().get("compact_analytics_alerts_waiting", 0)
+        if waiting == 0 or time.monotonic() - t0 > limit:
+            break
+        time.sleep(0.5)
+    return {"seconds": time.monotonic() - t0, "left": waiting,
+            "projects_cpu_s": (cpu_ticks(suite.pid("projects")) - c0) / HZ}
+
+
 def pct(xs, q):
     return mixed.percentile(sorted(xs), q)
 
 
 # ---- the catch-up alone, from a saved backlog -------------------------------------------
 
-def save_backlog(a, suite, applied0, backlog):
+def save_backlog(a, suite, applied0, backlog, probe_id):
     """Keeps what the catch-up starts from: every service's data, the
     secrets and token, and Redis' streams (SAVE: dump.rdb), in
     --save-backlog, so that --catchup-from can run it again and again."""
@@ -526,7 +586,7 @@ def save_backlog(a, suite, applied0, backlog):
     with open(os.path.join(suite.tmp, "token"), "w") as f:
         f.write(suite.token)
     with open(os.path.join(suite.tmp, "backlog.json"), "w") as f:
-        json.dump({"applied0": applied0, "backlog": backlog}, f)
+        json.dump({"applied0": applied0, "backlog": backlog, "probe_id": probe_id}, f)
     shutil.copytree(suite.tmp, a.save_backlog, dirs_exist_ok=True)
     log("backlog of %d events saved in %s" % (backlog, a.save_backlog))
 
@@ -601,6 +661,77 @@ def catchup_main(a):
     return 0 if all(r["reached"] for r in res["rows"]) else 1
 
 
+# ---- the event lag alone, from a saved backlog ---------------------------------------
+
+def lag_once(a, build, rnd):
+    """`build` starts from the saved backlog, works it off, answers the
+    FindOverlaps questions it made, then the mix and the probe run."""
+    with open(os.path.join(a.lag_from, "backlog.json")) as f:
+        meta = json.load(f)
+    suite = Suite(build, a.server_cpu, a.redis_cpu, saved=a.lag_from)
+    try:
+        suite.start_redis()
+        for n in SERVICES:
+            suite.start(n)
+        wait_applied(suite, meta["applied0"] + meta["backlog"], 1800)
+        drain = wait_alerts(suite)
+        chans = {n: suite.channel(n) for n in SERVICES}
+        world = lp.World.fetch(chans["membership"], chans["workgroups"])
+        traces = []
+        if a.trace_syncs:
+            # perf trace: every fsync/fdatasync of 1 ms or more, and which thread
+            for n in ("projects", "analytics"):
+                out = "%s.%s.%d.%s.txt" % (a.trace_syncs, os.path.basename(build), rnd, n)
+                traces.append(subprocess.Popen(
+                    ["perf", "trace", "-p", str(suite.pid(n)), "-e", "fsync,fdatasync",
+                     "--duration", "1", "-o", out], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL))
+        mix = measure_mix(a, suite, chans, lp.Maker(world, seed=1), meta["probe_id"],
+                          suite.tmp)
+        for t in traces:
+            t.send_signal(signal.SIGINT)
+            t.wait(30)
+        for c in chans.values():
+            c.close()
+        calls = {r["rpc"]: r for r in mix["rows"]}
+        row = {"round": rnd, "build": build, "alerts_drain": drain, "mix": mix,
+               "req_per_s": sum(r["ok"] for r in mix["rows"]) / mix["seconds"],
+               "record_p50_ms": calls.get("RecordTransaction", {}).get("p50"),
+               "vmhwm_kb": {n: mixed.proc_status(suite.pid(n), "VmHWM") for n in SERVICES},
+               "loadavg": open("/proc/loadavg").read().split()[:3]}
+        lag = mix["lag_ms"]
+        log("round %d %s: mix %.0f req/s; lag from record_time p50 %.1f p99 %.1f ms; to the "
+            "stream p99 %s; stream to visible p99 %s" % (
+                rnd, build, row["req_per_s"], lag["record"]["p50"], lag["record"]["p99"],
+                lag.get("record_to_stream", {}).get("p99"),
+                lag.get("stream_to_visible", {}).get("p99")))
+        return row
+    finally:
+        suite.close()
+
+
+def lag_main(a):
+    builds = a.builds.split(",") if a.builds else [a.build]
+    res = {"argv": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "git": sh("git -C %s rev-parse --short HEAD" % ROOT), "rows": []}
+    for rnd in range(1, a.rounds + 1):
+        for b in builds:
+            res["rows"].append(lag_once(a, b, rnd))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=1, default=str)
+    print("| round | build | mix req/s | RecordTransaction p50 ms | lag p50 / p99 ms "
+          "| record_time to stream p50 / p99 | stream to visible p50 / p99 | max |")
+    print("|---|---|---:|---:|---|---|---|---:|")
+    for r in res["rows"]:
+        lag = r["mix"]["lag_ms"]
+        two = lambda k: "%.1f / %.1f" % (lag[k]["p50"], lag[k]["p99"]) if k in lag else "-"
+        print("| %d | %s | %.0f | %.1f | %s | %s | %s | %.0f |" % (
+            r["round"], r["build"], r["req_per_s"], r["record_p50_ms"] or 0, two("record"), two("record_to_stream"),
+            two("stream_to_visible"), lag["record"]["max"]))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="/tmp/build-anbench")
@@ -629,6 +760,12 @@ def main():
                     help="stop once the transactions are in and keep the data in DIR")
     ap.add_argument("--catchup-from", metavar="DIR",
                     help="only the catch-up, from a --save-backlog DIR, --rounds times")
+    ap.add_argument("--lag-from", metavar="DIR",
+                    help="a --save-backlog DIR: each build (--builds) in turn, --rounds "
+                    "times, works it off, then the mix and the probe run (the lag alone)")
+    ap.add_argument("--trace-syncs", metavar="PREFIX",
+                    help="with --lag-from: perf trace of projects' and analytics' syncs of "
+                    "1 ms or more during the mix, in PREFIX.<build>.<round>.<service>.txt")
     ap.add_argument("--builds", help="with --catchup-from: build dirs, comma-separated, "
                     "interleaved per round (default --build)")
     ap.add_argument("--perf", metavar="PREFIX",
@@ -638,6 +775,8 @@ def main():
     a = ap.parse_args()
     if a.catchup_from:
         return catchup_main(a)
+    if a.lag_from:
+        return lag_main(a)
 
     t_start = time.monotonic()
     if not shutil.which("h2load"):
@@ -719,7 +858,7 @@ def main():
         res["transactions"] = load
         log("transactions:", load)
         if a.save_backlog:
-            save_backlog(a, suite, applied0, after - before)
+            save_backlog(a, suite, applied0, after - before, probe_id)
             return 0
 
         # events/s: analytics works off the backlog
@@ -750,62 +889,15 @@ def main():
             "%(events_per_s).0f events/s (%(steady_events_per_s).0f/s after the first), "
             "%(cpu).2f CPU" % res["catchup"])
 
-        # Every project event queues the project for a FindOverlaps question
-        # to projects (duplication alerts), which runs on the servers' CPU:
-        # the RPCs are measured once that queue is empty (at most 300 s).
-        t0 = time.monotonic()
-        c0 = cpu_ticks(suite.pid("projects"))
-        while True:
-            waiting = suite.metrics().get("compact_analytics_alerts_waiting", 0)
-            if waiting == 0 or time.monotonic() - t0 > 300:
-                break
-            time.sleep(0.5)
-        res["alerts_drain"] = {"seconds": time.monotonic() - t0, "left": waiting,
-                               "projects_cpu_s": (cpu_ticks(suite.pid("projects")) - c0) / HZ}
+        # The RPCs are measured once analytics' FindOverlaps questions are answered.
+        res["alerts_drain"] = wait_alerts(suite)
         log("alerts queue:", res["alerts_drain"])
 
         # RPCs and the JSON API
         res["rpc_rows"], res["reply_bytes"] = measure_rpcs(a, suite, work)
 
         # event lag under the mixed workload
-        world = lp.World.fetch(chans["membership"], chans["workgroups"])
-        ids = mixed.load_all_ids(ps)
-        ids.remove(probe_id)
-        probe_out = os.path.join(work, "probe.json")
-        probe = multiprocessing.get_context("spawn").Process(
-            target=probe_main, args=(suite.addr("projects"), suite.addr("analytics"),
-                                     suite.token, probe_id, a.mix_seconds + 3, a.probe_every,
-                                     probe_out))
-        pids = {n: suite.pid(n) for n in SERVICES}
-        c0 = {n: cpu_ticks(p) for n, p in pids.items()}
-        t0 = time.monotonic()
-        probe.start()
-        rows, secs = asyncio.run(run_mix(suite, world, maker, ids, a.mix_seconds,
-                                         a.concurrency))
-        probe.join(120)
-        suite.alive("analytics")
-        wall = time.monotonic() - t0
-        with open(probe_out) as f:
-            pr = json.load(f)
-        lags = {k: [1000 * (p["visible"] - p[k]) for p in pr] for k in ("record", "send", "ack")}
-        # Where the lag goes: commit to the stream (projects' flush and relay),
-        # and the stream to visible (Redis, analytics' read, apply, answer).
-        added = stream_entry_ms(suite.redis_port, "compact:events:projects", probe_id,
-                                int(1000 * pr[0]["send"]) - 1000) if pr else []
-        if len(added) == len(pr):
-            lags["record_to_stream"] = [a_ms - 1000 * p["record"] for p, a_ms in zip(pr, added)]
-            lags["stream_to_visible"] = [1000 * p["visible"] - a_ms for p, a_ms in zip(pr, added)]
-        else:
-            log("probe: %d stream entries for %d probes: no split" % (len(added), len(pr)))
-        res["mix"] = {"rows": rows, "seconds": secs,
-                      "cpu": {n: (cpu_ticks(p) - c0[n]) / HZ / wall for n, p in pids.items()},
-                      "probes": len(pr),
-                      "lag_ms": {k: {"p50": pct(v, 50), "p99": pct(v, 99), "max": max(v)}
-                                 for k, v in lags.items()},
-                      "gauge_lag_ms": {"p50": pct([p["gauge_lag_ms"] for p in pr], 50),
-                                       "p99": pct([p["gauge_lag_ms"] for p in pr], 99)},
-                      "polls_p50": pct([p["polls"] for p in pr], 50)}
-        log("mix lag:", res["mix"]["lag_ms"])
+        res["mix"] = measure_mix(a, suite, chans, maker, probe_id, work)
         for c in chans.values():
             c.close()
         res["vmhwm_kb"] = {n: mixed.proc_status(suite.pid(n), "VmHWM") for n in SERVICES}
