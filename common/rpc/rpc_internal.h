@@ -38,6 +38,9 @@ grpc_byte_buffer *rpc__copy_bytes(const void *data, size_t len);
  * held more values than RPC_UNPACK_ALLOCS_MAX allocations. Does not take
  * `buf`. */
 #define RPC_UNPACK_ALLOCS_MAX 65536
+
+/* Completions the loop runs per turn (rpc_runtime.c, "Turns"). */
+#define RPC_COMPLETIONS_PER_TURN 16
 ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *buf,
                               int *too_many);
 

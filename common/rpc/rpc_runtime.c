@@ -2,8 +2,8 @@
  *
  * The CQ thread does nothing but wait in grpc_completion_queue_next() and
  * append (tag, ok) to `pending` under `lock`, then uv_async_send(). The loop's
- * async callback swaps `pending` with its own `draining` array and runs every
- * tag's callback. uv_async_send coalesces: under load one wake-up carries many
+ * async callback swaps `pending` with its own `draining` array and runs the
+ * tags' callbacks, a few a turn (see "Turns"). uv_async_send coalesces: under load one wake-up carries many
  * completions, which is what keeps the hop cheap.
  *
  * Pacing. Under load the two threads share a core (a container's CPU limit,
@@ -19,6 +19,15 @@
  * before, and with a core of its own the yield returns at once.
  * bench/RESULTS.md has the figures (Health/Check on one core: from 78% of a
  * bare gRPC-core loop to 89-94%).
+ *
+ * Turns. The loop runs at most RPC_COMPLETIONS_PER_TURN callbacks per
+ * wake-up and leaves the rest for its next turn (waking itself again). A
+ * turn ends with the store's batch COMMIT (a check handle) and is where
+ * finished flushes and Redis replies are taken in, so on a saturated
+ * service a short turn is what keeps a write's way from its handler to
+ * its commit, its flush and its event short: with every completion of a
+ * wake-up in one turn, 64 calls in flight made turns of 20-40 ms, each
+ * hop of a write waiting a whole one (bench/RESULTS.md, "Turns and checkpoints").
  *
  * Teardown: rpc_runtime_free() marks the runtime closing; once no server or
  * channel holds it any more, the queue is shut down, its thread joined, the
@@ -54,6 +63,7 @@ struct rpc_runtime {
     uv_mutex_t lock;           /* guards `pending` */
     rpc__completions pending;  /* filled by the CQ thread */
     rpc__completions draining; /* loop thread only */
+    size_t next;               /* draining's first item not yet run */
     int users;                 /* servers and channels alive */
     int freeing;               /* rpc_runtime_free was called */
 };
@@ -149,17 +159,35 @@ static void cq_thread_main(void *arg)
 
 /* ---- the loop side ------------------------------------------------------ */
 
+/* Runs the next RPC_COMPLETIONS_PER_TURN completions, taking what the CQ
+ * thread handed over once the last hand-over is done (see "Turns"). While
+ * a hand-over is being worked off, the CQ thread's wake-ups coalesce with
+ * our own, so a wake-up that ran the end of one wakes the loop once more to
+ * take what came meanwhile. */
 static void on_wakeup(uv_async_t *handle)
 {
     rpc_runtime *rt = handle->data;
-    uv_mutex_lock(&rt->lock);
-    rpc__completions batch = rt->pending;
-    rt->pending = rt->draining;
-    uv_mutex_unlock(&rt->lock);
-    for (size_t i = 0; i < batch.count; i++)
-        batch.items[i].tag->fn(batch.items[i].tag, batch.items[i].ok);
-    batch.count = 0;
-    rt->draining = batch;
+    rpc__completions *d = &rt->draining;
+    int took = rt->next == d->count;
+
+    if (took) {
+        uv_mutex_lock(&rt->lock);
+        rpc__completions handed = rt->pending;
+        d->count = 0;
+        rt->pending = *d;
+        uv_mutex_unlock(&rt->lock);
+        *d = handed;
+        rt->next = 0;
+    }
+    size_t end = rt->next + RPC_COMPLETIONS_PER_TURN;
+    /* Once freeing, everything at once, as before: the runtime may be torn
+     * down by one of these callbacks, and the rest must still run. */
+    while (rt->next < d->count && (rt->next < end || rt->freeing)) {
+        rpc__completion c = d->items[rt->next++];
+        c.tag->fn(c.tag, c.ok);
+    }
+    if ((rt->next < d->count || !took) && !uv_is_closing((uv_handle_t *)&rt->wakeup))
+        uv_async_send(&rt->wakeup);
 }
 
 static void on_wakeup_closed(uv_handle_t *handle)

@@ -190,9 +190,13 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Every reply on_reply took, for test_a_turn_runs_a_bounded_number_of_completions. */
+static int replies_seen;
+
 static void on_reply(void *arg, rpc_code code, const char *message, const ProtobufCMessage *reply)
 {
     outcome *o = arg;
+    replies_seen++;
     o->calls++;
     o->code = code;
     snprintf(o->message, sizeof o->message, "%s", message);
@@ -324,6 +328,65 @@ static void test_many_calls_at_once(void **state)
         assert_int_equal(o[i].code, RPC_OK);
     }
     assert_int_equal(f->handler_calls, N);
+    free(o);
+}
+
+/* Replies that reached the client, and the most of them in one loop turn
+ * (counted at each turn's end by a check handle). */
+typedef struct turn_count {
+    uv_check_t check;
+    fixture *f;
+    int at_last_end; /* replies_seen when the last turn ended */
+    int most;
+} turn_count;
+
+static void on_turn_end(uv_check_t *h)
+{
+    turn_count *t = h->data;
+    if (replies_seen - t->at_last_end > t->most)
+        t->most = replies_seen - t->at_last_end;
+    t->at_last_end = replies_seen;
+}
+
+static void on_turn_count_closed(uv_handle_t *h)
+{
+    ((turn_count *)h->data)->f = NULL;
+}
+
+/* 200 replies that all arrive while the loop is busy are taken a few per
+ * turn, so that what ends a turn (the store's COMMIT, finished flushes,
+ * Redis replies) waits for RPC_COMPLETIONS_PER_TURN callbacks at most, not
+ * for all of them. The loop is kept busy by sleeping on it: the 200 slow
+ * replies fall due meanwhile, and then their completions pile up. */
+static void test_a_turn_runs_a_bounded_number_of_completions(void **state)
+{
+    fixture *f = *state;
+    enum { N = 200 };
+    outcome *o = calloc(N, sizeof *o);
+    turn_count t = {.f = f};
+    int done = 0;
+
+    for (int i = 0; i < N; i++)
+        start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:100", 10000, &o[i]);
+    run_until(f, &f->handler_calls, N);
+    uv_sleep(300);
+    uv_run(&f->loop, UV_RUN_NOWAIT); /* the timers: every reply is sent */
+    uv_sleep(300);
+    uv_check_init(&f->loop, &t.check);
+    t.check.data = &t;
+    t.at_last_end = replies_seen;
+    uv_check_start(&t.check, on_turn_end);
+    while (done < N) {
+        uv_run(&f->loop, UV_RUN_ONCE);
+        done = 0;
+        for (int i = 0; i < N; i++)
+            done += o[i].calls == 1 && o[i].code == RPC_OK;
+    }
+    assert_true(t.most >= 1);
+    assert_true(t.most <= RPC_COMPLETIONS_PER_TURN);
+    uv_close((uv_handle_t *)&t.check, on_turn_count_closed);
+    while (t.f != NULL)
+        uv_run(&f->loop, UV_RUN_ONCE);
     free(o);
 }
 
@@ -637,6 +700,8 @@ int main(void)
         cmocka_unit_test(test_code_names),
         cmocka_unit_test_setup_teardown(test_unary_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_calls_at_once, setup_roomy, teardown),
+        cmocka_unit_test_setup_teardown(test_a_turn_runs_a_bounded_number_of_completions,
+                                        setup_roomy, teardown),
         cmocka_unit_test_setup_teardown(test_failure_carries_code_and_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_method_without_handler_is_unimplemented, setup,
                                         teardown),
