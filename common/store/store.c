@@ -42,6 +42,7 @@
 
 #include "fault.h"
 #include "log.h"
+#include "store_checkpoint.h"
 
 /* How long a statement waits for a lock another process holds (a backup,
  * the sqlite3 shell): long while opening, when nothing else runs yet; short
@@ -51,7 +52,6 @@
  * ("busy") and may be retried. */
 #define STORE_OPEN_BUSY_TIMEOUT_MS 5000
 #define STORE_LOOP_BUSY_TIMEOUT_MS 50
-#define STORE_CHECKPOINT_PAGES "8000"
 #define STORE_STMT_BUCKETS 64
 
 typedef struct store_cached {
@@ -84,7 +84,8 @@ struct store {
     dev_t dev;  /* identity of the file at open, for store_check */
     ino_t ino;
     int healthy;
-    store_syncer *syncer; /* NULL for ":memory:" */
+    store_syncer *syncer;             /* NULL for ":memory:" */
+    store_checkpointer *checkpointer; /* once on a loop (store_checkpoint.c) */
     store_cached *buckets[STORE_STMT_BUCKETS];
     /* batched commits (see the top): on once `end_of_turn` exists */
     struct store_turn *end_of_turn;        /* heap: freed in its close callbacks */
@@ -377,6 +378,7 @@ static void store_batch_commit(store *st)
         err = -ECANCELED; /* nothing of the batch was written */
     }
     store_batch_end(st, err);
+    store_checkpointer_poll(st->checkpointer);
 }
 
 static void store_on_end_of_turn(uv_check_t *h)
@@ -396,7 +398,7 @@ int store_begin(store *st)
         log_msg(LOG_LEVEL_ERROR, "store_begin inside a transaction", NULL);
         return -EINVAL;
     }
-    if (store_syncer_failed(st->syncer))
+    if (store_syncer_failed(st->syncer) || store_checkpointer_failed(st->checkpointer))
         return -EIO; /* no write could be made durable */
     if (!store_batching(st)) {
         int err = store_exec(st, "BEGIN IMMEDIATE");
@@ -471,6 +473,8 @@ static int store_commit_now(store *st)
     }
     st->writing = 0;
     store_batch_check_alive(st);
+    if (!st->batch_open)
+        store_checkpointer_poll(st->checkpointer);
     return 0;
 }
 
@@ -630,14 +634,12 @@ static int store_configure(store *st)
         err = store_pragma(st, "PRAGMA synchronous=NORMAL", NULL);
     if (err == 0)
         err = store_pragma(st, "PRAGMA foreign_keys=ON", NULL);
-    /* A checkpoint runs inside the COMMIT that passes the threshold, on the
-     * loop thread, and syncs the WAL and the database file there: at the
-     * default 1,000 pages it ran every few dozen writes, with its two
-     * fsyncs (an earlier session's observation, not in bench/RESULTS.md). Ten times
-     * further apart, a checkpoint also copies each hot page once for ten
-     * times the writes. The WAL then grows to about 32 MiB. */
-    if (err == 0)
-        err = store_pragma(st, "PRAGMA wal_autocheckpoint=" STORE_CHECKPOINT_PAGES, NULL);
+    /* Until the store has a loop (migrations, tools), SQLite checkpoints
+     * inside the COMMIT that passes the threshold; then store_checkpoint.c
+     * takes over, with the same threshold. At SQLite's default of 1,000
+     * pages a checkpoint ran every few dozen writes, with its two syncs. */
+    if (err == 0 && sqlite3_wal_autocheckpoint(st->db, STORE_CHECKPOINT_PAGES) != SQLITE_OK)
+        err = -EIO;
     if (err == 0)
         err = store_exec(st, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                              " component TEXT NOT NULL,"
@@ -776,6 +778,7 @@ void store_close(store *st)
         return;
     if (st->writing)
         store_rollback(st);
+    store_checkpointer_stop(st->checkpointer); /* first: the last commit starts no step */
     if (st->end_of_turn != NULL) {
         store_release_hooks(st, -ESHUTDOWN);
         store_batch_commit(st); /* its waiters go to the syncer's last flush */
@@ -792,6 +795,7 @@ void store_close(store *st)
                 NULL);
         sqlite3_close_v2(st->db);
     }
+    store_checkpointer_free(st->checkpointer);
     free(st->path);
     free(st);
 }
@@ -809,6 +813,8 @@ void store_use_loop(store *st, uv_loop_t *loop)
     if (st->syncer == NULL || st->end_of_turn != NULL)
         return; /* in memory: nothing to flush, nothing to batch */
     store_syncer_use_loop(st->syncer, loop);
+    if (store_checkpointer_new(st->db, st->path, st->syncer, loop, &st->checkpointer) != 0)
+        log_msg(LOG_LEVEL_WARN, "checkpoints stay inside the commits", "path", st->path, NULL);
     if ((st->end_of_turn = calloc(1, sizeof *st->end_of_turn)) == NULL)
         return; /* commits stay one per write */
     uv_check_init(loop, &st->end_of_turn->check);
@@ -877,6 +883,16 @@ uint64_t store_flushes(const store *st)
     return store_syncer_flushes(st->syncer);
 }
 
+uint64_t store_checkpoint_copies(const store *st)
+{
+    return store_checkpointer_copies(st->checkpointer);
+}
+
+uint64_t store_checkpoints(const store *st)
+{
+    return store_checkpointer_checkpoints(st->checkpointer);
+}
+
 /* --- health probe ---------------------------------------------------------- */
 
 /* The file we opened must still be the one at our path: a deleted or
@@ -898,6 +914,10 @@ int store_check(store *st)
     }
     if (!store_file_same(st)) {
         store_set_healthy(st, 0, "database file missing or replaced");
+        return 0;
+    }
+    if (store_checkpointer_failed(st->checkpointer)) {
+        store_set_healthy(st, 0, "flushing the database file failed");
         return 0;
     }
     sqlite3_stmt *s = store_stmt(st, "SELECT count(*) FROM schema_migrations");

@@ -142,6 +142,11 @@ void store_set_batching(store *st, int on);
 /* Flushes of the WAL finished so far (0 in memory), for metrics. */
 uint64_t store_flushes(const store *st);
 
+/* Checkpoint steps copied ahead, and checkpoints that completed the WAL,
+ * since store_use_loop (store_checkpoint.c); both 0 without a loop. */
+uint64_t store_checkpoint_copies(const store *st);
+uint64_t store_checkpoints(const store *st);
+
 /* Maps a SQLite result code to a negative errno and records I/O-class
  * failures for store_healthy(). Returns 0 for SQLITE_OK/ROW/DONE. */
 int store_result(store *st, int sqlite_rc);

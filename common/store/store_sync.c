@@ -107,7 +107,7 @@ int store_syncer_new(const char *wal_path, store_syncer **out)
     s->fd = open(wal_path, O_RDONLY | O_CLOEXEC);
     if (s->fd < 0) {
         int err = -errno;
-        log_msg(LOG_LEVEL_ERROR, "cannot open the WAL to flush it", "path", wal_path, NULL);
+        log_msg(LOG_LEVEL_ERROR, "cannot open a store file to flush it", "path", wal_path, NULL);
         free(s);
         return err;
     }
@@ -164,8 +164,8 @@ static void flush_finish(store_syncer *s, int rc)
     s->flushes++;
     if (rc != 0 && !s->failed) {
         s->failed = 1;
-        log_msg(LOG_LEVEL_ERROR, "flushing the WAL to disk failed; writes stop until a restart",
-                "error", strerror(-rc), NULL);
+        log_msg(LOG_LEVEL_ERROR, "flushing a store file to disk failed", "error", strerror(-rc),
+                NULL);
     }
 }
 
@@ -245,6 +245,11 @@ void store_syncer_release(store_syncer *s)
         return;
     if (!s->running && !s->closed && s->waiting.head != NULL)
         flush_start(s);
+}
+
+int store_syncer_flush_now(store_syncer *s)
+{
+    return flush_in_place(s);
 }
 
 int store_syncer_failed(const store_syncer *s)

@@ -41,6 +41,11 @@ void store_syncer_wait(store_syncer *s, store_sync_cb cb, void *arg);
 void store_syncer_hold(store_syncer *s);
 void store_syncer_release(store_syncer *s);
 
+/* Flushes on the calling thread now, whatever runs on the pool, and
+ * answers no waiter: for a close that must not return before the file is
+ * on disk. Returns 0 or -EIO (the syncer is then failed). */
+int store_syncer_flush_now(store_syncer *s);
+
 /* 1 once a flush has failed. */
 int store_syncer_failed(const store_syncer *s);
 

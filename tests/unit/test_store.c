@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -934,6 +935,104 @@ static void test_batch_close_commits(void **state)
     assert_int_equal(count_rows(path, "name = 'at-close'"), 1);
 }
 
+/* --- checkpoints (store_checkpoint.c) ----------------------------------------- */
+
+static off_t file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* One write of `kib` KiB of text, committed at the end of its turn; with
+ * `durable`, the loop runs until its flush is over, as a service's reply
+ * waits. */
+static void commit_blob(store *st, uv_loop_t *loop, int kib, int durable)
+{
+    char sql[128];
+    sync_seen seen = {0, -1};
+
+    assert_int_equal(store_begin(st), 0);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO item(name, note) VALUES (hex(randomblob(16)), hex(randomblob(%d)))",
+             kib * 512);
+    exec_ok(st, sql);
+    assert_int_equal(store_commit(st), 0);
+    if (!durable) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        return;
+    }
+    store_sync(st, on_synced, &seen);
+    while (seen.calls == 0)
+        uv_run(loop, UV_RUN_ONCE);
+    assert_int_equal(seen.rc, 0);
+}
+
+/* Under a steady stream of writes the copy is made ahead in steps, the
+ * checkpoint that completes the WAL runs every 8,000 pages or so, and the
+ * WAL starts again from its start: it stays near that size, and every
+ * write is in the database file afterwards. */
+static void test_checkpoints_keep_the_wal_small(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st = open_on_loop(f, &loop);
+    char path[512], wal[520];
+    off_t most = 0;
+    enum { WRITES = 600 }; /* 128 KiB of text each: 32 pages, 19,200 in all */
+
+    snprintf(path, sizeof path, "%s/svc.db", f->dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    for (int i = 0; i < WRITES; i++) {
+        commit_blob(st, &loop, 128, 1);
+        if (file_size(wal) > most)
+            most = file_size(wal);
+    }
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_true(store_checkpoint_copies(st) >= 8);
+    assert_true(store_checkpoints(st) >= 2);
+    /* 8,000 pages and what came while a step ended (a few writes): not the
+     * 19,200 pages written */
+    assert_true(most < (off_t)(8000 + 1000) * (4096 + 24) + 32);
+    assert_int_equal(count_rows(path, "length(note) >= 1024"), WRITES);
+    store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(store_open(f->dir, "svc", two_migrations, 2, &st), 0);
+    char ok[16];
+    query_text(st, "PRAGMA integrity_check", ok, sizeof ok);
+    assert_string_equal(ok, "ok");
+    store_close(st);
+}
+
+/* While the database file's flush runs behind a copy, the WAL is not
+ * started again from its start, though everything in it was copied: the
+ * file may not hold those pages yet, and the WAL is then all there is of
+ * them. A write made meanwhile goes after the WAL's last frame. */
+static void test_wal_kept_while_the_file_flushes(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st;
+    char path[512], wal[520];
+
+    arm_faults("store.sync_delay_ms=300"); /* every flush: the WAL's and the file's */
+    st = open_on_loop(f, &loop);
+    snprintf(path, sizeof path, "%s/svc.db", f->dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    commit_blob(st, &loop, 6000, 0); /* 1,500 pages in one write: a step */
+    while (store_checkpoint_copies(st) == 0)
+        uv_run(&loop, UV_RUN_ONCE);
+    off_t before = file_size(wal); /* everything copied; the file's flush runs */
+    commit_blob(st, &loop, 1, 0);
+    assert_true(file_size(wal) > before);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(count_rows(path, "length(note) >= 1024"), 2);
+    arm_faults(NULL);
+    store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -968,6 +1067,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_drops_a_large_table, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_pipeline_second_commit_fails, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_checkpoints_keep_the_wal_small, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_wal_kept_while_the_file_flushes, setup_dir,
+                                        teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
