@@ -636,17 +636,24 @@ def catchup_once(a, build, rnd, perf_out):
         suite.close()
 
 
-def catchup_main(a):
+def interleaved(a, once):
+    """once(build, round, k) for each build (--builds, k its index) in each
+    round, in turn; the rows, with the command and time, in --json."""
     builds = a.builds.split(",") if a.builds else [a.build]
     res = {"argv": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "git": sh("git -C %s rev-parse --short HEAD" % ROOT), "rows": []}
     for rnd in range(1, a.rounds + 1):
         for k, b in enumerate(builds):
-            perf_out = "%s.%d.%d.data" % (a.perf, k, rnd) if a.perf else None
-            res["rows"].append(catchup_once(a, b, rnd, perf_out))
+            res["rows"].append(once(b, rnd, k))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump(res, f, indent=1)
+            json.dump(res, f, indent=1, default=str)
+    return builds, res
+
+
+def catchup_main(a):
+    builds, res = interleaved(a, lambda b, rnd, k: catchup_once(
+        a, b, rnd, "%s.%d.%d.data" % (a.perf, k, rnd) if a.perf else None))
     print("| build | events/s (rounds) | median | CPU | events per CPU-second (median) "
           "| peak RSS MiB (max) |")
     print("|---|---|---:|---:|---:|---:|")
@@ -662,6 +669,17 @@ def catchup_main(a):
 
 
 # ---- the event lag alone, from a saved backlog ---------------------------------------
+
+def warnings_of(suite, n):
+    """The messages of the warn and error lines `n` wrote this run, counted."""
+    out = {}
+    with open(os.path.join(suite.tmp, n, "stderr.%d.log" % suite.runs[n]), "rb") as f:
+        for line in f:
+            m = re.search(rb'"level":"(?:warn|error)".*?"msg":"([^"]*)"', line)
+            if m:
+                out[m.group(1).decode()] = out.get(m.group(1).decode(), 0) + 1
+    return out
+
 
 def lag_once(a, build, rnd):
     """`build` starts from the saved backlog, works it off, answers the
@@ -699,6 +717,7 @@ def lag_once(a, build, rnd):
                "record_p50_ms": calls.get("RecordTransaction", {}).get("p50"),
                "vmhwm_kb": {n: mixed.proc_status(suite.pid(n), "VmHWM") for n in SERVICES},
                "loadavg": open("/proc/loadavg").read().split()[:3]}
+        row["warnings"] = {n: warnings_of(suite, n) for n in SERVICES}
         lag = mix["lag_ms"]
         log("round %d %s: mix %.0f req/s; lag from record_time p50 %.1f p99 %.1f ms; to the "
             "stream p99 %s; stream to visible p99 %s" % (
@@ -711,15 +730,7 @@ def lag_once(a, build, rnd):
 
 
 def lag_main(a):
-    builds = a.builds.split(",") if a.builds else [a.build]
-    res = {"argv": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "git": sh("git -C %s rev-parse --short HEAD" % ROOT), "rows": []}
-    for rnd in range(1, a.rounds + 1):
-        for b in builds:
-            res["rows"].append(lag_once(a, b, rnd))
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(res, f, indent=1, default=str)
+    _, res = interleaved(a, lambda b, rnd, k: lag_once(a, b, rnd))
     print("| round | build | mix req/s | RecordTransaction p50 ms | lag p50 / p99 ms "
           "| record_time to stream p50 / p99 | stream to visible p50 / p99 | max |")
     print("|---|---|---:|---:|---|---|---|---:|")
@@ -729,6 +740,9 @@ def lag_main(a):
         print("| %d | %s | %.0f | %.1f | %s | %s | %s | %.0f |" % (
             r["round"], r["build"], r["req_per_s"], r["record_p50_ms"] or 0, two("record"), two("record_to_stream"),
             two("stream_to_visible"), lag["record"]["max"]))
+    for r in res["rows"]:
+        if any(r["warnings"].values()):
+            print("round %d %s: warnings %s" % (r["round"], r["build"], r["warnings"]))
     return 0
 
 
