@@ -21,7 +21,9 @@
  * bare gRPC-core loop to 89-94%).
  *
  * Turns. The loop runs at most RPC_COMPLETIONS_PER_TURN callbacks per
- * wake-up and leaves the rest for its next turn (waking itself again). A
+ * wake-up, and none after RPC_TURN_BUDGET_NS have passed (one call can be a
+ * list of pages of projects: a few milliseconds), and leaves the rest for
+ * its next turn (waking itself again). A
  * turn ends with the store's batch COMMIT (a check handle) and is where
  * finished flushes and Redis replies are taken in, so on a saturated
  * service a short turn is what keeps a write's way from its handler to
@@ -159,7 +161,7 @@ static void cq_thread_main(void *arg)
 
 /* ---- the loop side ------------------------------------------------------ */
 
-/* Runs the next RPC_COMPLETIONS_PER_TURN completions, taking what the CQ
+/* Runs the next completions, a turn's worth, taking what the CQ
  * thread handed over once the last hand-over is done (see "Turns"). While
  * a hand-over is being worked off, the CQ thread's wake-ups coalesce with
  * our own, so a wake-up that ran the end of one wakes the loop once more to
@@ -180,9 +182,10 @@ static void on_wakeup(uv_async_t *handle)
         rt->next = 0;
     }
     size_t end = rt->next + RPC_COMPLETIONS_PER_TURN;
+    uint64_t deadline = uv_hrtime() + RPC_TURN_BUDGET_NS;
     /* Once freeing, everything at once, as before: the runtime may be torn
      * down by one of these callbacks, and the rest must still run. */
-    while (rt->next < d->count && (rt->next < end || rt->freeing)) {
+    while (rt->next < d->count && ((rt->next < end && uv_hrtime() < deadline) || rt->freeing)) {
         rpc__completion c = d->items[rt->next++];
         c.tag->fn(c.tag, c.ok);
     }

@@ -190,13 +190,17 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Every reply on_reply took, for test_a_turn_runs_a_bounded_number_of_completions. */
+/* Every reply on_reply took, and how long it keeps the loop busy, for the
+ * tests of the loop's turns. */
 static int replies_seen;
+static uint64_t reply_busy_ns;
 
 static void on_reply(void *arg, rpc_code code, const char *message, const ProtobufCMessage *reply)
 {
     outcome *o = arg;
     replies_seen++;
+    for (uint64_t until = uv_hrtime() + reply_busy_ns; uv_hrtime() < until;)
+        ;
     o->calls++;
     o->code = code;
     snprintf(o->message, sizeof o->message, "%s", message);
@@ -353,22 +357,19 @@ static void on_turn_count_closed(uv_handle_t *h)
     ((turn_count *)h->data)->f = NULL;
 }
 
-/* 200 replies that all arrive while the loop is busy are taken a few per
- * turn, so that what ends a turn (the store's COMMIT, finished flushes,
- * Redis replies) waits for RPC_COMPLETIONS_PER_TURN callbacks at most, not
- * for all of them. The loop is kept busy by sleeping on it: the 200 slow
- * replies fall due meanwhile, and then their completions pile up. */
-static void test_a_turn_runs_a_bounded_number_of_completions(void **state)
+/* The most replies taken in one loop turn when `n` replies all arrive
+ * while the loop is busy, each keeping the loop `busy_ns` in its callback.
+ * The loop is kept busy by sleeping on it: the slow replies fall due
+ * meanwhile, and then their completions pile up. */
+static int most_replies_in_a_turn(fixture *f, int n, uint64_t busy_ns)
 {
-    fixture *f = *state;
-    enum { N = 200 };
-    outcome *o = calloc(N, sizeof *o);
+    outcome *o = calloc((size_t)n, sizeof *o);
     turn_count t = {.f = f};
     int done = 0;
 
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < n; i++)
         start_check(f, &grpc__health__v1__health__descriptor, "Check", "slow:100", 10000, &o[i]);
-    run_until(f, &f->handler_calls, N);
+    run_until(f, &f->handler_calls, n);
     uv_sleep(300);
     uv_run(&f->loop, UV_RUN_NOWAIT); /* the timers: every reply is sent */
     uv_sleep(300);
@@ -376,18 +377,38 @@ static void test_a_turn_runs_a_bounded_number_of_completions(void **state)
     t.check.data = &t;
     t.at_last_end = replies_seen;
     uv_check_start(&t.check, on_turn_end);
-    while (done < N) {
+    reply_busy_ns = busy_ns;
+    while (done < n) {
         uv_run(&f->loop, UV_RUN_ONCE);
         done = 0;
-        for (int i = 0; i < N; i++)
+        for (int i = 0; i < n; i++)
             done += o[i].calls == 1 && o[i].code == RPC_OK;
     }
-    assert_true(t.most >= 1);
-    assert_true(t.most <= RPC_COMPLETIONS_PER_TURN);
+    reply_busy_ns = 0;
     uv_close((uv_handle_t *)&t.check, on_turn_count_closed);
     while (t.f != NULL)
         uv_run(&f->loop, UV_RUN_ONCE);
     free(o);
+    return t.most;
+}
+
+/* 200 replies that all arrive at once are taken a few per turn, so that
+ * what ends a turn (the store's COMMIT, finished flushes, Redis replies)
+ * waits for RPC_COMPLETIONS_PER_TURN callbacks at most, not for all. */
+static void test_a_turn_runs_a_bounded_number_of_completions(void **state)
+{
+    fixture *f = *state;
+    int most = most_replies_in_a_turn(f, 200, 0);
+    assert_true(most >= 1);
+    assert_true(most <= RPC_COMPLETIONS_PER_TURN);
+}
+
+/* Callbacks that each take longer than the turn's budget run one a turn:
+ * a few slow calls (a page of projects) do not hold up the turn's end. */
+static void test_a_turn_ends_once_its_time_is_spent(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(most_replies_in_a_turn(f, 40, RPC_TURN_BUDGET_NS + 1000000), 1);
 }
 
 static void test_failure_carries_code_and_message(void **state)
@@ -702,6 +723,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_calls_at_once, setup_roomy, teardown),
         cmocka_unit_test_setup_teardown(test_a_turn_runs_a_bounded_number_of_completions,
                                         setup_roomy, teardown),
+        cmocka_unit_test_setup_teardown(test_a_turn_ends_once_its_time_is_spent, setup_roomy,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_failure_carries_code_and_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_method_without_handler_is_unimplemented, setup,
                                         teardown),
