@@ -13,14 +13,22 @@
  * sends the whole batch as one Lua script (outbox_script), which Redis runs
  * atomically: each event not seen before goes into the stream, with an id
  * Redis assigns, in outbox order. Only one batch is in flight; when Redis
- * answered, the batch is marked sent in one UPDATE (not flushed: a mark lost
- * to a power cut means one more publish, which the "seen" keys make a no-op).
- * A failed batch waits for the next kick or tick and is sent again whole.
+ * answered, the relay's mark moves past the batch: what was published is
+ * every row up to one seq (`outbox_published`), since batches go out whole
+ * and in order. The mark is kept in memory and written to its one-row table
+ * (not flushed: a mark lost to a power cut means one more publish, which the
+ * "seen" keys make a no-op). A mark in each row, as before, rewrote every
+ * row once more, its state's overflow pages with it, and kept an index of
+ * the unsent. A failed batch waits for the next kick or tick and is sent
+ * again whole.
  *
  * Retention: the stream is trimmed to COMPACT_EVENT_RETENTION_HOURS (XADD
- * MINID), the "seen" keys expire after it, and sent rows older than it are
- * pruned from the outbox (outbox_prune): a consumer away for less than the
- * retention finds every event it missed.
+ * MINID), the "seen" keys expire after it, and published rows older than it
+ * are pruned from the outbox (outbox_prune), the oldest first, a slice a
+ * second: a consumer away for less than the retention finds every event it
+ * missed. The oldest rows are the first by seq, so a slice reads only what
+ * it deletes (the prune once read every row's mark, the whole outbox, in one
+ * statement on the loop: seconds with a million rows).
  *
  * Only what is on disk is published, since an event whose write a power
  * cut could still undo must never reach the stream. Rows up to durable_seq
@@ -52,8 +60,8 @@
 #include "log.h"
 
 #define OUTBOX_BATCH 256
-#define OUTBOX_PRUNE_INTERVAL_MS 60000
-#define OUTBOX_PRUNE_SLICE 1000
+#define OUTBOX_PRUNE_INTERVAL_MS 1000
+#define OUTBOX_PRUNE_SLICE 256
 #define OUTBOX_EVENT_ID_BYTES 16
 
 /* --- schema ---------------------------------------------------------------- */
@@ -72,7 +80,7 @@ static const store_migration outbox_migrations[] = {
             " state_type TEXT NOT NULL,"
             " state BLOB NOT NULL,"
             " cache_keys TEXT,"    /* JSON array of key strings, or NULL */
-            " sent_at_ms INTEGER," /* NULL until Redis acknowledged */
+            " sent_at_ms INTEGER," /* unused since migration 4: outbox_published */
             " UNIQUE (aggregate_type, aggregate_id, aggregate_seq));"
             "CREATE INDEX outbox_unsent ON outbox(seq) WHERE sent_at_ms IS NULL;"
             "CREATE TABLE outbox_aggregate_seq ("
@@ -108,6 +116,16 @@ static const store_migration outbox_migrations[] = {
             " entity_id TEXT NOT NULL,"
             " peer TEXT NOT NULL);"
             "CREATE INDEX audit_aggregate ON audit(aggregate_id, seq);"},
+    /* What was published: every row up to one seq (see "Publishing"). It
+     * starts below the first row never marked, so nothing is skipped; rows
+     * marked after it go out once more, which their "seen" keys make a
+     * no-op. */
+    {.version = 4,
+     .sql = "CREATE TABLE outbox_published (seq INTEGER NOT NULL);"
+            "INSERT INTO outbox_published SELECT coalesce("
+            " (SELECT min(seq) - 1 FROM outbox WHERE sent_at_ms IS NULL),"
+            " (SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0);"
+            "DROP INDEX outbox_unsent;"},
 };
 int outbox_migrate(store *st)
 {
@@ -127,18 +145,20 @@ int outbox_migrate(store *st)
     " occur_time_ms, subject, role, entity_id, peer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"  \
     " ?10)"
 #define SQL_PRUNE                                                                                  \
-    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE sent_at_ms IS NOT NULL"         \
-    " AND sent_at_ms < ?1 ORDER BY seq LIMIT ?2)"
-#define SQL_PENDING "SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL"
+    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq <= ?3 ORDER BY seq"         \
+    " LIMIT ?2) AND occur_time_ms < ?1"
+/* Rows past the mark have no gaps: seq is AUTOINCREMENT, an append rolled
+ * back gives its number back, and only published rows are ever deleted. */
+#define SQL_PENDING                                                                                \
+    "SELECT max(0, coalesce((SELECT max(seq) FROM outbox), seq) - seq) FROM outbox_published"
+#define SQL_PUBLISHED "SELECT seq FROM outbox_published"
 #define SQL_CACHE_KEYS "SELECT value FROM json_each(?1) WHERE type = 'text'"
 #define SQL_READ_BATCH                                                                             \
     "SELECT seq, event_id, service, aggregate_type, aggregate_id, aggregate_seq, type,"            \
     " occur_time_ms, state_type, state, cache_keys, actor_subject, actor_role, actor_entity_id,"   \
-    " actor_peer FROM outbox WHERE sent_at_ms IS NULL AND seq <= ?2 ORDER BY seq LIMIT ?1"
+    " actor_peer FROM outbox WHERE seq > ?3 AND seq <= ?2 ORDER BY seq LIMIT ?1"
 #define SQL_LAST_SEQ "SELECT max(seq) FROM outbox"
-#define SQL_UNSENT_UPTO "SELECT 1 FROM outbox WHERE sent_at_ms IS NULL AND seq <= ?1 LIMIT 1"
-#define SQL_MARK_SENT                                                                              \
-    "UPDATE outbox SET sent_at_ms = ?1 WHERE seq BETWEEN ?2 AND ?3 AND sent_at_ms IS NULL"
+#define SQL_MARK_PUBLISHED "UPDATE outbox_published SET seq = ?1 WHERE seq < ?1"
 
 /* --- appending ------------------------------------------------------------- */
 
@@ -391,12 +411,14 @@ struct outbox_relay {
     int64_t retention_ms;
     int64_t pending;     /* events not yet published, kept without a query */
     int64_t durable_seq; /* rows up to this seq are known to be on disk */
+    int64_t published;   /* rows up to this seq are in the stream */
+    int mark_behind;     /* `published` is not yet written to outbox_published */
     int committing;      /* inside outbox_relay_committed (see there) */
     int commit_waits;    /* outbox_commit_wait not called back yet */
     int trust_pending;   /* the cache waits for the rows up to trust_seq */
     int64_t trust_seq;
     uint64_t trust_distrusts; /* cache_distrusts() when trust_seq was taken */
-    int64_t pruned_at;        /* when sent rows were last pruned (ms) */
+    int64_t pruned_at;        /* when published rows were last pruned (ms) */
     uv_timer_t backstop;
     uv_timer_t soon; /* zero timeout: coalesces kicks */
     int open_handles;
@@ -519,7 +541,7 @@ static void outbox_batch_free(outbox_batch *b)
     free(b);
 }
 
-/* Up to OUTBOX_BATCH unsent rows in seq order, none past `last_seq`.
+/* Up to OUTBOX_BATCH rows past the mark in seq order, none past `last_seq`.
  * Returns 0 with *out (NULL when nothing waits) or a negative errno. */
 static int outbox_batch_read(outbox_relay *r, int64_t last_seq, outbox_batch **out)
 {
@@ -533,6 +555,7 @@ static int outbox_batch_read(outbox_relay *r, int64_t last_seq, outbox_batch **o
     b->relay = r;
     sqlite3_bind_int(s, 1, OUTBOX_BATCH);
     sqlite3_bind_int64(s, 2, last_seq);
+    sqlite3_bind_int64(s, 3, r->published);
     int rc = SQLITE_DONE, err = 0;
     while (err == 0 && b->n < OUTBOX_BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW)
         err = outbox_item_load(r, &b->items[b->n++], s);
@@ -540,7 +563,7 @@ static int outbox_batch_read(outbox_relay *r, int64_t last_seq, outbox_batch **o
         err = store_result(r->st, rc);
     sqlite3_reset(s);
     if (err == 0 && b->n < OUTBOX_BATCH && last_seq == INT64_MAX)
-        r->pending = (int64_t)b->n; /* every unsent row was read: the count is exact */
+        r->pending = (int64_t)b->n; /* every row past the mark was read: the count is exact */
     if (err != 0 || b->n == 0) {
         outbox_batch_free(b);
         return err;
@@ -566,27 +589,29 @@ static void outbox_recovered(outbox_relay *r)
     log_msg(LOG_LEVEL_INFO, "events published again", "stream", r->stream, NULL);
 }
 
-/* Marks rows first..last sent in one statement. Skipped while someone's
- * write is open (the UPDATE would join it); the rows are then sent again
- * later, and their "seen" keys make that a no-op. Between writes it may
+/* Writes the relay's mark to outbox_published. Skipped while someone's
+ * write is open (the UPDATE would join it): the next publish writes it. A
+ * mark that never reaches the disk means those rows are sent again after a
+ * restart, and their "seen" keys make that a no-op. Between writes it may
  * join a batch of committed writes (store.h), which is fine. */
-static int outbox_mark_sent(store *st, int64_t first, int64_t last)
+static void outbox_write_mark(outbox_relay *r)
 {
-    if (store_writing(st))
-        return 0;
-    sqlite3_stmt *s = store_stmt(st, SQL_MARK_SENT);
+    if (!r->mark_behind || store_writing(r->st))
+        return;
+    sqlite3_stmt *s = store_stmt(r->st, SQL_MARK_PUBLISHED);
     if (s == NULL)
-        return -EIO;
-    sqlite3_bind_int64(s, 1, outbox_now_ms());
-    sqlite3_bind_int64(s, 2, first);
-    sqlite3_bind_int64(s, 3, last);
+        return;
+    sqlite3_bind_int64(s, 1, r->published);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return store_result(st, rc);
+    if (store_result(r->st, rc) == 0)
+        r->mark_behind = 0;
 }
 
-/* Deletes rows sent longer ago than the retention, a slice at a time and at
- * most once a minute: the outbox keeps what the stream keeps. */
+/* Deletes published rows older than the retention, the oldest slice at a
+ * time, at most once a second: the outbox keeps what the stream keeps. A
+ * slice looks at the OUTBOX_PRUNE_SLICE first rows by seq alone (the
+ * oldest), so it reads no more rows than it may delete. */
 static void outbox_prune(outbox_relay *r)
 {
     int64_t now = outbox_now_ms();
@@ -598,6 +623,7 @@ static void outbox_prune(outbox_relay *r)
         return;
     sqlite3_bind_int64(s, 1, now - r->retention_ms);
     sqlite3_bind_int(s, 2, OUTBOX_PRUNE_SLICE);
+    sqlite3_bind_int64(s, 3, r->published);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (store_result(r->st, rc) != 0)
@@ -621,36 +647,37 @@ static void outbox_schedule(outbox_relay *r)
     uv_timer_start(&r->soon, outbox_publish_timer_cb, 0, 0);
 }
 
-/* cache_done_cb of a batch's script: mark the batch sent, then go on or
- * wait. */
+/* cache_done_cb of a batch's script: move the mark past the batch, then go
+ * on or wait. */
 static void outbox_batch_done(void *arg, int rc)
 {
     outbox_batch *b = arg;
     outbox_relay *r = b->relay;
-    int err = rc;
     if (rc == 0) {
-        err = outbox_mark_sent(r->st, b->items[0].seq, b->items[b->n - 1].seq);
+        r->published = b->items[b->n - 1].seq;
+        r->mark_behind = 1;
+        outbox_write_mark(r);
         r->pending = r->pending > (int64_t)b->n ? r->pending - (int64_t)b->n : 0;
     }
     int full = b->n == OUTBOX_BATCH;
     r->inflight = NULL;
     outbox_batch_free(b);
-    if (err == 0) {
+    if (rc == 0) {
         outbox_recovered(r);
         outbox_maybe_trust(r);
-    } else if (err != -ECANCELED) /* -ECANCELED is shutdown, not an outage */
-        outbox_outage(r, err);
+    } else if (rc != -ECANCELED) /* -ECANCELED is shutdown, not an outage */
+        outbox_outage(r, rc);
     int again = r->again;
     r->again = 0;
     if (r->closing)
         outbox_relay_maybe_closed(r);
-    else if (err == 0 && (full || again))
+    else if (rc == 0 && (full || again))
         outbox_schedule(r);
 }
 
 /* Publishing a batch is one script, atomic in Redis: for each event, in
  * outbox order, unless its "seen" key exists (it was published before: a
- * crash fell between Redis's answer and our "sent" mark, or a restored
+ * crash fell between Redis's answer and our mark, or a restored
  * backup sends it again), set that key for the retention, add the event to
  * the stream with an id Redis assigns (trimming what is older than the
  * retention) and drop the event's cache keys. Delivery therefore does not
@@ -783,16 +810,8 @@ static void outbox_note_distrust(outbox_relay *r)
 
 static void outbox_maybe_trust(outbox_relay *r)
 {
-    if (!r->trust_pending)
+    if (!r->trust_pending || r->published < r->trust_seq)
         return;
-    sqlite3_stmt *s = store_stmt(r->st, SQL_UNSENT_UPTO);
-    if (s == NULL)
-        return;
-    sqlite3_bind_int64(s, 1, r->trust_seq);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return; /* a row still waits, or the store failed: later */
     cache_trust_since(r->cache, r->trust_distrusts);
     r->trust_pending = 0;
 }
@@ -807,6 +826,9 @@ static void outbox_publish(outbox_relay *r, int any)
 {
     if (r->closing || r->cache == NULL)
         return;
+    /* Only rows before the mark go, so neither waits for Redis. */
+    outbox_write_mark(r);
+    outbox_prune(r);
     if (r->inflight != NULL) {
         r->again = 1;
         return;
@@ -817,7 +839,6 @@ static void outbox_publish(outbox_relay *r, int any)
     /* a write open across a loop turn: its rows are not committed yet */
     if (store_writing(r->st))
         return;
-    outbox_prune(r);
     outbox_note_distrust(r);
     outbox_batch *b;
     /* Rows known to be on disk go out at once; any others after a flush. */
@@ -856,6 +877,18 @@ static void outbox_handle_closed(uv_handle_t *h)
     outbox_relay_maybe_closed(r);
 }
 
+/* The mark of what was published (see "Publishing"), or < 0. */
+static int64_t outbox_read_mark(store *st)
+{
+    sqlite3_stmt *s = store_stmt(st, SQL_PUBLISHED);
+    if (s == NULL)
+        return -EIO;
+    int rc = sqlite3_step(s);
+    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -EIO;
+    sqlite3_reset(s);
+    return seq;
+}
+
 int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service, int interval_ms,
                        int retention_hours, outbox_relay **out)
 {
@@ -865,6 +898,9 @@ int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service
     int64_t pending = outbox_pending(st);
     if (pending < 0)
         return (int)pending;
+    int64_t published = outbox_read_mark(st);
+    if (published < 0)
+        return (int)published;
     outbox_relay *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return -ENOMEM;
@@ -877,6 +913,7 @@ int outbox_relay_start(uv_loop_t *loop, store *st, cache *c, const char *service
     r->cache = c;
     r->retention_ms = (int64_t)retention_hours * 3600 * 1000;
     r->pending = pending;
+    r->published = published;
     /* Events a crash left unpublished carry invalidations not made yet. */
     if (pending > 0 && c != NULL)
         cache_distrust(c);
@@ -967,6 +1004,7 @@ void outbox_relay_close(outbox_relay *r, void (*cb)(void *arg), void *arg)
     r->closing = 1;
     r->close_cb = cb;
     r->close_arg = arg;
+    outbox_write_mark(r);
     uv_close((uv_handle_t *)&r->backstop, outbox_handle_closed);
     uv_close((uv_handle_t *)&r->soon, outbox_handle_closed);
 }

@@ -4,19 +4,20 @@
  * an event to the outbox table inside the same transaction (outbox_append), so
  * the change and its event are committed together or not at all. The relay,
  * running on the loop, publishes pending events in outbox order to the Redis
- * Stream "compact:events:<service>" and marks them sent only after Redis
- * acknowledged. While Redis is down events wait in SQLite; after a crash the
- * relay starts again from the first unsent event.
+ * Stream "compact:events:<service>" and moves its mark of what was published
+ * (every row up to one seq) only after Redis acknowledged. While Redis is
+ * down events wait in SQLite; after a crash the relay starts again from the
+ * first row past the mark.
  *
  * Exactly once in the stream, without relying on stream ids: a batch of
  * events is one Lua script that adds each event unless its "seen" key (by
  * event id, kept for the retention) exists, so a re-publish after a crash
- * between Redis's answer and our "sent" mark, or after a backup was
+ * between Redis's answer and our mark, or after a backup was
  * restored, adds nothing, and a stream holding larger ids (a clock stepped
  * back, a database made anew) still takes every new event. Entries carry
  * event_id, aggregate_id and aggregate_seq, so a consumer can also tell a
  * duplicate that outlived the retention. The stream, the seen keys and the
- * sent rows of the outbox are kept for the retention.
+ * published rows of the outbox are kept for the retention.
  *
  * Cache invalidation rides along: an event may name cache keys; the relay
  * deletes them in the same script as the XADD, so an invalidation that

@@ -127,6 +127,11 @@ static int all_closed(fixture *f)
     return f->relay_closed > 0 && f->cache_closed > 0;
 }
 
+static int relay_closed(fixture *f)
+{
+    return f->relay_closed > 0;
+}
+
 static void redis_stop(fixture *f);
 
 static int teardown(void **state)
@@ -419,7 +424,7 @@ static void test_append_sequences_and_ids(void **state)
     assert_int_equal(sqlite3_prepare_v2(store_db(f->st),
                                         "SELECT seq, event_id, aggregate_id, aggregate_seq,"
                                         " state_type, state, cache_keys, occur_time_ms,"
-                                        " sent_at_ms, service FROM outbox ORDER BY seq",
+                                        " service FROM outbox ORDER BY seq",
                                         -1, &s, NULL),
                      SQLITE_OK);
     char ids[6][33];
@@ -443,8 +448,7 @@ static void test_append_sequences_and_ids(void **state)
                             "[\"compact:svc:entity:x\",\"compact:svc:list:all\"]");
         assert_true(sqlite3_column_int64(s, 7) >= before);
         assert_true(sqlite3_column_int64(s, 7) <= after);
-        assert_int_equal(sqlite3_column_type(s, 8), SQLITE_NULL);
-        assert_string_equal(sqlite3_column_text(s, 9), "svc");
+        assert_string_equal(sqlite3_column_text(s, 8), "svc");
     }
     assert_int_equal(sqlite3_step(s), SQLITE_DONE);
     sqlite3_finalize(s);
@@ -511,11 +515,55 @@ static void test_pending_counts_unsent(void **state)
     for (int i = 1; i <= 5; i++)
         append_one(f, "a", i, NULL);
     assert_int_equal(outbox_pending(f->st), 5);
-    assert_int_equal(sqlite3_exec(store_db(f->st),
-                                  "UPDATE outbox SET sent_at_ms = 1 WHERE seq <= 2", NULL, NULL,
-                                  NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(store_db(f->st), "UPDATE outbox_published SET seq = 2", NULL, NULL, NULL),
+        SQLITE_OK);
     assert_int_equal(outbox_pending(f->st), 3);
+}
+
+/* Takes the store back to runtime migration 3, before the mark: each row
+ * was marked sent on its own (sent_at_ms), with an index of the unsent. */
+static void back_to_migration_3(fixture *f)
+{
+    assert_int_equal(sqlite3_exec(store_db(f->st),
+                                  "DROP TABLE outbox_published;"
+                                  "CREATE INDEX outbox_unsent ON outbox(seq)"
+                                  " WHERE sent_at_ms IS NULL;"
+                                  "DELETE FROM schema_migrations WHERE component = 'runtime'"
+                                  " AND version = 4;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+}
+
+/* An outbox from before the mark gets one below its first unsent row:
+ * nothing unsent is skipped, and what lies between goes out again (a no-op
+ * for Redis, by the "seen" keys). With every row sent, the mark is the
+ * last seq ever used, even when every row was pruned. */
+static void test_mark_starts_below_the_first_unsent_row(void **state)
+{
+    fixture *f = *state;
+    back_to_migration_3(f);
+    for (int i = 1; i <= 6; i++)
+        append_one(f, "a", i, NULL);
+    assert_int_equal(sqlite3_exec(store_db(f->st),
+                                  "UPDATE outbox SET sent_at_ms = 1 WHERE seq IN (1, 2, 4)", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(outbox_migrate(f->st), 0);
+    assert_int_equal(query_int(f->st, "SELECT seq FROM outbox_published"), 2);
+    assert_int_equal(outbox_pending(f->st), 4);
+
+    back_to_migration_3(f);
+    assert_int_equal(sqlite3_exec(store_db(f->st),
+                                  "UPDATE outbox SET sent_at_ms = 1;"
+                                  "DELETE FROM outbox;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(outbox_migrate(f->st), 0);
+    assert_int_equal(query_int(f->st, "SELECT seq FROM outbox_published"), 6);
+    assert_int_equal(outbox_pending(f->st), 0);
+    append_one(f, "a", 7, NULL);
+    assert_int_equal(outbox_pending(f->st), 1);
 }
 
 /* --- the relay without Redis ----------------------------------------------- */
@@ -578,7 +626,7 @@ static void test_relay_publishes_in_order(void **state)
     }
     assert_true(run_until(f, nothing_pending));
     check_stream(f, 150);
-    assert_int_equal(query_int(f->st, "SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL"), 0);
+    assert_int_equal(query_int(f->st, "SELECT seq FROM outbox_published"), 150);
 }
 
 /* The store again, as a service has it: flushes on the loop's thread pool,
@@ -725,13 +773,18 @@ static void test_relay_republish_counts_as_delivered(void **state)
     assert_true(run_until(f, nothing_pending));
     check_stream(f, 5);
 
-    /* a crash between Redis's acknowledgement and our "sent" mark */
-    assert_int_equal(sqlite3_exec(store_db(f->st),
-                                  "UPDATE outbox SET sent_at_ms = NULL WHERE seq >= 3", NULL, NULL,
-                                  NULL),
-                     SQLITE_OK);
+    /* a crash between Redis's acknowledgement and our mark: the relay
+     * starts again from an older one */
+    outbox_relay_close(f->relay, relay_closed_cb, f);
+    assert_true(run_until(f, relay_closed));
+    f->relay_closed = 0;
+    assert_int_equal(
+        sqlite3_exec(store_db(f->st), "UPDATE outbox_published SET seq = 2", NULL, NULL, NULL),
+        SQLITE_OK);
     assert_int_equal(outbox_pending(f->st), 3);
-    outbox_relay_committed(f->relay);
+    assert_int_equal(outbox_relay_start(&f->loop, f->st, f->cache, "svc", RELAY_INTERVAL_MS,
+                                        RETENTION_HOURS, &f->relay),
+                     0);
     assert_true(run_until(f, nothing_pending));
     check_stream(f, 5); /* not added twice */
 
@@ -763,6 +816,40 @@ static void test_relay_ignores_larger_ids(void **state)
         check_entry(f, r->element[i], i, i);
     freeReplyObject(r);
     redisFree(rc);
+}
+
+/* Published rows older than the retention are pruned, the oldest slice at
+ * a time, once a second; a row not yet published stays, however old. */
+static void test_relay_prunes_published_rows_past_the_retention(void **state)
+{
+    fixture *f = *state;
+    for (int i = 1; i <= 305; i++)
+        append_one(f, "a", i, NULL);
+    assert_int_equal(sqlite3_exec(store_db(f->st),
+                                  "UPDATE outbox SET occur_time_ms = 1 WHERE seq <= 300", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    start_all(f);
+    assert_true(run_until(f, nothing_pending));
+    run_for(f, 1200);
+    long long left = query_int(f->st, "SELECT count(*) FROM outbox");
+    assert_true(left >= 49 && left < 305); /* one slice of 256, or two */
+    run_for(f, 2200);
+    assert_int_equal(query_int(f->st, "SELECT count(*) FROM outbox"), 5);
+    assert_int_equal(query_int(f->st, "SELECT min(seq) FROM outbox"), 301);
+
+    redis_stop(f);
+    assert_true(run_until(f, cache_down));
+    append_one(f, "a", 306, NULL);
+    assert_int_equal(
+        sqlite3_exec(store_db(f->st), "UPDATE outbox SET occur_time_ms = 1", NULL, NULL, NULL),
+        SQLITE_OK);
+    outbox_relay_committed(f->relay);
+    run_for(f, 1200);
+    assert_int_equal(query_int(f->st, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(query_int(f->st, "SELECT min(seq) FROM outbox"), 306);
+    redis_start(f);
+    assert_true(run_until(f, nothing_pending));
 }
 
 /* The pending count the metrics read is kept without a query and agrees
@@ -837,6 +924,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_append_needs_transaction_and_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_leaves_no_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_counts_unsent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mark_starts_below_the_first_unsent_row, setup,
+                                        teardown),
         cmocka_unit_test(test_relay_close_null),
         cmocka_unit_test_setup_teardown(test_relay_without_cache_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_publishes_in_order, setup, teardown),
@@ -848,6 +937,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_relay_republish_counts_as_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_ignores_larger_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_counts_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relay_prunes_published_rows_past_the_retention, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_relay_redis_error_keeps_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_close_with_batch_in_flight, setup, teardown),
     };
