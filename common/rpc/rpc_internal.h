@@ -42,7 +42,7 @@ grpc_byte_buffer *rpc__copy_bytes(const void *data, size_t len);
 /* Completions the loop runs per turn, and the time after which it starts
  * no more of them (rpc_runtime.c, "Turns"). */
 #define RPC_COMPLETIONS_PER_TURN 16
-#define RPC_TURN_BUDGET_NS 2000000
+#define RPC_TURN_BUDGET_NS 500000
 ProtobufCMessage *rpc__unpack(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *buf,
                               int *too_many);
 

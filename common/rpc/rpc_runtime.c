@@ -181,11 +181,14 @@ static void on_wakeup(uv_async_t *handle)
         *d = handed;
         rt->next = 0;
     }
-    size_t end = rt->next + RPC_COMPLETIONS_PER_TURN;
+    size_t first = rt->next, end = first + RPC_COMPLETIONS_PER_TURN;
     uint64_t deadline = uv_hrtime() + RPC_TURN_BUDGET_NS;
-    /* Once freeing, everything at once, as before: the runtime may be torn
-     * down by one of these callbacks, and the rest must still run. */
-    while (rt->next < d->count && ((rt->next < end && uv_hrtime() < deadline) || rt->freeing)) {
+    /* The first always runs (the thread may have lost the core since the
+     * deadline was taken). Once freeing, everything at once, as before: the
+     * runtime may be torn down by one of these callbacks, and the rest must
+     * still run. */
+    while (rt->next < d->count &&
+           (rt->next == first || (rt->next < end && uv_hrtime() < deadline) || rt->freeing)) {
         rpc__completion c = d->items[rt->next++];
         c.tag->fn(c.tag, c.ok);
     }
