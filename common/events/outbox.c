@@ -9,7 +9,7 @@
  * flush ends, in the same loop turn as the replies of the writes it
  * covers, the relay publishes every row up to it. A repeating timer is the
  * backstop that retries after Redis comes back. A publish reads up to OUTBOX_BATCH
- * unsent rows in seq order, turns each into a compact.events.v1.Event, and
+ * rows past the mark in seq order, turns each into a compact.events.v1.Event, and
  * sends the whole batch as one Lua script (outbox_script), which Redis runs
  * atomically: each event not seen before goes into the stream, with an id
  * Redis assigns, in outbox order. Only one batch is in flight; when Redis
@@ -97,7 +97,7 @@ static const store_migration outbox_migrations[] = {
             " + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER));"},
     /* Who made each change: on the event (published with it) and in the
      * audit table, which is kept as long as the service's data (the outbox's
-     * sent rows are pruned after the retention; audit rows are not). */
+     * published rows are pruned after the retention; audit rows are not). */
     {.version = 3,
      .sql = "ALTER TABLE outbox ADD COLUMN actor_subject TEXT;"
             "ALTER TABLE outbox ADD COLUMN actor_role TEXT;"
@@ -589,14 +589,16 @@ static void outbox_recovered(outbox_relay *r)
     log_msg(LOG_LEVEL_INFO, "events published again", "stream", r->stream, NULL);
 }
 
-/* Writes the relay's mark to outbox_published. Skipped while someone's
- * write is open (the UPDATE would join it): the next publish writes it. A
- * mark that never reaches the disk means those rows are sent again after a
- * restart, and their "seen" keys make that a no-op. Between writes it may
- * join a batch of committed writes (store.h), which is fine. */
+/* Writes the relay's mark to outbox_published, in a transaction of its
+ * own: skipped while a write or a batch of writes is open (the UPDATE would
+ * join it, and a failed COMMIT would undo it after we took it as written);
+ * the next publish writes it (the backstop's, if none before: it runs at
+ * the start of a loop turn, before the turn's writes). A mark that never reaches the disk
+ * means those rows are sent again after a restart, and their "seen" keys
+ * make that a no-op. */
 static void outbox_write_mark(outbox_relay *r)
 {
-    if (!r->mark_behind || store_writing(r->st))
+    if (!r->mark_behind || store_writing(r->st) || store_uncommitted(r->st))
         return;
     sqlite3_stmt *s = store_stmt(r->st, SQL_MARK_PUBLISHED);
     if (s == NULL)
@@ -609,9 +611,10 @@ static void outbox_write_mark(outbox_relay *r)
 }
 
 /* Deletes published rows older than the retention, the oldest slice at a
- * time, at most once a second: the outbox keeps what the stream keeps. A
- * slice looks at the OUTBOX_PRUNE_SLICE first rows by seq alone (the
- * oldest), so it reads no more rows than it may delete. */
+ * time, once a second, or at the next publish after a full slice (so that
+ * it keeps up with any rate of events): the outbox keeps what the stream
+ * keeps. A slice looks at the OUTBOX_PRUNE_SLICE first rows by seq alone
+ * (the oldest), so it reads no more rows than it may delete. */
 static void outbox_prune(outbox_relay *r)
 {
     int64_t now = outbox_now_ms();
@@ -627,7 +630,9 @@ static void outbox_prune(outbox_relay *r)
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (store_result(r->st, rc) != 0)
-        log_msg(LOG_LEVEL_WARN, "outbox: pruning sent events failed", NULL);
+        log_msg(LOG_LEVEL_WARN, "outbox: pruning published events failed", NULL);
+    else if (sqlite3_changes(store_db(r->st)) == OUTBOX_PRUNE_SLICE)
+        r->pruned_at = now - OUTBOX_PRUNE_INTERVAL_MS; /* more to go: again at the next publish */
 }
 
 static void outbox_relay_maybe_closed(outbox_relay *r)

@@ -67,8 +67,9 @@ typedef struct outbox_event {
  * errno (the caller then rolls back). */
 int outbox_append(store *st, const outbox_event *ev);
 
-/* Number of events not yet published, counted in the store, or a negative
- * errno. */
+/* Number of events past the mark of what was published as the store holds
+ * it (the relay writes its mark there a little after it moves), or a
+ * negative errno. */
 int64_t outbox_pending(store *st);
 
 typedef struct outbox_relay outbox_relay;

@@ -9,9 +9,9 @@ data directory (Redis kept running), and then:
 - a write cut by the kill (its outcome unknown to the client) is either
   wholly there, with its event, or not at all;
 - every change there is in the stream compact:events:<service> exactly once
-  (the outbox publishes again what it had not marked sent; Redis refuses
-  the entries it already has), in aggregate-sequence order, with the state
-  the store holds.
+  (the outbox publishes again what lies past its mark of what was
+  published; Redis refuses the entries it already has), in
+  aggregate-sequence order, with the state the store holds.
 
 Events are read from the "event" field alone, decoded with events_pb2, and
 counted by (aggregate id, aggregate sequence)."""
