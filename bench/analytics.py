@@ -41,7 +41,7 @@ Prints a Markdown report, and JSON with --json FILE.
 The catch-up alone, again and again (loading 10,000 projects takes minutes):
 --save-backlog DIR stops once the transactions are in (analytics stopped
 with its backlog still to apply) and keeps every service's data, the
-secrets and token and Redis' dump.rdb in DIR; then
+secrets (a run issues its own token) and Redis' dump.rdb in DIR; then
 
     taskset -c 1 /usr/bin/python3 bench/analytics.py --catchup-from DIR \
         --builds /tmp/base-rel,/tmp/new-rel --rounds 3 [--perf /tmp/prof]
@@ -123,17 +123,15 @@ class Suite:
         self.tmp = tempfile.mkdtemp(prefix="bench-analytics-")
         self.sec = os.path.join(self.tmp, "secrets")
         self.ctl = os.path.join(build, "compactctl")
-        if saved:
+        if saved:  # its secrets; a token of its own (the saved one expires)
             shutil.copytree(saved, self.tmp, dirs_exist_ok=True)
-            with open(os.path.join(self.tmp, "token")) as f:
-                self.token = f.read().strip()
         else:
             subprocess.run([os.path.join(ROOT, "scripts", "dev-secrets.sh"), self.sec]
                            + list(SERVICES) + ["client"], check=True, stdout=subprocess.DEVNULL)
-            self.token = subprocess.run(
-                [self.ctl, "token", "issue", "--key", os.path.join(self.sec, "auth", "dev.pem"),
-                 "--subject", "bench@unoct", "--role", "secretariat", "--ttl", "14400"],
-                check=True, capture_output=True, text=True).stdout.strip()
+        self.token = subprocess.run(
+            [self.ctl, "token", "issue", "--key", os.path.join(self.sec, "auth", "dev.pem"),
+             "--subject", "bench@unoct", "--role", "secretariat", "--ttl", "14400"],
+            check=True, capture_output=True, text=True).stdout.strip()
         self.redis_port = harness.free_port()
         self.ports = {n: harness.free_port() for n in SERVICES}
         self.http_port = harness.free_port()
@@ -578,7 +576,7 @@ def pct(xs, q):
 
 def save_backlog(a, suite, applied0, backlog, probe_id):
     """Keeps what the catch-up starts from: every service's data, the
-    secrets and token, and Redis' streams (SAVE: dump.rdb), in
+    secrets, and Redis' streams (SAVE: dump.rdb), in
     --save-backlog, so that --catchup-from can run it again and again."""
     harness.redis_command(suite.redis_port, "SAVE", timeout=600)
     for n in ("membership", "workgroups", "projects"):
@@ -586,8 +584,6 @@ def save_backlog(a, suite, applied0, backlog, probe_id):
     r = suite.procs.pop("redis")
     r.terminate()
     r.wait(60)
-    with open(os.path.join(suite.tmp, "token"), "w") as f:
-        f.write(suite.token)
     with open(os.path.join(suite.tmp, "backlog.json"), "w") as f:
         json.dump({"applied0": applied0, "backlog": backlog, "probe_id": probe_id}, f)
     shutil.copytree(suite.tmp, a.save_backlog, dirs_exist_ok=True)
