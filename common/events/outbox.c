@@ -25,8 +25,8 @@
  * Retention: the stream is trimmed to COMPACT_EVENT_RETENTION_HOURS (XADD
  * MINID), the "seen" keys expire after it, and published rows older than it
  * are pruned from the outbox (outbox_prune), the oldest first, a slice a
- * second: a consumer away for less than the retention finds every event it
- * missed. The oldest rows are the first by seq, so a slice reads only what
+ * second or, while slices come back full, at every publish: a consumer away
+ * for less than the retention finds every event it missed. The oldest rows are the first by seq, so a slice reads only what
  * it deletes (the prune once read every row's mark, the whole outbox, in one
  * statement on the loop: seconds with a million rows).
  *
