@@ -623,6 +623,14 @@ static int store_pragma(store *st, const char *sql, const char *want)
     return err;
 }
 
+int store_set_page_cache(store *st, int kib)
+{
+    char sql[64];
+
+    snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", kib);
+    return store_exec(st, sql);
+}
+
 /* The settings of store.h, then the migrations table. A file that is not a
  * database fails here (SQLite reads lazily), hence -EIO for any error. */
 static int store_configure(store *st)
@@ -891,6 +899,11 @@ uint64_t store_checkpoint_copies(const store *st)
 uint64_t store_checkpoints(const store *st)
 {
     return store_checkpointer_checkpoints(st->checkpointer);
+}
+
+int store_checkpoint_last_tail(const store *st)
+{
+    return store_checkpointer_last_tail(st->checkpointer);
 }
 
 /* --- health probe ---------------------------------------------------------- */

@@ -69,6 +69,11 @@ void store_close(store *st);
 /* The connection, for the service's own queries in its store file. */
 sqlite3 *store_db(store *st);
 
+/* Lets SQLite's page cache of the connection grow to `kib` KiB (its default
+ * is 2 MB): a bound, not a reservation, the cache holds only the pages read.
+ * Returns 0 or a negative errno. */
+int store_set_page_cache(store *st, int kib);
+
 /* The cached prepared statement for `sql`, reset with bindings cleared, or
  * NULL if it does not compile (logged). Valid until store_close(). */
 sqlite3_stmt *store_stmt(store *st, const char *sql);
@@ -146,6 +151,10 @@ uint64_t store_flushes(const store *st);
  * since store_use_loop (store_checkpoint.c); both 0 without a loop. */
 uint64_t store_checkpoint_copies(const store *st);
 uint64_t store_checkpoints(const store *st);
+
+/* The WAL frames the last completing checkpoint had left to copy and sync
+ * on the loop, for tests (store_checkpointer_last_tail). */
+int store_checkpoint_last_tail(const store *st);
 
 /* Maps a SQLite result code to a negative errno and records I/O-class
  * failures for store_healthy(). Returns 0 for SQLITE_OK/ROW/DONE. */

@@ -16,7 +16,7 @@
  * then has little left to copy or to sync:
  *
  *   1. A step begins after a commit that left STORE_COPY_STEP_PAGES more
- *      frames in the WAL. Our own connection (`guard`) opens a read
+ *      frames in the WAL, or when the WAL is full (step 4). Our own connection (`guard`) opens a read
  *      transaction: its snapshot ends at the last frame committed, S. Then
  *      a flush of the WAL is asked for (store_sync.c); one that began now
  *      puts every frame up to S on disk.
@@ -29,11 +29,16 @@
  *      transaction stays open: SQLite rewrites the WAL from its start only
  *      when no reader uses it, so no frame the file may still lack is
  *      overwritten. The flush done, the guard's transaction ends.
- *   4. Once the WAL holds STORE_CHECKPOINT_PAGES frames and no step is
- *      under way, the store's connection runs SQLite's checkpoint as
- *      before, with its syncs (synchronous=NORMAL): it copies what came
- *      after the last step and syncs the WAL and the file, both nearly
- *      clean, and the next write starts the WAL again from its start.
+ *   4. Once the WAL holds STORE_CHECKPOINT_PAGES frames, one more step
+ *      copies everything there is; when it is over, the store's connection
+ *      runs SQLite's checkpoint as before, with its syncs
+ *      (synchronous=NORMAL): it copies what came while that step ran and
+ *      syncs the WAL and the file, both nearly clean, and the next write
+ *      starts the WAL again from its start. Those syncs are on the loop:
+ *      the step first keeps them to the few writes of its own duration.
+ *      Completing as soon as the WAL reached its size left up to a step's
+ *      worth (1,000 pages) to copy and sync there, 8-17 ms every two
+ *      seconds in projects under the mixed workload.
  *
  * A crash at any point leaves the WAL whole (nothing of it was overwritten
  * before the file held it on disk), and recovery copies it again. If the
@@ -69,6 +74,7 @@ struct store_checkpointer {
     store_syncer *file; /* ours: flushes the database file */
     int wal_frames;     /* in the WAL after the last commit (the WAL hook) */
     int frames_at_step; /* wal_frames when the last step began */
+    int last_tail;      /* frames the last completing checkpoint found uncopied */
     checkpoint_state state;
     int guard_open; /* the guard's read transaction is open */
     int closing, failed;
@@ -134,12 +140,15 @@ static void on_file_flushed(void *arg, int rc)
 {
     store_checkpointer *c = arg;
 
+    if (c->closing) /* stop flushed the file in place (and failed if it must); db is closed */
+        return;
     if (rc != 0) {
         fail(c);
         return;
     }
     guard_end(c);
     c->state = CHECKPOINT_IDLE;
+    store_checkpointer_poll(c); /* the checkpoint this step made ready for */
 }
 
 /* Step 2 (the store's connection is outside any transaction), then 3. */
@@ -179,14 +188,16 @@ static void on_wal_flushed(void *arg, int rc)
         copy_ahead(c);
 }
 
-/* Step 1. */
-static void begin_step(store_checkpointer *c)
+/* Step 1. Returns 0, or -EIO when the guard's read transaction did not
+ * open (the step is not taken). */
+static int begin_step(store_checkpointer *c)
 {
     if (guard_begin(c) != 0)
-        return;
+        return -EIO;
     c->frames_at_step = c->wal_frames;
     c->state = CHECKPOINT_FLUSHING_WAL;
     store_syncer_wait(c->wal, on_wal_flushed, c);
+    return 0;
 }
 
 /* Step 4: SQLite's checkpoint, with its syncs. */
@@ -198,6 +209,7 @@ static void checkpoint(store_checkpointer *c)
         c->checkpoints++;
     else if (rc != SQLITE_BUSY)
         log_msg(LOG_LEVEL_WARN, "checkpoint failed", "error", sqlite3_errmsg(c->db), NULL);
+    c->last_tail = c->wal_frames - c->frames_at_step;
     c->frames_at_step = 0;
     c->wal_frames = 0; /* until the next commit says */
 }
@@ -209,10 +221,14 @@ void store_checkpointer_poll(store_checkpointer *c)
     if (c->state == CHECKPOINT_COPY_DUE) {
         copy_ahead(c);
     } else if (c->state == CHECKPOINT_IDLE) {
-        if (c->wal_frames >= STORE_CHECKPOINT_PAGES)
-            checkpoint(c);
-        else if (c->wal_frames - c->frames_at_step >= STORE_COPY_STEP_PAGES)
-            begin_step(c);
+        int full = c->wal_frames >= STORE_CHECKPOINT_PAGES;
+
+        if (full && c->frames_at_step >= STORE_CHECKPOINT_PAGES)
+            checkpoint(c); /* step 4: a step begun with the WAL full is over */
+        else if (full || c->wal_frames - c->frames_at_step >= STORE_COPY_STEP_PAGES) {
+            if (begin_step(c) != 0 && full)
+                checkpoint(c); /* no step to be had: the WAL must not grow on */
+        }
     }
 }
 
@@ -260,6 +276,11 @@ uint64_t store_checkpointer_copies(const store_checkpointer *c)
 uint64_t store_checkpointer_checkpoints(const store_checkpointer *c)
 {
     return c != NULL ? c->checkpoints : 0;
+}
+
+int store_checkpointer_last_tail(const store_checkpointer *c)
+{
+    return c != NULL ? c->last_tail : 0;
 }
 
 void store_checkpointer_stop(store_checkpointer *c)

@@ -17,7 +17,8 @@
 #include "store_sync.h"
 
 /* The WAL's frames (pages) at which the checkpoint that completes it runs,
- * and SQLite's automatic one before a loop: the WAL grows to about 32 MiB. */
+ * and SQLite's automatic one before a loop: the WAL grows to about 32 MiB,
+ * and what comes while the last step or two before it run. */
 #define STORE_CHECKPOINT_PAGES 8000
 
 typedef struct store_checkpointer store_checkpointer;
@@ -31,7 +32,7 @@ int store_checkpointer_new(sqlite3 *db, const char *path, store_syncer *wal, uv_
                            store_checkpointer **out);
 
 /* After every COMMIT of `db`, outside any transaction or inside the next
- * one: takes the next step that is due. */
+ * one (and by itself when a step ends): takes the next step that is due. */
 void store_checkpointer_poll(store_checkpointer *c);
 
 /* 1 once flushing the database file failed: checkpoints stop and the WAL
@@ -42,6 +43,11 @@ int store_checkpointer_failed(const store_checkpointer *c);
  * that completed the WAL, for tests and metrics. */
 uint64_t store_checkpointer_copies(const store_checkpointer *c);
 uint64_t store_checkpointer_checkpoints(const store_checkpointer *c);
+
+/* The frames committed since the step before the last completing
+ * checkpoint began: what that checkpoint had left to copy and sync on the
+ * loop (0 before the first), for tests. */
+int store_checkpointer_last_tail(const store_checkpointer *c);
 
 /* At close, before the store's WAL syncer closes: checkpoints stop, the
  * guard's transaction ends (no write comes after it) and its connection

@@ -136,6 +136,9 @@ static void test_open_settings(void **state)
     assert_int_equal(query_int(st, "PRAGMA foreign_keys"), 1);
     assert_true(query_int(st, "PRAGMA busy_timeout") > 0);
     assert_int_equal(store_healthy(st), 1);
+    assert_int_equal(query_int(st, "PRAGMA cache_size"), -2000); /* SQLite's 2 MB */
+    assert_int_equal(store_set_page_cache(st, 65536), 0);
+    assert_int_equal(query_int(st, "PRAGMA cache_size"), -65536);
     store_close(st);
 
     char path[128];
@@ -990,8 +993,8 @@ static void test_checkpoints_keep_the_wal_small(void **state)
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_true(store_checkpoint_copies(st) >= 8);
     assert_true(store_checkpoints(st) >= 2);
-    /* 8,000 pages and what came while a step ended (a few writes): not the
-     * 19,200 pages written */
+    /* 8,000 pages and what came while the last steps ran (a few writes):
+     * not the 19,200 pages written */
     assert_true(most < (off_t)(8000 + 1000) * (4096 + 24) + 32);
     assert_int_equal(count_rows(path, "length(note) >= 1024"), WRITES);
     store_close(st);
@@ -1002,6 +1005,32 @@ static void test_checkpoints_keep_the_wal_small(void **state)
     query_text(st, "PRAGMA integrity_check", ok, sizeof ok);
     assert_string_equal(ok, "ok");
     store_close(st);
+}
+
+/* The checkpoint that completes the WAL syncs on the loop what it copies,
+ * so it follows one more step, begun once the WAL is full: with no write
+ * while that step runs, it finds nothing left to copy. Completing at once
+ * would leave it up to a step's worth (1,000 pages). */
+static void test_the_completing_checkpoint_follows_a_step(void **state)
+{
+    fixture *f = *state;
+    uv_loop_t loop;
+    store *st = open_on_loop(f, &loop);
+    char path[512], wal[520];
+
+    snprintf(path, sizeof path, "%s/svc.db", f->dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    while (file_size(wal) < (off_t)8000 * (4096 + 24) + 32) /* 32 pages a write */
+        commit_blob(st, &loop, 128, 1);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(store_checkpoints(st), 1);
+    assert_int_equal(store_checkpoint_last_tail(st), 0);
+    commit_blob(st, &loop, 128, 1); /* the WAL starts again: no second checkpoint */
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(store_checkpoints(st), 1);
+    store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 /* While the database file's flush runs behind a copy, the WAL is not
@@ -1067,6 +1096,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_drops_a_large_table, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_pipeline_second_commit_fails, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_the_completing_checkpoint_follows_a_step, setup_dir,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_checkpoints_keep_the_wal_small, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_wal_kept_while_the_file_flushes, setup_dir,
