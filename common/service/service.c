@@ -250,6 +250,8 @@ static int open_store_and_cache(service *svc)
         rc = outbox_migrate(svc->store);
     if (rc == 0)
         rc = store_requests_migrate(svc->store);
+    if (rc == 0 && svc->def->page_cache_kib > 0)
+        rc = store_set_page_cache(svc->store, svc->def->page_cache_kib);
     if (rc != 0) {
         log_fmt(LOG_LEVEL_ERROR, "opening the store in %s failed: %s", cfg->data_dir,
                 strerror(-rc));

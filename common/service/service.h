@@ -43,6 +43,9 @@ typedef struct service_def {
     const store_migration *migrations;
     size_t migrations_count;
     const char *const *peers; /* NULL-terminated, may be NULL */
+    /* The bound of the store's page cache in KiB (store_set_page_cache);
+     * 0 keeps SQLite's 2 MB. */
+    int page_cache_kib;
     /* After everything is open, before serving. Returns 0 or a negative errno
      * (the service then exits with 1). Whatever it returns, `stop` and `fini`
      * run at the end, so after a failure part way they must close what it

@@ -238,16 +238,6 @@ static int add_metrics(analytics *a)
  * the cache holds only the pages used. */
 #define ANALYTICS_PAGE_CACHE_KIB 131072
 
-static int set_page_cache(store *st)
-{
-    char sql[64];
-    int rc;
-
-    snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", ANALYTICS_PAGE_CACHE_KIB);
-    rc = sqlite3_exec(store_db(st), sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : store_result(st, rc);
-}
-
 static int analytics_init(service *svc)
 {
     analytics *a = &the_analytics;
@@ -261,8 +251,7 @@ static int analytics_init(service *svc)
     /* The figures follow store_commit's return (the consumer's batches,
      * rates): each write commits alone, so a failed COMMIT is seen there. */
     store_set_batching(service_store(svc), 0);
-    rc = set_page_cache(service_store(svc));
-    rc = rc ? rc : model_new(&a->model);
+    rc = model_new(&a->model);
     rc = rc ? rc : load_model(a);
     rc = rc ? rc : answers_new(a, &a->answers);
     rc = rc ? rc : feed_new(a, &a->feed);
@@ -359,6 +348,7 @@ const service_def *analytics_service_def(void)
             .migrations = analytics_store_migrations,
             .migrations_count = analytics_store_migrations_count,
             .peers = analytics_peers,
+            .page_cache_kib = ANALYTICS_PAGE_CACHE_KIB,
             .init = analytics_init,
             .drain = analytics_drain,
             .stop = analytics_stop,
