@@ -311,3 +311,136 @@ void page_reply(rpc_call *call, const page_request *p, int rc, const char *what,
     free(next);
     free_rows(v, n);
 }
+
+/* ---- rows already packed ---------------------------------------------------- */
+
+int page_rows_add(page_rows *r, const void *data, size_t len, const char *key)
+{
+    if (r->n == r->room) {
+        size_t room = r->room ? r->room * 2 : 32;
+        size_t *ends = realloc(r->ends, room * sizeof *ends);
+        if (ends == NULL)
+            return -ENOMEM;
+        r->ends = ends;
+        char **keys = realloc(r->keys, room * sizeof *keys);
+        if (keys == NULL)
+            return -ENOMEM;
+        r->keys = keys;
+        r->room = room;
+    }
+    if (r->data == NULL || r->len + len > r->cap) {
+        size_t cap = r->cap ? r->cap : 65536;
+        while (cap < r->len + len)
+            cap *= 2;
+        uint8_t *grown = realloc(r->data, cap);
+        if (grown == NULL)
+            return -ENOMEM;
+        r->data = grown;
+        r->cap = cap;
+    }
+    if ((r->keys[r->n] = strdup(key)) == NULL)
+        return -ENOMEM;
+    if (len > 0)
+        memcpy(r->data + r->len, data, len);
+    r->len += len;
+    r->ends[r->n++] = r->len;
+    return 0;
+}
+
+void page_rows_clear(page_rows *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->keys[i]);
+    r->n = 0;
+    r->len = 0;
+}
+
+void page_rows_free(page_rows *r)
+{
+    page_rows_clear(r);
+    free(r->data);
+    free(r->ends);
+    free(r->keys);
+    *r = (page_rows){0};
+}
+
+static size_t row_start(const page_rows *r, size_t i)
+{
+    return i ? r->ends[i - 1] : 0;
+}
+
+/* As fitting(), by the rows' lengths. */
+static size_t fitting_packed(const page_rows *r, size_t count)
+{
+    for (size_t i = 1; i < count; i++) {
+        if (r->ends[i] > PAGE_REPLY_MAX_BYTES)
+            return i;
+    }
+    return count;
+}
+
+/* Appends a length-delimited field (wire type 2): its tag, length, bytes. */
+static uint8_t *put_field(uint8_t *at, uint32_t number, const void *data, size_t len)
+{
+    uint64_t v = (uint64_t)number << 3 | 2;
+
+    for (int i = 0; i < 2; i++, v = len) {
+        while (v >= 0x80) {
+            *at++ = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
+        *at++ = (uint8_t)v;
+    }
+    if (len > 0)
+        memcpy(at, data, len);
+    return at + len;
+}
+
+int page_rows_pack(const ProtobufCMessageDescriptor *resp, const page_request *p,
+                   const page_rows *rows, uint8_t **out, size_t *len)
+{
+    const ProtobufCFieldDescriptor *f = rows_field(resp);
+    const ProtobufCFieldDescriptor *token =
+        protobuf_c_message_descriptor_get_field_by_name(resp, "next_page_token");
+    size_t count = fitting_packed(rows, page_request_count(p, rows->n)), most;
+    char *next = NULL;
+    uint8_t *at;
+
+    assert(f != NULL && token != NULL);
+    *out = NULL;
+    *len = 0;
+    if (count < rows->n &&
+        (next = page_token_encode(p->filter_hash, rows->keys[count - 1])) == NULL)
+        return -ENOMEM;
+    /* a tag and a length are at most 5 and 10 bytes */
+    most = (count ? rows->ends[count - 1] : 0) + (count + 1) * 15 + (next ? strlen(next) : 0);
+    if ((*out = malloc(most)) == NULL) {
+        free(next);
+        return -ENOMEM;
+    }
+    at = *out;
+    for (size_t i = 0; i < count; i++)
+        at = put_field(at, f->id, rows->data + row_start(rows, i),
+                       rows->ends[i] - row_start(rows, i));
+    if (next)
+        at = put_field(at, token->id, next, strlen(next));
+    *len = (size_t)(at - *out);
+    free(next);
+    return 0;
+}
+
+void page_reply_packed(rpc_call *call, const page_request *p, int rc, const char *what,
+                       const ProtobufCMessageDescriptor *resp, const page_rows *rows)
+{
+    uint8_t *out;
+    size_t len;
+
+    if (rc == 0 && (rc = page_rows_pack(resp, p, rows, &out, &len)) != 0)
+        what = "cannot make the page";
+    if (rc != 0) {
+        status_fail_store(call, rc, what);
+        return;
+    }
+    rpc_call_reply_bytes(call, out, len);
+    free(out);
+}

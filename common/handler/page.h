@@ -104,4 +104,39 @@ typedef void (*page_key_fn)(const ProtobufCMessage *item, char *buf, size_t size
 void page_reply(rpc_call *call, const page_request *p, int rc, const char *what,
                 ProtobufCMessage *resp, ProtobufCMessage **v, size_t n, page_key_fn key_of);
 
+/* ---- rows already packed ------------------------------------------------ */
+
+/* A List's rows as packed messages, each with the key it pages by: a store
+ * that keeps its rows packed (msgcache.h) answers without unpacking them
+ * only to pack them again. Zeroed to start; page_rows_free at the end. */
+typedef struct page_rows {
+    uint8_t *data; /* the rows' bytes, one after another */
+    size_t len, cap;
+    size_t *ends; /* ends[i]: where row i ends in data */
+    char **keys;  /* keys[i]: the key of row i (owned) */
+    size_t n, room;
+} page_rows;
+
+/* Appends a row (its bytes and its key are copied). 0 or -ENOMEM. */
+int page_rows_add(page_rows *r, const void *data, size_t len, const char *key);
+
+/* Forgets the rows, keeping the memory for more. */
+void page_rows_clear(page_rows *r);
+
+void page_rows_free(page_rows *r);
+
+/* The List response (of descriptor `resp`: a repeated message field and
+ * next_page_token) in wire format, from the first page_request_count() rows
+ * cut short as page_reply cuts a page, with the token of the page after
+ * when another follows: into *out (caller frees) and *len. Returns 0 or
+ * -ENOMEM. */
+int page_rows_pack(const ProtobufCMessageDescriptor *resp, const page_request *p,
+                   const page_rows *rows, uint8_t **out, size_t *len);
+
+/* page_reply for packed rows: answers the call with page_rows_pack's
+ * bytes. With rc non-zero the call fails with status_fail_store(rc, what).
+ * `rows` is left for the caller to free. */
+void page_reply_packed(rpc_call *call, const page_request *p, int rc, const char *what,
+                       const ProtobufCMessageDescriptor *resp, const page_rows *rows);
+
 #endif

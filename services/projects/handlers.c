@@ -21,7 +21,6 @@
 typedef Compact__Projects__V1__CreateProjectRequest CreateProjectRequest;
 typedef Compact__Projects__V1__CreateProjectResponse CreateProjectResponse;
 typedef Compact__Projects__V1__ListProjectsRequest ListProjectsRequest;
-typedef Compact__Projects__V1__ListProjectsResponse ListProjectsResponse;
 typedef Compact__Projects__V1__UpdateProjectRequest UpdateProjectRequest;
 typedef Compact__Projects__V1__FindOverlapsRequest FindOverlapsRequest;
 typedef Compact__Projects__V1__FindOverlapsResponse FindOverlapsResponse;
@@ -147,16 +146,9 @@ static int check_list_filters(rpc_call *call, const ListProjectsRequest *req)
     return 0;
 }
 
-/* page_key_fn: projects are listed by IATI identifier, case-insensitively. */
-static void iati_page_key(const ProtobufCMessage *item, char *buf, size_t size)
-{
-    project_store_iati_key(((const Project *)item)->iati_identifier, buf, size);
-}
-
 void handle_list_projects(rpc_call *call, const ProtobufCMessage *request, void *svc)
 {
     const ListProjectsRequest *req = (const ListProjectsRequest *)request;
-    ListProjectsResponse resp = COMPACT__PROJECTS__V1__LIST_PROJECTS_RESPONSE__INIT;
     char pillar[16], status[16];
     const char *filters[] = {"projects.projects",
                              req->working_group_id,
@@ -173,8 +165,7 @@ void handle_list_projects(rpc_call *call, const ProtobufCMessage *request, void 
         .status = (int)req->status,
         .text = req->text,
     };
-    Project **v = NULL;
-    size_t n = 0;
+    page_rows rows = {0};
     page_request pg;
     int rc;
 
@@ -184,9 +175,11 @@ void handle_list_projects(rpc_call *call, const ProtobufCMessage *request, void 
         page_request_parse(call, filters, sizeof filters / sizeof filters[0], req->page_size,
                            req->page_token, &pg))
         return;
-    rc = project_store_list(service_store(svc), &f, pg.after, page_request_limit(&pg), &v, &n);
-    page_reply(call, &pg, rc, "cannot list projects", &resp.base, (ProtobufCMessage **)v, n,
-               iati_page_key);
+    rc = project_store_list(service_store(svc), project_list_cache(svc), &f, pg.after,
+                            page_request_limit(&pg), &rows);
+    page_reply_packed(call, &pg, rc, "cannot list projects",
+                      &compact__projects__v1__list_projects_response__descriptor, &rows);
+    page_rows_free(&rows);
 }
 
 /* ---- UpdateProject ------------------------------------------------------ */

@@ -62,6 +62,13 @@ overlap_index *project_index(service *svc)
     return state ? state->index : NULL;
 }
 
+msgcache *project_list_cache(service *svc)
+{
+    projects_state *state = service_state(svc);
+
+    return state ? state->listed : NULL;
+}
+
 static void committed(service *svc, const ProtobufCMessage *state)
 {
     const Project *p = (const Project *)state;

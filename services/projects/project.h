@@ -20,6 +20,7 @@
 /* The service's own state (service_state()). */
 typedef struct projects_state {
     overlap_index *index;
+    msgcache *listed; /* packed projects by version, for ListProjects */
 } projects_state;
 
 extern const aggregate_def project_aggregate;
@@ -30,6 +31,9 @@ extern const fieldmask_field project_fields[];
 
 /* The overlap index of the service. */
 overlap_index *project_index(service *svc);
+
+/* The packed projects ListProjects reads through (NULL: none). */
+msgcache *project_list_cache(service *svc);
 
 /* Adds to `c` the participants and working groups of `next` (fields named
  * in `mask`) that `prev` (NULL: none) does not have, as fields

@@ -386,18 +386,23 @@ static int row_to_transaction(sqlite3_stmt *s, Transaction **out)
 static int load_transactions(store *st, Project *p)
 {
     sqlite3_stmt *s = store_stmt(st, SQL_TRANSACTIONS);
+    size_t room = p->n_transactions;
     int rc;
 
     if (s == NULL)
         return -EIO;
     sqlite3_bind_text(s, 1, p->id, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        Transaction **grown = realloc(p->transactions, (p->n_transactions + 1) * sizeof *grown);
-        if (grown == NULL) {
-            sqlite3_reset(s);
-            return -ENOMEM;
+        if (p->n_transactions == room) { /* doubling from 16: four reallocs for 100 rows */
+            size_t more = room ? room * 2 : 16;
+            Transaction **grown = realloc(p->transactions, more * sizeof *grown);
+            if (grown == NULL) {
+                sqlite3_reset(s);
+                return -ENOMEM;
+            }
+            p->transactions = grown;
+            room = more;
         }
-        p->transactions = grown;
         int err = row_to_transaction(s, &p->transactions[p->n_transactions]);
         if (p->transactions[p->n_transactions])
             p->n_transactions++;
@@ -484,26 +489,59 @@ int project_store_iati_owner(store *st, const char *iati, char *id)
     return sqlrow_lookup(st, SQL_IATI_OWNER, key, id, IDS_SIZE);
 }
 
-/* Steps `s` collecting up to `limit` projects. */
-static int collect(store *st, sqlite3_stmt *s, size_t limit, Project ***out, size_t *n)
+/* The current row of a listing (version, body, id, IATI key), packed, onto
+ * `out`: the kept bytes when `cache` holds the row's version, else the
+ * project built and packed, and kept unless a write not yet committed
+ * could be in it (store_uncommitted). */
+static int row_to_packed(store *st, msgcache *cache, sqlite3_stmt *s, page_rows *out)
 {
-    Project **v = calloc(limit ? limit : 1, sizeof *v);
-    int rc = v ? 0 : -ENOMEM;
+    const char *id_col = (const char *)sqlite3_column_text(s, 2);
+    const char *key_col = (const char *)sqlite3_column_text(s, 3);
+    int64_t version = sqlite3_column_int64(s, 0);
+    char id[IDS_SIZE], key[PROJECT_IATI_MAX * 4 + 1];
+    const uint8_t *kept;
+    uint8_t *packed;
+    size_t len;
+    Project *p;
+    int rc;
 
-    while (rc == 0 && *n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
-        rc = row_to_project(st, s, &v[(*n)++], NULL);
+    if (id_col == NULL || key_col == NULL)
+        return -ENOMEM; /* both NOT NULL: only a failed conversion is NULL */
+    snprintf(id, sizeof id, "%s", id_col);
+    snprintf(key, sizeof key, "%s", key_col);
+    if ((kept = msgcache_get(cache, id, version, &len)) != NULL)
+        return page_rows_add(out, kept, len, key);
+    if ((rc = row_to_project(st, s, &p, NULL)) != 0)
+        return rc;
+    len = protobuf_c_message_get_packed_size(&p->base);
+    if ((packed = malloc(len ? len : 1)) == NULL) {
+        project_store_free(p);
+        return -ENOMEM;
+    }
+    protobuf_c_message_pack(&p->base, packed);
+    project_store_free(p);
+    if (!store_writing(st) && !store_uncommitted(st))
+        (void)msgcache_put(cache, id, version, packed, len); /* kept or not, the page goes on */
+    rc = page_rows_add(out, packed, len, key);
+    free(packed);
+    return rc;
+}
+
+/* Steps `s` adding up to `limit` rows to `out`. */
+static int collect(store *st, msgcache *cache, sqlite3_stmt *s, size_t limit, page_rows *out)
+{
+    int rc = 0;
+
+    while (rc == 0 && out->n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        rc = row_to_packed(st, cache, s, out);
     sqlite3_reset(s);
     if (rc == SQLITE_DONE || rc == SQLITE_ROW)
         rc = 0;
     else if (rc > 0)
         rc = store_result(st, rc);
-    if (rc != 0) {
-        project_store_free_list(v, *n);
-        *n = 0;
-        return rc;
-    }
-    *out = v;
-    return 0;
+    if (rc != 0)
+        page_rows_clear(out);
+    return rc;
 }
 
 /* ---- listing ---------------------------------------------------------------- */
@@ -596,7 +634,7 @@ static void list_sql(const project_store_filter *f, const list_plan *pl, char *b
     const char *key = list_key_column(pl);
 
     buf[0] = '\0';
-    list_cat(buf, "SELECT p.version, p.body FROM ");
+    list_cat(buf, "SELECT p.version, p.body, p.id, p.iati_key FROM ");
     if (pl->drive == DRIVE_TABLE)
         list_cat(buf, "%s d JOIN projects p ON p.id = d.project_id WHERE d.%s = ?%d",
                  list_tables[pl->table].table, list_tables[pl->table].column,
@@ -639,11 +677,13 @@ static void list_window_sql(const list_plan *pl, char *buf)
 }
 
 /* What every page statement binds. `text` is lowered, `phrase` its FTS5
- * form; `window` the window's last key (may be NULL). */
+ * form; `window` the window's last key (may be NULL). And the cache the
+ * rows are read through. */
 typedef struct list_args {
     const project_store_filter *f;
     const char *after, *text, *phrase, *window;
     size_t limit;
+    msgcache *cache;
 } list_args;
 
 static void list_bind(sqlite3_stmt *s, const list_args *a)
@@ -665,7 +705,7 @@ static void list_bind(sqlite3_stmt *s, const list_args *a)
         sqlite3_bind_text(s, 10, a->window, -1, SQLITE_STATIC);
 }
 
-static int list_read(store *st, const list_plan *pl, const list_args *a, Project ***out, size_t *n)
+static int list_read(store *st, const list_plan *pl, const list_args *a, page_rows *out)
 {
     char sql[LIST_SQL_MAX];
     sqlite3_stmt *s;
@@ -674,7 +714,7 @@ static int list_read(store *st, const list_plan *pl, const list_args *a, Project
     if ((s = store_stmt(st, sql)) == NULL)
         return -EIO;
     list_bind(s, a);
-    return collect(st, s, a->limit, out, n);
+    return collect(st, a->cache, s, a->limit, out);
 }
 
 /* The last key of the driver's next LIST_WINDOW rows into `key` (0), or
@@ -730,51 +770,48 @@ static char *fts_phrase(const char *text)
 }
 
 /* A page with a text of 3 characters or more (see the top of the section). */
-static int list_text(store *st, list_plan pl, list_args *a, Project ***out, size_t *n)
+static int list_text(store *st, list_plan pl, list_args *a, page_rows *out)
 {
     char last[PROJECT_IATI_MAX * 4 + 1];
     int rc = list_window(st, &pl, a, last, sizeof last);
 
     pl.instr = 1;
     if (rc == -ENOENT) /* fewer rows left than a window: read them all */
-        return list_read(st, &pl, a, out, n);
+        return list_read(st, &pl, a, out);
     if (rc != 0)
         return rc;
     pl.window = 1;
     a->window = last;
-    if ((rc = list_read(st, &pl, a, out, n)) != 0 || *n == a->limit)
+    if ((rc = list_read(st, &pl, a, out)) != 0 || out->n == a->limit)
         return rc;
-    project_store_free_list(*out, *n);
-    *out = NULL;
-    *n = 0;
+    page_rows_clear(out);
     a->window = NULL;
-    return list_read(st, &(list_plan){.drive = DRIVE_SEARCH}, a, out, n);
+    return list_read(st, &(list_plan){.drive = DRIVE_SEARCH}, a, out);
 }
 
-int project_store_list(store *st, const project_store_filter *f, const char *after_key,
-                       size_t limit, Project ***out, size_t *n)
+int project_store_list(store *st, msgcache *cache, const project_store_filter *f,
+                       const char *after_key, size_t limit, page_rows *out)
 {
     char *text = strdup(f->text ? f->text : ""), *phrase = NULL;
     list_plan pl = list_driver(f);
-    list_args a = {.f = f, .after = after_key, .limit = limit};
+    list_args a = {.f = f, .after = after_key, .limit = limit, .cache = cache};
     int rc;
 
-    *out = NULL;
-    *n = 0;
+    page_rows_clear(out);
     if (text == NULL)
         return -ENOMEM;
     pbstr_lower_ascii(text, text, strlen(text) + 1);
     a.text = text;
     if (text[0] == '\0') {
-        rc = list_read(st, &pl, &a, out, n);
+        rc = list_read(st, &pl, &a, out);
     } else if (utf8_chars(text) < 3) { /* no trigram to look up */
         pl.instr = 1;
-        rc = list_read(st, &pl, &a, out, n);
+        rc = list_read(st, &pl, &a, out);
     } else if ((phrase = fts_phrase(text)) == NULL) {
         rc = -ENOMEM;
     } else {
         a.phrase = phrase;
-        rc = list_text(st, pl, &a, out, n);
+        rc = list_text(st, pl, &a, out);
     }
     free(phrase);
     free(text);

@@ -30,6 +30,8 @@
 
 #include "compact/projects/v1/projects.pb-c.h"
 #include "ids.h"
+#include "msgcache.h"
+#include "page.h"
 #include "store.h"
 
 typedef Compact__Projects__V1__Project Project;
@@ -71,11 +73,13 @@ typedef struct project_store_filter {
 
 /* Up to `limit` projects whose IATI key is greater than `after_key` (""
  * for the first page), in IATI-key order, matching `f` (read along an
- * index: see "listing" in project_store.c). Returns 0 and sets
- * *out (an array of *n projects; caller frees with project_store_free_list)
- * or a negative errno with *out NULL, *n 0. */
-int project_store_list(store *st, const project_store_filter *f, const char *after_key,
-                       size_t limit, Project ***out, size_t *n);
+ * index: see "listing" in project_store.c), packed, each with its IATI key,
+ * into `out` (emptied first). A project whose version `cache` holds is not
+ * built again; one built is kept there unless the store has writes not yet
+ * committed (`cache` may be NULL). Returns 0, or a negative errno with `out`
+ * empty. */
+int project_store_list(store *st, msgcache *cache, const project_store_filter *f,
+                       const char *after_key, size_t limit, page_rows *out);
 
 /* Calls `fn` with every project, in no particular order, until it returns
  * non-zero (which is then returned). The project is valid only during the

@@ -512,6 +512,35 @@ def test_pages_hold_under_concurrent_writes(suite, ps, world):
     assert len(list_all(ps)) == len(before) + 2 * n
 
 
+@pytest.mark.suite(services=("membership", "workgroups", "projects"), metrics=("projects",))
+def test_listed_projects_are_current(suite, ps, world):
+    """ListProjects keeps the projects it packed, by version (msgcache.h): a
+    project changed after a listing (money recorded, its title updated) is
+    listed as it now is, exactly as GetProject answers it, and the others as
+    they were. The second listing of the same projects comes from memory."""
+    load_seed(ps, world)
+    first = {p.id: p for p in list_all(ps, page_size=5)}
+    before = suite.metrics("projects")
+    assert {p.id: p for p in list_all(ps, page_size=5)} == first  # again, from the cache
+    after = suite.metrics("projects")
+    hits = "compact_projects_list_cache_hits_total"
+    assert after[hits] - before[hits] >= len(first)
+    assert after["compact_projects_list_cache_bytes"] > 0
+    changed = sorted(first)[:3]
+    for pid in changed:
+        record(ps, pid, T.TRANSACTION_TYPE_DISBURSEMENT, 4242)
+    update(ps, P.Project(id=changed[0], title="Retitled after the listing"), ["title"])
+    now = {p.id: p for p in list_all(ps, page_size=5)}
+    assert set(now) == set(first)
+    for pid, p in now.items():
+        assert p == get(ps, id=pid)
+    for pid in changed:
+        assert now[pid].etag != first[pid].etag
+        assert len(now[pid].transactions) == len(first[pid].transactions) + 1
+    assert now[changed[0]].title == "Retitled after the listing"
+    assert all(now[pid] == first[pid] for pid in set(first) - set(changed))
+
+
 # ---- UpdateProject --------------------------------------------------------------
 
 def test_update(suite, ps, mb, world):

@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include "fault.h"
 #include "pbstr.h"
 #include "pbtime.h"
 #include "project_store.h"
@@ -232,8 +233,28 @@ static int by_key(const void *a, const void *b)
 
 /* ---- comparing ---------------------------------------------------------------- */
 
+/* The cache listings read through (msgcache.h): small, so that slots are
+ * shared and the clock empties some. */
+static msgcache *listing_cache;
+
+/* Row i of a page, unpacked; its key must be the project's IATI key. */
+static Project *page_row(const page_rows *rows, size_t i)
+{
+    size_t start = i ? rows->ends[i - 1] : 0;
+    Project *p =
+        compact__projects__v1__project__unpack(NULL, rows->ends[i] - start, rows->data + start);
+    char key[512];
+
+    assert_non_null(p);
+    project_store_iati_key(p->iati_identifier, key, sizeof key);
+    assert_string_equal(rows->keys[i], key);
+    return p;
+}
+
 /* Pages through project_store_list with `f` and compares every page with
- * the brute force over corpus[0..n). Returns the number of matches. */
+ * the brute force over corpus[0..n): the ids, and the titles (a project
+ * changed since it was kept must not come from the cache). Returns the
+ * number of matches. */
 static size_t compare_listing(store *st, Project **corpus, size_t n, const project_store_filter *f,
                               const char *what)
 {
@@ -247,22 +268,26 @@ static size_t compare_listing(store *st, Project **corpus, size_t n, const proje
             want[nwant++] = corpus[i];
     qsort(want, nwant, sizeof *want, by_key);
     for (;;) {
-        Project **got = NULL;
-        size_t ngot = 0;
-        int rc = project_store_list(st, f, after, PAGE + 1, &got, &ngot);
+        page_rows rows = {0};
+        int rc = project_store_list(st, listing_cache, f, after, PAGE + 1, &rows);
         if (rc != 0)
             fail_msg("%s: project_store_list: %d", what, rc);
+        size_t ngot = rows.n;
         size_t expect = nwant - at < PAGE + 1 ? nwant - at : PAGE + 1;
         if (ngot != expect)
             fail_msg("%s: page at %zu: %zu rows, expected %zu", what, at, ngot, expect);
-        for (size_t i = 0; i < ngot; i++)
-            if (strcmp(got[i]->id, want[at + i]->id) != 0)
-                fail_msg("%s: row %zu is %s, expected %s", what, at + i, got[i]->id,
-                         want[at + i]->id);
+        for (size_t i = 0; i < ngot; i++) {
+            Project *got = page_row(&rows, i);
+            if (strcmp(got->id, want[at + i]->id) != 0 ||
+                strcmp(got->title, want[at + i]->title) != 0)
+                fail_msg("%s: row %zu is %s (%s), expected %s (%s)", what, at + i, got->id,
+                         got->title, want[at + i]->id, want[at + i]->title);
+            project_store_free(got);
+        }
         size_t page = ngot < PAGE ? ngot : PAGE;
         if (page > 0)
-            project_store_iati_key(got[page - 1]->iati_identifier, after, sizeof after);
-        project_store_free_list(got, ngot);
+            snprintf(after, sizeof after, "%s", rows.keys[page - 1]);
+        page_rows_free(&rows);
         at += page;
         if (ngot <= PAGE)
             break;
@@ -407,6 +432,130 @@ static void test_listings_match_brute_force(void **state)
     corpus_free(corpus, N_PROJECTS);
 }
 
+/* The same listings read through a cache of packed projects, twice, with
+ * every seventh project changed in between: pages come from the cache, and
+ * never a version it kept of a project since changed. */
+static void test_listings_through_the_cache(void **state)
+{
+    Project **corpus = corpus_new(N_PROJECTS);
+    store *st = NULL;
+
+    (void)state;
+    assert_int_equal(msgcache_new(64, 256 << 10, &listing_cache), 0);
+    assert_int_equal(store_open(":memory:", "projects", project_store_migrations,
+                                project_store_migrations_count, &st),
+                     0);
+    insert_all(st, corpus, N_PROJECTS);
+    compare_all(st, corpus, N_PROJECTS);
+    msgcache_stats first = msgcache_get_stats(listing_cache);
+    assert_true(first.hits > 0 && first.misses > 0);
+    assert_true(first.entries > 0 && first.bytes <= 256 << 10);
+    change_some(st, corpus, N_PROJECTS);
+    compare_all(st, corpus, N_PROJECTS);
+    assert_true(msgcache_get_stats(listing_cache).hits > first.hits);
+    store_close(st);
+    corpus_free(corpus, N_PROJECTS);
+    msgcache_free(listing_cache);
+    listing_cache = NULL;
+}
+
+/* Gives the stored project `id` a new title, in a write of its own
+ * (released into the loop turn's batch). */
+static void retitle(store *st, const char *id, const char *title)
+{
+    Project *cur = NULL;
+    int64_t version;
+
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(project_store_get(st, id, &cur, &version), 0);
+    assert_int_equal(pbstr_set(&cur->title, title), 0);
+    assert_int_equal(project_store_update(st, cur, version), 0);
+    assert_int_equal(store_commit(st), 0);
+    project_store_free(cur);
+}
+
+/* The title `id` is listed with (every project on one page). */
+static const char *listed_title(store *st, const char *id)
+{
+    static char title[256];
+    page_rows rows = {0};
+    project_store_filter any = {0};
+
+    title[0] = '\0';
+    assert_int_equal(project_store_list(st, listing_cache, &any, "", 100, &rows), 0);
+    for (size_t i = 0; i < rows.n; i++) {
+        Project *p = page_row(&rows, i);
+        if (strcmp(p->id, id) == 0)
+            snprintf(title, sizeof title, "%s", p->title);
+        project_store_free(p);
+    }
+    page_rows_free(&rows);
+    return title;
+}
+
+static void faults(const char *spec)
+{
+    if (spec)
+        setenv("COMPACT_FAULTS", spec, 1);
+    else
+        unsetenv("COMPACT_FAULTS");
+    assert_int_equal(fault_init(), 0);
+}
+
+/* A project listed while a change of it waits in the turn's open batch is
+ * not kept: had its COMMIT failed, the next change would reach the same
+ * version with other content, and pages would show a change that never
+ * happened. */
+static void test_a_listing_keeps_nothing_a_failed_commit_undoes(void **state)
+{
+    char dir[] = "/tmp/compact-list-XXXXXX", path[64];
+    Project **corpus = corpus_new(3);
+    uv_loop_t loop;
+    store *st = NULL;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(msgcache_new(64, 1 << 20, &listing_cache), 0);
+    assert_int_equal(
+        store_open(dir, "projects", project_store_migrations, project_store_migrations_count, &st),
+        0);
+    store_use_loop(st, &loop);
+    insert_all(st, corpus, 3);
+    uv_run(&loop, UV_RUN_NOWAIT); /* the batch commits */
+
+    retitle(st, corpus[0]->id, "Never happened");
+    assert_int_equal(store_uncommitted(st), 1);
+    assert_string_equal(listed_title(st, corpus[0]->id), "Never happened");
+    faults("store.batch_commit");
+    uv_run(&loop, UV_RUN_NOWAIT); /* the COMMIT is refused: the change is undone */
+    faults(NULL);
+    Project *now = NULL;
+    assert_int_equal(project_store_get(st, corpus[0]->id, &now, NULL), 0);
+    assert_string_equal(now->title, corpus[0]->title);
+    project_store_free(now);
+
+    retitle(st, corpus[0]->id, "Happened"); /* the same version as the undone change */
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(store_uncommitted(st), 0);
+    assert_string_equal(listed_title(st, corpus[0]->id), "Happened");
+    assert_string_equal(listed_title(st, corpus[0]->id), "Happened"); /* kept now */
+    assert_true(msgcache_get_stats(listing_cache).hits > 0);
+
+    store_close(st);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    static const char *const files[] = {"projects.db", "projects.db-wal", "projects.db-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
+    corpus_free(corpus, 3);
+    msgcache_free(listing_cache);
+    listing_cache = NULL;
+}
+
 /* The first schema's writes, as the service made them before migration 4
  * (migrations 2 and 3 changed only transactions). */
 static const char V1_INSERT[] =
@@ -531,6 +680,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listings_match_brute_force),
+        cmocka_unit_test(test_listings_through_the_cache),
+        cmocka_unit_test(test_a_listing_keeps_nothing_a_failed_commit_undoes),
         cmocka_unit_test(test_upgrade_from_first_schema),
         cmocka_unit_test(test_upgrade_from_third_schema),
     };
