@@ -478,7 +478,7 @@ def measure_rpcs(a, suite, work):
     return rows, replies
 
 
-async def run_mix(suite, world, maker, ids, seconds, concurrency):
+async def run_mix(suite, world, maker, ids, seconds, concurrency, rate=None):
     class AuthInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         async def intercept_unary_unary(self, cont, d, req):
             md = list(d.metadata or []) + [("authorization", "Bearer " + suite.token)]
@@ -501,8 +501,8 @@ async def run_mix(suite, world, maker, ids, seconds, concurrency):
             self.rnd = random.Random(7)
 
     wl = Workload()
-    await wl.mix(3, concurrency)        # warm-up
-    stats, secs = await wl.mix(seconds, concurrency)
+    await wl.mix(3, concurrency, rate)        # warm-up
+    stats, secs = await wl.mix(seconds, concurrency, rate)
     await wl.close()
     return stats.rows(secs), secs
 
@@ -524,7 +524,8 @@ def measure_mix(a, suite, chans, maker, probe_id, work):
     c0 = {n: cpu_ticks(p) for n, p in pids.items()}
     t0 = time.monotonic()
     probe.start()
-    rows, secs = asyncio.run(run_mix(suite, world, maker, ids, a.mix_seconds, a.concurrency))
+    rows, secs = asyncio.run(run_mix(suite, world, maker, ids, a.mix_seconds, a.concurrency,
+                                     a.mix_rate))
     probe.join(120)
     suite.alive("analytics")
     wall = time.monotonic() - t0
@@ -725,6 +726,11 @@ def lag_once(a, build, rnd):
         for t in traces:
             t.send_signal(signal.SIGINT)
             t.wait(30)
+        if a.trace_syncs:  # which lines are the loop's: its thread id is the pid
+            for n in ("projects", "analytics"):
+                out = "%s.%s.%d.%s.txt" % (a.trace_syncs, os.path.basename(build), rnd, n)
+                with open(out, "a") as f:
+                    f.write("# the loop thread: %d\n" % suite.pid(n))
         for c in chans.values():
             c.close()
         calls = {r["rpc"]: r for r in mix["rows"]}
@@ -785,6 +791,9 @@ def main():
     ap.add_argument("--http-conns", type=int, default=16)
     ap.add_argument("--mix-seconds", type=float, default=60)
     ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--mix-rate", type=float, default=None,
+                    help="the mix's calls a second in all (open loop, at most --concurrency "
+                         "in flight); by default each worker calls again once answered")
     ap.add_argument("--probe-every", type=float, default=0.1)
     ap.add_argument("--server-cpu", type=int, default=0)
     ap.add_argument("--load-cpu", type=int, default=1)

@@ -336,13 +336,25 @@ class Workload:
         stats.ok(label, (time.perf_counter() - t0) * 1000.0)
         return rep
 
-    async def mix(self, seconds, concurrency):
+    async def mix(self, seconds, concurrency, rate=None):
+        """`concurrency` workers, each making one call after another (a
+        closed loop: the offered load is what the servers answer). With
+        `rate`, calls start at that many a second in all, whatever the
+        answers' pace (an open loop, at most `concurrency` in flight): the
+        load two builds are compared under is then the same."""
         stats = Stats()
         labels, weights = list(MIX), list(MIX.values())
         end = time.monotonic() + seconds
+        next_start = [time.monotonic()]
 
         async def worker():
             while time.monotonic() < end:
+                if rate:
+                    at = next_start[0]
+                    next_start[0] += 1.0 / rate
+                    if at >= end:
+                        break
+                    await asyncio.sleep(max(0.0, at - time.monotonic()))
                 label = self.rnd.choices(labels, weights)[0]
                 rep = await self.one(stats, label)
                 if label == "CreateProject" and rep is not None:
