@@ -142,6 +142,15 @@ int metrics_add_sampled(metrics *m, metrics_type type, const char *name, const c
     return 0;
 }
 
+int metrics_add_sampled_table(metrics *m, const metrics_sampled *table, size_t n, void *arg)
+{
+    int rc = 0;
+
+    for (size_t i = 0; m && rc == 0 && i < n; i++)
+        rc = metrics_add_sampled(m, table[i].type, table[i].name, table[i].help, table[i].fn, arg);
+    return rc;
+}
+
 int metrics_add_rpc(metrics *m, size_t capacity, metrics_sample_fn in_flight, void *arg,
                     metrics_rpc **out)
 {

@@ -66,6 +66,18 @@ void metrics_free(metrics *m);
 int metrics_add_sampled(metrics *m, metrics_type type, const char *name, const char *help,
                         metrics_sample_fn fn, void *arg);
 
+/* One sampled family, for a module's table of them. */
+typedef struct metrics_sampled {
+    metrics_type type;
+    const char *name, *help;
+    metrics_sample_fn fn;
+} metrics_sampled;
+
+/* metrics_add_sampled for each of the `n` families of `table`, every one
+ * sampled with `arg`; returns the first error. A NULL `m` (metrics off)
+ * registers nothing and returns 0. */
+int metrics_add_sampled_table(metrics *m, const metrics_sampled *table, size_t n, void *arg);
+
 /* Registers the RPC families with room for `capacity` methods (plus the
  * "other" row). `in_flight(arg)` is sampled for compact_rpc_calls_in_flight
  * and may be NULL (no such series). At most one per registry. Returns 0 and

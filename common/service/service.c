@@ -393,11 +393,7 @@ static double sample_cache_coalesced(void *arg)
     return (double)cache_stats_now(arg).coalesced;
 }
 
-static const struct {
-    metrics_type type;
-    const char *name, *help;
-    metrics_sample_fn fn;
-} service_gauges[] = {
+static const metrics_sampled service_gauges[] = {
     {METRICS_GAUGE, "process_start_time_seconds",
      "Start time of the process since the Unix epoch, in seconds.", sample_start_time},
     {METRICS_COUNTER, "compact_cache_hits_total", "Redis cache reads that found the key.",
@@ -478,9 +474,9 @@ static int open_metrics(service *svc)
     int rc = metrics_new(&svc->metrics);
     if (rc == 0)
         rc = register_methods(svc, &svc->metrics_rpc);
-    for (size_t i = 0; rc == 0 && i < sizeof service_gauges / sizeof service_gauges[0]; i++)
-        rc = metrics_add_sampled(svc->metrics, service_gauges[i].type, service_gauges[i].name,
-                                 service_gauges[i].help, service_gauges[i].fn, svc);
+    if (rc == 0)
+        rc = metrics_add_sampled_table(svc->metrics, service_gauges,
+                                       sizeof service_gauges / sizeof service_gauges[0], svc);
     return rc;
 }
 

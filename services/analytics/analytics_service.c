@@ -197,11 +197,7 @@ static double sample_alerts_waiting(void *arg)
 
 static int add_metrics(analytics *a)
 {
-    static const struct {
-        metrics_type type;
-        const char *name, *help;
-        metrics_sample_fn fn;
-    } gauges[] = {
+    static const metrics_sampled gauges[] = {
         {METRICS_COUNTER, "compact_analytics_events_applied_total",
          "Events applied to the figures since the store was made.", sample_events},
         {METRICS_GAUGE, "compact_analytics_event_lag_seconds",
@@ -219,13 +215,8 @@ static int add_metrics(analytics *a)
         {METRICS_GAUGE, "compact_analytics_alerts_waiting",
          "Changed projects waiting to be asked about overlaps.", sample_alerts_waiting},
     };
-    metrics *m = service_metrics(a->svc);
-    int rc = 0;
-
-    for (size_t i = 0; m && rc == 0 && i < sizeof gauges / sizeof gauges[0]; i++)
-        rc =
-            metrics_add_sampled(m, gauges[i].type, gauges[i].name, gauges[i].help, gauges[i].fn, a);
-    return rc;
+    return metrics_add_sampled_table(service_metrics(a->svc), gauges,
+                                     sizeof gauges / sizeof gauges[0], a);
 }
 
 /* ---- hooks -------------------------------------------------------------------------------- */

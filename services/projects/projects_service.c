@@ -71,11 +71,7 @@ static double sample_list_bytes(void *arg)
 
 static int add_metrics(service *svc, projects_state *state)
 {
-    static const struct {
-        metrics_type type;
-        const char *name, *help;
-        metrics_sample_fn fn;
-    } samples[] = {
+    static const metrics_sampled samples[] = {
         {METRICS_COUNTER, "compact_projects_list_cache_hits_total",
          "Projects ListProjects answered from the packed projects it kept.", sample_list_hits},
         {METRICS_COUNTER, "compact_projects_list_cache_misses_total",
@@ -84,13 +80,8 @@ static int add_metrics(service *svc, projects_state *state)
         {METRICS_GAUGE, "compact_projects_list_cache_bytes",
          "Bytes of packed projects kept for ListProjects.", sample_list_bytes},
     };
-    metrics *m = service_metrics(svc);
-    int rc = 0;
-
-    for (size_t i = 0; m && rc == 0 && i < sizeof samples / sizeof samples[0]; i++)
-        rc = metrics_add_sampled(m, samples[i].type, samples[i].name, samples[i].help,
-                                 samples[i].fn, state);
-    return rc;
+    return metrics_add_sampled_table(service_metrics(svc), samples,
+                                     sizeof samples / sizeof samples[0], state);
 }
 
 static int projects_init(service *svc)

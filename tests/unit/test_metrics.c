@@ -217,12 +217,48 @@ static void test_large_render(void **state)
     metrics_free(m);
 }
 
+/* A table of families, all sampled with one argument; the first bad entry
+ * stops it with its error; no registry (metrics off) registers nothing. */
+static void test_sampled_table(void **state)
+{
+    static const metrics_sampled table[] = {
+        {METRICS_GAUGE, "t_one", "One.", sample_value},
+        {METRICS_COUNTER, "t_all_total", "All.", sample_value},
+    };
+    static const metrics_sampled bad[] = {
+        {METRICS_GAUGE, "t_three", "Three.", sample_value},
+        {METRICS_GAUGE, "t one", "A bad name.", sample_value},
+        {METRICS_GAUGE, "t_never", "Not reached.", sample_value},
+    };
+    metrics *m = NULL;
+    double v = 7;
+
+    (void)state;
+    assert_int_equal(metrics_add_sampled_table(NULL, table, 2, &v), 0);
+    assert_int_equal(metrics_new(&m), 0);
+    assert_int_equal(metrics_add_sampled_table(m, table, 2, &v), 0);
+    assert_int_equal(metrics_add_sampled_table(m, bad, 3, &v), -EINVAL);
+    char *text = render(m);
+    assert_string_equal(text, "# HELP t_one One.\n"
+                              "# TYPE t_one gauge\n"
+                              "t_one 7\n"
+                              "# HELP t_all_total All.\n"
+                              "# TYPE t_all_total counter\n"
+                              "t_all_total 7\n"
+                              "# HELP t_three Three.\n"
+                              "# TYPE t_three gauge\n"
+                              "t_three 7\n");
+    free(text);
+    metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_empty_registry),    cmocka_unit_test(test_sampled_text),
-        cmocka_unit_test(test_bad_names_refused), cmocka_unit_test(test_rpc_text),
-        cmocka_unit_test(test_label_escaping),    cmocka_unit_test(test_large_render),
+        cmocka_unit_test(test_empty_registry), cmocka_unit_test(test_sampled_text),
+        cmocka_unit_test(test_sampled_table),  cmocka_unit_test(test_bad_names_refused),
+        cmocka_unit_test(test_rpc_text),       cmocka_unit_test(test_label_escaping),
+        cmocka_unit_test(test_large_render),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
